@@ -1,0 +1,55 @@
+"""nngraph: neural networks as networkx graphs of neurons, compiled to fused numpy, traced and drawn.
+
+The data path::
+
+    declare   a networkx.DiGraph of neurons and weighted connections
+              (add_neuron / connect, plain networkx calls, or models.Sequential of layers.Dense)
+    validate  validate(G): one boundary check; errors name the neuron or connection at fault
+    execute   run_reference(G, x): node by node, the oracle
+    trace     Trace: every neuron's weighted sum and value, by name
+    files     save(G, path) / load(path): versioned JSON, never pickle
+"""
+
+from nngraph.activations import Activation, known_activations, resolve_activation
+from nngraph.errors import (
+    CompileError,
+    CycleError,
+    GraphvizMissingError,
+    InputError,
+    LayerError,
+    ModelFileError,
+    NetworkError,
+    NNGraphError,
+    RenderError,
+    UnknownActivationError,
+    VerificationError,
+)
+from nngraph.execute.reference import run_reference
+from nngraph.execute.trace import NeuronNotFoundError, Trace
+from nngraph.network import (
+    Connection,
+    Neuron,
+    add_input,
+    add_neuron,
+    computed,
+    connect,
+    connections,
+    inputs,
+    neurons,
+    new_network,
+    outputs,
+    read_neuron,
+)
+from nngraph.structure import Column, columns, levels
+from nngraph.validate import validate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation", "Column", "CompileError", "Connection", "CycleError", "GraphvizMissingError",
+    "InputError", "LayerError", "ModelFileError", "NNGraphError", "NetworkError", "Neuron",
+    "NeuronNotFoundError", "RenderError", "Trace", "UnknownActivationError", "VerificationError",
+    "add_input", "add_neuron", "columns", "computed", "connect", "connections", "inputs",
+    "known_activations", "levels", "neurons", "new_network", "outputs", "read_neuron",
+    "resolve_activation", "run_reference", "validate",
+]

@@ -1,0 +1,120 @@
+"""The ``Trace``: every neuron's weighted sum and value after a forward pass, readable by name.
+
+Both executors return it. The arrays are laid out by column: ``columns[node]``
+is the neuron's column in ``weighted_sums`` and ``values`` (each of shape
+``(batch, n_neurons)``). Inputs have a value (their feature) but no weighted
+sum; their weighted-sum column holds NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from nngraph.errors import NNGraphError
+from nngraph.structure import Column
+
+
+class NeuronNotFoundError(NNGraphError, KeyError):
+    """Raised when a trace or plan is asked about a neuron that is not in its network."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """Weighted sums and values of every neuron for a batch of samples.
+
+    Examples
+    --------
+    >>> import nngraph
+    >>> from nngraph.models import Sequential
+    >>> from nngraph.layers import Dense
+    >>> model = Sequential([Dense(units=2, input_shape=(3,), activation="relu")], seed=0)
+    >>> trace = nngraph.run_reference(model.graph, [1.0, 2.0, 3.0])
+    >>> trace.outputs.shape
+    (1, 2)
+    >>> trace.value("dense/0").shape
+    (1,)
+    """
+
+    weighted_sums: np.ndarray
+    values: np.ndarray
+    columns: Mapping[Hashable, int]
+    input_nodes: tuple[Hashable, ...]
+    output_nodes: tuple[Hashable, ...]
+    groups: tuple[Column, ...]
+
+    @property
+    def batch_size(self) -> int:
+        """How many samples the trace holds."""
+        return self.values.shape[0]
+
+    @property
+    def outputs(self) -> np.ndarray:
+        """The network's outputs, shape ``(batch, n_outputs)``, in output order."""
+        return self.values[:, [self.columns[node] for node in self.output_nodes]]
+
+    def _column(self, node: Hashable) -> int:
+        try:
+            return self.columns[node]
+        except (KeyError, TypeError):
+            raise NeuronNotFoundError(f"no neuron {node!r} in this network") from None
+
+    def weighted_sum(self, node: Hashable) -> np.ndarray:
+        """The weighted sum ``z`` of ``node`` for every sample, shape ``(batch,)``."""
+        column = self._column(node)
+        if node in self.input_nodes:
+            raise NeuronNotFoundError(f"{node!r} is an input: it has a value but no weighted sum")
+        return self.weighted_sums[:, column]
+
+    def value(self, node: Hashable) -> np.ndarray:
+        """The value ``a = f(z)`` of ``node`` for every sample, shape ``(batch,)``."""
+        return self.values[:, self._column(node)]
+
+    def records(self, sample: int = 0) -> list[dict[str, object]]:
+        """One dict per neuron for ``sample``: column, neuron, weighted sum (None for inputs), value."""
+        self._check_sample(sample)
+        rows: list[dict[str, object]] = []
+        for group in self.groups:
+            for node in group.nodes:
+                column = self.columns[node]
+                is_input = node in self.input_nodes
+                rows.append({
+                    "layer": group.name,
+                    "neuron": node,
+                    "weighted_sum": None if is_input else float(self.weighted_sums[sample, column]),
+                    "value": float(self.values[sample, column]),
+                })
+        return rows
+
+    def _check_sample(self, sample: int) -> None:
+        if not -self.batch_size <= sample < self.batch_size:
+            raise NNGraphError(f"sample {sample} is out of range; the trace holds {self.batch_size}")
+
+    def table(self, sample: int = 0, *, precision: int = 6) -> str:
+        """An aligned text table of ``sample``: one block per layer, one row per neuron."""
+        rows = self.records(sample)
+        width = max(len(str(row["neuron"])) for row in rows)
+        width = max(width, len("neuron"))
+        number = precision + 8
+        lines: list[str] = []
+        by_layer: dict[str, list[dict[str, object]]] = {}
+        for row in rows:
+            by_layer.setdefault(str(row["layer"]), []).append(row)
+        for group in self.groups:
+            detail = f"{len(group.nodes)}" + (f", {group.activation}" if group.activation else "")
+            lines.append(f"{group.name} ({detail})")
+            lines.append(f"  {'neuron':<{width}}  {'weighted sum':>{number}}  {'value':>{number}}")
+            for row in by_layer[group.name]:
+                z = row["weighted_sum"]
+                z_text = "" if z is None else f"{z:.{precision}g}"
+                lines.append(f"  {str(row['neuron']):<{width}}  {z_text:>{number}}  "
+                             f"{row['value']:>{number}.{precision}g}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table(0)

@@ -1,0 +1,84 @@
+"""Facts about a validated network's shape: each neuron's level and the columns people see.
+
+The compiler schedules by level, the trace prints by column and the renderer
+draws by column, so both facts are computed once, here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import networkx as nx
+
+from nngraph.network import ACTIVATION, INPUT, LAYER, OUTPUT, ROLE, inputs
+
+
+def levels(G: nx.DiGraph) -> dict[Hashable, int]:
+    """Return each neuron's level: 0 for inputs, else one more than its deepest predecessor.
+
+    This is the longest path from the inputs; a neuron without incoming
+    connections is on level 1. The dict is in topological order.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", role="input"); G.add_node("h", role="hidden"); G.add_node("y", role="output")
+    >>> G.add_edge("x", "h", weight=1.0); G.add_edge("h", "y", weight=1.0); G.add_edge("x", "y", weight=1.0)
+    >>> levels(G)
+    {'x': 0, 'h': 1, 'y': 2}
+    """
+    level: dict[Hashable, int] = {}
+    roles = G.nodes(data=ROLE)
+    for node in nx.topological_sort(G):
+        if roles[node] == INPUT:
+            level[node] = 0
+        else:
+            level[node] = 1 + max((level[u] for u in G.predecessors(node)), default=0)
+    return level
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the picture and of the trace table: a layer, or a level for graphs without layers.
+
+    ``name`` is the layer name, ``"input"`` for the inputs, or ``"level N"``;
+    ``role`` is ``"input"``, ``"hidden"`` or ``"output"`` (``"output"`` when every
+    neuron in it is an output); ``activation`` is the shared activation or ``"mixed"``.
+    """
+
+    name: str
+    role: str
+    nodes: tuple[Hashable, ...]
+    activation: str | None
+    level: int
+
+
+def columns(G: nx.DiGraph) -> list[Column]:
+    """Split a validated network into display columns, left to right.
+
+    Inputs come first. If every computed neuron names a ``layer``, there is one
+    column per layer (ordered by its shallowest neuron's level, then by first
+    appearance); otherwise there is one column per level. Neurons keep their
+    declaration order within a column.
+    """
+    level = levels(G)
+    data = G.nodes
+    input_nodes = inputs(G)
+    others = [node for node in G.nodes if data[node][ROLE] != INPUT]
+    by_layer = all(data[node].get(LAYER) is not None for node in others)
+    grouped: dict[object, list[Hashable]] = {}
+    for node in others:
+        key = data[node][LAYER] if by_layer else level[node]
+        grouped.setdefault(key, []).append(node)
+    result = [Column("input", INPUT, tuple(input_nodes), None, 0)]
+    ordered = sorted(grouped.items(), key=lambda item: min(level[n] for n in item[1]))
+    for key, nodes in ordered:
+        activations = {data[n].get(ACTIVATION, "linear") for n in nodes}
+        role = OUTPUT if all(data[n][ROLE] == OUTPUT for n in nodes) else "hidden"
+        name = key if by_layer else f"level {key}"
+        result.append(Column(str(name), role, tuple(nodes),
+                             activations.pop() if len(activations) == 1 else "mixed",
+                             min(level[n] for n in nodes)))
+    return result

@@ -1,0 +1,157 @@
+"""The one boundary check: ``validate(G)`` enforces the graph contract and names the culprit.
+
+Everything downstream (executors, compiler, renderers, files) may assume a
+validated graph, so each rule lives here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Hashable
+
+import networkx as nx
+import numpy as np
+
+from nngraph.activations import resolve_activation
+from nngraph.errors import CycleError, NetworkError
+from nngraph.network import ACTIVATION, BIAS, INPUT, LAYER, ROLE, ROLES, WEIGHT
+
+_PLAIN_NUMBERS = {float, int, np.float64, np.float32, np.float16, np.int64, np.int32}
+
+
+def validate(G: object) -> None:
+    """Check that ``G`` follows the graph contract; raise a ``NetworkError`` naming the culprit.
+
+    Checked: ``G`` is a ``networkx.DiGraph``; every node has a known ``role``;
+    inputs have no incoming connections and no bias or activation; every
+    computed neuron has a finite ``bias``, a registered ``activation`` and, for a
+    group-wise activation (softmax), a ``layer``; every connection has a finite
+    ``weight``; there is no cycle (the error lists the cycle's edges); neurons of
+    one softmax group do not feed each other; there is at least one input and
+    one output. A neuron without incoming connections is legal, and so is a
+    hidden neuron that reaches no output.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", role="input")
+    >>> G.add_node("y", role="output", activation="rleu")
+    >>> G.add_edge("x", "y", weight=1.0)
+    >>> validate(G)
+    Traceback (most recent call last):
+    ...
+    nngraph.errors.UnknownActivationError: neuron 'y': unknown activation 'rleu'; ...
+    """
+    if not isinstance(G, nx.DiGraph) or G.is_multigraph():
+        raise NetworkError(f"a network must be a networkx.DiGraph, got {type(G).__name__}")
+    _check_neurons(G)
+    _check_weights(G)
+    _check_acyclic(G)
+    _check_groups(G)
+
+
+def _check_neurons(G: nx.DiGraph) -> None:
+    n_inputs = n_outputs = 0
+    for node, data in G.nodes(data=True):
+        role = data.get(ROLE)
+        if role not in ROLES:
+            what = "has no 'role'" if role is None else f"has unknown role {role!r}"
+            raise NetworkError(f"neuron {node!r} {what}; expected one of {', '.join(ROLES)}", node=node)
+        if role == INPUT:
+            n_inputs += 1
+            _check_input(G, node, data)
+            continue
+        n_outputs += role == "output"
+        bias = data.get(BIAS, 0.0)
+        if not _is_finite_number(bias):
+            raise NetworkError(f"neuron {node!r}: bias must be a finite number, got {bias!r}", node=node)
+        activation = resolve_activation(data.get(ACTIVATION, "linear"), node=node)
+        layer = data.get(LAYER)
+        if layer is not None and not isinstance(layer, str):
+            raise NetworkError(f"neuron {node!r}: layer must be a name (str), got {layer!r}", node=node)
+        if activation.group_wise and layer is None:
+            raise NetworkError(
+                f"neuron {node!r}: activation {activation.name!r} works over a layer, but the neuron "
+                "has no 'layer'; give it the layer name it shares with its group", node=node)
+    if n_inputs == 0:
+        raise NetworkError("the network has no inputs; mark the input neurons with role='input'")
+    if n_outputs == 0:
+        raise NetworkError("the network has no outputs; mark the output neurons with role='output'")
+
+
+def _check_input(G: nx.DiGraph, node: Hashable, data: dict) -> None:
+    for key in (BIAS, ACTIVATION, LAYER):
+        if key in data:
+            raise NetworkError(
+                f"input {node!r} carries {key!r}; inputs pass their feature through unchanged, "
+                f"so remove {key!r} or make the neuron hidden", node=node)
+    for source in G.predecessors(node):
+        raise NetworkError(
+            f"connection {source!r} -> {node!r} goes into input {node!r}; inputs take no connections",
+            node=node, edge=(source, node))
+
+
+def _is_finite_number(value: object) -> bool:
+    return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+            and math.isfinite(value))
+
+
+def _check_weights(G: nx.DiGraph) -> None:
+    weights = [weight for _, _, weight in G.edges(data=WEIGHT)]
+    # Fast path for large networks: one type scan and one vectorised finiteness test.
+    if set(map(type, weights)) <= _PLAIN_NUMBERS and np.isfinite(np.asarray(weights, dtype=float)).all():
+        return
+    for source, target, weight in G.edges(data=WEIGHT):
+        if weight is None:
+            raise NetworkError(f"connection {source!r} -> {target!r} has no 'weight'",
+                               edge=(source, target))
+        if not _is_finite_number(weight):
+            raise NetworkError(
+                f"connection {source!r} -> {target!r}: weight must be a finite number, got {weight!r}",
+                edge=(source, target))
+
+
+def _check_acyclic(G: nx.DiGraph) -> None:
+    if nx.is_directed_acyclic_graph(G):
+        return
+    cycle = [(u, v) for u, v, *_ in nx.find_cycle(G)]
+    path = " -> ".join(repr(u) for u, _ in cycle) + f" -> {cycle[0][0]!r}"
+    raise CycleError(f"the connections form a cycle: {path}; a network must be a DAG", cycle=cycle)
+
+
+def _check_groups(G: nx.DiGraph) -> None:
+    """Neurons normalised together must be computable together: no path may join two of them."""
+    groups = softmax_groups(G)
+    if not any(len(members) > 1 for members in groups.values()):
+        return
+    key = {node: ("group", layer) for layer, members in groups.items() for node in members}
+    contracted = nx.DiGraph()
+    contracted.add_edges_from((key.get(u, ("node", u)), key.get(v, ("node", v))) for u, v in G.edges)
+    if nx.is_directed_acyclic_graph(contracted):
+        return
+    for layer, members in groups.items():
+        member_set = set(members)
+        for node in members:
+            reached = nx.descendants(G, node) & member_set
+            if reached:
+                other = next(m for m in members if m in reached)
+                raise NetworkError(
+                    f"neurons {node!r} and {other!r} share the softmax layer {layer!r}, but {node!r} "
+                    f"feeds {other!r}; neurons normalised together cannot depend on each other",
+                    node=node)
+
+
+def softmax_groups(G: nx.DiGraph) -> dict[str, list[Hashable]]:
+    """Return each group-wise layer's neurons, in insertion order: ``{layer: [neurons]}``.
+
+    A group is the neurons that share a ``layer`` name and a group-wise activation.
+    """
+    groups: dict[str, list[Hashable]] = {}
+    for node, data in G.nodes(data=True):
+        if data.get(ROLE) == INPUT:
+            continue
+        if resolve_activation(data.get(ACTIVATION, "linear"), node=node).group_wise:
+            groups.setdefault(data[LAYER], []).append(node)
+    return groups

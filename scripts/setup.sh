@@ -1,0 +1,44 @@
+#!/bin/sh
+# Set up nngraph's virtual environment (.venv) and Graphviz's dot program.
+# Used by `make`; safe to run again. Installs Debian packages only where it can (root and apt-get).
+set -eu
+
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-.venv}"
+
+can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+apt_updated=""
+apt_install() {
+    if [ -z "$apt_updated" ]; then apt-get update -qq; apt_updated=yes; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    echo "nngraph setup: $PYTHON not found; install Python 3.10 or newer" >&2
+    exit 1
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+    if ! "$PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
+        rm -rf "$VENV"
+        if can_apt; then
+            echo "nngraph setup: installing Debian's python3-venv" >&2
+            apt_install python3-venv
+            "$PYTHON" -m venv "$VENV"
+        else
+            echo "nngraph setup: '$PYTHON -m venv' failed; install it with: sudo apt-get install python3-venv" >&2
+            exit 1
+        fi
+    fi
+fi
+
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+
+if ! command -v dot >/dev/null 2>&1; then
+    if can_apt; then
+        echo "nngraph setup: installing Debian's graphviz (for SVG, PNG and PDF diagrams)" >&2
+        apt_install graphviz
+    else
+        echo "nngraph setup: Graphviz's dot is missing; diagrams need it: sudo apt-get install graphviz" >&2
+    fi
+fi
