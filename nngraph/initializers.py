@@ -1,0 +1,54 @@
+"""Keras' weight initialisers by name, drawing from a numpy ``Generator`` so seeds reproduce weights."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from nngraph.errors import LayerError
+
+Initializer = Callable[[np.random.Generator, tuple[int, int]], np.ndarray]
+
+
+def _truncated_normal(rng: np.random.Generator, shape: tuple[int, ...], stddev: float) -> np.ndarray:
+    # Keras truncates at two standard deviations and rescales so the spread stays `stddev`.
+    scale = stddev / 0.87962566103423978
+    values = rng.standard_normal(shape)
+    outside = np.abs(values) > 2
+    while outside.any():
+        values[outside] = rng.standard_normal(int(outside.sum()))
+        outside = np.abs(values) > 2
+    return values * scale
+
+
+def _variance_scaling(scale: float, mode: str, distribution: str) -> Initializer:
+    def initialize(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+        fan_in, fan_out = shape
+        fan = {"fan_in": fan_in, "fan_avg": (fan_in + fan_out) / 2}[mode]
+        variance = scale / max(1.0, fan)
+        if distribution == "uniform":
+            limit = math.sqrt(3 * variance)
+            return rng.uniform(-limit, limit, size=shape)
+        return _truncated_normal(rng, shape, math.sqrt(variance))
+    return initialize
+
+
+INITIALIZERS: dict[str, Initializer] = {
+    "glorot_uniform": _variance_scaling(1.0, "fan_avg", "uniform"),
+    "glorot_normal": _variance_scaling(1.0, "fan_avg", "normal"),
+    "he_uniform": _variance_scaling(2.0, "fan_in", "uniform"),
+    "he_normal": _variance_scaling(2.0, "fan_in", "normal"),
+    "lecun_uniform": _variance_scaling(1.0, "fan_in", "uniform"),
+    "lecun_normal": _variance_scaling(1.0, "fan_in", "normal"),
+    "zeros": lambda rng, shape: np.zeros(shape),
+    "ones": lambda rng, shape: np.ones(shape),
+}
+
+
+def get_initializer(name: str, *, argument: str = "initializer") -> Initializer:
+    """Return the initialiser called ``name``; ``argument`` names the parameter in the error."""
+    if name not in INITIALIZERS:
+        raise LayerError(f"{argument}: unknown initializer {name!r}; known: {', '.join(sorted(INITIALIZERS))}")
+    return INITIALIZERS[name]
