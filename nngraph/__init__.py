@@ -26,6 +26,7 @@ from nngraph.errors import (
 )
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import NeuronNotFoundError, Trace
+from nngraph.io import load, save
 from nngraph.network import (
     Connection,
     Neuron,
@@ -50,6 +51,6 @@ __all__ = [
     "InputError", "LayerError", "ModelFileError", "NNGraphError", "NetworkError", "Neuron",
     "NeuronNotFoundError", "RenderError", "Trace", "UnknownActivationError", "VerificationError",
     "add_input", "add_neuron", "columns", "computed", "connect", "connections", "inputs",
-    "known_activations", "levels", "neurons", "new_network", "outputs", "read_neuron",
+    "known_activations", "levels", "load", "save", "neurons", "new_network", "outputs", "read_neuron",
     "resolve_activation", "run_reference", "validate",
 ]

@@ -1,0 +1,214 @@
+"""Model files: a network as a versioned JSON document, read back exactly or refused whole.
+
+Format (version 1)::
+
+    {"format": "nngraph", "version": 1,
+     "inputs": [ids...], "outputs": [ids...],
+     "neurons": [{"id": ..., "role": "input"},
+                 {"id": ..., "role": "hidden", "bias": 0.0, "activation": "relu", "layer": "dense"}, ...],
+     "connections": [{"source": ..., "target": ..., "weight": 0.25}, ...]}
+
+Neurons are listed in insertion order, so inputs and outputs keep their order.
+Ids are strings, integers, or tuples of those (stored as JSON lists). Other
+attributes a user put on a neuron or connection travel under ``"extra"`` if
+they are JSON values. Floats are written with ``repr`` precision, so they
+round-trip bit for bit. Files are never unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Hashable
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from nngraph.errors import ModelFileError, NetworkError
+from nngraph.network import ACTIVATION, BIAS, INPUT, LAYER, ROLE, WEIGHT, inputs, outputs
+from nngraph.validate import validate
+
+FORMAT = "nngraph"
+VERSION = 1
+_NEURON_KEYS = {"id", ROLE, BIAS, ACTIVATION, LAYER, "extra"}
+_CONNECTION_KEYS = {"source", "target", WEIGHT, "extra"}
+
+
+def _encode_id(node: Hashable, path: Any) -> Any:
+    if isinstance(node, tuple):
+        return [_encode_id(part, path) for part in node]
+    if isinstance(node, (str, int)) and not isinstance(node, bool):
+        return node
+    raise ModelFileError(f"neuron id {node!r} ({type(node).__name__}) cannot be stored; "
+                         "use strings, integers or tuples of them", path=path)
+
+
+def _decode_id(value: Any, path: Any) -> Hashable:
+    if isinstance(value, list):
+        return tuple(_decode_id(part, path) for part in value)
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return value
+    raise ModelFileError(f"neuron id {value!r} is not a string, integer or list", path=path)
+
+
+def _extra(attributes: dict, contract: set[str], where: str, path: Any) -> dict:
+    extra = {key: value for key, value in attributes.items() if key not in contract}
+    try:
+        json.dumps(extra, allow_nan=False)
+    except (TypeError, ValueError):
+        raise ModelFileError(f"{where}: attributes {sorted(map(str, extra))} must be JSON values "
+                             "(numbers, strings, lists, dicts) to be saved", path=path) from None
+    return extra
+
+
+def to_document(G: nx.DiGraph, *, path: Any = "<network>") -> dict[str, Any]:
+    """Return the JSON-ready document for a validated network (what ``save`` writes)."""
+    validate(G)
+    neurons = []
+    for node, data in G.nodes(data=True):
+        record: dict[str, Any] = {"id": _encode_id(node, path), ROLE: data[ROLE]}
+        if data[ROLE] != INPUT:
+            record[BIAS] = float(data.get(BIAS, 0.0))
+            record[ACTIVATION] = data.get(ACTIVATION, "linear")
+            if data.get(LAYER) is not None:
+                record[LAYER] = data[LAYER]
+        extra = _extra(data, {ROLE, BIAS, ACTIVATION, LAYER}, f"neuron {node!r}", path)
+        if extra:
+            record["extra"] = extra
+        neurons.append(record)
+    connections = []
+    for source, target, data in G.edges(data=True):
+        record = {"source": _encode_id(source, path), "target": _encode_id(target, path),
+                  WEIGHT: float(data[WEIGHT])}
+        extra = _extra(data, {WEIGHT}, f"connection {source!r} -> {target!r}", path)
+        if extra:
+            record["extra"] = extra
+        connections.append(record)
+    return {"format": FORMAT, "version": VERSION,
+            "inputs": [_encode_id(node, path) for node in inputs(G)],
+            "outputs": [_encode_id(node, path) for node in outputs(G)],
+            "neurons": neurons, "connections": connections}
+
+
+def save(G: nx.DiGraph, path: str | os.PathLike[str]) -> None:
+    """Write ``G`` to ``path`` as an nngraph JSON model file.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from nngraph.models import Sequential
+    >>> from nngraph.layers import Dense
+    >>> model = Sequential([Dense(units=2, input_shape=(3,))], seed=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.json")
+    >>> save(model.graph, path)
+    >>> load(path).number_of_edges()
+    6
+    """
+    text = json.dumps(to_document(G, path=path), indent=1, allow_nan=False)
+    try:
+        Path(path).write_text(text + "\n", encoding="utf-8")
+    except OSError as error:
+        raise ModelFileError(f"cannot write: {error.strerror or error}", path=path) from None
+
+
+def load(path: str | os.PathLike[str]) -> nx.DiGraph:
+    """Read a model file written by ``save``; refuse a malformed one whole, naming the file and the problem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ModelFileError(f"cannot read: {reason}", path=path) from None
+    try:
+        document = json.loads(text, parse_constant=_refuse_constant)
+    except (json.JSONDecodeError, ValueError) as error:
+        raise ModelFileError(f"not a JSON model file: {error}", path=path) from None
+    return from_document(document, path=path)
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a finite number")
+
+
+def _field(record: Any, key: str, where: str, path: Any) -> Any:
+    if not isinstance(record, dict) or key not in record:
+        raise ModelFileError(f"{where} has no {key!r}", path=path)
+    return record[key]
+
+
+def _number(value: Any, where: str, path: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ModelFileError(f"{where} must be a finite number, got {value!r}", path=path)
+    return float(value)
+
+
+def _check_keys(record: dict, allowed: set[str], where: str, path: Any) -> None:
+    unknown = sorted(set(record) - allowed)
+    if unknown:
+        raise ModelFileError(f"{where} has unknown fields {unknown}; known: {sorted(allowed)}", path=path)
+
+
+def from_document(document: Any, *, path: Any = "<document>") -> nx.DiGraph:
+    """Build a network from a parsed model document, checking every field (see ``load``)."""
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ModelFileError('not an nngraph model file (expected "format": "nngraph")', path=path)
+    version = document.get("version")
+    if version != VERSION:
+        raise ModelFileError(f"unknown format version {version!r}; this nngraph reads version {VERSION}",
+                             path=path)
+    G = nx.DiGraph()
+    for index, record in enumerate(_list(document, "neurons", path)):
+        where = f"neuron #{index}"
+        node = _decode_id(_field(record, "id", where, path), path)
+        where = f"neuron {node!r}"
+        _check_keys(record, _NEURON_KEYS, where, path)
+        if node in G:
+            raise ModelFileError(f"duplicate neuron {node!r}", path=path)
+        attributes = _read_extra(record, {ROLE, BIAS, ACTIVATION, LAYER}, where, path)
+        attributes[ROLE] = _field(record, ROLE, where, path)
+        if attributes[ROLE] != INPUT:
+            attributes[BIAS] = _number(record.get(BIAS, 0.0), f"{where}: bias", path)
+            attributes[ACTIVATION] = record.get(ACTIVATION, "linear")
+            if record.get(LAYER) is not None:
+                attributes[LAYER] = record[LAYER]
+        G.add_node(node, **attributes)
+    for index, record in enumerate(_list(document, "connections", path)):
+        where = f"connection #{index}"
+        source = _decode_id(_field(record, "source", where, path), path)
+        target = _decode_id(_field(record, "target", where, path), path)
+        where = f"connection {source!r} -> {target!r}"
+        _check_keys(record, _CONNECTION_KEYS, where, path)
+        for end in (source, target):
+            if end not in G:
+                raise ModelFileError(f"{where} names neuron {end!r}, which is not in the file", path=path)
+        if G.has_edge(source, target):
+            raise ModelFileError(f"duplicate {where}", path=path)
+        weight = _number(_field(record, WEIGHT, where, path), f"{where}: weight", path)
+        G.add_edge(source, target, **_read_extra(record, {WEIGHT}, where, path), **{WEIGHT: weight})
+    try:
+        validate(G)
+    except NetworkError as error:
+        raise ModelFileError(str(error), path=path) from error
+    for key, found in (("inputs", inputs(G)), ("outputs", outputs(G))):
+        listed = [_decode_id(node, path) for node in _list(document, key, path)]
+        if listed != found:
+            raise ModelFileError(f"{key!r} lists {listed!r}, but the neurons' roles give {found!r}", path=path)
+    return G
+
+
+def _read_extra(record: dict, contract: set[str], where: str, path: Any) -> dict:
+    extra = record.get("extra", {})
+    if not isinstance(extra, dict):
+        raise ModelFileError(f"{where}: 'extra' must be an object", path=path)
+    clashing = sorted(set(extra) & contract)
+    if clashing:
+        raise ModelFileError(f"{where}: 'extra' repeats contract fields {clashing}", path=path)
+    return dict(extra)
+
+
+def _list(document: dict, key: str, path: Any) -> list:
+    value = document.get(key)
+    if not isinstance(value, list):
+        raise ModelFileError(f"{key!r} must be a list", path=path)
+    return value
