@@ -95,7 +95,7 @@ class Trace:
         if not -self.batch_size <= sample < self.batch_size:
             raise NNGraphError(f"sample {sample} is out of range; the trace holds {self.batch_size}")
 
-    def table(self, sample: int = 0, *, precision: int = 6) -> str:
+    def table(self, sample: int = 0, *, precision: int = 4) -> str:
         """An aligned text table of ``sample``: one block per layer, one row per neuron."""
         rows = self.records(sample)
         width = max(len(str(row["neuron"])) for row in rows)
@@ -111,9 +111,9 @@ class Trace:
             lines.append(f"  {'neuron':<{width}}  {'weighted sum':>{number}}  {'value':>{number}}")
             for row in by_layer[group.name]:
                 z = row["weighted_sum"]
-                z_text = "" if z is None else f"{z:.{precision}g}"
+                z_text = "" if z is None else f"{z:.{precision}f}"
                 lines.append(f"  {str(row['neuron']):<{width}}  {z_text:>{number}}  "
-                             f"{row['value']:>{number}.{precision}g}")
+                             f"{row['value']:>{number}.{precision}f}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
