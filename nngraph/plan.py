@@ -130,9 +130,12 @@ class Program:
     the buffers of the column layout, with ``rows`` rows); it returns the outputs block of ``A``.
     ``scalar(sample)`` is straight-line float code for one sample (``None`` if the plan has
     none), used for batches of at most ``scalar_batch_limit`` samples. ``runner`` says which.
+    ``constants`` are the arrays the code names (``W0``, ``b0``, ...): ``exec(code, dict(constants))``
+    defines the same functions again.
     """
 
     code: str
+    constants: Mapping[str, object]
     forward: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     scalar: Callable[[list[float]], list[float]] | None
     scalar_batch_limit: int

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from nngraph.plan import FusedOp, Plan
 
 EXPLAIN_TERMS = 32
+SOURCE_BLOCKS = 4
 NAME_WIDTH = 24
 
 
@@ -37,7 +38,18 @@ def source_blocks(op: FusedOp, producer: dict[Hashable, str]) -> str:
     counts: dict[str, int] = {}
     for node in op.sources:
         counts[producer[node]] = counts.get(producer[node], 0) + 1
-    return " + ".join(f"{name} ({count})" for name, count in counts.items()) or "nothing"
+    blocks = [f"{name} ({count})" for name, count in counts.items()]
+    if len(blocks) > SOURCE_BLOCKS:
+        rest = list(counts.values())[SOURCE_BLOCKS - 1:]
+        blocks[SOURCE_BLOCKS - 1:] = [f"{len(rest)} more ops ({sum(rest)})"]
+    return " + ".join(blocks) or "nothing"
+
+
+def describe_op(op: FusedOp, producer: dict[Hashable, str]) -> str:
+    """One line about an op, for comments: ``op 0: relu over a .. f (6) <- inputs (8)  [dense 8x6, level 1]``."""
+    rows, cols = op.shape
+    return (f"op {op.index}: {op.activation} over {block_name(op.targets)} <- "
+            f"{source_blocks(op, producer)}  [{op.kind} {rows}x{cols}, level {op.level}]")
 
 
 def plan_table(plan: Plan) -> str:

@@ -18,6 +18,7 @@ runner chosen is stated in ``plan.runner`` and ``print(plan)``.
 from __future__ import annotations
 
 import dataclasses
+from types import MappingProxyType
 
 import numpy as np
 from scipy import sparse
@@ -25,7 +26,7 @@ from scipy import sparse
 from nngraph.activations import resolve_activation
 from nngraph.compiler.scalar import scalar_batch_limit, scalar_source
 from nngraph.plan import SPARSE, FusedOp, Plan, Program
-from nngraph.plan_text import block_name, producers, source_blocks
+from nngraph.plan_text import describe_op, producers
 
 # Element-wise activations with an in-place numpy form; others call the registry's function.
 _IN_PLACE = {
@@ -58,6 +59,8 @@ def generate(plan: Plan) -> Plan:
     if limit:
         lines += ["", ""] + scalar_lines
     code = "\n".join(lines) + "\n"
+    for value in constants.values():
+        _freeze(value)
     namespace = dict(constants)
     exec(compile(code, f"<nngraph plan of {len(plan.ops)} ops>", "exec"), namespace)
     if limit:
@@ -65,10 +68,18 @@ def generate(plan: Plan) -> Plan:
                   f"{'s' if limit > 1 else ''}, fused numpy for larger ones")
     else:
         runner = "fused numpy"
-    program = Program(code=code, forward=namespace["forward"],
+    program = Program(code=code, constants=MappingProxyType(constants), forward=namespace["forward"],
                       scalar=namespace["forward_scalar"] if limit else None,
                       scalar_batch_limit=limit, rows=plan.n_columns + 1, runner=runner)
     return dataclasses.replace(plan, program=program)
+
+
+def _freeze(value: object) -> None:
+    """Make a constant read-only, so that no call can change what the plan computes."""
+    arrays = (value.data, value.indices, value.indptr) if sparse.issparse(value) else (value,)
+    for array in arrays:
+        if isinstance(array, np.ndarray):
+            array.flags.writeable = False
 
 
 def _counts_as_call(line: str) -> bool:
@@ -101,7 +112,7 @@ def _forward(plan: Plan, constants: dict[str, object]) -> list[str]:
     producer = producers(plan)
     for op in plan.ops:
         lines, reads_inputs_from_a = _op_lines(plan, op, constants)
-        lines.insert(0, f"# {_describe(op, producer)}")
+        lines.insert(0, f"# {describe_op(op, producer)}")
         needs_inputs |= reads_inputs_from_a
         body += lines
     prologue = []
@@ -191,9 +202,3 @@ def _return_outputs(plan: Plan, constants: dict[str, object]) -> str:
         return f"return A[{columns[0]}:{columns[-1] + 1}]"
     constants["OUTPUTS"] = np.array(columns, dtype=np.intp)
     return "return A[OUTPUTS]"
-
-
-def _describe(op: FusedOp, producer: dict) -> str:
-    rows, cols = op.shape
-    return (f"op {op.index}: {op.activation} over {block_name(op.targets)} <- "
-            f"{source_blocks(op, producer)}  [{op.kind} {rows}x{cols}, level {op.level}]")

@@ -14,6 +14,7 @@ import numpy as np
 
 from nngraph.activations import resolve_activation
 from nngraph.plan import FusedOp, Plan
+from nngraph.plan_text import describe_op, producers
 
 MAX_WEIGHTS = 2048
 # The cost model, in nanoseconds: a numpy call, and per sample a connection, a neuron, the call.
@@ -59,20 +60,21 @@ def scalar_source(plan: Plan) -> list[str] | None:
     >>> G = nx.DiGraph()
     >>> G.add_node("x", role="input"); G.add_node("y", role="output", bias=0.5, activation="relu")
     >>> G.add_edge("x", "y", weight=-2.0)
-    >>> print("\\n".join(scalar_source(nngraph.compile_network(G))[-4:]))
+    >>> for line in scalar_source(nngraph.compile_network(G))[-4:-1]:
+    ...     print(line)
         z1 = 0.5 - 2.0 * a0
         a1 = 0.0 if z1 < 0.0 else z1
         return [a1]
-    <BLANK>
     """
     if plan.dtype != np.float64 or sum(op.nonzeros for op in plan.ops) > MAX_WEIGHTS:
         return None
     body: list[str] = []
+    producer = producers(plan)
     for op in plan.ops:
         lines = _op_lines(plan, op)
         if lines is None:
             return None
-        body += lines
+        body += [f"# {describe_op(op, producer)}"] + lines
     inputs = ", ".join(f"a{plan.columns[node]}" for node in plan.inputs)
     outputs = ", ".join(f"a{plan.columns[node]}" for node in plan.outputs)
     lines = ["def forward_scalar(sample):",
@@ -91,7 +93,7 @@ def _op_lines(plan: Plan, op: FusedOp) -> list[str] | None:
     start = plan.columns[op.targets[0]]
     weights = op.dense_weights()
     sources = [plan.columns[node] for node in op.sources]
-    lines = [f"# op {op.index}: {activation.name}"]
+    lines: list[str] = []
     for j in range(len(op.targets)):
         column = start + j
         lines += _weighted_sum(column, float(op.bias[j]), weights[:, j], sources)

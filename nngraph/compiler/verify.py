@@ -38,15 +38,19 @@ class Difference:
                 f"the reference says {self.expected!r}")
 
 
-def _first_mismatch(got: np.ndarray, expected: np.ndarray, rtol: float) -> tuple[int, int] | None:
-    """The first (sample, column), column-major, where ``got`` departs from ``expected``."""
+def _mismatches(got: np.ndarray, expected: np.ndarray, rtol: float) -> np.ndarray:
+    """Where ``got`` departs from ``expected`` (a boolean array of their shape)."""
     finite = np.abs(expected[np.isfinite(expected)])
     atol = rtol * max(1.0, float(finite.max()) if finite.size else 1.0)
-    close = np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
-    if close.all():
+    return ~np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _first(bad: np.ndarray) -> tuple[int, int] | None:
+    """The first (sample, column) of ``bad``, in column order, or None."""
+    columns = np.flatnonzero(bad.any(axis=0))
+    if not columns.size:
         return None
-    column = int(np.flatnonzero(~close.all(axis=0))[0])
-    return int(np.flatnonzero(~close[:, column])[0]), column
+    return int(np.flatnonzero(bad[:, columns[0]])[0]), int(columns[0])
 
 
 def first_difference(trace: Trace, reference: Trace, *, rtol: float | None = None) -> Difference | None:
@@ -73,16 +77,18 @@ def first_difference(trace: Trace, reference: Trace, *, rtol: float | None = Non
         return Difference(nodes[0], f"shape {trace.values.shape}", 0, np.nan, np.nan)
     mine = [trace.columns[node] for node in nodes]
     theirs = [reference.columns[node] for node in nodes]
-    for quantity, got, expected in (
-            ("weighted sum", trace.weighted_sums[:, mine], reference.weighted_sums[:, theirs]),
-            ("value", trace.values[:, mine], reference.values[:, theirs])):
-        # Inputs' weighted sums are NaN in both traces, and NaN agrees with NaN.
-        place = _first_mismatch(got, expected, rtol)
-        if place is not None:
-            sample, column = place
-            return Difference(nodes[column], quantity, sample, float(got[sample, column]),
-                              float(expected[sample, column]))
-    return None
+    got = {"weighted sum": trace.weighted_sums[:, mine], "value": trace.values[:, mine]}
+    expected = {"weighted sum": reference.weighted_sums[:, theirs], "value": reference.values[:, theirs]}
+    # Inputs' weighted sums are NaN in both traces, and NaN agrees with NaN.
+    bad = {quantity: _mismatches(got[quantity], expected[quantity], rtol) for quantity in got}
+    place = _first(bad["weighted sum"] | bad["value"])
+    if place is None:
+        return None
+    sample, column = place
+    quantity = "weighted sum" if bad["weighted sum"][:, column].any() else "value"
+    sample = int(np.flatnonzero(bad[quantity][:, column])[0])
+    return Difference(nodes[column], quantity, sample, float(got[quantity][sample, column]),
+                      float(expected[quantity][sample, column]))
 
 
 def output_difference(plan: Plan, got: np.ndarray, reference: Trace) -> Difference | None:
@@ -91,7 +97,7 @@ def output_difference(plan: Plan, got: np.ndarray, reference: Trace) -> Differen
     expected = reference.outputs
     if got.shape != expected.shape:
         return Difference(plan.outputs[0], f"output shape {got.shape}", 0, np.nan, np.nan)
-    place = _first_mismatch(got, expected, TOLERANCE[plan.dtype])
+    place = _first(_mismatches(got, expected, TOLERANCE[plan.dtype]))
     if place is None:
         return None
     sample, column = place
