@@ -26,19 +26,17 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import sparse
 
-from nngraph.execute.trace import NeuronNotFoundError
+from nngraph.errors import CompileError
+from nngraph.execute.compiled import run_plan, trace_plan
+from nngraph.execute.trace import NeuronNotFoundError, Trace
 from nngraph.plan_text import explain_neuron, plan_table
 from nngraph.structure import Column
-
-if TYPE_CHECKING:
-    from nngraph.execute.trace import Trace
 
 DENSE = "dense"
 SPARSE = "sparse"
@@ -178,31 +176,26 @@ class Plan:
 
     def __call__(self, x: ArrayLike) -> np.ndarray:
         """Run ``x`` (``(batch, n_inputs)`` or ``(n_inputs,)``) and return the outputs."""
-        # The executor imports this module, so it is looked up at call time.
-        from nngraph.execute.compiled import run_plan
-
         return run_plan(self, x)
 
     def trace(self, x: ArrayLike) -> Trace:
         """Run ``x`` and return every neuron's weighted sum and value, as ``run_reference`` does."""
-        from nngraph.execute.compiled import trace_plan
-
         return trace_plan(self, x)
 
     @property
     def code(self) -> str:
         """The Python source the plan executes (generated numpy, plus scalar code for tiny plans)."""
-        return self._program().code
+        return self.require_program().code
 
     @property
     def runner(self) -> str:
         """Which code runs a call: fused numpy, or scalar code for small batches of a tiny plan."""
-        return self._program().runner
+        return self.require_program().runner
 
-    def _program(self) -> Program:
+    def require_program(self) -> Program:
+        """The plan's ``Program``; raises ``CompileError`` for a plan that has not been generated
+        (a plan between passes; ``compile_network`` always returns a generated one)."""
         if self.program is None:
-            from nngraph.errors import CompileError
-
             raise CompileError("this plan has no generated code yet; plans from compile_network have")
         return self.program
 

@@ -8,12 +8,16 @@ runs the same numpy pass with separate weighted-sum and value buffers, and hands
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from nngraph.execute.inputs import as_batch
 from nngraph.execute.trace import Trace
-from nngraph.plan import Plan, Program
+
+if TYPE_CHECKING:  # plan.py imports this module: its methods are these functions
+    from nngraph.plan import Plan, Program
 
 
 def run_plan(plan: Plan, x: ArrayLike, *, runner: str | None = None) -> np.ndarray:
@@ -31,7 +35,7 @@ def run_plan(plan: Plan, x: ArrayLike, *, runner: str | None = None) -> np.ndarr
     array([[2.],
            [0.]])
     """
-    program = plan._program()
+    program = plan.require_program()
     batch, single = as_batch(x, len(plan.inputs), plan.dtype)
     if runner is None:
         use_scalar = 0 < len(batch) <= program.scalar_batch_limit
@@ -62,7 +66,7 @@ def trace_plan(plan: Plan, x: ArrayLike) -> Trace:
     >>> trace_plan(nngraph.compile_network(G), [3.0]).weighted_sum("y")
     array([7.])
     """
-    program = plan._program()
+    program = plan.require_program()
     batch, _ = as_batch(x, len(plan.inputs), plan.dtype)
     values = _buffer(program, len(batch), plan.dtype)
     values[: len(plan.inputs)] = batch.T

@@ -1,0 +1,44 @@
+"""nngraph's benchmarks (``make bench``): one table of ratios, each measured side by side.
+
+1. ``plan(x)`` against hand-written numpy for the same weights: the lesson's 8-6-6-4 network
+   (float64) at batch 1 and 1024, and a 784-512-512-10 network (float32) at batch 1 and 4096.
+2. A NEAT-style DAG (32 inputs, 512 hidden neurons, 8 outputs, 6,000 connections, tanh and
+   sigmoid, 41 levels) against ``run_reference`` and neat-python's ``FeedForwardNetwork``.
+3. Compiling the 784-512-512-10 network against one plain pass over ``G.edges(data="weight")``.
+
+onnxruntime (the ``bench`` extra) runs an ONNX model of each network as a column of its own.
+BLAS and onnxruntime are pinned to ``--threads`` threads (default 1), set before numpy loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _pin_threads(threads: int) -> None:
+    if "numpy" in sys.modules:
+        raise RuntimeError("numpy is loaded already; pin BLAS threads before importing it")
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = str(threads)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1, help="BLAS and onnxruntime threads")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per figure")
+    args = parser.parse_args(argv)
+    _pin_threads(args.threads)
+    sys.path[:0] = [str(ROOT), str(ROOT / "examples"), str(Path(__file__).resolve().parent)]
+    from suite import run_suite  # imports numpy, so only after pinning
+
+    print(run_suite(threads=args.threads, rounds=args.rounds))
+
+
+if __name__ == "__main__":
+    main()
