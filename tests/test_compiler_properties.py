@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import networkx as nx
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import assert_equivalent, networks, networks_and_batches
 
 import nngraph
 from nngraph.compiler import PASSES, check_plan, compile_network
+from nngraph.compiler import codegen
 from nngraph.compiler.codegen import generate
 from nngraph.compiler.passes import choose_kinds
 
@@ -84,3 +86,12 @@ def test_sparse_ops_agree_with_the_reference(case: tuple[nx.DiGraph, np.ndarray]
     assert all(op.kind == "sparse" for op in plan.ops)
     assert_equivalent(plan, G, x)
     assert_equivalent(compile_all_sparse(G, np.float32), G, x)
+
+
+@settings(max_examples=30, deadline=None)
+@given(networks_and_batches(max_batch=5))
+def test_shared_and_separate_products_agree_with_the_reference(case: tuple[nx.DiGraph, np.ndarray]) -> None:
+    G, x = case
+    with mock.patch.object(codegen, "MAX_SHARED_BATCH", 2):  # batches of 3 and more: one product per op
+        plan = compile_network(G)
+    assert_equivalent(plan, G, x)

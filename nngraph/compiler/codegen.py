@@ -28,6 +28,11 @@ from nngraph.compiler.scalar import scalar_batch_limit, scalar_source
 from nngraph.plan import SPARSE, FusedOp, Plan, Program
 from nngraph.plan_text import describe_op, producers
 
+# The cost model behind shared products, in microseconds: a numpy call, a multiply-add.
+NUMPY_CALL_US = 1.0
+MULTIPLY_ADD_US = 1 / 20_000
+MAX_SHARED_BATCH = 1024
+
 # Element-wise activations with an in-place numpy form; others call the registry's function.
 _IN_PLACE = {
     "relu": ["np.maximum(z, 0.0, out=a)"],
@@ -95,9 +100,10 @@ def _header(plan: Plan, limit: int) -> list[str]:
         f"# nngraph plan: {len(plan.ops)} fused ops over {plan.n_columns} columns, {plan.dtype}.",
         "# Generated code: this is what the plan runs, line for line.",
         f"# A[c] holds column c (one neuron) for the whole batch; A[{ones}] is a row of ones.",
-        "# Constants: W<k> is op k's weights transposed (targets x sources; bias appended as the",
-        "# last column where op k gathers its sources, rows i<k>); b<k> is its bias as a column;",
-        "# S<k> its sparse weights over the columns it spans; f<k> its activation function.",
+        "# Constants: W<k> is op k's weights transposed (targets x sources); b<k> its bias as a",
+        "# column; S<k> its sparse weights over the columns it spans; f<k> its activation. Where",
+        "# ops gather their sources (the columns i<k>, then the row of ones), W<k> holds the bias",
+        "# as its last column, and ops of one level that gather share the W<k> of the first one.",
         "import numpy as np",
     ]
     if limit:
@@ -107,18 +113,21 @@ def _header(plan: Plan, limit: int) -> list[str]:
 
 def _forward(plan: Plan, constants: dict[str, object]) -> list[str]:
     n_inputs = len(plan.inputs)
+    producer = producers(plan)
     body: list[str] = []
     needs_inputs = False
-    producer = producers(plan)
-    for op in plan.ops:
-        lines, reads_inputs_from_a = _op_lines(plan, op, constants)
-        lines.insert(0, f"# {describe_op(op, producer)}")
+    for ops in _product_groups(plan):
+        if _gathers(plan, ops[0]):
+            lines, reads_inputs_from_a = _gathered_lines(plan, ops, constants, producer)
+        else:
+            lines, reads_inputs_from_a = _op_lines(plan, ops[0], constants)
+            lines.insert(0, f"# {describe_op(ops[0], producer)}")
         needs_inputs |= reads_inputs_from_a
         body += lines
     prologue = []
     if needs_inputs:
         prologue.append(f"A[0:{n_inputs}] = X  # some op reads inputs together with other columns")
-    if any(f"i{op.index}" in constants for op in plan.ops):
+    if any(name.startswith("i") for name in constants):
         prologue.append(f"A[{plan.n_columns}] = 1.0  # the row of ones that gathered reads include")
     body = prologue + body + [_return_outputs(plan, constants)]
     if any(op.activation == "sigmoid" for op in plan.ops):
@@ -132,7 +141,91 @@ def _forward(plan: Plan, constants: dict[str, object]) -> list[str]:
     return signature + ["    " + line for line in body]
 
 
+def _gathers(plan: Plan, op: FusedOp) -> bool:
+    """Whether ``op`` is dense and reads scattered columns, so that it gathers its sources."""
+    if op.kind == SPARSE or not op.sources:
+        return False
+    first, last = plan.columns[op.sources[0]], plan.columns[op.sources[-1]]
+    return last - first + 1 != len(op.sources)
+
+
+def _product_groups(plan: Plan) -> list[list[FusedOp]]:
+    """Runs of consecutive gathering ops of one level (ops of one level never read each other),
+    which may share one gather and one product."""
+    groups: list[list[FusedOp]] = []
+    for op in plan.ops:
+        previous = groups[-1] if groups else []
+        if previous and _gathers(plan, op) and _gathers(plan, previous[-1]) \
+                and previous[-1].level == op.level:
+            previous.append(op)
+        else:
+            groups.append([op])
+    return groups
+
+
+def _shared_product_batch_limit(ops: list[FusedOp]) -> int:
+    """Up to which batch size one shared product beats a product per op: sharing saves numpy
+    calls (a fixed cost) but multiplies more zeros (a cost per sample)."""
+    if len(ops) < 2:
+        return 0
+    joint = (len({node for op in ops for node in op.sources}) + 1) * sum(len(op.targets) for op in ops)
+    apart = sum((len(op.sources) + 1) * len(op.targets) for op in ops)
+    saved = 2 * (len(ops) - 1) * NUMPY_CALL_US
+    return min(MAX_SHARED_BATCH, int(saved / (max(joint - apart, 1) * MULTIPLY_ADD_US)))
+
+
+def _gather_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object], name: str) -> None:
+    """``W<name>``: the ops' weights over the union of their sources, bias last; ``i<name>``: the
+    columns to gather (that union, then the row of ones)."""
+    columns = np.array(sorted({plan.columns[node] for op in ops for node in op.sources}), dtype=np.intp)
+    weights = np.zeros((sum(len(op.targets) for op in ops), len(columns) + 1), dtype=plan.dtype)
+    row = 0
+    for op in ops:
+        rows = slice(row, row + len(op.targets))
+        positions = np.searchsorted(columns, [plan.columns[node] for node in op.sources])
+        weights[rows, positions] = op.dense_weights().T
+        weights[rows, -1] = op.bias
+        row += len(op.targets)
+    constants[f"W{name}"] = weights
+    constants[f"i{name}"] = np.append(columns, plan.n_columns)
+
+
+def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
+                    producer: dict) -> tuple[list[str], bool]:
+    """Each op gathers its sources (and the row of ones, for the bias) for one product, then
+    applies its activation; for small batches, ops of one level share the gather and product."""
+    product = "np.matmul(W{0}, A.take(i{0}, axis=0), out={1})  # bias: the row of ones"
+    for op in ops:
+        _gather_constants(plan, [op], constants, str(op.index))
+    limit = _shared_product_batch_limit(ops)
+    lines: list[str] = []
+    if limit:
+        name = f"{ops[0].index}_{ops[-1].index}"
+        _gather_constants(plan, ops, constants, name)
+        start = plan.columns[ops[0].targets[0]]
+        stop = plan.columns[ops[-1].targets[-1]] + 1
+        lines += [f"# ops {ops[0].index}-{ops[-1].index}: for batches of up to {limit} samples, one "
+                  "gather and one product serve them all",
+                  f"if X.shape[1] <= {limit}:", "    " + product.format(name, f"Z[{start}:{stop}]"),
+                  "else:"]
+        lines += ["    " + product.format(op.index, _block("Z", plan, op)) for op in ops]
+    for op in ops:
+        lines += [f"# {describe_op(op, producer)}",
+                  f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
+        if not limit:
+            lines.append(product.format(op.index, "z"))
+        lines += _activation_lines(op, constants)
+    first_source = min(plan.columns[node] for op in ops for node in op.sources)
+    return lines, first_source < len(plan.inputs)
+
+
+def _block(buffer: str, plan: Plan, op: FusedOp) -> str:
+    start = plan.columns[op.targets[0]]
+    return f"{buffer}[{start}:{start + len(op.targets)}]"
+
+
 def _op_lines(plan: Plan, op: FusedOp, constants: dict[str, object]) -> tuple[list[str], bool]:
+    """An op that reads a slice (or nothing, or a span through its sparse matrix)."""
     k = op.index
     start = plan.columns[op.targets[0]]
     stop = start + len(op.targets)
@@ -140,27 +233,19 @@ def _op_lines(plan: Plan, op: FusedOp, constants: dict[str, object]) -> tuple[li
     n_inputs = len(plan.inputs)
     lines = [f"z, a = Z[{start}:{stop}], A[{start}:{stop}]"]
     reads_inputs_from_a = False
+    constants[f"b{k}"] = _column(op.bias)
     if not len(columns):
-        constants[f"b{k}"] = _column(op.bias)
         lines.append(f"z[...] = b{k}  # no connections: the weighted sum is the bias")
     elif op.kind == SPARSE:
         low, high = int(columns[0]), int(columns[-1]) + 1
-        matrix = op.weights.T.tocsr()
-        constants[f"S{k}"] = _span_matrix(matrix, columns - low, high - low)
-        constants[f"b{k}"] = _column(op.bias)
+        constants[f"S{k}"] = _span_matrix(op.weights.T.tocsr(), columns - low, high - low)
         source, reads_inputs_from_a = _span(low, high, n_inputs)
         lines += [f"z[...] = S{k} @ {source}", f"z += b{k}"]
-    elif columns[-1] - columns[0] + 1 == len(columns):
+    else:
         low, high = int(columns[0]), int(columns[-1]) + 1
         constants[f"W{k}"] = np.ascontiguousarray(op.weights.T)
-        constants[f"b{k}"] = _column(op.bias)
         source, reads_inputs_from_a = _span(low, high, n_inputs)
         lines += [f"np.matmul(W{k}, {source}, out=z)", f"z += b{k}"]
-    else:
-        constants[f"W{k}"] = np.ascontiguousarray(np.hstack([op.weights.T, _column(op.bias)]))
-        constants[f"i{k}"] = np.append(columns, plan.n_columns)
-        reads_inputs_from_a = bool(columns[0] < n_inputs)
-        lines.append(f"np.matmul(W{k}, A.take(i{k}, axis=0), out=z)  # bias: the row of ones")
     lines += _activation_lines(op, constants)
     return lines, reads_inputs_from_a
 
@@ -172,7 +257,7 @@ def _column(vector: np.ndarray) -> np.ndarray:
 def _span(low: int, high: int, n_inputs: int) -> tuple[str, bool]:
     """Where a read of the columns ``low:high`` comes from, and whether it needs inputs in ``A``."""
     if high <= n_inputs:
-        return f"X[{low}:{high}]", False
+        return ("X" if (low, high) == (0, n_inputs) else f"X[{low}:{high}]"), False
     return f"A[{low}:{high}]", low < n_inputs
 
 

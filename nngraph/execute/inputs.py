@@ -42,5 +42,6 @@ def as_batch(x: ArrayLike, n_inputs: int, dtype: DTypeLike = np.float64) -> tupl
     width = array.shape[-1]
     if width != n_inputs:
         raise InputError(f"expected {n_inputs} input features, got {width}")
-    batch = np.ascontiguousarray(array.reshape(-1, n_inputs), dtype=dtype)
-    return batch, single
+    if single or array.dtype != dtype or not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array.reshape(-1, n_inputs), dtype=dtype)
+    return array, single
