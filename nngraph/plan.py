@@ -150,14 +150,16 @@ class Plan:
 
     Examples
     --------
-    >>> import nngraph
-    >>> from nngraph.models import Sequential
-    >>> from nngraph.layers import Dense
-    >>> model = Sequential([Dense(units=3, input_shape=(2,), activation="relu"),
-    ...                     Dense(units=2, activation="softmax")], seed=0)
-    >>> plan = nngraph.compile_network(model.graph)
-    >>> len(plan.ops), plan([0.5, -1.0]).shape
-    (2, (2,))
+    >>> import networkx as nx, nngraph
+    >>> G = nx.DiGraph()
+    >>> G.add_nodes_from(["x0", "x1"], role="input")
+    >>> G.add_node("h", role="hidden", activation="relu"); G.add_node("y", role="output")
+    >>> G.add_weighted_edges_from([("x0", "h", 1.0), ("x1", "h", -1.0), ("h", "y", 2.0), ("x0", "y", 0.5)])
+    >>> plan = nngraph.compile_network(G)
+    >>> [(op.targets, op.sources) for op in plan.ops]
+    [(('h',), ('x0', 'x1')), (('y',), ('x0', 'h'))]
+    >>> plan([3.0, 1.0])
+    array([5.5])
     """
 
     ops: tuple[FusedOp, ...]

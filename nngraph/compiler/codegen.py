@@ -48,11 +48,17 @@ def generate(plan: Plan) -> Plan:
 
     Examples
     --------
-    >>> import networkx as nx, nngraph
-    >>> G = nx.DiGraph()
-    >>> G.add_node("x", role="input"); G.add_node("y", role="output", activation="relu")
-    >>> G.add_edge("x", "y", weight=2.0)
-    >>> "np.matmul(W0, X[0:1], out=z)" in nngraph.compile_network(G).code
+    >>> import nngraph
+    >>> from nngraph.compiler import compile_network
+    >>> G = nngraph.new_network()
+    >>> for node in ("a", "b"):
+    ...     _ = nngraph.add_input(G, node)
+    >>> _ = nngraph.add_neuron(G, nngraph.Neuron("y", role="output", activation="tanh"))
+    >>> _ = nngraph.connect(G, "a", "y", 0.5); _ = nngraph.connect(G, "b", "y", -1.5)
+    >>> plan = compile_network(G)
+    >>> [line.strip() for line in plan.code.splitlines() if "np.matmul" in line]
+    ['np.matmul(W0, X, out=z)']
+    >>> plan.program.scalar_batch_limit > 0  # tiny: scalar code runs small batches
     True
     """
     constants: dict[str, object] = {}

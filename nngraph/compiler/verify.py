@@ -58,13 +58,17 @@ def first_difference(trace: Trace, reference: Trace, *, rtol: float | None = Non
 
     Examples
     --------
-    >>> import networkx as nx, nngraph
-    >>> G = nx.DiGraph()
-    >>> G.add_node("x", role="input"); G.add_node("y", role="output", activation="tanh")
-    >>> G.add_edge("x", "y", weight=0.5)
-    >>> x = [[0.1], [2.0]]
-    >>> first_difference(nngraph.compile_network(G).trace(x), nngraph.run_reference(G, x)) is None
+    >>> import nngraph
+    >>> from nngraph.models import Sequential
+    >>> from nngraph.layers import Dense
+    >>> G = Sequential([Dense(units=3, input_shape=(4,), activation="tanh")], seed=1).graph
+    >>> x = [[0.1, 0.2, 0.3, 0.4], [2.0, -1.0, 0.0, 1.0]]
+    >>> reference = nngraph.run_reference(G, x)
+    >>> first_difference(nngraph.compile_network(G).trace(x), reference) is None
     True
+    >>> G.edges["input/0", "dense/1"]["weight"] += 1.0  # the plan keeps the old weight
+    >>> print(first_difference(nngraph.compile_network(G).trace(x), reference).node)
+    dense/1
     """
     if rtol is None:
         rtol = TOLERANCE[reference.values.dtype]
