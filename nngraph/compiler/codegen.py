@@ -96,7 +96,7 @@ def _freeze(value: object) -> None:
 def _counts_as_call(line: str) -> bool:
     """Whether a line of ``forward`` is a numpy call (for the cost model), not a comment or view."""
     text = line.strip()
-    skipped = ("#", "def ", '"""', "and value buffers", "if ", "return ", "z, a =")
+    skipped = ("#", "def ", '"""', "and value buffers", "if ", "else:", "return ", "z, a =")
     return bool(text) and not text.startswith(skipped)
 
 
@@ -107,9 +107,9 @@ def _header(plan: Plan, limit: int) -> list[str]:
         "# Generated code: this is what the plan runs, line for line.",
         f"# A[c] holds column c (one neuron) for the whole batch; A[{ones}] is a row of ones.",
         "# Constants: W<k> is op k's weights transposed (targets x sources); b<k> its bias as a",
-        "# column; S<k> its sparse weights over the columns it spans; f<k> its activation. Where",
-        "# ops gather their sources (the columns i<k>, then the row of ones), W<k> holds the bias",
-        "# as its last column, and ops of one level that gather share the W<k> of the first one.",
+        "# column; S<k> its sparse weights over the columns it spans; f<k> its activation.",
+        "# Where an op gathers its sources (the columns i<k>, then the row of ones), W<k> holds",
+        "# the bias as its last column; W<k>_<m> and i<k>_<m> serve ops k to m of a level at once.",
         "import numpy as np",
     ]
     if limit:

@@ -17,11 +17,12 @@ from nngraph.plan import FusedOp, Plan
 from nngraph.plan_text import describe_op, producers
 
 MAX_WEIGHTS = 2048
-# The cost model, in nanoseconds: a numpy call, and per sample a connection, a neuron, the call.
+# The cost model, in nanoseconds: a numpy call; per sample, a connection, a neuron by how its
+# activation is written (an expression, a function call, softmax), and the call itself.
 NUMPY_CALL_NS = 900.0
-CONNECTION_NS = 25.0
-NEURON_NS = 60.0
-SAMPLE_NS = 600.0
+CONNECTION_NS = 15.0
+NEURON_NS = {"inline": 40.0, "call": 120.0, "softmax": 150.0}
+SAMPLE_NS = 400.0
 MAX_BATCH = 64
 TERMS_PER_LINE = 3
 TERMS_PER_STATEMENT = 96
@@ -144,6 +145,9 @@ def _softmax(columns: range) -> list[str]:
 
 def scalar_batch_limit(plan: Plan, numpy_calls: int) -> int:
     """Up to how many samples the scalar code is expected to beat ``numpy_calls`` numpy calls."""
-    per_sample = (CONNECTION_NS * sum(op.nonzeros for op in plan.ops)
-                  + NEURON_NS * (plan.n_columns - len(plan.inputs)) + SAMPLE_NS)
+    per_sample = SAMPLE_NS + CONNECTION_NS * sum(op.nonzeros for op in plan.ops)
+    for op in plan.ops:
+        kind = resolve_activation(op.activation).kind
+        cost = "softmax" if kind == "softmax" else "call" if kind in ("tanh", "sigmoid") else "inline"
+        per_sample += NEURON_NS[cost] * len(op.targets)
     return min(MAX_BATCH, int(NUMPY_CALL_NS * numpy_calls // per_sample))
