@@ -8,6 +8,8 @@ The data path::
     execute   run_reference(G, x): node by node, the oracle
     trace     Trace: every neuron's weighted sum and value, by name
     files     save(G, path) / load(path): versioned JSON, never pickle
+    render    render_neurons(G, trace=...), render_layers(G), render_plan(plan) -> graphviz.Digraph;
+              render(obj, "diagram.svg"): .svg, .png, .pdf (Graphviz's dot) or .dot
 """
 
 from nngraph.activations import Activation, known_activations, resolve_activation
@@ -41,6 +43,7 @@ from nngraph.network import (
     outputs,
     read_neuron,
 )
+from nngraph.render import render_neurons
 from nngraph.structure import Column, columns, levels
 from nngraph.validate import validate
 
@@ -54,3 +57,4 @@ __all__ = [
     "known_activations", "levels", "load", "save", "neurons", "new_network", "outputs", "read_neuron",
     "resolve_activation", "run_reference", "validate",
 ]
+__all__ += ["render_neurons"]
