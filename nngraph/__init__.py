@@ -43,7 +43,7 @@ from nngraph.network import (
     outputs,
     read_neuron,
 )
-from nngraph.render import render_neurons
+from nngraph.render import render, render_layers, render_neurons, render_plan
 from nngraph.structure import Column, columns, levels
 from nngraph.validate import validate
 
@@ -57,4 +57,4 @@ __all__ = [
     "known_activations", "levels", "load", "save", "neurons", "new_network", "outputs", "read_neuron",
     "resolve_activation", "run_reference", "validate",
 ]
-__all__ += ["render_neurons"]
+__all__ += ["render", "render_layers", "render_neurons", "render_plan"]

@@ -12,6 +12,9 @@ and ``plan`` for the box diagrams; ``style`` for every colour and number
 format; ``output`` for writing files.
 """
 
+from nngraph.render.layers import render_layers
 from nngraph.render.neurons import render_neurons
+from nngraph.render.output import render
+from nngraph.render.plan import render_plan
 
-__all__ = ["render_neurons"]
+__all__ = ["render", "render_layers", "render_neurons", "render_plan"]
