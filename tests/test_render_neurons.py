@@ -179,15 +179,22 @@ def neat() -> nx.DiGraph:
     return G
 
 
-def test_graphs_without_layers_get_a_column_per_level_and_curved_skips() -> None:
+def test_graphs_without_layers_get_a_column_per_level_and_skips_bend_around_neurons() -> None:
     source = render_neurons(neat(), output_labels=["yes"]).source
     captions = " ".join(nodes(source, "caption").values())
     assert "level 1" in captions and "level 3 (outputs)" in captions and "1 neuron, tanh" in captions
-    assert "splines=true" in source
     placed = {tooltip_id(attrs): position(attrs) for attrs in nodes(source, "neuron").values()}
     assert [placed[node][0] for node in ("x0", "h0", "h1", "y")] == sorted(
         placed[node][0] for node in ("x0", "h0", "h1", "y"))
-    assert "splines=line" in render_neurons(lesson_model().graph).source
+    assert len(edges(source, "connection")) == 5
+    # x1 -> y skips levels 1 and 2: it bends once in each, clear of the neuron there.
+    bends = {match.group(1): position(match.group(2)) for match in map(NODE.match, source.splitlines())
+             if match and match.group(1).startswith("bend")}
+    assert len(bends) == 2 and len(edges(source, "route")) == 2
+    radius = 0.2
+    for x, y in bends.values():
+        assert all(abs(y - ny) > radius for nx_, ny in placed.values() if nx_ == x)
+    assert "splines=line" in source
 
 
 def test_positions_stay_put_when_a_later_layer_grows() -> None:

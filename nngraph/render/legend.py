@@ -47,6 +47,12 @@ def _scale(readings: Readings) -> str:
         f"<tr>{_words('z = weighted sum, a = activation(z), p = probability', colour=style.MUTED)}</tr>"])
 
 
+def legend_height(readings: Readings | None, *, bundles: bool) -> float:
+    """A generous estimate of the legend's height in inches, so that it can be pinned clear of the neurons."""
+    key = 0.2 * (3 + bundles)
+    return max(key, 0.0 if readings is None else 0.95) + 0.35
+
+
 def neuron_legend(readings: Readings | None, *, by: str, bundles: bool) -> str:
     """The legend as a Graphviz HTML-like label: the connection key, and the value scale with readings.
 

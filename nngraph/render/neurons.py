@@ -25,7 +25,8 @@ from nngraph.render import style
 from nngraph.render.checks import check_trace, choice, labels_for, network_of
 from nngraph.render.connections import add_links
 from nngraph.render.layout import Geometry, Layout, ShownColumn, is_layer, lay_out, links
-from nngraph.render.legend import neuron_legend
+from nngraph.render.legend import legend_height, neuron_legend
+from nngraph.render.routes import routes
 from nngraph.render.slots import add_end_labels, add_folded, add_neuron, pos
 from nngraph.render.values import read_sample
 
@@ -42,8 +43,8 @@ def render_neurons(G: Any, *, trace: Trace | None = None, sample: int = 0,
     """Draw every neuron and connection of ``G``: inputs on the left, one straight column per layer.
 
     Columns are ``nngraph.columns(G)``: one per layer, or one per level for a
-    graph without layers (skip connections then curve around the columns they
-    jump). Neurons keep their declaration order top to bottom. A connection is
+    graph without layers (skip connections then bend through the gaps of the
+    columns they jump, never across a neuron). Neurons keep their declaration order top to bottom. A connection is
     blue for a positive weight and red for a negative one, and wider the larger
     ``|weight|``; each column has a caption.
 
@@ -108,8 +109,7 @@ def render_neurons(G: Any, *, trace: Trace | None = None, sample: int = 0,
     readings = None if trace is None else read_sample(trace, index, shown)
     drawn = links(graph, layout, None if readings is None else readings.values)
 
-    dot = _new_digraph(title, curved=any(abs(link.target.column - link.source.column) > 1
-                                         for link in drawn))
+    dot = _new_digraph(title)
     for column, caption in zip(layout.columns, captions(graph, layout)):
         _add_caption(dot, column, caption, layout)
         for slot in column.slots:
@@ -118,12 +118,15 @@ def render_neurons(G: Any, *, trace: Trace | None = None, sample: int = 0,
             else:
                 add_neuron(dot, graph, slot, diameter=layout.geometry.diameter, readings=readings,
                            names=names)
-    add_links(dot, drawn, by=connection_color, weight_labels=weight_labels)
+    add_links(dot, drawn, routes(layout, drawn), by=connection_color, weight_labels=weight_labels)
     add_end_labels(dot, graph, layout, ends, readings)
     if legend:
         bundles = any(link.edge is None for link in drawn)
+        height = legend_height(readings, bundles=bundles)
+        # Pinned under the lowest neuron, clear of it: neato's curved edges need nodes apart.
+        y = layout.bottom - layout.geometry.diameter / 2 - 0.3 - height / 2
         dot.node("legend", neuron_legend(readings, by=connection_color, bundles=bundles),
-                 shape="plaintext", fontsize="10", pos=pos(layout.columns[-1].x / 2, layout.bottom - 1.0),
+                 shape="plaintext", fontsize="10", pos=pos(layout.columns[-1].x / 2, y),
                  **{"class": "legend"})
     return dot
 
@@ -135,11 +138,11 @@ def _geometry(values: bool, names: bool) -> Geometry:
                     diameter=diameter)
 
 
-def _new_digraph(title: str | None, *, curved: bool) -> graphviz.Digraph:
+def _new_digraph(title: str | None) -> graphviz.Digraph:
     dot = graphviz.Digraph("neurons")
-    # splines=true routes skip connections around the columns they jump; without
-    # skips, straight lines are the textbook look and much faster to lay out.
-    dot.attr(layout="neato", splines="true" if curved else "line", outputorder="edgesfirst",
+    # Every position is pinned and skip connections bend through the gaps we chose,
+    # so Graphviz only draws straight segments: fast, and the textbook look.
+    dot.attr(layout="neato", splines="line", outputorder="edgesfirst",
              bgcolor="white", pad="0.3", fontname=style.FONT)
     dot.attr("node", fontname=style.FONT, fontcolor=style.INK, color=style.INK)
     dot.attr("edge", fontname=style.FONT, dir="none")

@@ -99,9 +99,11 @@ def add_end_labels(dot: graphviz.Digraph, G: nx.DiGraph, layout: Layout,
     """Draw the input labels left of their inputs and the output labels right of their outputs.
 
     Labels on one side share one width, so they line up against their
-    neurons. With readings, a probability output's label also shows its
-    percentage, and the most probable class of a softmax layer is bold. Labels
-    of folded neurons are not drawn (their neurons are not).
+    neurons. An output that feeds other neurons (possible in a graph without
+    layers) has its label above it instead, clear of its connections. With
+    readings, a probability output's label also shows its percentage, and the
+    most probable class of a softmax layer is bold. Labels of folded neurons
+    are not drawn (their neurons are not).
     """
     predicted = _predicted(G, readings)
     radius = layout.geometry.diameter / 2
@@ -114,9 +116,13 @@ def add_end_labels(dot: graphviz.Digraph, G: nx.DiGraph, layout: Layout,
         for index, (node, text) in enumerate(texts.items()):
             slot = layout.slot_of[node]
             html = f"<b>{style.text(text)}</b>" if node in predicted else style.text(text)
+            key = f"{prefix}{index}"
+            if output and G.out_degree(node):
+                dot.node(key, f"<{html}>", shape="plaintext", margin="0", fontsize=str(LABEL_FONT_SIZE),
+                         pos=pos(slot.x, slot.y + radius + 0.15), **{"class": "label"})
+                continue
             cell = (f'<table border="0" cellpadding="3" cellspacing="0"><tr>'
                     f'<td width="{width * 72:.0f}" align="{align}">{html}</td></tr></table>')
-            key = f"{prefix}{index}"
             dot.node(key, f"<{cell}>", shape="plaintext", margin="0", fontsize=str(LABEL_FONT_SIZE),
                      pos=pos(slot.x + offset if output else slot.x - offset, slot.y),
                      **{"class": "label"})
