@@ -6,7 +6,7 @@ draws by column, so both facts are computed once, here.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 
 import networkx as nx
@@ -55,15 +55,17 @@ class Column:
     level: int
 
 
-def columns(G: nx.DiGraph) -> list[Column]:
+def columns(G: nx.DiGraph, *, level: Mapping[Hashable, int] | None = None) -> list[Column]:
     """Split a validated network into display columns, left to right.
 
     Inputs come first. If every computed neuron names a ``layer``, there is one
     column per layer (ordered by its shallowest neuron's level, then by first
     appearance); otherwise there is one column per level. Neurons keep their
-    declaration order within a column.
+    declaration order within a column. ``level`` may pass in ``levels(G)``
+    when the caller has it already.
     """
-    level = levels(G)
+    if level is None:
+        level = levels(G)
     data = G.nodes
     input_nodes = inputs(G)
     others = [node for node in G.nodes if data[node][ROLE] != INPUT]
