@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Hashable
-from dataclasses import dataclass
-
 import networkx as nx
 import numpy as np
 import pytest
@@ -14,6 +11,7 @@ import pytest
 import nngraph
 from nngraph import RenderError, render_layers, render_plan
 from nngraph.demo import lesson_model
+from nngraph.plan import Plan, fused_op, layout
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -46,7 +44,7 @@ def test_lesson_layers_show_name_kind_units_activation_shapes_and_params() -> No
 def test_a_skip_connection_between_layers_gets_its_own_arrow() -> None:
     G = lesson_model().graph
     G.add_edge("input/0", "dense_2/1", weight=0.5)
-    assert arrows(render_layers(G).source)[("inputs", "layer3")] == "1 connections"
+    assert arrows(render_layers(G).source)[("inputs", "layer3")] == "1 connection"
 
 
 def test_layer_diagram_escapes_layer_names() -> None:
@@ -57,64 +55,27 @@ def test_layer_diagram_escapes_layer_names() -> None:
     assert "<b>&lt;out &amp; about&gt;</b>" in render_layers(G).source
 
 
-@dataclass(frozen=True)
-class StubOp:
-    """The compiler's FusedOp fields, as the renderer reads them."""
-
-    index: int
-    kind: str
-    targets: tuple[Hashable, ...]
-    sources: tuple[Hashable, ...]
-    weights: np.ndarray
-    bias: np.ndarray
-    activation: str
-    nonzeros: int
-    density: float
-    level: int
-
-
-@dataclass(frozen=True)
-class StubPlan:
-    """A stand-in for ``nngraph.Plan`` with the fields and ``to_networkx`` the renderer uses."""
-
-    ops: tuple[StubOp, ...]
-    inputs: tuple[Hashable, ...]
-    outputs: tuple[Hashable, ...]
-
-    def to_networkx(self) -> nx.DiGraph:
-        graph = nx.DiGraph()
-        graph.add_node("inputs")
-        producer = dict.fromkeys(self.inputs, "inputs")
-        for op in self.ops:
-            graph.add_node(op.index, op=op)
-            counts: dict[object, int] = {}
-            for source in op.sources:
-                counts[producer[source]] = counts.get(producer[source], 0) + 1
-            for source_op, count in counts.items():
-                graph.add_edge(source_op, op.index, neurons=count)
-            producer.update(dict.fromkeys(op.targets, op.index))
-        return graph
-
-
-def stub_plan() -> StubPlan:
-    """The lesson's plan as the compiler lowers it (one dense op per layer) plus a sparse op reading two blocks."""
+def hand_made_plan() -> Plan:
+    """The lesson's plan as the compiler lowers it (one dense op per layer), plus a sparse op
+    reading two blocks (the inputs and op 1), built by hand so that both kinds are drawn."""
     model = lesson_model()
     ops = []
     for index, layer in enumerate(model.layers):
         kernel, bias = layer.get_weights()
-        ops.append(StubOp(index, "dense", layer.neurons, layer.sources, kernel, bias, layer.activation,
-                          kernel.size, 1.0, index + 1))
-    extra = ("<extra>", "x:1")
+        ops.append(fused_op(index=index, targets=layer.neurons, sources=layer.sources, weights=kernel,
+                            bias=bias, activation=layer.activation, level=index + 1))
     sources = model.layers[0].sources + model.layers[1].neurons
     weights = np.zeros((len(sources), 2))
     weights[0, 0] = weights[9, 1] = 1.0
-    ops.append(StubOp(3, "sparse", extra, sources, weights, np.zeros(2), "tanh", 2, 2 / weights.size, 3))
-    outputs = model.layers[-1].neurons + extra
-    return StubPlan(tuple(ops), model.layers[0].sources, outputs)
+    ops.append(fused_op(index=3, targets=("<extra>", "x:1"), sources=sources, weights=weights,
+                        bias=np.zeros(2), activation="tanh", level=3, kind="sparse"))
+    inputs = model.layers[0].sources
+    return Plan(ops=tuple(ops), inputs=inputs, outputs=model.layers[-1].neurons + ("<extra>", "x:1"),
+                dtype=np.dtype(np.float64), columns=layout(inputs, [op.targets for op in ops]), groups=())
 
 
 def test_plan_boxes_show_index_kind_weights_density_activation_and_neurons() -> None:
-    source = render_plan(stub_plan()).source
+    source = render_plan(hand_made_plan()).source
     ops = boxes(source, "op")
     assert list(ops) == ["op0", "op1", "op2", "op3"]
     for text in ("<b>op 1</b>", "(dense)", "weights 8 × 6", "density 1 (48 nonzero)", "activation relu",
@@ -130,7 +91,7 @@ def test_plan_boxes_show_index_kind_weights_density_activation_and_neurons() -> 
 
 
 def test_layers_of_a_plan_are_its_fused_groups() -> None:
-    source = render_layers(stub_plan()).source
+    source = render_layers(hand_made_plan()).source
     groups = boxes(source, "layer")
     assert list(groups) == ["inputs", "op0", "op1", "op2", "op3"]
     assert "<b>group 3</b>" in groups["op3"] and "(sparse op)" in groups["op3"]
@@ -140,7 +101,7 @@ def test_layers_of_a_plan_are_its_fused_groups() -> None:
 
 @pytest.mark.parametrize(("call", "culprit"), [
     (lambda: render_plan(lesson_model().graph), "plan must be a compiled Plan"),
-    (lambda: render_plan(stub_plan(), direction="up"), "direction='up' is not known"),
+    (lambda: render_plan(hand_made_plan(), direction="up"), "direction='up' is not known"),
     (lambda: render_layers(lesson_model(), direction="BT"), "direction='BT' is not known"),
     (lambda: render_layers(42), "G must be a networkx.DiGraph or a model"),
 ])
@@ -152,24 +113,18 @@ def test_bad_arguments_are_named(call, culprit: str) -> None:  # noqa: ANN001 - 
 @pytest.mark.needs_dot
 def test_layer_and_plan_diagrams_draw_as_svg() -> None:
     for diagram, css, text in ((render_layers(lesson_model()), "layer", "output (None, 6)"),
-                               (render_plan(stub_plan()), "op", "weights 8 × 6")):
+                               (render_plan(hand_made_plan()), "op", "weights 8 × 6")):
         svg = ET.fromstring(diagram.pipe(format="svg"))
         assert sum(element.get("class") == f"node {css}" for element in svg.iter(f"{SVG}g")) == 4
         assert text in [element.text for element in svg.iter(f"{SVG}text")]
 
 
-compiled = pytest.mark.skipif(not hasattr(nngraph, "compile_network"),
-                              reason="the compiler (nngraph.compile_network) is not merged into this branch yet")
-
-
-@compiled
 def test_the_compiled_lesson_plan_has_one_dense_op_per_layer() -> None:
     plan = nngraph.compile_network(lesson_model().graph)
     ops = boxes(render_plan(plan).source, "op")
     assert len(ops) == 3 and all("(dense)" in label for label in ops.values())
 
 
-@compiled
 def test_a_graph_without_layers_is_drawn_by_fused_group() -> None:
     G = nx.DiGraph()
     for node in ("x0", "x1"):

@@ -8,7 +8,9 @@ from pathlib import Path
 import graphviz
 import pytest
 
-from nngraph import GraphvizMissingError, NNGraphError, RenderError, render, render_layers, render_neurons
+import nngraph
+from nngraph import (GraphvizMissingError, NNGraphError, RenderError, render, render_layers, render_neurons,
+                     render_plan)
 from nngraph.demo import CLASS_NAMES, SAMPLE, lesson_model
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -58,6 +60,17 @@ def test_kind_and_object_are_checked(tmp_path: Path) -> None:
         render(render_neurons(G), tmp_path / "x.dot", trace=None)
     with pytest.raises(TypeError):
         render(G, tmp_path / "x.dot", colour="red")  # an option no renderer has
+
+
+def test_plans_draw_as_plan_diagrams_and_graphs_can_ask_for_theirs(tmp_path: Path, no_dot: None) -> None:
+    model = lesson_model()
+    plan = nngraph.compile_network(model.graph)
+    expected = render_plan(plan).source
+    assert render(plan, tmp_path / "plan.dot").read_text() == expected
+    assert render(model.graph, tmp_path / "compiled.dot", kind="plan").read_text() == expected
+    assert render(plan, tmp_path / "groups.dot", kind="layers").read_text() == render_layers(plan).source
+    with pytest.raises(RenderError, match="kind='neurons' needs the network"):
+        render(plan, tmp_path / "x.dot", kind="neurons")
 
 
 def test_a_built_diagram_is_written_as_it_is(tmp_path: Path, no_dot: None) -> None:

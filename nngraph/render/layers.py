@@ -27,7 +27,7 @@ Arrow = tuple[str, str, str]
 
 def _input_box(count: int) -> Box:
     return Box("inputs", "input", "InputLayer",
-               ((f"{count:,} input{'s' * (count != 1)}", "0 params"),
+               ((style.count(count, "input"), "0 params"),
                 (f"input {shape(count)}", f"output {shape(count)}")), style.BOX_FILL["input"])
 
 
@@ -39,14 +39,14 @@ def _layer_boxes(G: nx.DiGraph) -> tuple[list[Box], list[Arrow]]:
     for index, (column, row) in enumerate(zip(shown[1:], graph_rows(G)[1:]), start=1):
         sources = {source for node in column.nodes for source in G.predecessors(node)}
         boxes.append(Box(f"layer{index}", column.name, row.kind, (
-            (f"{len(column.nodes):,} units, {column.activation}", f"{row.params:,} params"),
+            (f"{style.count(len(column.nodes), 'unit')}, {column.activation}", style.count(row.params, "param")),
             (f"input {shape(len(sources))}", f"output {shape(len(column.nodes))}")),
             style.BOX_FILL[column.role]))
     counts: dict[tuple[int, int], int] = {}
     for source, target in G.edges:
         pair = (place[source], place[target])
         counts[pair] = counts.get(pair, 0) + 1
-    arrows = [(boxes[a].key, boxes[b].key, f"{count:,} connections")
+    arrows = [(boxes[a].key, boxes[b].key, style.count(count, "connection"))
               for (a, b), count in sorted(counts.items())]
     return boxes, arrows
 
@@ -54,7 +54,7 @@ def _layer_boxes(G: nx.DiGraph) -> tuple[list[Box], list[Arrow]]:
 def op_arrows(plan: Any, key_of: dict[Hashable, str]) -> list[Arrow]:
     """The plan's data flow (``plan.to_networkx()``) as arrows between boxes, labelled with neuron counts."""
     flow = plan.to_networkx()
-    return [(key_of[u], key_of[v], f"{neurons:,} neuron{'s' * (neurons != 1)}")
+    return [(key_of[u], key_of[v], style.count(neurons, "neuron"))
             for u, v, neurons in flow.edges(data="neurons")]
 
 
@@ -65,7 +65,8 @@ def _group_boxes(plan: Any) -> tuple[list[Box], list[Arrow]]:
     for op in plan.ops:
         role = "output" if any(node in outputs for node in op.targets) else "hidden"
         boxes.append(Box(f"op{op.index}", f"group {op.index}", f"{op.kind} op", (
-            (f"{len(op.targets):,} units, {op.activation}", f"{op.nonzeros + len(op.targets):,} params"),
+            (f"{style.count(len(op.targets), 'unit')}, {op.activation}",
+             style.count(op.nonzeros + len(op.targets), "param")),
             (f"input {shape(len(op.sources))}", f"output {shape(len(op.targets))}")),
             style.BOX_FILL[role]))
     key_of = {"inputs": "inputs", **{op.index: f"op{op.index}" for op in plan.ops}}

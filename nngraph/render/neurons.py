@@ -171,9 +171,9 @@ def captions(G: nx.DiGraph, layout: Layout) -> list[tuple[str, str, str]]:
         column = shown.column
         count = len(column.nodes)
         if column.role == INPUT:
-            result.append(("input layer", f"{count} input{'s' * (count != 1)}", ""))
+            result.append(("input layer", style.count(count, "input"), ""))
             continue
-        detail = f"{count} neuron{'s' * (count != 1)}, {column.activation}"
+        detail = f"{style.count(count, 'neuron')}, {column.activation}"
         if not is_layer(G, column):
             result.append((column.name + " (outputs)" * (column.role == OUTPUT), detail, ""))
         elif shown.index == last and column.role == OUTPUT:

@@ -73,5 +73,5 @@ def render_plan(plan: Any, *, direction: str = "TB", title: str | None = None) -
     for op in plan.ops:
         count = sum(node in outputs for node in op.targets)
         if count:
-            dot.edge(f"op{op.index}", "outputs", label=f"<{count:,} neuron{'s' * (count != 1)}>")
+            dot.edge(f"op{op.index}", "outputs", label=f"<{style.count(count, 'neuron')}>")
     return dot

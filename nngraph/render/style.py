@@ -54,6 +54,17 @@ def number(value: float, *, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+def count(n: int, word: str) -> str:
+    """``n`` and ``word``, plural unless ``n`` is 1, with thousands separated.
+
+    Examples
+    --------
+    >>> count(1, "neuron"), count(669706, "connection")
+    ('1 neuron', '669,706 connections')
+    """
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def _mix(colour: str, strength: float) -> str:
     """``colour`` blended with white: 0 gives white, 1 gives ``colour``."""
     strength = min(max(strength, 0.0), 1.0)
