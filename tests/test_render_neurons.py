@@ -296,3 +296,24 @@ def test_svg_has_every_neuron_connection_caption_and_value(lesson: nx.DiGraph) -
     assert "hidden layer 1" in texts and "6 neurons, relu" in texts
     assert any(text and text.startswith("cat: ") for text in texts)
     assert f"z {style.number(trace.weighted_sum('dense/0')[0])}" in texts
+
+
+def test_a_compiled_plans_trace_draws_like_the_reference(lesson: nx.DiGraph) -> None:
+    compiled = nngraph.compile_network(lesson).trace(SAMPLE)
+    reference = run_reference(lesson, SAMPLE)
+    assert render_neurons(lesson, trace=compiled).source == render_neurons(lesson, trace=reference).source
+
+
+def test_title_and_weight_labels(lesson: nx.DiGraph) -> None:
+    source = render_neurons(lesson, title="The <lesson>", weight_labels=True).source
+    assert "label=<<b>The &lt;lesson&gt;</b>>" in source
+    weight = lesson.edges["input/0", "dense/0"]["weight"]
+    found = {tooltip_id(attrs): attrs for _, _, attrs in edges(source, "connection")}
+    assert f"label={style.number(weight, digits=2)} " in found["input/0 -> dense/0"]
+
+
+def test_nan_in_a_sample_still_draws() -> None:
+    G = neat()
+    source = render_neurons(G, trace=run_reference(G, [float("nan"), 1.0]),
+                            connection_color="contribution").source
+    assert "nan" in source and "penwidth=nan" not in source

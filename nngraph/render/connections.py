@@ -8,6 +8,7 @@ class ``route``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import graphviz
@@ -54,7 +55,8 @@ def add_links(dot: graphviz.Digraph, links: list[Link], bends: list[tuple[Point,
     ``bends[i]`` are the bend points of ``links[i]``.
     """
     singles = [i for i, link in enumerate(links) if link.edge is not None]
-    largest = max((abs(_carried(links[i], by)) for i in singles), default=0.0)
+    largest = max((abs(value) for value in (_carried(links[i], by) for i in singles) if math.isfinite(value)),
+                  default=0.0)
     for i in sorted(singles, key=lambda i: (abs(_carried(links[i], by)), i)):
         link = links[i]
         shown = _carried(link, by)

@@ -89,9 +89,19 @@ def connection_style(value: float, largest: float) -> tuple[str, str]:
     """The colour and pen width of a connection carrying ``value`` when the largest carries ``largest``.
 
     Width grows with ``|value|`` from 0.3 to 3.2 points; faint connections are
-    also more transparent, so strong ones stand out in a dense layer.
+    also more transparent, so strong ones stand out in a dense layer. An
+    infinite value is drawn at full width, NaN (a sample with NaN in it) as a
+    faint grey line.
+
+    Examples
+    --------
+    >>> connection_style(-1.0, 2.0), connection_style(float("nan"), 2.0)
+    (('#b2182ba6', '1.75'), ('#8c8c8c59', '0.30'))
     """
-    share = abs(value) / largest if largest > 0 else 0.0
+    if math.isnan(value):
+        value, share = 0.0, 0.0
+    else:
+        share = min(abs(value) / largest, 1.0) if largest > 0 else 0.0
     width = MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * share
     return sign_colour(value, alpha=0.35 + 0.6 * share), f"{width:.2f}"
 
