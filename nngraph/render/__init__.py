@@ -10,6 +10,9 @@ Modules, in the order a neuron diagram is made: ``checks`` (arguments),
 (its nodes, edges and key), ``neurons`` (the diagram); ``boxes``, ``layers``
 and ``plan`` for the box diagrams; ``style`` for every colour and number
 format; ``output`` for writing files.
+
+``nngraph.render`` (the attribute) is the ``render`` function, not this
+package: import its modules by name (``from nngraph.render import style``).
 """
 
 from nngraph.render.layers import render_layers
