@@ -316,3 +316,25 @@ def test_empty_batch_single_sample_integers_and_nan() -> None:
     x[1, 2] = np.nan
     assert_equivalent(plan, model.graph, x)
     assert np.isnan(plan(x)[1]).all() and not np.isnan(plan(x)[[0, 2]]).any()
+
+
+# What the compiler relies on from the core (validate and structure.levels)
+
+
+def test_softmax_layers_feeding_each_other_both_ways_are_refused() -> None:
+    neurons = {"x0": {"role": "input"}, "x1": {"role": "input"}}
+    neurons.update({node: {"role": "output", "activation": "softmax", "layer": node[0].upper()}
+                    for node in ("a1", "a2", "b1", "b2")})
+    G = small_network([("x0", "a1"), ("a1", "b1"), ("x1", "b2"), ("b2", "a2")], neurons)
+    with pytest.raises(nngraph.NetworkError, match="softmax layers 'A', 'B' feed each other both ways"):
+        nngraph.compile_network(G)
+
+
+def test_levels_share_work_across_a_layer_and_still_refuse_cycles() -> None:
+    G = lesson_by_hand(lesson_model(), shuffle=True)
+    level = nngraph.levels(G)
+    assert list(level.values()) == sorted(level.values())
+    assert {level[f"dense_1/{i}"] for i in range(6)} == {2}
+    G.add_edge("dense_2/0", "dense/1", weight=1.0)
+    with pytest.raises(nx.NetworkXUnfeasible):
+        nngraph.levels(G)

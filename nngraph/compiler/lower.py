@@ -49,27 +49,39 @@ def _lower_group(G: nx.DiGraph, index: int, group: Group, columns: Mapping[Hasha
     predecessors = [G._pred[node] for node in group.targets]
     sources = sorted(set().union(*predecessors), key=columns.__getitem__)
     bias = np.array([G.nodes[node].get(BIAS, DEFAULT_BIAS) for node in group.targets], dtype=dtype)
-    return fused_op(index=index, targets=group.targets, sources=sources,
-                    weights=_weights(predecessors, sources, dtype), bias=bias,
+    weights = np.zeros((len(sources), len(group.targets)), dtype=dtype, order="F")
+    if sources:
+        _fill_weights(weights, G, group.targets, predecessors, sources)
+    return fused_op(index=index, targets=group.targets, sources=sources, weights=weights, bias=bias,
                     activation=group.activation, level=group.level)
 
 
-def _weights(predecessors: list[dict], sources: list[Hashable], dtype: np.dtype) -> np.ndarray:
-    """The ``(len(sources), len(targets))`` matrix of the connections into each target."""
+def _fill_weights(matrix: np.ndarray, G: nx.DiGraph, targets: tuple[Hashable, ...],
+                  predecessors: list[dict], sources: list[Hashable]) -> None:
+    """Write each connection's weight at (source row, target column) of ``matrix``.
+
+    Two fast paths cover fully connected blocks whose connections were added in one order (as
+    a layer builder adds them): read source by source, the order the graph stores them in
+    memory, or target by target. Anything else is scattered connection by connection.
+    """
+    successors = [G._succ[node] for node in sources]
+    order = list(targets)
+    if all(len(succ) == len(order) for succ in successors) and all(
+            list(succ) == order for succ in successors):
+        matrix[:] = _values(successors).reshape(len(sources), len(order))
+        return
     row = {node: i for i, node in enumerate(sources)}
-    matrix = np.zeros((len(sources), len(predecessors)), dtype=dtype)
-    if not predecessors or not sources:
-        return matrix
-    values = np.array([data[WEIGHT] for pred in predecessors for data in pred.values()],
-                      dtype=np.float64)
-    order = list(predecessors[0])
-    if all(len(pred) == len(order) for pred in predecessors) and all(
-            list(pred) == order for pred in predecessors):
-        # A fully connected block whose connections were added in one source order (the usual
-        # case): the weights are one reshape away, with a single row permutation.
-        matrix[[row[node] for node in order]] = values.reshape(len(predecessors), len(order)).T
-        return matrix
+    first = list(predecessors[0])
+    if all(len(pred) == len(first) for pred in predecessors) and all(
+            list(pred) == first for pred in predecessors):
+        matrix[[row[node] for node in first]] = _values(predecessors).reshape(len(order), len(first)).T
+        return
     rows = [row[node] for pred in predecessors for node in pred]
-    cols = np.repeat(np.arange(len(predecessors)), [len(pred) for pred in predecessors])
-    matrix[rows, cols] = values
-    return matrix
+    cols = np.repeat(np.arange(len(order)), [len(pred) for pred in predecessors])
+    matrix[rows, cols] = _values(predecessors)
+
+
+def _values(adjacency: list[dict]) -> np.ndarray:
+    """The weights of the connections in these adjacency dicts, in their order."""
+    return np.array([data[WEIGHT] for neighbours in adjacency for data in neighbours.values()],
+                    dtype=np.float64)
