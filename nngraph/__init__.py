@@ -10,6 +10,8 @@ The data path::
     execute   plan(x): batched, fused numpy;   run_reference(G, x): node by node, the oracle
     trace     plan.trace(x) or run_reference: every neuron's weighted sum and value, by name
     files     save(G, path) / load(path): versioned JSON, never pickle
+    render    render_neurons(G, trace=...), render_layers(G), render_plan(plan) -> graphviz.Digraph;
+              render(obj, "diagram.svg"): .svg, .png, .pdf (Graphviz's dot) or .dot
 """
 
 from nngraph.activations import Activation, known_activations, resolve_activation
@@ -45,6 +47,7 @@ from nngraph.network import (
     read_neuron,
 )
 from nngraph.plan import FusedOp, Plan
+from nngraph.render import render, render_layers, render_neurons, render_plan
 from nngraph.structure import Column, columns, levels
 from nngraph.validate import validate
 
@@ -58,3 +61,4 @@ __all__ = [
     "connections", "inputs", "known_activations", "levels", "load", "save", "neurons", "new_network",
     "outputs", "read_neuron", "resolve_activation", "run_reference", "validate",
 ]
+__all__ += ["render", "render_layers", "render_neurons", "render_plan"]
