@@ -202,7 +202,18 @@ class Plan:
         return self.program
 
     def op_of(self, node: Hashable) -> FusedOp | None:
-        """The op that computes ``node`` (``None`` for an input); unknown neurons raise."""
+        """The op that computes ``node`` (``None`` for an input); unknown neurons raise.
+
+        Examples
+        --------
+        >>> import nngraph
+        >>> from nngraph.models import Sequential
+        >>> from nngraph.layers import Dense
+        >>> model = Sequential([Dense(units=2, input_shape=(3,)), Dense(units=1)], seed=0)
+        >>> plan = nngraph.compile_network(model.graph)
+        >>> plan.op_of("dense_1/0").index, plan.op_of("input/2")
+        (1, None)
+        """
         column = self._column(node)
         if column < len(self.inputs):
             return None
@@ -235,6 +246,15 @@ class Plan:
     def to_networkx(self) -> nx.DiGraph:
         """The ops as a DAG: nodes ``"inputs"`` and each op index (attribute ``op``); an edge
         producer -> consumer carries ``neurons``, how many source neurons come from the producer.
+
+        Examples
+        --------
+        >>> import nngraph
+        >>> from nngraph.models import Sequential
+        >>> from nngraph.layers import Dense
+        >>> model = Sequential([Dense(units=2, input_shape=(3,)), Dense(units=1)], seed=0)
+        >>> list(nngraph.compile_network(model.graph).to_networkx().edges(data="neurons"))
+        [('inputs', 0, 3), (0, 1, 2)]
         """
         graph = nx.DiGraph()
         graph.add_node("inputs")

@@ -338,3 +338,14 @@ def test_levels_share_work_across_a_layer_and_still_refuse_cycles() -> None:
     G.add_edge("dense_2/0", "dense/1", weight=1.0)
     with pytest.raises(nx.NetworkXUnfeasible):
         nngraph.levels(G)
+
+
+def test_neat_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from neat_network import main
+
+    main()
+    text = capsys.readouterr().out
+    assert "plan: " in text and "def forward(X, Z, A):" in text and "weighted sum =" in text
+    assert "largest difference from the reference" in text
+    worst = float(text.split("largest difference from the reference ")[1].split()[0])
+    assert worst < 1e-12

@@ -88,7 +88,17 @@ def _merge(members: list[FusedOp], columns: Mapping[Hashable, int]) -> FusedOp:
 def choose_kinds(plan: Plan, *, max_density: float = SPARSE_DENSITY,
                  min_entries: int = SPARSE_MIN_ENTRIES) -> Plan:
     """Apply the density rule to every op: sparse when ``density <= max_density`` and the weight
-    matrix has at least ``min_entries`` entries, dense otherwise (see the module doc)."""
+    matrix has at least ``min_entries`` entries, dense otherwise (see the module doc).
+
+    Examples
+    --------
+    >>> import nngraph
+    >>> from nngraph.models import Sequential
+    >>> from nngraph.layers import Dense
+    >>> plan = nngraph.compile_network(Sequential([Dense(units=4, input_shape=(3,))], seed=0).graph)
+    >>> [op.kind for op in choose_kinds(plan, max_density=1.0, min_entries=0).ops]
+    ['sparse']
+    """
     ops = []
     for op in plan.ops:
         sparse_enough = op.density <= max_density and op.shape[0] * op.shape[1] >= min_entries
@@ -131,7 +141,18 @@ DEFAULT_PASSES: tuple[str, ...] = tuple(PASSES)
 
 
 def run_passes(plan: Plan, names: Sequence[str]) -> Plan:
-    """Apply the passes ``names`` in order, checking the plan after each; return the new plan."""
+    """Apply the passes ``names`` in order, checking the plan after each; return the new plan.
+
+    Examples
+    --------
+    >>> import nngraph
+    >>> from nngraph.models import Sequential
+    >>> from nngraph.layers import Dense
+    >>> plan = nngraph.compile_network(Sequential([Dense(units=4, input_shape=(3,))], seed=0).graph,
+    ...                                passes=())
+    >>> run_passes(plan, ["merge_levels"]).passes
+    ('merge_levels',)
+    """
     unknown = [name for name in names if name not in PASSES]
     if unknown or isinstance(names, str):
         raise CompileError(f"unknown pass {(unknown or [names])[0]!r}; passes are a sequence of names "

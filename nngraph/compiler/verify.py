@@ -114,6 +114,20 @@ def verify_plan(plan: Plan, G: nx.DiGraph, *, samples: int = 8, seed: int = 0) -
 
     Checks the trace and the outputs of ``plan(x)``, for one sample and for the whole batch, so
     that both runners of a tiny plan are covered. The error names the first neuron that differs.
+
+    Examples
+    --------
+    >>> import nngraph
+    >>> from nngraph.models import Sequential
+    >>> from nngraph.layers import Dense
+    >>> G = Sequential([Dense(units=2, input_shape=(3,), activation="relu")], seed=0).graph
+    >>> plan = nngraph.compile_network(G)
+    >>> verify_plan(plan, G)  # silent: they agree
+    >>> G.nodes["dense/1"]["bias"] = 5.0
+    >>> verify_plan(plan, G)
+    Traceback (most recent call last):
+    ...
+    nngraph.errors.VerificationError: the plan and the reference pass differ at neuron 'dense/1': ...
     """
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1.0, 1.0, size=(samples, len(plan.inputs)))
