@@ -19,6 +19,10 @@ contiguous columns, and otherwise gathers exactly them (dense) or reads the span
 through its sparse matrix; the rest of the state is never copied. One extra row, ``A[n_columns]``,
 holds 1.0 so that a gathered read can fold the bias into its product. When not tracing, ``Z`` *is*
 ``A``: each op's values overwrite its weighted sums in place.
+
+Non-finite inputs: a zero in a dense block is multiplied like any weight, so a NaN or infinity in
+a source reaches every target of the op (0 * inf is NaN), also those it has no connection to,
+which the reference pass would leave finite. With finite inputs the two agree.
 """
 
 from __future__ import annotations
@@ -42,12 +46,13 @@ DENSE = "dense"
 SPARSE = "sparse"
 KINDS = (DENSE, SPARSE)
 
+
 def _frozen(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
     return array
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class FusedOp:
     """One fused op: ``a[targets] = activation(a[sources] @ weights + bias)``.
 
@@ -76,6 +81,11 @@ class FusedOp:
     nonzeros: int
     density: float
     level: int
+
+    def __repr__(self) -> str:
+        return (f"FusedOp(index={self.index}, kind={self.kind!r}, activation={self.activation!r}, "
+                f"{len(self.sources)} sources -> {len(self.targets)} targets, level={self.level}, "
+                f"nonzeros={self.nonzeros})")
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -141,12 +151,17 @@ class Program:
     runner: str
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Plan:
     """A compiled network: fused ops over one column layout, and the code that runs them.
 
     Immutable: compiling copies what it needs out of the graph, and the arrays are read-only.
     Make one with ``nngraph.compile_network``.
+
+    Fields: ``ops`` (in execution order), ``inputs`` and ``outputs`` (neurons, in the order of
+    the input features and output columns), ``dtype``, ``columns`` (neuron -> column, the layout
+    above), ``groups`` (the display columns a ``Trace`` prints by), ``passes`` (the passes
+    applied), ``program`` (the generated code; see ``Program``).
 
     Examples
     --------
@@ -170,6 +185,10 @@ class Plan:
     groups: tuple[Column, ...] = field(repr=False)
     passes: tuple[str, ...] = ()
     program: Program | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return (f"<Plan: {len(self.ops)} fused ops, {len(self.inputs)} inputs -> {len(self.outputs)} "
+                f"outputs, {self.dtype}>")
 
     @property
     def n_columns(self) -> int:

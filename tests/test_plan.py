@@ -127,7 +127,7 @@ def test_runner_choice_is_stated(model: Sequential, plan: nngraph.Plan) -> None:
     big_plan = nngraph.compile_network(big.graph)
     assert big_plan.runner == "fused numpy" and big_plan.program.scalar is None
     assert "runner: fused numpy" in str(big_plan)
-    with pytest.raises(ValueError, match="no scalar code"):
+    with pytest.raises(nngraph.InputError, match="no scalar code"):
         run_plan(big_plan, np.zeros(64), runner="scalar")
 
 

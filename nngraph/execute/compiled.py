@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
+from nngraph.errors import InputError
 from nngraph.execute.inputs import as_batch
 from nngraph.execute.trace import Trace
 
@@ -42,9 +43,9 @@ def run_plan(plan: Plan, x: ArrayLike, *, runner: str | None = None) -> np.ndarr
     elif runner in ("numpy", "scalar"):
         use_scalar = runner == "scalar"
         if use_scalar and program.scalar is None:
-            raise ValueError("this plan has no scalar code (it is not tiny, or not float64)")
+            raise InputError("this plan has no scalar code (it is not tiny, or not float64)")
     else:
-        raise ValueError(f"runner must be 'numpy' or 'scalar', got {runner!r}")
+        raise InputError(f"runner must be 'numpy' or 'scalar', got {runner!r}")
     if use_scalar:
         outputs = np.array([program.scalar(sample) for sample in batch.tolist()], dtype=plan.dtype)
         outputs = outputs.reshape(len(batch), len(plan.outputs))
