@@ -226,12 +226,13 @@ class Plan:
         Examples
         --------
         >>> import nngraph
-        >>> from nngraph.models import Sequential
-        >>> from nngraph.layers import Dense
-        >>> model = Sequential([Dense(units=2, input_shape=(3,)), Dense(units=1)], seed=0)
-        >>> plan = nngraph.compile_network(model.graph)
-        >>> plan.op_of("dense_1/0").index, plan.op_of("input/2")
-        (1, None)
+        >>> G = nngraph.new_network()
+        >>> _ = nngraph.add_input(G, "x")
+        >>> _ = nngraph.add_neuron(G, nngraph.Neuron("y", role="output", activation="tanh"))
+        >>> _ = nngraph.connect(G, "x", "y", 1.0)
+        >>> plan = nngraph.compile_network(G)
+        >>> plan.op_of("y").index, plan.op_of("x")
+        (0, None)
         """
         column = self._column(node)
         if column < len(self.inputs):

@@ -153,10 +153,12 @@ def run_passes(plan: Plan, names: Sequence[str]) -> Plan:
     >>> run_passes(plan, ["merge_levels"]).passes
     ('merge_levels',)
     """
+    if isinstance(names, str):
+        raise CompileError(f"passes must be a sequence of pass names, got the string {names!r}; "
+                           f"write ({names!r},)")
     unknown = [name for name in names if name not in PASSES]
-    if unknown or isinstance(names, str):
-        raise CompileError(f"unknown pass {(unknown or [names])[0]!r}; passes are a sequence of names "
-                           f"from: {', '.join(PASSES)}")
+    if unknown:
+        raise CompileError(f"unknown pass {unknown[0]!r}; known passes: {', '.join(PASSES)}")
     for name in names:
         plan = PASSES[name](plan)
         plan = dataclasses.replace(plan, passes=plan.passes + (name,))

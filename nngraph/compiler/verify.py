@@ -117,17 +117,17 @@ def verify_plan(plan: Plan, G: nx.DiGraph, *, samples: int = 8, seed: int = 0) -
 
     Examples
     --------
-    >>> import nngraph
-    >>> from nngraph.models import Sequential
-    >>> from nngraph.layers import Dense
-    >>> G = Sequential([Dense(units=2, input_shape=(3,), activation="relu")], seed=0).graph
+    >>> import networkx as nx, nngraph
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", role="input"); G.add_node("y", role="output", activation="relu")
+    >>> G.add_edge("x", "y", weight=-1.0)
     >>> plan = nngraph.compile_network(G)
     >>> verify_plan(plan, G)  # silent: they agree
-    >>> G.nodes["dense/1"]["bias"] = 5.0
+    >>> G.nodes["y"]["bias"] = 5.0
     >>> verify_plan(plan, G)
     Traceback (most recent call last):
     ...
-    nngraph.errors.VerificationError: the plan and the reference pass differ at neuron 'dense/1': ...
+    nngraph.errors.VerificationError: the plan and the reference pass differ at neuron 'y': ...
     """
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1.0, 1.0, size=(samples, len(plan.inputs)))
