@@ -77,7 +77,8 @@ def _tanh(z: np.ndarray) -> np.ndarray:
 
 
 def _softplus(z: np.ndarray) -> np.ndarray:
-    return np.logaddexp(0, z)
+    with np.errstate(invalid="ignore"):  # NaN inputs propagate quietly, as in every other activation
+        return np.logaddexp(0, z)
 
 
 def _softsign(z: np.ndarray) -> np.ndarray:

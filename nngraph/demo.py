@@ -16,7 +16,7 @@ from nngraph.layers import Dense
 from nngraph.models import Sequential
 
 CLASS_NAMES = ("cat", "dog", "llama", "lizard")
-SEED = 7
+SEED = 14
 SAMPLE = np.array([0.9, 0.1, 0.4, 0.7, 0.2, 0.8, 0.3, 0.5])
 
 

@@ -1,0 +1,103 @@
+"""Activations: Keras' names and aliases, correct values, numerical stability, dtype kept."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from nngraph import UnknownActivationError, known_activations, resolve_activation
+
+Z = np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0])
+
+
+def sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z))
+
+
+EXPECTED = {
+    "linear": lambda z: z,
+    "relu": lambda z: max(z, 0.0),
+    "leaky_relu": lambda z: z if z > 0 else 0.2 * z,
+    "elu": lambda z: z if z > 0 else math.exp(z) - 1,
+    "selu": lambda z: 1.0507009873554805 * (z if z > 0 else 1.6732632423543772 * (math.exp(z) - 1)),
+    "sigmoid": sigmoid,
+    "hard_sigmoid": lambda z: min(1.0, max(0.0, z / 6 + 0.5)),
+    "tanh": math.tanh,
+    "softplus": lambda z: math.log1p(math.exp(z)),
+    "softsign": lambda z: z / (1 + abs(z)),
+    "gelu": lambda z: 0.5 * z * (1 + math.erf(z / math.sqrt(2))),
+    "swish": lambda z: z * sigmoid(z),
+}
+
+
+def test_registry_has_every_name_keras_uses() -> None:
+    assert set(known_activations()) == set(EXPECTED) | {"softmax"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_element_wise_values_match_the_scalar_definition(name: str) -> None:
+    got = resolve_activation(name)(Z)
+    np.testing.assert_allclose(got, [EXPECTED[name](z) for z in Z], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("alias, name", [
+    ("identity", "linear"), ("logistic", "sigmoid"), ("silu", "swish"), ("SiLU", "swish"),
+    ("leaky-relu", "leaky_relu"), ("LeakyReLU", "leaky_relu"), ("ReLU", "relu"),
+    ("hard-sigmoid", "hard_sigmoid"), ("None", "linear"),
+])
+def test_aliases_resolve_to_the_canonical_name(alias: str, name: str) -> None:
+    assert resolve_activation(alias).name == name
+
+
+def test_parameters_are_part_of_the_name_and_change_the_function() -> None:
+    leaky = resolve_activation("leaky_relu(alpha=0.1)")
+    assert leaky.name == "leaky_relu(alpha=0.1)"
+    np.testing.assert_allclose(leaky(np.array([-2.0, 3.0])), [-0.2, 3.0])
+    assert resolve_activation("leaky_relu(alpha=0.2)").name == "leaky_relu"
+    np.testing.assert_allclose(resolve_activation("elu(alpha=2)")(np.array([-1.0])), [2 * (math.exp(-1) - 1)])
+
+
+@pytest.mark.parametrize("spec", ["rleu", "relu(alpha=1)", "leaky_relu(beta=1)", "leaky_relu(alpha=x)",
+                                  "leaky_relu(alpha=nan)", "", "1relu", 3, None])
+def test_unknown_activation_lists_the_known_ones(spec: object) -> None:
+    with pytest.raises(UnknownActivationError) as info:
+        resolve_activation(spec, node="h3")
+    assert "neuron 'h3'" in str(info.value)
+    assert "relu, selu, sigmoid" in str(info.value)
+    assert info.value.node == "h3"
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("name", known_activations())
+def test_stable_and_finite_for_large_weighted_sums(name: str) -> None:
+    z = np.array([[-1e4, -50.0, 0.0, 50.0, 1e4]])
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        value = resolve_activation(name)(z)
+    assert np.isfinite(value).all()
+
+
+def test_sigmoid_and_softmax_are_exact_at_the_extremes() -> None:
+    np.testing.assert_array_equal(resolve_activation("sigmoid")(np.array([-1e4, 1e4])), [0.0, 1.0])
+    softmax = resolve_activation("softmax")
+    np.testing.assert_allclose(softmax(np.array([[1e4, 1e4 - math.log(3)]])), [[0.75, 0.25]], rtol=1e-12)
+    np.testing.assert_allclose(softmax(np.array([[-1e4, 0.0]])), [[0.0, 1.0]])
+
+
+def test_softmax_normalises_each_row_over_the_layer() -> None:
+    z = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    values = resolve_activation("softmax")(z)
+    np.testing.assert_allclose(values.sum(axis=1), [1.0, 1.0])
+    np.testing.assert_allclose(values[0], np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum())
+    assert resolve_activation("softmax").group_wise
+
+
+@pytest.mark.parametrize("name", known_activations())
+def test_float32_stays_float32(name: str) -> None:
+    assert resolve_activation(name)(np.ones((2, 3), dtype=np.float32)).dtype == np.float32
+
+
+def test_nan_propagates() -> None:
+    for name in known_activations():
+        assert np.isnan(resolve_activation(name)(np.array([[np.nan, 1.0]]))[0, 0]), name

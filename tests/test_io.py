@@ -1,0 +1,140 @@
+"""Model files: exact round trips, and malformed files refused whole with the file named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import nngraph
+from nngraph import ModelFileError
+from nngraph.demo import lesson_model
+
+
+def write(tmp_path: Path, document: object, name: str = "model.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(document) if not isinstance(document, str) else document)
+    return path
+
+
+def lesson_document(tmp_path: Path) -> dict:
+    path = tmp_path / "lesson.json"
+    nngraph.save(lesson_model().graph, path)
+    return json.loads(path.read_text())
+
+
+def test_round_trip_is_exact_bit_for_bit(tmp_path: Path) -> None:
+    G = lesson_model().graph
+    G.edges["input/0", "dense/0"]["weight"] = 0.1 + 0.2  # a float with no short decimal form
+    G.nodes["dense/1"]["bias"] = np.float64(-1e-300)
+    path = tmp_path / "m.json"
+    nngraph.save(G, path)
+    loaded = nngraph.load(path)
+    assert list(loaded.nodes(data=True)) == list(G.nodes(data=True))
+    assert list(loaded.edges(data=True)) == list(G.edges(data=True))
+    assert loaded.edges["input/0", "dense/0"]["weight"] == 0.1 + 0.2
+    assert nngraph.inputs(loaded) == nngraph.inputs(G) and nngraph.outputs(loaded) == nngraph.outputs(G)
+    x = np.random.default_rng(0).normal(size=(3, 8))
+    np.testing.assert_array_equal(nngraph.run_reference(loaded, x).values, nngraph.run_reference(G, x).values)
+
+
+def test_document_is_versioned_json_with_named_parts(tmp_path: Path) -> None:
+    document = lesson_document(tmp_path)
+    assert document["format"] == "nngraph" and document["version"] == 1
+    assert document["inputs"][0] == "input/0" and len(document["outputs"]) == 4
+    assert document["neurons"][8] == {"id": "dense/0", "role": "hidden", "bias": 0.0,
+                                      "activation": "relu", "layer": "dense"}
+    assert len(document["connections"]) == 108 and set(document["connections"][0]) == {"source", "target", "weight"}
+
+
+def test_tuple_and_integer_ids_and_extra_attributes_survive(tmp_path: Path) -> None:
+    G = nx.DiGraph()
+    G.add_node(("x", 0), role="input", label="pixel")
+    G.add_node(5, role="output", activation="tanh", note=[1, 2])
+    G.add_edge(("x", 0), 5, weight=-2.5, innovation=17)
+    nngraph.save(G, tmp_path / "g.json")
+    loaded = nngraph.load(tmp_path / "g.json")
+    assert list(loaded.nodes) == [("x", 0), 5]
+    assert loaded.nodes[("x", 0)]["label"] == "pixel" and loaded.nodes[5]["note"] == [1, 2]
+    assert loaded.edges[("x", 0), 5] == {"weight": -2.5, "innovation": 17}
+
+
+def test_save_refuses_what_it_cannot_store(tmp_path: Path) -> None:
+    G = lesson_model().graph
+    G.nodes["dense/0"]["callback"] = object()
+    with pytest.raises(ModelFileError, match="neuron 'dense/0': attributes \\['callback'\\] must be JSON"):
+        nngraph.save(G, tmp_path / "m.json")
+    H = nx.DiGraph()
+    H.add_node(1.5, role="input")
+    H.add_node("y", role="output")
+    with pytest.raises(ModelFileError, match="neuron id 1.5 \\(float\\) cannot be stored"):
+        nngraph.save(H, tmp_path / "h.json")
+    assert not (tmp_path / "h.json").exists()
+
+
+def test_save_refuses_an_invalid_network_and_an_unwritable_path(tmp_path: Path) -> None:
+    G = lesson_model().graph
+    G.edges["dense/0", "dense_1/0"]["weight"] = float("nan")
+    with pytest.raises(nngraph.NetworkError, match="connection 'dense/0' -> 'dense_1/0'"):
+        nngraph.save(G, tmp_path / "m.json")
+    with pytest.raises(ModelFileError, match="cannot write") as info:
+        nngraph.save(lesson_model().graph, tmp_path / "missing-dir" / "m.json")
+    assert info.value.path == tmp_path / "missing-dir" / "m.json"
+
+
+MUTATIONS = {
+    "not JSON": (lambda d: "{not json", "not a JSON model file"),
+    "NaN constant": (lambda d: '{"format": "nngraph", "version": 1, "x": NaN}', "NaN is not a finite number"),
+    "not an object": (lambda d: [1, 2], "not an nngraph model file"),
+    "unknown version": (lambda d: {**d, "version": 99}, "unknown format version 99; this nngraph reads version 1"),
+    "missing weight": (lambda d: _drop(d, "connections", 5, "weight"), "has no 'weight'"),
+    "string weight": (lambda d: _set(d, "connections", 5, "weight", "0.5"), "weight must be a finite number"),
+    "duplicate neuron": (lambda d: {**d, "neurons": d["neurons"] + [d["neurons"][9]]}, "duplicate neuron 'dense/1'"),
+    "dangling connection": (lambda d: _set(d, "connections", 0, "target", "dense/99"),
+                            "names neuron 'dense/99', which is not in the file"),
+    "duplicate connection": (lambda d: {**d, "connections": d["connections"] + [d["connections"][0]]},
+                             "duplicate connection 'input/0' -> 'dense/0'"),
+    "unknown field": (lambda d: _set(d, "neurons", 8, "colour", "red"), "unknown fields \\['colour'\\]"),
+    "no neurons list": (lambda d: {**d, "neurons": {}}, "'neurons' must be a list"),
+    "bad activation": (lambda d: _set(d, "neurons", 8, "activation", "rleu"), "unknown activation 'rleu'"),
+    "inputs out of order": (lambda d: {**d, "inputs": d["inputs"][::-1]}, "'inputs' lists"),
+    "cycle": (lambda d: {**d, "connections": d["connections"] + [
+        {"source": "dense_1/0", "target": "dense/0", "weight": 1.0}]}, "cycle"),
+}
+
+
+def _drop(d: dict, key: str, index: int, field: str) -> dict:
+    d[key][index].pop(field)
+    return d
+
+
+def _set(d: dict, key: str, index: int, field: str, value: object) -> dict:
+    d[key][index][field] = value
+    return d
+
+
+@pytest.mark.parametrize("case", sorted(MUTATIONS))
+def test_malformed_files_are_refused_naming_file_and_problem(tmp_path: Path, case: str) -> None:
+    mutate, message = MUTATIONS[case]
+    path = write(tmp_path, mutate(lesson_document(tmp_path)), name="broken.json")
+    with pytest.raises(ModelFileError, match=message) as info:
+        nngraph.load(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert info.value.path == path
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="missing.json: cannot read: No such file or directory"):
+        nngraph.load(tmp_path / "missing.json")
+
+
+def test_load_never_unpickles(tmp_path: Path) -> None:
+    import pickle
+
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(lesson_model().graph))
+    with pytest.raises(ModelFileError, match="cannot read|not a JSON model file"):
+        nngraph.load(path)

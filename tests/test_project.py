@@ -1,0 +1,50 @@
+"""The project's own promises: the demo's output, and the needs_dot marker's CI behaviour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nngraph
+from nngraph.demo import CLASS_NAMES, SAMPLE, lesson_model, run_demo
+
+pytest_plugins = ["pytester"]
+CONFTEST = Path(__file__).with_name("conftest.py").read_text()
+
+
+def test_demo_prints_summary_every_neuron_and_labelled_probabilities() -> None:
+    lines: list[str] = []
+    trace = run_demo(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "Total params: 124" in text
+    for layer in ("dense (6, relu)", "dense_1 (6, relu)", "dense_2 (4, softmax)"):
+        assert layer in text
+    expected = nngraph.run_reference(lesson_model().graph, SAMPLE)
+    np.testing.assert_array_equal(trace.values, expected.values)
+    assert f"{expected.weighted_sum('dense_1/4')[0]:.4f}" in text
+    for label, probability in zip(CLASS_NAMES, expected.outputs[0]):
+        assert f"{label:<8} {probability:8.4f}" in text
+    assert text.count("<- prediction") == 1
+
+
+def _run_marked_test(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str) -> pytest.RunResult:
+    pytester.makeconftest(CONFTEST)
+    pytester.makeini("[pytest]\nmarkers =\n    needs_dot: needs Graphviz\n")
+    pytester.makepyfile("import pytest\n\n@pytest.mark.needs_dot\ndef test_draws():\n    pass\n")
+    monkeypatch.setenv("PATH", str(pytester.path))  # no dot on this PATH
+    monkeypatch.setenv("CI", ci)
+    return pytester.runpytest_inprocess()
+
+
+def test_needs_dot_skips_without_graphviz_outside_ci(pytester: pytest.Pytester,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _run_marked_test(pytester, monkeypatch, ci="").assert_outcomes(skipped=1)
+
+
+def test_needs_dot_fails_without_graphviz_under_ci(pytester: pytest.Pytester,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _run_marked_test(pytester, monkeypatch, ci="true")
+    result.assert_outcomes(errors=1)  # fails at set-up, so the run is red
+    result.stdout.fnmatch_lines(["*Graphviz's dot is required under CI=true*"])

@@ -1,0 +1,175 @@
+"""validate: every rule of the graph contract, each error naming its culprit as a field."""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from nngraph import CycleError, NetworkError, NNGraphError, UnknownActivationError, validate
+
+
+def small() -> nx.DiGraph:
+    G = nx.DiGraph()
+    G.add_node("x", role="input")
+    G.add_node("h", role="hidden", bias=0.1, activation="relu")
+    G.add_node("y", role="output", bias=0.0, activation="sigmoid")
+    G.add_edge("x", "h", weight=1.0)
+    G.add_edge("h", "y", weight=-2.0)
+    return G
+
+
+def test_a_valid_network_passes() -> None:
+    validate(small())
+
+
+def test_errors_are_value_errors_under_one_root() -> None:
+    assert issubclass(NetworkError, NNGraphError) and issubclass(NetworkError, ValueError)
+    assert issubclass(CycleError, NetworkError) and issubclass(UnknownActivationError, NetworkError)
+
+
+def test_not_a_digraph() -> None:
+    with pytest.raises(NetworkError, match="must be a networkx.DiGraph, got Graph"):
+        validate(nx.Graph())
+    with pytest.raises(NetworkError, match="MultiDiGraph"):
+        validate(nx.MultiDiGraph())
+
+
+def test_cycle_lists_its_edges_in_order() -> None:
+    G = small()
+    G.add_node("z", role="hidden")
+    G.add_edge("y", "z", weight=1.0)
+    G.add_edge("z", "h", weight=1.0)
+    with pytest.raises(CycleError) as info:
+        validate(G)
+    cycle = info.value.cycle
+    assert len(cycle) == 3
+    assert all(cycle[i][1] == cycle[(i + 1) % 3][0] for i in range(3))
+    assert {u for u, _ in cycle} == {"h", "y", "z"}
+    assert "cycle" in str(info.value) and "'h'" in str(info.value)
+
+
+def test_self_loop_is_a_cycle() -> None:
+    G = small()
+    G.add_edge("h", "h", weight=1.0)
+    with pytest.raises(CycleError) as info:
+        validate(G)
+    assert info.value.cycle == [("h", "h")]
+
+
+def test_edge_into_an_input() -> None:
+    G = small()
+    G.add_edge("h", "x", weight=1.0)
+    with pytest.raises(NetworkError, match="goes into input 'x'") as info:
+        validate(G)
+    assert info.value.edge == ("h", "x")
+
+
+def test_unknown_activation_names_the_neuron_and_lists_known() -> None:
+    G = small()
+    G.nodes["h"]["activation"] = "rleu"
+    with pytest.raises(UnknownActivationError) as info:
+        validate(G)
+    assert info.value.node == "h" and info.value.activation == "rleu"
+    assert "relu" in info.value.known
+    assert str(info.value).startswith("neuron 'h': unknown activation 'rleu'; known: elu, gelu")
+
+
+@pytest.mark.parametrize("weight", [None, math.nan, math.inf, "1.0", True, np.nan])
+def test_missing_or_non_finite_weight(weight: object) -> None:
+    G = small()
+    if weight is None:
+        del G.edges["h", "y"]["weight"]
+    else:
+        G.edges["h", "y"]["weight"] = weight
+    with pytest.raises(NetworkError, match="connection 'h' -> 'y'") as info:
+        validate(G)
+    assert info.value.edge == ("h", "y")
+
+
+@pytest.mark.parametrize("bias", [math.nan, -math.inf, "0", None, False])
+def test_non_finite_bias(bias: object) -> None:
+    G = small()
+    G.nodes["h"]["bias"] = bias
+    with pytest.raises(NetworkError, match="neuron 'h': bias must be a finite number") as info:
+        validate(G)
+    assert info.value.node == "h"
+
+
+def test_numpy_and_integer_numbers_are_fine() -> None:
+    G = small()
+    G.edges["x", "h"]["weight"] = np.float32(0.5)
+    G.edges["h", "y"]["weight"] = 3
+    G.nodes["h"]["bias"] = np.float64(1.0)
+    validate(G)
+
+
+@pytest.mark.parametrize("role", [None, "hiden", "Input"])
+def test_unknown_or_missing_role(role: object) -> None:
+    G = small()
+    if role is None:
+        del G.nodes["h"]["role"]
+    else:
+        G.nodes["h"]["role"] = role
+    with pytest.raises(NetworkError, match="expected one of input, hidden, output") as info:
+        validate(G)
+    assert info.value.node == "h"
+
+
+def test_softmax_without_a_layer() -> None:
+    G = small()
+    G.nodes["y"]["activation"] = "softmax"
+    with pytest.raises(NetworkError, match="neuron 'y': activation 'softmax' works over a layer") as info:
+        validate(G)
+    assert info.value.node == "y"
+
+
+def test_softmax_neurons_of_one_layer_cannot_feed_each_other() -> None:
+    G = small()
+    G.nodes["h"].update(activation="softmax", layer="out")
+    G.nodes["y"].update(activation="softmax", layer="out")
+    with pytest.raises(NetworkError, match="'h' feeds 'y'"):
+        validate(G)
+
+
+def test_no_inputs_or_no_outputs() -> None:
+    G = small()
+    G.nodes["y"]["role"] = "hidden"
+    with pytest.raises(NetworkError, match="no outputs"):
+        validate(G)
+    G = nx.DiGraph()
+    G.add_node("y", role="output")
+    with pytest.raises(NetworkError, match="no inputs"):
+        validate(G)
+
+
+def test_inputs_carry_no_bias_or_activation() -> None:
+    G = small()
+    G.nodes["x"]["activation"] = "relu"
+    with pytest.raises(NetworkError, match="input 'x' carries 'activation'"):
+        validate(G)
+
+
+def test_layer_must_be_a_name() -> None:
+    G = small()
+    G.nodes["h"]["layer"] = 3
+    with pytest.raises(NetworkError, match="layer must be a name"):
+        validate(G)
+
+
+def test_neurons_without_inputs_and_dead_ends_are_legal() -> None:
+    G = small()
+    G.add_node("bias_only", role="hidden", bias=1.0)
+    G.add_edge("bias_only", "y", weight=1.0)
+    G.add_node("dead_end", role="hidden", activation="tanh")
+    G.add_edge("x", "dead_end", weight=1.0)
+    validate(G)
+
+
+def test_validate_does_not_change_the_graph() -> None:
+    G = small()
+    before = nx.node_link_data(G, edges="edges")
+    validate(G)
+    assert nx.node_link_data(G, edges="edges") == before
