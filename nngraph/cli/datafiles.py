@@ -185,7 +185,7 @@ def read_csv(stream: TextIO, names: Sequence[str], *, where: str,
 
     Raises ``DataFileError`` naming ``where`` and, for a bad cell, its row and column.
     """
-    reader = csv.reader(stream)
+    reader = csv.reader(stream, strict=True)
     order: list[int] | None = None
     header: list[str] = list(names)
     rows: list[list[float]] = []
