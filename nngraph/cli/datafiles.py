@@ -189,6 +189,7 @@ def read_csv(stream: TextIO, names: Sequence[str], *, where: str,
     order: list[int] | None = None
     header: list[str] = list(names)
     rows: list[list[float]] = []
+    blocks: list[np.ndarray] = []  # rows move into arrays in blocks, so big files stay compact
     try:
         for row in reader:
             cells = [cell.strip() for cell in row]
@@ -207,11 +208,15 @@ def read_csv(stream: TextIO, names: Sequence[str], *, where: str,
                 rows.append([float(cells[index]) for index in order])
             except ValueError:
                 raise _bad_cell(cells, header, reader.line_num, where) from None
-            if step is not None and len(rows) % _ROWS_PER_STEP == 0:
-                step(_ROWS_PER_STEP)
+            if len(rows) == _ROWS_PER_STEP:
+                blocks.append(np.array(rows, dtype=np.float64))
+                rows = []
+                if step is not None:
+                    step(_ROWS_PER_STEP)
     except csv.Error as error:
         raise DataFileError(f"row {reader.line_num}: not valid CSV: {error}", path=where) from None
-    return np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
+    blocks.append(np.array(rows, dtype=np.float64).reshape(len(rows), len(names)))
+    return np.concatenate(blocks)
 
 
 def _bad_cell(cells: list[str], header: list[str], line: int, where: str) -> DataFileError:
