@@ -5,12 +5,17 @@ The data path::
     declare   a networkx.DiGraph of neurons and weighted connections
               (add_neuron / connect, plain networkx calls, or models.Sequential of layers.Dense)
     validate  validate(G): one boundary check; errors name the neuron or connection at fault
-    execute   run_reference(G, x): node by node, the oracle
-    trace     Trace: every neuron's weighted sum and value, by name
+    compile   compile_network(G) -> Plan: levels -> fully connected groups -> fused ops -> passes
+              (each checked by check_plan) -> generated code; print(plan), plan.explain(node)
+    execute   plan(x): batched, fused numpy;   run_reference(G, x): node by node, the oracle
+    trace     plan.trace(x) or run_reference: every neuron's weighted sum and value, by name
     files     save(G, path) / load(path): versioned JSON, never pickle
+    render    render_neurons(G, trace=...), render_layers(G), render_plan(plan) -> graphviz.Digraph;
+              render(obj, "diagram.svg"): .svg, .png, .pdf (Graphviz's dot) or .dot
 """
 
 from nngraph.activations import Activation, known_activations, resolve_activation
+from nngraph.compiler import check_plan, compile_network
 from nngraph.errors import (
     CompileError,
     CycleError,
@@ -41,16 +46,19 @@ from nngraph.network import (
     outputs,
     read_neuron,
 )
+from nngraph.plan import FusedOp, Plan
+from nngraph.render import render, render_layers, render_neurons, render_plan
 from nngraph.structure import Column, columns, levels
 from nngraph.validate import validate
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Activation", "Column", "CompileError", "Connection", "CycleError", "GraphvizMissingError",
+    "Activation", "Column", "CompileError", "Connection", "CycleError", "FusedOp", "GraphvizMissingError",
     "InputError", "LayerError", "ModelFileError", "NNGraphError", "NetworkError", "Neuron",
-    "NeuronNotFoundError", "RenderError", "Trace", "UnknownActivationError", "VerificationError",
-    "add_input", "add_neuron", "columns", "computed", "connect", "connections", "inputs",
-    "known_activations", "levels", "load", "save", "neurons", "new_network", "outputs", "read_neuron",
-    "resolve_activation", "run_reference", "validate",
+    "NeuronNotFoundError", "Plan", "RenderError", "Trace", "UnknownActivationError", "VerificationError",
+    "add_input", "add_neuron", "check_plan", "columns", "compile_network", "computed", "connect",
+    "connections", "inputs", "known_activations", "levels", "load", "save", "neurons", "new_network",
+    "outputs", "read_neuron", "resolve_activation", "run_reference", "validate",
 ]
+__all__ += ["render", "render_layers", "render_neurons", "render_plan"]

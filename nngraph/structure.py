@@ -6,7 +6,7 @@ draws by column, so both facts are computed once, here.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 
 import networkx as nx
@@ -18,7 +18,7 @@ def levels(G: nx.DiGraph) -> dict[Hashable, int]:
     """Return each neuron's level: 0 for inputs, else one more than its deepest predecessor.
 
     This is the longest path from the inputs; a neuron without incoming
-    connections is on level 1. The dict is in topological order.
+    connections is on level 1. The dict is in topological order (by level).
 
     Examples
     --------
@@ -31,12 +31,37 @@ def levels(G: nx.DiGraph) -> dict[Hashable, int]:
     """
     level: dict[Hashable, int] = {}
     roles = G.nodes(data=ROLE)
-    for node in nx.topological_sort(G):
-        if roles[node] == INPUT:
-            level[node] = 0
-        else:
-            level[node] = 1 + max((level[u] for u in G.predecessors(node)), default=0)
-    return level
+    # Neurons fed by the same predecessors (a whole Dense layer) share a level: it is computed
+    # once per predecessor tuple, so a layered network costs a pass over its neurons, not over
+    # every connection. A depth-first walk over predecessors finds the rest.
+    by_sources: dict[tuple[Hashable, ...], int] = {}
+    expanding: set[Hashable] = set()
+    for root in G:
+        stack = [root]
+        while stack:
+            node = stack[-1]
+            if node in level:
+                stack.pop()
+                continue
+            if roles[node] == INPUT:
+                level[node] = 0
+                stack.pop()
+                continue
+            sources = tuple(G.pred[node])
+            known = by_sources.get(sources)
+            if known is None:
+                waiting = [source for source in sources if source not in level]
+                if waiting:
+                    if node in expanding or not expanding.isdisjoint(waiting):
+                        raise nx.NetworkXUnfeasible("the graph contains a cycle")
+                    expanding.add(node)
+                    stack.extend(waiting)
+                    continue
+                known = by_sources[sources] = 1 + max((level[source] for source in sources), default=0)
+            level[node] = known
+            expanding.discard(node)
+            stack.pop()
+    return dict(sorted(level.items(), key=lambda item: item[1]))
 
 
 @dataclass(frozen=True)
@@ -55,15 +80,17 @@ class Column:
     level: int
 
 
-def columns(G: nx.DiGraph) -> list[Column]:
+def columns(G: nx.DiGraph, *, level: Mapping[Hashable, int] | None = None) -> list[Column]:
     """Split a validated network into display columns, left to right.
 
     Inputs come first. If every computed neuron names a ``layer``, there is one
     column per layer (ordered by its shallowest neuron's level, then by first
     appearance); otherwise there is one column per level. Neurons keep their
-    declaration order within a column.
+    declaration order within a column. ``level`` may pass in ``levels(G)``
+    when the caller has it already.
     """
-    level = levels(G)
+    if level is None:
+        level = levels(G)
     data = G.nodes
     input_nodes = inputs(G)
     others = [node for node in G.nodes if data[node][ROLE] != INPUT]

@@ -27,6 +27,20 @@ def test_demo_prints_summary_every_neuron_and_labelled_probabilities() -> None:
     for label, probability in zip(CLASS_NAMES, expected.outputs[0]):
         assert f"{label:<8} {probability:8.4f}" in text
     assert text.count("<- prediction") == 1
+    assert "Diagrams" not in text
+
+
+def test_demo_writes_the_four_diagrams_and_says_where(tmp_path: Path) -> None:
+    lines: list[str] = []
+    run_demo(print_fn=lines.append, diagram_folder=tmp_path / "lesson")
+    text = "\n".join(lines)
+    written = sorted(path.name for path in (tmp_path / "lesson").iterdir())
+    assert [name.split(".")[0] for name in written] == [
+        "lesson_layers", "lesson_neurons", "lesson_neurons_values", "lesson_plan"]
+    assert f"Diagrams written to {tmp_path / 'lesson'}/" in text
+    assert all(name in text for name in written)
+    neurons = next(path for path in (tmp_path / "lesson").iterdir() if path.stem == "lesson_neurons_values")
+    assert "cat" in neurons.read_text() and "74.8%" in neurons.read_text()
 
 
 def _run_marked_test(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str) -> pytest.RunResult:

@@ -1,0 +1,146 @@
+"""The plan lint: every invariant of the IR, checked after lowering and after each pass.
+
+A failed check raises ``CompileError`` naming the op and the neurons at fault. Checked, in
+order:
+
+1. inputs hold columns ``0 .. n_inputs - 1`` in input order;
+2. each op sits at its own index, has a known kind and activation, and targets at least one neuron;
+3. every computed neuron of the network is computed by exactly one op, and no op computes an input;
+4. the neuron <-> column map is a bijection onto ``0 .. n_columns - 1``, each op's targets taking
+   the next contiguous columns in order;
+5. sources are known neurons, sorted by column without repeats, computed by an earlier op of a
+   lower level (so ops of one level never read each other);
+6. weights are ``(len(sources), len(targets))`` and bias ``(len(targets),)``, in the plan's dtype,
+   stored as the kind says, with ``nonzeros`` and ``density`` matching them;
+7. every output is computed by some op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import numpy as np
+from scipy import sparse
+
+from nngraph.activations import resolve_activation
+from nngraph.errors import CompileError, UnknownActivationError
+from nngraph.plan import DENSE, KINDS, SPARSE, FusedOp, Plan
+
+
+def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
+    """Raise ``CompileError`` if ``plan`` breaks an IR invariant; ``stage`` names the step before.
+
+    Examples
+    --------
+    >>> import networkx as nx, nngraph
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", role="input"); G.add_node("y", role="output")
+    >>> G.add_edge("x", "y", weight=1.0)
+    >>> check_plan(nngraph.compile_network(G))  # passes silently
+    """
+    where = f"after {stage}: "
+    _check_inputs(plan, where)
+    computed_by: dict[Hashable, int] = {}
+    input_set = set(plan.inputs)
+    level_of = dict.fromkeys(plan.inputs, 0)
+    next_column = len(plan.inputs)
+    for position, op in enumerate(plan.ops):
+        _check_header(op, position, where)
+        _check_targets(plan, op, computed_by, input_set, next_column, where)
+        _check_sources(plan, op, level_of, where)
+        _check_arrays(plan, op, where)
+        next_column += len(op.targets)
+        level_of.update(dict.fromkeys(op.targets, op.level))
+    if len(plan.columns) != next_column:
+        extra = [node for node in plan.columns if node not in computed_by and node not in input_set]
+        raise CompileError(f"{where}the column map holds {len(plan.columns)} neurons, but the inputs and "
+                           f"ops hold {next_column}; not computed: {extra[:5]!r}", nodes=extra)
+    _check_coverage(plan, computed_by, input_set, where)
+
+
+def _fail(where: str, op: FusedOp, message: str, nodes: tuple = ()) -> CompileError:
+    return CompileError(f"{where}op {op.index}: {message}", op=op.index, nodes=nodes)
+
+
+def _check_inputs(plan: Plan, where: str) -> None:
+    for index, node in enumerate(plan.inputs):
+        if plan.columns.get(node) != index:
+            raise CompileError(f"{where}input {node!r} should hold column {index}, "
+                               f"holds {plan.columns.get(node)!r}", nodes=(node,))
+
+
+def _check_header(op: FusedOp, position: int, where: str) -> None:
+    if op.index != position:
+        raise _fail(where, op, f"sits at position {position} of the plan but says index {op.index}")
+    if op.kind not in KINDS:
+        raise _fail(where, op, f"unknown kind {op.kind!r}; expected one of {', '.join(KINDS)}")
+    if not op.targets:
+        raise _fail(where, op, "computes no neuron")
+    try:
+        name = resolve_activation(op.activation).name
+    except UnknownActivationError as error:
+        raise _fail(where, op, str(error), op.targets) from None
+    if name != op.activation:
+        raise _fail(where, op, f"activation {op.activation!r} is not canonical (expected {name!r})",
+                    op.targets)
+
+
+def _check_targets(plan: Plan, op: FusedOp, computed_by: dict[Hashable, int],
+                   input_set: set[Hashable], start: int, where: str) -> None:
+    for offset, node in enumerate(op.targets):
+        if node in computed_by:
+            raise _fail(where, op, f"computes {node!r}, which op {computed_by[node]} computes already",
+                        (node,))
+        if node in input_set:
+            raise _fail(where, op, f"computes {node!r}, which is an input", (node,))
+        computed_by[node] = op.index
+        if plan.columns.get(node) != start + offset:
+            raise _fail(where, op, f"target {node!r} should hold column {start + offset} (the op's "
+                        f"targets are contiguous), holds {plan.columns.get(node)!r}", (node,))
+
+
+def _check_sources(plan: Plan, op: FusedOp, level_of: dict[Hashable, int], where: str) -> None:
+    missing = [node for node in op.sources if node not in level_of]
+    if missing:
+        late = [node for node in missing if node in plan.columns]
+        what = "reads neurons not computed before it" if late else "reads unknown neurons"
+        raise _fail(where, op, f"{what}: {missing[:5]!r}", tuple(missing))
+    columns = np.array([plan.columns[node] for node in op.sources], dtype=np.int64)
+    if columns.size and np.any(np.diff(columns) <= 0):
+        raise _fail(where, op, "sources are not sorted by column, or repeat one", op.sources)
+    deep = [node for node in op.sources if level_of[node] >= op.level]
+    if deep:
+        raise _fail(where, op, f"on level {op.level} reads {deep[:5]!r} from level "
+                    f"{level_of[deep[0]]}; an op may read only lower levels", tuple(deep))
+
+
+def _check_arrays(plan: Plan, op: FusedOp, where: str) -> None:
+    weights, bias = op.weights, op.bias
+    expected = SPARSE if sparse.issparse(weights) else DENSE
+    if op.kind != expected:
+        raise _fail(where, op, f"is marked {op.kind!r} but stores {type(weights).__name__} weights")
+    if weights.shape != op.shape:
+        raise _fail(where, op, f"weights have shape {weights.shape}, expected {op.shape} "
+                    "(sources x targets)", op.targets)
+    if bias.shape != (len(op.targets),):
+        raise _fail(where, op, f"bias has shape {bias.shape}, expected ({len(op.targets)},)", op.targets)
+    for name, array in (("weights", weights), ("bias", bias)):
+        if array.dtype != plan.dtype:
+            raise _fail(where, op, f"{name} are {array.dtype}, the plan computes in {plan.dtype}")
+    nonzeros = int(weights.count_nonzero() if op.kind == SPARSE else np.count_nonzero(weights))
+    size = op.shape[0] * op.shape[1]
+    density = nonzeros / size if size else 1.0
+    if nonzeros != op.nonzeros or not np.isclose(density, op.density, rtol=1e-12, atol=0.0):
+        raise _fail(where, op, f"says {op.nonzeros} nonzeros (density {op.density}); its weights have "
+                    f"{nonzeros} (density {density})")
+
+
+def _check_coverage(plan: Plan, computed_by: dict[Hashable, int], input_set: set[Hashable],
+                    where: str) -> None:
+    network = [node for group in plan.groups for node in group.nodes if node not in input_set]
+    missing = [node for node in network if node not in computed_by]
+    if missing:
+        raise CompileError(f"{where}no op computes {missing[:5]!r}", nodes=tuple(missing))
+    absent = [node for node in plan.outputs if node not in computed_by]
+    if absent:
+        raise CompileError(f"{where}no op computes the outputs {absent[:5]!r}", nodes=tuple(absent))

@@ -1,0 +1,62 @@
+"""Stage 2, groups: which neurons one fused op computes.
+
+Neurons of one level with the same activation and the same set of predecessors form a fully
+connected block: every source feeds every target, so the block is one fused op
+``a = f(x @ W + b)``. A softmax group (the neurons of one layer with a group-wise activation) is
+always one op, since it is normalised as a whole, even when its members read different neurons
+(a partly connected block). Fusion is horizontal only: a group never spans two levels, so every
+neuron's weighted sum is still computed, and can be traced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+
+import networkx as nx
+
+from nngraph.activations import resolve_activation
+from nngraph.network import ACTIVATION, DEFAULT_ACTIVATION, INPUT, LAYER, ROLE
+
+
+@dataclass(frozen=True)
+class Group:
+    """Neurons computed by one fused op: their level, canonical activation, and the neurons."""
+
+    level: int
+    activation: str
+    targets: tuple[Hashable, ...]
+
+
+def find_groups(G: nx.DiGraph, level: Mapping[Hashable, int]) -> list[Group]:
+    """Split the computed neurons of ``G`` into groups, ordered by level, then by first neuron.
+
+    Neurons keep their insertion order inside a group, so the result does not depend on hash
+    order.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", role="input")
+    >>> for name, act in (("h0", "relu"), ("h1", "relu"), ("h2", "tanh")):
+    ...     G.add_node(name, role="output", activation=act); G.add_edge("x", name, weight=1.0)
+    >>> [group.targets for group in find_groups(G, {"x": 0, "h0": 1, "h1": 1, "h2": 1})]
+    [('h0', 'h1'), ('h2',)]
+    """
+    buckets: dict[tuple, list[Hashable]] = {}
+    activation_of: dict[tuple, str] = {}
+    for node, data in G.nodes(data=True):
+        if data[ROLE] == INPUT:
+            continue
+        activation = resolve_activation(data.get(ACTIVATION, DEFAULT_ACTIVATION))
+        if activation.group_wise:
+            key: tuple = ("group-wise", activation.name, data[LAYER])
+        else:
+            key = (level[node], activation.name, frozenset(G.pred[node]))
+        buckets.setdefault(key, []).append(node)
+        activation_of[key] = activation.name
+    groups = [Group(level=level[members[0]], activation=activation_of[key], targets=tuple(members))
+              for key, members in buckets.items()]
+    # A stable sort: within a level, groups keep the order of their first neuron.
+    return sorted(groups, key=lambda group: group.level)

@@ -1,0 +1,124 @@
+"""Verification: a compiled plan against the reference pass, neuron by neuron.
+
+Two traces agree when every neuron's weighted sum and value agree within ``rtol`` relative to
+the reference, plus an absolute slack of ``rtol`` times the trace's largest magnitude (at least 1),
+which absorbs the cancellation that a different summation order may expose; NaN agrees with NaN.
+``rtol`` is ``TOLERANCE[dtype]``: 1e-12 for float64, 1e-5 for float32. This is where the compiler
+meets the oracle, so it is the one compiler module that imports the executors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from nngraph.errors import VerificationError
+from nngraph.execute.reference import run_reference
+from nngraph.execute.trace import Trace
+from nngraph.plan import Plan
+
+TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
+
+
+@dataclass(frozen=True)
+class Difference:
+    """The first place two traces disagree: neuron, quantity, sample, and both numbers."""
+
+    node: Hashable
+    quantity: str
+    sample: int
+    got: float
+    expected: float
+
+    def __str__(self) -> str:
+        return (f"neuron {self.node!r}: {self.quantity} of sample {self.sample} is {self.got!r}, "
+                f"the reference says {self.expected!r}")
+
+
+def _mismatches(got: np.ndarray, expected: np.ndarray, rtol: float) -> np.ndarray:
+    """Where ``got`` departs from ``expected`` (a boolean array of their shape)."""
+    finite = np.abs(expected[np.isfinite(expected)])
+    atol = rtol * max(1.0, float(finite.max()) if finite.size else 1.0)
+    return ~np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _first(bad: np.ndarray) -> tuple[int, int] | None:
+    """The first (sample, column) of ``bad``, in column order, or None."""
+    columns = np.flatnonzero(bad.any(axis=0))
+    if not columns.size:
+        return None
+    return int(np.flatnonzero(bad[:, columns[0]])[0]), int(columns[0])
+
+
+def first_difference(trace: Trace, reference: Trace, *, rtol: float | None = None) -> Difference | None:
+    """Return where ``trace`` first departs from ``reference`` (in ``trace``'s column order), or None.
+
+    Examples
+    --------
+    >>> import networkx as nx, nngraph
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", role="input"); G.add_node("y", role="output", activation="tanh")
+    >>> G.add_edge("x", "y", weight=0.5)
+    >>> x = [[0.1], [2.0]]
+    >>> first_difference(nngraph.compile_network(G).trace(x), nngraph.run_reference(G, x)) is None
+    True
+    """
+    if rtol is None:
+        rtol = TOLERANCE[reference.values.dtype]
+    nodes = list(trace.columns)
+    missing = set(reference.columns).symmetric_difference(nodes)
+    if missing:
+        node = sorted(missing, key=repr)[0]
+        return Difference(node, "presence", 0, float(node in trace.columns), float(node in reference.columns))
+    if trace.values.shape != reference.values.shape:
+        return Difference(nodes[0], f"shape {trace.values.shape}", 0, np.nan, np.nan)
+    mine = [trace.columns[node] for node in nodes]
+    theirs = [reference.columns[node] for node in nodes]
+    got = {"weighted sum": trace.weighted_sums[:, mine], "value": trace.values[:, mine]}
+    expected = {"weighted sum": reference.weighted_sums[:, theirs], "value": reference.values[:, theirs]}
+    # Inputs' weighted sums are NaN in both traces, and NaN agrees with NaN.
+    bad = {quantity: _mismatches(got[quantity], expected[quantity], rtol) for quantity in got}
+    place = _first(bad["weighted sum"] | bad["value"])
+    if place is None:
+        return None
+    sample, column = place
+    quantity = "weighted sum" if bad["weighted sum"][:, column].any() else "value"
+    sample = int(np.flatnonzero(bad[quantity][:, column])[0])
+    return Difference(nodes[column], quantity, sample, float(got[quantity][sample, column]),
+                      float(expected[quantity][sample, column]))
+
+
+def output_difference(plan: Plan, got: np.ndarray, reference: Trace) -> Difference | None:
+    """Return where the outputs ``got`` of ``plan(x)`` first depart from the reference's, or None."""
+    got = np.asarray(got).reshape(-1, len(plan.outputs))
+    expected = reference.outputs
+    if got.shape != expected.shape:
+        return Difference(plan.outputs[0], f"output shape {got.shape}", 0, np.nan, np.nan)
+    place = _first(_mismatches(got, expected, TOLERANCE[plan.dtype]))
+    if place is None:
+        return None
+    sample, column = place
+    return Difference(plan.outputs[column], f"output of plan(x) (runner: {plan.runner})", sample,
+                      float(got[sample, column]), float(expected[sample, column]))
+
+
+def verify_plan(plan: Plan, G: nx.DiGraph, *, samples: int = 8, seed: int = 0) -> None:
+    """Run ``plan`` and the reference on random inputs; raise ``VerificationError`` if they differ.
+
+    Checks the trace and the outputs of ``plan(x)``, for one sample and for the whole batch, so
+    that both runners of a tiny plan are covered. The error names the first neuron that differs.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.0, 1.0, size=(samples, len(plan.inputs)))
+    reference = run_reference(G, x, dtype=plan.dtype)
+    difference = (first_difference(plan.trace(x), reference)
+                  or output_difference(plan, plan(x[:1]), run_reference(G, x[:1], dtype=plan.dtype))
+                  or output_difference(plan, plan(x), reference))
+    if difference is not None:
+        op = plan.op_of(difference.node) if difference.node in plan.columns else None
+        where = "" if op is None else f" (computed by op {op.index})"
+        raise VerificationError(f"the plan and the reference pass differ at {difference}{where}",
+                                op=None if op is None else op.index, nodes=(difference.node,))

@@ -1,0 +1,77 @@
+"""The compiled executor: run a plan's generated code on a batch, or trace it.
+
+``run_plan`` checks the input as the reference does (``as_batch``), then runs the plan's scalar
+code for small batches of a tiny plan, or its fused numpy pass on one fresh buffer. ``trace_plan``
+runs the same numpy pass with separate weighted-sum and value buffers, and hands them to a
+``Trace`` as they are. Buffers are allocated per call, so concurrent calls share nothing mutable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from nngraph.execute.inputs import as_batch
+from nngraph.execute.trace import Trace
+from nngraph.plan import Plan, Program
+
+
+def run_plan(plan: Plan, x: ArrayLike, *, runner: str | None = None) -> np.ndarray:
+    """Return the outputs of ``plan`` for ``x``: ``(batch, n_outputs)``, or ``(n_outputs,)`` for one sample.
+
+    ``runner`` forces ``"numpy"`` or ``"scalar"`` (tests use it); by default the plan's choice.
+
+    Examples
+    --------
+    >>> import networkx as nx, nngraph
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", role="input"); G.add_node("y", role="output", activation="relu")
+    >>> G.add_edge("x", "y", weight=2.0)
+    >>> run_plan(nngraph.compile_network(G), [[1.0], [-1.0]])
+    array([[2.],
+           [0.]])
+    """
+    program = plan._program()
+    batch, single = as_batch(x, len(plan.inputs), plan.dtype)
+    if runner is None:
+        use_scalar = 0 < len(batch) <= program.scalar_batch_limit
+    elif runner in ("numpy", "scalar"):
+        use_scalar = runner == "scalar"
+        if use_scalar and program.scalar is None:
+            raise ValueError("this plan has no scalar code (it is not tiny, or not float64)")
+    else:
+        raise ValueError(f"runner must be 'numpy' or 'scalar', got {runner!r}")
+    if use_scalar:
+        outputs = np.array([program.scalar(sample) for sample in batch.tolist()], dtype=plan.dtype)
+        outputs = outputs.reshape(len(batch), len(plan.outputs))
+    else:
+        buffer = _buffer(program, len(batch), plan.dtype)
+        outputs = np.ascontiguousarray(program.forward(batch.T, buffer, buffer).T)
+    return outputs[0] if single else outputs
+
+
+def trace_plan(plan: Plan, x: ArrayLike) -> Trace:
+    """Run ``x`` through ``plan`` and return every neuron's weighted sum and value (a ``Trace``).
+
+    Examples
+    --------
+    >>> import networkx as nx, nngraph
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", role="input"); G.add_node("y", role="output", bias=1.0, activation="relu")
+    >>> G.add_edge("x", "y", weight=2.0)
+    >>> trace_plan(nngraph.compile_network(G), [3.0]).weighted_sum("y")
+    array([7.])
+    """
+    program = plan._program()
+    batch, _ = as_batch(x, len(plan.inputs), plan.dtype)
+    values = _buffer(program, len(batch), plan.dtype)
+    values[: len(plan.inputs)] = batch.T
+    weighted_sums = np.full_like(values, np.nan)
+    program.forward(batch.T, weighted_sums, values)
+    n = plan.n_columns
+    return Trace(weighted_sums=weighted_sums[:n].T, values=values[:n].T, columns=plan.columns,
+                 input_nodes=plan.inputs, output_nodes=plan.outputs, groups=plan.groups)
+
+
+def _buffer(program: Program, batch: int, dtype: np.dtype) -> np.ndarray:
+    return np.empty((program.rows, batch), dtype=dtype)

@@ -1,0 +1,277 @@
+"""The IR: a ``Plan`` is the fused ops that compute a network, over one column layout.
+
+The op vocabulary is one class, ``FusedOp``: ``a[targets] = activation(a[sources] @ weights + bias)``,
+where ``weights`` is dense (a numpy array, zeros where a source does not feed a target) or sparse
+(a ``scipy.sparse.csr_array``). Ops run in order; an op reads only inputs and earlier ops' targets.
+
+Column layout
+-------------
+Every neuron owns one column. The inputs come first, in input order (columns ``0`` to
+``n_inputs - 1``); then each op's targets, contiguous and in op order, so op ``k`` writes the
+columns ``start_k`` to ``start_k + len(targets) - 1``. Within an op, targets keep their order and
+sources are sorted by column. ``plan.columns`` maps neuron -> column; a ``Trace`` uses the same
+numbers.
+
+At run time the executor keeps two buffers over these columns, the weighted sums ``Z`` and the
+values ``A``, stored neuron-major: ``A[c]`` is column ``c`` for the whole batch, so each op writes
+one contiguous block ``A[start:stop]``. An op reads its sources as one slice when they are
+contiguous columns, and otherwise gathers exactly them (dense) or reads the span they cover
+through its sparse matrix; the rest of the state is never copied. One extra row, ``A[n_columns]``,
+holds 1.0 so that a gathered read can fold the bias into its product. When not tracing, ``Z`` *is*
+``A``: each op's values overwrite its weighted sums in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import sparse
+
+from nngraph.execute.trace import NeuronNotFoundError
+from nngraph.plan_text import explain_neuron, plan_table
+from nngraph.structure import Column
+
+if TYPE_CHECKING:
+    from nngraph.execute.trace import Trace
+
+DENSE = "dense"
+SPARSE = "sparse"
+KINDS = (DENSE, SPARSE)
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class FusedOp:
+    """One fused op: ``a[targets] = activation(a[sources] @ weights + bias)``.
+
+    Fields
+    ------
+    index : position in ``plan.ops`` (the execution order).
+    kind : ``"dense"`` (``weights`` is an ndarray) or ``"sparse"`` (a ``scipy.sparse.csr_array``).
+    targets : the neurons it computes, in column order.
+    sources : the neurons it reads, in the row order of ``weights`` (sorted by column).
+    weights : shape ``(len(sources), len(targets))``; zero where there is no connection.
+    bias : shape ``(len(targets),)``.
+    activation : canonical activation name (``resolve_activation(...).name``).
+    nonzeros : stored nonzero weights; density : ``nonzeros / weights.size`` (1.0 when empty).
+    level : the level its targets are scheduled at (longest path from the inputs).
+
+    Build one with ``fused_op``, which fills in ``nonzeros`` and ``density`` and freezes the arrays.
+    """
+
+    index: int
+    kind: str
+    targets: tuple[Hashable, ...]
+    sources: tuple[Hashable, ...]
+    weights: np.ndarray | sparse.csr_array = field(repr=False)
+    bias: np.ndarray = field(repr=False)
+    activation: str
+    nonzeros: int
+    density: float
+    level: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """The weight matrix's shape, ``(len(sources), len(targets))``."""
+        return (len(self.sources), len(self.targets))
+
+    def dense_weights(self) -> np.ndarray:
+        """The weights as a dense array, whatever the kind (a copy for sparse ops)."""
+        return self.weights.toarray() if self.kind == SPARSE else self.weights
+
+
+def fused_op(*, index: int, targets: Iterable[Hashable], sources: Iterable[Hashable],
+             weights: np.ndarray | sparse.sparray, bias: np.ndarray, activation: str, level: int,
+             kind: str | None = None) -> FusedOp:
+    """Return a ``FusedOp`` with its counts filled in and its arrays read-only.
+
+    ``kind`` defaults to the kind of ``weights``; given, the weights are converted to it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> op = fused_op(index=0, targets=["h"], sources=["x", "y"], weights=np.array([[2.0], [0.0]]),
+    ...               bias=np.zeros(1), activation="relu", level=1)
+    >>> op.kind, op.nonzeros, op.density
+    ('dense', 1, 0.5)
+    """
+    if kind is None:
+        kind = SPARSE if sparse.issparse(weights) else DENSE
+    if kind == SPARSE:
+        matrix = sparse.csr_array(weights)
+        matrix.eliminate_zeros()
+        matrix.sort_indices()
+        for part in (matrix.data, matrix.indices, matrix.indptr):
+            _frozen(part)
+        nonzeros = int(matrix.nnz)
+    else:
+        matrix = _frozen(np.array(weights.toarray() if sparse.issparse(weights) else weights))
+        nonzeros = int(np.count_nonzero(matrix))
+    size = matrix.shape[0] * matrix.shape[1]
+    return FusedOp(index=index, kind=kind, targets=tuple(targets), sources=tuple(sources),
+                   weights=matrix, bias=_frozen(np.array(bias)), activation=activation,
+                   nonzeros=nonzeros, density=nonzeros / size if size else 1.0, level=level)
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    """The code a plan runs: its generated source and the functions compiled from it.
+
+    ``forward(X, Z, A)`` is the fused numpy pass (``X`` the inputs neuron-major, ``Z`` and ``A``
+    the buffers of the column layout, with ``rows`` rows); it returns the outputs block of ``A``.
+    ``scalar(sample)`` is straight-line float code for one sample (``None`` if the plan has
+    none), used for batches of at most ``scalar_batch_limit`` samples. ``runner`` says which.
+    ``constants`` are the arrays the code names (``W0``, ``b0``, ...): ``exec(code, dict(constants))``
+    defines the same functions again.
+    """
+
+    code: str
+    constants: Mapping[str, object]
+    forward: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    scalar: Callable[[list[float]], list[float]] | None
+    scalar_batch_limit: int
+    rows: int
+    runner: str
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A compiled network: fused ops over one column layout, and the code that runs them.
+
+    Immutable: compiling copies what it needs out of the graph, and the arrays are read-only.
+    Make one with ``nngraph.compile_network``.
+
+    Examples
+    --------
+    >>> import nngraph
+    >>> from nngraph.models import Sequential
+    >>> from nngraph.layers import Dense
+    >>> model = Sequential([Dense(units=3, input_shape=(2,), activation="relu"),
+    ...                     Dense(units=2, activation="softmax")], seed=0)
+    >>> plan = nngraph.compile_network(model.graph)
+    >>> len(plan.ops), plan([0.5, -1.0]).shape
+    (2, (2,))
+    """
+
+    ops: tuple[FusedOp, ...]
+    inputs: tuple[Hashable, ...]
+    outputs: tuple[Hashable, ...]
+    dtype: np.dtype
+    columns: Mapping[Hashable, int]
+    groups: tuple[Column, ...] = field(repr=False)
+    passes: tuple[str, ...] = ()
+    program: Program | None = field(default=None, repr=False)
+
+    @property
+    def n_columns(self) -> int:
+        """How many neurons (inputs included) the plan holds."""
+        return len(self.columns)
+
+    def __call__(self, x: ArrayLike) -> np.ndarray:
+        """Run ``x`` (``(batch, n_inputs)`` or ``(n_inputs,)``) and return the outputs."""
+        # The executor imports this module, so it is looked up at call time.
+        from nngraph.execute.compiled import run_plan
+
+        return run_plan(self, x)
+
+    def trace(self, x: ArrayLike) -> Trace:
+        """Run ``x`` and return every neuron's weighted sum and value, as ``run_reference`` does."""
+        from nngraph.execute.compiled import trace_plan
+
+        return trace_plan(self, x)
+
+    @property
+    def code(self) -> str:
+        """The Python source the plan executes (generated numpy, plus scalar code for tiny plans)."""
+        return self._program().code
+
+    @property
+    def runner(self) -> str:
+        """Which code runs a call: fused numpy, or scalar code for small batches of a tiny plan."""
+        return self._program().runner
+
+    def _program(self) -> Program:
+        if self.program is None:
+            from nngraph.errors import CompileError
+
+            raise CompileError("this plan has no generated code yet; plans from compile_network have")
+        return self.program
+
+    def op_of(self, node: Hashable) -> FusedOp | None:
+        """The op that computes ``node`` (``None`` for an input); unknown neurons raise."""
+        column = self._column(node)
+        if column < len(self.inputs):
+            return None
+        starts = [self.columns[op.targets[0]] for op in self.ops]
+        return self.ops[int(np.searchsorted(starts, column, side="right")) - 1]
+
+    def _column(self, node: Hashable) -> int:
+        try:
+            return self.columns[node]
+        except (KeyError, TypeError):
+            raise NeuronNotFoundError(f"no neuron {node!r} in this plan") from None
+
+    def explain(self, node: Hashable) -> str:
+        """Say which op computes ``node``, from which neurons, with which weights.
+
+        Examples
+        --------
+        >>> import nngraph, networkx as nx
+        >>> G = nx.DiGraph()
+        >>> G.add_node("x", role="input"); G.add_node("y", role="output", bias=0.5)
+        >>> G.add_edge("x", "y", weight=2.0)
+        >>> print(nngraph.compile_network(G).explain("y"))
+        neuron 'y' (column 1) is computed by op 0 (dense, linear, level 1):
+          weighted sum = 0.5 (bias)
+                       + 2 * 'x'
+          value = linear(weighted sum)
+        """
+        return explain_neuron(self, node)
+
+    def to_networkx(self) -> nx.DiGraph:
+        """The ops as a DAG: nodes ``"inputs"`` and each op index (attribute ``op``); an edge
+        producer -> consumer carries ``neurons``, how many source neurons come from the producer.
+        """
+        graph = nx.DiGraph()
+        graph.add_node("inputs")
+        producer = dict.fromkeys(self.inputs, "inputs")
+        for op in self.ops:
+            graph.add_node(op.index, op=op)
+            counts: dict[object, int] = {}
+            for source in op.sources:
+                counts[producer[source]] = counts.get(producer[source], 0) + 1
+            for source_op, count in counts.items():
+                graph.add_edge(source_op, op.index, neurons=count)
+            producer.update(dict.fromkeys(op.targets, op.index))
+        return graph
+
+    def __str__(self) -> str:
+        return plan_table(self)
+
+
+def layout(inputs: Iterable[Hashable], blocks: Iterable[Iterable[Hashable]]) -> Mapping[Hashable, int]:
+    """The column map of the layout above: inputs first, then each op's targets (``blocks``) in order.
+
+    A neuron listed twice keeps its first column; ``check_plan`` reports the duplicate.
+
+    Examples
+    --------
+    >>> dict(layout(["x0", "x1"], [("h0", "h1"), ("y",)]))
+    {'x0': 0, 'x1': 1, 'h0': 2, 'h1': 3, 'y': 4}
+    """
+    columns: dict[Hashable, int] = {}
+    for node in inputs:
+        columns.setdefault(node, len(columns))
+    for block in blocks:
+        for node in block:
+            columns.setdefault(node, len(columns))
+    return MappingProxyType(columns)

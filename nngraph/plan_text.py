@@ -1,0 +1,112 @@
+"""How a plan reads as text: the table ``print(plan)`` shows, and ``plan.explain(node)``."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nngraph.plan import FusedOp, Plan
+
+EXPLAIN_TERMS = 32
+SOURCE_BLOCKS = 4
+NAME_WIDTH = 24
+
+
+def _short(node: Hashable, width: int = NAME_WIDTH) -> str:
+    text = str(node).replace("\n", "\\n")
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def block_name(nodes: Sequence[Hashable]) -> str:
+    """Name a block of neurons: ``a``, ``a, b``, or ``first .. last (n)``."""
+    if len(nodes) <= 2:
+        return ", ".join(_short(node) for node in nodes)
+    return f"{_short(nodes[0])} .. {_short(nodes[-1])} ({len(nodes)})"
+
+
+def producers(plan: Plan) -> dict[Hashable, str]:
+    """Name the producer of every neuron: ``"inputs"`` or ``"op k"``."""
+    producer = dict.fromkeys(plan.inputs, "inputs")
+    for op in plan.ops:
+        producer.update(dict.fromkeys(op.targets, f"op {op.index}"))
+    return producer
+
+
+def source_blocks(op: FusedOp, producer: dict[Hashable, str]) -> str:
+    """Where an op's sources come from, producer by producer: ``inputs (8) + op 0 (6)``."""
+    counts: dict[str, int] = {}
+    for node in op.sources:
+        counts[producer[node]] = counts.get(producer[node], 0) + 1
+    blocks = [f"{name} ({count})" for name, count in counts.items()]
+    if len(blocks) > SOURCE_BLOCKS:
+        rest = list(counts.values())[SOURCE_BLOCKS - 1:]
+        blocks[SOURCE_BLOCKS - 1:] = [f"{len(rest)} more ops ({sum(rest)})"]
+    return " + ".join(blocks) or "nothing"
+
+
+def describe_op(op: FusedOp, producer: dict[Hashable, str]) -> str:
+    """One line about an op, for comments: ``op 0: relu over a .. f (6) <- inputs (8)  [dense 8x6, level 1]``."""
+    rows, cols = op.shape
+    return (f"op {op.index}: {op.activation} over {block_name(op.targets)} <- "
+            f"{source_blocks(op, producer)}  [{op.kind} {rows}x{cols}, level {op.level}]")
+
+
+def plan_table(plan: Plan) -> str:
+    """One row per op (index, kind, level, sources -> targets, activation, weights, nonzeros,
+    density) and a footer with totals."""
+    producer = producers(plan)
+    header = ("op", "kind", "level", "sources -> targets", "activation", "weights", "nonzeros", "density")
+    rows = [(str(op.index), op.kind, str(op.level),
+             f"{source_blocks(op, producer)} -> {block_name(op.targets)}", op.activation,
+             f"{op.shape[0]}x{op.shape[1]}", str(op.nonzeros), f"{op.density:.3f}") for op in plan.ops]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    right = {0, 2, 6, 7}
+
+    def line(row: Sequence[str]) -> str:
+        cells = [cell.rjust(width) if i in right else cell.ljust(width)
+                 for i, (cell, width) in enumerate(zip(row, widths))]
+        return "  ".join(cells).rstrip()
+
+    weights = sum(op.nonzeros for op in plan.ops)
+    biases = sum(len(op.targets) for op in plan.ops)
+    work = sum(op.nonzeros if op.kind == "sparse" else op.shape[0] * op.shape[1] for op in plan.ops)
+    passes = ", ".join(plan.passes) or "none"
+    lines = [f"plan: {len(plan.ops)} fused ops, {len(plan.inputs)} inputs -> {len(plan.outputs)} "
+             f"outputs, {plan.dtype} (passes: {passes})", line(header)]
+    lines += [line(row) for row in rows]
+    lines.append(f"totals: {len(plan.ops)} ops, {weights + biases} parameters ({weights} nonzero "
+                 f"weights + {biases} biases), {work} multiply-adds per sample")
+    if plan.program is not None:
+        lines.append(f"runner: {plan.runner}")
+    return "\n".join(lines)
+
+
+def explain_neuron(plan: Plan, node: Hashable) -> str:
+    """Which op computes ``node``, from which neurons, with which weights (see ``Plan.explain``)."""
+    op = plan.op_of(node)
+    column = plan.columns[node]
+    if op is None:
+        readers = [str(other.index) for other in plan.ops if node in set(other.sources)]
+        read = f"read by op{'s' if len(readers) > 1 else ''} {', '.join(readers)}" if readers else \
+            "read by no op"
+        return (f"neuron {node!r} is input {column} (column {column}): its value is the feature "
+                f"itself and it has no weighted sum; {read}")
+    target = column - plan.columns[op.targets[0]]  # an op's targets hold contiguous columns
+    weights = op.weights[:, [target]].toarray()[:, 0] if op.kind == "sparse" else op.weights[:, target]
+    lines = [f"neuron {node!r} (column {column}) is computed by op {op.index} "
+             f"({op.kind}, {op.activation}, level {op.level}):",
+             f"  weighted sum = {float(op.bias[target]):.6g} (bias)"]
+    terms = [(source, float(weight)) for source, weight in zip(op.sources, weights) if weight != 0]
+    pad = " " * len("  weighted sum ")
+    for source, weight in terms[:EXPLAIN_TERMS]:
+        lines.append(f"{pad}{'-' if weight < 0 else '+'} {abs(weight):.6g} * {source!r}")
+    if len(terms) > EXPLAIN_TERMS:
+        lines.append(f"{pad}+ ... {len(terms) - EXPLAIN_TERMS} more terms "
+                     f"(op {op.index}'s weights, column {target})")
+    if op.activation == "softmax":
+        lines.append(f"  value = softmax(weighted sum) over op {op.index}'s {len(op.targets)} "
+                     f"neurons: {block_name(op.targets)}")
+    else:
+        lines.append(f"  value = {op.activation}(weighted sum)")
+    return "\n".join(lines)

@@ -1,0 +1,195 @@
+"""The neuron diagram: the lesson's picture of neurons in straight columns and every weighted connection.
+
+Built as a ``graphviz.Digraph`` whose neurons are pinned in place (see
+``layout``); its DOT source asks for Graphviz's ``neato`` layout
+(``layout=neato``), so ``dot -Tsvg`` on the saved ``.dot`` file draws the same
+picture. DOT node names are ``n0``, ``n1``, ... (neurons, top-left first) and
+``more2`` (column 2's folded neurons), so any hashable neuron id is safe: ids
+only appear in escaped labels and tooltips. Classes in the SVG: ``neuron``
+(plus ``input``/``hidden``/``output``), ``more``, ``connection``, ``bundle``,
+``caption``, ``label``, ``legend``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import graphviz
+import networkx as nx
+
+from nngraph.errors import RenderError
+from nngraph.execute.trace import Trace
+from nngraph.network import INPUT, OUTPUT, inputs, outputs
+from nngraph.render import style
+from nngraph.render.checks import check_trace, choice, labels_for, network_of
+from nngraph.render.connections import add_links
+from nngraph.render.layout import Geometry, Layout, ShownColumn, is_layer, lay_out, links
+from nngraph.render.legend import legend_height, neuron_legend
+from nngraph.render.routes import routes
+from nngraph.render.slots import add_end_labels, add_folded, add_neuron, pos
+from nngraph.render.values import read_sample
+
+CONNECTION_COLORS = ("weight", "contribution")
+FUNCTION = "render_neurons"
+
+
+def render_neurons(G: Any, *, trace: Trace | None = None, sample: int = 0,
+                   input_labels: Sequence[str] | Mapping[Hashable, str] | None = None,
+                   output_labels: Sequence[str] | Mapping[Hashable, str] | None = None,
+                   connection_color: str = "weight", collapse_above: int | None = 10,
+                   names: bool = False, weight_labels: bool = False, legend: bool = True,
+                   title: str | None = None) -> graphviz.Digraph:
+    """Draw every neuron and connection of ``G``: inputs on the left, one straight column per layer.
+
+    Columns are ``nngraph.columns(G)``: one per layer, or one per level for a
+    graph without layers (skip connections then bend through the gaps of the
+    columns they jump, never across a neuron). Neurons keep their declaration order top to bottom. A connection is
+    blue for a positive weight and red for a negative one, and wider the larger
+    ``|weight|``; each column has a caption.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph or model
+        A network following the graph contract, or a model with a ``.graph``.
+    trace : Trace, optional
+        A trace of ``G`` (``run_reference`` or a plan's). Each neuron then shows
+        its weighted sum ``z`` and value ``a`` for ``sample`` and is filled by
+        a colour scale of its value (blue positive, red negative; a legend
+        shows the scale). Softmax and sigmoid outputs show ``p``, a probability.
+    sample : int
+        Which sample of the trace to show (negative counts from the end).
+    input_labels, output_labels : list of str or dict by neuron, optional
+        Names drawn beside the inputs and the outputs (for example the classes
+        ``["cat", "dog", "llama", "lizard"]``), in input or output order.
+    connection_color : {"weight", "contribution"}
+        Colour and width by the weight, or (with a trace) by the contribution
+        ``weight * value of the source`` for the sample.
+    collapse_above : int or None
+        A column with more neurons than this (at least 3) shows its first and
+        last ``(collapse_above - 1) // 2`` neurons and one "+N more" node; the
+        connections of the folded neurons are bundled into one dashed edge per
+        pair of drawn nodes, labelled with their count. ``None`` draws all.
+    names : bool
+        Write each neuron's id inside its circle (ids are always in the tooltip).
+    weight_labels : bool
+        Write each connection's weight (or contribution) on it; for small networks.
+    legend : bool
+        Add a legend under the diagram.
+    title : str, optional
+        A title over the diagram.
+
+    Returns
+    -------
+    graphviz.Digraph
+        Shows inline in Jupyter; write it with ``nngraph.render``.
+
+    Examples
+    --------
+    >>> from nngraph.demo import lesson_model, SAMPLE
+    >>> G = lesson_model().graph
+    >>> dot = render_neurons(G, output_labels=["cat", "dog", "llama", "lizard"])
+    >>> dot.source.count('class="neuron'), dot.source.count('class=connection')
+    (24, 108)
+    >>> from nngraph import run_reference
+    >>> dot = render_neurons(G, trace=run_reference(G, SAMPLE), output_labels=["cat", "dog", "llama", "lizard"])
+    >>> "z " in dot.source
+    True
+    """
+    graph, _ = network_of(G, function=FUNCTION)
+    choice(FUNCTION, "connection_color", connection_color, CONNECTION_COLORS)
+    if connection_color == "contribution" and trace is None:
+        raise RenderError(f"{FUNCTION}: connection_color='contribution' needs a trace: "
+                          "a contribution is weight * value of the source, for one sample")
+    index = None if trace is None else check_trace(graph, trace, sample, function=FUNCTION)
+    ends = (labels_for(inputs(graph), input_labels, argument="input_labels", function=FUNCTION),
+            labels_for(outputs(graph), output_labels, argument="output_labels", function=FUNCTION))
+    layout = lay_out(graph, collapse_above=collapse_above, geometry=_geometry(trace is not None, names))
+    shown = [slot.node for column in layout.columns for slot in column.slots if slot.node is not None]
+    readings = None if trace is None else read_sample(trace, index, shown)
+    drawn = links(graph, layout, None if readings is None else readings.values)
+
+    dot = _new_digraph(title)
+    for column, caption in zip(layout.columns, captions(graph, layout)):
+        _add_caption(dot, column, caption, layout)
+        for slot in column.slots:
+            if slot.node is None:
+                add_folded(dot, slot)
+            else:
+                add_neuron(dot, graph, slot, diameter=layout.geometry.diameter, readings=readings,
+                           names=names)
+    add_links(dot, drawn, routes(layout, drawn), by=connection_color, weight_labels=weight_labels)
+    add_end_labels(dot, graph, layout, ends, readings)
+    if legend:
+        bundles = any(link.edge is None for link in drawn)
+        height = legend_height(readings, bundles=bundles)
+        # Pinned under the lowest neuron, clear of it: neato's curved edges need nodes apart.
+        y = layout.bottom - layout.geometry.diameter / 2 - 0.3 - height / 2
+        dot.node("legend", neuron_legend(readings, by=connection_color, bundles=bundles),
+                 shape="plaintext", fontsize="10", pos=pos(layout.columns[-1].x / 2, y),
+                 **{"class": "legend"})
+    return dot
+
+
+def _geometry(values: bool, names: bool) -> Geometry:
+    """Bigger circles when they hold numbers or names, and room between columns to match."""
+    diameter = 0.4 + 0.45 * values + 0.3 * names
+    return Geometry(column_gap=2.0 + diameter, row_gap=diameter + 0.2 + 0.05 * values,
+                    diameter=diameter)
+
+
+def _new_digraph(title: str | None) -> graphviz.Digraph:
+    dot = graphviz.Digraph("neurons")
+    # Every position is pinned and skip connections bend through the gaps we chose,
+    # so Graphviz only draws straight segments: fast, and the textbook look.
+    dot.attr(layout="neato", splines="line", outputorder="edgesfirst",
+             bgcolor="white", pad="0.3", fontname=style.FONT)
+    dot.attr("node", fontname=style.FONT, fontcolor=style.INK, color=style.INK)
+    dot.attr("edge", fontname=style.FONT, dir="none")
+    if title:
+        dot.attr(label=f"<<b>{style.text(title)}</b>>", labelloc="t", fontsize="16")
+    return dot
+
+
+def captions(G: nx.DiGraph, layout: Layout) -> list[tuple[str, str, str]]:
+    """Each column's caption as (title, detail, layer name).
+
+    Columns of a graph with layers are the input, hidden and output layers;
+    otherwise they are named by level.
+
+    Examples
+    --------
+    >>> from nngraph.demo import lesson_model
+    >>> G = lesson_model().graph
+    >>> captions(G, lay_out(G, collapse_above=10, geometry=_geometry(False, False)))[1]
+    ('hidden layer 1', '6 neurons, relu', 'dense')
+    """
+    result = []
+    hidden = 0
+    last = len(layout.columns) - 1
+    for shown in layout.columns:
+        column = shown.column
+        count = len(column.nodes)
+        if column.role == INPUT:
+            result.append(("input layer", style.count(count, "input"), ""))
+            continue
+        detail = f"{style.count(count, 'neuron')}, {column.activation}"
+        if not is_layer(G, column):
+            result.append((column.name + " (outputs)" * (column.role == OUTPUT), detail, ""))
+        elif shown.index == last and column.role == OUTPUT:
+            result.append(("output layer", detail, column.name))
+        else:
+            hidden += 1
+            result.append((f"hidden layer {hidden}", detail, column.name))
+    return result
+
+
+def _add_caption(dot: graphviz.Digraph, column: ShownColumn, caption: tuple[str, str, str],
+                 layout: Layout) -> None:
+    title, detail, name = caption
+    # Every caption has three lines (the third may be blank), so that their titles line up.
+    lines = [f"<b>{style.text(title)}</b>", style.text(detail),
+             f'<font point-size="10" color="{style.MUTED}">{style.text(name) or "&#160;"}</font>']
+    dot.node(f"caption{column.index}", "<" + "<br/>".join(lines) + ">", shape="plaintext",
+             fontsize="12", pos=pos(column.x, layout.top + layout.geometry.diameter / 2 + 0.55),
+             **{"class": "caption"})

@@ -1,0 +1,130 @@
+"""The nodes of the neuron diagram: neurons (with their numbers), "+N more" nodes, and input/output labels."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+
+import graphviz
+import networkx as nx
+
+from nngraph.activations import resolve_activation
+from nngraph.network import ACTIVATION, BIAS, INPUT, LAYER, OUTPUT, ROLE
+from nngraph.render import style
+from nngraph.render.layout import Layout, Slot
+from nngraph.render.values import Readings
+
+PROBABILITY_KINDS = ("softmax", "sigmoid")
+LABEL_FONT_SIZE = 11
+
+
+def pos(x: float, y: float) -> str:
+    """A pinned position in inches, as neato reads it."""
+    return f"{x:.3f},{y:.3f}!"
+
+
+def is_probability(G: nx.DiGraph, node: Hashable) -> bool:
+    """Whether ``node``'s value reads as a probability (a softmax or sigmoid output)."""
+    data = G.nodes[node]
+    return data[ROLE] == OUTPUT and resolve_activation(
+        data.get(ACTIVATION, "linear")).kind in PROBABILITY_KINDS
+
+
+def add_folded(dot: graphviz.Digraph, slot: Slot) -> None:
+    """Draw the "+N more" node standing for a column's folded neurons."""
+    count = len(slot.folded)
+    dot.node(slot.key, f"<+{count:,} more>", shape="box", style="rounded,dashed", color=style.MUTED,
+             fontcolor=style.MUTED, fontsize="10", pos=pos(slot.x, slot.y),
+             tooltip=graphviz.escape(f"{count:,} neurons not drawn: {slot.folded[0]!s} ... "
+                                     f"{slot.folded[-1]!s}"), **{"class": "more"})
+
+
+def add_neuron(dot: graphviz.Digraph, G: nx.DiGraph, slot: Slot, *, diameter: float,
+               readings: Readings | None, names: bool) -> None:
+    """Draw one neuron: a circle, filled by its value and showing ``z`` and ``a`` when there are readings."""
+    node = slot.node
+    data = G.nodes[node]
+    role = data[ROLE]
+    attributes = {"shape": "circle", "fixedsize": "true", "width": f"{diameter:.2f}",
+                  "pos": pos(slot.x, slot.y), "style": "filled", "fillcolor": style.WHITE,
+                  "penwidth": "1.2", "fontsize": "9", "class": f"neuron {role}"}
+    lines = [style.text(node)] if names else []
+    tooltip = [str(node)] if role == INPUT else [
+        f"{node!s}: {data.get(ACTIVATION, 'linear')}, bias {style.number(data.get(BIAS, 0.0))}"]
+    if readings is not None:
+        value = readings.values[node]
+        attributes["fillcolor"] = style.value_fill(value, readings.largest)
+        attributes["fontcolor"] = style.ink_on(value, readings.largest)
+        if role == INPUT:
+            lines.append(f"<b>{style.number(value)}</b>")
+            tooltip.append(f"value {style.number(value, digits=6)}")
+        else:
+            symbol = "p" if is_probability(G, node) else "a"
+            z = readings.weighted_sums[node]
+            lines += [f"z {style.number(z)}", f"<b>{symbol} {style.number(value)}</b>"]
+            tooltip.append(f"weighted sum z = {style.number(z, digits=6)}, "
+                           f"value {symbol} = {style.number(value, digits=6)}")
+    # Escape each line, then join with DOT's own newline escape, so that the statement stays on one line.
+    dot.node(slot.key, "<" + "<br/>".join(lines) + ">",
+             tooltip=graphviz.nohtml("\\n".join(graphviz.escape(line) for line in tooltip)), **attributes)
+
+
+def _predicted(G: nx.DiGraph, readings: Readings | None) -> set[Hashable]:
+    """The most probable output of each softmax layer, for the shown sample."""
+    if readings is None:
+        return set()
+    best: dict[str, Hashable] = {}
+    for node, data in G.nodes(data=True):
+        if is_probability(G, node) and resolve_activation(data.get(ACTIVATION)).kind == "softmax":
+            layer = data[LAYER]
+            if layer not in best or readings.values[node] > readings.values[best[layer]]:
+                best[layer] = node
+    return set(best.values())
+
+
+def _width(label: str) -> float:
+    """A generous estimate of a label's width in inches (Helvetica averages about 0.55 em)."""
+    return len(label) * LABEL_FONT_SIZE * 0.55 / 72
+
+
+def _end_label_text(G: nx.DiGraph, node: Hashable, label: str, readings: Readings | None,
+                    output: bool) -> str:
+    if output and readings is not None and is_probability(G, node):
+        return f"{label}: {readings.values[node]:.1%}"
+    return label
+
+
+def add_end_labels(dot: graphviz.Digraph, G: nx.DiGraph, layout: Layout,
+                   labels: tuple[Mapping[Hashable, str], Mapping[Hashable, str]],
+                   readings: Readings | None) -> None:
+    """Draw the input labels left of their inputs and the output labels right of their outputs.
+
+    Labels on one side share one width, so they line up against their
+    neurons. An output that feeds other neurons (possible in a graph without
+    layers) has its label above it instead, clear of its connections. With
+    readings, a probability output's label also shows its percentage, and the
+    most probable class of a softmax layer is bold. Labels of folded neurons
+    are not drawn (their neurons are not).
+    """
+    predicted = _predicted(G, readings)
+    radius = layout.geometry.diameter / 2
+    for output, mapping in enumerate(labels):
+        prefix, align = ("output_label", "left") if output else ("input_label", "right")
+        texts = {node: _end_label_text(G, node, label, readings, bool(output))
+                 for node, label in mapping.items() if layout.slot_of[node].node is not None}
+        width = max((_width(text) for text in texts.values()), default=0.0)
+        offset = radius + 0.3 + width / 2
+        for index, (node, text) in enumerate(texts.items()):
+            slot = layout.slot_of[node]
+            html = f"<b>{style.text(text)}</b>" if node in predicted else style.text(text)
+            key = f"{prefix}{index}"
+            if output and G.out_degree(node):
+                dot.node(key, f"<{html}>", shape="plaintext", margin="0", fontsize=str(LABEL_FONT_SIZE),
+                         pos=pos(slot.x, slot.y + radius + 0.15), **{"class": "label"})
+                continue
+            cell = (f'<table border="0" cellpadding="3" cellspacing="0"><tr>'
+                    f'<td width="{width * 72:.0f}" align="{align}">{html}</td></tr></table>')
+            dot.node(key, f"<{cell}>", shape="plaintext", margin="0", fontsize=str(LABEL_FONT_SIZE),
+                     pos=pos(slot.x + offset if output else slot.x - offset, slot.y),
+                     **{"class": "label"})
+            ends = (slot.key, key) if output else (key, slot.key)
+            dot.edge(*ends, dir="forward", arrowsize="0.6", color=style.MUTED, **{"class": "label"})

@@ -1,0 +1,105 @@
+"""The shared test kit: hypothesis strategies for random valid networks, and ``assert_equivalent``.
+
+``networks()`` builds networks through the public API (``new_network``, ``add_input``,
+``add_neuron``, ``connect``): 1 to 6 levels of layers, each fully connected to the layer
+before, partly connected (pruned), with skip connections, or wired at random (some neurons get
+no connection at all); mixed activations; softmax layers whose members may sit at different
+levels; hidden neurons that are outputs too, or reach no output; neurons and connections added
+in a random order. Weights, biases and inputs lie in [-1, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import networkx as nx
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import nngraph
+from nngraph import Neuron
+from nngraph.compiler.verify import first_difference, output_difference
+from nngraph.execute.compiled import run_plan
+
+ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid", "leaky_relu(alpha=0.1)", "elu", "selu",
+               "softplus", "softsign", "gelu", "swish", "hard_sigmoid")
+WIRINGS = ("full", "full", "skip", "pruned", "random")
+unit = st.floats(min_value=-1.0, max_value=1.0, allow_nan=False)
+
+
+@st.composite
+def networks(draw: st.DrawFn, *, max_layers: int = 6, max_width: int = 5,
+             max_inputs: int = 5) -> nx.DiGraph:
+    """A random valid network (see the module doc)."""
+    inputs = [f"x{i}" for i in range(draw(st.integers(1, max_inputs)))]
+    layers: list[list[Hashable]] = [inputs]
+    neurons = [Neuron(node, role="input") for node in inputs]
+    edges: list[tuple[Hashable, Hashable]] = []
+    n_layers = draw(st.integers(1, max_layers))
+    for k in range(1, n_layers + 1):
+        width = draw(st.integers(1, max_width))
+        softmax = width > 1 and draw(st.integers(0, 3)) == 0
+        shared = draw(st.sampled_from(ACTIVATIONS))
+        mixed = draw(st.booleans())
+        named = softmax or draw(st.booleans())
+        wiring = draw(st.sampled_from(WIRINGS))
+        earlier = [node for layer in layers for node in layer]
+        layer = []
+        for j in range(width):
+            node = f"n{k}_{j}"
+            activation = "softmax" if softmax else draw(st.sampled_from(ACTIVATIONS)) if mixed else shared
+            last = k == n_layers
+            role = "output" if last or draw(st.integers(0, 5)) == 0 else "hidden"
+            neurons.append(Neuron(node, role=role, bias=draw(unit), activation=activation,
+                                  layer=f"layer{k}" if named else None))
+            edges += [(source, node) for source in _sources(draw, wiring, layers, earlier)]
+            layer.append(node)
+        layers.append(layer)
+    G = nngraph.new_network()
+    for neuron in draw(st.permutations(neurons)):
+        nngraph.add_neuron(G, neuron)
+    for source, target in draw(st.permutations(edges)):
+        nngraph.connect(G, source, target, draw(unit))
+    return G
+
+
+def _sources(draw: st.DrawFn, wiring: str, layers: list[list[Hashable]],
+             earlier: list[Hashable]) -> list[Hashable]:
+    previous = layers[-1]
+    if wiring == "full":
+        return list(previous)
+    if wiring == "skip":
+        extra = draw(st.lists(st.sampled_from(layers[0]), unique=True, max_size=len(layers[0])))
+        return list(previous) + [node for node in extra if node not in previous]
+    if wiring == "pruned":
+        return draw(st.lists(st.sampled_from(previous), unique=True, max_size=len(previous)))
+    return draw(st.lists(st.sampled_from(earlier), unique=True, max_size=min(len(earlier), 8)))
+
+
+@st.composite
+def networks_and_batches(draw: st.DrawFn, *, max_batch: int = 4) -> tuple[nx.DiGraph, np.ndarray]:
+    """A random network and a batch of inputs for it, shape ``(batch, n_inputs)``."""
+    G = draw(networks())
+    batch = draw(st.integers(1, max_batch))
+    x = draw(hnp.arrays(np.float64, (batch, len(nngraph.inputs(G))), elements=unit))
+    return G, x
+
+
+def assert_equivalent(plan: nngraph.Plan, G: nx.DiGraph, x: object) -> None:
+    """Assert that ``plan`` agrees with ``run_reference(G, x)``: every neuron's weighted sum and
+    value in the trace, and the outputs of ``plan(x)`` through every runner the plan has.
+
+    The tolerance is ``nngraph.compiler.verify.TOLERANCE``: 1e-12 relative for float64 and 1e-5
+    for float32, plus a tiny absolute slack (see that module).
+    """
+    reference = nngraph.run_reference(G, x, dtype=plan.dtype)
+    difference = first_difference(plan.trace(x), reference)
+    assert difference is None, f"trace: {difference}"
+    runners = ("numpy", "scalar") if plan.program.scalar is not None else ("numpy",)
+    for runner in runners:
+        difference = output_difference(plan, run_plan(plan, x, runner=runner), reference)
+        assert difference is None, f"runner {runner}: {difference}"
+    expected_shape = np.shape(reference.outputs[0]) if np.ndim(x) == 1 else reference.outputs.shape
+    assert plan(x).shape == expected_shape
+    assert plan(x).dtype == plan.dtype

@@ -1,0 +1,86 @@
+"""Property tests: for random networks, the compiled plan agrees with the reference pass."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import assert_equivalent, networks, networks_and_batches
+
+import nngraph
+from nngraph.compiler import PASSES, check_plan, compile_network
+from nngraph.compiler.codegen import generate
+from nngraph.compiler.passes import choose_kinds
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(networks_and_batches())
+def test_plan_agrees_with_the_reference(case: tuple[nx.DiGraph, np.ndarray]) -> None:
+    G, x = case
+    assert_equivalent(compile_network(G), G, x)
+
+
+@SETTINGS
+@given(networks_and_batches())
+def test_float32_plan_agrees_with_the_float32_reference(case: tuple[nx.DiGraph, np.ndarray]) -> None:
+    G, x = case
+    assert_equivalent(compile_network(G, dtype=np.float32), G, x)
+
+
+@settings(max_examples=25, deadline=None)
+@given(networks_and_batches(), st.sampled_from([(), *[(name,) for name in PASSES]]))
+def test_every_pass_alone_preserves_the_trace(case: tuple[nx.DiGraph, np.ndarray],
+                                              passes: tuple[str, ...]) -> None:
+    G, x = case
+    plan = compile_network(G, passes=passes)
+    assert plan.passes == passes
+    assert_equivalent(plan, G, x)
+
+
+@settings(max_examples=40, deadline=None)
+@given(networks())
+def test_lowered_weights_are_blocks_of_the_adjacency_matrix(G: nx.DiGraph) -> None:
+    nodes = list(G)
+    index = {node: i for i, node in enumerate(nodes)}
+    matrix = nx.to_numpy_array(G, nodelist=nodes, weight="weight")
+    for passes in ((), tuple(PASSES)):
+        plan = compile_network(G, passes=passes)
+        check_plan(plan)
+        for op in plan.ops:
+            rows = [index[node] for node in op.sources]
+            cols = [index[node] for node in op.targets]
+            np.testing.assert_array_equal(op.dense_weights(), matrix[np.ix_(rows, cols)])
+            biases = [G.nodes[node].get("bias", 0.0) for node in op.targets]
+            np.testing.assert_array_equal(op.bias, biases)
+
+
+@settings(max_examples=30, deadline=None)
+@given(networks())
+def test_every_computed_neuron_is_in_exactly_one_op(G: nx.DiGraph) -> None:
+    plan = compile_network(G)
+    targets = [node for op in plan.ops for node in op.targets]
+    assert sorted(map(str, targets)) == sorted(map(str, nngraph.computed(G)))
+    assert len(set(targets)) == len(targets)
+    assert sorted(plan.columns.values()) == list(range(G.number_of_nodes()))
+
+
+def compile_all_sparse(G: nx.DiGraph, dtype: type = np.float64) -> nngraph.Plan:
+    """Compile with every op forced to the sparse kind, to exercise the sparse product."""
+    plan = choose_kinds(compile_network(G, dtype=dtype, passes=("merge_levels",)),
+                        max_density=1.0, min_entries=0)
+    check_plan(plan, stage="forcing sparse")
+    return generate(plan)
+
+
+@settings(max_examples=40, deadline=None)
+@given(networks_and_batches())
+def test_sparse_ops_agree_with_the_reference(case: tuple[nx.DiGraph, np.ndarray]) -> None:
+    G, x = case
+    plan = compile_all_sparse(G)
+    assert all(op.kind == "sparse" for op in plan.ops)
+    assert_equivalent(plan, G, x)
+    assert_equivalent(compile_all_sparse(G, np.float32), G, x)

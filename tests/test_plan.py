@@ -1,0 +1,223 @@
+"""Reading and running a plan: the table, explain, the code, the op DAG, checks, threads."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import networkx as nx
+import numpy as np
+import pytest
+from strategies import assert_equivalent
+
+import nngraph
+from nngraph import CompileError, FusedOp, NeuronNotFoundError, VerificationError
+from nngraph.compiler import codegen, verify
+from nngraph.execute.compiled import run_plan
+from nngraph.layers import Dense
+from nngraph.models import Sequential
+from nngraph.plan import fused_op, layout
+
+RNG = np.random.default_rng(11)
+
+
+@pytest.fixture(scope="module")
+def model() -> Sequential:
+    return Sequential([Dense(units=6, input_shape=(8,), activation="relu"),
+                       Dense(units=6, activation="relu"),
+                       Dense(units=4, activation="softmax")], seed=0)
+
+
+@pytest.fixture(scope="module")
+def plan(model: Sequential) -> nngraph.Plan:
+    return nngraph.compile_network(model.graph)
+
+
+def skip_network() -> nx.DiGraph:
+    G = nx.DiGraph()
+    for node in ("x0", "x1", "x2"):
+        G.add_node(node, role="input")
+    G.add_node("h0", role="hidden", activation="tanh")
+    G.add_node("h1", role="hidden", activation="tanh")
+    G.add_node("y", role="output", activation="sigmoid", bias=0.5)
+    for source, target, weight in [("x0", "h0", 1.0), ("x1", "h0", -1.0), ("x1", "h1", 0.5),
+                                   ("x2", "h1", 2.0), ("h0", "y", 1.5), ("h1", "y", -0.5),
+                                   ("x0", "y", 0.25), ("x2", "y", -3.0)]:
+        G.add_edge(source, target, weight=weight)
+    return G
+
+
+def test_ops_have_the_fields_the_renderer_draws(plan: nngraph.Plan) -> None:
+    names = {field.name for field in dataclasses.fields(FusedOp)}
+    assert {"index", "kind", "targets", "sources", "weights", "bias", "activation", "nonzeros",
+            "density", "level"} <= names
+    op = plan.ops[1]
+    assert (op.index, op.kind, op.activation, op.nonzeros, op.density, op.level) == (1, "dense", "relu", 36, 1.0, 2)
+    assert op.weights.shape == (len(op.sources), len(op.targets)) and op.bias.shape == (6,)
+    assert plan.inputs == tuple(f"input/{i}" for i in range(8))
+    assert plan.outputs == tuple(f"dense_2/{i}" for i in range(4))
+
+
+def test_table_has_one_row_per_op_and_totals(plan: nngraph.Plan) -> None:
+    lines = str(plan).splitlines()
+    assert lines[0] == "plan: 3 fused ops, 8 inputs -> 4 outputs, float64 (passes: merge_levels, choose_kinds)"
+    assert lines[1].split() == ["op", "kind", "level", "sources", "->", "targets", "activation", "weights",
+                                "nonzeros", "density"]
+    assert lines[2].split() == ["0", "dense", "1", "inputs", "(8)", "->", "dense/0", "..", "dense/5", "(6)",
+                                "relu", "8x6", "48", "1.000"]
+    assert "op 1 (6) -> dense_2/0 .. dense_2/3 (4)  softmax" in lines[4]
+    assert lines[5] == ("totals: 3 ops, 124 parameters (108 nonzero weights + 16 biases), "
+                        "108 multiply-adds per sample")
+    assert lines[6].startswith("runner: straight-line scalar code for batches of up to")
+
+
+def test_explain_names_op_sources_and_weights(model: Sequential, plan: nngraph.Plan) -> None:
+    text = plan.explain("dense_1/2")
+    lines = text.splitlines()
+    assert lines[0] == "neuron 'dense_1/2' (column 16) is computed by op 1 (dense, relu, level 2):"
+    assert lines[1] == f"  weighted sum = {model.graph.nodes['dense_1/2']['bias']:.6g} (bias)"
+    weight = model.graph.edges["dense/3", "dense_1/2"]["weight"]
+    assert f"{'-' if weight < 0 else '+'} {abs(weight):.6g} * 'dense/3'" in text
+    assert lines[-1] == "  value = relu(weighted sum)"
+    assert "softmax(weighted sum) over op 2's 4 neurons" in plan.explain("dense_2/0")
+    assert plan.explain("input/3").startswith("neuron 'input/3' is input 3 (column 3)")
+    assert plan.explain("input/3").endswith("read by op 0")
+    with pytest.raises(NeuronNotFoundError, match="no neuron 'nope'"):
+        plan.explain("nope")
+
+
+def test_code_is_what_runs(model: Sequential, plan: nngraph.Plan) -> None:
+    code = plan.code
+    assert code.count("# op ") == 6 and "# op 0: relu over dense/0 .. dense/5 (6) <- inputs (8)" in code
+    assert "np.matmul(W1, A[8:14], out=z)" in code
+    assert "def forward_scalar(sample):" in code
+    namespace = dict(plan.program.constants)
+    exec(code, namespace)
+    x = RNG.normal(size=(5, 8))
+    buffer = np.empty((plan.program.rows, 5))
+    np.testing.assert_array_equal(namespace["forward"](x.T, buffer, buffer).T, plan(x))
+    np.testing.assert_array_equal(namespace["forward_scalar"](list(x[0])), run_plan(plan, x[0], runner="scalar"))
+
+
+def test_gathered_and_skip_reads_in_the_code() -> None:
+    G = skip_network()
+    plan = nngraph.compile_network(G)
+    assert [op.targets for op in plan.ops] == [("h0", "h1"), ("y",)]
+    assert plan.ops[0].density == pytest.approx(4 / 6)
+    assert plan.ops[1].sources == ("x0", "x2", "h0", "h1")
+    assert "A[0:3] = X" in plan.code and "A.take(i1, axis=0)" in plan.code
+    assert_equivalent(plan, G, RNG.normal(size=(4, 3)))
+
+
+def test_to_networkx_is_the_op_dag(plan: nngraph.Plan) -> None:
+    graph = plan.to_networkx()
+    assert list(graph.nodes) == ["inputs", 0, 1, 2]
+    assert graph.nodes[1]["op"] is plan.ops[1]
+    assert list(graph.edges(data="neurons")) == [("inputs", 0, 8), (0, 1, 6), (1, 2, 6)]
+    skip = nngraph.compile_network(skip_network()).to_networkx()
+    assert sorted(skip.edges(data="neurons"), key=str) == [("inputs", 0, 3), ("inputs", 1, 2), (0, 1, 2)]
+    assert nx.is_directed_acyclic_graph(skip)
+
+
+def test_runner_choice_is_stated(model: Sequential, plan: nngraph.Plan) -> None:
+    assert plan.program.scalar_batch_limit >= 1
+    assert plan.runner.startswith("straight-line scalar code for batches of up to")
+    big = Sequential([Dense(units=64, input_shape=(64,), activation="relu"), Dense(units=10)], seed=1)
+    big_plan = nngraph.compile_network(big.graph)
+    assert big_plan.runner == "fused numpy" and big_plan.program.scalar is None
+    assert "runner: fused numpy" in str(big_plan)
+    with pytest.raises(ValueError, match="no scalar code"):
+        run_plan(big_plan, np.zeros(64), runner="scalar")
+
+
+def test_trace_comes_from_the_fused_buffers(model: Sequential, plan: nngraph.Plan) -> None:
+    x = RNG.normal(size=(3, 8))
+    trace = plan.trace(x)
+    assert isinstance(trace, nngraph.Trace)
+    assert trace.columns is plan.columns and trace.values.shape == (3, 24)
+    reference = nngraph.run_reference(model.graph, x)
+    np.testing.assert_allclose(trace.weighted_sum("dense_1/3"), reference.weighted_sum("dense_1/3"), rtol=1e-12)
+    assert np.isnan(trace.weighted_sums[:, :8]).all()
+    with pytest.raises(NeuronNotFoundError):
+        trace.weighted_sum("input/0")
+    assert "dense_2 (4, softmax)" in trace.table(1)
+
+
+def test_concurrent_calls_agree(plan: nngraph.Plan) -> None:
+    skip = nngraph.compile_network(skip_network())
+    samples = [RNG.normal(size=(size, 8)) for size in (1, 2, 1, 7, 64, 1, 3)] * 6
+    expected = [(plan(x), plan.trace(x).values, skip(x[:, :3])) for x in samples]
+    barrier = threading.Barrier(4)
+
+    def work(index: int) -> bool:
+        if index < 4:
+            barrier.wait()  # the first calls start together
+        x = samples[index]
+        outputs, values, skipped = expected[index]
+        return (np.array_equal(plan(x), outputs) and np.array_equal(plan.trace(x).values, values)
+                and np.array_equal(skip(x[:, :3]), skipped))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert all(pool.map(work, range(len(samples))))
+
+
+# Checks and verification
+
+
+def broken(plan: nngraph.Plan, index: int, **changes: object) -> nngraph.Plan:
+    op = plan.ops[index]
+    fields = {"index": op.index, "targets": op.targets, "sources": op.sources, "weights": op.weights,
+              "bias": op.bias, "activation": op.activation, "level": op.level}
+    fields.update(changes)
+    ops = list(plan.ops)
+    ops[index] = fused_op(**fields)
+    return dataclasses.replace(plan, ops=tuple(ops), program=None)
+
+
+def test_check_plan_names_the_op_and_neurons(plan: nngraph.Plan) -> None:
+    nngraph.check_plan(plan)
+    cases = [  # (plan, op at fault, message, neurons named)
+        (broken(plan, 1, targets=("dense/0",) + plan.ops[1].targets[1:]), 1,
+         "computes 'dense/0', which op 0 computes already", ("dense/0",)),
+        (broken(plan, 1, weights=np.zeros((5, 6))), 1, r"weights have shape \(5, 6\)", plan.ops[1].targets),
+        (broken(plan, 1, sources=plan.ops[1].sources[::-1]), 1, "sources are not sorted",
+         plan.ops[1].sources[::-1]),
+        (broken(plan, 0, sources=("dense_1/0",) * 8), 0, "reads neurons not computed before it",
+         ("dense_1/0",) * 8),
+        (broken(plan, 2, level=2), 2, "on level 2 reads", plan.ops[1].targets),
+        (broken(plan, 1, activation="ReLU"), 1, "not canonical", plan.ops[1].targets),
+        (broken(plan, 1, bias=np.zeros(6, dtype=np.float32)), 1, "bias are float32", ()),
+    ]
+    for bad, index, message, nodes in cases:
+        with pytest.raises(CompileError, match=message) as error:
+            nngraph.check_plan(bad, stage="a test")
+        assert str(error.value).startswith(f"after a test: op {index}: ")
+        assert (error.value.op, error.value.nodes) == (index, tuple(nodes))
+    ops = plan.ops[:2]
+    missing = dataclasses.replace(plan, ops=ops, columns=layout(plan.inputs, (op.targets for op in ops)))
+    with pytest.raises(CompileError, match=r"no op computes \['dense_2/0'"):
+        nngraph.check_plan(missing)
+    swapped = dict(plan.columns)
+    swapped["dense/0"], swapped["dense/1"] = swapped["dense/1"], swapped["dense/0"]
+    with pytest.raises(CompileError, match="target 'dense/0' should hold column 8"):
+        nngraph.check_plan(dataclasses.replace(plan, columns=swapped))
+
+
+def test_verify_names_the_first_neuron_that_differs(model: Sequential, plan: nngraph.Plan,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    G = model.graph.copy()
+    G.edges["dense/2", "dense_1/4"]["weight"] += 0.5
+    with pytest.raises(VerificationError, match=r"neuron 'dense_1/4': weighted sum of sample 0 .*op 1") as error:
+        verify.verify_plan(plan, G)
+    assert error.value.nodes == ("dense_1/4",) and error.value.op == 1
+    monkeypatch.setitem(codegen._IN_PLACE, "relu", ["np.maximum(z, 0.5, out=a)"])
+    with pytest.raises(VerificationError, match="neuron 'dense/"):
+        nngraph.compile_network(model.graph, verify=True)
+
+
+def test_uncompiled_plan_says_so(plan: nngraph.Plan) -> None:
+    bare = dataclasses.replace(plan, program=None)
+    with pytest.raises(CompileError, match="no generated code"):
+        bare(np.zeros(8))
+    assert "runner" not in str(bare)
