@@ -1,7 +1,8 @@
 """The ``nngraph`` command line, through its real entry point (``python -m nngraph`` in a subprocess).
 
-Outputs are checked against the library (``run_reference``, ``describe``,
-``Trace.table``); every error is one line on standard error that names the
+Outputs are checked against the library: bit for bit against the compiled
+plan the command runs, within 1e-12 against ``run_reference`` (the oracle), and
+against ``describe``, ``Trace.table`` and the renderers' DOT source; every error is one line on standard error that names the
 culprit, with exit status 2 for wrong usage and 1 for bad models or inputs.
 Independent commands run in parallel to keep the file fast.
 """
@@ -23,7 +24,7 @@ import numpy as np
 import pytest
 
 import nngraph
-from nngraph.demo import lesson_model, run_demo
+from nngraph.demo import CLASS_NAMES, lesson_model, run_demo
 from nngraph.layers import Dense
 from nngraph.models import Sequential
 from nngraph.summary import describe
@@ -90,6 +91,12 @@ def model(files: dict[str, Path]):
     return nngraph.load(files["model.json"])
 
 
+def assert_matches_reference(values: np.ndarray, model, x: np.ndarray) -> None:
+    """The command's numbers are the compiled plan's, bit for bit, and the reference pass's within 1e-12."""
+    np.testing.assert_array_equal(values, nngraph.compile_network(model)(x))
+    np.testing.assert_allclose(values, nngraph.run_reference(model, x).outputs, rtol=1e-12, atol=1e-15)
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess, status: int, *culprits: str) -> None:
     """The command failed with ``status`` and one line on stderr naming every culprit; no traceback."""
     assert result.returncode == status, result.stderr
@@ -148,7 +155,8 @@ def test_summary_prints_the_layer_table_and_graph_facts(files: dict[str, Path], 
 
 
 def test_run_reads_every_input_format_and_writes_every_output_format(files: dict[str, Path], x, model) -> None:
-    expected = nngraph.run_reference(model, x).outputs
+    expected = nngraph.compile_network(model)(x)
+    assert_matches_reference(expected, model, x)
     out = files["folder"]
     results = run_all({
         "npy": Call(("run", files["model.json"], "--input", files["x.npy"])),
@@ -188,7 +196,7 @@ def test_run_one_sample_from_json_and_npy(tmp_path: Path, files: dict[str, Path]
                        for suffix in ("json", "npy")})
     for result in results.values():
         header, values = read_csv_text(result.stdout)
-        np.testing.assert_array_equal(values, nngraph.run_reference(model, x[1:2]).outputs)
+        assert_matches_reference(values, model, x[1:2])
 
 
 # --- inspect -----------------------------------------------------------------------------------------
@@ -201,16 +209,22 @@ def test_inspect_prints_the_trace_table_of_the_chosen_sample(files: dict[str, Pa
         "json": Call(("inspect", files["model.json"], "-i", files["x.npy"], "--sample", "-1", "--json",
                       "--neuron", "dense/0", "--neuron", "dense_2/3", "input/5")),
     })
-    assert results["table"].stdout == nngraph.run_reference(model, x[2]).table(0) + "\n"
+    plan = nngraph.compile_network(model)
+    assert results["table"].stdout == plan.trace(x[2:3]).table(0) + "\n"
     lines = results["layer"].stdout.splitlines()
     assert lines[0] == "dense_1 (6, relu)" and len(lines) == 8
-    trace = nngraph.run_reference(model, x[0])
+    trace = plan.trace(x[0:1])
     for line, j in zip(lines[2:], range(6)):
         assert line.split() == [f"dense_1/{j}", f"{trace.weighted_sum(f'dense_1/{j}')[0]:.4f}",
                                 f"{trace.value(f'dense_1/{j}')[0]:.4f}"]
     document = json.loads(results["json"].stdout)
     assert {key: document[key] for key in ("sample", "dtype")} == {"sample": -1, "dtype": "float64"}
-    last = nngraph.run_reference(model, x[-1])
+    last = plan.trace(x[-1:])
+    reference = nngraph.run_reference(model, x[-1])
+    for record in document["neurons"][1:]:
+        np.testing.assert_allclose([record["weighted_sum"], record["value"]],
+                                   [reference.weighted_sum(record["neuron"])[0], reference.value(record["neuron"])[0]],
+                                   rtol=1e-12)
     assert document["neurons"] == [
         {"layer": "input", "neuron": "input/5", "weighted_sum": None, "value": x[-1, 5]},
         {"layer": "dense", "neuron": "dense/0", "weighted_sum": last.weighted_sum("dense/0")[0],
@@ -235,15 +249,77 @@ def test_inspect_names_neurons_by_string_form_for_integer_and_tuple_ids(tmp_path
         {"layer": "level 1", "neuron": "7", "weighted_sum": 0.5 + 2.0 * 1 - 1.0 * 3, "value": -0.5}]
 
 
+# --- compile and render -------------------------------------------------------------------------
+
+
+def test_compile_prints_the_plan_table_or_its_generated_source(files: dict[str, Path], model) -> None:
+    results = run_all({"table": Call(("compile", files["model.json"])),
+                       "code": Call(("compile", files["model.json"], "--code")),
+                       "float32": Call(("compile", files["model.json"], "--dtype", "float32"))})
+    plan = nngraph.compile_network(model)
+    assert results["table"].stdout == str(plan) + "\n"
+    assert results["table"].stdout.splitlines()[0].startswith("plan: 3 fused ops, 8 inputs -> 4 outputs, float64")
+    assert results["code"].stdout == plan.code.rstrip("\n") + "\n"
+    compile(results["code"].stdout, "plan.py", "exec")  # the source is valid Python
+    assert results["float32"].stdout == str(nngraph.compile_network(model, dtype=np.float32)) + "\n"
+
+
+def test_render_writes_each_diagram_with_the_options_asked_for(files: dict[str, Path], x, model) -> None:
+    out = files["folder"]
+    results = run_all({
+        "neurons": Call(("render", files["model.json"], "-o", out / "neurons.dot")),
+        "layers": Call(("render", files["model.json"], "-o", out / "layers.dot", "--diagram", "layers")),
+        "plan": Call(("render", files["model.json"], "-o", out / "plan.dot", "--diagram", "plan")),
+        "traced": Call(("render", files["model.json"], "-o", out / "traced.dot", "--input", files["x.csv"],
+                        "--sample", "3", "--max-per-column", "3", "--output-labels", ",".join(CLASS_NAMES))),
+    })
+    for key, result in results.items():
+        assert result.returncode == 0, (key, result.stderr)
+        assert result.stdout == f"wrote {out / (key + '.dot')}: the {'neurons' if key == 'traced' else key} " \
+                                f"diagram of {files['model.json']}\n"
+    plan = nngraph.compile_network(model)
+    assert (out / "neurons.dot").read_text() == nngraph.render_neurons(model).source
+    assert (out / "layers.dot").read_text() == nngraph.render_layers(model).source
+    assert (out / "plan.dot").read_text() == nngraph.render_plan(plan).source
+    traced = nngraph.render_neurons(model, trace=plan.trace(x[3:4]), output_labels=CLASS_NAMES, collapse_above=3)
+    assert (out / "traced.dot").read_text() == traced.source
+    assert "cat" in traced.source and "+4 more" in traced.source
+
+
+@pytest.mark.needs_dot
+def test_render_draws_svg_png_and_pdf_with_graphviz(tmp_path: Path, files: dict[str, Path]) -> None:
+    results = run_all({suffix: Call(("render", files["model.json"], "-o", tmp_path / f"model.{suffix}"))
+                       for suffix in ("svg", "png", "pdf")})
+    assert all(result.returncode == 0 for result in results.values())
+    assert b"<svg" in (tmp_path / "model.svg").read_bytes()[:500]
+    assert (tmp_path / "model.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "model.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_render_without_graphviz_says_how_to_install_it(tmp_path: Path, files: dict[str, Path]) -> None:
+    result = subprocess.run([sys.executable, "-m", "nngraph", "render", str(files["model.json"]), "-o",
+                             str(tmp_path / "model.svg")], capture_output=True, text=True, timeout=120,
+                            env={**ENV, "PATH": str(tmp_path)})  # no dot on this PATH
+    assert_one_line_error(result, 1, "'model.svg'", "Graphviz's 'dot'", "apt-get install graphviz")
+
+
 # --- demo --------------------------------------------------------------------------------------------
 
 
-def test_demo_prints_what_make_demo_prints(tmp_path: Path) -> None:
+def test_demo_prints_what_make_demo_prints_and_writes_the_diagrams(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "library").mkdir()
+    result = nngraph_cli("demo", "--diagrams", "lesson", cwd=tmp_path / "cli")
+    monkeypatch.chdir(tmp_path / "library")
     lines: list[str] = []
-    run_demo(lines.append)
-    result = nngraph_cli("demo", cwd=tmp_path)
+    run_demo(lines.append, diagram_folder="lesson")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("\n".join(lines) + "\n")
+    assert result.stdout == "\n".join(lines) + "\n"
+    assert "Diagrams written to lesson/:" in result.stdout
+    written = sorted(path.name for path in (tmp_path / "cli" / "lesson").iterdir())
+    assert written == sorted(path.name for path in (tmp_path / "library" / "lesson").iterdir())
+    assert len(written) == 4
 
 
 # --- errors ------------------------------------------------------------------------------------------
@@ -342,6 +418,23 @@ def error_cases(f: dict[str, Path], bad: dict[str, Path]) -> dict[str, tuple[Cal
                            ("--neuron", "'h7'", "its neurons: input/0, input/1")),
         "unknown layer": (Call(("inspect", model, "-i", f["x.csv"], "--layer", "hidden")), 2,
                           ("--layer", "'hidden'", "its layers: input, dense, dense_1, dense_2")),
+        "render type": (Call(("render", model, "-o", "model.txt")), 2, ("-o/--output", "'.txt'")),
+        "render diagram": (Call(("render", model, "-o", "m.svg", "--diagram", "boxes")), 2,
+                           ("--diagram", "'boxes'")),
+        "render option": (Call(("render", model, "-o", "m.dot", "--diagram", "plan", "--output-labels", "a,b")), 2,
+                          ("--output-labels", "only the neurons diagram")),
+        "render labels": (Call(("render", model, "-o", "m.dot", "--output-labels", "cat,dog")), 2,
+                          ("--output-labels", "2 names for the 4 outputs")),
+        "render fold": (Call(("render", model, "-o", "m.dot", "--max-per-column", "2")), 2,
+                        ("--max-per-column", "3 or more")),
+        "render sample": (Call(("render", model, "-o", "m.dot", "--sample", "1")), 2, ("--sample", "--input")),
+        "render sample range": (Call(("render", model, "-o", "m.dot", "-i", f["x.csv"], "--sample", "-6")), 2,
+                                ("--sample", "-6 is out of range")),
+        "unwritable diagram": (Call(("render", model, "-o", not_a_folder / "m.dot")), 1,
+                               (str(not_a_folder / "m.dot"), "cannot write: Not a directory")),
+        "unwritable demo": (Call(("demo", "--diagrams", not_a_folder)), 1,
+                            (str(not_a_folder), "cannot write: Not a directory")),
+        "compile malformed": (Call(("compile", bad["not_a_model.json"])), 1, (str(bad["not_a_model.json"]),)),
         "neuron outside layer": (Call(("inspect", model, "-i", f["x.csv"], "--layer", "dense",
                                        "--neuron", "dense_1/0")), 2, ("--neuron", "'dense_1/0'", "'dense'")),
     }

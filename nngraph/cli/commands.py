@@ -18,17 +18,19 @@ from typing import TextIO
 import networkx as nx
 
 from nngraph.activations import resolve_activation
-from nngraph.cli.datafiles import STDIN, listing, output_kind, read_inputs, to_json, write_outputs
+from nngraph.cli.datafiles import STDIN, listing, output_kind, read_inputs, to_json, write_outputs, writing
 from nngraph.cli.errors import UsageError
-from nngraph.cli.execution import forward, load_model, name_of, trace_sample
+from nngraph.cli.execution import compile_model, forward, load_model, name_of, trace_sample
 from nngraph.cli.progress import Progress
 from nngraph.demo import run_demo
-from nngraph.errors import UnknownActivationError
+from nngraph.errors import RenderError, UnknownActivationError
 from nngraph.execute.trace import Trace
 from nngraph.io import save
 from nngraph.layers import Dense
 from nngraph.models import Sequential
 from nngraph.network import inputs, outputs
+from nngraph.render import render as write_diagram
+from nngraph.render.output import format_of
 from nngraph.summary import describe
 
 
@@ -46,8 +48,11 @@ class Console:
 
 
 def demo(args: argparse.Namespace, console: Console) -> None:
-    """``nngraph demo``: the lesson's network, as ``make demo`` shows it."""
-    run_demo(console.print)
+    """``nngraph demo``: the lesson's network, as ``make demo`` shows it, diagrams included."""
+    with writing(args.diagrams):  # a folder that cannot be made fails before anything is printed
+        Path(args.diagrams).mkdir(parents=True, exist_ok=True)
+    with writing(args.diagrams):
+        run_demo(console.print, diagram_folder=args.diagrams)
 
 
 def new(args: argparse.Namespace, console: Console) -> None:
@@ -86,7 +91,8 @@ def run(args: argparse.Namespace, console: Console) -> None:
     output_kind(args.output)
     G = load_model(args.model, console.progress)
     batch = read_inputs(args.input, _names(inputs(G)), stdin=console.stdin, progress=console.progress)
-    values = forward(G, batch, dtype=args.dtype, progress=console.progress)
+    values = forward(compile_model(G, dtype=args.dtype, progress=console.progress), batch,
+                     progress=console.progress)
     write_outputs(values, _names(outputs(G)), args.output, stdout=console.stdout)
 
 
@@ -118,15 +124,21 @@ def select(trace: Trace, *, neurons: Sequence[str] | None, layer: str | None, mo
     return dataclasses.replace(trace, groups=tuple(groups))
 
 
+def _traced_sample(G: nx.DiGraph, args: argparse.Namespace, console: Console, *, dtype: str) -> Trace:
+    """The trace of sample ``args.sample`` of ``args.input`` (``--sample`` checked against the file)."""
+    batch = read_inputs(args.input, _names(inputs(G)), stdin=console.stdin, progress=console.progress)
+    sample = 0 if args.sample is None else args.sample
+    if not -len(batch) <= sample < len(batch):
+        where = "standard input" if args.input == STDIN else args.input
+        raise UsageError("--sample", f"{sample} is out of range: {where} holds {len(batch)} "
+                         f"sample{'s' if len(batch) != 1 else ''} (0 to {len(batch) - 1})")
+    return trace_sample(compile_model(G, dtype=dtype, progress=console.progress), batch[sample])
+
+
 def inspect(args: argparse.Namespace, console: Console) -> None:
     """``nngraph inspect``: every neuron's weighted sum and value for one sample, as a table or JSON."""
     G = load_model(args.model, console.progress)
-    batch = read_inputs(args.input, _names(inputs(G)), stdin=console.stdin, progress=console.progress)
-    if not -len(batch) <= args.sample < len(batch):
-        where = "standard input" if args.input == STDIN else args.input
-        raise UsageError("--sample", f"{args.sample} is out of range: {where} holds {len(batch)} "
-                         f"sample{'s' if len(batch) != 1 else ''} (0 to {len(batch) - 1})")
-    trace = select(trace_sample(G, batch[args.sample], dtype=args.dtype),
+    trace = select(_traced_sample(G, args, console, dtype=args.dtype),
                    neurons=args.neuron, layer=args.layer, model=args.model)
     if not args.json:
         console.print(trace.table(0))
@@ -136,4 +148,57 @@ def inspect(args: argparse.Namespace, console: Console) -> None:
                            "dtype": args.dtype, "neurons": records}))
 
 
-COMMANDS = {"demo": demo, "new": new, "summary": summary, "run": run, "inspect": inspect}
+def compile_(args: argparse.Namespace, console: Console) -> None:
+    """``nngraph compile``: the plan's table of fused ops, or the numpy source it runs."""
+    plan = compile_model(load_model(args.model, console.progress), dtype=args.dtype, progress=console.progress)
+    console.print(plan.code.rstrip("\n") if args.code else str(plan))
+
+
+_NEURON_OPTIONS = (("--input", "input"), ("--sample", "sample"), ("--max-per-column", "max_per_column"),
+                   ("--output-labels", "output_labels"))
+
+
+def _diagram_options(G: nx.DiGraph, args: argparse.Namespace, console: Console) -> dict[str, object]:
+    """The options of ``render`` that the arguments ask for, each checked against the model."""
+    if args.diagram != "neurons":
+        for flag, key in _NEURON_OPTIONS:
+            if getattr(args, key) is not None:
+                raise UsageError(flag, f"only the neurons diagram takes it, not --diagram {args.diagram}")
+        return {}
+    options: dict[str, object] = {}
+    if args.max_per_column is not None:
+        if args.max_per_column < 3:
+            raise UsageError("--max-per-column", f"{args.max_per_column} is too few: a folded column shows "
+                             "its first and last neurons and a '+N more' node, so give 3 or more")
+        options["collapse_above"] = args.max_per_column
+    if args.output_labels is not None:
+        n_outputs = len(outputs(G))
+        if len(args.output_labels) != n_outputs:
+            raise UsageError("--output-labels", f"{len(args.output_labels)} names for the {n_outputs} "
+                             f"outputs of {args.model}")
+        options["output_labels"] = args.output_labels
+    if args.sample is not None and args.input is None:
+        raise UsageError("--sample", "needs --input FILE, the samples to show")
+    if args.input is not None:
+        options["trace"] = _traced_sample(G, args, console, dtype="float64")
+    return options
+
+
+def render(args: argparse.Namespace, console: Console) -> None:
+    """``nngraph render``: a neuron, layer or plan diagram written to .svg, .png, .pdf or .dot."""
+    try:
+        format_of(args.output)
+    except RenderError as error:
+        raise UsageError("-o/--output", str(error).removeprefix("render: ")) from None
+    G = load_model(args.model, console.progress)
+    options = _diagram_options(G, args, console)
+    drawn: object = G
+    if args.diagram == "plan":
+        drawn = compile_model(G, dtype="float64", progress=console.progress)
+    with writing(args.output), console.progress.task(f"drawing {args.output}"):
+        write_diagram(drawn, args.output, kind=args.diagram, **options)
+    console.print(f"wrote {args.output}: the {args.diagram} diagram of {args.model}")
+
+
+COMMANDS = {"demo": demo, "new": new, "summary": summary, "run": run, "inspect": inspect,
+            "compile": compile_, "render": render}

@@ -23,11 +23,14 @@ by output name; NaN and infinities, which JSON cannot hold, are written as null)
 from __future__ import annotations
 
 import csv
+import errno
 import io
+import os
 import json
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -285,6 +288,17 @@ def to_json(document: Any) -> str:
     return json.dumps(clean(document), indent=1, allow_nan=False)
 
 
+@contextmanager
+def writing(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn an ``OSError`` raised while writing ``path`` into a ``DataFileError`` naming it."""
+    try:
+        yield
+    except OSError as error:
+        # mkdir says "File exists" when a folder on the way is a file; say what that means.
+        reason = os.strerror(errno.ENOTDIR) if isinstance(error, FileExistsError) else error.strerror
+        raise DataFileError(f"cannot write: {reason or error}", path=path) from None
+
+
 def write_outputs(values: np.ndarray, names: Sequence[str], path: str | None, *,
                   stdout: TextIO | None = None) -> None:
     """Write ``values`` (``(batch, len(names))``) to ``path`` in the format its extension names.
@@ -296,15 +310,13 @@ def write_outputs(values: np.ndarray, names: Sequence[str], path: str | None, *,
     if path is None or path == STDIN:
         _write_text(values, names, kind, stdout or sys.stdout)
         return
-    try:
+    with writing(path):
         if kind == "npy":
             with open(path, "wb") as stream:
                 np.save(stream, values, allow_pickle=False)
         else:
             with open(path, "w", encoding="utf-8", newline="") as stream:
                 _write_text(values, names, kind, stream)
-    except OSError as error:
-        raise DataFileError(f"cannot write: {error.strerror or error}", path=path) from None
 
 
 def _write_text(values: np.ndarray, names: Sequence[str], kind: str, stream: TextIO) -> None:

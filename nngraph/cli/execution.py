@@ -1,4 +1,4 @@
-"""Loading and running models for the command line: with progress on big work, in memory-bounded chunks."""
+"""Loading, compiling and running models for the command line, with progress on big work."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import networkx as nx
 import numpy as np
 
 from nngraph.cli.progress import Progress
-from nngraph.execute.reference import run_reference
+from nngraph.compiler import compile_network
 from nngraph.execute.trace import Trace
 from nngraph.io import load
+from nngraph.plan import Plan
 
-# Rows per chunk are chosen so that one chunk's trace holds about this many numbers per array.
+# Rows per chunk are chosen so that one chunk's buffers hold about this many numbers.
 _CELLS_PER_CHUNK = 1 << 20
 
 
@@ -27,22 +28,28 @@ def load_model(path: str, progress: Progress) -> nx.DiGraph:
         return load(path)
 
 
-def forward(G: nx.DiGraph, batch: np.ndarray, *, dtype: str, progress: Progress) -> np.ndarray:
-    """The outputs of ``G`` for every row of ``batch``, shape ``(batch, n_outputs)``, in ``dtype``.
+def compile_model(G: nx.DiGraph, *, dtype: str, progress: Progress) -> Plan:
+    """``nngraph.compile_network(G, dtype=dtype)``, with progress while a big network compiles."""
+    with progress.task(f"compiling {G.number_of_nodes():,} neurons, {G.number_of_edges():,} connections"):
+        return compile_network(G, dtype=dtype)
 
-    The batch is run in chunks, so that memory stays bounded for big inputs
-    and progress can be shown between them.
+
+def forward(plan: Plan, batch: np.ndarray, *, progress: Progress) -> np.ndarray:
+    """The plan's outputs for every row of ``batch``, shape ``(batch, n_outputs)``, in the plan's dtype.
+
+    The batch runs in chunks, so that memory stays bounded for big inputs and
+    progress can be shown between them.
     """
-    rows = max(1, _CELLS_PER_CHUNK // max(1, G.number_of_nodes()))
+    rows = max(1, _CELLS_PER_CHUNK // max(1, plan.n_columns))
     results = []
     with progress.task("running", unit="samples", total=len(batch)) as step:
         for start in range(0, len(batch), rows):
             chunk = batch[start:start + rows]
-            results.append(run_reference(G, chunk, dtype=dtype).outputs)
+            results.append(plan(chunk))
             step(len(chunk))
     return np.concatenate(results)
 
 
-def trace_sample(G: nx.DiGraph, sample: np.ndarray, *, dtype: str) -> Trace:
+def trace_sample(plan: Plan, sample: np.ndarray) -> Trace:
     """Every neuron's weighted sum and value for one sample (a trace with a batch of one)."""
-    return run_reference(G, sample.reshape(1, -1), dtype=dtype)
+    return plan.trace(sample.reshape(1, -1))

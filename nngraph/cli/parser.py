@@ -95,9 +95,9 @@ def build_parser() -> Parser:
 
     demo = _command(commands, "demo", "the lesson's 8-6-6-4 network: summary, one sample traced "
                     "neuron by neuron, probabilities, diagrams",
-                    "  nngraph demo --diagrams demo-diagrams", common)
-    demo.add_argument("--diagrams", metavar="DIR", default="nngraph-demo",
-                      help="folder for the diagrams (default: nngraph-demo)")
+                    "  nngraph demo --diagrams lesson-diagrams", common)
+    demo.add_argument("--diagrams", "-o", metavar="DIR", default="out/lesson",
+                      help="folder for the diagrams: SVG, or DOT source without Graphviz (default: out/lesson)")
 
     new = _command(commands, "new", "create a model file of fully connected layers with seeded weights",
                    "  nngraph new --layers 8,6,6,4 --activations relu,relu,softmax --seed 7 -o model.json",
