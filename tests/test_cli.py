@@ -218,7 +218,7 @@ def test_inspect_prints_the_trace_table_of_the_chosen_sample(files: dict[str, Pa
         assert line.split() == [f"dense_1/{j}", f"{trace.weighted_sum(f'dense_1/{j}')[0]:.4f}",
                                 f"{trace.value(f'dense_1/{j}')[0]:.4f}"]
     document = json.loads(results["json"].stdout)
-    assert {key: document[key] for key in ("sample", "dtype")} == {"sample": -1, "dtype": "float64"}
+    assert {key: document[key] for key in ("sample", "dtype")} == {"sample": 4, "dtype": "float64"}
     last = plan.trace(x[-1:])
     reference = nngraph.run_reference(model, x[-1])
     for record in document["neurons"][1:]:
@@ -281,9 +281,10 @@ def test_render_writes_each_diagram_with_the_options_asked_for(files: dict[str, 
     assert (out / "neurons.dot").read_text() == nngraph.render_neurons(model).source
     assert (out / "layers.dot").read_text() == nngraph.render_layers(model).source
     assert (out / "plan.dot").read_text() == nngraph.render_plan(plan).source
-    traced = nngraph.render_neurons(model, trace=plan.trace(x[3:4]), output_labels=CLASS_NAMES, collapse_above=3)
+    traced = nngraph.render_neurons(model, trace=plan.trace(x[:4]), sample=3, output_labels=CLASS_NAMES,
+                                    collapse_above=3)
     assert (out / "traced.dot").read_text() == traced.source
-    assert "cat" in traced.source and "+4 more" in traced.source
+    assert "cat" in traced.source and "+4 more" in traced.source and "for sample 3" in traced.source
 
 
 @pytest.mark.needs_dot

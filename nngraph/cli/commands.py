@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 import networkx as nx
+import numpy as np
 
 from nngraph.activations import resolve_activation
 from nngraph.cli.datafiles import STDIN, listing, output_kind, read_inputs, to_json, write_outputs, writing
@@ -124,27 +125,28 @@ def select(trace: Trace, *, neurons: Sequence[str] | None, layer: str | None, mo
     return dataclasses.replace(trace, groups=tuple(groups))
 
 
-def _traced_sample(G: nx.DiGraph, args: argparse.Namespace, console: Console, *, dtype: str) -> Trace:
-    """The trace of sample ``args.sample`` of ``args.input`` (``--sample`` checked against the file)."""
+def _chosen_sample(G: nx.DiGraph, args: argparse.Namespace, console: Console) -> tuple[np.ndarray, int]:
+    """The samples of ``--input``, and the index ``--sample`` picks (from 0; negatives count from the end)."""
     batch = read_inputs(args.input, _names(inputs(G)), stdin=console.stdin, progress=console.progress)
     sample = 0 if args.sample is None else args.sample
     if not -len(batch) <= sample < len(batch):
         where = "standard input" if args.input == STDIN else args.input
         raise UsageError("--sample", f"{sample} is out of range: {where} holds {len(batch)} "
                          f"sample{'s' if len(batch) != 1 else ''} (0 to {len(batch) - 1})")
-    return trace_sample(compile_model(G, dtype=dtype, progress=console.progress), batch[sample])
+    return batch, sample % len(batch)
 
 
 def inspect(args: argparse.Namespace, console: Console) -> None:
     """``nngraph inspect``: every neuron's weighted sum and value for one sample, as a table or JSON."""
     G = load_model(args.model, console.progress)
-    trace = select(_traced_sample(G, args, console, dtype=args.dtype),
-                   neurons=args.neuron, layer=args.layer, model=args.model)
+    batch, sample = _chosen_sample(G, args, console)
+    plan = compile_model(G, dtype=args.dtype, progress=console.progress)
+    trace = select(trace_sample(plan, batch[sample]), neurons=args.neuron, layer=args.layer, model=args.model)
     if not args.json:
         console.print(trace.table(0))
         return
     records = [{**record, "neuron": name_of(record["neuron"])} for record in trace.records(0)]
-    console.print(to_json({"model": args.model, "input": args.input, "sample": args.sample,
+    console.print(to_json({"model": args.model, "input": args.input, "sample": sample,
                            "dtype": args.dtype, "neurons": records}))
 
 
@@ -180,7 +182,12 @@ def _diagram_options(G: nx.DiGraph, args: argparse.Namespace, console: Console) 
     if args.sample is not None and args.input is None:
         raise UsageError("--sample", "needs --input FILE, the samples to show")
     if args.input is not None:
-        options["trace"] = _traced_sample(G, args, console, dtype="float64")
+        batch, sample = _chosen_sample(G, args, console)
+        # The legend names the sample by its place in the trace, so the trace starts at the file's
+        # first sample; its memory grows with the sample's index.
+        plan = compile_model(G, dtype="float64", progress=console.progress)
+        options["trace"] = plan.trace(batch[:sample + 1])
+        options["sample"] = sample
     return options
 
 
