@@ -88,7 +88,7 @@ def test_npz_archives_and_unknown_types_are_refused(tmp_path: Path) -> None:
     (tmp_path / "x.npz").rename(tmp_path / "archive.npy")
     with pytest.raises(DataFileError, match="archive.npy: is an .npz archive"):
         read_inputs(str(tmp_path / "archive.npy"), NAMES)
-    with pytest.raises(UsageError, match=r"argument --input: x.xlsx: unknown file type '.xlsx'"):
+    with pytest.raises(UsageError, match=r"argument -i/--input: x.xlsx: unknown file type '.xlsx'"):
         read_inputs("x.xlsx", NAMES)
 
 

@@ -70,7 +70,7 @@ def input_kind(path: str) -> str:
     if path == STDIN:
         return "csv"
     if _suffix(path) not in INPUT_SUFFIXES:
-        raise UsageError("--input", f"{path}: unknown file type {Path(path).suffix or '(none)'!r}; "
+        raise UsageError("-i/--input", f"{path}: unknown file type {Path(path).suffix or '(none)'!r}; "
                          "use .npy, .csv, .json, or - for CSV on standard input")
     return _suffix(path)[1:]
 

@@ -67,7 +67,7 @@ def _model(parser: argparse.ArgumentParser) -> None:
 
 
 def _input(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    parser.add_argument("--input", "-i", metavar="FILE", required=required,
+    parser.add_argument("-i", "--input", metavar="FILE", required=required,
                         help="samples: .npy, .csv (header of input names optional), .json, "
                              "or - for CSV on standard input")
 
@@ -96,7 +96,7 @@ def build_parser() -> Parser:
     demo = _command(commands, "demo", "the lesson's 8-6-6-4 network: summary, one sample traced "
                     "neuron by neuron, probabilities, diagrams",
                     "  nngraph demo --diagrams lesson-diagrams", common)
-    demo.add_argument("--diagrams", "-o", metavar="DIR", default="out/lesson",
+    demo.add_argument("-o", "--diagrams", metavar="DIR", default="out/lesson",
                       help="folder for the diagrams: SVG, or DOT source without Graphviz (default: out/lesson)")
 
     new = _command(commands, "new", "create a model file of fully connected layers with seeded weights",
@@ -107,7 +107,7 @@ def build_parser() -> Parser:
     new.add_argument("--activations", type=_comma_list, required=True, metavar="NAME,...",
                      help="one activation per layer after the inputs, e.g. relu,relu,softmax")
     new.add_argument("--seed", type=int, default=0, help="seeds the initial weights (default: 0)")
-    new.add_argument("--output", "-o", metavar="FILE", required=True, help="the model file to write (.json)")
+    new.add_argument("-o", "--output", metavar="FILE", required=True, help="the model file to write (.json)")
 
     summary = _command(commands, "summary", "a Keras-like table of layers and parameters, and the "
                        "graph's facts", "  nngraph summary model.json", common)
@@ -118,7 +118,7 @@ def build_parser() -> Parser:
                    "  printf '0,1,0,1,0,1,0,1\\n' | nngraph run model.json --input -", common)
     _model(run)
     _input(run, required=True)
-    run.add_argument("--output", "-o", metavar="FILE",
+    run.add_argument("-o", "--output", metavar="FILE",
                      help="where to write the outputs: .csv, .npy or .json (default: CSV on standard output)")
     _dtype(run)
 
@@ -149,7 +149,7 @@ def build_parser() -> Parser:
                       "--output-labels cat,dog,llama,lizard\n"
                       "  nngraph render model.json -o layers.pdf --diagram layers", common)
     _model(render)
-    render.add_argument("--output", "-o", metavar="FILE", required=True,
+    render.add_argument("-o", "--output", metavar="FILE", required=True,
                         help="the diagram file: .svg, .png, .pdf (these need Graphviz's dot) or .dot")
     render.add_argument("--diagram", choices=DIAGRAMS, default="neurons",
                         help="what to draw (default: neurons)")
