@@ -1,0 +1,211 @@
+"""What each ``nngraph`` sub-command does, given its parsed arguments.
+
+Each command reads and writes through a ``Console`` (standard streams plus
+progress), raises ``UsageError`` for an argument that does not fit the model
+or data (exit status 2) and any other ``NNGraphError`` for bad files (exit status 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import networkx as nx
+import numpy as np
+
+from nngraph.activations import resolve_activation
+from nngraph.cli.datafiles import STDIN, listing, output_kind, read_inputs, to_json, write_outputs, writing
+from nngraph.cli.errors import UsageError
+from nngraph.cli.execution import compile_model, forward, load_model, name_of, trace_sample
+from nngraph.cli.progress import Progress
+from nngraph.demo import run_demo
+from nngraph.errors import RenderError, UnknownActivationError
+from nngraph.execute.trace import Trace
+from nngraph.io import save
+from nngraph.layers import Dense
+from nngraph.models import Sequential
+from nngraph.network import inputs, outputs
+from nngraph.render import render as write_diagram
+from nngraph.render.output import format_of
+from nngraph.summary import describe
+
+
+@dataclass(frozen=True)
+class Console:
+    """The streams a command talks to, and the progress shown on standard error."""
+
+    stdin: TextIO
+    stdout: TextIO
+    progress: Progress
+
+    def print(self, text: str) -> None:
+        """Write ``text`` and a newline to standard output."""
+        self.stdout.write(text + "\n")
+
+
+def demo(args: argparse.Namespace, console: Console) -> None:
+    """``nngraph demo``: the lesson's network, as ``make demo`` shows it, diagrams included."""
+    with writing(args.diagrams):  # a folder that cannot be made fails before anything is printed
+        Path(args.diagrams).mkdir(parents=True, exist_ok=True)
+    with writing(args.diagrams):
+        run_demo(console.print, diagram_folder=args.diagrams)
+
+
+def new(args: argparse.Namespace, console: Console) -> None:
+    """``nngraph new``: a model of Dense layers from sizes and activations, saved with ``nngraph.save``."""
+    sizes: list[int] = args.layers
+    names: list[str] = args.activations
+    if len(names) != len(sizes) - 1:
+        raise UsageError("--activations", f"--layers gives {len(sizes) - 1} layer(s) after the inputs, "
+                         f"so give one activation each, {len(sizes) - 1} in all; got {len(names)}")
+    for name in names:
+        try:
+            resolve_activation(name)
+        except UnknownActivationError as error:
+            raise UsageError("--activations", str(error)) from None
+    layers = [Dense(units=sizes[1], input_shape=(sizes[0],), activation=names[0])]
+    layers += [Dense(units=units, activation=name) for units, name in zip(sizes[2:], names[1:])]
+    model = Sequential(layers, seed=args.seed)
+    save(model.graph, args.output)
+    stack = " -> ".join(f"{layer.name} ({layer.units}, {layer.activation})" for layer in model.layers)
+    console.print(f"wrote {args.output}: {sizes[0]} inputs -> {stack}; "
+                  f"{model.count_params():,} parameters, seed {args.seed}")
+
+
+def summary(args: argparse.Namespace, console: Console) -> None:
+    """``nngraph summary``: the layer table and the graph's facts."""
+    G = load_model(args.model, console.progress)
+    console.print(describe(G, title=Path(args.model).stem))
+
+
+def _names(nodes: Sequence[Hashable]) -> list[str]:
+    return [name_of(node) for node in nodes]
+
+
+def run(args: argparse.Namespace, console: Console) -> None:
+    """``nngraph run``: the outputs for every input sample, as CSV, .npy or .json."""
+    output_kind(args.output)
+    G = load_model(args.model, console.progress)
+    batch = read_inputs(args.input, _names(inputs(G)), stdin=console.stdin, progress=console.progress)
+    values = forward(compile_model(G, dtype=args.dtype, progress=console.progress), batch,
+                     progress=console.progress)
+    write_outputs(values, _names(outputs(G)), args.output, stdout=console.stdout)
+
+
+def _unknown(argument: str, what: str, name: str, model: str, known: list[str]) -> UsageError:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; its {what}s: {listing(known)}"
+    return UsageError(argument, f"no {what} {name!r} in {model}{hint}")
+
+
+def select(trace: Trace, *, neurons: Sequence[str] | None, layer: str | None, model: str) -> Trace:
+    """``trace`` restricted to one layer and/or some neurons (named by their string form)."""
+    groups = list(trace.groups)
+    if layer is not None:
+        chosen = [group for group in groups if group.name == layer]
+        if not chosen:
+            raise _unknown("--layer", "layer", layer, model, [group.name for group in groups])
+        groups = chosen
+    if neurons:
+        layer_of = {name_of(node): group.name for group in trace.groups for node in group.nodes}
+        for name in neurons:
+            if name not in layer_of:
+                raise _unknown("--neuron", "neuron", name, model, list(layer_of))
+            if layer is not None and layer_of[name] != layer:
+                raise UsageError("--neuron", f"neuron {name!r} is in layer {layer_of[name]!r}, not {layer!r}")
+        wanted = set(neurons)
+        groups = [dataclasses.replace(group, nodes=tuple(n for n in group.nodes if name_of(n) in wanted))
+                  for group in groups]
+        groups = [group for group in groups if group.nodes]
+    return dataclasses.replace(trace, groups=tuple(groups))
+
+
+def _chosen_sample(G: nx.DiGraph, args: argparse.Namespace, console: Console) -> tuple[np.ndarray, int]:
+    """The samples of ``--input``, and the index ``--sample`` picks (from 0; negatives count from the end)."""
+    batch = read_inputs(args.input, _names(inputs(G)), stdin=console.stdin, progress=console.progress)
+    sample = 0 if args.sample is None else args.sample
+    if not -len(batch) <= sample < len(batch):
+        where = "standard input" if args.input == STDIN else args.input
+        raise UsageError("--sample", f"{sample} is out of range: {where} holds {len(batch)} "
+                         f"sample{'s' if len(batch) != 1 else ''} (0 to {len(batch) - 1})")
+    return batch, sample % len(batch)
+
+
+def inspect(args: argparse.Namespace, console: Console) -> None:
+    """``nngraph inspect``: every neuron's weighted sum and value for one sample, as a table or JSON."""
+    G = load_model(args.model, console.progress)
+    batch, sample = _chosen_sample(G, args, console)
+    plan = compile_model(G, dtype=args.dtype, progress=console.progress)
+    trace = select(trace_sample(plan, batch[sample]), neurons=args.neuron, layer=args.layer, model=args.model)
+    if not args.json:
+        console.print(trace.table(0))
+        return
+    records = [{**record, "neuron": name_of(record["neuron"])} for record in trace.records(0)]
+    console.print(to_json({"model": args.model, "input": args.input, "sample": sample,
+                           "dtype": args.dtype, "neurons": records}))
+
+
+def compile_(args: argparse.Namespace, console: Console) -> None:
+    """``nngraph compile``: the plan's table of fused ops, or the numpy source it runs."""
+    plan = compile_model(load_model(args.model, console.progress), dtype=args.dtype, progress=console.progress)
+    console.print(plan.code.rstrip("\n") if args.code else str(plan))
+
+
+_NEURON_OPTIONS = (("--input", "input"), ("--sample", "sample"), ("--max-per-column", "max_per_column"),
+                   ("--output-labels", "output_labels"))
+
+
+def _diagram_options(G: nx.DiGraph, args: argparse.Namespace, console: Console) -> dict[str, object]:
+    """The options of ``render`` that the arguments ask for, each checked against the model."""
+    if args.diagram != "neurons":
+        for flag, key in _NEURON_OPTIONS:
+            if getattr(args, key) is not None:
+                raise UsageError(flag, f"only the neurons diagram takes it, not --diagram {args.diagram}")
+        return {}
+    options: dict[str, object] = {}
+    if args.max_per_column is not None:
+        if args.max_per_column < 3:
+            raise UsageError("--max-per-column", f"{args.max_per_column} is too few: a folded column shows "
+                             "its first and last neurons and a '+N more' node, so give 3 or more")
+        options["collapse_above"] = args.max_per_column
+    if args.output_labels is not None:
+        n_outputs = len(outputs(G))
+        if len(args.output_labels) != n_outputs:
+            raise UsageError("--output-labels", f"{len(args.output_labels)} names for the {n_outputs} "
+                             f"outputs of {args.model}")
+        options["output_labels"] = args.output_labels
+    if args.sample is not None and args.input is None:
+        raise UsageError("--sample", "needs --input FILE, the samples to show")
+    if args.input is not None:
+        batch, sample = _chosen_sample(G, args, console)
+        # The legend names the sample by its place in the trace, so the trace starts at the file's
+        # first sample; its memory grows with the sample's index.
+        plan = compile_model(G, dtype="float64", progress=console.progress)
+        options["trace"] = plan.trace(batch[:sample + 1])
+        options["sample"] = sample
+    return options
+
+
+def render(args: argparse.Namespace, console: Console) -> None:
+    """``nngraph render``: a neuron, layer or plan diagram written to .svg, .png, .pdf or .dot."""
+    try:
+        format_of(args.output)
+    except RenderError as error:
+        raise UsageError("-o/--output", str(error).removeprefix("render: ")) from None
+    G = load_model(args.model, console.progress)
+    options = _diagram_options(G, args, console)
+    drawn: object = G
+    if args.diagram == "plan":
+        drawn = compile_model(G, dtype="float64", progress=console.progress)
+    with writing(args.output), console.progress.task(f"drawing {args.output}"):
+        write_diagram(drawn, args.output, kind=args.diagram, **options)
+    console.print(f"wrote {args.output}: the {args.diagram} diagram of {args.model}")
+
+
+COMMANDS = {"demo": demo, "new": new, "summary": summary, "run": run, "inspect": inspect,
+            "compile": compile_, "render": render}
