@@ -12,6 +12,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike
 
+from nngraph.compiler import compile_network
 from nngraph.errors import LayerError
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import Trace
@@ -130,11 +131,15 @@ class Sequential:
             raise LayerError("the model has no layers yet; add a Dense layer first")
 
     def trace(self, x: ArrayLike) -> Trace:
-        """Every neuron's weighted sum and value for ``x`` (see ``nngraph.Trace``)."""
+        """Every neuron's weighted sum and value for ``x``, from the reference pass (see ``nngraph.Trace``)."""
         self._require_layers()
         return run_reference(self.graph, x)
 
     def predict(self, x: ArrayLike) -> np.ndarray:
-        """The outputs for ``x``: shape ``(batch, units)`` for a batch, ``(units,)`` for one sample."""
-        trace = self.trace(x)
-        return trace.outputs[0] if np.ndim(x) == 1 else trace.outputs
+        """The outputs for ``x``: shape ``(batch, units)`` for a batch, ``(units,)`` for one sample.
+
+        Compiles the graph as it is now, so edits to ``model.graph`` always count; to run
+        many small batches, compile once with ``nngraph.compile_network(model.graph)``.
+        """
+        self._require_layers()
+        return compile_network(self.graph)(x)

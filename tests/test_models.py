@@ -172,3 +172,18 @@ def test_other_initializers(name: str) -> None:
     expected_std = {"glorot_normal": math.sqrt(1 / fan_avg), "he_uniform": math.sqrt(2 / fan_in),
                     "he_normal": math.sqrt(2 / fan_in), "lecun_normal": math.sqrt(1 / fan_in)}[name]
     assert kernel.std() == pytest.approx(expected_std, rel=0.1)
+
+
+def test_predict_sees_weights_changed_after_an_earlier_call() -> None:
+    model = lesson()
+    x = np.ones(8)
+    before = model.predict(x)
+    model.graph.nodes["dense_2/0"]["bias"] = 50.0
+    after = model.predict(x)
+    assert after[0] > 0.999 > before[0]
+    np.testing.assert_allclose(after, nngraph.run_reference(model.graph, x).outputs[0], rtol=1e-12)
+
+
+def test_predict_without_layers_is_refused() -> None:
+    with pytest.raises(LayerError, match="no layers yet"):
+        Sequential().predict(np.ones(3))
