@@ -28,8 +28,8 @@ def format_summary(title: str, rows: Sequence[SummaryRow]) -> str:
 
     Examples
     --------
-    >>> print(format_summary("m", [SummaryRow("dense", "Dense", (None, 6), 54)]).splitlines()[3])
-     dense (Dense)                  (None, 6)                      54
+    >>> print(format_summary("m", [SummaryRow("dense", "Dense", (None, 6), 54)]).splitlines()[4])
+     dense (Dense)                  (None, 6)                     54
     """
     width = 65
     lines = [f'Model: "{title}"', "_" * width,

@@ -45,9 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Examples
     --------
-    >>> main(["summary", "no-such-model.json"])  # doctest: +SKIP
-    nngraph: error: no-such-model.json: cannot read: No such file or directory
-    1
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stderr(io.StringIO()) as stderr:
+    ...     status = main(["summary", "no-such-model.json"])
+    >>> status, stderr.getvalue()
+    (1, 'nngraph: error: no-such-model.json: cannot read: No such file or directory\\n')
     """
     args = build_parser().parse_args(argv)
     console = Console(stdin=sys.stdin, stdout=sys.stdout, progress=Progress(sys.stderr))
