@@ -208,6 +208,8 @@ def test_inspect_prints_the_trace_table_of_the_chosen_sample(files: dict[str, Pa
         "layer": Call(("inspect", files["model.json"], "-i", files["x.csv"], "--layer", "dense_1")),
         "json": Call(("inspect", files["model.json"], "-i", files["x.npy"], "--sample", "-1", "--json",
                       "--neuron", "dense/0", "--neuron", "dense_2/3", "input/5")),
+        "neurons": Call(("inspect", files["model.json"], "-i", files["x.csv"], "--neuron", "dense_1/4",
+                         "dense_2/0")),
     })
     plan = nngraph.compile_network(model)
     assert results["table"].stdout == plan.trace(x[2:3]).table(0) + "\n"
@@ -217,6 +219,10 @@ def test_inspect_prints_the_trace_table_of_the_chosen_sample(files: dict[str, Pa
     for line, j in zip(lines[2:], range(6)):
         assert line.split() == [f"dense_1/{j}", f"{trace.weighted_sum(f'dense_1/{j}')[0]:.4f}",
                                 f"{trace.value(f'dense_1/{j}')[0]:.4f}"]
+    picked = results["neurons"].stdout.splitlines()
+    assert [line for line in picked if not line.startswith(" ")] == ["dense_1 (6, relu)", "dense_2 (4, softmax)"]
+    assert [line.split()[0] for line in picked if line.startswith("  ") and "sum" not in line] == [
+        "dense_1/4", "dense_2/0"]
     document = json.loads(results["json"].stdout)
     assert {key: document[key] for key in ("sample", "dtype")} == {"sample": 4, "dtype": "float64"}
     last = plan.trace(x[-1:])

@@ -158,3 +158,13 @@ def test_invalid_graph_is_refused_before_running() -> None:
     G.nodes["dense/0"]["activation"] = "rleu"
     with pytest.raises(nngraph.UnknownActivationError, match="neuron 'dense/0'"):
         run_reference(G, np.ones(8))
+
+
+def test_trace_table_can_show_some_neurons_and_keeps_layer_sizes() -> None:
+    trace = run_reference(lesson_model().graph, np.ones(8))
+    table = trace.table(neurons={"dense_1/2", "input/0"})
+    assert table.splitlines()[0] == "input (8)" and "dense_1 (6, relu)" in table
+    assert [line.split()[0] for line in table.splitlines() if line.startswith("  ") and "sum" not in line] == [
+        "input/0", "dense_1/2"]
+    assert [r["neuron"] for r in trace.records(neurons=["dense_2/1"])] == ["dense_2/1"]
+    assert trace.table(neurons=[]) == ""

@@ -103,8 +103,9 @@ def _unknown(argument: str, what: str, name: str, model: str, known: list[str]) 
     return UsageError(argument, f"no {what} {name!r} in {model}{hint}")
 
 
-def select(trace: Trace, *, neurons: Sequence[str] | None, layer: str | None, model: str) -> Trace:
-    """``trace`` restricted to one layer and/or some neurons (named by their string form)."""
+def select(trace: Trace, *, neurons: Sequence[str] | None, layer: str | None,
+           model: str) -> tuple[Trace, set[Hashable] | None]:
+    """``trace`` restricted to one layer, and the neurons to show (named by their string form; None: all)."""
     groups = list(trace.groups)
     if layer is not None:
         chosen = [group for group in groups if group.name == layer]
@@ -118,11 +119,11 @@ def select(trace: Trace, *, neurons: Sequence[str] | None, layer: str | None, mo
                 raise _unknown("--neuron", "neuron", name, model, list(layer_of))
             if layer is not None and layer_of[name] != layer:
                 raise UsageError("--neuron", f"neuron {name!r} is in layer {layer_of[name]!r}, not {layer!r}")
-        wanted = set(neurons)
-        groups = [dataclasses.replace(group, nodes=tuple(n for n in group.nodes if name_of(n) in wanted))
-                  for group in groups]
-        groups = [group for group in groups if group.nodes]
-    return dataclasses.replace(trace, groups=tuple(groups))
+    chosen_trace = dataclasses.replace(trace, groups=tuple(groups))
+    if not neurons:
+        return chosen_trace, None
+    wanted = set(neurons)
+    return chosen_trace, {node for group in groups for node in group.nodes if name_of(node) in wanted}
 
 
 def _chosen_sample(G: nx.DiGraph, args: argparse.Namespace, console: Console) -> tuple[np.ndarray, int]:
@@ -141,11 +142,12 @@ def inspect(args: argparse.Namespace, console: Console) -> None:
     G = load_model(args.model, console.progress)
     batch, sample = _chosen_sample(G, args, console)
     plan = compile_model(G, dtype=args.dtype, progress=console.progress)
-    trace = select(trace_sample(plan, batch[sample]), neurons=args.neuron, layer=args.layer, model=args.model)
+    trace, shown = select(trace_sample(plan, batch[sample]), neurons=args.neuron, layer=args.layer,
+                          model=args.model)
     if not args.json:
-        console.print(trace.table(0))
+        console.print(trace.table(0, neurons=shown))
         return
-    records = [{**record, "neuron": name_of(record["neuron"])} for record in trace.records(0)]
+    records = [{**record, "neuron": name_of(record["neuron"])} for record in trace.records(0, neurons=shown)]
     console.print(to_json({"model": args.model, "input": args.input, "sample": sample,
                            "dtype": args.dtype, "neurons": records}))
 

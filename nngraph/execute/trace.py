@@ -8,7 +8,7 @@ sum; their weighted-sum column holds NaN.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,12 +75,18 @@ class Trace:
         """The value ``a = f(z)`` of ``node`` for every sample, shape ``(batch,)``."""
         return self.values[:, self._column(node)]
 
-    def records(self, sample: int = 0) -> list[dict[str, object]]:
-        """One dict per neuron for ``sample``: column, neuron, weighted sum (None for inputs), value."""
+    def records(self, sample: int = 0, *,
+                neurons: Collection[Hashable] | None = None) -> list[dict[str, object]]:
+        """One dict per neuron for ``sample``: layer, neuron, weighted sum (None for inputs), value.
+
+        ``neurons`` restricts the rows to those neurons (all by default).
+        """
         self._check_sample(sample)
         rows: list[dict[str, object]] = []
         for group in self.groups:
             for node in group.nodes:
+                if neurons is not None and node not in neurons:
+                    continue
                 column = self.columns[node]
                 is_input = node in self.input_nodes
                 rows.append({
@@ -95,9 +101,15 @@ class Trace:
         if not -self.batch_size <= sample < self.batch_size:
             raise NNGraphError(f"sample {sample} is out of range; the trace holds {self.batch_size}")
 
-    def table(self, sample: int = 0, *, precision: int = 4) -> str:
-        """An aligned text table of ``sample``: one block per layer, one row per neuron."""
-        rows = self.records(sample)
+    def table(self, sample: int = 0, *, precision: int = 4,
+              neurons: Collection[Hashable] | None = None) -> str:
+        """An aligned text table of ``sample``: one block per layer, one row per neuron.
+
+        ``neurons`` restricts the rows; a layer's heading still gives its full size.
+        """
+        rows = self.records(sample, neurons=neurons)
+        if not rows:
+            return ""
         width = max(len(str(row["neuron"])) for row in rows)
         width = max(width, len("neuron"))
         number = precision + 8
@@ -106,6 +118,8 @@ class Trace:
         for row in rows:
             by_layer.setdefault(str(row["layer"]), []).append(row)
         for group in self.groups:
+            if group.name not in by_layer:
+                continue
             detail = f"{len(group.nodes)}" + (f", {group.activation}" if group.activation else "")
             lines.append(f"{group.name} ({detail})")
             lines.append(f"  {'neuron':<{width}}  {'weighted sum':>{number}}  {'value':>{number}}")
