@@ -49,6 +49,7 @@ def test_lowered_weights_are_blocks_of_the_adjacency_matrix(G: nx.DiGraph) -> No
     nodes = list(G)
     index = {node: i for i, node in enumerate(nodes)}
     matrix = nx.to_numpy_array(G, nodelist=nodes, weight="weight")
+    pattern = nx.to_numpy_array(G, nodelist=nodes, weight=None) == 1  # connections, weight 0.0 too
     for passes in ((), tuple(PASSES)):
         plan = compile_network(G, passes=passes)
         check_plan(plan)
@@ -56,6 +57,8 @@ def test_lowered_weights_are_blocks_of_the_adjacency_matrix(G: nx.DiGraph) -> No
             rows = [index[node] for node in op.sources]
             cols = [index[node] for node in op.targets]
             np.testing.assert_array_equal(op.dense_weights(), matrix[np.ix_(rows, cols)])
+            np.testing.assert_array_equal(op.connection_mask(), pattern[np.ix_(rows, cols)])
+            assert op.padded == (not pattern[np.ix_(rows, cols)].all() and op.kind == "dense")
             biases = [G.nodes[node].get("bias", 0.0) for node in op.targets]
             np.testing.assert_array_equal(op.bias, biases)
 

@@ -10,6 +10,15 @@ its sources:
   the bias rides along in the product;
 - a sparse op: its CSR matrix over the span of columns its sources cover, a view.
 
+Padding and non-finite values: a dense op with padding (``FusedOp.connected``), and a product that
+several ops share, multiply zeros that are no connection, and ``0 * nan`` is NaN. Such a plan also
+gets ``forward_exact``, the same pass with every product over real connections only (padded ops
+as sparse products over their connections, no shared products). It is exact on any input: the
+runner calls it when ``forward`` puts a NaN where it is watched. That is enough because the NaN of
+padding cannot be lost on its way: every activation maps NaN to NaN, and a sum with a NaN or
+infinite term is never finite, so a neuron whose padded result differs from the exact one holds
+NaN, and so does everything computed from it. With finite values the check costs one sum.
+
 Tiny float64 plans also get straight-line scalar code (``nngraph.compiler.scalar``): for a
 handful of samples, Python float arithmetic beats a dozen numpy calls' fixed overhead. The
 runner chosen is stated in ``plan.runner`` and ``print(plan)``.
@@ -62,11 +71,13 @@ def generate(plan: Plan) -> Plan:
     True
     """
     constants: dict[str, object] = {}
-    forward_lines = _forward(plan, constants)
+    forward_lines, padded = _forward(plan, constants, exact=False)
     numpy_calls = sum(1 for line in forward_lines if _counts_as_call(line))
     scalar_lines = scalar_source(plan)
     limit = scalar_batch_limit(plan, numpy_calls) if scalar_lines else 0
-    lines = _header(plan, limit) + [""] + forward_lines
+    lines = _header(plan, limit, padded) + [""] + forward_lines
+    if padded:
+        lines += ["", ""] + _forward(plan, constants, exact=True)[0]
     if limit:
         lines += ["", ""] + scalar_lines
     code = "\n".join(lines) + "\n"
@@ -79,7 +90,10 @@ def generate(plan: Plan) -> Plan:
                   f"{'s' if limit > 1 else ''}, fused numpy for larger ones")
     else:
         runner = "fused numpy"
+    if padded:
+        runner += " (run again over real connections only when NaN comes out of padding)"
     program = Program(code=code, constants=MappingProxyType(constants), forward=namespace["forward"],
+                      exact=namespace["forward_exact"] if padded else None,
                       scalar=namespace["forward_scalar"] if limit else None,
                       scalar_batch_limit=limit, rows=plan.n_columns + 1, runner=runner)
     return dataclasses.replace(plan, program=program)
@@ -96,11 +110,12 @@ def _freeze(value: object) -> None:
 def _counts_as_call(line: str) -> bool:
     """Whether a line of ``forward`` is a numpy call (for the cost model), not a comment or view."""
     text = line.strip()
-    skipped = ("#", "def ", '"""', "and value buffers", "if ", "else:", "return ", "z, a =")
+    skipped = ("#", "def ", '"""', "and value buffers", "connections only", "if ", "else:", "return ",
+               "z, a =")
     return bool(text) and not text.startswith(skipped)
 
 
-def _header(plan: Plan, limit: int) -> list[str]:
+def _header(plan: Plan, limit: int, padded: bool) -> list[str]:
     ones = plan.n_columns
     lines = [
         f"# nngraph plan: {len(plan.ops)} fused ops over {plan.n_columns} columns, {plan.dtype}.",
@@ -110,24 +125,32 @@ def _header(plan: Plan, limit: int) -> list[str]:
         "# column; S<k> its sparse weights over the columns it spans; f<k> its activation.",
         "# Where an op gathers its sources (the columns i<k>, then the row of ones), W<k> holds",
         "# the bias as its last column; W<k>_<m> and i<k>_<m> serve ops k to m of a level at once.",
-        "import numpy as np",
     ]
+    if padded:
+        lines.append("# forward multiplies zeros that are no connection; when it gives NaN, the runner runs")
+        lines.append("# forward_exact, the same pass over real connections only.")
+    lines.append("import numpy as np")
     if limit:
         lines.append("from math import exp, tanh")
     return lines
 
 
-def _forward(plan: Plan, constants: dict[str, object]) -> list[str]:
+def _forward(plan: Plan, constants: dict[str, object], *, exact: bool) -> tuple[list[str], bool]:
+    """The lines of ``forward`` (or, ``exact``, of ``forward_exact``), and whether any of its
+    products multiplies padding."""
     n_inputs = len(plan.inputs)
     producer = producers(plan)
     body: list[str] = []
     needs_inputs = False
-    for ops in _product_groups(plan):
-        if _gathers(plan, ops[0]):
-            lines, reads_inputs_from_a = _gathered_lines(plan, ops, constants, producer)
+    padded = False
+    for ops in _product_groups(plan, share=not exact):
+        if _gathers(plan, ops[0], exact=exact):
+            lines, reads_inputs_from_a, shared = _gathered_lines(plan, ops, constants, producer)
+            padded |= shared or any(op.padded for op in ops)
         else:
-            lines, reads_inputs_from_a = _op_lines(plan, ops[0], constants)
+            lines, reads_inputs_from_a = _op_lines(plan, ops[0], constants, exact=exact)
             lines.insert(0, f"# {describe_op(ops[0], producer)}")
+            padded |= ops[0].padded and not exact
         needs_inputs |= reads_inputs_from_a
         body += lines
     prologue = []
@@ -136,32 +159,51 @@ def _forward(plan: Plan, constants: dict[str, object]) -> list[str]:
     if any(name.startswith("i") for name in constants):
         prologue.append(f"A[{plan.n_columns}] = 1.0  # the row of ones that gathered reads include")
     body = prologue + body + [_return_outputs(plan, constants)]
-    if any(op.activation == "sigmoid" for op in plan.ops):
-        body = ["with np.errstate(over='ignore'):  # exp(-z) of a sigmoid may overflow to inf"] + [
+    ignored = {"over": "exp(-z) of a sigmoid may overflow to inf",
+               "invalid": "0 * inf of padding gives NaN, which the runner catches"}
+    if not any(op.activation == "sigmoid" for op in plan.ops):
+        del ignored["over"]
+    if not padded:
+        del ignored["invalid"]
+    if ignored:
+        flags = ", ".join(f"{name}='ignore'" for name in ignored)
+        body = [f"with np.errstate({flags}):  # {'; '.join(ignored.values())}"] + [
             "    " + line for line in body]
-    signature = [
-        "def forward(X, Z, A):",
-        '    """Run a batch: X is the inputs neuron-major (n_inputs, batch); Z and A the weighted-sum',
-        '    and value buffers (one buffer when not tracing). Returns the outputs block of A."""',
-    ]
-    return signature + ["    " + line for line in body]
+    if exact:
+        signature = [
+            "def forward_exact(X, Z, A):",
+            '    """forward, with every product over real connections only: exact when a value is NaN',
+            '    or infinite (no zero that is no connection multiplies it)."""',
+        ]
+    else:
+        signature = [
+            "def forward(X, Z, A):",
+            '    """Run a batch: X is the inputs neuron-major (n_inputs, batch); Z and A the weighted-sum',
+            '    and value buffers (one buffer when not tracing). Returns the outputs block of A."""',
+        ]
+    return signature + ["    " + line for line in body], padded
 
 
-def _gathers(plan: Plan, op: FusedOp) -> bool:
-    """Whether ``op`` is dense and reads scattered columns, so that it gathers its sources."""
-    if op.kind == SPARSE or not op.sources:
+def _as_sparse(op: FusedOp, *, exact: bool) -> bool:
+    """Whether ``op`` is computed by a sparse product: sparse ops, and padded ones in the exact pass."""
+    return op.kind == SPARSE or (exact and op.padded)
+
+
+def _gathers(plan: Plan, op: FusedOp, *, exact: bool = False) -> bool:
+    """Whether ``op`` is computed dense and reads scattered columns, so that it gathers its sources."""
+    if _as_sparse(op, exact=exact) or not op.sources:
         return False
     first, last = plan.columns[op.sources[0]], plan.columns[op.sources[-1]]
     return last - first + 1 != len(op.sources)
 
 
-def _product_groups(plan: Plan) -> list[list[FusedOp]]:
+def _product_groups(plan: Plan, *, share: bool = True) -> list[list[FusedOp]]:
     """Runs of consecutive gathering ops of one level (ops of one level never read each other),
-    which may share one gather and one product."""
+    which may share one gather and one product; each op alone unless ``share``."""
     groups: list[list[FusedOp]] = []
     for op in plan.ops:
         previous = groups[-1] if groups else []
-        if previous and _gathers(plan, op) and _gathers(plan, previous[-1]) \
+        if share and previous and _gathers(plan, op) and _gathers(plan, previous[-1]) \
                 and previous[-1].level == op.level:
             previous.append(op)
         else:
@@ -197,9 +239,10 @@ def _gather_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, objec
 
 
 def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
-                    producer: dict) -> tuple[list[str], bool]:
+                    producer: dict) -> tuple[list[str], bool, bool]:
     """Each op gathers its sources (and the row of ones, for the bias) for one product, then
-    applies its activation; for small batches, ops of one level share the gather and product."""
+    applies its activation; for small batches, ops of one level share the gather and product.
+    Also says whether the lines read inputs from ``A``, and whether a shared product pads."""
     product = "np.matmul(W{0}, A.take(i{0}, axis=0), out={1})  # bias: the row of ones"
     for op in ops:
         _gather_constants(plan, [op], constants, str(op.index))
@@ -222,7 +265,9 @@ def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object]
             lines.append(product.format(op.index, "z"))
         lines += _activation_lines(op, constants)
     first_source = min(plan.columns[node] for op in ops for node in op.sources)
-    return lines, first_source < len(plan.inputs)
+    union = {node for op in ops for node in op.sources}
+    shared_padding = bool(limit) and any(len(op.sources) < len(union) for op in ops)
+    return lines, first_source < len(plan.inputs), shared_padding
 
 
 def _block(buffer: str, plan: Plan, op: FusedOp) -> str:
@@ -230,8 +275,9 @@ def _block(buffer: str, plan: Plan, op: FusedOp) -> str:
     return f"{buffer}[{start}:{start + len(op.targets)}]"
 
 
-def _op_lines(plan: Plan, op: FusedOp, constants: dict[str, object]) -> tuple[list[str], bool]:
-    """An op that reads a slice (or nothing, or a span through its sparse matrix)."""
+def _op_lines(plan: Plan, op: FusedOp, constants: dict[str, object], *,
+              exact: bool = False) -> tuple[list[str], bool]:
+    """An op that reads a slice (or nothing, or a span through a sparse matrix of its connections)."""
     k = op.index
     start = plan.columns[op.targets[0]]
     stop = start + len(op.targets)
@@ -242,9 +288,10 @@ def _op_lines(plan: Plan, op: FusedOp, constants: dict[str, object]) -> tuple[li
     constants[f"b{k}"] = _column(op.bias)
     if not len(columns):
         lines.append(f"z[...] = b{k}  # no connections: the weighted sum is the bias")
-    elif op.kind == SPARSE:
+    elif _as_sparse(op, exact=exact):
         low, high = int(columns[0]), int(columns[-1]) + 1
-        constants[f"S{k}"] = _span_matrix(op.weights.T.tocsr(), columns - low, high - low)
+        connections = op.connection_matrix().T.tocsr()
+        constants[f"S{k}"] = _span_matrix(connections, columns - low, high - low)
         source, reads_inputs_from_a = _span(low, high, n_inputs)
         lines += [f"z[...] = S{k} @ {source}", f"z += b{k}"]
     else:

@@ -5,7 +5,7 @@ runs ``check_plan`` after each. ``compile_network(G, passes=())`` switches them 
 
 - ``merge_levels`` (horizontal fusion): the ops of one level with the same element-wise activation
   become one op, whose sources are the union of theirs (zeros where a source does not feed a
-  target). Legal because ops of one level never read each other (``check_plan`` enforces it),
+  target; the op keeps which entries are connections). Legal because ops of one level never read each other (``check_plan`` enforces it),
   and no level is folded into another, so every weighted sum stays observable. It pays where
   ops are small or share sources, as in NEAT-style genomes and pruned layers; large fully
   connected ops (at least ``KEEP_APART`` weights) stay apart, since padding them with zeros
@@ -68,7 +68,7 @@ def _merge(members: list[FusedOp], columns: Mapping[Hashable, int]) -> FusedOp:
     rows, cols, values = [], [], []
     offset = 0
     for op in members:
-        block = sparse.coo_array(op.weights)
+        block = op.connection_matrix()
         source_rows = np.array([row[node] for node in op.sources], dtype=np.int64)
         rows.append(source_rows[block.row])
         cols.append(block.col + offset)
@@ -77,12 +77,11 @@ def _merge(members: list[FusedOp], columns: Mapping[Hashable, int]) -> FusedOp:
     shape = (len(sources), offset)
     coo = sparse.coo_array((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
                            shape=shape)
-    weights = coo.tocsr() if shape[0] * shape[1] > DENSE_BUILD_LIMIT else coo.toarray()
     first = members[0]
     return fused_op(index=first.index, targets=[n for op in members for n in op.targets],
-                    sources=sources, weights=weights,
+                    sources=sources, weights=coo,
                     bias=np.concatenate([op.bias for op in members]), activation=first.activation,
-                    level=first.level)
+                    level=first.level, kind=SPARSE if shape[0] * shape[1] > DENSE_BUILD_LIMIT else DENSE)
 
 
 def choose_kinds(plan: Plan, *, max_density: float = SPARSE_DENSITY,
@@ -117,7 +116,7 @@ def relayout(plan: Plan, ops: Sequence[FusedOp]) -> Plan:
             placed.append(op if op.index == index else dataclasses.replace(op, index=index))
         else:
             placed.append(_with(op, index=index, sources=[op.sources[i] for i in order],
-                                weights=op.weights[order]))
+                                weights=op.connection_matrix().tocsr()[order]))
     return _replace(plan, ops=tuple(placed), columns=columns)
 
 
@@ -127,8 +126,10 @@ def _replace(plan: Plan, **changes: object) -> Plan:
 
 
 def _with(op: FusedOp, **changes: object) -> FusedOp:
-    fields = {"index": op.index, "targets": op.targets, "sources": op.sources, "weights": op.weights,
-              "bias": op.bias, "activation": op.activation, "level": op.level, "kind": op.kind}
+    """A new op with ``changes``; new ``weights`` must be sparse, their stored entries the connections."""
+    fields = {"index": op.index, "targets": op.targets, "sources": op.sources,
+              "weights": op.connection_matrix(), "bias": op.bias, "activation": op.activation,
+              "level": op.level, "kind": op.kind}
     fields.update(changes)
     return fused_op(**fields)
 
