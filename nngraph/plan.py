@@ -321,6 +321,12 @@ class Plan:
         starts = [self.columns[op.targets[0]] for op in self.ops]
         return self.ops[int(np.searchsorted(starts, column, side="right")) - 1]
 
+    def reads_slice(self, op: FusedOp) -> bool:
+        """Whether ``op``'s sources hold contiguous columns, so that one slice reads them all."""
+        if not op.sources:
+            return True
+        return self.columns[op.sources[-1]] - self.columns[op.sources[0]] + 1 == len(op.sources)
+
     def _column(self, node: Hashable) -> int:
         try:
             return self.columns[node]

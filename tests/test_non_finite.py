@@ -52,7 +52,7 @@ def zero_weight() -> nx.DiGraph:
 
 
 def all_sparse(G: nx.DiGraph) -> nngraph.Plan:
-    plan = choose_kinds(compile_network(G, passes=("merge_levels",)), max_density=1.0, min_entries=0)
+    plan = choose_kinds(compile_network(G, passes=("merge_levels",)), kind="sparse")
     check_plan(plan, stage="forcing sparse")
     return generate(plan)
 
@@ -134,7 +134,7 @@ def test_check_plan_holds_padding_to_its_contract() -> None:
         (dataclasses.replace(op, connected=np.ones(op.shape, dtype=bool)), "marks every entry"),
         (dataclasses.replace(op, connected=op.connected[:1]), "boolean array of shape"),
         (dataclasses.replace(op, connected=~op.connected), "nonzero weight where connected says"),
-        (dataclasses.replace(choose_kinds(plan, max_density=1.0, min_entries=0).ops[0],
+        (dataclasses.replace(choose_kinds(plan, kind="sparse").ops[0],
                              connected=op.connected), "is sparse but has a connected mask"),
     ]
     for broken, message in cases:
