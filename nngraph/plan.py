@@ -15,8 +15,8 @@ numbers.
 At run time the executor keeps two buffers over these columns, the weighted sums ``Z`` and the
 values ``A``, stored neuron-major: ``A[c]`` is column ``c`` for the whole batch, so each op writes
 one contiguous block ``A[start:stop]``. An op reads its sources as one slice when they are
-contiguous columns, and otherwise gathers exactly them (dense) or reads the span they cover
-through its sparse matrix; the rest of the state is never copied. One extra row, ``A[n_columns]``,
+contiguous columns, and otherwise gathers exactly them (dense) or reads them in place, connection
+by connection (sparse); the rest of the state is never copied. One extra row, ``A[n_columns]``,
 holds 1.0 so that a gathered read can fold the bias into its product. When not tracing, ``Z`` *is*
 ``A``: each op's values overwrite its weighted sums in place.
 

@@ -78,6 +78,7 @@ def test_a_connection_of_weight_zero_from_nan_or_inf_gives_nan(compile_plan) -> 
     G = zero_weight()
     plan = compile_plan(G)
     assert plan.ops[0].connections == 2 and plan.ops[0].nonzeros == 1
+    assert "+ 0 * 'x0'" in plan.explain("y")
     x = np.array([[np.nan, 1.0], [np.inf, 1.0], [-np.inf, 1.0], [3.0, 1.0]])
     with np.errstate(invalid="ignore"):
         assert np.isnan(plan(x)[:3]).all() and plan(x)[3, 0] == 1.0
