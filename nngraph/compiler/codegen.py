@@ -31,6 +31,7 @@ from nngraph.compiler.scalar import scalar_batch_limit, scalar_source
 from nngraph.plan import SPARSE, Plan, Program
 from nngraph.plan_text import producers
 
+
 def generate(plan: Plan) -> Plan:
     """Return ``plan`` with its ``Program``: the generated source and the functions compiled from it.
 
@@ -102,7 +103,7 @@ def _header(plan: Plan, limit: int, padded: bool) -> list[str]:
         "# column; P<k>, J<k>, V<k> its connections as CSR arrays (targets x columns of A);",
         "# f<k> its activation.",
         "# Where an op gathers its sources (the columns i<k>, then the row of ones), W<k> holds",
-        "# the bias as its last column; W<k>_<m> and i<k>_<m> serve ops k to m of a level at once.",
+        "# the bias as its last column. Suffixed <k>_<m>, a constant serves ops k to m of a level at once.",
     ]
     if padded:
         lines.append("# forward multiplies zeros that are no connection; when it gives NaN, the runner runs")
