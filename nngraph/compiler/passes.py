@@ -16,9 +16,11 @@ runs ``check_plan`` after each. ``compile_network(G, passes=())`` switches them 
   zeros) otherwise. Per sample, the dense product costs ``MULTIPLY_ADD_NS`` per entry of its
   weight matrix, plus, when its sources are not contiguous columns, ``GATHER_NS`` per source
   copied out (and the row of ones for the bias); the sparse one costs ``CONNECTION_NS`` per
-  connection. Each also writes its bias, ``TARGET_NS`` per target. The figures were measured at
-  batch 256 on this kind of machine (float64, one BLAS thread); both kinds make two numpy calls,
-  so the call overhead does not decide. So a fully connected block stays dense, a block read as
+  connection. Each also writes its bias, ``TARGET_NS`` per target. The figures were measured on
+  this kind of machine (float64, one BLAS thread) and hold from batches of about 64 up; both kinds
+  make two numpy calls, so below that, where the calls dominate, the choice hardly matters. Not
+  modelled: on ops with tens of thousands of connections and batches of thousands, the kernel's
+  cost per connection about doubles (the rows it reads leave the cache). So a fully connected block stays dense, a block read as
   one slice turns sparse below about a sixth nonzero, and one that gathers scattered sources for
   few targets (a merged NEAT-style level) turns sparse at higher densities, since the kernel reads
   the buffer in place.
