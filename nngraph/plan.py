@@ -121,7 +121,16 @@ class FusedOp:
         return self.connected is not None
 
     def connection_mask(self) -> np.ndarray:
-        """A boolean array of the weights' shape, True at each connection."""
+        """A boolean array of the weights' shape, True at each connection.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> op = fused_op(index=0, targets=["y"], sources=["a", "b"], weights=np.array([[0.5], [0.0]]),
+        ...               bias=np.zeros(1), activation="linear", level=1, kind="sparse")
+        >>> op.connection_mask()[:, 0].tolist(), op.connections
+        ([True, False], 1)
+        """
         if self.kind == SPARSE:
             coo = self.weights.tocoo()
             mask = np.zeros(self.shape, dtype=bool)
@@ -322,7 +331,19 @@ class Plan:
         return self.ops[int(np.searchsorted(starts, column, side="right")) - 1]
 
     def reads_slice(self, op: FusedOp) -> bool:
-        """Whether ``op``'s sources hold contiguous columns, so that one slice reads them all."""
+        """Whether ``op``'s sources hold contiguous columns, so that one slice reads them all.
+
+        Examples
+        --------
+        >>> import networkx as nx, nngraph
+        >>> G = nx.DiGraph()
+        >>> G.add_nodes_from(["x0", "x1"], role="input"); G.add_node("h", role="hidden")
+        >>> G.add_node("y", role="output")
+        >>> G.add_weighted_edges_from([("x0", "h", 1.0), ("x0", "y", 1.0), ("h", "y", 1.0)])
+        >>> plan = nngraph.compile_network(G)
+        >>> [plan.reads_slice(op) for op in plan.ops]  # y reads x0 and h: columns 0 and 2
+        [True, False]
+        """
         if not op.sources:
             return True
         return self.columns[op.sources[-1]] - self.columns[op.sources[0]] + 1 == len(op.sources)

@@ -31,7 +31,7 @@ def forward_source(plan: nngraph.Plan) -> str:
 def test_the_cost_rule_decides_every_op() -> None:
     plan = compile_network(neat_genome())
     for op in plan.ops:
-        cheaper = sparse_cost(op) < dense_cost(op, plan.reads_slice(op))
+        cheaper = sparse_cost(op) < dense_cost(op, reads_slice=plan.reads_slice(op))
         assert op.kind == ("sparse" if cheaper else "dense"), op
     # A merged NEAT-style level gathers scattered sources for a few targets: the kernel wins.
     assert sum(op.kind == "sparse" for op in plan.ops) > 0.9 * len(plan.ops)

@@ -112,13 +112,24 @@ def choose_kinds(plan: Plan, *, kind: str | None = None) -> Plan:
         raise CompileError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     ops = []
     for op in plan.ops:
-        chosen = kind or (SPARSE if sparse_cost(op) < dense_cost(op, plan.reads_slice(op)) else DENSE)
+        cheaper = sparse_cost(op) < dense_cost(op, reads_slice=plan.reads_slice(op))
+        chosen = kind or (SPARSE if cheaper else DENSE)
         ops.append(op if chosen == op.kind else _with(op, kind=chosen))
     return _replace(plan, ops=tuple(ops))
 
 
-def dense_cost(op: FusedOp, reads_slice: bool) -> float:
-    """The dense product's expected nanoseconds per sample (see the module doc)."""
+def dense_cost(op: FusedOp, *, reads_slice: bool) -> float:
+    """The dense product's expected nanoseconds per sample (see the module doc).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nngraph.plan import fused_op
+    >>> op = fused_op(index=0, targets=["y0", "y1"], sources=["x0", "x1", "x2"], activation="linear",
+    ...               weights=np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]), bias=np.zeros(2), level=1)
+    >>> round(dense_cost(op, reads_slice=False), 2), round(sparse_cost(op), 2)  # gathers 3 sources
+    (1.04, 0.9)
+    """
     sources, targets = op.shape
     if reads_slice:
         return MULTIPLY_ADD_NS * sources * targets + TARGET_NS * targets
@@ -126,7 +137,8 @@ def dense_cost(op: FusedOp, reads_slice: bool) -> float:
 
 
 def sparse_cost(op: FusedOp) -> float:
-    """The sparse kernel's expected nanoseconds per sample (see the module doc)."""
+    """The sparse kernel's expected nanoseconds per sample (see the module doc; example at
+    ``dense_cost``)."""
     return CONNECTION_NS * op.connections + TARGET_NS * len(op.targets)
 
 

@@ -64,7 +64,21 @@ def gathers(plan: Plan, op: FusedOp, *, exact: bool) -> bool:
 
 def product_groups(plan: Plan, *, exact: bool) -> list[list[FusedOp]]:
     """Runs of consecutive ops of one level (which never read each other) that share a product:
-    sparse ops, or (outside the exact pass) gathering ops; every other op alone."""
+    sparse ops, or (outside the exact pass) gathering ops; every other op alone.
+
+    Examples
+    --------
+    >>> import networkx as nx, nngraph
+    >>> from nngraph.compiler.passes import choose_kinds
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", role="input")
+    >>> G.add_node("h", role="hidden", activation="tanh"); G.add_node("g", role="hidden")
+    >>> G.add_node("y", role="output")
+    >>> G.add_weighted_edges_from([("x", "h", 1.0), ("x", "g", 1.0), ("h", "y", 1.0), ("g", "y", 1.0)])
+    >>> plan = choose_kinds(nngraph.compile_network(G), kind="sparse")
+    >>> [[op.index for op in ops] for ops in product_groups(plan, exact=False)]  # h and g: level 1
+    [[0, 1], [2]]
+    """
     groups: list[list[FusedOp]] = []
     for op in plan.ops:
         previous = groups[-1] if groups else []
