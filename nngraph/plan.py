@@ -15,14 +15,20 @@ numbers.
 At run time the executor keeps two buffers over these columns, the weighted sums ``Z`` and the
 values ``A``, stored neuron-major: ``A[c]`` is column ``c`` for the whole batch, so each op writes
 one contiguous block ``A[start:stop]``. An op reads its sources as one slice when they are
-contiguous columns, and otherwise gathers exactly them (dense) or reads the span they cover
-through its sparse matrix; the rest of the state is never copied. One extra row, ``A[n_columns]``,
+contiguous columns, and otherwise gathers exactly them (dense) or reads them in place, connection
+by connection (sparse); the rest of the state is never copied. One extra row, ``A[n_columns]``,
 holds 1.0 so that a gathered read can fold the bias into its product. When not tracing, ``Z`` *is*
 ``A``: each op's values overwrite its weighted sums in place.
 
-Non-finite inputs: a zero in a dense block is multiplied like any weight, so a NaN or infinity in
-a source reaches every target of the op (0 * inf is NaN), also those it has no connection to,
-which the reference pass would leave finite. With finite inputs the two agree.
+Connections
+-----------
+A zero in a dense block where there is no connection (padding) is multiplied like any weight, so a
+NaN or infinity reaching it would spread to targets it does not feed. So an op knows its
+connections: a sparse op stores exactly them (a connection of weight 0.0 is stored too), and a
+dense op with padding carries ``connected``, True at each connection. Plans with padding compute
+fast over the padded blocks and, should a NaN come out, again over the connections alone (see
+``nngraph.compiler.codegen``); a connection of weight 0.0 from a NaN still gives NaN, as in the
+reference pass.
 """
 
 from __future__ import annotations
@@ -62,13 +68,18 @@ class FusedOp:
     kind : ``"dense"`` (``weights`` is an ndarray) or ``"sparse"`` (a ``scipy.sparse.csr_array``).
     targets : the neurons it computes, in column order.
     sources : the neurons it reads, in the row order of ``weights`` (sorted by column).
-    weights : shape ``(len(sources), len(targets))``; zero where there is no connection.
+    weights : shape ``(len(sources), len(targets))``; zero where there is no connection. A sparse
+        op stores exactly its connections, those of weight 0.0 included.
     bias : shape ``(len(targets),)``.
     activation : canonical activation name (``resolve_activation(...).name``).
-    nonzeros : stored nonzero weights; density : ``nonzeros / weights.size`` (1.0 when empty).
+    nonzeros : nonzero weights; density : ``nonzeros / weights.size`` (1.0 when empty).
     level : the level its targets are scheduled at (longest path from the inputs).
+    connected : for a dense op with padding (an entry that is no connection), a boolean array of the
+        weights' shape, True at each connection; ``None`` when every entry is a connection, and
+        always for a sparse op.
 
-    Build one with ``fused_op``, which fills in ``nonzeros`` and ``density`` and freezes the arrays.
+    Build one with ``fused_op``, which fills in ``nonzeros``, ``density`` and ``connected`` and
+    freezes the arrays.
     """
 
     index: int
@@ -81,6 +92,7 @@ class FusedOp:
     nonzeros: int
     density: float
     level: int
+    connected: np.ndarray | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return (f"FusedOp(index={self.index}, kind={self.kind!r}, activation={self.activation!r}, "
@@ -96,38 +108,113 @@ class FusedOp:
         """The weights as a dense array, whatever the kind (a copy for sparse ops)."""
         return self.weights.toarray() if self.kind == SPARSE else self.weights
 
+    @property
+    def connections(self) -> int:
+        """How many connections the op computes (``nonzeros`` plus any of weight 0.0)."""
+        if self.kind == SPARSE:
+            return int(self.weights.nnz)
+        return self.shape[0] * self.shape[1] if self.connected is None else int(self.connected.sum())
+
+    @property
+    def padded(self) -> bool:
+        """Whether the op multiplies zeros that are no connection (a dense op with ``connected``)."""
+        return self.connected is not None
+
+    def connection_mask(self) -> np.ndarray:
+        """A boolean array of the weights' shape, True at each connection.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> op = fused_op(index=0, targets=["y"], sources=["a", "b"], weights=np.array([[0.5], [0.0]]),
+        ...               bias=np.zeros(1), activation="linear", level=1, kind="sparse")
+        >>> op.connection_mask()[:, 0].tolist(), op.connections
+        ([True, False], 1)
+        """
+        if self.kind == SPARSE:
+            coo = self.weights.tocoo()
+            mask = np.zeros(self.shape, dtype=bool)
+            mask[coo.row, coo.col] = True
+            return mask
+        return np.ones(self.shape, dtype=bool) if self.connected is None else self.connected
+
+    def connection_matrix(self) -> sparse.coo_array:
+        """The connections as a sparse matrix: one stored entry per connection, its weight the value
+        (a connection of weight 0.0 is stored too)."""
+        if self.kind == SPARSE:
+            return self.weights.tocoo()
+        rows, cols = np.nonzero(self.connection_mask())
+        return sparse.coo_array((self.weights[rows, cols], (rows, cols)), shape=self.shape)
+
 
 def fused_op(*, index: int, targets: Iterable[Hashable], sources: Iterable[Hashable],
              weights: np.ndarray | sparse.sparray, bias: np.ndarray, activation: str, level: int,
-             kind: str | None = None) -> FusedOp:
-    """Return a ``FusedOp`` with its counts filled in and its arrays read-only.
+             kind: str | None = None, connected: np.ndarray | None = None) -> FusedOp:
+    """Return a ``FusedOp`` with its counts and connections filled in and its arrays read-only.
 
     ``kind`` defaults to the kind of ``weights``; given, the weights are converted to it.
+    ``connected`` marks the connections (a boolean array of the weights' shape); by default they
+    are the stored entries of sparse weights, or the nonzero entries of dense ones.
 
     Examples
     --------
     >>> import numpy as np
     >>> op = fused_op(index=0, targets=["h"], sources=["x", "y"], weights=np.array([[2.0], [0.0]]),
     ...               bias=np.zeros(1), activation="relu", level=1)
-    >>> op.kind, op.nonzeros, op.density
-    ('dense', 1, 0.5)
+    >>> op.kind, op.nonzeros, op.density, op.padded
+    ('dense', 1, 0.5, True)
+    >>> op = fused_op(index=0, targets=["h"], sources=["x", "y"], weights=np.array([[2.0], [0.0]]),
+    ...               bias=np.zeros(1), activation="relu", level=1, connected=np.ones((2, 1), bool))
+    >>> op.nonzeros, op.padded, op.connection_matrix().nnz  # y feeds h with weight 0.0
+    (1, False, 2)
     """
     if kind is None:
         kind = SPARSE if sparse.issparse(weights) else DENSE
+    mask = None
     if kind == SPARSE:
-        matrix = sparse.csr_array(weights)
-        matrix.eliminate_zeros()
-        matrix.sort_indices()
+        matrix = _sparse_connections(weights, connected)
         for part in (matrix.data, matrix.indices, matrix.indptr):
             _frozen(part)
-        nonzeros = int(matrix.nnz)
+        nonzeros = int(matrix.count_nonzero())
     else:
         matrix = _frozen(np.array(weights.toarray() if sparse.issparse(weights) else weights))
         nonzeros = int(np.count_nonzero(matrix))
+        mask = _dense_connections(matrix, weights, connected, nonzeros)
     size = matrix.shape[0] * matrix.shape[1]
     return FusedOp(index=index, kind=kind, targets=tuple(targets), sources=tuple(sources),
                    weights=matrix, bias=_frozen(np.array(bias)), activation=activation,
-                   nonzeros=nonzeros, density=nonzeros / size if size else 1.0, level=level)
+                   nonzeros=nonzeros, density=nonzeros / size if size else 1.0, level=level,
+                   connected=mask)
+
+
+def _sparse_connections(weights: np.ndarray | sparse.sparray,
+                        connected: np.ndarray | None) -> sparse.csr_array:
+    """CSR weights whose stored entries are exactly the connections, sorted."""
+    if connected is None and sparse.issparse(weights):
+        matrix = sparse.csr_array(weights, copy=True)
+    else:
+        dense = weights.toarray() if sparse.issparse(weights) else np.asarray(weights)
+        rows, cols = np.nonzero(dense if connected is None else connected)
+        matrix = sparse.csr_array((dense[rows, cols], (rows, cols)), shape=dense.shape)
+    matrix.sum_duplicates()
+    matrix.sort_indices()
+    return matrix
+
+
+def _dense_connections(matrix: np.ndarray, weights: np.ndarray | sparse.sparray,
+                       connected: np.ndarray | None, nonzeros: int) -> np.ndarray | None:
+    """The ``connected`` mask of a dense op, or None when every entry is a connection."""
+    if connected is None:
+        if nonzeros == matrix.size:
+            return None
+        if sparse.issparse(weights):
+            coo = weights.tocoo()
+            connected = np.zeros(matrix.shape, dtype=bool)
+            connected[coo.row, coo.col] = True
+        else:
+            connected = matrix != 0
+    mask = np.array(connected, dtype=bool)
+    return None if mask.all() else _frozen(mask)
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,6 +223,8 @@ class Program:
 
     ``forward(X, Z, A)`` is the fused numpy pass (``X`` the inputs neuron-major, ``Z`` and ``A``
     the buffers of the column layout, with ``rows`` rows); it returns the outputs block of ``A``.
+    ``exact`` (``None`` unless some product of ``forward`` multiplies padding) is the same pass
+    over real connections only, which the runner calls when ``forward`` gives a NaN.
     ``scalar(sample)`` is straight-line float code for one sample (``None`` if the plan has
     none), used for batches of at most ``scalar_batch_limit`` samples. ``runner`` says which.
     ``constants`` are the arrays the code names (``W0``, ``b0``, ...): ``exec(code, dict(constants))``
@@ -145,6 +234,7 @@ class Program:
     code: str
     constants: Mapping[str, object]
     forward: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    exact: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None
     scalar: Callable[[list[float]], list[float]] | None
     scalar_batch_limit: int
     rows: int
@@ -239,6 +329,24 @@ class Plan:
             return None
         starts = [self.columns[op.targets[0]] for op in self.ops]
         return self.ops[int(np.searchsorted(starts, column, side="right")) - 1]
+
+    def reads_slice(self, op: FusedOp) -> bool:
+        """Whether ``op``'s sources hold contiguous columns, so that one slice reads them all.
+
+        Examples
+        --------
+        >>> import networkx as nx, nngraph
+        >>> G = nx.DiGraph()
+        >>> G.add_nodes_from(["x0", "x1"], role="input"); G.add_node("h", role="hidden")
+        >>> G.add_node("y", role="output")
+        >>> G.add_weighted_edges_from([("x0", "h", 1.0), ("x0", "y", 1.0), ("h", "y", 1.0)])
+        >>> plan = nngraph.compile_network(G)
+        >>> [plan.reads_slice(op) for op in plan.ops]  # y reads x0 and h: columns 0 and 2
+        [True, False]
+        """
+        if not op.sources:
+            return True
+        return self.columns[op.sources[-1]] - self.columns[op.sources[0]] + 1 == len(op.sources)
 
     def _column(self, node: Hashable) -> int:
         try:

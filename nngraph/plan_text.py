@@ -93,11 +93,12 @@ def explain_neuron(plan: Plan, node: Hashable) -> str:
         return (f"neuron {node!r} is input {column} (column {column}): its value is the feature "
                 f"itself and it has no weighted sum; {read}")
     target = column - plan.columns[op.targets[0]]  # an op's targets hold contiguous columns
-    weights = op.weights[:, [target]].toarray()[:, 0] if op.kind == "sparse" else op.weights[:, target]
+    connections = op.connection_matrix().tocsc()[:, [target]].tocoo()
+    weights = dict(zip(connections.row.tolist(), connections.data.tolist()))  # 0.0 weights included
     lines = [f"neuron {node!r} (column {column}) is computed by op {op.index} "
              f"({op.kind}, {op.activation}, level {op.level}):",
              f"  weighted sum = {float(op.bias[target]):.6g} (bias)"]
-    terms = [(source, float(weight)) for source, weight in zip(op.sources, weights) if weight != 0]
+    terms = [(op.sources[row], weights[row]) for row in sorted(weights)]
     pad = " " * len("  weighted sum ")
     for source, weight in terms[:EXPLAIN_TERMS]:
         lines.append(f"{pad}{'-' if weight < 0 else '+'} {abs(weight):.6g} * {source!r}")

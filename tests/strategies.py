@@ -5,7 +5,8 @@
 before, partly connected (pruned), with skip connections, or wired at random (some neurons get
 no connection at all); mixed activations; softmax layers whose members may sit at different
 levels; hidden neurons that are outputs too, or reach no output; neurons and connections added
-in a random order. Weights, biases and inputs lie in [-1, 1].
+in a random order. Weights and biases lie in [-1, 1] (0.0 included: a connection of weight 0.0 is
+still a connection); inputs too, but one batch in three may also hold NaN and infinities.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid", "leaky_relu(alpha=0.1)", "el
                "softplus", "softsign", "gelu", "swish", "hard_sigmoid")
 WIRINGS = ("full", "full", "skip", "pruned", "random")
 unit = st.floats(min_value=-1.0, max_value=1.0, allow_nan=False)
+non_finite = st.sampled_from([np.nan, np.inf, -np.inf])
 
 
 @st.composite
@@ -79,10 +81,12 @@ def _sources(draw: st.DrawFn, wiring: str, layers: list[list[Hashable]],
 
 @st.composite
 def networks_and_batches(draw: st.DrawFn, *, max_batch: int = 4) -> tuple[nx.DiGraph, np.ndarray]:
-    """A random network and a batch of inputs for it, shape ``(batch, n_inputs)``."""
+    """A random network and a batch of inputs for it, shape ``(batch, n_inputs)``; one batch in
+    three may hold NaN, inf and -inf among its numbers."""
     G = draw(networks())
     batch = draw(st.integers(1, max_batch))
-    x = draw(hnp.arrays(np.float64, (batch, len(nngraph.inputs(G))), elements=unit))
+    elements = st.one_of(unit, non_finite) if draw(st.integers(0, 2)) == 0 else unit
+    x = draw(hnp.arrays(np.float64, (batch, len(nngraph.inputs(G))), elements=elements))
     return G, x
 
 
@@ -91,8 +95,14 @@ def assert_equivalent(plan: nngraph.Plan, G: nx.DiGraph, x: object) -> None:
     value in the trace, and the outputs of ``plan(x)`` through every runner the plan has.
 
     The tolerance is ``nngraph.compiler.verify.TOLERANCE``: 1e-12 relative for float64 and 1e-5
-    for float32, plus a tiny absolute slack (see that module).
+    for float32, plus a tiny absolute slack (see that module). NaN agrees with NaN only: a NaN on
+    one side and a number on the other is a difference; infinities must match in sign.
     """
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf inputs are meant to propagate
+        _assert_equivalent(plan, G, x)
+
+
+def _assert_equivalent(plan: nngraph.Plan, G: nx.DiGraph, x: object) -> None:
     reference = nngraph.run_reference(G, x, dtype=plan.dtype)
     difference = first_difference(plan.trace(x), reference)
     assert difference is None, f"trace: {difference}"

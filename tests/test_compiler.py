@@ -164,7 +164,7 @@ def test_large_sparse_layer_uses_the_sparse_product() -> None:
     plan = nngraph.compile_network(G, verify=True)
     [op] = plan.ops
     assert (op.kind, op.nonzeros, op.shape) == ("sparse", 1200, (200, 120))
-    assert "z[...] = S0 @ X\n" in plan.code
+    assert "csr_accumulate(120, 320, n, P0, J0, V0, a_flat, z_flat[200 * n:320 * n])" in plan.code
     assert [op.kind for op in nngraph.compile_network(G, passes=("merge_levels",)).ops] == ["dense"]
     assert_equivalent(plan, G, RNG.normal(size=(5, 200)))
 
@@ -213,7 +213,7 @@ def test_neat_style_genome_compiles_to_few_wide_ops() -> None:
     plan = nngraph.compile_network(G, verify=True)
     assert max(op.level for op in plan.ops) == 26
     assert len(plan.ops) <= 2 * 25 + 1 < G.number_of_nodes() - 16
-    assert plan.runner == "fused numpy"
+    assert plan.runner.startswith("fused numpy")
     assert_equivalent(plan, G, RNG.uniform(-1, 1, size=(7, 16)))
     assert_equivalent(nngraph.compile_network(G, passes=()), G, RNG.uniform(-1, 1, size=(3, 16)))
 

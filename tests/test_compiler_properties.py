@@ -12,7 +12,7 @@ from strategies import assert_equivalent, networks, networks_and_batches
 
 import nngraph
 from nngraph.compiler import PASSES, check_plan, compile_network
-from nngraph.compiler import codegen
+from nngraph.compiler import products
 from nngraph.compiler.codegen import generate
 from nngraph.compiler.passes import choose_kinds
 
@@ -49,6 +49,7 @@ def test_lowered_weights_are_blocks_of_the_adjacency_matrix(G: nx.DiGraph) -> No
     nodes = list(G)
     index = {node: i for i, node in enumerate(nodes)}
     matrix = nx.to_numpy_array(G, nodelist=nodes, weight="weight")
+    pattern = nx.to_numpy_array(G, nodelist=nodes, weight=None) == 1  # connections, weight 0.0 too
     for passes in ((), tuple(PASSES)):
         plan = compile_network(G, passes=passes)
         check_plan(plan)
@@ -56,6 +57,8 @@ def test_lowered_weights_are_blocks_of_the_adjacency_matrix(G: nx.DiGraph) -> No
             rows = [index[node] for node in op.sources]
             cols = [index[node] for node in op.targets]
             np.testing.assert_array_equal(op.dense_weights(), matrix[np.ix_(rows, cols)])
+            np.testing.assert_array_equal(op.connection_mask(), pattern[np.ix_(rows, cols)])
+            assert op.padded == (not pattern[np.ix_(rows, cols)].all() and op.kind == "dense")
             biases = [G.nodes[node].get("bias", 0.0) for node in op.targets]
             np.testing.assert_array_equal(op.bias, biases)
 
@@ -72,8 +75,7 @@ def test_every_computed_neuron_is_in_exactly_one_op(G: nx.DiGraph) -> None:
 
 def compile_all_sparse(G: nx.DiGraph, dtype: type = np.float64) -> nngraph.Plan:
     """Compile with every op forced to the sparse kind, to exercise the sparse product."""
-    plan = choose_kinds(compile_network(G, dtype=dtype, passes=("merge_levels",)),
-                        max_density=1.0, min_entries=0)
+    plan = choose_kinds(compile_network(G, dtype=dtype, passes=("merge_levels",)), kind="sparse")
     check_plan(plan, stage="forcing sparse")
     return generate(plan)
 
@@ -92,6 +94,6 @@ def test_sparse_ops_agree_with_the_reference(case: tuple[nx.DiGraph, np.ndarray]
 @given(networks_and_batches(max_batch=5))
 def test_shared_and_separate_products_agree_with_the_reference(case: tuple[nx.DiGraph, np.ndarray]) -> None:
     G, x = case
-    with mock.patch.object(codegen, "MAX_SHARED_BATCH", 2):  # batches of 3 and more: one product per op
+    with mock.patch.object(products, "MAX_SHARED_BATCH", 2):  # batches of 3 and more: one product per op
         plan = compile_network(G)
     assert_equivalent(plan, G, x)

@@ -13,7 +13,7 @@ from strategies import assert_equivalent
 
 import nngraph
 from nngraph import CompileError, FusedOp, NeuronNotFoundError, VerificationError
-from nngraph.compiler import codegen, verify
+from nngraph.compiler import products, verify
 from nngraph.execute.compiled import run_plan
 from nngraph.layers import Dense
 from nngraph.models import Sequential
@@ -211,7 +211,7 @@ def test_verify_names_the_first_neuron_that_differs(model: Sequential, plan: nng
     with pytest.raises(VerificationError, match=r"neuron 'dense_1/4': weighted sum of sample 0 .*op 1") as error:
         verify.verify_plan(plan, G)
     assert error.value.nodes == ("dense_1/4",) and error.value.op == 1
-    monkeypatch.setitem(codegen._IN_PLACE, "relu", ["np.maximum(z, 0.5, out=a)"])
+    monkeypatch.setitem(products.IN_PLACE, "relu", ["np.maximum(z, 0.5, out=a)"])
     with pytest.raises(VerificationError, match="neuron 'dense/"):
         nngraph.compile_network(model.graph, verify=True)
 

@@ -4,7 +4,8 @@
     groups.py     neurons of one level, one activation, one predecessor set -> one group
     lower.py      groups -> dense fused ops over the column layout of ``nngraph.plan``
     passes.py     named rewrites (merge_levels, choose_kinds); check.py's ``check_plan`` after each
-    codegen.py    the source the plan runs (fused numpy; scalar.py's code for tiny plans), compiled
+    codegen.py    the source the plan runs (fused numpy; scalar.py's code for tiny plans), compiled;
+                  products.py writes each product's lines, kernels.py is the sparse kernel they call
     verify.py     on request, the plan against the reference pass on random inputs
 """
 

@@ -11,7 +11,9 @@ order:
 5. sources are known neurons, sorted by column without repeats, computed by an earlier op of a
    lower level (so ops of one level never read each other);
 6. weights are ``(len(sources), len(targets))`` and bias ``(len(targets),)``, in the plan's dtype,
-   stored as the kind says, with ``nonzeros`` and ``density`` matching them;
+   stored as the kind says, with ``nonzeros`` and ``density`` matching them; ``connected`` is
+   ``None`` or, for a dense op only, a boolean mask of the weights' shape with at least one
+   entry that is no connection, and every such entry a zero weight;
 7. every output is computed by some op.
 """
 
@@ -127,12 +129,27 @@ def _check_arrays(plan: Plan, op: FusedOp, where: str) -> None:
     for name, array in (("weights", weights), ("bias", bias)):
         if array.dtype != plan.dtype:
             raise _fail(where, op, f"{name} are {array.dtype}, the plan computes in {plan.dtype}")
+    _check_connected(op, where)
     nonzeros = int(weights.count_nonzero() if op.kind == SPARSE else np.count_nonzero(weights))
     size = op.shape[0] * op.shape[1]
     density = nonzeros / size if size else 1.0
     if nonzeros != op.nonzeros or not np.isclose(density, op.density, rtol=1e-12, atol=0.0):
         raise _fail(where, op, f"says {op.nonzeros} nonzeros (density {op.density}); its weights have "
                     f"{nonzeros} (density {density})")
+
+
+def _check_connected(op: FusedOp, where: str) -> None:
+    mask = op.connected
+    if mask is None:
+        return
+    if op.kind == SPARSE:
+        raise _fail(where, op, "is sparse but has a connected mask; its stored entries are its connections")
+    if not isinstance(mask, np.ndarray) or mask.dtype != bool or mask.shape != op.shape:
+        raise _fail(where, op, f"connected must be a boolean array of shape {op.shape}")
+    if mask.all():
+        raise _fail(where, op, "connected marks every entry; it should be None (no padding)")
+    if np.any(op.weights[~mask]):
+        raise _fail(where, op, "has a nonzero weight where connected says there is no connection")
 
 
 def _check_coverage(plan: Plan, computed_by: dict[Hashable, int], input_set: set[Hashable],

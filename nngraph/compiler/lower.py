@@ -2,7 +2,8 @@
 
 Each group becomes one dense ``FusedOp``: its sources are the union of its targets'
 predecessors, sorted by column, and its weight matrix holds each connection's weight at
-(source row, target column), zero elsewhere. Columns follow the layout documented in
+(source row, target column), zero elsewhere; the op is told which entries are connections, so a
+connection of weight 0.0 stays one. Columns follow the layout documented in
 ``nngraph.plan``. The graph is read once, here, and never again: later edits to it cannot
 change the plan.
 """
@@ -50,10 +51,22 @@ def _lower_group(G: nx.DiGraph, index: int, group: Group, columns: Mapping[Hasha
     sources = sorted(set().union(*predecessors), key=columns.__getitem__)
     bias = np.array([G.nodes[node].get(BIAS, DEFAULT_BIAS) for node in group.targets], dtype=dtype)
     weights = np.zeros((len(sources), len(group.targets)), dtype=dtype, order="F")
+    connected = np.ones(weights.shape, dtype=bool)
     if sources:
         _fill_weights(weights, G, group.targets, predecessors, sources)
+        if sum(map(len, predecessors)) < weights.size:  # a partly connected (softmax) group
+            connected = _connections(predecessors, sources)
     return fused_op(index=index, targets=group.targets, sources=sources, weights=weights, bias=bias,
-                    activation=group.activation, level=group.level)
+                    activation=group.activation, level=group.level, connected=connected)
+
+
+def _connections(predecessors: list[dict], sources: list[Hashable]) -> np.ndarray:
+    """True at (source row, target column) where the source feeds the target."""
+    row = {node: i for i, node in enumerate(sources)}
+    mask = np.zeros((len(sources), len(predecessors)), dtype=bool)
+    for column, pred in enumerate(predecessors):
+        mask[[row[node] for node in pred], column] = True
+    return mask
 
 
 def _fill_weights(matrix: np.ndarray, G: nx.DiGraph, targets: tuple[Hashable, ...],

@@ -5,16 +5,25 @@ runs ``check_plan`` after each. ``compile_network(G, passes=())`` switches them 
 
 - ``merge_levels`` (horizontal fusion): the ops of one level with the same element-wise activation
   become one op, whose sources are the union of theirs (zeros where a source does not feed a
-  target). Legal because ops of one level never read each other (``check_plan`` enforces it),
-  and no level is folded into another, so every weighted sum stays observable. It pays where
-  ops are small or share sources, as in NEAT-style genomes and pruned layers; large fully
-  connected ops (at least ``KEEP_APART`` weights) stay apart, since padding them with zeros
-  would only add work. Group-wise ops (softmax) are never merged: each normalises its own layer.
-- ``choose_kinds`` (the density rule): an op is ``"sparse"`` when at most ``SPARSE_DENSITY`` of
-  its weight matrix is nonzero and the matrix has at least ``SPARSE_MIN_ENTRIES`` entries;
-  ``"dense"`` (with zeros) otherwise. Measured on this kind of machine, a scipy sparse product
-  beats the dense one from about 10-15% density down, once the matrix is large enough for the
-  product, rather than the call, to dominate.
+  target; the op keeps which entries are connections). Legal because ops of one level never read
+  each other (``check_plan`` enforces it), and no level is folded into another, so every weighted
+  sum stays observable. It pays where ops are small or share sources, as in NEAT-style genomes and
+  pruned layers; large fully connected ops (at least ``KEEP_APART`` weights) stay apart, since
+  padding them with zeros would only add work. Group-wise ops (softmax) are never merged: each
+  normalises its own layer.
+- ``choose_kinds`` (the cost rule): an op is ``"sparse"`` when scipy's CSR kernel over its
+  connections is expected to cost less per sample than the dense product, ``"dense"`` (with
+  zeros) otherwise. Per sample, the dense product costs ``MULTIPLY_ADD_NS`` per entry of its
+  weight matrix, plus, when its sources are not contiguous columns, ``GATHER_NS`` per source
+  copied out (and the row of ones for the bias); the sparse one costs ``CONNECTION_NS`` per
+  connection. Each also writes its bias, ``TARGET_NS`` per target. The figures were measured on
+  this kind of machine (float64, one BLAS thread) and hold from batches of about 64 up; both kinds
+  make two numpy calls, so below that, where the calls dominate, the choice hardly matters. Not
+  modelled: on ops with tens of thousands of connections and batches of thousands, the kernel's
+  cost per connection about doubles (the rows it reads leave the cache). So a fully connected block stays dense, a block read as
+  one slice turns sparse below about a sixth nonzero, and one that gathers scattered sources for
+  few targets (a merged NEAT-style level) turns sparse at higher densities, since the kernel reads
+  the buffer in place.
 """
 
 from __future__ import annotations
@@ -28,11 +37,14 @@ from scipy import sparse
 from nngraph.activations import resolve_activation
 from nngraph.compiler.check import check_plan
 from nngraph.errors import CompileError
-from nngraph.plan import DENSE, SPARSE, FusedOp, Plan, fused_op, layout
+from nngraph.plan import DENSE, KINDS, SPARSE, FusedOp, Plan, fused_op, layout
 
 KEEP_APART = 4096
-SPARSE_DENSITY = 0.1
-SPARSE_MIN_ENTRIES = 16384
+# The cost rule of choose_kinds, in nanoseconds per sample (see the module doc).
+MULTIPLY_ADD_NS = 0.04
+GATHER_NS = 0.18
+CONNECTION_NS = 0.25
+TARGET_NS = 0.2
 # Merged blocks larger than this are built sparse, whatever their density, to bound memory.
 DENSE_BUILD_LIMIT = 1 << 24
 
@@ -68,7 +80,7 @@ def _merge(members: list[FusedOp], columns: Mapping[Hashable, int]) -> FusedOp:
     rows, cols, values = [], [], []
     offset = 0
     for op in members:
-        block = sparse.coo_array(op.weights)
+        block = op.connection_matrix()
         source_rows = np.array([row[node] for node in op.sources], dtype=np.int64)
         rows.append(source_rows[block.row])
         cols.append(block.col + offset)
@@ -77,18 +89,15 @@ def _merge(members: list[FusedOp], columns: Mapping[Hashable, int]) -> FusedOp:
     shape = (len(sources), offset)
     coo = sparse.coo_array((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
                            shape=shape)
-    weights = coo.tocsr() if shape[0] * shape[1] > DENSE_BUILD_LIMIT else coo.toarray()
     first = members[0]
     return fused_op(index=first.index, targets=[n for op in members for n in op.targets],
-                    sources=sources, weights=weights,
+                    sources=sources, weights=coo,
                     bias=np.concatenate([op.bias for op in members]), activation=first.activation,
-                    level=first.level)
+                    level=first.level, kind=SPARSE if shape[0] * shape[1] > DENSE_BUILD_LIMIT else DENSE)
 
 
-def choose_kinds(plan: Plan, *, max_density: float = SPARSE_DENSITY,
-                 min_entries: int = SPARSE_MIN_ENTRIES) -> Plan:
-    """Apply the density rule to every op: sparse when ``density <= max_density`` and the weight
-    matrix has at least ``min_entries`` entries, dense otherwise (see the module doc).
+def choose_kinds(plan: Plan, *, kind: str | None = None) -> Plan:
+    """Apply the cost rule to every op (see the module doc), or make every op ``kind``.
 
     Examples
     --------
@@ -96,15 +105,41 @@ def choose_kinds(plan: Plan, *, max_density: float = SPARSE_DENSITY,
     >>> from nngraph.models import Sequential
     >>> from nngraph.layers import Dense
     >>> plan = nngraph.compile_network(Sequential([Dense(units=4, input_shape=(3,))], seed=0).graph)
-    >>> [op.kind for op in choose_kinds(plan, max_density=1.0, min_entries=0).ops]
-    ['sparse']
+    >>> [op.kind for op in plan.ops], [op.kind for op in choose_kinds(plan, kind="sparse").ops]
+    (['dense'], ['sparse'])
     """
+    if kind not in (None, *KINDS):
+        raise CompileError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     ops = []
     for op in plan.ops:
-        sparse_enough = op.density <= max_density and op.shape[0] * op.shape[1] >= min_entries
-        kind = SPARSE if sparse_enough else DENSE
-        ops.append(op if kind == op.kind else _with(op, kind=kind))
+        cheaper = sparse_cost(op) < dense_cost(op, reads_slice=plan.reads_slice(op))
+        chosen = kind or (SPARSE if cheaper else DENSE)
+        ops.append(op if chosen == op.kind else _with(op, kind=chosen))
     return _replace(plan, ops=tuple(ops))
+
+
+def dense_cost(op: FusedOp, *, reads_slice: bool) -> float:
+    """The dense product's expected nanoseconds per sample (see the module doc).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nngraph.plan import fused_op
+    >>> op = fused_op(index=0, targets=["y0", "y1"], sources=["x0", "x1", "x2"], activation="linear",
+    ...               weights=np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]), bias=np.zeros(2), level=1)
+    >>> round(dense_cost(op, reads_slice=False), 2), round(sparse_cost(op), 2)  # gathers 3 sources
+    (1.04, 0.9)
+    """
+    sources, targets = op.shape
+    if reads_slice:
+        return MULTIPLY_ADD_NS * sources * targets + TARGET_NS * targets
+    return GATHER_NS * (sources + 1) + MULTIPLY_ADD_NS * (sources + 1) * targets
+
+
+def sparse_cost(op: FusedOp) -> float:
+    """The sparse kernel's expected nanoseconds per sample (see the module doc; example at
+    ``dense_cost``)."""
+    return CONNECTION_NS * op.connections + TARGET_NS * len(op.targets)
 
 
 def relayout(plan: Plan, ops: Sequence[FusedOp]) -> Plan:
@@ -117,7 +152,7 @@ def relayout(plan: Plan, ops: Sequence[FusedOp]) -> Plan:
             placed.append(op if op.index == index else dataclasses.replace(op, index=index))
         else:
             placed.append(_with(op, index=index, sources=[op.sources[i] for i in order],
-                                weights=op.weights[order]))
+                                weights=op.connection_matrix().tocsr()[order]))
     return _replace(plan, ops=tuple(placed), columns=columns)
 
 
@@ -127,8 +162,10 @@ def _replace(plan: Plan, **changes: object) -> Plan:
 
 
 def _with(op: FusedOp, **changes: object) -> FusedOp:
-    fields = {"index": op.index, "targets": op.targets, "sources": op.sources, "weights": op.weights,
-              "bias": op.bias, "activation": op.activation, "level": op.level, "kind": op.kind}
+    """A new op with ``changes``; new ``weights`` must be sparse, their stored entries the connections."""
+    fields = {"index": op.index, "targets": op.targets, "sources": op.sources,
+              "weights": op.connection_matrix(), "bias": op.bias, "activation": op.activation,
+              "level": op.level, "kind": op.kind}
     fields.update(changes)
     return fused_op(**fields)
 

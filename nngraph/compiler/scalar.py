@@ -3,12 +3,15 @@
 For a network the size of the lesson's (108 connections), numpy's fixed cost per call is nearly
 all the time of a batch-of-one pass; Python float arithmetic on the same weights is several
 times faster. ``scalar_source`` writes that code (float64 plans whose activations all have a
-scalar form, up to ``MAX_WEIGHTS`` nonzero weights), and ``scalar_batch_limit`` says up to how
+scalar form, up to ``MAX_WEIGHTS`` connections), and ``scalar_batch_limit`` says up to how
 many samples it beats the fused numpy pass, from a cost model measured on this kind of machine.
-Each weighted sum adds its terms left to right, starting from the bias, as the reference does.
+Each weighted sum adds its terms left to right, starting from the bias, as the reference does, one
+term per connection (a weight of 0.0 too: ``0.0 * nan`` is NaN, in the reference as here).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -67,7 +70,7 @@ def scalar_source(plan: Plan) -> list[str] | None:
         a1 = 0.0 if z1 < 0.0 else z1
         return [a1]
     """
-    if plan.dtype != np.float64 or sum(op.nonzeros for op in plan.ops) > MAX_WEIGHTS:
+    if plan.dtype != np.float64 or sum(op.connections for op in plan.ops) > MAX_WEIGHTS:
         return None
     body: list[str] = []
     producer = producers(plan)
@@ -93,11 +96,13 @@ def _op_lines(plan: Plan, op: FusedOp) -> list[str] | None:
     params = dict(activation.params)
     start = plan.columns[op.targets[0]]
     weights = op.dense_weights()
+    connected = op.connection_mask()
     sources = [plan.columns[node] for node in op.sources]
     lines: list[str] = []
     for j in range(len(op.targets)):
         column = start + j
-        lines += _weighted_sum(column, float(op.bias[j]), weights[:, j], sources)
+        rows = np.flatnonzero(connected[:, j])
+        lines += _weighted_sum(column, float(op.bias[j]), weights[rows, j], [sources[i] for i in rows])
         if not activation.group_wise:
             statement = _element_wise(activation.kind, f"z{column}", f"a{column}", params)
             if statement is None:
@@ -111,10 +116,10 @@ def _op_lines(plan: Plan, op: FusedOp) -> list[str] | None:
 
 
 def _weighted_sum(column: int, bias: float, weights: np.ndarray, sources: list[int]) -> list[str]:
+    """The lines computing ``z<column>``: the bias, then ``weights[i] * a<sources[i]>`` in order."""
     terms = []
-    for row in np.flatnonzero(weights):
-        weight = float(weights[row])
-        sign = "-" if weight < 0 else "+"
+    for row, weight in enumerate(weights.tolist()):
+        sign = "-" if math.copysign(1.0, weight) < 0 else "+"
         terms.append(f"{sign} {abs(weight)!r} * a{sources[row]}")
     name = f"z{column}"
     if not terms:
@@ -145,7 +150,7 @@ def _softmax(columns: range) -> list[str]:
 
 def scalar_batch_limit(plan: Plan, numpy_calls: int) -> int:
     """Up to how many samples the scalar code is expected to beat ``numpy_calls`` numpy calls."""
-    per_sample = SAMPLE_NS + CONNECTION_NS * sum(op.nonzeros for op in plan.ops)
+    per_sample = SAMPLE_NS + CONNECTION_NS * sum(op.connections for op in plan.ops)
     for op in plan.ops:
         kind = resolve_activation(op.activation).kind
         cost = "softmax" if kind == "softmax" else "call" if kind in ("tanh", "sigmoid") else "inline"

@@ -3,7 +3,9 @@
 ``run_plan`` checks the input as the reference does (``as_batch``), then runs the plan's scalar
 code for small batches of a tiny plan, or its fused numpy pass on one fresh buffer. ``trace_plan``
 runs the same numpy pass with separate weighted-sum and value buffers, and hands them to a
-``Trace`` as they are. Buffers are allocated per call, so concurrent calls share nothing mutable.
+``Trace`` as they are. When the numpy pass multiplies padding and what it returns holds a NaN, the
+pass is run again over real connections only (``Program.exact``; why that suffices is in
+``nngraph.compiler.codegen``). Buffers are allocated per call, so concurrent calls share nothing mutable.
 """
 
 from __future__ import annotations
@@ -51,7 +53,10 @@ def run_plan(plan: Plan, x: ArrayLike, *, runner: str | None = None) -> np.ndarr
         outputs = outputs.reshape(len(batch), len(plan.outputs))
     else:
         buffer = _buffer(program, len(batch), plan.dtype)
-        outputs = np.ascontiguousarray(program.forward(batch.T, buffer, buffer).T)
+        outputs = program.forward(batch.T, buffer, buffer)
+        if _needs_exact(program, outputs):
+            outputs = program.exact(batch.T, buffer, buffer)
+        outputs = np.ascontiguousarray(outputs.T)
     return outputs[0] if single else outputs
 
 
@@ -74,8 +79,16 @@ def trace_plan(plan: Plan, x: ArrayLike) -> Trace:
     weighted_sums = np.full_like(values, np.nan)
     program.forward(batch.T, weighted_sums, values)
     n = plan.n_columns
+    if _needs_exact(program, values[:n]):  # the last row may be unused, and uninitialised
+        program.exact(batch.T, weighted_sums, values)
     return Trace(weighted_sums=weighted_sums[:n].T, values=values[:n].T, columns=plan.columns,
                  input_nodes=plan.inputs, output_nodes=plan.outputs, groups=plan.groups)
+
+
+def _needs_exact(program: Program, watched: np.ndarray) -> bool:
+    """Whether the fast pass may have spread a NaN through padding: it has padding, and ``watched``
+    holds a value that is not finite (one sum finds it; a sum that overflows also counts, harmlessly)."""
+    return program.exact is not None and not np.isfinite(watched.sum())
 
 
 def _buffer(program: Program, batch: int, dtype: np.dtype) -> np.ndarray:

@@ -1,0 +1,253 @@
+"""The lines of ``forward`` for each product: how an op, or a run of ops of one level, computes.
+
+``codegen`` walks the plan's ops in ``product_groups`` and asks ``group_lines`` for the lines of
+each group: the product into the weighted sums ``Z[start:stop]``, then each op's activation into
+its values ``A[start:stop]``. Three ways to read sources:
+
+- dense, contiguous columns: one slice of the buffer (or of the input), no copy;
+- dense, scattered columns: one gather of exactly those rows plus the row of ones, so the bias
+  rides along in the product; for small batches the gathering ops of one level share one gather
+  and one product (a cost model gives the batch limit), at the price of multiplying zeros;
+- sparse: the weighted sums are set to the bias, then scipy's CSR kernel
+  (``nngraph.compiler.kernels``) adds the connections, reading the value buffer in place. The
+  sparse ops of one level always share one kernel call: their rows are simply stacked, with no
+  zero added.
+
+In the exact pass (``exact=True``) padded dense ops are computed sparse and nothing shares a
+gather, so that no product multiplies a zero that is no connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nngraph.activations import resolve_activation
+from nngraph.plan import SPARSE, FusedOp, Plan
+from nngraph.plan_text import describe_op
+
+# The cost model behind shared gathers, in microseconds: a numpy call, a multiply-add.
+NUMPY_CALL_US = 1.0
+MULTIPLY_ADD_US = 1 / 20_000
+MAX_SHARED_BATCH = 1024
+
+# Element-wise activations with an in-place numpy form; others call the registry's function.
+IN_PLACE = {
+    "relu": ["np.maximum(z, 0.0, out=a)"],
+    "tanh": ["np.tanh(z, out=a)"],
+    # 1 / (1 + exp(-z)): exp(-z) overflows to inf for very negative z, giving 0 as it should.
+    "sigmoid": ["np.negative(z, out=a)", "np.exp(a, out=a)", "a += 1.0", "np.reciprocal(a, out=a)"],
+    "softmax": ["np.subtract(z, z.max(axis=0), out=a)", "np.exp(a, out=a)", "a /= a.sum(axis=0)"],
+}
+
+
+@dataclass(frozen=True)
+class GroupLines:
+    """The lines of one product group; whether they read inputs from ``A`` (not ``X``), and whether
+    a product among them multiplies padding."""
+
+    lines: list[str]
+    reads_inputs: bool
+    padded: bool
+
+
+def sparse_in(op: FusedOp, *, exact: bool) -> bool:
+    """Whether ``op`` is computed by the sparse kernel: sparse ops, and padded ones in the exact pass."""
+    return op.kind == SPARSE or (exact and op.padded)
+
+
+def gathers(plan: Plan, op: FusedOp, *, exact: bool) -> bool:
+    """Whether ``op`` is computed dense and reads scattered columns, so that it gathers its sources."""
+    return not sparse_in(op, exact=exact) and not plan.reads_slice(op)
+
+
+def product_groups(plan: Plan, *, exact: bool) -> list[list[FusedOp]]:
+    """Runs of consecutive ops of one level (which never read each other) that share a product:
+    sparse ops, or (outside the exact pass) gathering ops; every other op alone.
+
+    Examples
+    --------
+    >>> import networkx as nx, nngraph
+    >>> from nngraph.compiler.passes import choose_kinds
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", role="input")
+    >>> G.add_node("h", role="hidden", activation="tanh"); G.add_node("g", role="hidden")
+    >>> G.add_node("y", role="output")
+    >>> G.add_weighted_edges_from([("x", "h", 1.0), ("x", "g", 1.0), ("h", "y", 1.0), ("g", "y", 1.0)])
+    >>> plan = choose_kinds(nngraph.compile_network(G), kind="sparse")
+    >>> [[op.index for op in ops] for ops in product_groups(plan, exact=False)]  # h and g: level 1
+    [[0, 1], [2]]
+    """
+    groups: list[list[FusedOp]] = []
+    for op in plan.ops:
+        previous = groups[-1] if groups else []
+        last = previous[-1] if previous else None
+        joins = last is not None and last.level == op.level and (
+            (sparse_in(op, exact=exact) and sparse_in(last, exact=exact))
+            or (not exact and gathers(plan, op, exact=exact) and gathers(plan, last, exact=exact)))
+        if joins:
+            previous.append(op)
+        else:
+            groups.append([op])
+    return groups
+
+
+def group_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
+                producer: dict, *, exact: bool) -> GroupLines:
+    """The lines of one group of ``product_groups`` (constants they name go into ``constants``)."""
+    if sparse_in(ops[0], exact=exact):
+        return _sparse_lines(plan, ops, constants, producer)
+    if gathers(plan, ops[0], exact=exact):
+        return _gathered_lines(plan, ops, constants, producer)
+    [op] = ops
+    return _slice_lines(plan, op, constants, producer)
+
+
+def _sparse_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
+                  producer: dict) -> GroupLines:
+    """Bias first, then one kernel call adds every connection of the ops; then each activation."""
+    name = _name(ops)
+    start, stop = plan.columns[ops[0].targets[0]], plan.columns[ops[-1].targets[-1]] + 1
+    columns = _sparse_constants(plan, ops, constants, name)
+    connections = sum(op.connections for op in ops)
+    lines = [f"# ops {ops[0].index}-{ops[-1].index}: one sparse product serves them all"] if len(ops) > 1 else []
+    lines += [f"Z[{start}:{stop}] = b{name}",
+              f"csr_accumulate({stop - start}, {plan.n_columns}, n, P{name}, J{name}, V{name}, "
+              f"a_flat, z_flat[{start} * n:{stop} * n])  # {connections} connections"]
+    for op in ops:
+        lines += [f"# {describe_op(op, producer)}",
+                  f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"] + _activation_lines(op, constants)
+    reads_inputs = bool(len(columns)) and int(columns.min()) < len(plan.inputs)
+    return GroupLines(lines, reads_inputs, padded=False)
+
+
+def _sparse_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
+                      name: str) -> np.ndarray:
+    """``P<name>``, ``J<name>``, ``V<name>``: the ops' connections as CSR arrays, one row per
+    target, indexed by buffer column (zero weights stay stored); ``b<name>`` their biases. Returns
+    the columns read."""
+    indptr, indices, data = [np.zeros(1, dtype=np.int64)], [], []
+    for op in ops:
+        matrix = op.connection_matrix().T.tocsr()
+        matrix.sort_indices()
+        sources = np.array([plan.columns[node] for node in op.sources], dtype=np.int64)
+        indptr.append(matrix.indptr[1:].astype(np.int64) + indptr[-1][-1])
+        indices.append(sources[matrix.indices])
+        data.append(matrix.data)
+    columns = np.concatenate(indices)
+    index = np.int32 if max(len(columns), plan.n_columns) < 2**31 else np.int64
+    constants[f"P{name}"] = np.concatenate(indptr).astype(index)
+    constants[f"J{name}"] = columns.astype(index)
+    constants[f"V{name}"] = np.concatenate(data).astype(plan.dtype)
+    constants[f"b{name}"] = _column(np.concatenate([op.bias for op in ops]))
+    return columns
+
+
+def _shared_product_batch_limit(ops: list[FusedOp]) -> int:
+    """Up to which batch size one shared product beats a product per op: sharing saves numpy
+    calls (a fixed cost) but multiplies more zeros (a cost per sample)."""
+    if len(ops) < 2:
+        return 0
+    joint = (len({node for op in ops for node in op.sources}) + 1) * sum(len(op.targets) for op in ops)
+    apart = sum((len(op.sources) + 1) * len(op.targets) for op in ops)
+    saved = 2 * (len(ops) - 1) * NUMPY_CALL_US
+    return min(MAX_SHARED_BATCH, int(saved / (max(joint - apart, 1) * MULTIPLY_ADD_US)))
+
+
+def _gather_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object], name: str) -> None:
+    """``W<name>``: the ops' weights over the union of their sources, bias last; ``i<name>``: the
+    columns to gather (that union, then the row of ones)."""
+    columns = np.array(sorted({plan.columns[node] for op in ops for node in op.sources}), dtype=np.intp)
+    weights = np.zeros((sum(len(op.targets) for op in ops), len(columns) + 1), dtype=plan.dtype)
+    row = 0
+    for op in ops:
+        rows = slice(row, row + len(op.targets))
+        positions = np.searchsorted(columns, [plan.columns[node] for node in op.sources])
+        weights[rows, positions] = op.dense_weights().T
+        weights[rows, -1] = op.bias
+        row += len(op.targets)
+    constants[f"W{name}"] = weights
+    constants[f"i{name}"] = np.append(columns, plan.n_columns)
+
+
+def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
+                    producer: dict) -> GroupLines:
+    """Each op gathers its sources (and the row of ones, for the bias) for one product, then
+    applies its activation; for small batches, ops of one level share the gather and product."""
+    product = "np.matmul(W{0}, A.take(i{0}, axis=0), out={1})  # bias: the row of ones"
+    for op in ops:
+        _gather_constants(plan, [op], constants, str(op.index))
+    limit = _shared_product_batch_limit(ops)
+    lines: list[str] = []
+    if limit:
+        name = _name(ops)
+        _gather_constants(plan, ops, constants, name)
+        start = plan.columns[ops[0].targets[0]]
+        stop = plan.columns[ops[-1].targets[-1]] + 1
+        lines += [f"# ops {ops[0].index}-{ops[-1].index}: for batches of up to {limit} samples, one "
+                  "gather and one product serve them all",
+                  f"if X.shape[1] <= {limit}:", "    " + product.format(name, f"Z[{start}:{stop}]"),
+                  "else:"]
+        lines += ["    " + product.format(op.index, _block("Z", plan, op)) for op in ops]
+    for op in ops:
+        lines += [f"# {describe_op(op, producer)}",
+                  f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
+        if not limit:
+            lines.append(product.format(op.index, "z"))
+        lines += _activation_lines(op, constants)
+    first_source = min(plan.columns[node] for op in ops for node in op.sources)
+    union = {node for op in ops for node in op.sources}
+    shared_padding = bool(limit) and any(len(op.sources) < len(union) for op in ops)
+    return GroupLines(lines, first_source < len(plan.inputs),
+                      padded=shared_padding or any(op.padded for op in ops))
+
+
+def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer: dict) -> GroupLines:
+    """A dense op that reads one slice of columns (or nothing: its weighted sum is its bias)."""
+    k = op.index
+    lines = [f"# {describe_op(op, producer)}", f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
+    reads_inputs = False
+    constants[f"b{k}"] = _column(op.bias)
+    if not op.sources:
+        lines.append(f"z[...] = b{k}  # no connections: the weighted sum is the bias")
+    else:
+        low, high = plan.columns[op.sources[0]], plan.columns[op.sources[-1]] + 1
+        constants[f"W{k}"] = np.ascontiguousarray(op.weights.T)
+        source, reads_inputs = _span(low, high, len(plan.inputs))
+        lines += [f"np.matmul(W{k}, {source}, out=z)", f"z += b{k}"]
+    lines += _activation_lines(op, constants)
+    return GroupLines(lines, reads_inputs, padded=op.padded)
+
+
+def _name(ops: list[FusedOp]) -> str:
+    """The suffix of a group's constants: ``k`` for op k alone, ``k_m`` for ops k to m."""
+    return str(ops[0].index) if len(ops) == 1 else f"{ops[0].index}_{ops[-1].index}"
+
+
+def _block(buffer: str, plan: Plan, op: FusedOp) -> str:
+    start = plan.columns[op.targets[0]]
+    return f"{buffer}[{start}:{start + len(op.targets)}]"
+
+
+def _column(vector: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(vector.reshape(-1, 1))
+
+
+def _span(low: int, high: int, n_inputs: int) -> tuple[str, bool]:
+    """Where a read of the columns ``low:high`` comes from, and whether it needs inputs in ``A``."""
+    if high <= n_inputs:
+        return ("X" if (low, high) == (0, n_inputs) else f"X[{low}:{high}]"), False
+    return f"A[{low}:{high}]", low < n_inputs
+
+
+def _activation_lines(op: FusedOp, constants: dict[str, object]) -> list[str]:
+    activation = resolve_activation(op.activation)
+    if op.activation == "linear":
+        return ["if Z is not A:  # linear: the value is the weighted sum", "    a[...] = z"]
+    if op.activation in IN_PLACE:
+        return list(IN_PLACE[op.activation])
+    constants[f"f{op.index}"] = activation.function
+    if activation.group_wise:
+        return [f"a[...] = f{op.index}(z.T).T  # {op.activation} over the op's neurons"]
+    return [f"a[...] = f{op.index}(z)  # {op.activation}"]

@@ -1,0 +1,154 @@
+"""NaN and infinities in the input reach exactly the neurons connected to them, as in the reference.
+
+A dense op with padding (zeros where there is no connection) would spread them further, since
+``0 * nan`` is NaN; the plan then runs its exact pass. A connection of weight 0.0 is still one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+from strategies import assert_equivalent
+
+import nngraph
+from nngraph import CompileError
+from nngraph.compiler import check_plan, compile_network
+from nngraph.compiler.codegen import generate
+from nngraph.compiler.passes import choose_kinds
+from nngraph.execute.compiled import run_plan
+from nngraph.layers import Dense
+from nngraph.models import Sequential
+from nngraph.plan import fused_op
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+from neat_network import neat_genome  # noqa: E402
+
+NON_FINITE = np.array([[np.nan, 1.0], [np.inf, 2.0], [0.5, -np.inf], [0.25, -0.5]])
+
+
+def two_towers() -> nx.DiGraph:
+    """x0 -> h0 -> y0 and x1 -> h1 -> y1: merge_levels makes each level one op with padding."""
+    G = nx.DiGraph()
+    G.add_nodes_from(["x0", "x1"], role="input")
+    G.add_nodes_from(["h0", "h1"], role="hidden", activation="tanh")
+    G.add_nodes_from(["y0", "y1"], role="output", bias=0.5)
+    G.add_weighted_edges_from([("x0", "h0", 0.5), ("x1", "h1", -0.5), ("h0", "y0", 2.0),
+                               ("h1", "y1", 1.0)])
+    return G
+
+
+def zero_weight() -> nx.DiGraph:
+    """y reads x0 through a connection of weight 0.0, and x1 through one of weight 1.0."""
+    G = nx.DiGraph()
+    G.add_nodes_from(["x0", "x1"], role="input")
+    G.add_node("y", role="output", activation="relu")
+    G.add_weighted_edges_from([("x0", "y", 0.0), ("x1", "y", 1.0)])
+    return G
+
+
+def all_sparse(G: nx.DiGraph) -> nngraph.Plan:
+    plan = choose_kinds(compile_network(G, passes=("merge_levels",)), kind="sparse")
+    check_plan(plan, stage="forcing sparse")
+    return generate(plan)
+
+
+def test_nan_and_inf_reach_only_connected_neurons_through_a_padded_op() -> None:
+    G = two_towers()
+    plan = compile_network(G)
+    assert [op.padded for op in plan.ops] == [True, True] and plan.program.exact is not None
+    with np.errstate(invalid="ignore"):
+        outputs = plan(NON_FINITE)
+        trace = plan.trace(NON_FINITE)
+    assert np.isnan(outputs[0, 0]) and np.isfinite(outputs[0, 1])
+    assert outputs[1, 0] == 2.5 and np.isfinite(outputs[1, 1])  # tanh(inf) = 1; no 0 * inf in y1
+    assert np.isfinite(outputs[2, 0]) and np.isfinite(trace.weighted_sum("h0")[2])
+    assert np.isfinite(outputs[3]).all()
+    assert_equivalent(plan, G, NON_FINITE)
+
+
+@pytest.mark.parametrize("compile_plan", [
+    compile_network, lambda G: compile_network(G, passes=()), all_sparse,
+    lambda G: compile_network(G, dtype=np.float32)], ids=["default", "no passes", "sparse", "float32"])
+def test_a_connection_of_weight_zero_from_nan_or_inf_gives_nan(compile_plan) -> None:
+    G = zero_weight()
+    plan = compile_plan(G)
+    assert plan.ops[0].connections == 2 and plan.ops[0].nonzeros == 1
+    assert "+ 0 * 'x0'" in plan.explain("y")
+    x = np.array([[np.nan, 1.0], [np.inf, 1.0], [-np.inf, 1.0], [3.0, 1.0]])
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(plan(x)[:3]).all() and plan(x)[3, 0] == 1.0
+        assert np.isnan(plan.trace(x).weighted_sum("y")[:3]).all()
+    assert_equivalent(plan, G, x)
+
+
+def test_the_exact_pass_runs_only_when_the_fast_one_gives_nan() -> None:
+    plan = compile_network(two_towers())
+    calls: list[int] = []
+    exact = plan.program.exact
+
+    def counted(*args: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        return exact(*args)
+
+    counting = dataclasses.replace(plan, program=dataclasses.replace(plan.program, exact=counted))
+    run_plan(counting, NON_FINITE[3:], runner="numpy")  # the plan is tiny: by default, scalar code
+    counting.trace(NON_FINITE[3:])
+    assert calls == []
+    with np.errstate(invalid="ignore"):
+        run_plan(counting, NON_FINITE, runner="numpy")
+        counting.trace(NON_FINITE)
+    assert calls == [1, 1]
+
+
+def test_plans_without_padding_have_no_exact_pass() -> None:
+    model = Sequential([Dense(units=6, input_shape=(8,), activation="relu"),
+                        Dense(units=4, activation="softmax")], seed=0)
+    lesson = nngraph.compile_network(model.graph)
+    assert not any(op.padded for op in lesson.ops)
+    assert lesson.program.exact is None and "forward_exact" not in lesson.code
+    padded = compile_network(two_towers())
+    assert "def forward_exact(X, Z, A):" in padded.code
+
+
+def test_neat_genome_with_nan_inputs_agrees_with_the_reference() -> None:
+    G = neat_genome(n_inputs=8, n_hidden=60, n_outputs=3, n_connections=500, depth=8, seed=5)
+    plan = compile_network(G)
+    assert any(op.padded for op in plan.ops)
+    x = np.random.default_rng(0).uniform(-1.0, 1.0, size=(6, 8))
+    x[1, 3], x[2, 0], x[4, 7] = np.nan, np.inf, -np.inf
+    assert_equivalent(plan, G, x)
+
+
+def test_check_plan_holds_padding_to_its_contract() -> None:
+    plan = compile_network(two_towers())
+    op = plan.ops[0]
+
+    def with_op(new: object) -> nngraph.Plan:
+        return dataclasses.replace(plan, ops=(new,) + plan.ops[1:], program=None)
+
+    cases = [
+        (dataclasses.replace(op, connected=np.ones(op.shape, dtype=bool)), "marks every entry"),
+        (dataclasses.replace(op, connected=op.connected[:1]), "boolean array of shape"),
+        (dataclasses.replace(op, connected=~op.connected), "nonzero weight where connected says"),
+        (dataclasses.replace(choose_kinds(plan, kind="sparse").ops[0],
+                             connected=op.connected), "is sparse but has a connected mask"),
+    ]
+    for broken, message in cases:
+        with pytest.raises(CompileError, match=message):
+            check_plan(with_op(broken))
+
+
+def test_fused_op_keeps_the_connections_it_is_given() -> None:
+    weights = np.array([[2.0, 0.0], [0.0, 0.0]])
+    connected = np.array([[True, False], [True, False]])
+    for kind in ("dense", "sparse"):
+        op = fused_op(index=0, targets=["h0", "h1"], sources=["x0", "x1"], weights=weights,
+                      bias=np.zeros(2), activation="linear", level=1, kind=kind, connected=connected)
+        assert (op.nonzeros, op.connections, op.padded) == (1, 2, kind == "dense")
+        np.testing.assert_array_equal(op.connection_mask(), connected)
+        np.testing.assert_array_equal(op.connection_matrix().toarray(), weights)
