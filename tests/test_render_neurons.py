@@ -317,3 +317,12 @@ def test_nan_in_a_sample_still_draws() -> None:
     source = render_neurons(G, trace=run_reference(G, [float("nan"), 1.0]),
                             connection_color="contribution").source
     assert "nan" in source and "penwidth=nan" not in source
+
+
+def test_the_legend_names_the_sample_by_its_index_or_by_a_given_label() -> None:
+    G = lesson_model().graph
+    trace = run_reference(G, np.stack([SAMPLE, SAMPLE[::-1]]))
+    assert "its value for sample 1" in render_neurons(G, trace=trace, sample=-1).source
+    one = run_reference(G, SAMPLE[::-1])
+    labelled = render_neurons(G, trace=one, sample_label="row <7> of data.csv").source
+    assert "its value for row &lt;7&gt; of data.csv" in labelled and "sample 0" not in labelled

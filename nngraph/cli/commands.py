@@ -185,11 +185,9 @@ def _diagram_options(G: nx.DiGraph, args: argparse.Namespace, console: Console) 
         raise UsageError("--sample", "needs --input FILE, the samples to show")
     if args.input is not None:
         batch, sample = _chosen_sample(G, args, console)
-        # The legend names the sample by its place in the trace, so the trace starts at the file's
-        # first sample; its memory grows with the sample's index.
         plan = compile_model(G, dtype="float64", progress=console.progress)
-        options["trace"] = plan.trace(batch[:sample + 1])
-        options["sample"] = sample
+        options["trace"] = plan.trace(batch[sample:sample + 1])
+        options["sample_label"] = f"sample {sample}"
     return options
 
 

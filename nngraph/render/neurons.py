@@ -39,7 +39,7 @@ def render_neurons(G: Any, *, trace: Trace | None = None, sample: int = 0,
                    output_labels: Sequence[str] | Mapping[Hashable, str] | None = None,
                    connection_color: str = "weight", collapse_above: int | None = 10,
                    names: bool = False, weight_labels: bool = False, legend: bool = True,
-                   title: str | None = None) -> graphviz.Digraph:
+                   title: str | None = None, sample_label: str | None = None) -> graphviz.Digraph:
     """Draw every neuron and connection of ``G``: inputs on the left, one straight column per layer.
 
     Columns are ``nngraph.columns(G)``: one per layer, or one per level for a
@@ -59,6 +59,9 @@ def render_neurons(G: Any, *, trace: Trace | None = None, sample: int = 0,
         shows the scale). Softmax and sigmoid outputs show ``p``, a probability.
     sample : int
         Which sample of the trace to show (negative counts from the end).
+    sample_label : str, optional
+        How the legend names that sample (default ``"sample N"``), for a trace
+        made of one sample picked out of a larger set.
     input_labels, output_labels : list of str or dict by neuron, optional
         Names drawn beside the inputs and the outputs (for example the classes
         ``["cat", "dog", "llama", "lizard"]``), in input or output order.
@@ -106,7 +109,7 @@ def render_neurons(G: Any, *, trace: Trace | None = None, sample: int = 0,
             labels_for(outputs(graph), output_labels, argument="output_labels", function=FUNCTION))
     layout = lay_out(graph, collapse_above=collapse_above, geometry=_geometry(trace is not None, names))
     shown = [slot.node for column in layout.columns for slot in column.slots if slot.node is not None]
-    readings = None if trace is None else read_sample(trace, index, shown)
+    readings = None if trace is None else read_sample(trace, index, shown, label=sample_label)
     drawn = links(graph, layout, None if readings is None else readings.values)
 
     dot = _new_digraph(title)

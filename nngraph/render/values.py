@@ -18,13 +18,16 @@ class Readings:
     """
 
     sample: int
+    label: str
     values: Mapping[Hashable, float]
     weighted_sums: Mapping[Hashable, float]
     largest: float
 
 
-def read_sample(trace: Trace, sample: int, shown: list[Hashable]) -> Readings:
+def read_sample(trace: Trace, sample: int, shown: list[Hashable], *, label: str | None = None) -> Readings:
     """Read ``sample`` out of ``trace``; the colour scale spans the ``shown`` neurons' values.
+
+    ``label`` names the sample in the legend (default ``"sample N"``).
 
     Examples
     --------
@@ -42,4 +45,5 @@ def read_sample(trace: Trace, sample: int, shown: list[Hashable]) -> Readings:
     sums = {node: float(row_sums[column]) for node, column in trace.columns.items() if node not in inputs}
     magnitudes = np.abs([values[node] for node in shown], dtype=float)
     finite = magnitudes[np.isfinite(magnitudes)]
-    return Readings(sample, values, sums, float(finite.max()) if finite.size else 0.0)
+    name = f"sample {sample}" if label is None else label
+    return Readings(sample, name, values, sums, float(finite.max()) if finite.size else 0.0)
