@@ -108,7 +108,7 @@ def _assert_equivalent(plan: nngraph.Plan, G: nx.DiGraph, x: object) -> None:
     assert difference is None, f"trace: {difference}"
     runners = ("numpy", "scalar") if plan.program.scalar is not None else ("numpy",)
     for runner in runners:
-        difference = output_difference(plan, run_plan(plan, x, runner=runner), reference)
+        difference = output_difference(plan, run_plan(plan, x, runner=runner), reference.outputs)
         assert difference is None, f"runner {runner}: {difference}"
     expected_shape = np.shape(reference.outputs[0]) if np.ndim(x) == 1 else reference.outputs.shape
     assert plan(x).shape == expected_shape
