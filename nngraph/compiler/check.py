@@ -133,7 +133,7 @@ def _check_arrays(plan: Plan, op: FusedOp, where: str) -> None:
     nonzeros = int(weights.count_nonzero() if op.kind == SPARSE else np.count_nonzero(weights))
     size = op.shape[0] * op.shape[1]
     density = nonzeros / size if size else 1.0
-    if nonzeros != op.nonzeros or not np.isclose(density, op.density, rtol=1e-12, atol=0.0):
+    if nonzeros != op.nonzeros or abs(density - op.density) > 1e-12 * abs(op.density):
         raise _fail(where, op, f"says {op.nonzeros} nonzeros (density {op.density}); its weights have "
                     f"{nonzeros} (density {density})")
 
