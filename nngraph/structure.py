@@ -6,7 +6,7 @@ draws by column, so both facts are computed once, here.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -62,6 +62,26 @@ def levels(G: nx.DiGraph) -> dict[Hashable, int]:
             expanding.discard(node)
             stack.pop()
     return dict(sorted(level.items(), key=lambda item: item[1]))
+
+
+def contract(G: nx.DiGraph, groups: Iterable[Sequence[Hashable]]) -> nx.DiGraph:
+    """``G`` with each group of neurons merged into one node, for ordering groups as units.
+
+    A group's node is the tuple of its members; every other neuron stands as a
+    1-tuple, so no node can clash with a neuron's own id. A connection inside a
+    group becomes a self-loop.
+
+    Examples
+    --------
+    >>> G = nx.DiGraph([("x", "a"), ("x", "b"), ("a", "y")])
+    >>> sorted(contract(G, [("a", "b")]).edges)
+    [(('a', 'b'), ('y',)), (('x',), ('a', 'b'))]
+    """
+    unit_of = {node: tuple(members) for members in groups for node in members}
+    contracted = nx.DiGraph()
+    contracted.add_nodes_from(unit_of.get(node, (node,)) for node in G.nodes)
+    contracted.add_edges_from((unit_of.get(u, (u,)), unit_of.get(v, (v,))) for u, v in G.edges)
+    return contracted
 
 
 @dataclass(frozen=True)

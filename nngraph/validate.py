@@ -16,7 +16,7 @@ import numpy as np
 from nngraph.activations import resolve_activation
 from nngraph.errors import CycleError, NetworkError
 from nngraph.network import ACTIVATION, BIAS, INPUT, LAYER, ROLE, ROLES, WEIGHT
-from nngraph.structure import levels
+from nngraph.structure import contract, levels
 
 _PLAIN_NUMBERS = {float, int, np.float64, np.float32, np.float16, np.int64, np.int32}
 
@@ -144,9 +144,7 @@ def _check_groups(G: nx.DiGraph) -> None:
     level = levels(G)
     if all(len({level[node] for node in members}) == 1 for members in shared):
         return
-    key = {node: ("group", layer) for layer, members in groups.items() for node in members}
-    contracted = nx.DiGraph()
-    contracted.add_edges_from((key.get(u, ("node", u)), key.get(v, ("node", v))) for u, v in G.edges)
+    contracted = contract(G, groups.values())
     if nx.is_directed_acyclic_graph(contracted):
         return
     for layer, members in groups.items():
@@ -160,7 +158,8 @@ def _check_groups(G: nx.DiGraph) -> None:
                     f"feeds {other!r}; neurons normalised together cannot depend on each other",
                     node=node)
     # No layer feeds itself, so two or more layers wait on each other.
-    layers = [unit[1] for unit, _ in nx.find_cycle(contracted) if unit[0] == "group"]
+    layer_of = {tuple(members): layer for layer, members in groups.items()}
+    layers = [layer_of[unit] for unit, _ in nx.find_cycle(contracted) if unit in layer_of]
     raise NetworkError(
         f"the softmax layers {', '.join(map(repr, layers))} feed each other both ways; each layer is "
         "normalised as a whole, so one cannot both feed and be fed by another", node=groups[layers[0]][0])

@@ -15,7 +15,7 @@ from collections.abc import Hashable, Mapping
 import networkx as nx
 
 from nngraph.network import INPUT, ROLE
-from nngraph.structure import levels
+from nngraph.structure import contract, levels
 from nngraph.validate import softmax_groups
 
 
@@ -44,20 +44,15 @@ def schedule(G: nx.DiGraph, level: Mapping[Hashable, int] | None = None) -> dict
 
 
 def _contracted_levels(G: nx.DiGraph, groups: list[list[Hashable]]) -> dict[Hashable, int]:
-    unit_of: dict[Hashable, Hashable] = {}
-    for members in groups:
-        unit = object()  # stands for the whole group and cannot clash with a neuron's id
-        for node in members:
-            unit_of[node] = unit
-    contracted = nx.DiGraph()
-    contracted.add_nodes_from(unit_of.get(node, node) for node in G.nodes)
-    contracted.add_edges_from((unit_of.get(u, u), unit_of.get(v, v)) for u, v in G.edges)
+    contracted = contract(G, groups)
     roles = G.nodes(data=ROLE)
-    unit_level: dict[Hashable, int] = {}
+    level: dict[Hashable, int] = {}
+    unit_level: dict[tuple[Hashable, ...], int] = {}
     for unit in nx.topological_sort(contracted):
-        if unit in G and roles[unit] == INPUT:
+        if len(unit) == 1 and roles[unit[0]] == INPUT:
             unit_level[unit] = 0
         else:
             unit_level[unit] = 1 + max((unit_level[u] for u in contracted.predecessors(unit)), default=0)
-    level = {node: unit_level[unit_of.get(node, node)] for node in G.nodes}
-    return dict(sorted(level.items(), key=lambda item: item[1]))
+        level.update(dict.fromkeys(unit, unit_level[unit]))
+    # Within a level, neurons keep their declaration order.
+    return dict(sorted(((node, level[node]) for node in G.nodes), key=lambda item: item[1]))

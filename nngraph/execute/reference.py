@@ -19,19 +19,13 @@ from nngraph.activations import resolve_activation
 from nngraph.execute.inputs import as_batch
 from nngraph.execute.trace import Trace
 from nngraph.network import ACTIVATION, BIAS, INPUT, ROLE, WEIGHT, inputs, outputs
-from nngraph.structure import columns
+from nngraph.structure import columns, contract
 from nngraph.validate import softmax_groups, validate
 
 
 def _evaluation_order(G: nx.DiGraph) -> list[tuple[Hashable, ...]]:
     """Topological order of units: a single neuron, or all neurons of one softmax group at once."""
-    unit_of: dict[Hashable, tuple[Hashable, ...]] = {}
-    for members in softmax_groups(G).values():
-        for node in members:
-            unit_of[node] = tuple(members)
-    contracted = nx.DiGraph()
-    contracted.add_nodes_from(unit_of.get(node, (node,)) for node in G.nodes)
-    contracted.add_edges_from((unit_of.get(u, (u,)), unit_of.get(v, (v,))) for u, v in G.edges)
+    contracted = contract(G, softmax_groups(G).values())
     contracted.remove_edges_from(nx.selfloop_edges(contracted))
     return list(nx.topological_sort(contracted))
 
