@@ -53,15 +53,16 @@ def _column_kind(G: nx.DiGraph, column: Column, previous: Column | None) -> str:
     return "Neurons"
 
 
-def graph_rows(G: nx.DiGraph) -> list[SummaryRow]:
+def graph_rows(G: nx.DiGraph, *, shown: Sequence[Column] | None = None) -> list[SummaryRow]:
     """Summary rows for a validated graph: one per display column (layer or level).
 
     A column counts its incoming connections and one bias per neuron; it is
     ``Dense`` when every neuron reads exactly the whole previous column.
+    ``shown`` may pass in ``columns(G)`` when the caller has it already.
     """
     rows = []
     previous: Column | None = None
-    for column in columns(G):
+    for column in columns(G) if shown is None else shown:
         params = 0 if column.role == INPUT else (
             sum(G.in_degree(node) for node in column.nodes) + len(column.nodes))
         rows.append(SummaryRow(column.name, _column_kind(G, column, previous),

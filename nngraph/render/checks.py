@@ -13,12 +13,18 @@ from nngraph.network import inputs
 from nngraph.validate import validate
 
 
-def network_of(obj: Any, *, function: str) -> tuple[nx.DiGraph, str | None]:
-    """The validated network behind ``obj`` (a DiGraph, or a model with a ``graph``) and its name, if any."""
+def graph_of(obj: Any, *, function: str) -> nx.DiGraph:
+    """The graph behind ``obj`` (a DiGraph, or a model with a ``graph``), not yet validated."""
     graph = obj.graph if isinstance(getattr(obj, "graph", None), nx.DiGraph) else obj
     if not isinstance(graph, nx.DiGraph):
         raise RenderError(f"{function}: G must be a networkx.DiGraph or a model with a .graph, "
                           f"got {type(obj).__name__}")
+    return graph
+
+
+def network_of(obj: Any, *, function: str) -> tuple[nx.DiGraph, str | None]:
+    """The validated network behind ``obj`` (a DiGraph, or a model with a ``graph``) and its name, if any."""
+    graph = graph_of(obj, function=function)
     validate(graph)
     name = getattr(obj, "name", None) if graph is not obj else graph.graph.get("name")
     return graph, name if isinstance(name, str) else None

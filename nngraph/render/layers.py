@@ -7,7 +7,6 @@ layer is to the compiler: neurons computed together from the same sources.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from typing import Any
 
 import graphviz
@@ -17,7 +16,7 @@ from nngraph.render import style
 from nngraph.render.boxes import Box, add_box, new_box_digraph, shape
 from nngraph.render.checks import choice, is_plan, network_of
 from nngraph.render.layout import is_layer
-from nngraph.structure import columns
+from nngraph.structure import Column, columns
 from nngraph.summary import graph_rows
 
 DIRECTIONS = ("TB", "LR")
@@ -31,12 +30,11 @@ def _input_box(count: int) -> Box:
                 (f"input {shape(count)}", f"output {shape(count)}")), style.BOX_FILL["input"])
 
 
-def _layer_boxes(G: nx.DiGraph) -> tuple[list[Box], list[Arrow]]:
-    """One box per column of a layered graph, and one arrow per pair of connected columns."""
-    shown = columns(G)
+def _layer_boxes(G: nx.DiGraph, shown: list[Column]) -> tuple[list[Box], list[Arrow]]:
+    """One box per column (``shown``) of a layered graph, and one arrow per pair of connected columns."""
     place = {node: index for index, column in enumerate(shown) for node in column.nodes}
     boxes = [_input_box(len(shown[0].nodes))]
-    for index, (column, row) in enumerate(zip(shown[1:], graph_rows(G)[1:]), start=1):
+    for index, (column, row) in enumerate(zip(shown[1:], graph_rows(G, shown=shown)[1:]), start=1):
         sources = {source for node in column.nodes for source in G.predecessors(node)}
         boxes.append(Box(f"layer{index}", column.name, row.kind, (
             (f"{style.count(len(column.nodes), 'unit')}, {column.activation}", style.count(row.params, "param")),
@@ -51,8 +49,12 @@ def _layer_boxes(G: nx.DiGraph) -> tuple[list[Box], list[Arrow]]:
     return boxes, arrows
 
 
-def op_arrows(plan: Any, key_of: dict[Hashable, str]) -> list[Arrow]:
-    """The plan's data flow (``plan.to_networkx()``) as arrows between boxes, labelled with neuron counts."""
+def op_arrows(plan: Any) -> list[Arrow]:
+    """The plan's data flow (``plan.to_networkx()``) as arrows between boxes, labelled with neuron counts.
+
+    Boxes are keyed ``"inputs"`` and ``"op<index>"``.
+    """
+    key_of = {"inputs": "inputs", **{op.index: f"op{op.index}" for op in plan.ops}}
     flow = plan.to_networkx()
     return [(key_of[u], key_of[v], style.count(neurons, "neuron"))
             for u, v, neurons in flow.edges(data="neurons")]
@@ -69,8 +71,7 @@ def _group_boxes(plan: Any) -> tuple[list[Box], list[Arrow]]:
              style.count(op.nonzeros + len(op.targets), "param")),
             (f"input {shape(len(op.sources))}", f"output {shape(len(op.targets))}")),
             style.BOX_FILL[role]))
-    key_of = {"inputs": "inputs", **{op.index: f"op{op.index}" for op in plan.ops}}
-    return boxes, op_arrows(plan, key_of)
+    return boxes, op_arrows(plan)
 
 
 def render_layers(G: Any, *, direction: str = "TB", title: str | None = None) -> graphviz.Digraph:
@@ -105,8 +106,9 @@ def render_layers(G: Any, *, direction: str = "TB", title: str | None = None) ->
         boxes, arrows = _group_boxes(G)
     else:
         graph, _ = network_of(G, function=FUNCTION)
-        if all(is_layer(graph, column) for column in columns(graph)[1:]):
-            boxes, arrows = _layer_boxes(graph)
+        shown = columns(graph)
+        if all(is_layer(graph, column) for column in shown[1:]):
+            boxes, arrows = _layer_boxes(graph, shown)
         else:
             from nngraph import compile_network
 

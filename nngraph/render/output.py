@@ -15,7 +15,7 @@ import graphviz
 import networkx as nx
 
 from nngraph.errors import GraphvizMissingError, RenderError
-from nngraph.render.checks import choice, is_plan, network_of
+from nngraph.render.checks import choice, graph_of, is_plan
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 KINDS = ("neurons", "layers", "plan")
@@ -49,7 +49,7 @@ def diagram_of(obj: Any, *, kind: str | None = None, **options: Any) -> graphviz
     if not is_plan(obj):
         from nngraph import compile_network
 
-        obj = compile_network(network_of(obj, function="render")[0])
+        obj = compile_network(graph_of(obj, function="render"))  # it validates the graph
     return render_plan(obj, **options)
 
 

@@ -66,8 +66,7 @@ def render_plan(plan: Any, *, direction: str = "TB", title: str | None = None) -
         add_box(dot, _op_box(op), css="op")
     add_box(dot, Box("outputs", "outputs", f"{len(plan.outputs):,}", ((listing(plan.outputs),),),
                      style.BOX_FILL["output"]), css="outputs")
-    key_of = {"inputs": "inputs", **{op.index: f"op{op.index}" for op in plan.ops}}
-    for source, target, label in op_arrows(plan, key_of):
+    for source, target, label in op_arrows(plan):
         dot.edge(source, target, label=f"<{style.text(label)}>")
     outputs = set(plan.outputs)
     for op in plan.ops:
