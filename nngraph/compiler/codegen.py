@@ -51,8 +51,7 @@ def generate(plan: Plan) -> Plan:
     True
     """
     constants: dict[str, object] = {}
-    forward_lines, padded = _forward(plan, constants, exact=False)
-    numpy_calls = sum(1 for line in forward_lines if _counts_as_call(line))
+    forward_lines, padded, numpy_calls = _forward(plan, constants, exact=False)
     scalar_lines = scalar_source(plan)
     limit = scalar_batch_limit(plan, numpy_calls) if scalar_lines else 0
     lines = _header(plan, limit, padded) + [""] + forward_lines
@@ -88,8 +87,7 @@ def _freeze(value: object) -> None:
 def _counts_as_call(line: str) -> bool:
     """Whether a line of ``forward`` is a numpy call (for the cost model), not a comment or view."""
     text = line.strip()
-    skipped = ("#", "def ", '"""', "and value buffers", "connections only", "if ", "else:", "return ",
-               "z, a =", "n = ", "a_flat, z_flat =")
+    skipped = ("#", "if ", "else:", "return ", "z, a =", "n = ", "a_flat, z_flat =")
     return bool(text) and not text.startswith(skipped)
 
 
@@ -116,9 +114,9 @@ def _header(plan: Plan, limit: int, padded: bool) -> list[str]:
     return lines
 
 
-def _forward(plan: Plan, constants: dict[str, object], *, exact: bool) -> tuple[list[str], bool]:
-    """The lines of ``forward`` (or, ``exact``, of ``forward_exact``), and whether any of its
-    products multiplies padding."""
+def _forward(plan: Plan, constants: dict[str, object], *, exact: bool) -> tuple[list[str], bool, int]:
+    """The lines of ``forward`` (or, ``exact``, of ``forward_exact``), whether any of its
+    products multiplies padding, and how many numpy calls its body makes (for the cost model)."""
     producer = producers(plan)
     groups = [group_lines(plan, ops, constants, producer, exact=exact)
               for ops in product_groups(plan, exact=exact)]
@@ -143,6 +141,7 @@ def _forward(plan: Plan, constants: dict[str, object], *, exact: bool) -> tuple[
         flags = ", ".join(f"{name}='ignore'" for name in ignored)
         body = [f"with np.errstate({flags}):  # {'; '.join(ignored.values())}"] + [
             "    " + line for line in body]
+    numpy_calls = sum(1 for line in body if _counts_as_call(line))
     if exact:
         signature = [
             "def forward_exact(X, Z, A):",
@@ -155,7 +154,7 @@ def _forward(plan: Plan, constants: dict[str, object], *, exact: bool) -> tuple[
             '    """Run a batch: X is the inputs neuron-major (n_inputs, batch); Z and A the weighted-sum',
             '    and value buffers (one buffer when not tracing). Returns the outputs block of A."""',
         ]
-    return signature + ["    " + line for line in body], padded
+    return signature + ["    " + line for line in body], padded, numpy_calls
 
 
 def _return_outputs(plan: Plan, constants: dict[str, object]) -> str:
