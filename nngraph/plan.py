@@ -132,10 +132,7 @@ class FusedOp:
         ([True, False], 1)
         """
         if self.kind == SPARSE:
-            coo = self.weights.tocoo()
-            mask = np.zeros(self.shape, dtype=bool)
-            mask[coo.row, coo.col] = True
-            return mask
+            return _stored_entries(self.weights)
         return np.ones(self.shape, dtype=bool) if self.connected is None else self.connected
 
     def connection_matrix(self) -> sparse.coo_array:
@@ -201,6 +198,14 @@ def _sparse_connections(weights: np.ndarray | sparse.sparray,
     return matrix
 
 
+def _stored_entries(weights: sparse.sparray) -> np.ndarray:
+    """A boolean mask, True where a sparse matrix stores an entry (explicit zeros included)."""
+    coo = weights.tocoo()
+    mask = np.zeros(weights.shape, dtype=bool)
+    mask[coo.row, coo.col] = True
+    return mask
+
+
 def _dense_connections(matrix: np.ndarray, weights: np.ndarray | sparse.sparray,
                        connected: np.ndarray | None, nonzeros: int) -> np.ndarray | None:
     """The ``connected`` mask of a dense op, or None when every entry is a connection."""
@@ -208,9 +213,7 @@ def _dense_connections(matrix: np.ndarray, weights: np.ndarray | sparse.sparray,
         if nonzeros == matrix.size:
             return None
         if sparse.issparse(weights):
-            coo = weights.tocoo()
-            connected = np.zeros(matrix.shape, dtype=bool)
-            connected[coo.row, coo.col] = True
+            connected = _stored_entries(weights)
         else:
             connected = matrix != 0
     mask = np.array(connected, dtype=bool)
