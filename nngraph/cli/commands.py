@@ -186,7 +186,7 @@ def _diagram_options(G: nx.DiGraph, args: argparse.Namespace, console: Console) 
     if args.input is not None:
         batch, sample = _chosen_sample(G, args, console)
         plan = compile_model(G, dtype="float64", progress=console.progress)
-        options["trace"] = plan.trace(batch[sample:sample + 1])
+        options["trace"] = trace_sample(plan, batch[sample])
         options["sample_label"] = f"sample {sample}"
     return options
 
