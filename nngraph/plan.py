@@ -33,6 +33,7 @@ reference pass.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -392,10 +393,7 @@ class Plan:
         producer = dict.fromkeys(self.inputs, "inputs")
         for op in self.ops:
             graph.add_node(op.index, op=op)
-            counts: dict[object, int] = {}
-            for source in op.sources:
-                counts[producer[source]] = counts.get(producer[source], 0) + 1
-            for source_op, count in counts.items():
+            for source_op, count in Counter(producer[source] for source in op.sources).items():
                 graph.add_edge(source_op, op.index, neurons=count)
             producer.update(dict.fromkeys(op.targets, op.index))
         return graph

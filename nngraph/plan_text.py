@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING
 
@@ -35,9 +36,7 @@ def producers(plan: Plan) -> dict[Hashable, str]:
 
 def source_blocks(op: FusedOp, producer: dict[Hashable, str]) -> str:
     """Where an op's sources come from, producer by producer: ``inputs (8) + op 0 (6)``."""
-    counts: dict[str, int] = {}
-    for node in op.sources:
-        counts[producer[node]] = counts.get(producer[node], 0) + 1
+    counts = Counter(producer[node] for node in op.sources)
     blocks = [f"{name} ({count})" for name, count in counts.items()]
     if len(blocks) > SOURCE_BLOCKS:
         rest = list(counts.values())[SOURCE_BLOCKS - 1:]
