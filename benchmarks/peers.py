@@ -12,7 +12,7 @@ import networkx as nx
 import numpy as np
 
 import nngraph
-from nngraph.network import ACTIVATION, BIAS
+from nngraph.core.network import ACTIVATION, BIAS
 
 Runner = Callable[[np.ndarray], object]
 

@@ -14,7 +14,7 @@ The data path::
               render(obj, "diagram.svg"): .svg, .png, .pdf (Graphviz's dot) or .dot
 """
 
-from nngraph.activations import Activation, known_activations, resolve_activation
+from nngraph.core.activations import Activation, known_activations, resolve_activation
 from nngraph.compiler import check_plan, compile_network
 from nngraph.errors import (
     CompileError,
@@ -32,7 +32,7 @@ from nngraph.errors import (
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import NeuronNotFoundError, Trace
 from nngraph.io import load, save
-from nngraph.network import (
+from nngraph.core.network import (
     Connection,
     Neuron,
     add_input,
@@ -46,10 +46,10 @@ from nngraph.network import (
     outputs,
     read_neuron,
 )
-from nngraph.plan import FusedOp, Plan
+from nngraph.ir.plan import FusedOp, Plan
 from nngraph.render import render, render_layers, render_neurons, render_plan
-from nngraph.structure import Column, columns, levels
-from nngraph.validate import validate
+from nngraph.core.structure import Column, columns, levels
+from nngraph.core.validate import validate
 
 __version__ = "0.1.0"
 

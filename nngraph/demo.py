@@ -16,8 +16,8 @@ import numpy as np
 
 from nngraph.compiler import compile_network
 from nngraph.execute.trace import Trace
-from nngraph.layers import Dense
-from nngraph.models import Sequential
+from nngraph.keras.layers import Dense
+from nngraph.keras.sequential import Sequential
 from nngraph.render import render
 
 CLASS_NAMES = ("cat", "dog", "llama", "lizard")

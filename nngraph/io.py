@@ -27,8 +27,8 @@ from typing import Any
 import networkx as nx
 
 from nngraph.errors import ModelFileError, NetworkError
-from nngraph.network import ACTIVATION, BIAS, INPUT, LAYER, ROLE, WEIGHT, inputs, outputs
-from nngraph.validate import validate
+from nngraph.core.network import ACTIVATION, BIAS, INPUT, LAYER, ROLE, WEIGHT, inputs, outputs
+from nngraph.core.validate import validate
 
 FORMAT = "nngraph"
 VERSION = 1

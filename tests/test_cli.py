@@ -27,7 +27,7 @@ import nngraph
 from nngraph.demo import CLASS_NAMES, lesson_model, run_demo
 from nngraph.layers import Dense
 from nngraph.models import Sequential
-from nngraph.summary import describe
+from nngraph.keras.summary import describe
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}

@@ -23,7 +23,7 @@ from nngraph.compiler.passes import choose_kinds
 from nngraph.execute.compiled import run_plan
 from nngraph.layers import Dense
 from nngraph.models import Sequential
-from nngraph.plan import fused_op
+from nngraph.ir.plan import fused_op
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from neat_network import neat_genome  # noqa: E402

@@ -17,7 +17,7 @@ from nngraph.compiler import products, verify
 from nngraph.execute.compiled import run_plan
 from nngraph.layers import Dense
 from nngraph.models import Sequential
-from nngraph.plan import fused_op, layout
+from nngraph.ir.plan import fused_op, layout
 
 RNG = np.random.default_rng(11)
 

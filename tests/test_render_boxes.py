@@ -11,7 +11,7 @@ import pytest
 import nngraph
 from nngraph import RenderError, render_layers, render_plan
 from nngraph.demo import lesson_model
-from nngraph.plan import Plan, fused_op, layout
+from nngraph.ir.plan import Plan, fused_op, layout
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -18,7 +18,7 @@ from typing import TextIO
 import networkx as nx
 import numpy as np
 
-from nngraph.activations import resolve_activation
+from nngraph.core.activations import resolve_activation
 from nngraph.cli.datafiles import STDIN, listing, output_kind, read_inputs, to_json, write_outputs, writing
 from nngraph.cli.errors import UsageError
 from nngraph.cli.execution import compile_model, forward, load_model, name_of, trace_sample
@@ -27,12 +27,12 @@ from nngraph.demo import run_demo
 from nngraph.errors import RenderError, UnknownActivationError
 from nngraph.execute.trace import Trace
 from nngraph.io import save
-from nngraph.layers import Dense
-from nngraph.models import Sequential
-from nngraph.network import inputs, outputs
+from nngraph.keras.layers import Dense
+from nngraph.keras.sequential import Sequential
+from nngraph.core.network import inputs, outputs
 from nngraph.render import render as write_diagram
 from nngraph.render.output import format_of
-from nngraph.summary import describe
+from nngraph.keras.summary import describe
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from nngraph.cli.progress import Progress
 from nngraph.compiler import compile_network
 from nngraph.execute.trace import Trace
 from nngraph.io import load
-from nngraph.plan import Plan
+from nngraph.ir.plan import Plan
 
 # Rows per chunk are chosen so that one chunk's buffers hold about this many numbers.
 _CELLS_PER_CHUNK = 1 << 20

@@ -2,7 +2,7 @@
 
     schedule.py   each neuron's level: longest path from the inputs, softmax groups as one unit
     groups.py     neurons of one level, one activation, one predecessor set -> one group
-    lower.py      groups -> dense fused ops over the column layout of ``nngraph.plan``
+    lower.py      groups -> dense fused ops over the column layout of ``nngraph.ir.plan``
     passes.py     named rewrites (merge_levels, choose_kinds); check.py's ``check_plan`` after each
     codegen.py    the source the plan runs (fused numpy; scalar.py's code for tiny plans), compiled;
                   products.py writes each product's lines, kernels.py is the sparse kernel they call
@@ -25,9 +25,9 @@ from nngraph.compiler.passes import DEFAULT_PASSES, PASSES, run_passes
 from nngraph.compiler.schedule import schedule
 from nngraph.compiler.verify import verify_plan
 from nngraph.execute.inputs import check_dtype
-from nngraph.plan import Plan
-from nngraph.structure import columns, levels
-from nngraph.validate import validate
+from nngraph.ir.plan import Plan
+from nngraph.core.structure import columns, levels
+from nngraph.core.validate import validate
 
 __all__ = ["DEFAULT_PASSES", "PASSES", "check_plan", "compile_network"]
 

@@ -24,9 +24,9 @@ from collections.abc import Hashable
 import numpy as np
 from scipy import sparse
 
-from nngraph.activations import resolve_activation
+from nngraph.core.activations import resolve_activation
 from nngraph.errors import CompileError, UnknownActivationError
-from nngraph.plan import DENSE, KINDS, SPARSE, FusedOp, Plan
+from nngraph.ir.plan import DENSE, KINDS, SPARSE, FusedOp, Plan
 
 
 def check_plan(plan: Plan, *, stage: str = "lowering") -> None:

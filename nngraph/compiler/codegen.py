@@ -2,7 +2,7 @@
 
 The fused numpy pass ``forward(X, Z, A)`` is straight-line code, a few numpy calls per op and no
 loop: each op computes its block of weighted sums ``Z[start:stop]`` with one product, then its
-values ``A[start:stop]`` in place (buffers neuron-major, see ``nngraph.plan``); how a product
+values ``A[start:stop]`` in place (buffers neuron-major, see ``nngraph.ir.plan``); how a product
 reads its sources, and when ops of one level share it, is ``nngraph.compiler.products``.
 
 Padding and non-finite values: a dense op with padding (``FusedOp.connected``), and a product that
@@ -28,8 +28,8 @@ import numpy as np
 
 from nngraph.compiler.products import group_lines, product_groups
 from nngraph.compiler.scalar import scalar_batch_limit, scalar_source
-from nngraph.plan import SPARSE, Plan, Program
-from nngraph.plan_text import producers
+from nngraph.ir.plan import SPARSE, Plan, Program
+from nngraph.ir.text import producers
 
 
 def generate(plan: Plan) -> Plan:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from nngraph.activations import resolve_activation
-from nngraph.network import ACTIVATION, DEFAULT_ACTIVATION, INPUT, LAYER, ROLE
+from nngraph.core.activations import resolve_activation
+from nngraph.core.network import ACTIVATION, DEFAULT_ACTIVATION, INPUT, LAYER, ROLE
 
 
 @dataclass(frozen=True)

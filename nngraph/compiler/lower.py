@@ -4,7 +4,7 @@ Each group becomes one dense ``FusedOp``: its sources are the union of its targe
 predecessors, sorted by column, and its weight matrix holds each connection's weight at
 (source row, target column), zero elsewhere; the op is told which entries are connections, so a
 connection of weight 0.0 stays one. Columns follow the layout documented in
-``nngraph.plan``. The graph is read once, here, and never again: later edits to it cannot
+``nngraph.ir.plan``. The graph is read once, here, and never again: later edits to it cannot
 change the plan.
 """
 
@@ -16,9 +16,9 @@ import networkx as nx
 import numpy as np
 
 from nngraph.compiler.groups import Group
-from nngraph.network import BIAS, DEFAULT_BIAS, WEIGHT, inputs, outputs
-from nngraph.plan import FusedOp, Plan, fused_op, layout
-from nngraph.structure import Column
+from nngraph.core.network import BIAS, DEFAULT_BIAS, WEIGHT, inputs, outputs
+from nngraph.ir.plan import FusedOp, Plan, fused_op, layout
+from nngraph.core.structure import Column
 
 
 def lower(G: nx.DiGraph, groups: Sequence[Group], *, dtype: np.dtype,

@@ -34,10 +34,10 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 import numpy as np
 from scipy import sparse
 
-from nngraph.activations import resolve_activation
+from nngraph.core.activations import resolve_activation
 from nngraph.compiler.check import check_plan
 from nngraph.errors import CompileError
-from nngraph.plan import DENSE, KINDS, SPARSE, FusedOp, Plan, fused_op, layout
+from nngraph.ir.plan import DENSE, KINDS, SPARSE, FusedOp, Plan, fused_op, layout
 
 KEEP_APART = 4096
 # The cost rule of choose_kinds, in nanoseconds per sample (see the module doc).
@@ -124,7 +124,7 @@ def dense_cost(op: FusedOp, *, reads_slice: bool) -> float:
     Examples
     --------
     >>> import numpy as np
-    >>> from nngraph.plan import fused_op
+    >>> from nngraph.ir.plan import fused_op
     >>> op = fused_op(index=0, targets=["y0", "y1"], sources=["x0", "x1", "x2"], activation="linear",
     ...               weights=np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]), bias=np.zeros(2), level=1)
     >>> round(dense_cost(op, reads_slice=False), 2), round(sparse_cost(op), 2)  # gathers 3 sources

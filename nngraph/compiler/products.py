@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nngraph.activations import resolve_activation
-from nngraph.plan import SPARSE, FusedOp, Plan
-from nngraph.plan_text import describe_op
+from nngraph.core.activations import resolve_activation
+from nngraph.ir.plan import SPARSE, FusedOp, Plan
+from nngraph.ir.text import describe_op
 
 # The cost model behind shared gathers, in microseconds: a numpy call, a multiply-add.
 NUMPY_CALL_US = 1.0

@@ -15,9 +15,9 @@ import math
 
 import numpy as np
 
-from nngraph.activations import resolve_activation
-from nngraph.plan import FusedOp, Plan
-from nngraph.plan_text import describe_op, producers
+from nngraph.core.activations import resolve_activation
+from nngraph.ir.plan import FusedOp, Plan
+from nngraph.ir.text import describe_op, producers
 
 MAX_WEIGHTS = 2048
 # The cost model, in nanoseconds: a numpy call; per sample, a connection, a neuron by how its

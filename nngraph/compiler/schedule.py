@@ -14,9 +14,9 @@ from collections.abc import Hashable, Mapping
 
 import networkx as nx
 
-from nngraph.network import INPUT, ROLE
-from nngraph.structure import contract, levels
-from nngraph.validate import softmax_groups
+from nngraph.core.network import INPUT, ROLE
+from nngraph.core.structure import contract, levels
+from nngraph.core.validate import softmax_groups
 
 
 def schedule(G: nx.DiGraph, level: Mapping[Hashable, int] | None = None) -> dict[Hashable, int]:

@@ -18,7 +18,7 @@ import numpy as np
 from nngraph.errors import VerificationError
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import Trace
-from nngraph.plan import Plan
+from nngraph.ir.plan import Plan
 
 TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 

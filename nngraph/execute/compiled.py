@@ -19,8 +19,8 @@ from nngraph.errors import InputError
 from nngraph.execute.inputs import as_batch
 from nngraph.execute.trace import Trace
 
-if TYPE_CHECKING:  # plan.py imports this module: its methods are these functions
-    from nngraph.plan import Plan, Program
+if TYPE_CHECKING:  # nngraph.ir.plan imports this module: its methods are these functions
+    from nngraph.ir.plan import Plan, Program
 
 
 def run_plan(plan: Plan, x: ArrayLike, *, runner: str | None = None) -> np.ndarray:

@@ -15,12 +15,12 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from nngraph.activations import resolve_activation
+from nngraph.core.activations import resolve_activation
 from nngraph.execute.inputs import as_batch
 from nngraph.execute.trace import Trace
-from nngraph.network import ACTIVATION, BIAS, INPUT, ROLE, WEIGHT, inputs, outputs
-from nngraph.structure import columns, contract
-from nngraph.validate import softmax_groups, validate
+from nngraph.core.network import ACTIVATION, BIAS, INPUT, ROLE, WEIGHT, inputs, outputs
+from nngraph.core.structure import columns, contract
+from nngraph.core.validate import softmax_groups, validate
 
 
 def _evaluation_order(G: nx.DiGraph) -> list[tuple[Hashable, ...]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nngraph.errors import NNGraphError
-from nngraph.structure import Column
+from nngraph.core.structure import Column
 
 
 class NeuronNotFoundError(NNGraphError, KeyError):

@@ -9,8 +9,8 @@ import networkx as nx
 
 from nngraph.errors import RenderError
 from nngraph.execute.trace import Trace
-from nngraph.network import inputs
-from nngraph.validate import validate
+from nngraph.core.network import inputs
+from nngraph.core.validate import validate
 
 
 def graph_of(obj: Any, *, function: str) -> nx.DiGraph:

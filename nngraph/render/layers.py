@@ -16,8 +16,8 @@ from nngraph.render import style
 from nngraph.render.boxes import Box, add_box, new_box_digraph, shape
 from nngraph.render.checks import choice, is_plan, network_of
 from nngraph.render.layout import is_layer
-from nngraph.structure import Column, columns
-from nngraph.summary import graph_rows
+from nngraph.core.structure import Column, columns
+from nngraph.keras.summary import graph_rows
 
 DIRECTIONS = ("TB", "LR")
 FUNCTION = "render_layers"

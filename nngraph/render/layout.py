@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import networkx as nx
 
 from nngraph.errors import RenderError
-from nngraph.network import LAYER, WEIGHT
-from nngraph.structure import Column, columns
+from nngraph.core.network import LAYER, WEIGHT
+from nngraph.core.structure import Column, columns
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import networkx as nx
 
 from nngraph.errors import RenderError
 from nngraph.execute.trace import Trace
-from nngraph.network import INPUT, OUTPUT, inputs, outputs
+from nngraph.core.network import INPUT, OUTPUT, inputs, outputs
 from nngraph.render import style
 from nngraph.render.checks import check_trace, choice, labels_for, network_of
 from nngraph.render.connections import add_links

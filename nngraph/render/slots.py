@@ -7,8 +7,8 @@ from collections.abc import Hashable, Mapping
 import graphviz
 import networkx as nx
 
-from nngraph.activations import resolve_activation
-from nngraph.network import ACTIVATION, BIAS, INPUT, LAYER, OUTPUT, ROLE
+from nngraph.core.activations import resolve_activation
+from nngraph.core.network import ACTIVATION, BIAS, INPUT, LAYER, OUTPUT, ROLE
 from nngraph.render import style
 from nngraph.render.layout import Layout, Slot
 from nngraph.render.values import Readings

@@ -46,8 +46,8 @@ from scipy import sparse
 from nngraph.errors import CompileError
 from nngraph.execute.compiled import run_plan, trace_plan
 from nngraph.execute.trace import NeuronNotFoundError, Trace
-from nngraph.plan_text import explain_neuron, plan_table
-from nngraph.structure import Column
+from nngraph.ir.text import explain_neuron, plan_table
+from nngraph.core.structure import Column
 
 DENSE = "dense"
 SPARSE = "sparse"

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from nngraph.network import INPUT, computed, inputs, outputs
-from nngraph.structure import Column, columns, levels
-from nngraph.validate import validate
+from nngraph.core.network import INPUT, computed, inputs, outputs
+from nngraph.core.structure import Column, columns, levels
+from nngraph.core.validate import validate
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from nngraph.network import ACTIVATION, INPUT, LAYER, OUTPUT, ROLE, inputs
+from nngraph.core.network import ACTIVATION, INPUT, LAYER, OUTPUT, ROLE, inputs
 
 
 def levels(G: nx.DiGraph) -> dict[Hashable, int]:

@@ -13,10 +13,10 @@ from collections.abc import Hashable
 import networkx as nx
 import numpy as np
 
-from nngraph.activations import resolve_activation
+from nngraph.core.activations import resolve_activation
 from nngraph.errors import CycleError, NetworkError
-from nngraph.network import ACTIVATION, BIAS, INPUT, LAYER, ROLE, ROLES, WEIGHT
-from nngraph.structure import contract, levels
+from nngraph.core.network import ACTIVATION, BIAS, INPUT, LAYER, ROLE, ROLES, WEIGHT
+from nngraph.core.structure import contract, levels
 
 _PLAIN_NUMBERS = {float, int, np.float64, np.float32, np.float16, np.int64, np.int32}
 

@@ -7,7 +7,7 @@ from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from nngraph.plan import FusedOp, Plan
+    from nngraph.ir.plan import FusedOp, Plan
 
 EXPLAIN_TERMS = 32
 SOURCE_BLOCKS = 4
