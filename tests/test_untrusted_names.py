@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 import nngraph
 from nngraph import ModelFileError, NetworkError
 from nngraph.cli import main as cli_main
+from nngraph.cli.progress import Progress
 from nngraph.compiler.codegen import generate
 from nngraph.compiler.passes import choose_kinds
 from nngraph.execute.compiled import run_plan
@@ -307,6 +308,19 @@ def test_command_line_errors_name_culprits_escaped_on_one_line(tmp_path: Path,
     assert status == 2
     assert "its neurons: x, \\r\\x1b[31m" in err and err.count("\n") == 1
     assert_printable(err)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_a_hostile_path_escaped() -> None:
+    terminal = Terminal()
+    with Progress(terminal).task("loading \x1b[2Jevil\n.json"):
+        pass
+    assert "\rnngraph: loading \\x1b[2Jevil\\n.json ..." in terminal.getvalue()
+    assert "\x1b" not in terminal.getvalue() and "\n" not in terminal.getvalue()
 
 
 def test_errors_and_lookups_show_names_escaped() -> None:
