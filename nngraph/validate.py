@@ -60,7 +60,7 @@ def _check_neurons(G: nx.DiGraph) -> None:
     for node, data in G.nodes(data=True):
         # Fast path: most ids are printable strings or integers, which need no closer look.
         if not (type(node) is str and node.isprintable()) and type(node) is not int:
-            _check_name(node, "its id", node)
+            _check_name(node)
         role = data.get(ROLE)
         if role not in ROLES:
             what = "has no 'role'" if role is None else f"has unknown role {role!r}"
@@ -78,7 +78,7 @@ def _check_neurons(G: nx.DiGraph) -> None:
         if layer is not None and not isinstance(layer, str):
             raise NetworkError(f"neuron {node!r}: layer must be a name (str), got {layer!r}", node=node)
         if layer is not None:
-            _check_name(layer, f"its layer name {quoted(layer)}", node)
+            _check_name(node, layer=layer)
         if activation.group_wise and layer is None:
             raise NetworkError(
                 f"neuron {node!r}: activation {activation.name!r} works over a layer, but the neuron "
@@ -89,12 +89,15 @@ def _check_neurons(G: nx.DiGraph) -> None:
         raise NetworkError("the network has no outputs; mark the output neurons with role='output'")
 
 
-def _check_name(name: Hashable, what: str, node: Hashable) -> None:
-    """Refuse a name that terminals, diagrams and UTF-8 files cannot hold as it is."""
-    flaw = unfaithful_character(name)
-    if flaw is not None:
-        raise NetworkError(f"neuron {quoted(node)}: {what} holds {flaw}, which terminals, diagrams "
-                           "and UTF-8 files cannot hold as it is; rename it", node=node)
+def _check_name(node: Hashable, *, layer: str | None = None) -> None:
+    """Refuse a neuron id (or its ``layer`` name) that terminals, diagrams and UTF-8 files cannot
+    hold as it is."""
+    flaw = unfaithful_character(node if layer is None else layer)
+    if flaw is None:
+        return
+    what = "its id" if layer is None else f"its layer name {quoted(layer)}"
+    raise NetworkError(f"neuron {quoted(node)}: {what} holds {flaw}, which terminals, diagrams "
+                       "and UTF-8 files cannot hold as it is; rename it", node=node)
 
 
 def _check_input(G: nx.DiGraph, node: Hashable, data: dict) -> None:

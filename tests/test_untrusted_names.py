@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import json
 import keyword
@@ -183,6 +184,20 @@ def test_activation_names_and_parameters_reach_code_only_as_canonical_names_and_
         with pytest.raises(nngraph.UnknownActivationError) as error:
             nngraph.compile_network(G)
         assert_printable(str(error.value))
+
+
+def test_scalar_code_writes_numbers_only_as_finite_float_literals() -> None:
+    G = nngraph.new_network()
+    nngraph.add_input(G, "x")
+    nngraph.add_neuron(G, nngraph.Neuron("y", role="output", bias=0.1 + 0.2))
+    nngraph.connect(G, "x", "y", -1e-300)
+    plan = nngraph.compile_network(G)
+    assert "z1 = 0.30000000000000004 - 1e-300 * a0" in plan.code
+    # A plan changed by hand after validation: a number that is no float literal is refused.
+    [op] = plan.ops
+    broken = dataclasses.replace(plan, ops=(dataclasses.replace(op, bias=np.array([np.inf])),))
+    with pytest.raises(nngraph.CompileError, match="scalar code: inf is not a finite number"):
+        generate(broken)
 
 
 @pytest.mark.parametrize("name, where", [(name, where) for name in UNHOLDABLE for where in ("input", "output")]
