@@ -2,7 +2,9 @@
 
 Data errors also subclass ``ValueError`` so that generic handlers keep working.
 Each class carries the culprit (neuron, connection, file, argument) as a field,
-and its message says what is wrong and what was expected.
+and its message says what is wrong and what was expected. A message is always printable
+(``nngraph.names``): a control character that reached it from a name or a path shows as its
+escape, so an error printed to a terminal shows the culprit as it is and cannot act on the terminal.
 """
 
 from __future__ import annotations
@@ -10,9 +12,21 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+from nngraph.names import printable
+
 
 class NNGraphError(Exception):
-    """Root of every exception nngraph raises on purpose."""
+    """Root of every exception nngraph raises on purpose.
+
+    Examples
+    --------
+    >>> print(NNGraphError("a raw name: evil\\r\\x1b[2J"))
+    a raw name: evil\\r\\x1b[2J
+    """
+
+    def __str__(self) -> str:
+        # The message itself, also for the subclasses of KeyError (whose own str is a repr).
+        return printable(self.args[0] if len(self.args) == 1 else super().__str__())
 
 
 class NetworkError(NNGraphError, ValueError):

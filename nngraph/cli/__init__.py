@@ -22,6 +22,7 @@ from nngraph.cli.errors import UsageError
 from nngraph.cli.parser import build_parser
 from nngraph.cli.progress import Progress
 from nngraph.errors import NNGraphError
+from nngraph.names import printable
 
 __all__ = ["main"]
 
@@ -30,7 +31,8 @@ _BROKEN_PIPE_STATUS = 141
 
 
 def _fail(message: str, status: int) -> int:
-    sys.stderr.write(f"nngraph: error: {message}\n")
+    # printable: a name or path in the message cannot act on the terminal or break the one line.
+    sys.stderr.write(f"nngraph: error: {printable(message)}\n")
     return status
 
 

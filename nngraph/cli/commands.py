@@ -105,15 +105,15 @@ def _unknown(argument: str, what: str, name: str, model: str, known: list[str]) 
 
 def select(trace: Trace, *, neurons: Sequence[str] | None, layer: str | None,
            model: str) -> tuple[Trace, set[Hashable] | None]:
-    """``trace`` restricted to one layer, and the neurons to show (named by their string form; None: all)."""
+    """``trace`` restricted to one layer, and the neurons to show (named as ``name_of`` names them; None: all)."""
     groups = list(trace.groups)
     if layer is not None:
-        chosen = [group for group in groups if group.name == layer]
+        chosen = [group for group in groups if name_of(group.name) == layer]
         if not chosen:
-            raise _unknown("--layer", "layer", layer, model, [group.name for group in groups])
+            raise _unknown("--layer", "layer", layer, model, [name_of(group.name) for group in groups])
         groups = chosen
     if neurons:
-        layer_of = {name_of(node): group.name for group in trace.groups for node in group.nodes}
+        layer_of = {name_of(node): name_of(group.name) for group in trace.groups for node in group.nodes}
         for name in neurons:
             if name not in layer_of:
                 raise _unknown("--neuron", "neuron", name, model, list(layer_of))
@@ -147,7 +147,8 @@ def inspect(args: argparse.Namespace, console: Console) -> None:
     if not args.json:
         console.print(trace.table(0, neurons=shown))
         return
-    records = [{**record, "neuron": name_of(record["neuron"])} for record in trace.records(0, neurons=shown)]
+    records = [{**record, "layer": name_of(record["layer"]), "neuron": name_of(record["neuron"])}
+               for record in trace.records(0, neurons=shown)]
     console.print(to_json({"model": args.model, "input": args.input, "sample": sample,
                            "dtype": args.dtype, "neurons": records}))
 

@@ -11,6 +11,7 @@ from nngraph.cli.progress import Progress
 from nngraph.compiler import compile_network
 from nngraph.execute.trace import Trace
 from nngraph.io import load
+from nngraph.names import printable
 from nngraph.ir.plan import Plan
 
 # Rows per chunk are chosen so that one chunk's buffers hold about this many numbers.
@@ -18,8 +19,9 @@ _CELLS_PER_CHUNK = 1 << 20
 
 
 def name_of(node: Hashable) -> str:
-    """A neuron's name on the command line: its string form (``dense/0``, ``3``, ``('a', 1)``)."""
-    return str(node)
+    """A neuron's (or layer's) name on the command line: its string form (``dense/0``, ``3``,
+    ``('a', 1)``), with control characters escaped (``a\\r``), as ``nngraph.names.printable`` shows it."""
+    return printable(node)
 
 
 def load_model(path: str, progress: Progress) -> nx.DiGraph:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+from nngraph.names import printable
+
 Step = Callable[[int], None]
 
 
@@ -48,6 +50,7 @@ class Progress:
         self._width = 0
 
     def _show(self, text: str) -> None:
+        text = printable(text)  # a path in the label cannot act on the terminal
         padding = " " * max(0, self._width - len(text))
         self.stream.write(f"\r{text}{padding}")
         self.stream.flush()

@@ -14,6 +14,12 @@ padding cannot be lost on its way: every activation maps NaN to NaN, and a sum w
 infinite term is never finite, so a neuron whose padded result differs from the exact one holds
 NaN, and so does everything computed from it. With finite values the check costs one sum.
 
+Nothing taken from the graph is code: weights and biases are constants passed in (or, in the scalar
+code, ``repr`` of finite floats), activations are canonical registry names, and names appear only
+in comments, escaped to printable ASCII (``nngraph.ir.text.op_comment``). ``generate`` checks
+the whole source for that before compiling it, so that no name from an untrusted model file can
+end a comment line and run as Python.
+
 Tiny float64 plans also get straight-line scalar code (``nngraph.compiler.scalar``): for a
 handful of samples, Python float arithmetic beats a dozen numpy calls' fixed overhead. The
 runner chosen is stated in ``plan.runner`` and ``print(plan)``.
@@ -28,6 +34,7 @@ import numpy as np
 
 from nngraph.compiler.products import group_lines, product_groups
 from nngraph.compiler.scalar import scalar_batch_limit, scalar_source
+from nngraph.errors import CompileError
 from nngraph.ir.plan import SPARSE, Plan, Program
 from nngraph.ir.text import producers
 
@@ -60,6 +67,7 @@ def generate(plan: Plan) -> Plan:
     if limit:
         lines += ["", ""] + scalar_lines
     code = "\n".join(lines) + "\n"
+    _check_source(code)
     for value in constants.values():
         _freeze(value)
     namespace = dict(constants)
@@ -76,6 +84,18 @@ def generate(plan: Plan) -> Plan:
                       scalar=namespace["forward_scalar"] if limit else None,
                       scalar_batch_limit=limit, rows=plan.n_columns + 1, runner=runner)
     return dataclasses.replace(plan, program=program)
+
+
+def _check_source(code: str) -> None:
+    """Refuse source with a character other than printable ASCII and newline before it runs: it
+    would be text from the graph that escaped escaping, and could end a comment and become code."""
+    if code.isascii() and code.replace("\n", "").isprintable():
+        return
+    number = next(number for number, line in enumerate(code.split("\n"), start=1)
+                  if not (line.isascii() and line.isprintable()))
+    raise CompileError(f"generated code line {number} holds a character other than printable ASCII; "
+                       "nngraph writes no text from a graph into code, so this is a bug in nngraph: "
+                       "please report it")
 
 
 def _freeze(value: object) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 
 from nngraph.core.activations import resolve_activation
 from nngraph.ir.plan import SPARSE, FusedOp, Plan
-from nngraph.ir.text import describe_op
+from nngraph.ir.text import op_comment
 
 # The cost model behind shared gathers, in microseconds: a numpy call, a multiply-add.
 NUMPY_CALL_US = 1.0
@@ -116,7 +116,7 @@ def _sparse_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
               f"csr_accumulate({stop - start}, {plan.n_columns}, n, P{name}, J{name}, V{name}, "
               f"a_flat, z_flat[{start} * n:{stop} * n])  # {connections} connections"]
     for op in ops:
-        lines += [f"# {describe_op(op, producer)}",
+        lines += [op_comment(op, producer),
                   f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"] + _activation_lines(op, constants)
     reads_inputs = bool(len(columns)) and int(columns.min()) < len(plan.inputs)
     return GroupLines(lines, reads_inputs, padded=False)
@@ -191,7 +191,7 @@ def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object]
                   "else:"]
         lines += ["    " + product.format(op.index, _block("Z", plan, op)) for op in ops]
     for op in ops:
-        lines += [f"# {describe_op(op, producer)}",
+        lines += [op_comment(op, producer),
                   f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
         if not limit:
             lines.append(product.format(op.index, "z"))
@@ -206,7 +206,7 @@ def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object]
 def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer: dict) -> GroupLines:
     """A dense op that reads one slice of columns (or nothing: its weighted sum is its bias)."""
     k = op.index
-    lines = [f"# {describe_op(op, producer)}", f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
+    lines = [op_comment(op, producer), f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
     reads_inputs = False
     constants[f"b{k}"] = _column(op.bias)
     if not op.sources:

@@ -16,8 +16,9 @@ import math
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
+from nngraph.errors import CompileError
 from nngraph.ir.plan import FusedOp, Plan
-from nngraph.ir.text import describe_op, producers
+from nngraph.ir.text import op_comment, producers
 
 MAX_WEIGHTS = 2048
 # The cost model, in nanoseconds: a numpy call; per sample, a connection, a neuron by how its
@@ -40,6 +41,15 @@ _SIGMOID = [
 ]
 
 
+def _literal(number: float) -> str:
+    """A number as Python source: the ``repr`` of a finite float, the only text of a graph that
+    scalar code holds (``validate`` and the activation registry have checked it is finite)."""
+    value = float(number)
+    if not math.isfinite(value):
+        raise CompileError(f"scalar code: {value!r} is not a finite number")
+    return repr(value)
+
+
 def _element_wise(kind: str, z: str, a: str, params: dict[str, float]) -> str | None:
     """One neuron's value from its weighted sum, as a Python statement; None if there is no form."""
     if kind == "linear":
@@ -47,7 +57,7 @@ def _element_wise(kind: str, z: str, a: str, params: dict[str, float]) -> str | 
     if kind == "relu":
         return f"{a} = 0.0 if {z} < 0.0 else {z}"  # NaN stays NaN, as with np.maximum
     if kind == "leaky_relu":
-        return f"{a} = {z} if {z} > 0.0 else {params['alpha']!r} * {z}"
+        return f"{a} = {z} if {z} > 0.0 else {_literal(params['alpha'])} * {z}"
     if kind == "tanh":
         return f"{a} = tanh({z})"
     if kind == "sigmoid":
@@ -78,7 +88,7 @@ def scalar_source(plan: Plan) -> list[str] | None:
         lines = _op_lines(plan, op)
         if lines is None:
             return None
-        body += [f"# {describe_op(op, producer)}"] + lines
+        body += [op_comment(op, producer)] + lines
     inputs = ", ".join(f"a{plan.columns[node]}" for node in plan.inputs)
     outputs = ", ".join(f"a{plan.columns[node]}" for node in plan.outputs)
     lines = ["def forward_scalar(sample):",
@@ -120,14 +130,14 @@ def _weighted_sum(column: int, bias: float, weights: np.ndarray, sources: list[i
     terms = []
     for row, weight in enumerate(weights.tolist()):
         sign = "-" if math.copysign(1.0, weight) < 0 else "+"
-        terms.append(f"{sign} {abs(weight)!r} * a{sources[row]}")
+        terms.append(f"{sign} {_literal(abs(weight))} * a{sources[row]}")
     name = f"z{column}"
     if not terms:
-        return [f"{name} = {bias!r}"]
+        return [f"{name} = {_literal(bias)}"]
     lines = []
     for first in range(0, len(terms), TERMS_PER_STATEMENT):
         chunk = terms[first:first + TERMS_PER_STATEMENT]
-        start = (repr(bias) if bias else "") if first == 0 else name
+        start = (_literal(bias) if bias else "") if first == 0 else name
         head = f"{start} {chunk[0]}" if start else chunk[0].lstrip("+ ").replace("- ", "-", 1)
         rows = [head] + chunk[1:]
         if len(rows) <= TERMS_PER_LINE:

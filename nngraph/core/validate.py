@@ -15,6 +15,7 @@ import numpy as np
 
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import CycleError, NetworkError
+from nngraph.names import quoted, unfaithful_character
 from nngraph.core.network import ACTIVATION, BIAS, INPUT, LAYER, ROLE, ROLES, WEIGHT
 from nngraph.core.structure import contract, levels
 
@@ -24,7 +25,8 @@ _PLAIN_NUMBERS = {float, int, np.float64, np.float32, np.float16, np.int64, np.i
 def validate(G: object) -> None:
     """Check that ``G`` follows the graph contract; raise a ``NetworkError`` naming the culprit.
 
-    Checked: ``G`` is a ``networkx.DiGraph``; every node has a known ``role``;
+    Checked: ``G`` is a ``networkx.DiGraph``; no neuron id or layer name holds NUL or a
+    lone surrogate (``nngraph.names``); every node has a known ``role``;
     inputs have no incoming connections and no bias or activation; every
     computed neuron has a finite ``bias``, a registered ``activation`` and, for a
     group-wise activation (softmax), a ``layer``; every connection has a finite
@@ -56,6 +58,9 @@ def validate(G: object) -> None:
 def _check_neurons(G: nx.DiGraph) -> None:
     n_inputs = n_outputs = 0
     for node, data in G.nodes(data=True):
+        # Fast path: most ids are printable strings or integers, which need no closer look.
+        if not (type(node) is str and node.isprintable()) and type(node) is not int:
+            _check_name(node)
         role = data.get(ROLE)
         if role not in ROLES:
             what = "has no 'role'" if role is None else f"has unknown role {role!r}"
@@ -72,6 +77,8 @@ def _check_neurons(G: nx.DiGraph) -> None:
         layer = data.get(LAYER)
         if layer is not None and not isinstance(layer, str):
             raise NetworkError(f"neuron {node!r}: layer must be a name (str), got {layer!r}", node=node)
+        if layer is not None:
+            _check_name(node, layer=layer)
         if activation.group_wise and layer is None:
             raise NetworkError(
                 f"neuron {node!r}: activation {activation.name!r} works over a layer, but the neuron "
@@ -80,6 +87,17 @@ def _check_neurons(G: nx.DiGraph) -> None:
         raise NetworkError("the network has no inputs; mark the input neurons with role='input'")
     if n_outputs == 0:
         raise NetworkError("the network has no outputs; mark the output neurons with role='output'")
+
+
+def _check_name(node: Hashable, *, layer: str | None = None) -> None:
+    """Refuse a neuron id (or its ``layer`` name) that terminals, diagrams and UTF-8 files cannot
+    hold as it is."""
+    flaw = unfaithful_character(node if layer is None else layer)
+    if flaw is None:
+        return
+    what = "its id" if layer is None else f"its layer name {quoted(layer)}"
+    raise NetworkError(f"neuron {quoted(node)}: {what} holds {flaw}, which terminals, diagrams "
+                       "and UTF-8 files cannot hold as it is; rename it", node=node)
 
 
 def _check_input(G: nx.DiGraph, node: Hashable, data: dict) -> None:

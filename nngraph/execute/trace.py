@@ -14,14 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from nngraph.errors import NNGraphError
+from nngraph.names import printable
 from nngraph.core.structure import Column
 
 
 class NeuronNotFoundError(NNGraphError, KeyError):
     """Raised when a trace or plan is asked about a neuron that is not in its network."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,12 +103,13 @@ class Trace:
               neurons: Collection[Hashable] | None = None) -> str:
         """An aligned text table of ``sample``: one block per layer, one row per neuron.
 
-        ``neurons`` restricts the rows; a layer's heading still gives its full size.
+        ``neurons`` restricts the rows; a layer's heading still gives its full size. Names are
+        shown by ``nngraph.names.printable``.
         """
         rows = self.records(sample, neurons=neurons)
         if not rows:
             return ""
-        width = max(len(str(row["neuron"])) for row in rows)
+        width = max(len(printable(row["neuron"])) for row in rows)
         width = max(width, len("neuron"))
         number = precision + 8
         lines: list[str] = []
@@ -120,13 +119,13 @@ class Trace:
         for group in self.groups:
             if group.name not in by_layer:
                 continue
-            detail = f"{len(group.nodes)}" + (f", {group.activation}" if group.activation else "")
-            lines.append(f"{group.name} ({detail})")
+            detail = f"{len(group.nodes)}" + (f", {printable(group.activation)}" if group.activation else "")
+            lines.append(f"{printable(group.name)} ({detail})")
             lines.append(f"  {'neuron':<{width}}  {'weighted sum':>{number}}  {'value':>{number}}")
             for row in by_layer[group.name]:
                 z = row["weighted_sum"]
                 z_text = "" if z is None else f"{z:.{precision}f}"
-                lines.append(f"  {str(row['neuron']):<{width}}  {z_text:>{number}}  "
+                lines.append(f"  {printable(row['neuron']):<{width}}  {z_text:>{number}}  "
                              f"{row['value']:>{number}.{precision}f}")
         return "\n".join(lines)
 

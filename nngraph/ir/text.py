@@ -1,10 +1,16 @@
-"""How a plan reads as text: the table ``print(plan)`` shows, and ``plan.explain(node)``."""
+"""How a plan reads as text: the table ``print(plan)`` shows, ``plan.explain(node)``, and comments.
+
+Names are shown by ``nngraph.names``: ``printable`` in tables, ``quoted`` in sentences, and in the
+comments of generated code ``ascii_printable``, so that no name can end a comment line.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING
+
+from nngraph.names import ascii_printable, printable, quoted
 
 if TYPE_CHECKING:
     from nngraph.ir.plan import FusedOp, Plan
@@ -15,7 +21,7 @@ NAME_WIDTH = 24
 
 
 def _short(node: Hashable, width: int = NAME_WIDTH) -> str:
-    text = str(node).replace("\n", "\\n")
+    text = printable(node)
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
@@ -45,10 +51,15 @@ def source_blocks(op: FusedOp, producer: dict[Hashable, str]) -> str:
 
 
 def describe_op(op: FusedOp, producer: dict[Hashable, str]) -> str:
-    """One line about an op, for comments: ``op 0: relu over a .. f (6) <- inputs (8)  [dense 8x6, level 1]``."""
+    """One line about an op: ``op 0: relu over a .. f (6) <- inputs (8)  [dense 8x6, level 1]``."""
     rows, cols = op.shape
     return (f"op {op.index}: {op.activation} over {block_name(op.targets)} <- "
             f"{source_blocks(op, producer)}  [{op.kind} {rows}x{cols}, level {op.level}]")
+
+
+def op_comment(op: FusedOp, producer: dict[Hashable, str]) -> str:
+    """``describe_op`` as a comment line of generated code, in printable ASCII alone."""
+    return "# " + ascii_printable(describe_op(op, producer))
 
 
 def plan_table(plan: Plan) -> str:
@@ -89,18 +100,18 @@ def explain_neuron(plan: Plan, node: Hashable) -> str:
         readers = [str(other.index) for other in plan.ops if node in set(other.sources)]
         read = f"read by op{'s' if len(readers) > 1 else ''} {', '.join(readers)}" if readers else \
             "read by no op"
-        return (f"neuron {node!r} is input {column} (column {column}): its value is the feature "
+        return (f"neuron {quoted(node)} is input {column} (column {column}): its value is the feature "
                 f"itself and it has no weighted sum; {read}")
     target = column - plan.columns[op.targets[0]]  # an op's targets hold contiguous columns
     connections = op.connection_matrix().tocsc()[:, [target]].tocoo()
     weights = dict(zip(connections.row.tolist(), connections.data.tolist()))  # 0.0 weights included
-    lines = [f"neuron {node!r} (column {column}) is computed by op {op.index} "
+    lines = [f"neuron {quoted(node)} (column {column}) is computed by op {op.index} "
              f"({op.kind}, {op.activation}, level {op.level}):",
              f"  weighted sum = {float(op.bias[target]):.6g} (bias)"]
     terms = [(op.sources[row], weights[row]) for row in sorted(weights)]
     pad = " " * len("  weighted sum ")
     for source, weight in terms[:EXPLAIN_TERMS]:
-        lines.append(f"{pad}{'-' if weight < 0 else '+'} {abs(weight):.6g} * {source!r}")
+        lines.append(f"{pad}{'-' if weight < 0 else '+'} {abs(weight):.6g} * {quoted(source)}")
     if len(terms) > EXPLAIN_TERMS:
         lines.append(f"{pad}+ ... {len(terms) - EXPLAIN_TERMS} more terms "
                      f"(op {op.index}'s weights, column {target})")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from nngraph.names import printable
 from nngraph.core.network import INPUT, computed, inputs, outputs
 from nngraph.core.structure import Column, columns, levels
 from nngraph.core.validate import validate
@@ -26,18 +27,21 @@ class SummaryRow:
 def format_summary(title: str, rows: Sequence[SummaryRow]) -> str:
     """Lay out ``rows`` as Keras' ``model.summary()`` does, with totals at the bottom.
 
+    Names are shown by ``nngraph.names.printable``.
+
     Examples
     --------
     >>> print(format_summary("m", [SummaryRow("dense", "Dense", (None, 6), 54)]).splitlines()[4])
      dense (Dense)                  (None, 6)                     54
     """
     width = 65
-    lines = [f'Model: "{title}"', "_" * width,
+    lines = [f'Model: "{printable(title)}"', "_" * width,
              f" {'Layer (type)':<30} {'Output Shape':<22} {'Param #':>9}", "=" * width]
     for index, row in enumerate(rows):
         if index:
             lines.append("")
-        lines.append(f" {row.name + ' (' + row.kind + ')':<30} {str(row.output_shape):<22} {row.params:>9,}")
+        lines.append(f" {printable(row.name) + ' (' + row.kind + ')':<30} {str(row.output_shape):<22} "
+                     f"{row.params:>9,}")
     total = sum(row.params for row in rows)
     lines += ["=" * width, f"Total params: {total:,}", f"Trainable params: {total:,}",
               "Non-trainable params: 0", "_" * width]

@@ -68,7 +68,7 @@ def add_links(dot: graphviz.Digraph, links: list[Link], bends: list[tuple[Point,
         label = {"label": style.number(shown, digits=2), "fontsize": "7",
                  "fontcolor": colour[:7]} if weight_labels else {}
         _draw(dot, link, bends[i], css="connection", first=label, last={}, color=colour, penwidth=width,
-              tooltip=graphviz.escape(tooltip))
+              tooltip=style.tooltip(tooltip))
     for i, link in enumerate(links):
         if link.edge is not None:
             continue
@@ -79,7 +79,7 @@ def add_links(dot: graphviz.Digraph, links: list[Link], bends: list[tuple[Point,
         first, last = _count_label(link)
         _draw(dot, link, bends[i], css="bundle", first=first, last=last, style="dashed",
               color=style.NEUTRAL, penwidth="1.0", labelfontsize="8", labelfontcolor=style.MUTED,
-              fontsize="8", fontcolor=style.MUTED, tooltip=graphviz.escape(tooltip))
+              fontsize="8", fontcolor=style.MUTED, tooltip=style.tooltip(tooltip))
 
 
 def _count_label(link: Link) -> tuple[dict[str, str], dict[str, str]]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 from nngraph.render import style
 from nngraph.render.values import Readings
 
@@ -44,7 +42,7 @@ def _scale(readings: Readings) -> str:
     marks = "".join(f"<td>{style.number(ticks[i]) if i in ticks else ''}</td>" for i in range(SCALE_STEPS))
     bar = f'<table border="0" cellspacing="0" cellpadding="1"><tr>{cells}</tr><tr>{marks}</tr></table>'
     return _table([
-        f'<tr><td align="left">neuron fill: its value for {html.escape(readings.label)}</td></tr>',
+        f'<tr><td align="left">neuron fill: its value for {style.text(readings.label)}</td></tr>',
         f'<tr><td align="left">{bar}</td></tr>',
         f"<tr>{_words('z = weighted sum, a = activation(z), p = probability', colour=style.MUTED)}</tr>"])
 

@@ -34,8 +34,8 @@ def add_folded(dot: graphviz.Digraph, slot: Slot) -> None:
     count = len(slot.folded)
     dot.node(slot.key, f"<+{count:,} more>", shape="box", style="rounded,dashed", color=style.MUTED,
              fontcolor=style.MUTED, fontsize="10", pos=pos(slot.x, slot.y),
-             tooltip=graphviz.escape(f"{count:,} neurons not drawn: {slot.folded[0]!s} ... "
-                                     f"{slot.folded[-1]!s}"), **{"class": "more"})
+             tooltip=style.tooltip(f"{count:,} neurons not drawn: {slot.folded[0]!s} ... "
+                                   f"{slot.folded[-1]!s}"), **{"class": "more"})
 
 
 def add_neuron(dot: graphviz.Digraph, G: nx.DiGraph, slot: Slot, *, diameter: float,
@@ -65,7 +65,7 @@ def add_neuron(dot: graphviz.Digraph, G: nx.DiGraph, slot: Slot, *, diameter: fl
                            f"value {symbol} = {style.number(value, digits=6)}")
     # Escape each line, then join with DOT's own newline escape, so that the statement stays on one line.
     dot.node(slot.key, "<" + "<br/>".join(lines) + ">",
-             tooltip=graphviz.nohtml("\\n".join(graphviz.escape(line) for line in tooltip)), **attributes)
+             tooltip=graphviz.nohtml("\\n".join(style.tooltip(line) for line in tooltip)), **attributes)
 
 
 def _predicted(G: nx.DiGraph, readings: Readings | None) -> set[Hashable]:

@@ -1,5 +1,8 @@
 """The look of every diagram in one place: colours, line widths, number format and escaped text.
 
+Text from a graph reaches a diagram only through ``text`` (HTML-like labels) and ``tooltip``
+(quoted DOT strings), which show names by ``nngraph.names.printable``.
+
 Colours are fixed hex strings, so the same network always gets the same
 picture. One diverging palette means the same thing everywhere: blue is
 positive, red is negative, and the stronger the colour the larger the
@@ -11,6 +14,10 @@ from __future__ import annotations
 
 import html
 import math
+
+import graphviz
+
+from nngraph.names import printable
 
 POSITIVE = "#2166ac"
 NEGATIVE = "#b2182b"
@@ -29,14 +36,29 @@ MAX_WIDTH = 3.2
 
 
 def text(value: object) -> str:
-    """``str(value)`` escaped for a Graphviz HTML-like label (``<``, ``&``, quotes).
+    """``value`` for a Graphviz HTML-like label: ``printable`` (control characters, which XML
+    cannot hold, as their escapes), then ``<``, ``&`` and quotes escaped.
 
     Examples
     --------
     >>> text(("a", "<b>"))
     '(&#x27;a&#x27;, &#x27;&lt;b&gt;&#x27;)'
+    >>> print(text("a\\x0cb"))
+    a\\x0cb
     """
-    return html.escape(str(value), quote=True)
+    return html.escape(printable(value), quote=True)
+
+
+def tooltip(value: object) -> str:
+    """``value`` for a DOT string attribute such as a tooltip: ``printable``, then backslashes
+    doubled (``graphviz.escape``), so that a name reads as it is and can never end the string.
+
+    Examples
+    --------
+    >>> print(tooltip('a\\\\" -> \\r'))
+    a\\\\" -> \\\\r
+    """
+    return graphviz.escape(printable(value))
 
 
 def number(value: float, *, digits: int = 3) -> str:
