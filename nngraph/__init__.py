@@ -17,6 +17,7 @@ The data path::
 from nngraph.activations import Activation, known_activations, resolve_activation
 from nngraph.compiler import check_plan, compile_network
 from nngraph.errors import (
+    ArgumentError,
     CompileError,
     CycleError,
     GraphvizMissingError,
@@ -54,7 +55,7 @@ from nngraph.validate import validate
 __version__ = "0.1.0"
 
 __all__ = [
-    "Activation", "Column", "CompileError", "Connection", "CycleError", "FusedOp", "GraphvizMissingError",
+    "Activation", "ArgumentError", "Column", "CompileError", "Connection", "CycleError", "FusedOp", "GraphvizMissingError",
     "InputError", "LayerError", "ModelFileError", "NNGraphError", "NetworkError", "Neuron",
     "NeuronNotFoundError", "Plan", "RenderError", "Trace", "UnknownActivationError", "VerificationError",
     "add_input", "add_neuron", "check_plan", "columns", "compile_network", "computed", "connect",
