@@ -24,6 +24,23 @@ class NeuronNotFoundError(NNGraphError, KeyError):
         return str(self.args[0])
 
 
+COMPACT_FROM = 1e6
+
+
+def format_number(value: float, precision: int = 4) -> str:
+    """``value`` with ``precision`` decimals, or, from a magnitude of ``COMPACT_FROM`` up, with
+    ``precision`` significant digits, so that 1e300 takes ten characters rather than 300.
+
+    Examples
+    --------
+    >>> format_number(-0.25), format_number(123456.0), format_number(1e300), format_number(float("nan"))
+    ('-0.2500', '123456.0000', '1e+300', 'nan')
+    """
+    if abs(value) < COMPACT_FROM:
+        return f"{value:.{precision}f}"
+    return f"{value:.{precision}g}"
+
+
 @dataclass(frozen=True, eq=False)
 class Trace:
     """Weighted sums and values of every neuron for a batch of samples.
@@ -106,6 +123,8 @@ class Trace:
         """An aligned text table of ``sample``: one block per layer, one row per neuron.
 
         ``neurons`` restricts the rows; a layer's heading still gives its full size.
+        Numbers show ``precision`` decimals, or ``precision`` significant digits
+        once their magnitude reaches a million (``format_number``).
         """
         rows = self.records(sample, neurons=neurons)
         if not rows:
@@ -125,9 +144,9 @@ class Trace:
             lines.append(f"  {'neuron':<{width}}  {'weighted sum':>{number}}  {'value':>{number}}")
             for row in by_layer[group.name]:
                 z = row["weighted_sum"]
-                z_text = "" if z is None else f"{z:.{precision}f}"
+                z_text = "" if z is None else format_number(z, precision)
                 lines.append(f"  {str(row['neuron']):<{width}}  {z_text:>{number}}  "
-                             f"{row['value']:>{number}.{precision}f}")
+                             f"{format_number(row['value'], precision):>{number}}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
