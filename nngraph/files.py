@@ -55,7 +55,15 @@ def as_path(path: Any, *, function: str, argument: str = "path") -> Path:
 
 
 def write_failure(error: OSError) -> str:
-    """What went wrong when writing, for a message: ``"cannot write: No space left on device"``."""
+    """What went wrong when writing, for a message.
+
+    Examples
+    --------
+    >>> write_failure(OSError(errno.ENOSPC, "No space left on device"))
+    'cannot write: No space left on device'
+    >>> write_failure(FileExistsError(errno.EEXIST, "File exists"))  # what mkdir says of a file on the way
+    'cannot write: Not a directory'
+    """
     # mkdir says "File exists" when a folder on the way is a file; say what that means.
     reason = os.strerror(errno.ENOTDIR) if isinstance(error, FileExistsError) else error.strerror
     return f"cannot write: {reason or error}"
@@ -189,7 +197,13 @@ def parse_json(text: str, *, allow_constants: bool = False) -> Any:
 
 
 def too_deep(what: str) -> str:
-    """The message for values nested beyond ``MAX_DEPTH``."""
+    """The message for values nested beyond ``MAX_DEPTH``.
+
+    Examples
+    --------
+    >>> too_deep("'extra'")
+    "'extra' nested too deep: more than 100 levels"
+    """
     return f"{what} nested too deep: more than {MAX_DEPTH} levels"
 
 

@@ -96,6 +96,8 @@ def test_python_integers_too_large_for_int64_are_input_values() -> None:
     (lambda: Sequential(seed="seven"), "seed must be None or a whole number, got 'seven'"),
     (lambda: Sequential(seed=1.5), "seed must be None or a whole number, got 1.5"),
     (lambda: Sequential(max_connections=None), "max_connections must be a whole number, got None"),
+    (lambda: nngraph.run_reference(tiny(), [1.0, 2.0]).table("0"), "sample must be a whole number, got '0'"),
+    (lambda: nngraph.run_reference(tiny(), [1.0, 2.0]).records(0.0), "sample must be a whole number, got 0.0"),
 ])
 def test_arguments_of_the_wrong_type_are_argument_errors(call, message: str) -> None:
     with pytest.raises(ArgumentError, match=message) as caught:

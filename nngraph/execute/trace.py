@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nngraph.errors import NNGraphError
+from nngraph.errors import ArgumentError, NNGraphError, shown
 from nngraph.structure import Column
 
 
@@ -27,7 +27,7 @@ class NeuronNotFoundError(NNGraphError, KeyError):
 COMPACT_FROM = 1e6
 
 
-def format_number(value: float, precision: int = 4) -> str:
+def format_number(value: float, *, precision: int = 4) -> str:
     """``value`` with ``precision`` decimals, or, from a magnitude of ``COMPACT_FROM`` up, with
     ``precision`` significant digits, so that 1e300 takes ten characters rather than 300.
 
@@ -115,6 +115,8 @@ class Trace:
         return rows
 
     def _check_sample(self, sample: int) -> None:
+        if isinstance(sample, (bool, np.bool_)) or not isinstance(sample, (int, np.integer)):
+            raise ArgumentError(f"sample must be a whole number, got {shown(sample)}")
         if not -self.batch_size <= sample < self.batch_size:
             raise NNGraphError(f"sample {sample} is out of range; the trace holds {self.batch_size}")
 
@@ -144,9 +146,9 @@ class Trace:
             lines.append(f"  {'neuron':<{width}}  {'weighted sum':>{number}}  {'value':>{number}}")
             for row in by_layer[group.name]:
                 z = row["weighted_sum"]
-                z_text = "" if z is None else format_number(z, precision)
+                z_text = "" if z is None else format_number(z, precision=precision)
                 lines.append(f"  {str(row['neuron']):<{width}}  {z_text:>{number}}  "
-                             f"{format_number(row['value'], precision):>{number}}")
+                             f"{format_number(row['value'], precision=precision):>{number}}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
