@@ -55,7 +55,8 @@ from nngraph.validate import validate
 __version__ = "0.1.0"
 
 __all__ = [
-    "Activation", "ArgumentError", "Column", "CompileError", "Connection", "CycleError", "FusedOp", "GraphvizMissingError",
+    "Activation", "ArgumentError", "Column",
+    "CompileError", "Connection", "CycleError", "FusedOp", "GraphvizMissingError",
     "InputError", "LayerError", "ModelFileError", "NNGraphError", "NetworkError", "Neuron",
     "NeuronNotFoundError", "Plan", "RenderError", "Trace", "UnknownActivationError", "VerificationError",
     "add_input", "add_neuron", "check_plan", "columns", "compile_network", "computed", "connect",

@@ -41,7 +41,8 @@ from typing import Any
 import networkx as nx
 
 from nngraph.errors import ModelFileError, NetworkError, shown
-from nngraph.files import MAX_DEPTH, JSONRuleError, as_path, atomic_write, nesting_depth, parse_json, too_deep, write_failure
+from nngraph.files import (MAX_DEPTH, JSONRuleError, as_path, atomic_write, nesting_depth, parse_json, too_deep,
+                           write_failure)
 from nngraph.network import ACTIVATION, BIAS, INPUT, LAYER, ROLE, WEIGHT, inputs, outputs
 from nngraph.validate import number_problem, validate
 

@@ -45,7 +45,7 @@ def check_size(*, neurons: int, connections: int, limit: int, adding: str,
     >>> check_size(neurons=2_000_001_000, connections=1_000_000, limit=50_000_000, adding="Input")
     Traceback (most recent call last):
     ...
-    nngraph.errors.LayerError: Input would make the model 2,000,001,000 neurons and 1,000,000 connections, about 1,200.4 GB as a networkx graph; the limit is 50,000,000 connections and as many neurons (Sequential(max_connections=...) raises it)
+    nngraph.errors.LayerError: Input would make the model 2,000,001,000 neurons and 1,000,000 connections, ...
     """
     if neurons <= limit and connections <= limit:
         return

@@ -106,7 +106,8 @@ class Sequential:
         self.layers.append(layer)
 
     def _set_inputs(self, units: int) -> None:
-        check_size(neurons=units, connections=0, limit=self.max_connections, adding=f"an input of {units:,} features")
+        check_size(neurons=units, connections=0, limit=self.max_connections,
+                   adding=f"an input of {units:,} features")
         self._inputs = tuple(f"input/{index}" for index in range(units))
         for node in self._inputs:
             add_input(self.graph, node)

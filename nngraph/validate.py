@@ -29,10 +29,10 @@ def validate(G: object) -> None:
     inputs have no incoming connections and no bias or activation; every
     computed neuron has a finite ``bias``, a registered ``activation`` and, for a
     group-wise activation (softmax), a ``layer``; every connection has a finite
-    ``weight`` (weights and biases as ``number_problem`` says); there is no cycle (the error lists the cycle's edges); neurons of
-    one softmax group do not feed each other; there is at least one input and
-    one output. A neuron without incoming connections is legal, and so is a
-    hidden neuron that reaches no output.
+    ``weight`` (weights and biases as ``number_problem`` says); there is no cycle
+    (the error lists the cycle's edges); neurons of one softmax group do not feed
+    each other; there is at least one input and one output. A neuron without
+    incoming connections is legal, and so is a hidden neuron that reaches no output.
 
     Examples
     --------

@@ -121,7 +121,8 @@ def test_negative_samples_count_from_the_end(capsys, model: Path, samples: Path)
         cli(capsys, "inspect", model, "-i", samples, "--sample", "2")[1]
     status, out, err = cli(capsys, "inspect", model, "-i", samples, "--sample", "-4")
     assert status == 2
-    assert "argument --sample: -4 is out of range" in err and "holds 3 samples (0 to 2, or -3 to -1 from the end)" in err
+    assert "argument --sample: -4 is out of range" in err
+    assert "holds 3 samples (0 to 2, or -3 to -1 from the end)" in err
 
 
 def test_bad_numbers_in_files_are_one_line_errors(capsys, tmp_path: Path, model: Path) -> None:
