@@ -129,9 +129,9 @@ def test_a_negative_seed_is_a_layer_error() -> None:
 @pytest.mark.parametrize(("layers", "message"), [
     ([Input(shape=(10**9,))], "an input of 1,000,000,000 features would make the model 1,000,000,000 neurons "
                               "and 0 connections, about 600.0 GB"),
-    ([Dense(units=100_000, input_shape=(100_000,))],
-     "Dense 'dense' \\(100,000 units\\) would make the model 200,000 neurons and 10,000,000,000 connections, "
-     "about 3,500.1 GB"),
+    ([Dense(units=100_000_000, input_shape=(100,))],
+     "Dense 'dense' \\(100,000,000 units\\) would make the model 100,000,100 neurons and 10,000,000,000 "
+     "connections, about 3,560.0 GB"),
     ([Dense(units=6, input_shape=(8,)), Dense(units=10**9)], "Dense 'dense_1' .* 6,000,000,048 connections"),
 ])
 def test_models_beyond_the_connection_limit_are_refused_before_anything_is_allocated(
