@@ -17,6 +17,7 @@ The data path::
 from nngraph.core.activations import Activation, known_activations, resolve_activation
 from nngraph.compiler import check_plan, compile_network
 from nngraph.errors import (
+    ArgumentError,
     CompileError,
     CycleError,
     GraphvizMissingError,
@@ -51,10 +52,13 @@ from nngraph.render import render, render_layers, render_neurons, render_plan
 from nngraph.core.structure import Column, columns, levels
 from nngraph.core.validate import validate
 
+from nngraph import layers, models  # the lesson's import paths, as attributes too
+
 __version__ = "0.1.0"
 
 __all__ = [
-    "Activation", "Column", "CompileError", "Connection", "CycleError", "FusedOp", "GraphvizMissingError",
+    "Activation", "ArgumentError", "Column",
+    "CompileError", "Connection", "CycleError", "FusedOp", "GraphvizMissingError",
     "InputError", "LayerError", "ModelFileError", "NNGraphError", "NetworkError", "Neuron",
     "NeuronNotFoundError", "Plan", "RenderError", "Trace", "UnknownActivationError", "VerificationError",
     "add_input", "add_neuron", "check_plan", "columns", "compile_network", "computed", "connect",

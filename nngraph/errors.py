@@ -1,6 +1,7 @@
 """One exception tree for nngraph: every error a user can cause is an ``NNGraphError``.
 
-Data errors also subclass ``ValueError`` so that generic handlers keep working.
+Data errors also subclass ``ValueError``, and arguments of the wrong type
+``TypeError``, so that generic handlers keep working.
 Each class carries the culprit (neuron, connection, file, argument) as a field,
 and its message says what is wrong and what was expected. A message is always printable
 (``nngraph.names``): a control character that reached it from a name or a path shows as its
@@ -9,10 +10,27 @@ escape, so an error printed to a terminal shows the culprit as it is and cannot 
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Hashable, Sequence
 from typing import Any
 
 from nngraph.names import printable
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = 40
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` shortened for messages, so that a 401-digit integer or a long list stays readable.
+
+    Examples
+    --------
+    >>> shown(10**400)
+    '100000000000000000...0000000000000000000'
+    >>> shown("bias")
+    "'bias'"
+    """
+    return _SHORT.repr(value)
 
 
 class NNGraphError(Exception):
@@ -59,6 +77,11 @@ class UnknownActivationError(NetworkError):
         super().__init__(message, node=node)
         self.activation = activation
         self.known = tuple(known)
+
+
+class ArgumentError(NNGraphError, TypeError):
+    """Raised when a public function gets an argument of the wrong type, such as a path that is
+    ``None`` or ``passes=None``; the message names the function and the argument."""
 
 
 class InputError(NNGraphError, ValueError):

@@ -13,53 +13,86 @@ Ids are strings, integers, or tuples of those (stored as JSON lists). Other
 attributes a user put on a neuron or connection travel under ``"extra"`` if
 they are JSON values. Floats are written with ``repr`` precision, so they
 round-trip bit for bit. Files are never unpickled.
+
+``load`` refuses a file whole, naming it and the problem, unless it follows
+these rules (``save`` writes nothing else):
+
+- it is JSON as ``nngraph.files.parse_json`` reads it: no repeated key in any
+  object, no ``NaN`` or ``Infinity``, no number beyond float range, nothing
+  nested more than ``nngraph.files.MAX_DEPTH`` levels;
+- ``"format"`` is ``"nngraph"`` and ``"version"`` the integer 1 (not ``1.0``,
+  ``"1"`` or ``true``); the top level has no other keys, and neurons and
+  connections no other fields, than those above;
+- weights and biases are finite numbers; an input carries no bias, activation
+  or layer; the network passes ``validate``; ``"inputs"`` and ``"outputs"``
+  list the neurons of those roles in the order the neurons come.
+
+``save`` writes atomically (``nngraph.files.atomic_write``): if it fails, the
+previous file is left as it was.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Hashable
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from nngraph.errors import ModelFileError, NetworkError
+from nngraph.errors import ModelFileError, NetworkError, shown
+from nngraph.files import (MAX_DEPTH, JSONRuleError, as_path, atomic_write, nesting_depth, parse_json, too_deep,
+                           write_failure)
 from nngraph.core.network import ACTIVATION, BIAS, INPUT, LAYER, ROLE, WEIGHT, inputs, outputs
-from nngraph.core.validate import validate
+from nngraph.core.validate import number_problem, validate
 
 FORMAT = "nngraph"
 VERSION = 1
+_DOCUMENT_KEYS = {"format", "version", "inputs", "outputs", "neurons", "connections"}
 _NEURON_KEYS = {"id", ROLE, BIAS, ACTIVATION, LAYER, "extra"}
 _CONNECTION_KEYS = {"source", "target", WEIGHT, "extra"}
 
 
+def _check_depth(value: Any, what: str, path: Any) -> None:
+    if nesting_depth(value) > MAX_DEPTH:
+        raise ModelFileError(too_deep(what), path=path)
+
+
 def _encode_id(node: Hashable, path: Any) -> Any:
-    if isinstance(node, tuple):
-        return [_encode_id(part, path) for part in node]
-    if isinstance(node, (str, int)) and not isinstance(node, bool):
-        return node
-    raise ModelFileError(f"neuron id {node!r} ({type(node).__name__}) cannot be stored; "
+    _check_depth(node, f"neuron id {shown(node)}", path)
+    return _encode_part(node, node, path)
+
+
+def _encode_part(part: Any, node: Hashable, path: Any) -> Any:
+    if isinstance(part, tuple):
+        return [_encode_part(item, node, path) for item in part]
+    if isinstance(part, (str, int)) and not isinstance(part, bool):
+        return part
+    raise ModelFileError(f"neuron id {shown(node)} ({type(node).__name__}) cannot be stored; "
                          "use strings, integers or tuples of them", path=path)
 
 
 def _decode_id(value: Any, path: Any) -> Hashable:
-    if isinstance(value, list):
-        return tuple(_decode_id(part, path) for part in value)
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return value
-    raise ModelFileError(f"neuron id {value!r} is not a string, integer or list", path=path)
+    _check_depth(value, f"neuron id {shown(value)}", path)
+    return _decode_part(value, value, path)
+
+
+def _decode_part(part: Any, value: Any, path: Any) -> Hashable:
+    if isinstance(part, list):
+        return tuple(_decode_part(item, value, path) for item in part)
+    if isinstance(part, (str, int)) and not isinstance(part, bool):
+        return part
+    raise ModelFileError(f"neuron id {shown(value)} is not a string, integer or list", path=path)
 
 
 def _extra(attributes: dict, contract: set[str], where: str, path: Any) -> dict:
     extra = {key: value for key, value in attributes.items() if key not in contract}
+    _check_depth(extra, f"{where}: attributes", path)
     try:
         json.dumps(extra, allow_nan=False)
     except (TypeError, ValueError):
         raise ModelFileError(f"{where}: attributes {sorted(map(str, extra))} must be JSON values "
-                             "(numbers, strings, lists, dicts) to be saved", path=path) from None
+                             "(finite numbers, strings, lists, dicts) to be saved", path=path) from None
     return extra
 
 
@@ -93,7 +126,11 @@ def to_document(G: nx.DiGraph, *, path: Any = "<network>") -> dict[str, Any]:
 
 
 def save(G: nx.DiGraph, path: str | os.PathLike[str]) -> None:
-    """Write ``G`` to ``path`` as an nngraph JSON model file.
+    """Write ``G`` to ``path`` as an nngraph JSON model file, atomically (see the module doc).
+
+    Missing folders on the way are created. A network that breaks the graph
+    contract raises ``NetworkError``; one that cannot be stored, or a path that
+    cannot be written, ``ModelFileError``; a path that is not a path, ``ArgumentError``.
 
     Examples
     --------
@@ -106,29 +143,33 @@ def save(G: nx.DiGraph, path: str | os.PathLike[str]) -> None:
     >>> load(path).number_of_edges()
     6
     """
+    as_path(path, function="save")
     text = json.dumps(to_document(G, path=path), indent=1, allow_nan=False)
     try:
-        Path(path).write_text(text + "\n", encoding="utf-8")
+        with atomic_write(path) as stream:
+            stream.write(text + "\n")
     except OSError as error:
-        raise ModelFileError(f"cannot write: {error.strerror or error}", path=path) from None
+        raise ModelFileError(write_failure(error), path=path) from None
 
 
 def load(path: str | os.PathLike[str]) -> nx.DiGraph:
-    """Read a model file written by ``save``; refuse a malformed one whole, naming the file and the problem."""
+    """Read a model file written by ``save``; refuse a malformed one whole, naming the file and the problem.
+
+    The rules a file must follow are in the module doc. A path that is not a
+    path raises ``ArgumentError``; anything wrong with the file, ``ModelFileError``.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = as_path(path, function="load").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise ModelFileError(f"cannot read: {reason}", path=path) from None
     try:
-        document = json.loads(text, parse_constant=_refuse_constant)
-    except (json.JSONDecodeError, ValueError) as error:
+        document = parse_json(text)
+    except JSONRuleError as error:
+        raise ModelFileError(str(error), path=path) from None
+    except ValueError as error:
         raise ModelFileError(f"not a JSON model file: {error}", path=path) from None
     return from_document(document, path=path)
-
-
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a finite number")
 
 
 def _field(record: Any, key: str, where: str, path: Any) -> Any:
@@ -138,25 +179,31 @@ def _field(record: Any, key: str, where: str, path: Any) -> Any:
 
 
 def _number(value: Any, where: str, path: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ModelFileError(f"{where} must be a finite number, got {value!r}", path=path)
+    problem = number_problem(value)
+    if problem:
+        raise ModelFileError(f"{where} must be a finite number, {problem}", path=path)
     return float(value)
 
 
 def _check_keys(record: dict, allowed: set[str], where: str, path: Any) -> None:
     unknown = sorted(set(record) - allowed)
     if unknown:
-        raise ModelFileError(f"{where} has unknown fields {unknown}; known: {sorted(allowed)}", path=path)
+        raise ModelFileError(f"{where} has unknown fields {shown(unknown)}; known: {sorted(allowed)}",
+                             path=path)
 
 
 def from_document(document: Any, *, path: Any = "<document>") -> nx.DiGraph:
     """Build a network from a parsed model document, checking every field (see ``load``)."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ModelFileError('not an nngraph model file (expected "format": "nngraph")', path=path)
-    version = document.get("version")
+    version = _field(document, "version", "the top level", path)
+    if type(version) is not int:
+        raise ModelFileError(f'"version" must be an integer (this nngraph reads version {VERSION}), '
+                             f"got {shown(json.dumps(version))[1:-1]}", path=path)
     if version != VERSION:
-        raise ModelFileError(f"unknown format version {version!r}; this nngraph reads version {VERSION}",
+        raise ModelFileError(f"unknown format version {shown(version)}; this nngraph reads version {VERSION}",
                              path=path)
+    _check_keys(document, _DOCUMENT_KEYS, "the top level", path)
     G = nx.DiGraph()
     for index, record in enumerate(_list(document, "neurons", path)):
         where = f"neuron #{index}"
@@ -167,7 +214,10 @@ def from_document(document: Any, *, path: Any = "<document>") -> nx.DiGraph:
             raise ModelFileError(f"duplicate neuron {node!r}", path=path)
         attributes = _read_extra(record, {ROLE, BIAS, ACTIVATION, LAYER}, where, path)
         attributes[ROLE] = _field(record, ROLE, where, path)
-        if attributes[ROLE] != INPUT:
+        if attributes[ROLE] == INPUT:
+            # Kept as they are, so that validate refuses them as it refuses them in a graph.
+            attributes.update((key, record[key]) for key in (BIAS, ACTIVATION, LAYER) if key in record)
+        else:
             attributes[BIAS] = _number(record.get(BIAS, 0.0), f"{where}: bias", path)
             attributes[ACTIVATION] = record.get(ACTIVATION, "linear")
             if record.get(LAYER) is not None:
@@ -201,6 +251,7 @@ def _read_extra(record: dict, contract: set[str], where: str, path: Any) -> dict
     extra = record.get("extra", {})
     if not isinstance(extra, dict):
         raise ModelFileError(f"{where}: 'extra' must be an object", path=path)
+    _check_depth(extra, f"{where}: 'extra'", path)
     clashing = sorted(set(extra) & contract)
     if clashing:
         raise ModelFileError(f"{where}: 'extra' repeats contract fields {clashing}", path=path)

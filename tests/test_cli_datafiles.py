@@ -39,12 +39,28 @@ def test_csv_names_with_commas_are_quoted_and_blank_lines_are_skipped() -> None:
     ("c,b,a\n1,2,3\n4,,6\n", "row 3, column 2 (b): '' is not a number"),  # header names the column
     ("1,2,3\n\n4,5\n", "row 3 has 2 columns, expected 3, one per model input: a, b, c"),
     ('1,2,"3\n', "not valid CSV"),
+    ("1,2,3\n4,1e400,6\n", "row 2, column 2 (b): '1e400' is beyond float range (about ±1.8e308); write inf"),
+    ("c,b,a\n1,-1" + "0" * 400 + ",3\n", "row 2, column 2 (b): '-1000000000000000...000000000000000000' is "
+     "beyond float range"),
 ])
 def test_csv_problems_name_the_file_row_and_column(text: str, message: str) -> None:
     with pytest.raises(DataFileError) as caught:
         csv_rows(text)
     assert str(caught.value).startswith("x.csv: ") and message in str(caught.value)
     assert caught.value.path == "x.csv"
+
+
+def test_infinities_and_nan_written_as_such_are_input_values() -> None:
+    rows = csv_rows("inf,-Infinity,nan\n1e308,-1e-400,+inf\n")
+    np.testing.assert_array_equal(rows, [[np.inf, -np.inf, np.nan], [1e308, -0.0, np.inf]])
+    path_rows = read_json_text("[[Infinity, -Infinity, NaN]]")
+    np.testing.assert_array_equal(path_rows, [[np.inf, -np.inf, np.nan]])
+
+
+def read_json_text(text: str) -> np.ndarray:
+    from nngraph.cli.datafiles import read_json
+
+    return read_json(text, NAMES, where="x.json")
 
 
 def test_a_csv_file_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
@@ -67,7 +83,14 @@ def test_json_samples_are_lists_or_objects_keyed_by_input(tmp_path: Path, docume
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("[[1, 2, true]]", "sample 0, value 3 (c): True is not a number"),
+    ("[[1, 2, true]]", "sample 0, value 3 (c) must be a number, got True"),
+    ("[[1, null, 3]]", "sample 0, value 2 (b) must be a number, got None"),
+    ("[[1, 1" + "0" * 400 + ", 3]]", "sample 0, value 2 (b) must be a number, got 100000000000000000...0"),
+    ('[{"a": 1, "b": 1' + "0" * 400 + ', "c": 3}]',
+     "sample 0, value 2 (b) must be a number, got 100000000000000000...0000000000000000000, beyond float range"),
+    ("[[1, 2, -1e400]]", "the number -1e400 is beyond float range (about ±1.8e308)"),
+    ('[{"a": 1, "b": 2, "c": 3, "a": 4}]', "an object repeats the key 'a'; each key may appear once"),
+    ("[" * 5000 + "]" * 5000, "lists and objects nested too deep: more than 100 levels"),
     ("[[1, 2, 3], {\"a\": 1, \"b\": 2}]", "sample 1 lacks the inputs c"),
     ("[{\"a\": 1, \"b\": 2, \"c\": 3, \"d\": 4}]", "sample 0 names 'd', not inputs of the model"),
     ("5", "expected a list of samples"),
@@ -81,6 +104,38 @@ def test_json_problems_name_the_file_and_sample(tmp_path: Path, text: str, messa
     with pytest.raises(DataFileError, match="x.json: .*") as caught:
         read_inputs(str(path), NAMES)
     assert message in str(caught.value)
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    stream = io.BytesIO()
+    np.save(stream, array, allow_pickle=True)
+    return stream.getvalue()
+
+
+def npy_header(*, shape: tuple[int, ...]) -> bytes:
+    stream = io.BytesIO()
+    np.lib.format.write_array_header_1_0(stream, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "not a .npy file (numpy.save writes one)"),
+    (b"1,2,3\n", "not a .npy file (numpy.save writes one)"),
+    (b"\x80\x04K\x01.", "not a .npy file (numpy.save writes one)"),  # a pickle
+    (npy_bytes(np.array([{"a": 1}], dtype=object)), "holds Python objects (an object array), which nngraph "
+                                                    "never unpickles"),
+    (npy_bytes(np.zeros((4, 3)))[:-8], "is a damaged .npy file: its header does not match its data"),
+    (npy_header(shape=(10**12, 3)) + bytes(24), "is a damaged .npy file"),  # not 24 TB: refused, not allocated
+    (npy_bytes(np.zeros((4, 3)))[:20], "is a damaged .npy file"),
+])
+def test_npy_files_that_are_not_arrays_of_numbers_are_refused_without_unpickling(
+        tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "x.npy"
+    path.write_bytes(content)
+    with pytest.raises(DataFileError) as caught:
+        read_inputs(str(path), NAMES)
+    assert str(caught.value).startswith(f"{path}: {message}")
+    assert "pickle=" not in str(caught.value) and "trust" not in str(caught.value)
 
 
 def test_npz_archives_and_unknown_types_are_refused(tmp_path: Path) -> None:

@@ -268,7 +268,7 @@ def test_unknown_pass_is_refused() -> None:
     G = lesson_model().graph
     with pytest.raises(CompileError, match="unknown pass 'fuse_everything'; .*merge_levels"):
         nngraph.compile_network(G, passes=("fuse_everything",))
-    with pytest.raises(CompileError, match="a sequence of pass names, got the string .merge_levels."):
+    with pytest.raises(nngraph.ArgumentError, match="a sequence of pass names, got the string .merge_levels."):
         nngraph.compile_network(G, passes="merge_levels")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 
 import networkx as nx
@@ -12,6 +14,8 @@ import pytest
 import nngraph
 from nngraph import ModelFileError
 from nngraph.demo import lesson_model
+from nngraph.layers import Dense
+from nngraph.models import Sequential
 
 
 def write(tmp_path: Path, document: object, name: str = "model.json") -> Path:
@@ -80,9 +84,11 @@ def test_save_refuses_an_invalid_network_and_an_unwritable_path(tmp_path: Path) 
     G.edges["dense/0", "dense_1/0"]["weight"] = float("nan")
     with pytest.raises(nngraph.NetworkError, match="connection 'dense/0' -> 'dense_1/0'"):
         nngraph.save(G, tmp_path / "m.json")
-    with pytest.raises(ModelFileError, match="cannot write") as info:
-        nngraph.save(lesson_model().graph, tmp_path / "missing-dir" / "m.json")
-    assert info.value.path == tmp_path / "missing-dir" / "m.json"
+    blocker = tmp_path / "a-file"  # a file where a folder should be: unwritable even for root
+    blocker.write_text("")
+    with pytest.raises(ModelFileError, match="cannot write: Not a directory") as info:
+        nngraph.save(lesson_model().graph, blocker / "m.json")
+    assert info.value.path == blocker / "m.json"
 
 
 MUTATIONS = {
@@ -103,7 +109,44 @@ MUTATIONS = {
     "inputs out of order": (lambda d: {**d, "inputs": d["inputs"][::-1]}, "'inputs' lists"),
     "cycle": (lambda d: {**d, "connections": d["connections"] + [
         {"source": "dense_1/0", "target": "dense/0", "weight": 1.0}]}, "cycle"),
+    # One rule for what version 1 does not define: refused, naming the key.
+    "float version": (lambda d: {**d, "version": 1.0}, '"version" must be an integer .*, got 1.0'),
+    "string version": (lambda d: {**d, "version": "1"}, '"version" must be an integer .*, got "1"'),
+    "boolean version": (lambda d: {**d, "version": True}, '"version" must be an integer .*, got true'),
+    "no version": (lambda d: {k: v for k, v in d.items() if k != "version"}, "the top level has no 'version'"),
+    "unknown top-level key": (lambda d: {**d, "colour": "red"}, "the top level has unknown fields \\['colour'\\]"),
+    "repeated key": (lambda d: json.dumps(d).replace('"weight": ', '"weight": 1.0, "weight": ', 1),
+                     "an object repeats the key 'weight'; each key may appear once"),
+    # An input carries nothing but its role, in a file as in a graph.
+    "input with bias": (lambda d: _set(d, "neurons", 0, "bias", 0.5), "input 'input/0' carries 'bias'"),
+    "input with activation": (lambda d: _set(d, "neurons", 0, "activation", "relu"),
+                              "input 'input/0' carries 'activation'"),
+    "input with layer": (lambda d: _set(d, "neurons", 1, "layer", "input"), "input 'input/1' carries 'layer'"),
+    # Numbers beyond float range, named where they are.
+    "huge integer weight": (lambda d: _set(d, "connections", 5, "weight", 10**400),
+                            "connection 'input/0' -> 'dense/5': weight must be a finite number, "
+                            "got 100000000000000000\\.\\.\\.0000000000000000000, beyond float range"),
+    "huge integer bias": (lambda d: _set(d, "neurons", 9, "bias", -(10**400)),
+                          "neuron 'dense/1': bias must be a finite number, got -1000.*beyond float range"),
+    "huge float weight": (lambda d: json.dumps(_set(d, "connections", 5, "weight", 12345.5)).replace(
+        "12345.5", "1.5e400"), "the number 1.5e400 is beyond float range"),
+    "huge float extra": (lambda d: json.dumps(_set(d, "neurons", 9, "extra", {"note": 12345.5})).replace(
+        "12345.5", "-2e999"), "the number -2e999 is beyond float range"),
+    # Nesting: too deep for the parser, or deeper than the stated limit where values are free.
+    "deep file": (lambda d: json.dumps(d)[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                  "lists and objects nested too deep: more than 100 levels"),
+    "deep extra": (lambda d: _set(d, "neurons", 9, "extra", {"a": _nested(150)}),
+                   "neuron 'dense/1': 'extra' nested too deep: more than 100 levels"),
+    "deep id": (lambda d: {**d, "inputs": [_nested(150)] + d["inputs"][1:]},
+                "neuron id \\[\\[.*nested too deep: more than 100 levels"),
 }
+
+
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
 
 
 def _drop(d: dict, key: str, index: int, field: str) -> dict:
@@ -124,6 +167,49 @@ def test_malformed_files_are_refused_naming_file_and_problem(tmp_path: Path, cas
         nngraph.load(path)
     assert str(info.value).startswith(f"{path}: ")
     assert info.value.path == path
+
+
+def test_save_refuses_what_it_could_not_read_back(tmp_path: Path) -> None:
+    G = lesson_model().graph
+    G.nodes["dense/0"]["note"] = _nested(150)
+    with pytest.raises(ModelFileError, match="neuron 'dense/0': attributes nested too deep: more than 100"):
+        nngraph.save(G, tmp_path / "m.json")
+    G.nodes["dense/0"]["note"] = _nested(5000)  # too deep for json.dumps as well: still refused
+    with pytest.raises(ModelFileError, match="nested too deep"):
+        nngraph.save(G, tmp_path / "m.json")
+    H = nx.DiGraph()
+    node: tuple = ("x",)
+    for _ in range(150):
+        node = (node,)
+    H.add_node(node, role="input")
+    H.add_node("y", role="output")
+    with pytest.raises(ModelFileError, match="neuron id .* nested too deep"):
+        nngraph.save(H, tmp_path / "h.json")
+    assert not (tmp_path / "m.json").exists() and not (tmp_path / "h.json").exists()
+
+
+def test_save_makes_missing_folders_and_keeps_the_previous_file_when_it_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "new" / "folder" / "m.json"
+    nngraph.save(lesson_model().graph, path)
+    before = path.read_text()
+    model = Sequential([Dense(units=3, input_shape=(2,))], seed=0)
+
+    def full_disk(descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("nngraph.files.os.fsync", full_disk)
+    with pytest.raises(ModelFileError, match="m.json: cannot write: No space left on device"):
+        nngraph.save(model.graph, path)
+    assert path.read_text() == before and os.listdir(path.parent) == ["m.json"]
+
+
+@pytest.mark.parametrize("call", [lambda: nngraph.load(None), lambda: nngraph.save(lesson_model().graph, None),
+                                  lambda: nngraph.save(lesson_model().graph, 3), lambda: nngraph.load(b"m.json")])
+def test_a_path_that_is_not_a_path_is_an_argument_error(call) -> None:
+    with pytest.raises(nngraph.ArgumentError, match="(load|save): path must be a str or os.PathLike") as caught:
+        call()
+    assert isinstance(caught.value, TypeError)
 
 
 def test_missing_file(tmp_path: Path) -> None:

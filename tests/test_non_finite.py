@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import warnings
 from pathlib import Path
 
 import networkx as nx
@@ -152,3 +153,49 @@ def test_fused_op_keeps_the_connections_it_is_given() -> None:
         assert (op.nonzeros, op.connections, op.padded) == (1, 2, kind == "dense")
         np.testing.assert_array_equal(op.connection_mask(), connected)
         np.testing.assert_array_equal(op.connection_matrix().toarray(), weights)
+
+
+def saturating(activation: str) -> nx.DiGraph:
+    """Two layers of ``activation`` with weights that overflow float64 on inputs near its limit."""
+    G = nx.DiGraph()
+    G.add_nodes_from(["x0", "x1"], role="input")
+    for name, role, layer in (("h0", "hidden", "h"), ("h1", "hidden", "h"), ("y0", "output", "y"),
+                              ("y1", "output", "y")):
+        G.add_node(name, role=role, activation=activation, layer=layer)
+    G.add_weighted_edges_from([("x0", "h0", 1e10), ("x1", "h0", -3.0), ("x0", "h1", 2.0), ("x1", "h1", 1e10),
+                               ("h0", "y0", 1e300), ("h1", "y0", 1e300), ("h0", "y1", -1e300),
+                               ("x0", "y1", 2.0)])
+    return G
+
+
+HUGE_INPUTS = np.array([[1e308, -1e308], [np.inf, -np.inf], [1e300, 1e300], [-1e300, 1e300], [np.nan, 1.0]])
+
+
+@pytest.mark.parametrize("activation", nngraph.known_activations())
+def test_overflow_follows_ieee_arithmetic_without_numpy_warnings(activation: str) -> None:
+    """Overflow to infinity and inf - inf = NaN are expected results, in both executors: numpy's
+    RuntimeWarnings about them must not reach library users or the command line.
+
+    (Past float range the two may differ: BLAS fuses a multiply and an add where the reference
+    rounds the product to infinity first, so only the absence of warnings is checked here.)
+    """
+    G = saturating(activation)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for dtype in (np.float64, np.float32):  # float32 also casts 1e300 weights to infinity
+            plan = nngraph.compile_network(G, dtype=dtype)
+            for x in (HUGE_INPUTS, HUGE_INPUTS[:1], HUGE_INPUTS[1]):
+                reference = nngraph.run_reference(G, x, dtype=dtype)
+                runners = ("numpy", "scalar") if plan.program.scalar is not None else ("numpy",)
+                for runner in runners:
+                    expected = reference.outputs[0] if np.ndim(x) == 1 else reference.outputs
+                    assert run_plan(plan, x, runner=runner).shape == expected.shape
+                assert plan.trace(x).values.dtype == reference.values.dtype == dtype
+
+
+def test_trace_tables_print_huge_numbers_compactly() -> None:
+    G = saturating("linear")
+    table = nngraph.run_reference(G, [[1e300, -2.5e-7]]).table()
+    assert "1e+300" in table and "-0.0000" in table and "-inf" in table
+    assert max(map(len, table.splitlines())) < 40  # not 300 digits
+    assert nngraph.compile_network(G).trace([[1e300, -2.5e-7]]).table() == table

@@ -7,8 +7,13 @@ and turns every problem into one line on standard error::
 
 Exit status: 0 on success, 2 for wrong usage (an argument's value, including
 one that does not fit the model or data: ``--sample``, ``--neuron``, ``--layer``,
-an unknown file type), 1 for bad models, inputs or files that cannot be read or
-written. ``--debug`` shows the traceback instead.
+an unknown file type, ``--layers`` beyond the size limit, a negative ``--seed``),
+1 for bad models, inputs or files that cannot be read or written, 130 when
+interrupted. ``--debug`` shows the traceback instead.
+
+Every file a command writes (``new``, ``run -o``, ``render``, ``demo``) is
+written atomically, and missing folders on its path are made
+(``nngraph.files.atomic_write``): a write that fails leaves the previous file.
 """
 
 from __future__ import annotations

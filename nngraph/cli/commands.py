@@ -24,10 +24,10 @@ from nngraph.cli.errors import UsageError
 from nngraph.cli.execution import compile_model, forward, load_model, name_of, trace_sample
 from nngraph.cli.progress import Progress
 from nngraph.demo import run_demo
-from nngraph.errors import RenderError, UnknownActivationError
+from nngraph.errors import LayerError, RenderError, UnknownActivationError
 from nngraph.execute.trace import Trace
 from nngraph.io import save
-from nngraph.keras.layers import Dense
+from nngraph.keras.layers.core import MAX_CONNECTIONS, Dense, check_size
 from nngraph.keras.sequential import Sequential
 from nngraph.core.network import inputs, outputs
 from nngraph.render import render as write_diagram
@@ -68,6 +68,12 @@ def new(args: argparse.Namespace, console: Console) -> None:
             resolve_activation(name)
         except UnknownActivationError as error:
             raise UsageError("--activations", str(error)) from None
+    try:
+        check_size(neurons=sum(sizes), connections=sum(a * b for a, b in zip(sizes, sizes[1:])),
+                   limit=MAX_CONNECTIONS, adding="these layers",
+                   remedy="the library's Sequential(max_connections=...) builds larger models")
+    except LayerError as error:
+        raise UsageError("--layers", str(error)) from None
     layers = [Dense(units=sizes[1], input_shape=(sizes[0],), activation=names[0])]
     layers += [Dense(units=units, activation=name) for units, name in zip(sizes[2:], names[1:])]
     model = Sequential(layers, seed=args.seed)
@@ -133,7 +139,8 @@ def _chosen_sample(G: nx.DiGraph, args: argparse.Namespace, console: Console) ->
     if not -len(batch) <= sample < len(batch):
         where = "standard input" if args.input == STDIN else args.input
         raise UsageError("--sample", f"{sample} is out of range: {where} holds {len(batch)} "
-                         f"sample{'s' if len(batch) != 1 else ''} (0 to {len(batch) - 1})")
+                         f"sample{'s' if len(batch) != 1 else ''} (0 to {len(batch) - 1}, "
+                         f"or -{len(batch)} to -1 from the end)")
     return batch, sample % len(batch)
 
 

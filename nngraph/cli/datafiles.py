@@ -4,7 +4,9 @@ Inputs become a ``(batch, n_inputs)`` float64 array with columns in the
 model's input order:
 
 - ``.npy``: a numeric array of shape ``(batch, n_inputs)`` or ``(n_inputs,)``;
-  read with ``allow_pickle=False``, so object arrays are refused, never unpickled.
+  read with ``allow_pickle=False``, so object arrays are refused, never unpickled,
+  and memory-mapped first, so a header that promises more data than the file
+  holds is refused before anything is allocated.
 - ``.csv`` (or ``-``: CSV on standard input): one sample per row. The first row
   is a header when it consists of the model's input names (string form, e.g.
   ``input/0``); its columns may come in any order and are put in input order.
@@ -13,21 +15,27 @@ model's input order:
   row is mostly numbers). Blank lines are skipped. Rows are counted as lines of
   the file, header included; columns from 1.
 - ``.json``: a list of samples, each a list of numbers in input order or an
-  object keyed by input name; or a single such sample.
+  object keyed by input name; or a single such sample. It is read by
+  ``nngraph.files.parse_json`` (no repeated keys, no deep nesting), except that
+  ``NaN`` and ``Infinity`` are allowed, as NaN and infinities are in the input.
+
+Numbers written with digits beyond float range (``1e400``, or an integer of
+400 digits) are refused, naming the cell or value; write ``inf`` (CSV) or
+``Infinity`` (JSON) for an infinity.
 
 Outputs are ``(batch, n_outputs)``: CSV (the default; a header of output
 names, full-precision numbers), ``.npy``, or ``.json`` (a list of objects keyed
 by output name; NaN and infinities, which JSON cannot hold, are written as null).
+Output files are written atomically (``nngraph.files.atomic_write``).
 """
 
 from __future__ import annotations
 
 import csv
-import errno
 import io
-import os
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,8 +46,10 @@ import numpy as np
 
 from nngraph.cli.errors import DataFileError, UsageError
 from nngraph.cli.progress import Progress
-from nngraph.errors import InputError
+from nngraph.errors import InputError, shown
 from nngraph.execute.inputs import as_batch
+from nngraph.files import JSONRuleError, atomic_write, parse_json, write_failure
+from nngraph.core.validate import number_problem
 
 STDIN = "-"
 INPUT_SUFFIXES = (".npy", ".csv", ".json")
@@ -139,18 +149,33 @@ def _read_text(path: str) -> str:
         raise DataFileError(f"cannot read: {error.strerror or error}", path=path) from None
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
 def _read_npy(path: str) -> np.ndarray:
+    # numpy reads a file without its magic bytes as a pickle, and its words for that (and for
+    # object arrays) advise unpickling: the file's kind is checked here, and its words never passed on.
     try:
-        array = np.load(path, allow_pickle=False)
+        with open(path, "rb") as stream:
+            magic = stream.read(len(_NPY_MAGIC))
     except OSError as error:
         raise DataFileError(f"cannot read: {error.strerror or error}", path=path) from None
-    except ValueError as error:
-        # numpy says this for object arrays and for files that are not .npy at all.
-        raise DataFileError(f"not a .npy file of numbers (never unpickled): {error}", path=path) from None
-    if not isinstance(array, np.ndarray):
-        array.close()
+    if magic.startswith(_ZIP_MAGIC):
         raise DataFileError("is an .npz archive; save one array with numpy.save", path=path)
-    return array
+    if magic != _NPY_MAGIC:
+        raise DataFileError("not a .npy file (numpy.save writes one); "
+                            "use .npy, .csv or .json", path=path)
+    try:
+        mapped = np.load(path, allow_pickle=False, mmap_mode="r")
+    except OSError as error:
+        raise DataFileError(f"cannot read: {error.strerror or error}", path=path) from None
+    except (ValueError, EOFError) as error:
+        if "object" in str(error).lower():
+            raise DataFileError("holds Python objects (an object array), which nngraph never "
+                                "unpickles; save an array of numbers", path=path) from None
+        raise DataFileError("is a damaged .npy file: its header does not match its data", path=path) from None
+    return np.array(mapped)
 
 
 def _is_number(cell: str) -> bool:
@@ -208,9 +233,12 @@ def read_csv(stream: TextIO, names: Sequence[str], *, where: str,
                 raise DataFileError(f"row {reader.line_num} has {len(cells)} columns, expected "
                                     f"{len(names)}, one per model input: {listing(list(names))}", path=where)
             try:
-                rows.append([float(cells[index]) for index in order])
+                values = [float(cells[index]) for index in order]
             except ValueError:
                 raise _bad_cell(cells, header, reader.line_num, where) from None
+            if math.inf in values or -math.inf in values:
+                _check_range(cells, header, reader.line_num, where)
+            rows.append(values)
             if len(rows) == _ROWS_PER_STEP:
                 blocks.append(np.array(rows, dtype=np.float64))
                 rows = []
@@ -228,16 +256,27 @@ def _bad_cell(cells: list[str], header: list[str], line: int, where: str) -> Dat
                          f"{cells[column]!r} is not a number", path=where)
 
 
+def _check_range(cells: list[str], header: list[str], line: int, where: str) -> None:
+    """Refuse a cell whose digits overflow to infinity; ``inf`` and ``infinity`` are written as such."""
+    for column, cell in enumerate(cells):
+        if math.isinf(float(cell)) and cell.lower().lstrip("+-") not in ("inf", "infinity"):
+            raise DataFileError(f"row {line}, column {column + 1} ({header[column]}): {shown(cell)} is "
+                                "beyond float range (about ±1.8e308); write inf for an infinity", path=where)
+
+
 def _json_number(value: Any, where: str, path: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise DataFileError(f"{where}: {value!r} is not a number", path=path)
+    problem = number_problem(value, finite=False)
+    if problem:
+        raise DataFileError(f"{where} must be a number, {problem}", path=path)
     return float(value)
 
 
 def read_json(text: str, names: Sequence[str], *, where: str) -> np.ndarray:
     """Read JSON samples: a list of samples (lists in input order, or objects keyed by input name), or one sample."""
     try:
-        data = json.loads(text)
+        data = parse_json(text, allow_constants=True)
+    except JSONRuleError as error:
+        raise DataFileError(str(error), path=where) from None
     except ValueError as error:
         raise DataFileError(f"not valid JSON: {error}", path=where) from None
     if isinstance(data, dict) or (isinstance(data, list) and data and not isinstance(data[0], (list, dict))):
@@ -294,29 +333,29 @@ def writing(path: str | os.PathLike[str]) -> Iterator[None]:
     try:
         yield
     except OSError as error:
-        # mkdir says "File exists" when a folder on the way is a file; say what that means.
-        reason = os.strerror(errno.ENOTDIR) if isinstance(error, FileExistsError) else error.strerror
-        raise DataFileError(f"cannot write: {reason or error}", path=path) from None
+        raise DataFileError(write_failure(error), path=path) from None
 
 
 def write_outputs(values: np.ndarray, names: Sequence[str], path: str | None, *,
                   stdout: TextIO | None = None) -> None:
     """Write ``values`` (``(batch, len(names))``) to ``path`` in the format its extension names.
 
-    ``None`` or ``-`` writes CSV to ``stdout``. A path that cannot be written
-    raises ``DataFileError`` naming it.
+    ``None`` or ``-`` writes CSV to ``stdout``. A file is written atomically;
+    one that cannot be written raises ``DataFileError`` naming it.
     """
     kind = output_kind(path)
     if path is None or path == STDIN:
         _write_text(values, names, kind, stdout or sys.stdout)
         return
-    with writing(path):
+    with writing(path), atomic_write(path, binary=kind == "npy", newline="") as stream:
         if kind == "npy":
-            with open(path, "wb") as stream:
-                np.save(stream, values, allow_pickle=False)
+            # numpy writes to a file with its own OSError, which drops the reason (a full disk):
+            # it writes into memory here, and Python's write says why it fails.
+            buffer = io.BytesIO()
+            np.save(buffer, values, allow_pickle=False)
+            stream.write(buffer.getbuffer())
         else:
-            with open(path, "w", encoding="utf-8", newline="") as stream:
-                _write_text(values, names, kind, stream)
+            _write_text(values, names, kind, stream)
 
 
 def _write_text(values: np.ndarray, names: Sequence[str], kind: str, stream: TextIO) -> None:

@@ -22,14 +22,18 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, minimum: int = 0) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{text!r} must be {minimum} or more")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, minimum=1)
 
 
 def _layer_sizes(text: str) -> list[int]:
@@ -106,7 +110,8 @@ def build_parser() -> Parser:
                      help="layer sizes, inputs first: 8,6,6,4 is 8 inputs, two layers of 6, and 4 outputs")
     new.add_argument("--activations", type=_comma_list, required=True, metavar="NAME,...",
                      help="one activation per layer after the inputs, e.g. relu,relu,softmax")
-    new.add_argument("--seed", type=int, default=0, help="seeds the initial weights (default: 0)")
+    new.add_argument("--seed", type=_whole_number, default=0,
+                     help="seeds the initial weights: 0 or more (default: 0)")
     new.add_argument("-o", "--output", metavar="FILE", required=True, help="the model file to write (.json)")
 
     summary = _command(commands, "summary", "a Keras-like table of layers and parameters, and the "
@@ -129,7 +134,8 @@ def build_parser() -> Parser:
     _model(inspect)
     _input(inspect, required=True)
     inspect.add_argument("--sample", type=int, default=0, metavar="I",
-                         help="which sample (row) of the input, from 0 (default: 0)")
+                         help="which sample (row) of the input, from 0; negative counts from the end, "
+                              "-1 is the last (default: 0)")
     inspect.add_argument("--neuron", action="extend", nargs="+", metavar="NAME",
                          help="only these neurons (names as in the table, e.g. dense/0)")
     inspect.add_argument("--layer", metavar="NAME", help="only this layer (e.g. input, dense_1, 'level 2')")
@@ -155,7 +161,8 @@ def build_parser() -> Parser:
                         help="what to draw (default: neurons)")
     _input(render, required=False)
     render.add_argument("--sample", type=int, default=None, metavar="I",
-                        help="with --input: which sample's values to show (default: 0)")
+                        help="with --input: which sample's values to show, from 0; negative counts "
+                             "from the end (default: 0)")
     render.add_argument("--max-per-column", type=_positive_int, metavar="N",
                         help="neurons diagram: collapse wider columns to their first and last few")
     render.add_argument("--output-labels", type=_comma_list, metavar="NAME,...",

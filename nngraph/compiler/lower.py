@@ -38,7 +38,10 @@ def lower(G: nx.DiGraph, groups: Sequence[Group], *, dtype: np.dtype,
     """
     input_nodes = tuple(inputs(G))
     columns = layout(input_nodes, (group.targets for group in groups))
-    ops = [_lower_group(G, index, group, columns, dtype) for index, group in enumerate(groups)]
+    # In float32, a weight or bias beyond its range becomes infinite, as IEEE casting makes it and
+    # as in the float32 reference pass: numpy's warning would only repeat that.
+    with np.errstate(over="ignore"):
+        ops = [_lower_group(G, index, group, columns, dtype) for index, group in enumerate(groups)]
     return Plan(ops=tuple(ops), inputs=input_nodes, outputs=tuple(outputs(G)), dtype=dtype,
                 columns=columns, groups=tuple(display))
 

@@ -29,14 +29,14 @@ runs ``check_plan`` after each. ``compile_network(G, passes=())`` switches them 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence, Set
 
 import numpy as np
 from scipy import sparse
 
 from nngraph.core.activations import resolve_activation
 from nngraph.compiler.check import check_plan
-from nngraph.errors import CompileError
+from nngraph.errors import ArgumentError, CompileError, shown
 from nngraph.ir.plan import DENSE, KINDS, SPARSE, FusedOp, Plan, fused_op, layout
 
 KEEP_APART = 4096
@@ -191,11 +191,13 @@ def run_passes(plan: Plan, names: Sequence[str]) -> Plan:
     ('merge_levels',)
     """
     if isinstance(names, str):
-        raise CompileError(f"passes must be a sequence of pass names, got the string {names!r}; "
-                           f"write ({names!r},)")
-    unknown = [name for name in names if name not in PASSES]
+        raise ArgumentError(f"passes must be a sequence of pass names, got the string {names!r}; "
+                            f"write ({names!r},)")
+    if not isinstance(names, (Sequence, Set)):
+        raise ArgumentError(f"passes must be a sequence of pass names (() for none), got {shown(names)}")
+    unknown = [name for name in names if not isinstance(name, str) or name not in PASSES]
     if unknown:
-        raise CompileError(f"unknown pass {unknown[0]!r}; known passes: {', '.join(PASSES)}")
+        raise CompileError(f"unknown pass {shown(unknown[0])}; known passes: {', '.join(PASSES)}")
     for name in names:
         plan = PASSES[name](plan)
         plan = dataclasses.replace(plan, passes=plan.passes + (name,))

@@ -6,6 +6,7 @@ validated graph, so each rule lives here and nowhere else.
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 from collections.abc import Hashable
@@ -14,7 +15,7 @@ import networkx as nx
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
-from nngraph.errors import CycleError, NetworkError
+from nngraph.errors import CycleError, NetworkError, shown
 from nngraph.names import quoted, unfaithful_character
 from nngraph.core.network import ACTIVATION, BIAS, INPUT, LAYER, ROLE, ROLES, WEIGHT
 from nngraph.core.structure import contract, levels
@@ -30,10 +31,10 @@ def validate(G: object) -> None:
     inputs have no incoming connections and no bias or activation; every
     computed neuron has a finite ``bias``, a registered ``activation`` and, for a
     group-wise activation (softmax), a ``layer``; every connection has a finite
-    ``weight``; there is no cycle (the error lists the cycle's edges); neurons of
-    one softmax group do not feed each other; there is at least one input and
-    one output. A neuron without incoming connections is legal, and so is a
-    hidden neuron that reaches no output.
+    ``weight`` (weights and biases as ``number_problem`` says); there is no cycle
+    (the error lists the cycle's edges); neurons of one softmax group do not feed
+    each other; there is at least one input and one output. A neuron without
+    incoming connections is legal, and so is a hidden neuron that reaches no output.
 
     Examples
     --------
@@ -70,9 +71,9 @@ def _check_neurons(G: nx.DiGraph) -> None:
             _check_input(G, node, data)
             continue
         n_outputs += role == "output"
-        bias = data.get(BIAS, 0.0)
-        if not _is_finite_number(bias):
-            raise NetworkError(f"neuron {node!r}: bias must be a finite number, got {bias!r}", node=node)
+        problem = number_problem(data.get(BIAS, 0.0))
+        if problem:
+            raise NetworkError(f"neuron {node!r}: bias must be a finite number, {problem}", node=node)
         activation = resolve_activation(data.get(ACTIVATION, "linear"), node=node)
         layer = data.get(LAYER)
         if layer is not None and not isinstance(layer, str):
@@ -112,26 +113,73 @@ def _check_input(G: nx.DiGraph, node: Hashable, data: dict) -> None:
             node=node, edge=(source, node))
 
 
-def _is_finite_number(value: object) -> bool:
-    return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-            and math.isfinite(value))
+def number_problem(value: object, *, finite: bool = True) -> str | None:
+    """What is wrong with ``value`` as a weight or bias (with ``finite=False``, as an input value), or None.
+
+    nngraph computes in floats, so it takes Python and numpy integers and floats
+    within float range (about ±1.8e308), finite where ``finite``. A ``Fraction``
+    or ``Decimal`` is refused rather than rounded without a word: ``float()``
+    converts it. The answer reads as the end of a message: ``"got 'heavy'"``.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> number_problem(0.5) is None, number_problem(Fraction(1, 3)), number_problem(float("inf"))
+    (True, 'got Fraction(1, 3); convert it with float()', 'got inf')
+    >>> number_problem(10**400)
+    'got 100000000000000000...0000000000000000000, beyond float range (about ±1.8e308)'
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return f"got {shown(value)}"
+    if not isinstance(value, (int, float, np.integer, np.floating)):
+        advice = "; convert it with float()" if isinstance(value, (numbers.Rational, decimal.Decimal)) else ""
+        return f"got {shown(value)}{advice}"
+    try:
+        number = float(value)
+    except OverflowError:
+        return f"got {shown(value)}, beyond float range (about ±1.8e308)"
+    if finite and not math.isfinite(number):
+        return f"got {number!r}"
+    return None
+
+
+def first_bad_number(values: np.ndarray, *, finite: bool = True) -> tuple[tuple[int, ...], str] | None:
+    """Where in an array of Python objects the first value is that ``number_problem`` refuses, and why.
+
+    Booleans pass (numpy converts them). ``None`` when every value is a number nngraph takes.
+
+    Examples
+    --------
+    >>> first_bad_number(np.array([[1, 2], [3, 10**400]], dtype=object))
+    ((1, 1), 'got 100000000000000000...0000000000000000000, beyond float range (about ±1.8e308)')
+    """
+    for index, value in np.ndenumerate(values):
+        problem = None if isinstance(value, (bool, np.bool_)) else number_problem(value, finite=finite)
+        if problem:
+            return index, problem
+    return None
 
 
 def _check_weights(G: nx.DiGraph) -> None:
     # Read the adjacency dicts directly, as networkx's own algorithms do: this check touches
     # every connection, and the public edge view costs three times as much per connection.
     weights = [data.get(WEIGHT) for targets in G._adj.values() for data in targets.values()]
-    # Fast path for large networks: one type scan and one vectorised finiteness test.
-    if set(map(type, weights)) <= _PLAIN_NUMBERS and np.isfinite(np.asarray(weights, dtype=float)).all():
-        return
+    # Fast path for large networks: one type scan and one vectorised finiteness test
+    # (an integer beyond float range fails the conversion: the slow path names it).
+    if set(map(type, weights)) <= _PLAIN_NUMBERS:
+        try:
+            if np.isfinite(np.asarray(weights, dtype=float)).all():
+                return
+        except OverflowError:
+            pass
     for source, target, weight in G.edges(data=WEIGHT):
         if weight is None:
             raise NetworkError(f"connection {source!r} -> {target!r} has no 'weight'",
                                edge=(source, target))
-        if not _is_finite_number(weight):
-            raise NetworkError(
-                f"connection {source!r} -> {target!r}: weight must be a finite number, got {weight!r}",
-                edge=(source, target))
+        problem = number_problem(weight)
+        if problem:
+            raise NetworkError(f"connection {source!r} -> {target!r}: weight must be a finite number, {problem}",
+                               edge=(source, target))
 
 
 def _check_acyclic(G: nx.DiGraph) -> None:

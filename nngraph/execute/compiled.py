@@ -6,6 +6,10 @@ runs the same numpy pass with separate weighted-sum and value buffers, and hands
 ``Trace`` as they are. When the numpy pass multiplies padding and what it returns holds a NaN, the
 pass is run again over real connections only (``Program.exact``; why that suffices is in
 ``nngraph.compiler.codegen``). Buffers are allocated per call, so concurrent calls share nothing mutable.
+
+The numpy pass runs under ``np.errstate(over="ignore", invalid="ignore")``, as the reference does:
+huge inputs overflow to infinity and ``inf - inf`` gives NaN, as IEEE arithmetic says, and numpy's
+``RuntimeWarning`` about it would only repeat what the result shows.
 """
 
 from __future__ import annotations
@@ -53,9 +57,10 @@ def run_plan(plan: Plan, x: ArrayLike, *, runner: str | None = None) -> np.ndarr
         outputs = outputs.reshape(len(batch), len(plan.outputs))
     else:
         buffer = _buffer(program, len(batch), plan.dtype)
-        outputs = program.forward(batch.T, buffer, buffer)
-        if _needs_exact(program, outputs):
-            outputs = program.exact(batch.T, buffer, buffer)
+        with np.errstate(over="ignore", invalid="ignore"):
+            outputs = program.forward(batch.T, buffer, buffer)
+            if _needs_exact(program, outputs):
+                outputs = program.exact(batch.T, buffer, buffer)
         outputs = np.ascontiguousarray(outputs.T)
     return outputs[0] if single else outputs
 
@@ -77,10 +82,11 @@ def trace_plan(plan: Plan, x: ArrayLike) -> Trace:
     values = _buffer(program, len(batch), plan.dtype)
     values[: len(plan.inputs)] = batch.T
     weighted_sums = np.full_like(values, np.nan)
-    program.forward(batch.T, weighted_sums, values)
     n = plan.n_columns
-    if _needs_exact(program, values[:n]):  # the last row may be unused, and uninitialised
-        program.exact(batch.T, weighted_sums, values)
+    with np.errstate(over="ignore", invalid="ignore"):
+        program.forward(batch.T, weighted_sums, values)
+        if _needs_exact(program, values[:n]):  # the last row may be unused, and uninitialised
+            program.exact(batch.T, weighted_sums, values)
     return Trace(weighted_sums=weighted_sums[:n].T, values=values[:n].T, columns=plan.columns,
                  input_nodes=plan.inputs, output_nodes=plan.outputs, groups=plan.groups)
 

@@ -4,7 +4,8 @@ It follows the contract literally: in topological order, each neuron's
 weighted sum is ``bias + sum(weight * value of source)`` and its value is its
 activation of that sum. Neurons that share a softmax layer are finished
 together, once all their weighted sums are known. It imports nothing from the
-compiler.
+compiler. Arithmetic follows IEEE: huge values overflow to infinity and
+``inf - inf`` gives NaN, without numpy's ``RuntimeWarning`` about it.
 """
 
 from __future__ import annotations
@@ -62,17 +63,18 @@ def run_reference(G: nx.DiGraph, x: ArrayLike, *, dtype: DTypeLike = np.float64)
         values[:, column[node]] = batch[:, index]
 
     data = G.nodes
-    for unit in _evaluation_order(G):
-        if data[unit[0]][ROLE] == INPUT:
-            continue
-        for node in unit:
-            z = np.full(batch.shape[0], data[node].get(BIAS, 0.0), dtype=batch.dtype)
-            for source, _, weight in G.in_edges(node, data=WEIGHT):
-                z += batch.dtype.type(weight) * values[:, column[source]]
-            weighted_sums[:, column[node]] = z
-        activation = resolve_activation(data[unit[0]].get(ACTIVATION, "linear"))
-        cols = [column[node] for node in unit]
-        values[:, cols] = activation(weighted_sums[:, cols])
+    with np.errstate(over="ignore", invalid="ignore"):
+        for unit in _evaluation_order(G):
+            if data[unit[0]][ROLE] == INPUT:
+                continue
+            for node in unit:
+                z = np.full(batch.shape[0], data[node].get(BIAS, 0.0), dtype=batch.dtype)
+                for source, _, weight in G.in_edges(node, data=WEIGHT):
+                    z += batch.dtype.type(weight) * values[:, column[source]]
+                weighted_sums[:, column[node]] = z
+            activation = resolve_activation(data[unit[0]].get(ACTIVATION, "linear"))
+            cols = [column[node] for node in unit]
+            values[:, cols] = activation(weighted_sums[:, cols])
 
     return Trace(weighted_sums=weighted_sums, values=values, columns=column,
                  input_nodes=tuple(input_nodes), output_nodes=tuple(outputs(G)),

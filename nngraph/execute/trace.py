@@ -13,13 +13,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nngraph.errors import NNGraphError
+from nngraph.errors import ArgumentError, NNGraphError, shown
 from nngraph.names import printable
 from nngraph.core.structure import Column
 
 
 class NeuronNotFoundError(NNGraphError, KeyError):
     """Raised when a trace or plan is asked about a neuron that is not in its network."""
+
+
+COMPACT_FROM = 1e6
+
+
+def format_number(value: float, *, precision: int = 4) -> str:
+    """``value`` with ``precision`` decimals, or, from a magnitude of ``COMPACT_FROM`` up, with
+    ``precision`` significant digits, so that 1e300 takes ten characters rather than 300.
+
+    Examples
+    --------
+    >>> format_number(-0.25), format_number(123456.0), format_number(1e300), format_number(float("nan"))
+    ('-0.2500', '123456.0000', '1e+300', 'nan')
+    """
+    if abs(value) < COMPACT_FROM:
+        return f"{value:.{precision}f}"
+    return f"{value:.{precision}g}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,6 +113,8 @@ class Trace:
         return rows
 
     def _check_sample(self, sample: int) -> None:
+        if isinstance(sample, (bool, np.bool_)) or not isinstance(sample, (int, np.integer)):
+            raise ArgumentError(f"sample must be a whole number, got {shown(sample)}")
         if not -self.batch_size <= sample < self.batch_size:
             raise NNGraphError(f"sample {sample} is out of range; the trace holds {self.batch_size}")
 
@@ -103,7 +122,9 @@ class Trace:
               neurons: Collection[Hashable] | None = None) -> str:
         """An aligned text table of ``sample``: one block per layer, one row per neuron.
 
-        ``neurons`` restricts the rows; a layer's heading still gives its full size. Names are
+        ``neurons`` restricts the rows; a layer's heading still gives its full size.
+        Numbers show ``precision`` decimals, or ``precision`` significant digits
+        once their magnitude reaches a million (``format_number``). Names are
         shown by ``nngraph.names.printable``.
         """
         rows = self.records(sample, neurons=neurons)
@@ -124,9 +145,9 @@ class Trace:
             lines.append(f"  {'neuron':<{width}}  {'weighted sum':>{number}}  {'value':>{number}}")
             for row in by_layer[group.name]:
                 z = row["weighted_sum"]
-                z_text = "" if z is None else f"{z:.{precision}f}"
+                z_text = "" if z is None else format_number(z, precision=precision)
                 lines.append(f"  {printable(row['neuron']):<{width}}  {z_text:>{number}}  "
-                             f"{row['value']:>{number}.{precision}f}")
+                             f"{format_number(row['value'], precision=precision):>{number}}")
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -13,12 +13,24 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from nngraph.compiler import compile_network
-from nngraph.errors import LayerError
+from nngraph.errors import ArgumentError, LayerError, shown
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import Trace
-from nngraph.keras.layers import Dense, Input
+from nngraph.keras.layers.core import MAX_CONNECTIONS, Dense, Input, check_size
 from nngraph.core.network import HIDDEN, OUTPUT, ROLE, add_input
 from nngraph.keras.summary import SummaryRow, format_summary
+
+
+def _generator(seed: object) -> np.random.Generator:
+    """numpy's generator for ``seed``; a seed numpy refuses is a ``LayerError`` or ``ArgumentError``."""
+    if isinstance(seed, (bool, np.bool_, float)):
+        raise ArgumentError(f"seed must be None or a whole number, got {shown(seed)}")
+    try:
+        return np.random.default_rng(seed)  # type: ignore[arg-type]
+    except TypeError:
+        raise ArgumentError(f"seed must be None or a whole number, got {shown(seed)}") from None
+    except ValueError:
+        raise LayerError(f"seed must be 0 or more, got {shown(seed)}") from None
 
 
 class Sequential:
@@ -33,6 +45,9 @@ class Sequential:
         The model's name, shown by ``summary()``.
     seed : int, optional
         Seeds the weight initialisers, so the same seed gives the same weights.
+    max_connections : int
+        The most connections (and neurons) the model may hold; a layer that would
+        go beyond is refused before anything is allocated (``nngraph.layers.MAX_CONNECTIONS``).
 
     Examples
     --------
@@ -47,12 +62,17 @@ class Sequential:
     """
 
     def __init__(self, layers: Iterable[Dense | Input] | None = None, *, name: str = "sequential",
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, max_connections: int = MAX_CONNECTIONS) -> None:
+        if isinstance(max_connections, bool) or not isinstance(max_connections, (int, np.integer)):
+            raise ArgumentError(f"max_connections must be a whole number, got {shown(max_connections)}")
+        if layers is not None and not isinstance(layers, Iterable):
+            raise ArgumentError(f"Sequential takes a list of layers, got {type(layers).__name__}")
         self.name = name
         self.graph = nx.DiGraph()
         self.layers: list[Dense] = []
+        self.max_connections = int(max_connections)
         self._inputs: tuple[str, ...] = ()
-        self._rng = np.random.default_rng(seed)
+        self._rng = _generator(seed)
         for layer in layers or ():
             self.add(layer)
 
@@ -86,6 +106,8 @@ class Sequential:
         self.layers.append(layer)
 
     def _set_inputs(self, units: int) -> None:
+        check_size(neurons=units, connections=0, limit=self.max_connections,
+                   adding=f"an input of {units:,} features")
         self._inputs = tuple(f"input/{index}" for index in range(units))
         for node in self._inputs:
             add_input(self.graph, node)

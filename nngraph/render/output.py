@@ -2,7 +2,10 @@
 
 ``.dot`` (or ``.gv``) is the DOT source and needs no program; ``.svg``, ``.png``
 and ``.pdf`` are drawn by Graphviz's ``dot`` program (every diagram's source
-names its own layout, so ``dot`` is the only program ever called).
+names its own layout, so ``dot`` is the only program ever called). ``dot``
+draws into memory, and the file is written atomically
+(``nngraph.files.atomic_write``): a drawing that fails, or a write that fails,
+leaves the previous file as it was.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import graphviz
 import networkx as nx
 
 from nngraph.errors import GraphvizMissingError, RenderError
+from nngraph.files import as_path, atomic_write, write_failure
 from nngraph.render.checks import choice, graph_of, is_plan
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
@@ -55,7 +59,7 @@ def diagram_of(obj: Any, *, kind: str | None = None, **options: Any) -> graphviz
 
 def format_of(path: str | os.PathLike) -> str:
     """The output format that ``path``'s extension asks for, or ``RenderError`` naming ``path``."""
-    suffix = Path(path).suffix.lower()
+    suffix = as_path(path, function="render").suffix.lower()
     if suffix not in FORMATS:
         raise RenderError(f"render: path {str(path)!r} has extension {suffix or '(none)'!r}; "
                           f"expected one of {', '.join(FORMATS)}")
@@ -66,13 +70,13 @@ def write(diagram: graphviz.Digraph | graphviz.Graph | graphviz.Source, path: st
     """Write ``diagram`` to ``path`` in the format of its extension and return the path.
 
     Raises ``GraphvizMissingError`` for SVG, PNG and PDF when Graphviz's ``dot``
-    program is not installed; ``.dot`` always works.
+    program is not installed (``.dot`` always works), and ``RenderError`` when
+    ``dot`` fails or the file cannot be written.
     """
-    path = Path(path)
     fmt = format_of(path)
+    path = Path(path)
     if fmt == "dot":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(diagram.source, encoding="utf-8")
+        _write_atomically(path, diagram.source.encode("utf-8"))
         return path
     try:
         drawn = diagram.pipe(format=fmt, engine="dot")
@@ -83,9 +87,16 @@ def write(diagram: graphviz.Digraph | graphviz.Graph | graphviz.Source, path: st
     except graphviz.CalledProcessError as error:
         raise RenderError(f"render: Graphviz's dot failed to draw {path.name!r}: "
                           f"{(error.stderr or b'').decode(errors='replace').strip()}") from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(drawn)
+    _write_atomically(path, drawn)
     return path
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    try:
+        with atomic_write(path, binary=True) as stream:
+            stream.write(content)
+    except OSError as error:
+        raise RenderError(f"{path}: {write_failure(error)}") from None
 
 
 def render(obj: Any, path: str | os.PathLike, *, kind: str | None = None, **options: Any) -> Path:

@@ -3,6 +3,13 @@
 A layer holds its settings; once added to a ``Sequential`` model it is bound to
 the model's graph, and its weights live there (and only there), on the
 connections and biases of its neurons.
+
+A graph of neurons costs memory per element: about ``BYTES_PER_CONNECTION``
+per connection and ``BYTES_PER_NEURON`` per neuron in networkx. A model may
+hold at most ``MAX_CONNECTIONS`` connections, and as many neurons, unless it
+is given another limit (``Sequential(max_connections=...)``): a layer that
+would go beyond it is refused before anything is allocated, with the count and
+the memory it would take.
 """
 
 from __future__ import annotations
@@ -15,12 +22,37 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from nngraph.core.activations import resolve_activation
-from nngraph.errors import LayerError
+from nngraph.errors import ArgumentError, LayerError
 from nngraph.keras.initializers import get_initializer
 from nngraph.core.network import BIAS, HIDDEN, WEIGHT, Neuron, add_neuron
+from nngraph.core.validate import first_bad_number
 
 if TYPE_CHECKING:
     from nngraph.keras.sequential import Sequential
+
+MAX_CONNECTIONS = 50_000_000
+BYTES_PER_CONNECTION = 350  # a networkx edge with its weight, as measured on a Dense layer, rounded up
+BYTES_PER_NEURON = 600      # a networkx node with its role, bias, activation and layer
+
+
+def check_size(*, neurons: int, connections: int, limit: int, adding: str,
+               remedy: str = "Sequential(max_connections=...) raises it") -> None:
+    """Refuse a model of more than ``limit`` connections or neurons: ``LayerError`` naming what is
+    being added, the counts, the memory they would take, the limit and the ``remedy``.
+
+    Examples
+    --------
+    >>> check_size(neurons=2_000_001_000, connections=1_000_000, limit=50_000_000, adding="Input")
+    Traceback (most recent call last):
+    ...
+    nngraph.errors.LayerError: Input would make the model 2,000,001,000 neurons and 1,000,000 connections, ...
+    """
+    if neurons <= limit and connections <= limit:
+        return
+    memory = neurons * BYTES_PER_NEURON + connections * BYTES_PER_CONNECTION
+    raise LayerError(f"{adding} would make the model {neurons:,} neurons and {connections:,} connections, "
+                     f"about {memory / 1e9:,.1f} GB as a networkx graph; the limit is {limit:,} connections "
+                     f"and as many neurons ({remedy})")
 
 
 def _check_shape(shape: object, what: str) -> int:
@@ -110,6 +142,9 @@ class Dense:
         """Add this layer's neurons to ``G``, fully connected from ``sources``, with initial weights."""
         if self.model is not None:
             raise LayerError(f"layer {self.name!r} already belongs to a model; create a new layer")
+        check_size(neurons=G.number_of_nodes() + self.units,
+                   connections=G.number_of_edges() + len(sources) * self.units,
+                   limit=model.max_connections, adding=f"Dense {self.name!r} ({self.units:,} units)")
         self.model = model
         self.sources = tuple(sources)
         self.neurons = tuple(f"{self.name}/{index}" for index in range(self.units))
@@ -145,10 +180,13 @@ class Dense:
         """Write ``[kernel, bias]`` (Keras' layout) onto the layer's connections and neurons."""
         self._require_built("weights")
         expected = [(len(self.sources), self.units)] + ([(self.units,)] if self.use_bias else [])
+        if isinstance(weights, (str, bytes)) or not hasattr(weights, "__len__"):
+            raise ArgumentError(f"layer {self.name!r}: set_weights takes a list of arrays "
+                                f"([kernel, bias]), got {type(weights).__name__}")
         if len(weights) != len(expected):
             raise LayerError(f"layer {self.name!r}: set_weights expects {len(expected)} arrays "
                              f"(shapes {', '.join(map(str, expected))}), got {len(weights)}")
-        arrays = [np.asarray(array, dtype=float) for array in weights]
+        arrays = [self._numbers(array, what) for array, what in zip(weights, ("kernel", "bias"))]
         for array, shape, what in zip(arrays, expected, ("kernel", "bias")):
             if array.shape != shape:
                 raise LayerError(f"layer {self.name!r}: {what} must have shape {shape}, got {array.shape}")
@@ -161,3 +199,19 @@ class Dense:
         if self.use_bias:
             for target, b in zip(self.neurons, arrays[1]):
                 G.nodes[target][BIAS] = float(b)
+
+    def _numbers(self, array: ArrayLike, what: str) -> np.ndarray:
+        """``array`` as floats, or ``LayerError`` naming the first value that is not a number (see
+        ``nngraph.core.validate.number_problem``: a Fraction is refused here as on a connection)."""
+        try:
+            raw = np.asarray(array)
+        except ValueError:  # ragged nesting
+            raise LayerError(f"layer {self.name!r}: {what} must be an array of numbers, with rows "
+                             "of one length") from None
+        if raw.dtype.kind not in "fiub":
+            bad = first_bad_number(raw.astype(object))
+            if bad:
+                index, problem = bad
+                where = f"{what}[{', '.join(map(str, index))}]" if index else what
+                raise LayerError(f"layer {self.name!r}: {where} must be a number, {problem}")
+        return raw.astype(float)
