@@ -5,8 +5,11 @@ accepted (``identity``, ``logistic``, ``silu``, ``leaky-relu``, any case).
 A parameter is written in the name: ``"leaky_relu(alpha=0.1)"``, ``"elu(alpha=0.5)"``.
 
 Every function is vectorised and keeps the dtype of its argument. Element-wise
-functions accept any shape. Group-wise functions (softmax) normalise over the
-last axis, which holds the weighted sums of the neurons of one layer.
+functions accept any shape. Group-wise functions normalise over the last axis,
+which holds the weighted sums of the neurons of one group (their ``layer``):
+``softmax``, and ``layer_norm``, ``(z - mean) / sqrt(variance + epsilon)`` over
+the group (Keras' LayerNormalization before its scale and shift; ``epsilon``
+defaults to Keras' 1e-3).
 """
 
 from __future__ import annotations
@@ -99,6 +102,13 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return shifted / np.sum(shifted, axis=-1, keepdims=True)
 
 
+def _layer_norm(z: np.ndarray, epsilon: float) -> np.ndarray:
+    # Two passes (mean, then the mean square about it), which stay accurate when the mean is large.
+    centered = z - np.mean(z, axis=-1, keepdims=True)
+    variance = np.mean(centered * centered, axis=-1, keepdims=True)
+    return centered / np.sqrt(variance + epsilon)
+
+
 # canonical name -> (function taking z and the parameters, default parameters, group-wise)
 _REGISTRY: dict[str, tuple[Callable[..., np.ndarray], dict[str, float], bool]] = {
     "linear": (_linear, {}, False),
@@ -114,6 +124,7 @@ _REGISTRY: dict[str, tuple[Callable[..., np.ndarray], dict[str, float], bool]] =
     "gelu": (_gelu, {}, False),
     "swish": (_swish, {}, False),
     "softmax": (_softmax, {}, True),
+    "layer_norm": (_layer_norm, {"epsilon": 1e-3}, True),
 }
 
 ALIASES = {

@@ -9,7 +9,22 @@ import numpy as np
 
 from nngraph.errors import LayerError
 
-Initializer = Callable[[np.random.Generator, tuple[int, int]], np.ndarray]
+Initializer = Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]
+
+
+def fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """Keras' fan-in and fan-out of a weight of ``shape``: a kernel ``(..., inputs, outputs)`` counts
+    its window too, so a Conv2D kernel ``(kh, kw, in, filters)`` has fan-in ``kh * kw * in``.
+
+    Examples
+    --------
+    >>> fans((8, 6)), fans((5, 5, 1, 6)), fans((6,))
+    ((8, 6), (25, 150), (6, 6))
+    """
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    window = math.prod(shape[:-2])
+    return shape[-2] * window, shape[-1] * window
 
 
 def _truncated_normal(rng: np.random.Generator, shape: tuple[int, ...], stddev: float) -> np.ndarray:
@@ -24,8 +39,8 @@ def _truncated_normal(rng: np.random.Generator, shape: tuple[int, ...], stddev: 
 
 
 def _variance_scaling(scale: float, mode: str, distribution: str) -> Initializer:
-    def initialize(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-        fan_in, fan_out = shape
+    def initialize(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        fan_in, fan_out = fans(shape)
         fan = {"fan_in": fan_in, "fan_avg": (fan_in + fan_out) / 2}[mode]
         variance = scale / max(1.0, fan)
         if distribution == "uniform":

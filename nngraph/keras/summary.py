@@ -20,31 +20,33 @@ class SummaryRow:
 
     name: str
     kind: str
-    output_shape: tuple[None, int]
+    output_shape: tuple[int | None, ...]
     params: int
 
 
-def format_summary(title: str, rows: Sequence[SummaryRow]) -> str:
+def format_summary(title: str, rows: Sequence[SummaryRow], *, non_trainable: int = 0) -> str:
     """Lay out ``rows`` as Keras' ``model.summary()`` does, with totals at the bottom.
 
-    Names are shown by ``nngraph.names.printable``.
+    ``non_trainable`` of the parameters are not trained (BatchNormalization's moving statistics).
+    Names are shown by ``nngraph.names.printable``; a name longer than its column widens the table.
 
     Examples
     --------
     >>> print(format_summary("m", [SummaryRow("dense", "Dense", (None, 6), 54)]).splitlines()[4])
      dense (Dense)                  (None, 6)                     54
     """
-    width = 65
+    names = [f"{printable(row.name)} ({row.kind})" for row in rows]
+    first = max([30] + [len(name) + 1 for name in names])
+    width = 65 + first - 30
     lines = [f'Model: "{printable(title)}"', "_" * width,
-             f" {'Layer (type)':<30} {'Output Shape':<22} {'Param #':>9}", "=" * width]
-    for index, row in enumerate(rows):
+             f" {'Layer (type)':<{first}} {'Output Shape':<22} {'Param #':>9}", "=" * width]
+    for index, (row, name) in enumerate(zip(rows, names)):
         if index:
             lines.append("")
-        lines.append(f" {printable(row.name) + ' (' + row.kind + ')':<30} {str(row.output_shape):<22} "
-                     f"{row.params:>9,}")
+        lines.append(f" {name:<{first}} {str(row.output_shape):<22} {row.params:>9,}")
     total = sum(row.params for row in rows)
-    lines += ["=" * width, f"Total params: {total:,}", f"Trainable params: {total:,}",
-              "Non-trainable params: 0", "_" * width]
+    lines += ["=" * width, f"Total params: {total:,}", f"Trainable params: {total - non_trainable:,}",
+              f"Non-trainable params: {non_trainable:,}", "_" * width]
     return "\n".join(lines)
 
 
