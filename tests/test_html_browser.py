@@ -34,11 +34,16 @@ def shown(value: float) -> float:
 class Page:
     """A page written to disk and the data its script reads, with helpers to drive it in the browser."""
 
-    def __init__(self, driver, path: Path, obj, **options) -> None:
+    def __init__(self, driver, path: Path) -> None:
         self.driver = driver
-        self.path = nngraph.render(obj, path, **options)
-        self.data = json.loads(DATA.search(self.path.read_text(encoding="utf-8")).group(1))
+        self.path = path
+        self.data = json.loads(DATA.search(path.read_text(encoding="utf-8")).group(1))  # its first view's
         self.keys = {entry["name"]: entry["key"] for entry in self.data["neurons"] if "name" in entry}
+
+    @classmethod
+    def rendered(cls, driver, path: Path, obj, **options) -> Page:
+        """``nngraph.render(obj, path, **options)``, as a page to drive."""
+        return cls(driver, nngraph.render(obj, path, **options))
 
     def open(self) -> None:
         from selenium.webdriver.support.ui import WebDriverWait
@@ -129,9 +134,11 @@ def assert_panel_is_the_trace(page: Page, G: nx.DiGraph, trace: nngraph.Trace, n
 
 
 def test_hovering_a_neuron_writes_its_weighted_sum_for_each_sample(driver, folder: Path, lesson) -> None:
+    from selenium.webdriver.common.keys import Keys
+
     model, trace = lesson
     G = model.graph
-    page = Page(driver, folder / "lesson.html", model, trace=trace, output_labels=CLASS_NAMES)
+    page = Page.rendered(driver, folder / "lesson.html", model, trace=trace, output_labels=CLASS_NAMES)
     page.open()
     node = "dense_1/2"
     page.hover_neuron(node)
@@ -152,19 +159,26 @@ def test_hovering_a_neuron_writes_its_weighted_sum_for_each_sample(driver, folde
     label = page.find("g.label text").text  # the first output label: cat and its probability
     assert label == f"cat: {trace.value('dense_2/0')[1]:.1%}"
 
+    page.find(".nngraph-view").send_keys(Keys.ARROW_RIGHT)  # the arrow keys step too
+    assert page.find(".nngraph-sample").text.startswith("sample 2")
+    page.find(".nngraph-view").send_keys(Keys.ARROW_LEFT, Keys.ARROW_LEFT, Keys.ARROW_LEFT)
+    assert page.find(".nngraph-sample").text.startswith("sample 4")  # round to the last
+    page.hover_neuron(node)
+    assert_panel_is_the_trace(page, G, trace, node, 4)
+
     slider = page.find(".nngraph-slider")
-    driver.execute_script("arguments[0].value = 4; arguments[0].dispatchEvent(new Event('input'))", slider)
+    driver.execute_script("arguments[0].value = 3; arguments[0].dispatchEvent(new Event('input'))", slider)
     page.hover_neuron("dense_2/1")
-    assert_panel_is_the_trace(page, G, trace, "dense_2/1", 4)
+    assert_panel_is_the_trace(page, G, trace, "dense_2/1", 3)
     probability = page.find_all(".nngraph-panel p.nngraph-class")[-1].text
     assert probability.startswith("probability of dog: ")
-    assert float(probability.split(": ")[1].rstrip("%")) == shown(100 * shown(trace.value("dense_2/1")[4]))
+    assert float(probability.split(": ")[1].rstrip("%")) == shown(100 * shown(trace.value("dense_2/1")[3]))
     page.assert_quiet()
 
 
 def test_hovering_a_connection_shows_its_weight_and_contribution(driver, folder: Path, lesson) -> None:
     model, trace = lesson
-    page = Page(driver, folder / "lesson_links.html", model, trace=trace, sample=2)
+    page = Page.rendered(driver, folder / "lesson_links.html", model, trace=trace, sample=2)
     page.open()
     target = "dense_1/0"
     source = next(source for source in model.graph.predecessors(target) if trace.value(source)[2] != 0)
@@ -183,7 +197,7 @@ def test_hovering_a_connection_shows_its_weight_and_contribution(driver, folder:
 
 def test_without_a_trace_the_panel_shows_the_formula_with_weights(driver, folder: Path, lesson) -> None:
     model, _ = lesson
-    page = Page(driver, folder / "lesson_plain.html", model)
+    page = Page.rendered(driver, folder / "lesson_plain.html", model)
     page.open()
     assert page.find_all(".nngraph-slider") == []
     page.hover_neuron("dense/0")
@@ -200,7 +214,7 @@ def test_a_wide_network_explains_its_folded_neurons(driver, folder: Path) -> Non
                         Dense(units=512, activation="relu"), Dense(units=10, activation="softmax")], seed=0)
     plan = nngraph.compile_network(model.graph)
     trace = plan.trace(np.random.default_rng(0).uniform(0.0, 1.0, size=(100, 784)))
-    page = Page(driver, folder / "wide.html", model, trace=trace, sample=7,
+    page = Page.rendered(driver, folder / "wide.html", model, trace=trace, sample=7,
                 output_labels=[str(digit) for digit in range(10)])
     assert page.path.stat().st_size < 3_000_000
     page.open()
@@ -226,7 +240,7 @@ def test_a_neat_style_dag_highlights_its_skip_connections(driver, folder: Path) 
 
     G = neat_genome(n_inputs=6, n_hidden=40, n_outputs=2, n_connections=220, depth=6, seed=1)
     trace = nngraph.run_reference(G, np.random.default_rng(1).uniform(-1.0, 1.0, size=(3, 6)))
-    page = Page(driver, folder / "neat.html", G, trace=trace, sample=1)
+    page = Page.rendered(driver, folder / "neat.html", G, trace=trace, sample=1)
     page.open()
     node = 0
     page.hover_neuron(str(node))
@@ -245,7 +259,7 @@ def test_hostile_names_are_shown_as_text_and_run_nothing(driver, folder: Path) -
     nngraph.add_input(G, HOSTILE)
     nngraph.add_neuron(G, nngraph.Neuron("<b>y</b>", role="output", activation="sigmoid"))
     nngraph.connect(G, HOSTILE, "<b>y</b>", 1.5)
-    page = Page(driver, folder / "hostile.html", G, trace=nngraph.run_reference(G, [[0.5], [1.0]]),
+    page = Page.rendered(driver, folder / "hostile.html", G, trace=nngraph.run_reference(G, [[0.5], [1.0]]),
                 output_labels=["<i>class</i>"])
     page.open()
     page.hover_neuron("<b>y</b>")
@@ -253,3 +267,22 @@ def test_hostile_names_are_shown_as_text_and_run_nothing(driver, folder: Path) -
     assert page.find_all(".nngraph-panel b, .nngraph-panel img, img") == []
     assert page.terms()[0][0] == HOSTILE
     page.assert_quiet()  # an injected script or image would have broken the policy: a console error
+
+
+def test_views_inline_in_a_notebook_work_side_by_side(driver, folder: Path, lesson) -> None:
+    """Jupyter puts several views in one page: each starts once and explains its own network."""
+    model, trace = lesson
+    path = folder / "notebook.html"
+    path.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
+                    f"<p>cell 1</p>{model._repr_html_()}<p>cell 2</p>{trace._repr_html_()}</body></html>",
+                    encoding="utf-8")
+    page = Page(driver, path)
+    page.open()
+    views = page.find_all(".nngraph-view[data-nngraph-ready]")
+    assert len(views) == 2
+    second = views[1]
+    page.hover(second.find_element("css selector", f'g[data-key="{page.keys["dense/0"]}"]'))  # same layout
+    assert float(second.find_element("css selector", ".nngraph-panel .nngraph-z").text) == shown(
+        trace.weighted_sum("dense/0")[0])
+    assert views[0].find_elements("css selector", ".nngraph-panel .nngraph-z") == []
+    assert driver.get_log("browser") == []
