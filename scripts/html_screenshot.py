@@ -15,11 +15,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-import nngraph  # noqa: E402
 from browser import chromium  # noqa: E402 - tests/browser.py: Chromium as the browser tests drive it
-from nngraph.demo import CLASS_NAMES, SAMPLE, lesson_model  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+import nngraph  # noqa: E402
+from nngraph.demo import CLASS_NAMES, SAMPLE, lesson_model  # noqa: E402
 
 
 def screenshot(out: Path) -> Path:

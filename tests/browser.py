@@ -33,11 +33,12 @@ def chromium(profile: Path, *, width: int = 1400, height: int = 1000) -> webdriv
     return webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver")), options=options)
 
 
-def requested_urls(driver: webdriver.Chrome) -> list[str]:
-    """Every URL the browser asked for since the last call (from the DevTools network events)."""
-    urls = []
+def requests(driver: webdriver.Chrome) -> list[tuple[str, str]]:
+    """Every request since the last call, as (URL, URL of the document that made it), from the
+    DevTools network events. The browser's own pages (``chrome://``) make requests too."""
+    made = []
     for entry in driver.get_log("performance"):
         message = json.loads(entry["message"])["message"]
         if message["method"] == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
-    return urls
+            made.append((message["params"]["request"]["url"], message["params"].get("documentURL", "")))
+    return made

@@ -83,11 +83,14 @@ class Page:
                  float(row.get_attribute("data-value")), float(row.get_attribute("data-weight"))) for row in rows]
 
     def assert_quiet(self) -> None:
-        """No console message at all, and no request but the page itself."""
-        from browser import requested_urls
+        """No console message at all; the page requested nothing but itself, and nothing reached the network."""
+        from browser import requests
 
         assert self.driver.get_log("browser") == []
-        assert set(requested_urls(self.driver)) <= {self.path.as_uri()}
+        made = requests(self.driver)
+        page = self.path.as_uri()
+        assert {url for url, document in made if document == page} <= {page}
+        assert not [url for url, _ in made if url.split(":")[0] in ("http", "https", "ws", "wss", "ftp")]
         assert self.driver.execute_script("return performance.getEntriesByType('resource').length") == 0
 
 
@@ -218,7 +221,8 @@ def test_a_wide_network_explains_its_folded_neurons(driver, folder: Path) -> Non
                 output_labels=[str(digit) for digit in range(10)])
     assert page.path.stat().st_size < 3_000_000
     page.open()
-    folded = next(entry for entry in page.data["neurons"] if entry.get("folded") and entry["column"] == "hidden layer 1")
+    folded = next(entry for entry in page.data["neurons"]
+                  if entry.get("folded") and entry["column"] == "hidden layer 1")
     page.hover(page.find(f'g[data-key="{folded["key"]}"]'))
     assert page.find(".nngraph-panel h3").text == "+504 more"
     assert "504 neurons not drawn, from dense/4 to dense/507" in page.find(".nngraph-panel").text

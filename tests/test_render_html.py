@@ -23,6 +23,7 @@ from nngraph import GraphvizMissingError, RenderError, render, render_html, run_
 from nngraph.demo import CLASS_NAMES, SAMPLE, lesson_model
 from nngraph.layers import Dense
 from nngraph.models import Sequential
+from nngraph.render import style
 from nngraph.render.html import MAX_SAMPLES, script_json
 from nngraph.render.html_data import DIGITS, TERMS, view_data
 from nngraph.render.layout import links
@@ -85,7 +86,7 @@ def test_each_neurons_weighted_sum_is_the_traces_term_by_term(lesson: Sequential
         entry = neurons[node]
         assert entry["bias"] == shown(G.nodes[node]["bias"]) and entry["activation"] == G.nodes[node]["activation"]
         assert entry["fanIn"] == G.in_degree(node) == len(entry["in"])
-        assert {name: weight for name, _, weight in entry["in"]} == {
+        assert {name: weight for name, weight in entry["in"]} == {
             source: shown(weight) for source, _, weight in G.in_edges(node, data="weight")}
         for sample in range(4):
             assert entry["z"][sample] == shown(trace.weighted_sum(node)[sample])
@@ -168,6 +169,19 @@ def test_folded_nodes_bundles_and_long_sums_are_summarised_exactly(folded: Seque
             assert link["contribution"][sample] == pytest.approx(shown(drawn.contribution), rel=1e-3, abs=1e-12)
 
 
+def test_nan_and_infinity_reach_the_page_as_numbers_javascript_reads(lesson: Sequential) -> None:
+    x = np.vstack([SAMPLE, SAMPLE])
+    x[0, 3], x[1, 2] = np.inf, np.nan
+    with np.errstate(invalid="ignore"):
+        trace = run_reference(lesson.graph, x)
+    data = json.loads(script_json(lesson_view(lesson, trace)))  # script_json refuses NaN as a JSON number
+    entry = by_name(data)["dense/0"]
+    assert entry["z"] == ["Infinity", "NaN"] and entry["a"] == ["Infinity", "NaN"]
+    first = entry["terms"][1][0]  # NaN explains a NaN sum: it comes first
+    assert entry["in"][first[0]][0] == "input/2" and first[1:] == ["NaN", "NaN"]
+    assert by_name(data)["input/2"]["fill"][1] == style.WHITE
+
+
 def test_without_a_trace_the_panel_has_the_largest_weights_only(folded: Sequential) -> None:
     diagram = neuron_diagram(folded)
     data = view_data(diagram, trace=None, sample=0, input_labels={}, output_labels={})
@@ -175,7 +189,7 @@ def test_without_a_trace_the_panel_has_the_largest_weights_only(folded: Sequenti
     entry = next(e for e in data["neurons"] if e.get("name") == "dense_1/0")
     assert "z" not in entry and "terms" not in entry and entry["fanIn"] == 20
     weights = sorted((abs(w) for _, _, w in folded.graph.in_edges("dense_1/0", data="weight")), reverse=True)
-    assert [abs(weight) for _, _, weight in entry["in"]] == [shown(w) for w in weights[:TERMS]]
+    assert [abs(weight) for _, weight in entry["in"]] == [shown(w) for w in weights[:TERMS]]
     assert all("contribution" not in link for link in data["links"])
 
 

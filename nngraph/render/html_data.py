@@ -35,6 +35,7 @@ from nngraph.render.layout import Layout, Slot
 from nngraph.render.neurons import NeuronDiagram, captions
 from nngraph.render.slots import end_label_text, is_probability, predicted_outputs
 from nngraph.render.values import Readings, read_sample
+from nngraph.validate import softmax_groups
 
 #: Significant digits of every number the panel shows.
 DIGITS = 4
@@ -84,10 +85,38 @@ def _activation(data: Mapping[str, Any]) -> dict[str, object]:
             "groupWise": activation.group_wise}
 
 
-def _neuron(diagram: NeuronDiagram, slot: Slot, caption: str, trace: Trace | None,
+def _weighted_sum(G: nx.DiGraph, node: Hashable, trace: Trace | None) -> dict[str, object]:
+    """What the panel writes out for ``node``'s weighted sum: its incoming connections that it names
+    (``in``: source and weight, largest ``|weight|`` first) and, with a trace, for each sample the
+    largest ``TERMS`` terms (index into ``in``, value of the source, ``weight * value``), the sum of
+    the others (``rest``) and the weighted sum ``z``."""
+    sources = [source for source, _ in G.in_edges(node)]
+    weights = np.array([weight for _, _, weight in G.in_edges(node, data=WEIGHT)], dtype=float)
+    by_weight = _largest_first(weights)
+    result: dict[str, object] = {"fanIn": len(sources)}
+    if trace is None:  # the formula with weights only: the largest weights
+        named = by_weight[:TERMS].tolist()
+    else:
+        values = trace.values[:, [trace.columns[source] for source in sources]]
+        terms = values * weights
+        order = _largest_first(terms)[:, :TERMS]
+        rest = terms.copy()
+        np.put_along_axis(rest, order, 0.0, axis=1)
+        in_order = set(order.ravel().tolist())
+        named = [j for j in by_weight.tolist() if j in in_order]
+        position = {j: k for k, j in enumerate(named)}
+        result["terms"] = [[[position[j], rounded(values[s, j]), rounded(terms[s, j])] for j in row]
+                           for s, row in enumerate(order.tolist())]
+        result["rest"] = _rounded_all(rest.sum(axis=1))
+        result["z"] = _rounded_all(trace.weighted_sums[:, trace.columns[node]])
+    result["in"] = [[name_of(sources[j]), rounded(weights[j])] for j in named]
+    return result
+
+
+def _neuron(G: nx.DiGraph, slot: Slot, caption: str, trace: Trace | None,
             labels: Mapping[Hashable, str]) -> dict[str, object]:
-    """A drawn neuron: who it is, and the connections its panel names (all of them up to ``TERMS``)."""
-    G, node = diagram.graph, slot.node
+    """A drawn neuron: who it is, its value per sample, and what its weighted sum is made of."""
+    node = slot.node
     data = G.nodes[node]
     entry: dict[str, object] = {"key": slot.key, "name": name_of(node), "role": data[ROLE],
                                 "column": caption}
@@ -101,29 +130,8 @@ def _neuron(diagram: NeuronDiagram, slot: Slot, caption: str, trace: Trace | Non
     entry.update(_activation(data), layer=None if layer is None else str(layer),
                  bias=rounded(data.get(BIAS, 0.0)), probability=is_probability(G, node))
     if entry["groupWise"]:
-        entry["groupSize"] = sum(1 for other in G.nodes if G.nodes[other].get(LAYER) == layer
-                                 and G.nodes[other][ROLE] != INPUT)
-    sources = [source for source, _ in G.in_edges(node)]
-    weights = np.array([weight for _, _, weight in G.in_edges(node, data=WEIGHT)], dtype=float)
-    by_weight = _largest_first(weights)
-    entry["fanIn"] = len(sources)
-    if trace is None:
-        named = by_weight[:TERMS]
-    else:
-        terms = trace.values[:, [trace.columns[source] for source in sources]] * weights
-        order = _largest_first(terms)[:, :TERMS]
-        rest = terms.copy()
-        np.put_along_axis(rest, order, 0.0, axis=1)
-        named_set = set(order.ravel().tolist())
-        named = np.array([j for j in by_weight.tolist() if j in named_set], dtype=int)
-        position = {j: k for k, j in enumerate(named.tolist())}
-        sample_values = trace.values[:, [trace.columns[sources[j]] for j in named.tolist()]]
-        entry["terms"] = [[[position[j], rounded(sample_values[s, position[j]]), rounded(terms[s, j])]
-                           for j in row] for s, row in enumerate(order.tolist())]
-        entry["rest"] = _rounded_all(rest.sum(axis=1))
-        entry["z"] = _rounded_all(trace.weighted_sums[:, trace.columns[node]])
-    slot_of = diagram.layout.slot_of
-    entry["in"] = [[name_of(sources[j]), slot_of[sources[j]].key, rounded(weights[j])] for j in named.tolist()]
+        entry["groupSize"] = len(softmax_groups(G)[layer])
+    entry.update(_weighted_sum(G, node, trace))
     return entry
 
 
@@ -261,7 +269,7 @@ def view_data(diagram: NeuronDiagram, *, trace: Trace | None, sample: int,
     entries: dict[str, dict[str, object]] = {}
     for column, title in zip(layout.columns, titles):
         for slot in column.slots:
-            entries[slot.key] = (_neuron(diagram, slot, title, trace, labels) if slot.node is not None
+            entries[slot.key] = (_neuron(diagram.graph, slot, title, trace, labels) if slot.node is not None
                                  else _folded(diagram, slot, title, trace))
     data: dict[str, object] = {"samples": 0 if trace is None else trace.batch_size, "sample": sample,
                                "digits": DIGITS, "terms": TERMS}

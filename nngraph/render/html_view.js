@@ -268,16 +268,16 @@
     if (traced) {
       entry.terms[sample].forEach(function (term) {
         var source = entry["in"][term[0]];
-        var tr = row(table, [["+", null], [show(term[1]) + " \u00d7 " + show(source[2]), "nngraph-num nngraph-term"],
+        var tr = row(table, [["+", null], [show(term[1]) + " \u00d7 " + show(source[1]), "nngraph-num nngraph-term"],
           ["= " + show(term[2]), "nngraph-num nngraph-product"], [source[0], "nngraph-source"]]);
         tr.setAttribute("data-value", show(term[1]));
-        tr.setAttribute("data-weight", show(source[2]));
+        tr.setAttribute("data-weight", show(source[1]));
         tr.setAttribute("data-product", show(term[2]));
       });
       shown = entry.terms[sample].length;
     } else {
       entry["in"].forEach(function (source) {
-        row(table, [["+", null], [show(source[2]) + " \u00d7 a", "nngraph-num nngraph-term"], [source[0], "nngraph-source"]]);
+        row(table, [["+", null], [show(source[1]) + " \u00d7 a", "nngraph-num nngraph-term"], [source[0], "nngraph-source"]]);
       });
       shown = entry["in"].length;
     }
