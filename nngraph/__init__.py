@@ -11,7 +11,8 @@ The data path::
     trace     plan.trace(x) or run_reference: every neuron's weighted sum and value, by name
     files     save(G, path) / load(path): versioned JSON, never pickle
     render    render_neurons(G, trace=...), render_layers(G), render_plan(plan) -> graphviz.Digraph;
-              render(obj, "diagram.svg"): .svg, .png, .pdf (Graphviz's dot) or .dot
+              render(obj, "diagram.svg"): .svg, .png, .pdf (Graphviz's dot) or .dot;
+              render_html(G, trace=...) or render(obj, "net.html"): the interactive view
 """
 
 from nngraph.core.activations import Activation, known_activations, resolve_activation
@@ -48,7 +49,7 @@ from nngraph.core.network import (
     read_neuron,
 )
 from nngraph.ir.plan import FusedOp, Plan
-from nngraph.render import render, render_layers, render_neurons, render_plan
+from nngraph.render import render, render_html, render_layers, render_neurons, render_plan
 from nngraph.core.structure import Column, columns, levels
 from nngraph.core.validate import validate
 
@@ -65,4 +66,4 @@ __all__ = [
     "connections", "inputs", "known_activations", "levels", "load", "save", "neurons", "new_network",
     "outputs", "read_neuron", "resolve_activation", "run_reference", "validate",
 ]
-__all__ += ["render", "render_layers", "render_neurons", "render_plan"]
+__all__ += ["render", "render_html", "render_layers", "render_neurons", "render_plan"]

@@ -303,6 +303,19 @@ def test_render_draws_svg_png_and_pdf_with_graphviz(tmp_path: Path, files: dict[
     assert (tmp_path / "model.pdf").read_bytes().startswith(b"%PDF")
 
 
+@pytest.mark.needs_dot
+def test_render_writes_the_interactive_page_with_every_sample(tmp_path: Path, files: dict[str, Path], x,
+                                                              model) -> None:
+    result = nngraph_cli("render", files["model.json"], "-o", tmp_path / "model.html", "--input", files["x.csv"],
+                         "--sample", "3", "--output-labels", ",".join(CLASS_NAMES))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"wrote {tmp_path / 'model.html'}: the interactive neurons diagram of {files['model.json']}\n"
+    plan = nngraph.compile_network(model)
+    expected = nngraph.render_html(model, trace=plan.trace(x), sample=3, output_labels=CLASS_NAMES)
+    assert (tmp_path / "model.html").read_text(encoding="utf-8") == expected
+    assert '"samples": 5, "sample": 3' in expected
+
+
 def test_render_without_graphviz_says_how_to_install_it(tmp_path: Path, files: dict[str, Path]) -> None:
     result = subprocess.run([sys.executable, "-m", "nngraph", "render", str(files["model.json"]), "-o",
                              str(tmp_path / "model.svg")], capture_output=True, text=True, timeout=120,
@@ -436,6 +449,8 @@ def error_cases(f: dict[str, Path], bad: dict[str, Path]) -> dict[str, tuple[Cal
         "render fold": (Call(("render", model, "-o", "m.dot", "--max-per-column", "2")), 2,
                         ("--max-per-column", "3 or more")),
         "render sample": (Call(("render", model, "-o", "m.dot", "--sample", "1")), 2, ("--sample", "--input")),
+        "render page of layers": (Call(("render", model, "-o", "m.html", "--diagram", "layers")), 2,
+                                  ("--diagram", "an .html file is the interactive neurons diagram")),
         "render sample range": (Call(("render", model, "-o", "m.dot", "-i", f["x.csv"], "--sample", "-6")), 2,
                                 ("--sample", "-6 is out of range")),
         "unwritable diagram": (Call(("render", model, "-o", not_a_folder / "m.dot")), 1,

@@ -88,7 +88,7 @@ def trace_plan(plan: Plan, x: ArrayLike) -> Trace:
         if _needs_exact(program, values[:n]):  # the last row may be unused, and uninitialised
             program.exact(batch.T, weighted_sums, values)
     return Trace(weighted_sums=weighted_sums[:n].T, values=values[:n].T, columns=plan.columns,
-                 input_nodes=plan.inputs, output_nodes=plan.outputs, groups=plan.groups)
+                 input_nodes=plan.inputs, output_nodes=plan.outputs, groups=plan.groups, source=plan)
 
 
 def _needs_exact(program: Program, watched: np.ndarray) -> bool:

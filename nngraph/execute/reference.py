@@ -78,4 +78,4 @@ def run_reference(G: nx.DiGraph, x: ArrayLike, *, dtype: DTypeLike = np.float64)
 
     return Trace(weighted_sums=weighted_sums, values=values, columns=column,
                  input_nodes=tuple(input_nodes), output_nodes=tuple(outputs(G)),
-                 groups=tuple(columns(G)))
+                 groups=tuple(columns(G)), source=G)

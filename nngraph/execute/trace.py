@@ -9,7 +9,7 @@ sum; their weighted-sum column holds NaN.
 from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -62,6 +62,9 @@ class Trace:
     input_nodes: tuple[Hashable, ...]
     output_nodes: tuple[Hashable, ...]
     groups: tuple[Column, ...]
+    #: What computed the trace: the network (``run_reference``) or the plan (``plan.trace``), so that
+    #: the trace can show itself on its network (``_repr_html_``). ``None`` when unknown.
+    source: object = field(default=None, repr=False)
 
     @property
     def batch_size(self) -> int:
@@ -152,3 +155,9 @@ class Trace:
 
     def __str__(self) -> str:
         return self.table(0)
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the trace on its network: the interactive view, a slider over its samples."""
+        from nngraph.render.notebook import trace_html
+
+        return trace_html(self)

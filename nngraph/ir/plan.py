@@ -401,6 +401,12 @@ class Plan:
     def __str__(self) -> str:
         return plan_table(self)
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the network the plan computes as the interactive neuron view."""
+        from nngraph.render.notebook import notebook_html
+
+        return notebook_html(self)
+
 
 def layout(inputs: Iterable[Hashable], blocks: Iterable[Iterable[Hashable]]) -> Mapping[Hashable, int]:
     """The column map of the layout above: inputs first, then each op's targets (``blocks``) in order.

@@ -148,6 +148,12 @@ class Sequential:
         """Print a Keras-like table: each layer's name, type, output shape and parameter count."""
         print_fn(self.summary_text())
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the model as the interactive neuron view (its weights; ``model.trace(x)`` adds values)."""
+        from nngraph.render.notebook import notebook_html
+
+        return notebook_html(self)
+
     def _require_layers(self) -> None:
         if not self.layers:
             raise LayerError("the model has no layers yet; add a Dense layer first")
