@@ -36,9 +36,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from nngraph.cli.errors import DataFileError, UsageError
 from nngraph.cli.progress import Progress
-from nngraph.errors import InputError
+from nngraph.errors import DataFileError, InputError, UsageError
 from nngraph.execute.inputs import as_batch
 
 STDIN = "-"

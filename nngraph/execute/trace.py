@@ -13,15 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nngraph.errors import NNGraphError
 from nngraph.core.structure import Column
-
-
-class NeuronNotFoundError(NNGraphError, KeyError):
-    """Raised when a trace or plan is asked about a neuron that is not in its network."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+from nngraph.errors import InputError, NeuronNotFoundError
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,7 +92,7 @@ class Trace:
 
     def _check_sample(self, sample: int) -> None:
         if not -self.batch_size <= sample < self.batch_size:
-            raise NNGraphError(f"sample {sample} is out of range; the trace holds {self.batch_size}")
+            raise InputError(f"sample {sample} is out of range; the trace holds {self.batch_size}")
 
     def table(self, sample: int = 0, *, precision: int = 4,
               neurons: Collection[Hashable] | None = None) -> str:
