@@ -51,9 +51,9 @@ def describe_op(op: FusedOp, producer: dict[Hashable, str]) -> str:
             f"{source_blocks(op, producer)}  [{op.kind} {rows}x{cols}, level {op.level}]")
 
 
-def plan_table(plan: Plan) -> str:
+def plan_table(plan: Plan, *, runner: str | None = None) -> str:
     """One row per op (index, kind, level, sources -> targets, activation, weights, nonzeros,
-    density) and a footer with totals."""
+    density) and a footer with totals, and with the ``runner`` of its program when given."""
     producer = producers(plan)
     header = ("op", "kind", "level", "sources -> targets", "activation", "weights", "nonzeros", "density")
     rows = [(str(op.index), op.kind, str(op.level),
@@ -76,8 +76,8 @@ def plan_table(plan: Plan) -> str:
     lines += [line(row) for row in rows]
     lines.append(f"totals: {len(plan.ops)} ops, {weights + biases} parameters ({weights} nonzero "
                  f"weights + {biases} biases), {work} multiply-adds per sample")
-    if plan.program is not None:
-        lines.append(f"runner: {plan.runner}")
+    if runner is not None:
+        lines.append(f"runner: {runner}")
     return "\n".join(lines)
 
 

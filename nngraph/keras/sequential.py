@@ -12,7 +12,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nngraph.compiler import compile_network
+from nngraph.execute.compiled import compile_network
 from nngraph.errors import LayerError
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import Trace
