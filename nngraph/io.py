@@ -27,7 +27,8 @@ from typing import Any
 import networkx as nx
 
 from nngraph.errors import ModelFileError, NetworkError
-from nngraph.core.network import ACTIVATION, BIAS, INPUT, LAYER, ROLE, WEIGHT, inputs, outputs
+from nngraph.core.network import (ACTIVATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_BIAS, INPUT, LAYER, ROLE,
+                                  WEIGHT, inputs, outputs)
 from nngraph.core.validate import validate
 
 FORMAT = "nngraph"
@@ -70,8 +71,8 @@ def to_document(G: nx.DiGraph, *, path: Any = "<network>") -> dict[str, Any]:
     for node, data in G.nodes(data=True):
         record: dict[str, Any] = {"id": _encode_id(node, path), ROLE: data[ROLE]}
         if data[ROLE] != INPUT:
-            record[BIAS] = float(data.get(BIAS, 0.0))
-            record[ACTIVATION] = data.get(ACTIVATION, "linear")
+            record[BIAS] = float(data.get(BIAS, DEFAULT_BIAS))
+            record[ACTIVATION] = data.get(ACTIVATION, DEFAULT_ACTIVATION)
             if data.get(LAYER) is not None:
                 record[LAYER] = data[LAYER]
         extra = _extra(data, {ROLE, BIAS, ACTIVATION, LAYER}, f"neuron {node!r}", path)
@@ -168,8 +169,8 @@ def from_document(document: Any, *, path: Any = "<document>") -> nx.DiGraph:
         attributes = _read_extra(record, {ROLE, BIAS, ACTIVATION, LAYER}, where, path)
         attributes[ROLE] = _field(record, ROLE, where, path)
         if attributes[ROLE] != INPUT:
-            attributes[BIAS] = _number(record.get(BIAS, 0.0), f"{where}: bias", path)
-            attributes[ACTIVATION] = record.get(ACTIVATION, "linear")
+            attributes[BIAS] = _number(record.get(BIAS, DEFAULT_BIAS), f"{where}: bias", path)
+            attributes[ACTIVATION] = record.get(ACTIVATION, DEFAULT_ACTIVATION)
             if record.get(LAYER) is not None:
                 attributes[LAYER] = record[LAYER]
         G.add_node(node, **attributes)

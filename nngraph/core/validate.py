@@ -15,7 +15,8 @@ import numpy as np
 
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import CycleError, NetworkError
-from nngraph.core.network import ACTIVATION, BIAS, INPUT, LAYER, ROLE, ROLES, WEIGHT
+from nngraph.core.network import (ACTIVATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_BIAS, INPUT, LAYER, ROLE, ROLES,
+                                  WEIGHT)
 from nngraph.core.structure import contract, levels
 
 _PLAIN_NUMBERS = {float, int, np.float64, np.float32, np.float16, np.int64, np.int32}
@@ -65,10 +66,10 @@ def _check_neurons(G: nx.DiGraph) -> None:
             _check_input(G, node, data)
             continue
         n_outputs += role == "output"
-        bias = data.get(BIAS, 0.0)
+        bias = data.get(BIAS, DEFAULT_BIAS)
         if not _is_finite_number(bias):
             raise NetworkError(f"neuron {node!r}: bias must be a finite number, got {bias!r}", node=node)
-        activation = resolve_activation(data.get(ACTIVATION, "linear"), node=node)
+        activation = resolve_activation(data.get(ACTIVATION, DEFAULT_ACTIVATION), node=node)
         layer = data.get(LAYER)
         if layer is not None and not isinstance(layer, str):
             raise NetworkError(f"neuron {node!r}: layer must be a name (str), got {layer!r}", node=node)
@@ -174,6 +175,6 @@ def softmax_groups(G: nx.DiGraph) -> dict[str, list[Hashable]]:
     for node, data in G.nodes(data=True):
         if data.get(ROLE) == INPUT:
             continue
-        if resolve_activation(data.get(ACTIVATION, "linear"), node=node).group_wise:
+        if resolve_activation(data.get(ACTIVATION, DEFAULT_ACTIVATION), node=node).group_wise:
             groups.setdefault(data[LAYER], []).append(node)
     return groups
