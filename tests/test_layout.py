@@ -110,3 +110,23 @@ def test_imports_go_one_way(path: Path) -> None:
 def test_a_forbidden_import_is_named(path: str, source: str, message: str) -> None:
     found = violations(PACKAGE / path, source)
     assert any(message in line for line in found), found
+
+
+def test_the_whole_exception_tree_lives_in_errors_py() -> None:
+    import nngraph
+    from nngraph import errors
+
+    defined_elsewhere = [f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: class {node.name}"
+                         for path in MODULES if path.name != "errors.py"
+                         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                         if isinstance(node, ast.ClassDef) and any(
+                             getattr(base, "id", getattr(base, "attr", "")).endswith(("Error", "Exception"))
+                             for base in node.bases)]
+    assert not defined_elsewhere, "\n".join(defined_elsewhere)
+    tree = [value for value in vars(errors).values()
+            if isinstance(value, type) and issubclass(value, errors.NNGraphError)]
+    assert all(getattr(nngraph, error.__name__) is error for error in tree)  # all public
+    environment = {errors.NNGraphError, errors.GraphvizMissingError}  # the root, and a missing program
+    for error in tree:
+        assert issubclass(error, ValueError) != (error in environment), error
+    assert issubclass(errors.GraphvizMissingError, RuntimeError)
