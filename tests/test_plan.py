@@ -17,6 +17,7 @@ from nngraph import CodegenOptions, CompileError, FusedOp, NeuronNotFoundError, 
 from nngraph.compiler import build_plan
 from nngraph.execute import verify
 from nngraph.execute.compiled import compile_plan, run_plan
+from nngraph.ir import plan as ir_module
 from nngraph.ir.plan import fused_op, layout
 from nngraph.layers import Dense
 from nngraph.models import Sequential
@@ -200,6 +201,10 @@ def test_check_plan_names_the_op_and_neurons(plan: nngraph.CompiledPlan) -> None
     missing = dataclasses.replace(plan.plan, ops=ops, columns=layout(plan.inputs, (op.targets for op in ops)))
     with pytest.raises(CompileError, match=r"no op computes \['dense_2/0'"):
         nngraph.check_plan(missing)
+    unknown = type("Unknown", (FusedOp,), {"operation": property(lambda op: "convolution")})
+    strange = unknown(**{field.name: getattr(plan.ops[0], field.name) for field in dataclasses.fields(FusedOp)})
+    with pytest.raises(CompileError, match="op 0: computes 'convolution', no known operation"):
+        nngraph.check_plan(dataclasses.replace(plan.plan, ops=(strange,) + plan.ops[1:]))
     swapped = dict(plan.columns)
     swapped["dense/0"], swapped["dense/1"] = swapped["dense/1"], swapped["dense/0"]
     with pytest.raises(CompileError, match="target 'dense/0' should hold column 8"):
@@ -226,6 +231,8 @@ def test_the_plan_is_data_and_the_program_is_built_from_it(model: Sequential, pl
         "ops", "inputs", "outputs", "dtype", "columns", "groups", "passes"}
     assert str(plan) == str(ir) + f"\nrunner: {plan.runner}" and "runner" not in str(ir)
     assert [op.operation for op in plan.ops] == ["weighted_sum"] * 3
+    kinds = ir_module.__doc__.split("Op kinds\n")[1].split("Column layout\n")[0]
+    assert all(f'``"{operation}"``' in kinds for operation in ir_module.OPERATIONS)  # each with its formula
     for name in ("ops", "inputs", "outputs", "dtype", "columns", "groups", "passes", "n_columns"):
         assert getattr(plan, name) is getattr(ir, name) or getattr(plan, name) == getattr(ir, name)
     assert plan.explain("dense/1") == ir.explain("dense/1") and plan.op_of("dense_2/1") is ir.op_of("dense_2/1")
