@@ -232,8 +232,8 @@ def run_plan(plan: CompiledPlan, x: ArrayLike, *, runner: str | None = None) -> 
     array([[2.],
            [0.]])
     """
-    program = plan.program
-    batch, single = as_batch(x, len(plan.inputs), plan.dtype)
+    ir, program = plan.plan, plan.program  # read once: a tiny plan's call takes a few microseconds
+    batch, single = as_batch(x, len(ir.inputs), ir.dtype)
     if runner is None:
         use_scalar = 0 < len(batch) <= program.scalar_batch_limit
     elif runner in ("numpy", "scalar"):
@@ -243,10 +243,10 @@ def run_plan(plan: CompiledPlan, x: ArrayLike, *, runner: str | None = None) -> 
     else:
         raise InputError(f"runner must be 'numpy' or 'scalar', got {runner!r}")
     if use_scalar:
-        outputs = np.array([program.scalar(sample) for sample in batch.tolist()], dtype=plan.dtype)
-        outputs = outputs.reshape(len(batch), len(plan.outputs))
+        outputs = np.array([program.scalar(sample) for sample in batch.tolist()], dtype=ir.dtype)
+        outputs = outputs.reshape(len(batch), len(ir.outputs))
     else:
-        buffer = _buffer(program, len(batch), plan.dtype)
+        buffer = _buffer(program, len(batch), ir.dtype)
         outputs = program.forward(batch.T, buffer, buffer)
         if _needs_exact(program, outputs):
             outputs = program.exact(batch.T, buffer, buffer)
@@ -266,17 +266,17 @@ def trace_plan(plan: CompiledPlan, x: ArrayLike) -> Trace:
     >>> trace_plan(compile_network(G), [3.0]).weighted_sum("y")
     array([7.])
     """
-    program = plan.program
-    batch, _ = as_batch(x, len(plan.inputs), plan.dtype)
-    values = _buffer(program, len(batch), plan.dtype)
-    values[: len(plan.inputs)] = batch.T
+    ir, program = plan.plan, plan.program
+    batch, _ = as_batch(x, len(ir.inputs), ir.dtype)
+    values = _buffer(program, len(batch), ir.dtype)
+    values[: len(ir.inputs)] = batch.T
     weighted_sums = np.full_like(values, np.nan)
     program.forward(batch.T, weighted_sums, values)
-    n = plan.n_columns
+    n = ir.n_columns
     if _needs_exact(program, values[:n]):  # the last row may be unused, and uninitialised
         program.exact(batch.T, weighted_sums, values)
-    return Trace(weighted_sums=weighted_sums[:n].T, values=values[:n].T, columns=plan.columns,
-                 input_nodes=plan.inputs, output_nodes=plan.outputs, groups=plan.groups)
+    return Trace(weighted_sums=weighted_sums[:n].T, values=values[:n].T, columns=ir.columns,
+                 input_nodes=ir.inputs, output_nodes=ir.outputs, groups=ir.groups)
 
 
 def _needs_exact(program: Program, watched: np.ndarray) -> bool:
