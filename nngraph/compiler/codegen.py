@@ -85,8 +85,8 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
     """
     constants: dict[str, object] = {}
     forward_lines, padded, numpy_calls = _forward(plan, constants, options, exact=False)
-    scalar_lines = scalar_source(plan, options)
-    limit = scalar_batch_limit(plan, numpy_calls) if scalar_lines else 0
+    scalar_lines = scalar_source(plan, options=options)
+    limit = scalar_batch_limit(plan, numpy_calls=numpy_calls) if scalar_lines else 0
     lines = _header(plan, limit, padded) + [""] + forward_lines
     if padded:
         lines += ["", ""] + _forward(plan, constants, options, exact=True)[0]

@@ -125,11 +125,22 @@ def sparse_cost(op: FusedOp) -> float:
 
 def keeps_apart(op: FusedOp) -> bool:
     """Whether ``merge_levels`` leaves a fully connected op alone: it is large, and merging would
-    only pad it with zeros."""
+    only pad it with zeros.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nngraph.ir.plan import fused_op
+    >>> def square(n):
+    ...     return fused_op(index=0, targets=range(n), sources=range(n), weights=np.ones((n, n)),
+    ...                     bias=np.zeros(n), activation="relu", level=1)
+    >>> keeps_apart(square(64)), keeps_apart(square(8))
+    (True, False)
+    """
     return op.density == 1.0 and op.shape[0] * op.shape[1] >= KEEP_APART
 
 
-def shared_product_batch_limit(ops: Sequence[FusedOp], options: CodegenOptions) -> int:
+def shared_product_batch_limit(ops: Sequence[FusedOp], *, options: CodegenOptions) -> int:
     """Up to which batch size one shared product beats a product per op (0: never; see the
     module doc).
 
@@ -139,8 +150,8 @@ def shared_product_batch_limit(ops: Sequence[FusedOp], options: CodegenOptions) 
     >>> from nngraph.ir.plan import fused_op
     >>> ops = [fused_op(index=i, targets=[f"y{i}"], sources=[f"x{i}"], weights=np.ones((1, 1)),
     ...                 bias=np.zeros(1), activation="tanh", level=1) for i in range(2)]
-    >>> shared_product_batch_limit(ops, CodegenOptions()), shared_product_batch_limit(
-    ...     ops, CodegenOptions(shared_products=False))
+    >>> shared_product_batch_limit(ops, options=CodegenOptions()), shared_product_batch_limit(
+    ...     ops, options=CodegenOptions(shared_products=False))
     (1024, 0)
     """
     if len(ops) < 2 or not options.shared_products:
@@ -151,14 +162,26 @@ def shared_product_batch_limit(ops: Sequence[FusedOp], options: CodegenOptions) 
     return min(MAX_SHARED_BATCH, int(saved / (max(joint - apart, 1) * MULTIPLY_ADD_NS)))
 
 
-def scalar_code_allowed(plan: Plan, options: CodegenOptions) -> bool:
-    """Whether ``plan`` may get scalar code: switched on, float64, and small enough."""
+def scalar_code_allowed(plan: Plan, *, options: CodegenOptions) -> bool:
+    """Whether ``plan`` may get scalar code: switched on, float64, and small enough.
+
+    Examples
+    --------
+    >>> from nngraph.compiler import build_plan
+    >>> from nngraph.demo import lesson_model
+    >>> plan = build_plan(lesson_model().graph)
+    >>> scalar_code_allowed(plan, options=DEFAULT_OPTIONS), scalar_batch_limit(plan, numpy_calls=14)
+    (True, 4)
+    >>> scalar_code_allowed(plan, options=CodegenOptions(scalar_code=False))
+    False
+    """
     connections = sum(op.connections for op in plan.ops)
     return options.scalar_code and plan.dtype == np.float64 and connections <= SCALAR_MAX_CONNECTIONS
 
 
-def scalar_batch_limit(plan: Plan, numpy_calls: int) -> int:
-    """Up to how many samples the scalar code is expected to beat ``numpy_calls`` numpy calls."""
+def scalar_batch_limit(plan: Plan, *, numpy_calls: int) -> int:
+    """Up to how many samples the scalar code is expected to beat ``numpy_calls`` numpy calls
+    (example at ``scalar_code_allowed``)."""
     per_sample = SAMPLE_NS + SCALAR_CONNECTION_NS * sum(op.connections for op in plan.ops)
     for op in plan.ops:
         kind = resolve_activation(op.activation).kind

@@ -166,7 +166,7 @@ def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object]
     product = "np.matmul(W{0}, A.take(i{0}, axis=0), out={1})  # bias: the row of ones"
     for op in ops:
         _gather_constants(plan, [op], constants, str(op.index))
-    limit = shared_product_batch_limit(ops, options)
+    limit = shared_product_batch_limit(ops, options=options)
     lines: list[str] = []
     if limit:
         name = _name(ops)

@@ -48,7 +48,7 @@ def _element_wise(kind: str, z: str, a: str, params: dict[str, float]) -> str | 
     return None
 
 
-def scalar_source(plan: Plan, options: CodegenOptions) -> list[str] | None:
+def scalar_source(plan: Plan, *, options: CodegenOptions) -> list[str] | None:
     """The lines of ``forward_scalar(sample)``, or ``None`` when the plan does not qualify.
 
     Examples
@@ -58,13 +58,13 @@ def scalar_source(plan: Plan, options: CodegenOptions) -> list[str] | None:
     >>> G = nx.DiGraph()
     >>> G.add_node("x", role="input"); G.add_node("y", role="output", bias=0.5, activation="relu")
     >>> G.add_edge("x", "y", weight=-2.0)
-    >>> for line in scalar_source(build_plan(G), CodegenOptions())[-4:-1]:
+    >>> for line in scalar_source(build_plan(G), options=CodegenOptions())[-4:-1]:
     ...     print(line)
         z1 = 0.5 - 2.0 * a0
         a1 = 0.0 if z1 < 0.0 else z1
         return [a1]
     """
-    if not scalar_code_allowed(plan, options):
+    if not scalar_code_allowed(plan, options=options):
         return None
     body: list[str] = []
     producer = producers(plan)
