@@ -483,7 +483,8 @@ def test_errors_are_one_line_naming_the_culprit(files: dict[str, Path], bad_file
     assert not failures, "\n".join(failures)
 
 
-def test_debug_lets_the_error_through_for_its_traceback(files: dict[str, Path], bad_files: dict[str, Path]) -> None:
+def test_debug_lets_the_error_through_for_its_traceback(files: dict[str, Path],
+                                                        bad_files: dict[str, Path]) -> None:
     for argv in (["--debug", "run", files["model.json"], "-i", bad_files["cell.csv"]],
                  ["run", files["model.json"], "-i", bad_files["cell.csv"], "--debug"]):
         with pytest.raises(DataFileError, match="row 3, column 3"):

@@ -39,8 +39,8 @@ PLANS = {
     "neat": lambda: nngraph.compile_network(neat_genome(n_inputs=8, n_hidden=60, n_outputs=3,
                                                        n_connections=500, depth=8)),
     "padded": lambda: nngraph.compile_network(two_towers(), passes=("merge_levels",)),
-    "options": lambda: nngraph.compile_network(lesson_model().graph,
-                                               options=CodegenOptions(scalar_code=False, in_place_activations=False)),
+    "options": lambda: nngraph.compile_network(
+        lesson_model().graph, options=CodegenOptions(scalar_code=False, in_place_activations=False)),
 }
 
 

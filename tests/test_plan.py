@@ -224,7 +224,8 @@ def test_verify_names_the_first_neuron_that_differs(model: Sequential, plan: nng
     assert error.value.op == 0
 
 
-def test_the_plan_is_data_and_the_program_is_built_from_it(model: Sequential, plan: nngraph.CompiledPlan) -> None:
+def test_the_plan_is_data_and_the_program_is_built_from_it(model: Sequential,
+                                                           plan: nngraph.CompiledPlan) -> None:
     ir = plan.plan
     assert isinstance(ir, nngraph.Plan) and not callable(ir) and not hasattr(ir, "code")
     assert {field.name for field in dataclasses.fields(ir)} == {

@@ -1,6 +1,6 @@
 """The cost model: every choice the compiler makes for speed, from one set of measured figures.
 
-Three choices depend on what work costs, and each is taken here, from the same figures:
+The choices that depend on what work costs are each taken here, from the same figures:
 
 - **sparse or dense** (the ``choose_kinds`` pass): per sample, the dense product costs
   ``MULTIPLY_ADD_NS`` per entry of its weight matrix, plus, when its sources are not contiguous
@@ -26,11 +26,11 @@ Three choices depend on what work costs, and each is taken here, from the same f
   ``SCALAR_MAX_BATCH``).
 
 The figures were measured on the project's 2-core machine (Python 3.11, numpy 2.4, OpenBLAS pinned
-to one thread, float64) with ``timeit``: a numpy call on a small array costs 0.4 to 1.8 us (900 ns
-is typical), a multiply-add of a product 0.03 (512 x 512) to 0.045 ns (40 x 20), and the figures
-of the scalar code and the sparse kernel were fitted to the plans of ``benchmarks/``.
-They only rank choices, so being off by tens of per cent moves a threshold, never a result: every
-choice computes the same numbers.
+to one thread, float64): those of the products hold from batches of about 64 up, those of the
+scalar code for one sample. A recheck with ``timeit`` found a numpy call on a small array at 0.4
+to 1.8 us (900 ns is typical) and a multiply-add of a product at 0.03 (512 x 512) to 0.045 ns
+(40 x 20). The figures only rank choices, so being off by tens of per cent moves a threshold,
+never a result: every choice computes the same numbers.
 
 Each choice of codegen can be switched off by name with ``CodegenOptions``, to compare it or to
 test the code without it: ``compile_network(G, options=CodegenOptions(scalar_code=False))``.

@@ -115,7 +115,8 @@ def _sparse_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
               f"csr_accumulate({stop - start}, {plan.n_columns}, n, P{name}, J{name}, V{name}, "
               f"a_flat, z_flat[{start} * n:{stop} * n])  # {connections} connections"]
     for op in ops:
-        lines += [f"# {describe_op(op, producer)}", f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
+        lines += [f"# {describe_op(op, producer)}",
+                  f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
         lines += _activation_lines(op, constants, options)
     reads_inputs = bool(len(columns)) and int(columns.min()) < len(plan.inputs)
     return GroupLines(lines, reads_inputs, padded=False)
