@@ -243,8 +243,10 @@ def test_the_plan_is_data_and_the_program_is_built_from_it(model: Sequential,
     assert again.code == plan.code and again.program is not plan.program
     with pytest.raises(ValueError, match="read-only"):
         ir.ops[0].weights[0, 0] = 1.0
-    with pytest.raises(CompileError, match="options must be nngraph.CodegenOptions"):
-        compile_plan(ir, options={"scalar_code": False})
+    for compile_it in (lambda: compile_plan(ir, options={"scalar_code": False}),
+                       lambda: nngraph.compile_network(model.graph, options={"scalar_code": False})):
+        with pytest.raises(CompileError, match="options must be nngraph.CodegenOptions, got dict"):
+            compile_it()
 
 
 def test_each_codegen_choice_switches_off_by_name(model: Sequential, plan: nngraph.CompiledPlan) -> None:

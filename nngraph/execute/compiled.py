@@ -167,9 +167,13 @@ def compile_plan(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Co
     >>> [op.kind for op in sparse.ops], sparse([0.0] * 8).shape
     (['sparse', 'sparse', 'sparse'], (4,))
     """
+    _check_options(options)
+    return CompiledPlan(plan=plan, program=generate(plan, options=options), options=options)
+
+
+def _check_options(options: object) -> None:
     if not isinstance(options, CodegenOptions):
         raise CompileError(f"options must be nngraph.CodegenOptions, got {type(options).__name__}")
-    return CompiledPlan(plan=plan, program=generate(plan, options=options), options=options)
 
 
 def _regenerate(plan: Plan, options: CodegenOptions) -> CompiledPlan:
@@ -211,6 +215,7 @@ def compile_network(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
     >>> plan([0.0] * 8).shape
     (4,)
     """
+    _check_options(options)  # before the work of compiling
     compiled = compile_plan(build_plan(G, dtype=dtype, passes=passes), options=options)
     if verify:
         verify_plan(compiled, G)
