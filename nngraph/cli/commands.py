@@ -20,11 +20,10 @@ import numpy as np
 
 from nngraph.core.activations import resolve_activation
 from nngraph.cli.datafiles import STDIN, listing, output_kind, read_inputs, to_json, write_outputs, writing
-from nngraph.cli.errors import UsageError
 from nngraph.cli.execution import compile_model, forward, load_model, name_of, trace_sample
 from nngraph.cli.progress import Progress
 from nngraph.demo import run_demo
-from nngraph.errors import LayerError, RenderError, UnknownActivationError
+from nngraph.errors import LayerError, RenderError, UnknownActivationError, UsageError
 from nngraph.execute.trace import Trace
 from nngraph.io import save
 from nngraph.keras.layers.core import MAX_CONNECTIONS, Dense, check_size

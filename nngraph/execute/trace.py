@@ -13,14 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nngraph.errors import ArgumentError, NNGraphError, shown
-from nngraph.names import printable
 from nngraph.core.structure import Column
-
-
-class NeuronNotFoundError(NNGraphError, KeyError):
-    """Raised when a trace or plan is asked about a neuron that is not in its network."""
-
+from nngraph.errors import ArgumentError, InputError, NeuronNotFoundError, shown
+from nngraph.names import printable
 
 COMPACT_FROM = 1e6
 
@@ -119,7 +114,7 @@ class Trace:
         if isinstance(sample, (bool, np.bool_)) or not isinstance(sample, (int, np.integer)):
             raise ArgumentError(f"sample must be a whole number, got {shown(sample)}")
         if not -self.batch_size <= sample < self.batch_size:
-            raise NNGraphError(f"sample {sample} is out of range; the trace holds {self.batch_size}")
+            raise InputError(f"sample {sample} is out of range; the trace holds {self.batch_size}")
 
     def table(self, sample: int = 0, *, precision: int = 4,
               neurons: Collection[Hashable] | None = None) -> str:

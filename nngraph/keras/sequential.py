@@ -12,8 +12,8 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nngraph.compiler import compile_network
 from nngraph.errors import ArgumentError, LayerError, shown
+from nngraph.execute.compiled import compile_network
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import Trace
 from nngraph.keras.layers.core import MAX_CONNECTIONS, Dense, Input, check_size

@@ -18,6 +18,7 @@ from typing import Any
 import graphviz
 import networkx as nx
 
+from nngraph.compiler import build_plan
 from nngraph.errors import GraphvizMissingError, RenderError
 from nngraph.files import as_path, atomic_write, write_failure
 from nngraph.render.checks import choice, graph_of, is_plan
@@ -52,9 +53,7 @@ def diagram_of(obj: Any, *, kind: str | None = None, **options: Any) -> graphviz
     if kind == "layers":
         return render_layers(obj, **options)
     if not is_plan(obj):
-        from nngraph import compile_network
-
-        obj = compile_network(graph_of(obj, function="render"))  # it validates the graph
+        obj = build_plan(graph_of(obj, function="render"))  # it validates the graph
     return render_plan(obj, **options)
 
 

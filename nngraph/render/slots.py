@@ -8,7 +8,7 @@ import graphviz
 import networkx as nx
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import ACTIVATION, BIAS, INPUT, LAYER, OUTPUT, ROLE
+from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_BIAS, INPUT, LAYER, OUTPUT, ROLE
 from nngraph.render import style
 from nngraph.render.layout import Layout, Slot
 from nngraph.render.values import Readings
@@ -26,7 +26,7 @@ def is_probability(G: nx.DiGraph, node: Hashable) -> bool:
     """Whether ``node``'s value reads as a probability (a softmax or sigmoid output)."""
     data = G.nodes[node]
     return data[ROLE] == OUTPUT and resolve_activation(
-        data.get(ACTIVATION, "linear")).kind in PROBABILITY_KINDS
+        data.get(ACTIVATION, DEFAULT_ACTIVATION)).kind in PROBABILITY_KINDS
 
 
 def add_folded(dot: graphviz.Digraph, slot: Slot) -> None:
@@ -48,8 +48,8 @@ def add_neuron(dot: graphviz.Digraph, G: nx.DiGraph, slot: Slot, *, diameter: fl
                   "pos": pos(slot.x, slot.y), "style": "filled", "fillcolor": style.WHITE,
                   "penwidth": "1.2", "fontsize": "9", "class": f"neuron {role}"}
     lines = [style.text(node)] if names else []
-    tooltip = [str(node)] if role == INPUT else [
-        f"{node!s}: {data.get(ACTIVATION, 'linear')}, bias {style.number(data.get(BIAS, 0.0))}"]
+    tooltip = [str(node)] if role == INPUT else [f"{node!s}: {data.get(ACTIVATION, DEFAULT_ACTIVATION)}, "
+                                                  f"bias {style.number(data.get(BIAS, DEFAULT_BIAS))}"]
     if readings is not None:
         value = readings.values[node]
         attributes["fillcolor"] = style.value_fill(value, readings.largest)
