@@ -4,9 +4,11 @@
   values, coloured by contribution; its layer diagram; its compiled plan;
 - a NEAT-style genome (no layers, skip connections): neurons by level, and its
   fused groups as a layer diagram;
-- a 784-512-512-10 network: wide columns folded into "+N more" nodes.
+- a 784-512-512-10 network: wide columns folded into "+N more" nodes;
+- the interactive HTML view of each of the three networks, traced on a few samples
+  (``*_view.html``: open them in a browser and point at a neuron).
 
-Without Graphviz's dot program, pass a folder and ``--dot`` to write DOT sources instead.
+Without Graphviz's dot program, pass a folder and ``--dot`` to write DOT sources instead (and no pages).
 """
 
 from __future__ import annotations
@@ -62,7 +64,18 @@ def write_all(folder: Path, *, suffix: str = ".svg") -> list[Path]:
         ("neat_layers", genome, {"kind": "layers"}),
         ("wide_neurons", wide, {"output_labels": [str(digit) for digit in range(10)]}),
     ]
-    return [nngraph.render(obj, folder / f"{name}{suffix}", **options) for name, obj, options in jobs]
+    if suffix == ".svg":  # the pages draw their diagrams as SVG too
+        rng = np.random.default_rng(0)
+        samples = np.vstack([SAMPLE, rng.uniform(0.0, 1.0, size=(9, 8))])
+        wide_trace = nngraph.compile_network(wide.graph).trace(rng.uniform(0.0, 1.0, size=(20, 784)))
+        jobs += [
+            ("lesson_view", model, {"trace": model.trace(samples), "output_labels": CLASS_NAMES}),
+            ("neat_view", genome, {"trace": nngraph.run_reference(genome, rng.uniform(-1.0, 1.0, size=(10, 4))),
+                                   "output_labels": ["left", "right"]}),
+            ("wide_view", wide, {"trace": wide_trace, "output_labels": [str(digit) for digit in range(10)]}),
+        ]
+    return [nngraph.render(obj, folder / (name + (".html" if name.endswith("_view") else suffix)), **options)
+            for name, obj, options in jobs]
 
 
 if __name__ == "__main__":

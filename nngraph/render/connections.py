@@ -31,9 +31,12 @@ def _carried(link: Link, by: str) -> float:
     return link.weight if by == "weight" or link.contribution is None else link.contribution
 
 
-def _draw(dot: graphviz.Digraph, link: Link, bends: Sequence[Point], *, css: str,
+def _draw(dot: graphviz.Digraph, link: Link, bends: Sequence[Point], *, ident: str, css: str,
           first: dict[str, str], last: dict[str, str], **common: str) -> None:
-    """Draw ``link`` through its ``bends``: ``first`` goes on the first segment, ``last`` on the last."""
+    """Draw ``link`` through its ``bends``: ``first`` goes on the first segment, ``last`` on the last.
+
+    The first segment's id is ``ident``, the others' ``ident-1``, ``ident-2``, ...
+    """
     keys = [link.source.key]
     for x, y in bends:
         keys.append(f"bend{len(dot.body)}")  # the body's length is a fresh, deterministic number
@@ -42,7 +45,8 @@ def _draw(dot: graphviz.Digraph, link: Link, bends: Sequence[Point], *, css: str
     segments = len(keys) - 1
     for index, (tail, head) in enumerate(zip(keys, keys[1:])):
         extra = {**(first if index == 0 else {}), **(last if index == segments - 1 else {})}
-        dot.edge(tail, head, **common, **extra, **{"class": css if index == 0 else "route"})
+        dot.edge(tail, head, **common, **extra, id=f"{ident}-{index}" if index else ident,
+                 **{"class": css if index == 0 else "route"})
 
 
 def add_links(dot: graphviz.Digraph, links: list[Link], bends: list[tuple[Point, ...]], *, by: str,
@@ -67,8 +71,8 @@ def add_links(dot: graphviz.Digraph, links: list[Link], bends: list[tuple[Point,
             tooltip += f", contribution {style.number(link.contribution, digits=6)}"
         label = {"label": style.number(shown, digits=2), "fontsize": "7",
                  "fontcolor": colour[:7]} if weight_labels else {}
-        _draw(dot, link, bends[i], css="connection", first=label, last={}, color=colour, penwidth=width,
-              tooltip=style.tooltip(tooltip))
+        _draw(dot, link, bends[i], ident=f"link{i}", css="connection", first=label, last={}, color=colour,
+              penwidth=width, tooltip=style.tooltip(tooltip))
     for i, link in enumerate(links):
         if link.edge is not None:
             continue
@@ -77,7 +81,7 @@ def add_links(dot: graphviz.Digraph, links: list[Link], bends: list[tuple[Point,
         if link.contribution is not None:
             tooltip += f", contributions to {style.number(link.contribution, digits=6)}"
         first, last = _count_label(link)
-        _draw(dot, link, bends[i], css="bundle", first=first, last=last, style="dashed",
+        _draw(dot, link, bends[i], ident=f"link{i}", css="bundle", first=first, last=last, style="dashed",
               color=style.NEUTRAL, penwidth="1.0", labelfontsize="8", labelfontcolor=style.MUTED,
               fontsize="8", fontcolor=style.MUTED, tooltip=style.tooltip(tooltip))
 

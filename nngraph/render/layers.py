@@ -1,7 +1,7 @@
 """The layer diagram: one box per layer with its kind, units, activation, shapes and parameters (like Keras' plot_model).
 
 A graph built without layers has no layers to draw; its boxes are then the
-fused groups of its compiled plan (``compile_network``), which are what a
+fused groups of its plan (``nngraph.compiler.build_plan``), which are what a
 layer is to the compiler: neurons computed together from the same sources.
 """
 
@@ -12,6 +12,7 @@ from typing import Any
 import graphviz
 import networkx as nx
 
+from nngraph.compiler import build_plan
 from nngraph.render import style
 from nngraph.render.boxes import Box, add_box, new_box_digraph, shape
 from nngraph.render.checks import choice, is_plan, network_of
@@ -110,9 +111,7 @@ def render_layers(G: Any, *, direction: str = "TB", title: str | None = None) ->
         if all(is_layer(graph, column) for column in shown[1:]):
             boxes, arrows = _layer_boxes(graph, shown)
         else:
-            from nngraph import compile_network
-
-            boxes, arrows = _group_boxes(compile_network(graph))
+            boxes, arrows = _group_boxes(build_plan(graph))
     dot = new_box_digraph("layers", direction=direction, title=title)
     for box in boxes:
         add_box(dot, box, css="layer")

@@ -13,6 +13,7 @@ only appear in escaped labels and tooltips. Classes in the SVG: ``neuron``
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import graphviz
@@ -24,7 +25,7 @@ from nngraph.core.network import INPUT, OUTPUT, inputs, outputs
 from nngraph.render import style
 from nngraph.render.checks import check_trace, choice, labels_for, network_of
 from nngraph.render.connections import add_links
-from nngraph.render.layout import Geometry, Layout, ShownColumn, is_layer, lay_out, links
+from nngraph.render.layout import Geometry, Layout, Link, ShownColumn, is_layer, lay_out, links
 from nngraph.render.legend import legend_height, neuron_legend
 from nngraph.render.routes import routes
 from nngraph.render.slots import add_end_labels, add_folded, add_neuron, pos
@@ -99,6 +100,33 @@ def render_neurons(G: Any, *, trace: Trace | None = None, sample: int = 0,
     >>> "z " in dot.source
     True
     """
+    return neuron_diagram(G, trace=trace, sample=sample, input_labels=input_labels,
+                          output_labels=output_labels, connection_color=connection_color,
+                          collapse_above=collapse_above, names=names, weight_labels=weight_labels,
+                          legend=legend, title=title, sample_label=sample_label).dot
+
+
+@dataclass(frozen=True)
+class NeuronDiagram:
+    """A drawn neuron diagram and what it was drawn from, so that a view can annotate it.
+
+    ``links[i]`` is drawn as the edge with id ``link{i}`` (and its bends as ``link{i}-1``, ...);
+    each slot of ``layout`` is the node named by its ``key``.
+    """
+
+    dot: graphviz.Digraph
+    graph: nx.DiGraph
+    layout: Layout
+    links: tuple[Link, ...]
+
+
+def neuron_diagram(G: Any, *, trace: Trace | None = None, sample: int = 0,
+                   input_labels: Sequence[str] | Mapping[Hashable, str] | None = None,
+                   output_labels: Sequence[str] | Mapping[Hashable, str] | None = None,
+                   connection_color: str = "weight", collapse_above: int | None = 10,
+                   names: bool = False, weight_labels: bool = False, legend: bool = True,
+                   title: str | None = None, sample_label: str | None = None) -> NeuronDiagram:
+    """``render_neurons``, keeping the validated graph, the layout and the links it drew."""
     graph, _ = network_of(G, function=FUNCTION)
     choice(FUNCTION, "connection_color", connection_color, CONNECTION_COLORS)
     if connection_color == "contribution" and trace is None:
@@ -131,7 +159,7 @@ def render_neurons(G: Any, *, trace: Trace | None = None, sample: int = 0,
         dot.node("legend", neuron_legend(readings, by=connection_color, bundles=bundles),
                  shape="plaintext", fontsize="10", pos=pos(layout.columns[-1].x / 2, y),
                  **{"class": "legend"})
-    return dot
+    return NeuronDiagram(dot, graph, layout, tuple(drawn))
 
 
 def _geometry(values: bool, names: bool) -> Geometry:

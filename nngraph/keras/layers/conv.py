@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import ACTIVATION, BIAS, HIDDEN, LAYER, ROLE, WEIGHT
+from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, LAYER, ROLE, WEIGHT
 from nngraph.errors import LayerError
 from nngraph.keras.initializers import get_initializer
 from nngraph.keras.layers.base import (BIAS_PARAM, PARAM, Layer, Windows, padding_mode, position_ids,
@@ -49,7 +49,7 @@ class BaseConv(Layer):
             raise LayerError(f"{where}: strides > 1 cannot be combined with dilation_rate > 1 (Keras "
                              f"refuses it too); got strides={self.strides}, dilation_rate={self.dilation_rate}")
         self.padding = padding_mode(padding, where)
-        self.activation = resolve_activation("linear" if activation is None else activation).name
+        self.activation = resolve_activation(DEFAULT_ACTIVATION if activation is None else activation).name
         self.use_bias = bool(use_bias)
         self.initializer_names = (kernel_initializer, bias_initializer)
         self.kernel_initializer = get_initializer(kernel_initializer, argument="kernel_initializer")

@@ -22,7 +22,7 @@ import networkx as nx
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import ACTIVATION, BIAS, HIDDEN, LAYER, ROLE, WEIGHT
+from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, LAYER, ROLE, WEIGHT
 from nngraph.errors import LayerError, shown
 from nngraph.keras.initializers import get_initializer
 from nngraph.keras.layers.base import (BIAS_PARAM, BYTES_PER_CONNECTION, BYTES_PER_NEURON, MAX_CONNECTIONS,
@@ -105,7 +105,7 @@ class Dense(Layer):
                              f"number, got {units!r}")
         super().__init__(name=name, input_shape=input_shape)
         self.units = int(units)
-        self.activation = resolve_activation("linear" if activation is None else activation).name
+        self.activation = resolve_activation(DEFAULT_ACTIVATION if activation is None else activation).name
         self.use_bias = bool(use_bias)
         self.initializer_names = (kernel_initializer, bias_initializer)
         self.kernel_initializer = get_initializer(kernel_initializer, argument="kernel_initializer")

@@ -26,7 +26,7 @@ import networkx as nx
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import ACTIVATION, BIAS, HIDDEN, LAYER, ROLE, WEIGHT
+from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, LAYER, ROLE, WEIGHT
 from nngraph.errors import LayerError
 from nngraph.keras.initializers import get_initializer
 from nngraph.keras.layers.base import (BIAS_PARAM, PARAM, Layer, position_ids, read_biases, read_edges,
@@ -57,7 +57,7 @@ def _affine_neurons(G: nx.DiGraph, layer: Layer, sources: np.ndarray, neurons: n
     nodes, edges = [], []
     for source, node in zip(sources.reshape(-1, channels).tolist(), neurons.reshape(-1, channels).tolist()):
         for c in range(channels):
-            data = {ROLE: HIDDEN, BIAS: b[c], ACTIVATION: "linear", LAYER: layer.name}
+            data = {ROLE: HIDDEN, BIAS: b[c], ACTIVATION: DEFAULT_ACTIVATION, LAYER: layer.name}
             if bias_names:
                 data[BIAS_PARAM] = bias_names[c]
             nodes.append((node[c], data))

@@ -15,7 +15,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from nngraph.core.network import ACTIVATION, BIAS, HIDDEN, LAYER, ROLE, WEIGHT
+from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, LAYER, ROLE, WEIGHT
 from nngraph.errors import LayerError
 from nngraph.keras.layers.base import Layer, Windows, padding_mode, position_ids, size_tuple, windows
 
@@ -36,7 +36,7 @@ def _add_pooling_neurons(G: nx.DiGraph, layer: Layer, sources: np.ndarray, neuro
     channels = sources.shape[-1]
     inputs = sources.reshape(-1, channels).tolist()
     targets = neurons.reshape(-1, channels).tolist()
-    data = {ROLE: HIDDEN, BIAS: 0.0, ACTIVATION: "linear", LAYER: layer.name}
+    data = {ROLE: HIDDEN, BIAS: 0.0, ACTIVATION: DEFAULT_ACTIVATION, LAYER: layer.name}
     if mode == MAX:
         data[AGGREGATION] = "max"
     G.add_nodes_from((node, dict(data)) for position in targets for node in position)
