@@ -64,7 +64,7 @@ def test_ops_have_the_fields_the_renderer_draws(plan: nngraph.CompiledPlan) -> N
 
 def test_table_has_one_row_per_op_and_totals(plan: nngraph.CompiledPlan) -> None:
     lines = str(plan).splitlines()
-    assert lines[0] == "plan: 3 fused ops, 8 inputs -> 4 outputs, float64 (passes: merge_levels, choose_kinds)"
+    assert lines[0] == "plan: 3 fused ops, 8 inputs -> 4 outputs, float64 (passes: share_weights, merge_levels, choose_kinds)"
     assert lines[1].split() == ["op", "kind", "level", "sources", "->", "targets", "activation", "weights",
                                 "nonzeros", "density"]
     assert lines[2].split() == ["0", "dense", "1", "inputs", "(8)", "->", "dense/0", "..", "dense/5", "(6)",

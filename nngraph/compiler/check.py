@@ -14,7 +14,10 @@ order:
 6. weights are ``(len(sources), len(targets))`` and bias ``(len(targets),)``, in the plan's dtype,
    stored as the kind says, with ``nonzeros`` and ``density`` matching them; ``connected`` is
    ``None`` or, for a dense op only, a boolean mask of the weights' shape with at least one
-   entry that is no connection, and every such entry a zero weight;
+   entry that is no connection, and every such entry a zero weight; a shared-weights op has a
+   ``(positions, entries)`` window of rows into its sources (or -1), no row twice in one window
+   and every source in some window, a ``(entries, filters)`` kernel in the plan's dtype, and
+   ``positions * filters`` targets;
 7. every output is computed by some op.
 """
 
@@ -27,7 +30,8 @@ from scipy import sparse
 
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import CompileError, UnknownActivationError
-from nngraph.ir.plan import DENSE, KINDS, OPERATIONS, SPARSE, FusedOp, Plan
+from nngraph.ir.plan import DENSE, KINDS, OPERATIONS, SHARED, SHARED_WEIGHTS, SPARSE, FusedOp, Plan
+from nngraph.ir.shared import SharedOp
 
 
 def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
@@ -61,7 +65,7 @@ def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
     _check_coverage(plan, computed_by, input_set, where)
 
 
-def _fail(where: str, op: FusedOp, message: str, nodes: tuple = ()) -> CompileError:
+def _fail(where: str, op: FusedOp | SharedOp, message: str, nodes: tuple = ()) -> CompileError:
     return CompileError(f"{where}op {op.index}: {message}", op=op.index, nodes=nodes)
 
 
@@ -78,8 +82,9 @@ def _check_header(op: FusedOp, position: int, where: str) -> None:
     if op.operation not in OPERATIONS:
         raise _fail(where, op, f"computes {op.operation!r}, no known operation; expected one of "
                     f"{', '.join(OPERATIONS)}")
-    if op.kind not in KINDS:
-        raise _fail(where, op, f"unknown kind {op.kind!r}; expected one of {', '.join(KINDS)}")
+    kinds = (SHARED,) if op.operation == SHARED_WEIGHTS else KINDS
+    if op.kind not in kinds:
+        raise _fail(where, op, f"unknown kind {op.kind!r}; expected one of {', '.join(kinds)}")
     if not op.targets:
         raise _fail(where, op, "computes no neuron")
     try:
@@ -121,6 +126,9 @@ def _check_sources(plan: Plan, op: FusedOp, level_of: dict[Hashable, int], where
 
 
 def _check_arrays(plan: Plan, op: FusedOp, where: str) -> None:
+    if op.operation == SHARED_WEIGHTS:
+        _check_shared(plan, op, where)
+        return
     weights, bias = op.weights, op.bias
     expected = SPARSE if sparse.issparse(weights) else DENSE
     if op.kind != expected:
@@ -140,6 +148,29 @@ def _check_arrays(plan: Plan, op: FusedOp, where: str) -> None:
     if nonzeros != op.nonzeros or abs(density - op.density) > 1e-12 * abs(op.density):
         raise _fail(where, op, f"says {op.nonzeros} nonzeros (density {op.density}); its weights have "
                     f"{nonzeros} (density {density})")
+
+
+def _check_shared(plan: Plan, op: SharedOp, where: str) -> None:
+    window, kernel, bias = op.window, op.kernel, op.bias
+    if window.ndim != 2 or kernel.ndim != 2 or window.shape[1] != kernel.shape[0]:
+        raise _fail(where, op, f"window {window.shape} and kernel {kernel.shape} do not fit: expected "
+                    "(positions, entries) and (entries, filters)")
+    if window.shape[0] * kernel.shape[1] != len(op.targets):
+        raise _fail(where, op, f"computes {len(op.targets)} neurons, but {window.shape[0]} positions of "
+                    f"{kernel.shape[1]} filters make {window.shape[0] * kernel.shape[1]}")
+    if bias.shape != (len(op.targets),):
+        raise _fail(where, op, f"bias has shape {bias.shape}, expected ({len(op.targets)},)")
+    for name, array in (("kernel", kernel), ("bias", bias)):
+        if array.dtype != plan.dtype:
+            raise _fail(where, op, f"{name} is {array.dtype}, the plan computes in {plan.dtype}")
+    n_sources = len(op.sources)
+    if window.dtype.kind != "i" or window.size and (window.min() < -1 or window.max() >= n_sources):
+        raise _fail(where, op, f"window rows must be -1 or rows of its {n_sources} sources")
+    rows = np.sort(window, axis=1)
+    if np.any((rows[:, 1:] == rows[:, :-1]) & (rows[:, 1:] >= 0)):
+        raise _fail(where, op, "a window reads one source twice")
+    if len(np.unique(window[window >= 0])) != n_sources:
+        raise _fail(where, op, "some source is in no window; sources must be what the windows read")
 
 
 def _check_connected(op: FusedOp, where: str) -> None:

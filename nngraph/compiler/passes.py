@@ -3,6 +3,9 @@
 A pass is a pure function ``Plan -> Plan``; ``run_passes`` applies the named ones in order and
 runs ``check_plan`` after each. ``compile_network(G, passes=())`` switches them all off.
 
+- ``share_weights``: ops of one level that apply the same weights to shifted sources (a
+  convolution, lowered one op per position) become one shared-weights op, where the cost model
+  says it pays (``nngraph.compiler.share``). Runs first, before merging mixes them with others.
 - ``merge_levels`` (horizontal fusion): the ops of one level with the same element-wise activation
   become one op, whose sources are the union of theirs (zeros where a source does not feed a
   target; the op keeps which entries are connections). Legal because ops of one level never read
@@ -10,10 +13,11 @@ runs ``check_plan`` after each. ``compile_network(G, passes=())`` switches them 
   sum stays observable. It pays where ops are small or share sources, as in NEAT-style genomes and
   pruned layers; large fully connected ops stay apart (``costs.keeps_apart``), since padding them
   with zeros would only add work. Group-wise ops (softmax) are never merged: each normalises its
-  own layer.
+  own layer; nor are shared-weights ops, which would lose their shared kernel.
 - ``choose_kinds``: an op is ``"sparse"`` when scipy's CSR kernel over its connections is expected
   to cost less per sample than the dense product, ``"dense"`` (with zeros) otherwise, by the cost
   model of ``nngraph.compiler.costs``. Legal because both kinds compute the same connections.
+  Shared-weights ops keep their kind.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from nngraph.compiler.check import check_plan
 from nngraph.compiler.costs import dense_cost, keeps_apart, sparse_cost
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import ArgumentError, CompileError, shown
-from nngraph.ir.plan import DENSE, KINDS, SPARSE, FusedOp, Plan, fused_op, layout
+from nngraph.compiler.share import share_weights
+from nngraph.ir.plan import DENSE, KINDS, SPARSE, WEIGHTED_SUM, FusedOp, Plan, fused_op, layout
+from nngraph.ir.shared import SharedOp, shared_op
 
 # Merged blocks larger than this are built sparse, whatever their density, to bound memory.
 DENSE_BUILD_LIMIT = 1 << 24
@@ -50,7 +56,8 @@ def merge_levels(plan: Plan) -> Plan:
     """
     buckets: dict[tuple, list[FusedOp]] = {}
     for op in plan.ops:
-        alone = resolve_activation(op.activation).group_wise or keeps_apart(op)
+        alone = (op.operation != WEIGHTED_SUM or resolve_activation(op.activation).group_wise
+                 or keeps_apart(op))
         key = ("alone", op.index) if alone else (op.level, op.activation)
         buckets.setdefault(key, []).append(op)
     merged = [members[0] if len(members) == 1 else _merge(members, plan.columns)
@@ -96,6 +103,9 @@ def choose_kinds(plan: Plan, *, kind: str | None = None) -> Plan:
         raise CompileError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     ops = []
     for op in plan.ops:
+        if op.operation != WEIGHTED_SUM:
+            ops.append(op)
+            continue
         cheaper = sparse_cost(op) < dense_cost(op, reads_slice=plan.reads_slice(op))
         chosen = kind or (SPARSE if cheaper else DENSE)
         ops.append(op if chosen == op.kind else _with(op, kind=chosen))
@@ -110,6 +120,13 @@ def relayout(plan: Plan, ops: Sequence[FusedOp]) -> Plan:
         order = sorted(range(len(op.sources)), key=lambda i: columns[op.sources[i]])
         if order == list(range(len(order))):
             placed.append(op if op.index == index else dataclasses.replace(op, index=index))
+        elif isinstance(op, SharedOp):
+            row = np.empty(len(order), dtype=np.int64)
+            row[order] = np.arange(len(order))  # old row -> new row
+            window = np.where(op.window >= 0, row[op.window], -1)
+            placed.append(shared_op(index=index, targets=op.targets, sources=[op.sources[i] for i in order],
+                                    window=window, kernel=op.kernel, bias=op.bias, activation=op.activation,
+                                    level=op.level))
         else:
             placed.append(_with(op, index=index, sources=[op.sources[i] for i in order],
                                 weights=op.connection_matrix().tocsr()[order]))
@@ -126,6 +143,7 @@ def _with(op: FusedOp, **changes: object) -> FusedOp:
 
 
 PASSES: Mapping[str, Callable[[Plan], Plan]] = {
+    "share_weights": share_weights,
     "merge_levels": merge_levels,
     "choose_kinds": choose_kinds,
 }

@@ -17,6 +17,13 @@ what they compute (``op.operation``), each with its formula:
     are stored: ``"dense"`` (a numpy array, zeros where a source does not feed a target) or
     ``"sparse"`` (a ``scipy.sparse.csr_array`` of exactly the connections).
 
+``"shared_weights"`` (``SharedOp``, kind ``"shared"``, in ``nngraph.ir.shared``)
+    One kernel at every position of a window, as a convolution applies it: targets are
+    ``filters`` neurons at each of ``positions`` places, ``z[f * P + p] = bias[f * P + p] + sum
+    over entries k of kernel[k, f] * a[sources[window[p, k]]]`` (an entry of -1 has no source).
+    It stores the kernel once, not a ``(sources, targets)`` matrix that repeats it, and runs as
+    one gather of the windows and one matrix product.
+
 A new kind is one entry here (and in ``OPERATIONS``), one lowering (``nngraph.compiler.lower``),
 one code template (``nngraph.compiler.products``) and one check (``nngraph.compiler.check``);
 the property tests compare it with the reference pass.
@@ -65,10 +72,12 @@ from nngraph.errors import NeuronNotFoundError
 from nngraph.ir.text import explain_neuron, plan_table
 
 WEIGHTED_SUM = "weighted_sum"
-OPERATIONS = (WEIGHTED_SUM,)  # the op kinds of the module doc, by what they compute
+SHARED_WEIGHTS = "shared_weights"
+OPERATIONS = (WEIGHTED_SUM, SHARED_WEIGHTS)  # the op kinds of the module doc, by what they compute
 DENSE = "dense"
 SPARSE = "sparse"
 KINDS = (DENSE, SPARSE)  # how a weighted-sum op stores its weights
+SHARED = "shared"  # the kind of a shared-weights op
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

@@ -10,10 +10,13 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from nngraph.names import ascii_printable, printable, quoted
 
 if TYPE_CHECKING:
     from nngraph.ir.plan import FusedOp, Plan
+    from nngraph.ir.shared import SharedOp
 
 EXPLAIN_TERMS = 32
 SOURCE_BLOCKS = 4
@@ -50,11 +53,39 @@ def source_blocks(op: FusedOp, producer: dict[Hashable, str]) -> str:
     return " + ".join(blocks) or "nothing"
 
 
+def _shared_class() -> type:
+    from nngraph.ir.shared import SharedOp  # the IR's modules import this one: import it when needed
+
+    return SharedOp
+
+
+def weights_text(op: FusedOp | SharedOp) -> str:
+    """An op's weights in a few characters: ``8x6`` (sources x targets), or for a shared-weights op
+    its kernel and how many positions use it, ``25x6 at 576``."""
+    if isinstance(op, _shared_class()):
+        return f"{op.entries}x{op.filters} at {op.positions}"
+    return f"{op.shape[0]}x{op.shape[1]}"
+
+
+def stored_weights(op: FusedOp | SharedOp) -> int:
+    """The nonzero weights an op stores: a shared kernel once, however many positions use it."""
+    if isinstance(op, _shared_class()):
+        return int(np.count_nonzero(op.kernel))
+    return op.nonzeros
+
+
+def multiply_adds(op: FusedOp | SharedOp) -> int:
+    """The multiply-adds an op makes per sample: every entry of a dense matrix, every connection of a
+    sparse one, every window entry of a shared-weights op for each filter."""
+    if isinstance(op, _shared_class()):
+        return op.positions * op.entries * op.filters
+    return op.nonzeros if op.kind == "sparse" else op.shape[0] * op.shape[1]
+
+
 def describe_op(op: FusedOp, producer: dict[Hashable, str]) -> str:
     """One line about an op: ``op 0: relu over a .. f (6) <- inputs (8)  [dense 8x6, level 1]``."""
-    rows, cols = op.shape
     return (f"op {op.index}: {op.activation} over {block_name(op.targets)} <- "
-            f"{source_blocks(op, producer)}  [{op.kind} {rows}x{cols}, level {op.level}]")
+            f"{source_blocks(op, producer)}  [{op.kind} {weights_text(op)}, level {op.level}]")
 
 
 def op_comment(op: FusedOp, producer: dict[Hashable, str]) -> str:
@@ -69,7 +100,7 @@ def plan_table(plan: Plan, *, runner: str | None = None) -> str:
     header = ("op", "kind", "level", "sources -> targets", "activation", "weights", "nonzeros", "density")
     rows = [(str(op.index), op.kind, str(op.level),
              f"{source_blocks(op, producer)} -> {block_name(op.targets)}", op.activation,
-             f"{op.shape[0]}x{op.shape[1]}", str(op.nonzeros), f"{op.density:.3f}") for op in plan.ops]
+             weights_text(op), str(op.nonzeros), f"{op.density:.3f}") for op in plan.ops]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     right = {0, 2, 6, 7}
 
@@ -78,9 +109,9 @@ def plan_table(plan: Plan, *, runner: str | None = None) -> str:
                  for i, (cell, width) in enumerate(zip(row, widths))]
         return "  ".join(cells).rstrip()
 
-    weights = sum(op.nonzeros for op in plan.ops)
+    weights = sum(stored_weights(op) for op in plan.ops)
     biases = sum(len(op.targets) for op in plan.ops)
-    work = sum(op.nonzeros if op.kind == "sparse" else op.shape[0] * op.shape[1] for op in plan.ops)
+    work = sum(multiply_adds(op) for op in plan.ops)
     passes = ", ".join(plan.passes) or "none"
     lines = [f"plan: {len(plan.ops)} fused ops, {len(plan.inputs)} inputs -> {len(plan.outputs)} "
              f"outputs, {plan.dtype} (passes: {passes})", line(header)]
@@ -108,6 +139,10 @@ def explain_neuron(plan: Plan, node: Hashable) -> str:
     lines = [f"neuron {quoted(node)} (column {column}) is computed by op {op.index} "
              f"({op.kind}, {op.activation}, level {op.level}):",
              f"  weighted sum = {float(op.bias[target]):.6g} (bias)"]
+    if isinstance(op, _shared_class()):
+        position, kernel = target % op.positions, target // op.positions
+        lines.insert(1, f"  (kernel column {kernel} of {op.filters}, at position {position} of the "
+                        f"{op.positions} that share the {op.entries}x{op.filters} kernel)")
     terms = [(op.sources[row], weights[row]) for row in sorted(weights)]
     pad = " " * len("  weighted sum ")
     for source, weight in terms[:EXPLAIN_TERMS]:
