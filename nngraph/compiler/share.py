@@ -81,8 +81,9 @@ def _blocks(members: list[_Rows]) -> list[list[_Rows]]:
     return list(blocks.values())
 
 
-def _shared(block: list[_Rows], columns: Mapping[Hashable, int]) -> SharedOp | None:
-    """The block as one shared-weights op, or None when the cost model prefers the ops apart."""
+def _shared(block: list[_Rows], columns: Mapping[Hashable, int], *, force: bool) -> SharedOp | None:
+    """The block as one shared-weights op, or None when the cost model prefers the ops apart
+    (unless ``force``)."""
     # Kernel rows in the order of the op with the most sources first (a convolution's interior
     # position: the kernel's own order), then in the order they appear.
     fullest = max(block, key=lambda rows: len(rows.keys))
@@ -93,8 +94,8 @@ def _shared(block: list[_Rows], columns: Mapping[Hashable, int]) -> SharedOp | N
     filters = len(block[0].op.targets)
     connections = sum(len(rows.keys) for rows in block) * filters
     sources = sorted({node for rows in block for node in rows.op.sources}, key=columns.__getitem__)
-    if not sharing_pays(positions=len(block), entries=len(entry), filters=filters, connections=connections,
-                        sources=len(sources)):
+    if not force and not sharing_pays(positions=len(block), entries=len(entry), filters=filters,
+                                      connections=connections, sources=len(sources)):
         return None
     row_of = {node: i for i, node in enumerate(sources)}
     window = np.full((len(block), len(entry)), -1, dtype=np.int64)
@@ -111,8 +112,9 @@ def _shared(block: list[_Rows], columns: Mapping[Hashable, int]) -> SharedOp | N
                      bias=bias, activation=first.activation, level=first.level)
 
 
-def share_weights(plan: Plan) -> Plan:
-    """Replace each block of ops that share their weights by one shared-weights op (see the module doc).
+def share_weights(plan: Plan, *, force: bool = False) -> Plan:
+    """Replace each block of ops that share their weights by one shared-weights op (see the module
+    doc); ``force`` shares every block of two ops or more, whatever the cost model says.
 
     Examples
     --------
@@ -138,7 +140,7 @@ def share_weights(plan: Plan) -> Plan:
         for block in _blocks([_rows(op) for op in ops]):
             if len(block) < MIN_POSITIONS:
                 continue
-            shared = _shared(block, plan.columns)
+            shared = _shared(block, plan.columns, force=force)
             if shared is None:
                 continue
             for rows in block:

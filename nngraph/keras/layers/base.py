@@ -324,6 +324,8 @@ class Layer:
             listed = ", ".join(f"{name} {shape}" for name, shape in zip(self.weight_names(), expected))
             raise LayerError(f"{self.label}: set_weights expects {len(expected)} arrays "
                              f"({listed or 'it has no weights'}), got {len(weights)}")
+        if not expected:
+            return
         arrays = []
         for array, shape, what in zip(weights, expected, self.weight_names()):
             numbers = self._numbers(array, what)
