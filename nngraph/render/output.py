@@ -8,6 +8,8 @@ names its own layout, so ``dot`` is the only program ever called).
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -75,17 +77,44 @@ def write(diagram: graphviz.Digraph | graphviz.Graph | graphviz.Source, path: st
         path.write_text(diagram.source, encoding="utf-8")
         return path
     try:
-        drawn = diagram.pipe(format=fmt, engine="dot")
+        # The whole source at once (not line by line, as diagram.pipe writes it), so that a dot
+        # that dies early gives its return code rather than a broken pipe.
+        drawn = graphviz.pipe("dot", fmt, diagram.source.encode(diagram.encoding or "utf-8"))
     except graphviz.ExecutableNotFound:
         raise GraphvizMissingError(
             f"render: writing {path.name!r} needs Graphviz's 'dot' program, which is not on PATH; "
             f"{INSTALL}. A .dot file needs no program.") from None
     except graphviz.CalledProcessError as error:
-        raise RenderError(f"render: Graphviz's dot failed to draw {path.name!r}: "
-                          f"{(error.stderr or b'').decode(errors='replace').strip()}") from None
+        raise RenderError(dot_failure(error, path)) from None
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(drawn)
     return path
+
+
+def dot_failure(error: subprocess.CalledProcessError, path: Path) -> str:
+    """One line on why Graphviz's ``dot`` did not draw ``path``: its own message, or the signal that ended it.
+
+    A negative return code means a signal ended ``dot`` (killed for memory or
+    time, or crashed); its output is then of no use, so the line says what to
+    try instead.
+
+    Examples
+    --------
+    >>> import signal, subprocess
+    >>> dot_failure(subprocess.CalledProcessError(-signal.SIGKILL, ["dot"]), Path("deep.svg")).split(";")[0]
+    "render: Graphviz's dot was killed by SIGKILL while drawing 'deep.svg'"
+    """
+    if error.returncode < 0:
+        try:
+            name = signal.Signals(-error.returncode).name
+        except ValueError:
+            name = f"signal {-error.returncode}"
+        return (f"render: Graphviz's dot was killed by {name} while drawing {path.name!r}; "
+                f"write a .dot file and draw it with another Graphviz program (for example "
+                f"'sfdp -Tsvg'), or fold more of the diagram (smaller collapse_above, "
+                f"collapse_columns_above or collapse_boxes_above)")
+    detail = " ".join((error.stderr or b"").decode(errors="replace").split())
+    return f"render: Graphviz's dot failed to draw {path.name!r} (exit code {error.returncode}): {detail}"
 
 
 def render(obj: Any, path: str | os.PathLike, *, kind: str | None = None, **options: Any) -> Path:
