@@ -17,9 +17,19 @@ PROBABILITY_KINDS = ("softmax", "sigmoid")
 LABEL_FONT_SIZE = 11
 
 
+#: Points per inch: positions are computed in inches and written in points, as Graphviz's nop2 layout reads them.
+POINTS = 72
+
+
 def pos(x: float, y: float) -> str:
-    """A pinned position in inches, as neato reads it."""
-    return f"{x:.3f},{y:.3f}!"
+    """A pinned position given in inches (kept to a thousandth), written in points for Graphviz's ``nop2`` layout.
+
+    Examples
+    --------
+    >>> pos(2.0, -0.5004)
+    '144.000,-36.000!'
+    """
+    return f"{round(x, 3) * POINTS:.3f},{round(y, 3) * POINTS:.3f}!"
 
 
 def is_probability(G: nx.DiGraph, node: Hashable) -> bool:
@@ -29,13 +39,22 @@ def is_probability(G: nx.DiGraph, node: Hashable) -> bool:
         data.get(ACTIVATION, DEFAULT_ACTIVATION)).kind in PROBABILITY_KINDS
 
 
-def add_folded(dot: graphviz.Digraph, slot: Slot) -> None:
-    """Draw the "+N more" node standing for a column's folded neurons."""
+def add_folded(dot: graphviz.Digraph, slot: Slot, *, inner: int = 0) -> None:
+    """Draw the "+N more" node standing for folded neurons; ``inner`` counts the connections among them.
+
+    Those connections would loop from the node back to itself, so they are not
+    drawn: the node says how many there are.
+    """
     count = len(slot.folded)
-    dot.node(slot.key, f"<+{count:,} more>", shape="box", style="rounded,dashed", color=style.MUTED,
-             fontcolor=style.MUTED, fontsize="10", pos=pos(slot.x, slot.y),
-             tooltip=style.tooltip(f"{count:,} neurons not drawn: {slot.folded[0]!s} ... "
-                                   f"{slot.folded[-1]!s}"), **{"class": "more"})
+    lines = [f"+{count:,} more"]
+    tooltip = f"{count:,} neurons not drawn: {slot.folded[0]!s} ... {slot.folded[-1]!s}"
+    if inner:
+        lines.append(f'<font point-size="8">{style.count(inner, "connection")} among them</font>')
+        tooltip += f"; {style.count(inner, 'connection')} among them"
+    # Filled, so that the paths of bent bundles, which run to its centre, stay hidden under it.
+    dot.node(slot.key, "<" + "<br/>".join(lines) + ">", shape="box", style="rounded,dashed,filled",
+             fillcolor=style.WHITE, color=style.MUTED, fontcolor=style.MUTED, fontsize="10", pos=pos(slot.x, slot.y),
+             tooltip=style.tooltip(tooltip), **{"class": "more"})
 
 
 def add_neuron(dot: graphviz.Digraph, G: nx.DiGraph, slot: Slot, *, diameter: float,
