@@ -1,17 +1,21 @@
-"""Facts about a validated network's shape: each neuron's level and the columns people see.
+"""Facts about a validated network's shape: each neuron's level, the columns people see, and the
+positions of each layer's output.
 
 The compiler schedules by level, the trace prints by column and the renderer
-draws by column, so both facts are computed once, here.
+draws by column, so these facts are computed once, here; a trace reads whole
+layers by position (``trace.layer_values``) from the graph's layer records.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
 
 from nngraph.core.network import ACTIVATION, DEFAULT_ACTIVATION, INPUT, LAYER, OUTPUT, ROLE, inputs
+from nngraph.errors import NetworkError
 
 
 def levels(G: nx.DiGraph) -> dict[Hashable, int]:
@@ -129,3 +133,58 @@ def columns(G: nx.DiGraph, *, level: Mapping[Hashable, int] | None = None) -> li
                              activations.pop() if len(activations) == 1 else "mixed",
                              min(level[n] for n in nodes)))
     return result
+
+
+@dataclass(frozen=True)
+class LayerPositions:
+    """A layer's output by position, as a builder shaped it: ``name``, ``kind``, ``shape`` (Keras'
+    output shape without the batch axis) and ``nodes``, its output neurons in C order (the last
+    axis varies fastest), so that ``nodes`` reshaped to ``shape`` is the layer's output."""
+
+    name: str
+    kind: str
+    shape: tuple[int, ...]
+    nodes: tuple[Hashable, ...]
+
+
+def layer_positions(G: nx.DiGraph) -> tuple[LayerPositions, ...]:
+    """The output positions of every layer the graph's ``layers`` records describe, the inputs first.
+
+    A record lists the neurons its layer computes, its output last (so a layer with neurons
+    inside, such as LayerNormalization's normalised values, lists those first); a layer that
+    only renames positions (Flatten, Reshape, Dropout) lists none and hands on the layer before
+    it in its own shape. The inputs, named ``"input"``, take the first record's input shape. A
+    record whose shapes do not fit its neurons raises ``NetworkError`` naming the layer. A graph
+    without records has no layer positions.
+
+    Examples
+    --------
+    >>> from nngraph.models import Sequential
+    >>> from nngraph.layers import Conv2D, Flatten
+    >>> model = Sequential([Conv2D(2, 3, input_shape=(4, 4, 1)), Flatten()])
+    >>> [(layer.name, layer.shape, layer.nodes[1]) for layer in layer_positions(model.graph)]
+    [('input', (4, 4, 1), 'input/0,1,0'), ('conv2d', (2, 2, 2), 'conv2d/0,0,1'), ('flatten', (8,), 'conv2d/0,0,1')]
+    """
+    records = G.graph.get("layers") or []
+    if not records:
+        return ()
+    input_nodes = tuple(inputs(G))
+    shape = tuple(records[0]["input_shape"][1:])
+    if math.prod(shape) != len(input_nodes):
+        raise NetworkError(f"layer {records[0]['name']!r}: its input shape {shape} holds {math.prod(shape):,} "
+                           f"positions, but the network has {len(input_nodes):,} inputs")
+    result = [LayerPositions("input", "Input", shape, input_nodes)]
+    for record in records:
+        shape = tuple(record["output_shape"][1:])
+        size = math.prod(shape)
+        neurons = tuple(record["neurons"])
+        if neurons and len(neurons) < size:
+            raise NetworkError(f"layer {record['name']!r}: its output shape {shape} holds {size:,} positions, "
+                               f"but it lists {len(neurons):,} neurons")
+        nodes = neurons[len(neurons) - size:] if neurons else result[-1].nodes
+        if len(nodes) != size:
+            raise NetworkError(f"layer {record['name']!r} lists no neurons, so it hands on the "
+                               f"{len(nodes):,} positions of the layer before it, which its output shape "
+                               f"{shape} does not hold")
+        result.append(LayerPositions(record["name"], record["kind"], shape, nodes))
+    return tuple(result)

@@ -293,7 +293,8 @@ def trace_plan(plan: CompiledPlan, x: ArrayLike) -> Trace:
         if _needs_exact(program, values[:n]):  # the last row may be unused, and uninitialised
             program.exact(batch.T, weighted_sums, values)
     return Trace(weighted_sums=weighted_sums[:n].T, values=values[:n].T, columns=ir.columns,
-                 input_nodes=ir.inputs, output_nodes=ir.outputs, groups=ir.groups, source=plan)
+                 input_nodes=ir.inputs, output_nodes=ir.outputs, groups=ir.groups, layers=ir.layers,
+                 source=plan)
 
 
 def _needs_exact(program: Program, watched: np.ndarray) -> bool:

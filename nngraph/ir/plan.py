@@ -67,7 +67,7 @@ import networkx as nx
 import numpy as np
 from scipy import sparse
 
-from nngraph.core.structure import Column
+from nngraph.core.structure import Column, LayerPositions
 from nngraph.errors import NeuronNotFoundError
 from nngraph.ir.text import explain_neuron, plan_table
 
@@ -272,7 +272,7 @@ class Plan:
     Fields: ``ops`` (in execution order), ``inputs`` and ``outputs`` (neurons, in the order of
     the input features and output columns), ``dtype``, ``columns`` (neuron -> column, the layout
     above), ``groups`` (the display columns a ``Trace`` prints by), ``passes`` (the passes
-    applied).
+    applied), ``layers`` (each layer's output positions, for ``trace.layer_values``).
 
     Examples
     --------
@@ -296,6 +296,7 @@ class Plan:
     columns: Mapping[Hashable, int]
     groups: tuple[Column, ...] = field(repr=False)
     passes: tuple[str, ...] = ()
+    layers: tuple[LayerPositions, ...] = field(default=(), repr=False)
 
     def __repr__(self) -> str:
         return (f"<Plan: {len(self.ops)} fused ops, {len(self.inputs)} inputs -> {len(self.outputs)} "

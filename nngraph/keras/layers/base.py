@@ -127,6 +127,21 @@ def position_ids(prefix: str, shape: tuple[int, ...]) -> np.ndarray:
     return ids
 
 
+def group_name(layer: str, index: tuple[int, ...], output_rank: int) -> str:
+    """The ``layer`` a neuron of a group-wise activation (softmax) carries: its layer's name for a
+    1-D output, else one group per position over the last axis, ``"<layer>[i,j]"``, as Keras applies
+    softmax along the last axis.
+
+    Examples
+    --------
+    >>> group_name("dense", (3,), 1), group_name("dense", (2, 0, 3), 3)
+    ('dense', 'dense[2,0]')
+    """
+    if output_rank == 1:
+        return layer
+    return f"{layer}[{','.join(map(str, index[:-1]))}]"
+
+
 @dataclass(frozen=True)
 class Windows:
     """Where each output position's window lies on the input, as Keras' ``valid`` and ``same`` put it.

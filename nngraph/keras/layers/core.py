@@ -26,7 +26,7 @@ from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, L
 from nngraph.errors import LayerError, shown
 from nngraph.keras.initializers import get_initializer
 from nngraph.keras.layers.base import (BIAS_PARAM, BYTES_PER_CONNECTION, BYTES_PER_NEURON, MAX_CONNECTIONS,
-                                       PARAM, Layer, check_shape, check_size, position_ids, read_biases,
+                                       PARAM, Layer, check_shape, check_size, group_name, position_ids, read_biases,
                                        read_edges, tied_name, whole_number)
 
 __all__ = ["BYTES_PER_CONNECTION", "BYTES_PER_NEURON", "MAX_CONNECTIONS", "Activation", "Dense", "Dropout",
@@ -50,21 +50,6 @@ class Input:
     def __init__(self, shape: Sequence[int], *, name: str = "input") -> None:
         self.shape = check_shape(shape, "Input shape")
         self.name = name
-
-
-def group_name(layer: str, index: tuple[int, ...], output_rank: int) -> str:
-    """The ``layer`` a neuron of a group-wise activation (softmax) carries: its layer's name for a
-    1-D output, else one group per position over the last axis, ``"<layer>[i,j]"``, as Keras applies
-    softmax along the last axis.
-
-    Examples
-    --------
-    >>> group_name("dense", (3,), 1), group_name("dense", (2, 0, 3), 3)
-    ('dense', 'dense[2,0]')
-    """
-    if output_rank == 1:
-        return layer
-    return f"{layer}[{','.join(map(str, index[:-1]))}]"
 
 
 def _layer_of(layer: Layer, activation: str, output: tuple[int, ...]) -> np.ndarray:

@@ -10,9 +10,9 @@ returns.
 
 ``LayerNormalization`` normalises each position over its channels, as softmax does over its
 layer: a neuron per position reads its input with weight 1 and the group-wise activation
-``layer_norm`` gives ``(z - mean) / sqrt(variance + epsilon)`` over the neurons of its group (one
-group per position, named by the neurons' ``layer``). A second neuron per position applies
-``gamma`` (weight) and ``beta`` (bias) of its channel, tied across positions, unless
+``layer_norm`` gives ``(z - mean) / sqrt(variance + epsilon)`` over the neurons of its group
+(the neurons' ``layer``: one group per position, ``layer_normalization/normalized[i,j]``). A
+second neuron per position applies ``gamma`` (weight) and ``beta`` (bias) of its channel, tied across positions, unless
 ``scale=False`` and ``center=False``. The layer's ``neurons`` are the last ones.
 """
 
@@ -29,7 +29,7 @@ from nngraph.core.activations import resolve_activation
 from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, LAYER, ROLE, WEIGHT
 from nngraph.errors import LayerError
 from nngraph.keras.initializers import get_initializer
-from nngraph.keras.layers.base import (BIAS_PARAM, PARAM, Layer, position_ids, read_biases, read_edges,
+from nngraph.keras.layers.base import (BIAS_PARAM, PARAM, Layer, group_name, position_ids, read_biases, read_edges,
                                        tied_name, whole_number)
 
 
@@ -238,12 +238,6 @@ class LayerNormalization(Layer):
         normalized = self.normalized.reshape(-1).tolist()
         return normalized + self.neurons.reshape(-1).tolist() if self.affine else normalized
 
-    def group_of(self, index: tuple[int, ...]) -> str:
-        """The ``layer`` (the normalisation group) of the normalised neuron at position ``index``:
-        one group per position of the input without its channel axis."""
-        where = "" if len(index) == 1 else "/" + ",".join(map(str, index[:-1]))
-        return f"{self.name}/normalized{where}"
-
     def _add_neurons(self, G: nx.DiGraph, sources: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         shape = tuple(sources.shape)
         self.normalized = position_ids(f"{self.name}/normalized", shape)
@@ -251,7 +245,7 @@ class LayerNormalization(Layer):
         for index in np.ndindex(*shape):
             node = self.normalized[index]
             nodes.append((node, {ROLE: HIDDEN, BIAS: 0.0, ACTIVATION: self.activation,
-                                 LAYER: self.group_of(index)}))
+                                 LAYER: group_name(f"{self.name}/normalized", index, len(shape))}))
             edges.append((sources[index], node, {WEIGHT: 1.0}))
         G.add_nodes_from(nodes)
         G.add_edges_from(edges)
