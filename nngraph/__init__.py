@@ -3,7 +3,9 @@
 The data path::
 
     declare   a networkx.DiGraph of neurons and weighted connections
-              (add_neuron / connect, plain networkx calls, or models.Sequential of layers.Dense)
+              (add_neuron / connect, plain networkx calls, or models.Sequential of layers.Dense);
+              optional keys: a neuron's aggregation, numbers tied by name (param, bias_param:
+              set_param writes every copy, count_params counts each once), the graph's layers
     validate  validate(G): one boundary check; errors name the neuron or connection at fault
     compile   compile_network(G) -> Plan: levels -> fully connected groups -> fused ops -> passes
               (each checked by check_plan) -> generated code; print(plan), plan.explain(node)
@@ -15,6 +17,7 @@ The data path::
 """
 
 from nngraph.core.activations import Activation, known_activations, resolve_activation
+from nngraph.core.aggregations import Aggregation, known_aggregations, resolve_aggregation
 from nngraph.compiler import check_plan, compile_network
 from nngraph.errors import (
     CompileError,
@@ -27,6 +30,7 @@ from nngraph.errors import (
     NNGraphError,
     RenderError,
     UnknownActivationError,
+    UnknownAggregationError,
     VerificationError,
 )
 from nngraph.execute.reference import run_reference
@@ -34,18 +38,22 @@ from nngraph.execute.trace import NeuronNotFoundError, Trace
 from nngraph.io import load, save
 from nngraph.core.network import (
     Connection,
+    LayerRecord,
     Neuron,
     add_input,
+    add_layer,
     add_neuron,
     computed,
     connect,
     connections,
     inputs,
+    layer_records,
     neurons,
     new_network,
     outputs,
     read_neuron,
 )
+from nngraph.core.params import count_params, set_param
 from nngraph.ir.plan import FusedOp, Plan
 from nngraph.render import render, render_layers, render_neurons, render_plan
 from nngraph.core.structure import Column, columns, levels
@@ -62,3 +70,5 @@ __all__ = [
     "outputs", "read_neuron", "resolve_activation", "run_reference", "validate",
 ]
 __all__ += ["render", "render_layers", "render_neurons", "render_plan"]
+__all__ += ["Aggregation", "LayerRecord", "UnknownAggregationError", "add_layer", "count_params",
+            "known_aggregations", "layer_records", "resolve_aggregation", "set_param"]

@@ -47,6 +47,16 @@ class UnknownActivationError(NetworkError):
         self.known = tuple(known)
 
 
+class UnknownAggregationError(NetworkError):
+    """Raised when a neuron names an aggregation that is not registered (``known`` lists those that are)."""
+
+    def __init__(self, message: str, *, aggregation: Any, known: Sequence[str],
+                 node: Hashable | None = None) -> None:
+        super().__init__(message, node=node)
+        self.aggregation = aggregation
+        self.known = tuple(known)
+
+
 class InputError(NNGraphError, ValueError):
     """Raised when the input handed to an executor has the wrong shape, dtype or rank."""
 

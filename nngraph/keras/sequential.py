@@ -16,13 +16,17 @@ from nngraph.compiler import compile_network
 from nngraph.errors import LayerError
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import Trace
+from nngraph.core.network import HIDDEN, OUTPUT, ROLE, add_input, add_layer
 from nngraph.keras.layers import Dense, Input
-from nngraph.core.network import HIDDEN, OUTPUT, ROLE, add_input
-from nngraph.keras.summary import SummaryRow, format_summary
+from nngraph.keras.summary import format_summary, layer_rows
 
 
 class Sequential:
     """A linear stack of layers, as in Keras; the lesson's code runs unchanged.
+
+    Each layer added writes its neurons and connections into ``model.graph`` and its record
+    (name, kind, config, shapes, neurons) into ``model.graph.graph["layers"]``, so that a saved
+    and loaded graph keeps its layer structure.
 
     Parameters
     ----------
@@ -83,6 +87,7 @@ class Sequential:
             self.graph.nodes[node][ROLE] = HIDDEN
         for node in layer.neurons:
             self.graph.nodes[node][ROLE] = OUTPUT
+        add_layer(self.graph, layer.record())
         self.layers.append(layer)
 
     def _set_inputs(self, units: int) -> None:
@@ -113,14 +118,13 @@ class Sequential:
         raise LayerError(f"no layer named {name!r}; layers: {', '.join(l.name for l in self.layers)}")
 
     def count_params(self) -> int:
-        """All trainable numbers: kernels and biases of every layer."""
-        return sum(layer.count_params() for layer in self.layers)
+        """All trainable numbers: kernels and biases of every layer, a tied number once."""
+        return layer_rows(self.graph)[1]
 
     def summary_text(self) -> str:
-        """The text ``summary()`` prints."""
-        rows = [SummaryRow(layer.name, layer.kind, layer.output_shape, layer.count_params())
-                for layer in self.layers]
-        return format_summary(self.name, rows)
+        """The text ``summary()`` prints: the layer table of ``model.graph`` (``nngraph summary``'s too)."""
+        rows, total = layer_rows(self.graph)
+        return format_summary(self.name, rows, total=total)
 
     def summary(self, print_fn=print) -> None:  # noqa: ANN001 - mirrors Keras' signature
         """Print a Keras-like table: each layer's name, type, output shape and parameter count."""
