@@ -10,7 +10,7 @@ runs ``check_plan`` after each. ``compile_network(G, passes=())`` switches them 
   sum stays observable. It pays where ops are small or share sources, as in NEAT-style genomes and
   pruned layers; large fully connected ops (at least ``KEEP_APART`` weights) stay apart, since
   padding them with zeros would only add work. Group-wise ops (softmax) are never merged: each
-  normalises its own layer.
+  normalises its own layer; nor are aggregate ops, which are no matrix product.
 - ``choose_kinds`` (the cost rule): an op is ``"sparse"`` when scipy's CSR kernel over its
   connections is expected to cost less per sample than the dense product, ``"dense"`` (with
   zeros) otherwise. Per sample, the dense product costs ``MULTIPLY_ADD_NS`` per entry of its
@@ -23,7 +23,7 @@ runs ``check_plan`` after each. ``compile_network(G, passes=())`` switches them 
   cost per connection about doubles (the rows it reads leave the cache). So a fully connected block stays dense, a block read as
   one slice turns sparse below about a sixth nonzero, and one that gathers scattered sources for
   few targets (a merged NEAT-style level) turns sparse at higher densities, since the kernel reads
-  the buffer in place.
+  the buffer in place. Aggregate ops have one form, and keep it.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from scipy import sparse
 from nngraph.core.activations import resolve_activation
 from nngraph.compiler.check import check_plan
 from nngraph.errors import CompileError
-from nngraph.ir.plan import DENSE, KINDS, SPARSE, FusedOp, Plan, fused_op, layout
+from nngraph.ir.plan import (AGGREGATE, DENSE, KINDS, SPARSE, AggregateOp, FusedOp, Op, Plan, Reduction,
+                             aggregate_op, fused_op, layout)
 
 KEEP_APART = 4096
 # The cost rule of choose_kinds, in nanoseconds per sample (see the module doc).
@@ -65,7 +66,7 @@ def merge_levels(plan: Plan) -> Plan:
     """
     buckets: dict[tuple, list[FusedOp]] = {}
     for op in plan.ops:
-        alone = resolve_activation(op.activation).group_wise or (
+        alone = op.kind == AGGREGATE or resolve_activation(op.activation).group_wise or (
             op.density == 1.0 and op.shape[0] * op.shape[1] >= KEEP_APART)
         key = ("alone", op.index) if alone else (op.level, op.activation)
         buckets.setdefault(key, []).append(op)
@@ -112,6 +113,9 @@ def choose_kinds(plan: Plan, *, kind: str | None = None) -> Plan:
         raise CompileError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     ops = []
     for op in plan.ops:
+        if op.kind == AGGREGATE:
+            ops.append(op)
+            continue
         cheaper = sparse_cost(op) < dense_cost(op, reads_slice=plan.reads_slice(op))
         chosen = kind or (SPARSE if cheaper else DENSE)
         ops.append(op if chosen == op.kind else _with(op, kind=chosen))
@@ -142,7 +146,7 @@ def sparse_cost(op: FusedOp) -> float:
     return CONNECTION_NS * op.connections + TARGET_NS * len(op.targets)
 
 
-def relayout(plan: Plan, ops: Sequence[FusedOp]) -> Plan:
+def relayout(plan: Plan, ops: Sequence[Op]) -> Plan:
     """Return ``plan`` with ``ops`` in this order: re-indexed, columns re-laid, sources re-sorted."""
     columns = layout(plan.inputs, (op.targets for op in ops))
     placed = []
@@ -150,10 +154,21 @@ def relayout(plan: Plan, ops: Sequence[FusedOp]) -> Plan:
         order = sorted(range(len(op.sources)), key=lambda i: columns[op.sources[i]])
         if order == list(range(len(order))):
             placed.append(op if op.index == index else dataclasses.replace(op, index=index))
+        elif isinstance(op, AggregateOp):
+            placed.append(_resorted(op, order, index))
         else:
             placed.append(_with(op, index=index, sources=[op.sources[i] for i in order],
                                 weights=op.connection_matrix().tocsr()[order]))
     return _replace(plan, ops=tuple(placed), columns=columns)
+
+
+def _resorted(op: AggregateOp, order: list[int], index: int) -> AggregateOp:
+    """``op`` at ``index`` with its sources in ``order``: each term keeps its place, its row renumbered."""
+    new_row = np.empty(len(order), dtype=np.intp)
+    new_row[order] = np.arange(len(order))
+    reductions = [Reduction(r.aggregation, r.start, new_row[r.rows], r.weights) for r in op.reductions]
+    return aggregate_op(index=index, targets=op.targets, sources=[op.sources[i] for i in order], bias=op.bias,
+                        activation=op.activation, level=op.level, reductions=reductions)
 
 
 def _replace(plan: Plan, **changes: object) -> Plan:

@@ -2,11 +2,11 @@
 
 For a network the size of the lesson's (108 connections), numpy's fixed cost per call is nearly
 all the time of a batch-of-one pass; Python float arithmetic on the same weights is several
-times faster. ``scalar_source`` writes that code (float64 plans whose activations all have a
-scalar form, up to ``MAX_WEIGHTS`` connections), and ``scalar_batch_limit`` says up to how
+times faster. ``scalar_source`` writes that code (float64 plans of weighted-sum ops whose
+activations all have a scalar form, up to ``MAX_WEIGHTS`` connections; aggregate ops have none), and ``scalar_batch_limit`` says up to how
 many samples it beats the fused numpy pass, from a cost model measured on this kind of machine.
-Each weighted sum adds its terms left to right, starting from the bias, as the reference does, one
-term per connection (a weight of 0.0 too: ``0.0 * nan`` is NaN, in the reference as here).
+Each weighted sum adds its terms left to right, starting from the bias, one term per connection
+(a weight of 0.0 too: ``0.0 * nan`` is NaN, in the reference as here).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
-from nngraph.ir.plan import FusedOp, Plan
+from nngraph.ir.plan import AGGREGATE, FusedOp, Plan
 from nngraph.ir.text import describe_op, producers
 
 MAX_WEIGHTS = 2048
@@ -71,6 +71,8 @@ def scalar_source(plan: Plan) -> list[str] | None:
         return [a1]
     """
     if plan.dtype != np.float64 or sum(op.connections for op in plan.ops) > MAX_WEIGHTS:
+        return None
+    if any(op.kind == AGGREGATE for op in plan.ops):  # the registry's reductions have no scalar form here
         return None
     body: list[str] = []
     producer = producers(plan)
