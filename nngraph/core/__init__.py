@@ -1,4 +1,5 @@
-"""The graph contract: network.py (keys, Neuron, Connection), activations.py, validate.py, structure.py.
+"""The graph contract: network.py (keys, Neuron, Connection, LayerRecord), activations.py, aggregations.py,
+params.py (tied numbers), validate.py, structure.py.
 
 The core imports nothing else from nngraph but ``nngraph.errors``.
 """

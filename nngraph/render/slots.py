@@ -8,7 +8,8 @@ import graphviz
 import networkx as nx
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import ACTIVATION, BIAS, INPUT, LAYER, OUTPUT, ROLE
+from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_AGGREGATION,
+                                  DEFAULT_BIAS, INPUT, LAYER, OUTPUT, ROLE)
 from nngraph.render import style
 from nngraph.render.layout import Layout, Slot
 from nngraph.render.values import Readings
@@ -26,7 +27,7 @@ def is_probability(G: nx.DiGraph, node: Hashable) -> bool:
     """Whether ``node``'s value reads as a probability (a softmax or sigmoid output)."""
     data = G.nodes[node]
     return data[ROLE] == OUTPUT and resolve_activation(
-        data.get(ACTIVATION, "linear")).kind in PROBABILITY_KINDS
+        data.get(ACTIVATION, DEFAULT_ACTIVATION)).kind in PROBABILITY_KINDS
 
 
 def add_folded(dot: graphviz.Digraph, slot: Slot) -> None:
@@ -48,8 +49,10 @@ def add_neuron(dot: graphviz.Digraph, G: nx.DiGraph, slot: Slot, *, diameter: fl
                   "pos": pos(slot.x, slot.y), "style": "filled", "fillcolor": style.WHITE,
                   "penwidth": "1.2", "fontsize": "9", "class": f"neuron {role}"}
     lines = [style.text(node)] if names else []
+    aggregation = data.get(AGGREGATION, DEFAULT_AGGREGATION)
     tooltip = [str(node)] if role == INPUT else [
-        f"{node!s}: {data.get(ACTIVATION, 'linear')}, bias {style.number(data.get(BIAS, 0.0))}"]
+        f"{node!s}: {data.get(ACTIVATION, DEFAULT_ACTIVATION)}, bias {style.number(data.get(BIAS, DEFAULT_BIAS))}"
+        + (f", aggregation {aggregation}" if aggregation != DEFAULT_AGGREGATION else "")]
     if readings is not None:
         value = readings.values[node]
         attributes["fillcolor"] = style.value_fill(value, readings.largest)
