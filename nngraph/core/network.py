@@ -106,7 +106,7 @@ class LayerRecord:
 
     name: str
     kind: str
-    config: Mapping[str, Any] = field(default_factory=dict)
+    config: Mapping[str, Any] = field(default_factory=dict, hash=False)  # a dict: not hashable
     input_shape: tuple[int | None, ...] = ()
     output_shape: tuple[int | None, ...] = ()
     neurons: tuple[Hashable, ...] = ()
