@@ -104,8 +104,12 @@ def _check_input(G: nx.DiGraph, node: Hashable, data: dict) -> None:
 
 
 def _is_finite_number(value: object) -> bool:
-    return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-            and math.isfinite(value))
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 class _MoreThanWeight:
@@ -123,8 +127,8 @@ def _check_weights(G: nx.DiGraph) -> bool:
     if more:
         weights = [data.get(WEIGHT) for targets in G._adj.values() for data in targets.values()]
         kinds = set(map(type, weights))
-    # Fast path for large networks: one type scan and one vectorised finiteness test.
-    if kinds <= _PLAIN_NUMBERS and np.isfinite(np.asarray(weights, dtype=float)).all():
+    # Fast path for large networks: one type scan and one finiteness test.
+    if kinds <= _PLAIN_NUMBERS and _all_finite(weights, kinds):
         return more
     for source, target, weight in G.edges(data=WEIGHT):
         if weight is None:
@@ -135,6 +139,18 @@ def _check_weights(G: nx.DiGraph) -> bool:
                 f"connection {source!r} -> {target!r}: weight must be a finite number, got {weight!r}",
                 edge=(source, target))
     return more
+
+
+def _all_finite(weights: list, kinds: set[type]) -> bool:
+    """Whether every weight, each of a plain number type, is finite; one pass over them."""
+    try:
+        if int in kinds:  # Python ints are unbounded: convert each
+            return bool(np.isfinite(np.asarray(weights, dtype=float)).all())
+        # A sum is finite only if every term is; one that overflows is a false alarm, which the
+        # slow path clears.
+        return math.isfinite(sum(weights))
+    except OverflowError:
+        return False
 
 
 def _check_ties(G: nx.DiGraph, *, connections: bool) -> None:
