@@ -38,7 +38,7 @@ from nngraph.core.validate import validate
 from nngraph.errors import ModelFileError, NetworkError
 
 FORMAT = "nngraph"
-VERSION = 2
+VERSION = 2  # the newest version, written when a network needs it; else version 1
 READABLE_VERSIONS = (1, 2)
 # The attributes each version stores as fields of their own (the rest travel under "extra").
 _NEURON_FIELDS = {1: {ROLE, BIAS, ACTIVATION, LAYER}, 2: {ROLE, BIAS, ACTIVATION, LAYER, AGGREGATION, BIAS_PARAM}}
@@ -120,15 +120,13 @@ def to_document(G: nx.DiGraph, *, path: Any = "<network>") -> dict[str, Any]:
             if extra:
                 record["extra"] = extra
         connections.append(record)
-    document = {"format": FORMAT, "version": 1,
+    layers = [_layer_document(record, path) for record in G.graph[LAYERS]] if LAYERS in G.graph else None
+    document = {"format": FORMAT, "version": VERSION if newer or layers is not None else 1,
                 "inputs": [_encode_id(node, path) for node in inputs(G)],
                 "outputs": [_encode_id(node, path) for node in outputs(G)],
                 "neurons": neurons, "connections": connections}
-    if LAYERS in G.graph:
-        document[LAYERS] = [_layer_document(record, path) for record in G.graph[LAYERS]]
-        newer = True
-    if newer:
-        document["version"] = 2
+    if layers is not None:
+        document[LAYERS] = layers
     return document
 
 
