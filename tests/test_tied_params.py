@@ -110,6 +110,10 @@ def test_assign_writes_tied_copies_and_refuses_two_numbers_for_one_name_before_w
     assert G.edges["x1", "y2"]["weight"] == 4.0  # nothing was written
     with pytest.raises(NetworkError, match="there is no connection 'y0' -> 'x0' to write"):
         assign(G, weights={("y0", "x0"): 1.0})
+    with pytest.raises(NetworkError, match="neuron 'x0' is an input, which has no bias to write"):
+        assign(G, biases={"x0": 1.0})
+    with pytest.raises(NetworkError, match="neuron 'q' is not in the network, so it has no bias to write"):
+        assign(G, biases={"q": 1.0})
 
 
 def test_count_params_counts_a_tied_number_once() -> None:

@@ -166,8 +166,9 @@ def assign(G: nx.DiGraph, *, weights: Mapping[Edge, float] | None = None,
             raise NetworkError(f"there is no connection {source!r} -> {target!r} to write", edge=(source, target))
         given.append((Place(edge=(source, target)), value, G._adj[source][target].get(PARAM)))
     for node, value in (biases or {}).items():
-        if node not in G:
-            raise NetworkError(f"there is no neuron {node!r} to write a bias to", node=node)
+        if node not in G or G._node[node].get(ROLE) == INPUT:
+            what = "an input, which has" if node in G else "not in the network, so it has"
+            raise NetworkError(f"neuron {node!r} is {what} no bias to write", node=node)
         given.append((Place(node=node), value, G._node[node].get(BIAS_PARAM)))
     chosen: dict[str, tuple[float, Place]] = {}
     plain: list[tuple[Place, float]] = []
