@@ -54,7 +54,7 @@ from nngraph.core.network import (
     read_neuron,
 )
 from nngraph.core.params import count_params, set_param
-from nngraph.ir.plan import FusedOp, Plan
+from nngraph.ir.plan import AggregateOp, FusedOp, Plan
 from nngraph.render import render, render_layers, render_neurons, render_plan
 from nngraph.core.structure import Column, columns, levels
 from nngraph.core.validate import validate
@@ -70,5 +70,5 @@ __all__ = [
     "outputs", "read_neuron", "resolve_activation", "run_reference", "validate",
 ]
 __all__ += ["render", "render_layers", "render_neurons", "render_plan"]
-__all__ += ["Aggregation", "LayerRecord", "UnknownAggregationError", "add_layer", "count_params",
+__all__ += ["Aggregation", "AggregateOp", "LayerRecord", "UnknownAggregationError", "add_layer", "count_params",
             "known_aggregations", "layer_records", "resolve_aggregation", "set_param"]
