@@ -19,7 +19,7 @@ from nngraph.compiler import DEFAULT_PASSES, build_plan, check_plan
 from nngraph.compiler.passes import run_passes
 from nngraph.execute.compiled import compile_plan
 from nngraph.compiler.share import share_weights
-from nngraph.ir.shared import SharedOp, shared_op
+from nngraph.ir.plan import SharedOp, shared_op
 from nngraph.layers import AveragePooling2D, BatchNormalization, Conv1D, Conv2D, Dense, Flatten, Input
 from nngraph.models import Sequential
 
@@ -38,7 +38,7 @@ def test_a_convolution_becomes_one_shared_op_with_the_layers_kernel() -> None:
     model = Sequential([Input(shape=(10, 10, 2)), layer], seed=0)
     plan = nngraph.compile_network(model.graph)
     [op] = plan.ops
-    assert isinstance(op, SharedOp) and op.kind == "shared" and op.operation == "shared_weights"
+    assert isinstance(op, SharedOp) and op.kind == "shared" and op.operation == "shared"
     assert (op.positions, op.entries, op.filters) == (100, 18, 4)
     kernel = layer.get_weights()[0].reshape(18, 4)  # (kh, kw, in) flattened in Keras' order
     np.testing.assert_array_equal(op.kernel, kernel)

@@ -13,11 +13,12 @@ runs ``check_plan`` after each. ``compile_network(G, passes=())`` switches them 
   sum stays observable. It pays where ops are small or share sources, as in NEAT-style genomes and
   pruned layers; large fully connected ops stay apart (``costs.keeps_apart``), since padding them
   with zeros would only add work. Group-wise ops (softmax) are never merged: each normalises its
-  own layer; nor are shared-weights ops, which would lose their shared kernel.
+  own layer; nor are aggregate ops, which are no matrix product, nor shared-weights ops, which
+  would lose their shared kernel.
 - ``choose_kinds``: an op is ``"sparse"`` when scipy's CSR kernel over its connections is expected
   to cost less per sample than the dense product, ``"dense"`` (with zeros) otherwise, by the cost
   model of ``nngraph.compiler.costs``. Legal because both kinds compute the same connections.
-  Shared-weights ops keep their kind.
+  Aggregate and shared-weights ops have one form, and keep it.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from nngraph.compiler.costs import dense_cost, keeps_apart, sparse_cost
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import ArgumentError, CompileError, shown
 from nngraph.compiler.share import share_weights
-from nngraph.ir.plan import DENSE, KINDS, SPARSE, WEIGHTED_SUM, FusedOp, Plan, fused_op, layout
-from nngraph.ir.shared import SharedOp, shared_op
+from nngraph.ir.plan import (DENSE, KINDS, SPARSE, AggregateOp, FusedOp, Op, Plan, Reduction, SharedOp,
+                             aggregate_op, fused_op, layout, shared_op)
 
 # Merged blocks larger than this are built sparse, whatever their density, to bound memory.
 DENSE_BUILD_LIMIT = 1 << 24
@@ -56,7 +57,7 @@ def merge_levels(plan: Plan) -> Plan:
     """
     buckets: dict[tuple, list[FusedOp]] = {}
     for op in plan.ops:
-        alone = (op.operation != WEIGHTED_SUM or resolve_activation(op.activation).group_wise
+        alone = (not isinstance(op, FusedOp) or resolve_activation(op.activation).group_wise
                  or keeps_apart(op))
         key = ("alone", op.index) if alone else (op.level, op.activation)
         buckets.setdefault(key, []).append(op)
@@ -103,7 +104,7 @@ def choose_kinds(plan: Plan, *, kind: str | None = None) -> Plan:
         raise CompileError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     ops = []
     for op in plan.ops:
-        if op.operation != WEIGHTED_SUM:
+        if not isinstance(op, FusedOp):
             ops.append(op)
             continue
         cheaper = sparse_cost(op) < dense_cost(op, reads_slice=plan.reads_slice(op))
@@ -112,7 +113,7 @@ def choose_kinds(plan: Plan, *, kind: str | None = None) -> Plan:
     return dataclasses.replace(plan, ops=tuple(ops))
 
 
-def relayout(plan: Plan, ops: Sequence[FusedOp]) -> Plan:
+def relayout(plan: Plan, ops: Sequence[Op]) -> Plan:
     """Return ``plan`` with ``ops`` in this order: re-indexed, columns re-laid, sources re-sorted."""
     columns = layout(plan.inputs, (op.targets for op in ops))
     placed = []
@@ -120,17 +121,38 @@ def relayout(plan: Plan, ops: Sequence[FusedOp]) -> Plan:
         order = sorted(range(len(op.sources)), key=lambda i: columns[op.sources[i]])
         if order == list(range(len(order))):
             placed.append(op if op.index == index else dataclasses.replace(op, index=index))
+        elif isinstance(op, AggregateOp):
+            placed.append(_resorted(op, order, index))
         elif isinstance(op, SharedOp):
-            row = np.empty(len(order), dtype=np.int64)
-            row[order] = np.arange(len(order))  # old row -> new row
-            window = np.where(op.window >= 0, row[op.window], -1)
-            placed.append(shared_op(index=index, targets=op.targets, sources=[op.sources[i] for i in order],
-                                    window=window, kernel=op.kernel, bias=op.bias, activation=op.activation,
-                                    level=op.level))
+            placed.append(_rewindowed(op, order, index))
         else:
             placed.append(_with(op, index=index, sources=[op.sources[i] for i in order],
                                 weights=op.connection_matrix().tocsr()[order]))
-    return dataclasses.replace(plan, ops=tuple(placed), columns=columns)
+    return _replace(plan, ops=tuple(placed), columns=columns)
+
+
+def _resorted(op: AggregateOp, order: list[int], index: int) -> AggregateOp:
+    """``op`` at ``index`` with its sources in ``order``: each term keeps its place, its row renumbered."""
+    new_row = np.empty(len(order), dtype=np.intp)
+    new_row[order] = np.arange(len(order))
+    reductions = [Reduction(r.aggregation, r.start, new_row[r.rows], r.weights) for r in op.reductions]
+    return aggregate_op(index=index, targets=op.targets, sources=[op.sources[i] for i in order], bias=op.bias,
+                        activation=op.activation, level=op.level, reductions=reductions)
+
+
+def _rewindowed(op: SharedOp, order: list[int], index: int) -> SharedOp:
+    """``op`` at ``index`` with its sources in ``order``: each window entry keeps its source, its row
+    renumbered."""
+    new_row = np.empty(len(order), dtype=np.int64)
+    new_row[order] = np.arange(len(order))
+    return shared_op(index=index, targets=op.targets, sources=[op.sources[i] for i in order],
+                     window=np.where(op.window >= 0, new_row[op.window], -1), kernel=op.kernel, bias=op.bias,
+                     activation=op.activation, level=op.level)
+
+
+def _replace(plan: Plan, **changes: object) -> Plan:
+    """A new plan with ``changes``."""
+    return dataclasses.replace(plan, **changes)
 
 
 def _with(op: FusedOp, **changes: object) -> FusedOp:

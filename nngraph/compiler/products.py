@@ -1,4 +1,5 @@
-"""The lines of ``forward`` for each product: how an op, or a run of ops of one level, computes.
+"""The lines of ``forward`` for each product: how a weighted-sum or shared-weights op, or a run of ops
+of one level, computes.
 
 ``codegen`` walks the plan's ops in ``product_groups`` and asks ``group_lines`` for the lines of
 each group: the product into the weighted sums ``Z[start:stop]``, then each op's activation into
@@ -9,9 +10,9 @@ its values ``A[start:stop]``. Three ways to read sources:
   rides along in the product; for small batches the gathering ops of one level share one gather
   and one product (``nngraph.compiler.costs`` gives the batch limit), at the price of multiplying
   zeros;
-- shared weights (``nngraph.ir.shared``): one gather of every window (a ``(entries, positions)``
-  array of buffer rows, an entry without a source reading a row of zeros), then one product with
-  the kernel writes all the filters at all the positions;
+- shared weights (``SharedOp``): one gather of every window (an ``(entries, positions)`` array of
+  buffer rows, an entry without a source reading a row of zeros), then one product with the
+  kernel writes all the filters at all the positions;
 - sparse: the weighted sums are set to the bias, then scipy's CSR kernel
   (``nngraph.compiler.kernels``) adds the connections, reading the value buffer in place. The
   sparse ops of one level always share one kernel call: their rows are simply stacked, with no
@@ -29,8 +30,7 @@ import numpy as np
 
 from nngraph.compiler.costs import CodegenOptions, shared_product_batch_limit
 from nngraph.core.activations import resolve_activation
-from nngraph.ir.plan import SHARED_WEIGHTS, SPARSE, FusedOp, Plan
-from nngraph.ir.shared import SharedOp
+from nngraph.ir.plan import DENSE, SHARED, SPARSE, AggregateOp, FusedOp, Plan, SharedOp
 from nngraph.ir.text import op_comment
 
 # Activations with an in-place numpy form (``CodegenOptions.in_place_activations``); others call
@@ -61,12 +61,12 @@ def sparse_in(op: FusedOp, *, exact: bool) -> bool:
 
 def gathers(plan: Plan, op: FusedOp, *, exact: bool) -> bool:
     """Whether ``op`` is computed dense and reads scattered columns, so that it gathers its sources."""
-    return op.operation != SHARED_WEIGHTS and not sparse_in(op, exact=exact) and not plan.reads_slice(op)
+    return op.kind == DENSE and not sparse_in(op, exact=exact) and not plan.reads_slice(op)
 
 
 def product_groups(plan: Plan, *, exact: bool) -> list[list[FusedOp]]:
     """Runs of consecutive ops of one level (which never read each other) that share a product:
-    sparse ops, or (outside the exact pass) gathering ops; every other op alone.
+    sparse ops, or (outside the exact pass) gathering ops; every other op (an aggregate op too) alone.
 
     Examples
     --------
@@ -99,7 +99,7 @@ def product_groups(plan: Plan, *, exact: bool) -> list[list[FusedOp]]:
 def group_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
                 producer: dict, options: CodegenOptions, *, exact: bool) -> GroupLines:
     """The lines of one group of ``product_groups`` (constants they name go into ``constants``)."""
-    if ops[0].operation == SHARED_WEIGHTS:
+    if isinstance(ops[0], SharedOp):
         [op] = ops
         return _shared_lines(plan, op, constants, producer, options)
     if sparse_in(ops[0], exact=exact):
@@ -124,7 +124,7 @@ def _sparse_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
     for op in ops:
         lines += [op_comment(op, producer),
                   f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
-        lines += _activation_lines(op, constants, options)
+        lines += activation_lines(op, constants, options)
     reads_inputs = bool(len(columns)) and int(columns.min()) < len(plan.inputs)
     return GroupLines(lines, reads_inputs, padded=False)
 
@@ -191,7 +191,7 @@ def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object]
                   f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
         if not limit:
             lines.append(product.format(op.index, "z"))
-        lines += _activation_lines(op, constants, options)
+        lines += activation_lines(op, constants, options)
     first_source = min(plan.columns[node] for op in ops for node in op.sources)
     union = {node for op in ops for node in op.sources}
     shared_padding = bool(limit) and any(len(op.sources) < len(union) for op in ops)
@@ -213,14 +213,14 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
         constants[f"W{k}"] = np.ascontiguousarray(op.weights.T)
         source, reads_inputs = _span(low, high, len(plan.inputs))
         lines += [f"np.matmul(W{k}, {source}, out=z)", f"z += b{k}"]
-    lines += _activation_lines(op, constants, options)
+    lines += activation_lines(op, constants, options)
     return GroupLines(lines, reads_inputs, padded=op.padded)
 
 
 def zero_row(plan: Plan) -> int | None:
     """The buffer row of zeros that window entries without a source read (after the row of ones),
     or None when no shared-weights op has such an entry."""
-    missing = any(op.operation == SHARED_WEIGHTS and (op.window < 0).any() for op in plan.ops)
+    missing = any(op.kind == SHARED and (op.window < 0).any() for op in plan.ops)
     return plan.n_columns + 1 if missing else None
 
 
@@ -237,7 +237,7 @@ def _shared_lines(plan: Plan, op: SharedOp, constants: dict[str, object], produc
              f"np.matmul(W{k}, A.take(G{k}, axis=0).reshape({op.entries}, -1), out=z.reshape({op.filters}, -1))"
              f"  # {op.positions} positions",
              f"z += b{k}"]
-    lines += _activation_lines(op, constants, options)
+    lines += activation_lines(op, constants, options)
     reads_inputs = min(plan.columns[node] for node in op.sources) < len(plan.inputs)
     return GroupLines(lines, reads_inputs, padded=False)
 
@@ -263,7 +263,9 @@ def _span(low: int, high: int, n_inputs: int) -> tuple[str, bool]:
     return f"A[{low}:{high}]", low < n_inputs
 
 
-def _activation_lines(op: FusedOp, constants: dict[str, object], options: CodegenOptions) -> list[str]:
+def activation_lines(op: FusedOp | AggregateOp | SharedOp, constants: dict[str, object],
+                     options: CodegenOptions) -> list[str]:
+    """The lines computing an op's values ``a`` from its weighted sums ``z`` (views of its block)."""
     activation = resolve_activation(op.activation)
     if op.activation == "linear":
         return ["if Z is not A:  # linear: the value is the weighted sum", "    a[...] = z"]

@@ -1,5 +1,5 @@
 """Pass ``share_weights``: ops of one level that apply the same weights to shifted sources become
-one shared-weights op (``nngraph.ir.shared``).
+one shared-weights op (``nngraph.ir.plan.SharedOp``).
 
 Lowering makes one op per set of neurons with the same predecessors, so a convolution arrives as
 one small dense op per output position: its filters, fully connected to the window under the
@@ -27,8 +27,7 @@ import numpy as np
 
 from nngraph.compiler.costs import sharing_pays
 from nngraph.core.activations import resolve_activation
-from nngraph.ir.plan import DENSE, WEIGHTED_SUM, FusedOp, Plan
-from nngraph.ir.shared import SharedOp, shared_op
+from nngraph.ir.plan import DENSE, FusedOp, Plan, SharedOp, shared_op
 
 MIN_POSITIONS = 2  # a block of one op shares nothing
 
@@ -54,9 +53,8 @@ def _rows(op: FusedOp) -> _Rows:
 
 def _candidate(op: object) -> bool:
     """Fully connected dense weighted-sum ops with sources and an element-wise activation."""
-    return (getattr(op, "operation", None) == WEIGHTED_SUM and op.kind == DENSE  # type: ignore[attr-defined]
-            and not op.padded and len(op.sources) > 0  # type: ignore[attr-defined]
-            and not resolve_activation(op.activation).group_wise)  # type: ignore[attr-defined]
+    return (isinstance(op, FusedOp) and op.kind == DENSE and not op.padded and len(op.sources) > 0
+            and not resolve_activation(op.activation).group_wise)
 
 
 def _blocks(members: list[_Rows]) -> list[list[_Rows]]:

@@ -10,13 +10,10 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from nngraph.names import ascii_printable, printable, quoted
 
 if TYPE_CHECKING:
-    from nngraph.ir.plan import FusedOp, Plan
-    from nngraph.ir.shared import SharedOp
+    from nngraph.ir.plan import AggregateOp, Op, Plan
 
 EXPLAIN_TERMS = 32
 SOURCE_BLOCKS = 4
@@ -43,7 +40,7 @@ def producers(plan: Plan) -> dict[Hashable, str]:
     return producer
 
 
-def source_blocks(op: FusedOp, producer: dict[Hashable, str]) -> str:
+def source_blocks(op: Op, producer: dict[Hashable, str]) -> str:
     """Where an op's sources come from, producer by producer: ``inputs (8) + op 0 (6)``."""
     counts = Counter(producer[node] for node in op.sources)
     blocks = [f"{name} ({count})" for name, count in counts.items()]
@@ -53,42 +50,42 @@ def source_blocks(op: FusedOp, producer: dict[Hashable, str]) -> str:
     return " + ".join(blocks) or "nothing"
 
 
-def _shared_class() -> type:
-    from nngraph.ir.shared import SharedOp  # the IR's modules import this one: import it when needed
+def kind_name(op: Op) -> str:
+    """An op's kind as tables say it: ``dense``, ``sparse``, or ``aggregate (max, mean)``."""
+    aggregations = getattr(op, "aggregations", None)
+    return f"{op.kind} ({', '.join(aggregations)})" if aggregations else op.kind
 
-    return SharedOp
 
-
-def weights_text(op: FusedOp | SharedOp) -> str:
+def weights_text(op: Op) -> str:
     """An op's weights in a few characters: ``8x6`` (sources x targets), or for a shared-weights op
     its kernel and how many positions use it, ``25x6 at 576``."""
-    if isinstance(op, _shared_class()):
+    if op.kind == "shared":
         return f"{op.entries}x{op.filters} at {op.positions}"
     return f"{op.shape[0]}x{op.shape[1]}"
 
 
-def stored_weights(op: FusedOp | SharedOp) -> int:
+def stored_weights(op: Op) -> int:
     """The nonzero weights an op stores: a shared kernel once, however many positions use it."""
-    if isinstance(op, _shared_class()):
-        return int(np.count_nonzero(op.kernel))
+    if op.kind == "shared":
+        return sum(1 for weight in op.kernel.flat if weight)
     return op.nonzeros
 
 
-def multiply_adds(op: FusedOp | SharedOp) -> int:
+def multiply_adds(op: Op) -> int:
     """The multiply-adds an op makes per sample: every entry of a dense matrix, every connection of a
-    sparse one, every window entry of a shared-weights op for each filter."""
-    if isinstance(op, _shared_class()):
+    sparse or aggregate op, every window entry of a shared-weights op for each filter."""
+    if op.kind == "shared":
         return op.positions * op.entries * op.filters
-    return op.nonzeros if op.kind == "sparse" else op.shape[0] * op.shape[1]
+    return op.shape[0] * op.shape[1] if op.kind == "dense" else op.connections
 
 
-def describe_op(op: FusedOp, producer: dict[Hashable, str]) -> str:
-    """One line about an op: ``op 0: relu over a .. f (6) <- inputs (8)  [dense 8x6, level 1]``."""
+def describe_op(op: Op, producer: dict[Hashable, str]) -> str:
+    """One line about an op, for comments: ``op 0: relu over a .. f (6) <- inputs (8)  [dense 8x6, level 1]``."""
     return (f"op {op.index}: {op.activation} over {block_name(op.targets)} <- "
-            f"{source_blocks(op, producer)}  [{op.kind} {weights_text(op)}, level {op.level}]")
+            f"{source_blocks(op, producer)}  [{kind_name(op)} {weights_text(op)}, level {op.level}]")
 
 
-def op_comment(op: FusedOp, producer: dict[Hashable, str]) -> str:
+def op_comment(op: Op, producer: dict[Hashable, str]) -> str:
     """``describe_op`` as a comment line of generated code, in printable ASCII alone."""
     return "# " + ascii_printable(describe_op(op, producer))
 
@@ -98,7 +95,7 @@ def plan_table(plan: Plan, *, runner: str | None = None) -> str:
     density) and a footer with totals, and with the ``runner`` of its program when given."""
     producer = producers(plan)
     header = ("op", "kind", "level", "sources -> targets", "activation", "weights", "nonzeros", "density")
-    rows = [(str(op.index), op.kind, str(op.level),
+    rows = [(str(op.index), kind_name(op), str(op.level),
              f"{source_blocks(op, producer)} -> {block_name(op.targets)}", op.activation,
              weights_text(op), str(op.nonzeros), f"{op.density:.3f}") for op in plan.ops]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
@@ -134,25 +131,42 @@ def explain_neuron(plan: Plan, node: Hashable) -> str:
         return (f"neuron {quoted(node)} is input {column} (column {column}): its value is the feature "
                 f"itself and it has no weighted sum; {read}")
     target = column - plan.columns[op.targets[0]]  # an op's targets hold contiguous columns
-    connections = op.connection_matrix().tocsc()[:, [target]].tocoo()
-    weights = dict(zip(connections.row.tolist(), connections.data.tolist()))  # 0.0 weights included
     lines = [f"neuron {quoted(node)} (column {column}) is computed by op {op.index} "
-             f"({op.kind}, {op.activation}, level {op.level}):",
-             f"  weighted sum = {float(op.bias[target]):.6g} (bias)"]
-    if isinstance(op, _shared_class()):
-        position, kernel = target % op.positions, target // op.positions
-        lines.insert(1, f"  (kernel column {kernel} of {op.filters}, at position {position} of the "
-                        f"{op.positions} that share the {op.entries}x{op.filters} kernel)")
-    terms = [(op.sources[row], weights[row]) for row in sorted(weights)]
-    pad = " " * len("  weighted sum ")
-    for source, weight in terms[:EXPLAIN_TERMS]:
-        lines.append(f"{pad}{'-' if weight < 0 else '+'} {abs(weight):.6g} * {quoted(source)}")
-    if len(terms) > EXPLAIN_TERMS:
-        lines.append(f"{pad}+ ... {len(terms) - EXPLAIN_TERMS} more terms "
-                     f"(op {op.index}'s weights, column {target})")
+             f"({kind_name(op)}, {op.activation}, level {op.level}):"]
+    if op.kind == "aggregate":
+        lines += _aggregate_terms(op, target)
+    else:
+        connections = op.connection_matrix().tocsc()[:, [target]].tocoo()
+        weights = dict(zip(connections.row.tolist(), connections.data.tolist()))  # 0.0 weights included
+        if op.kind == "shared":
+            position, kernel = target % op.positions, target // op.positions
+            lines.append(f"  (kernel column {kernel} of {op.filters}, at position {position} of the "
+                         f"{op.positions} that share the {op.entries}x{op.filters} kernel)")
+        lines.append(f"  weighted sum = {float(op.bias[target]):.6g} (bias)")
+        terms = [(op.sources[row], weights[row]) for row in sorted(weights)]
+        pad = " " * len("  weighted sum ")
+        for source, weight in terms[:EXPLAIN_TERMS]:
+            lines.append(f"{pad}{'-' if weight < 0 else '+'} {abs(weight):.6g} * {quoted(source)}")
+        if len(terms) > EXPLAIN_TERMS:
+            lines.append(f"{pad}+ ... {len(terms) - EXPLAIN_TERMS} more terms "
+                         f"(op {op.index}'s weights, column {target})")
     if op.activation == "softmax":
         lines.append(f"  value = softmax(weighted sum) over op {op.index}'s {len(op.targets)} "
                      f"neurons: {block_name(op.targets)}")
     else:
         lines.append(f"  value = {op.activation}(weighted sum)")
     return "\n".join(lines)
+
+
+def _aggregate_terms(op: AggregateOp, target: int) -> list[str]:
+    """The weighted sum of an aggregate op's ``target``-th neuron: bias, aggregation, terms in order."""
+    reduction, row = op.reduction_of(target)
+    terms = list(zip(reduction.rows[row].tolist(), reduction.weights[row].tolist()))
+    lines = [f"  weighted sum = {float(op.bias[target]):.6g} (bias) + {reduction.aggregation} of "
+             f"{len(terms)} term{'s' if len(terms) != 1 else ''}{', in this order' if len(terms) > 1 else ''}"
+             f"{':' if terms else ''}"]
+    pad = " " * len("  weighted sum = ")
+    lines += [f"{pad}{weight:.6g} * {quoted(op.sources[source])}" for source, weight in terms[:EXPLAIN_TERMS]]
+    if len(terms) > EXPLAIN_TERMS:
+        lines.append(f"{pad}... {len(terms) - EXPLAIN_TERMS} more terms (op {op.index}'s reductions)")
+    return lines

@@ -16,16 +16,14 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nngraph.core.network import HIDDEN, INPUT, OUTPUT, ROLE, add_input
+from nngraph.core.network import HIDDEN, INPUT, OUTPUT, ROLE, add_input, add_layer
 from nngraph.errors import ArgumentError, InputError, LayerError, shown
 from nngraph.execute.compiled import compile_network
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import Trace
 from nngraph.keras.layers.base import MAX_CONNECTIONS, Layer, check_size, position_ids
 from nngraph.keras.layers.core import Input
-from nngraph.keras.summary import SummaryRow, format_summary
-
-LAYERS = "layers"  # the graph attribute holding one record per layer
+from nngraph.keras.summary import format_summary, layer_table
 
 
 def _generator(seed: object) -> np.random.Generator:
@@ -116,7 +114,7 @@ class Sequential:
         for node in layer.neurons.reshape(-1).tolist():
             if nodes[node][ROLE] != INPUT:
                 nodes[node][ROLE] = OUTPUT
-        self.graph.graph.setdefault(LAYERS, []).append(layer.record())
+        add_layer(self.graph, layer.record())
         self.layers.append(layer)
 
     def _set_inputs(self, shape: tuple[int, ...]) -> None:
@@ -158,15 +156,14 @@ class Sequential:
         raise LayerError(f"no layer named {name!r}; layers: {', '.join(str(l.name) for l in self.layers)}")
 
     def count_params(self) -> int:
-        """All numbers of every layer's weights, as Keras counts them (non-trainable ones included)."""
-        return sum(layer.count_params() for layer in self.layers)
+        """All numbers of every layer's weights, as Keras counts them (non-trainable ones included),
+        a tied number once."""
+        return layer_table(self.graph).total
 
     def summary_text(self) -> str:
-        """The text ``summary()`` prints."""
-        rows = [SummaryRow(str(layer.name), layer.kind, layer.output_shape, layer.count_params())
-                for layer in self.layers]
-        return format_summary(self.name, rows,
-                              non_trainable=sum(layer.non_trainable_params() for layer in self.layers))
+        """The text ``summary()`` prints: the layer table of ``model.graph`` (``nngraph summary``'s too)."""
+        table = layer_table(self.graph)
+        return format_summary(self.name, table.rows, total=table.total, non_trainable=table.non_trainable)
 
     def summary(self, print_fn=print) -> None:  # noqa: ANN001 - mirrors Keras' signature
         """Print a Keras-like table: each layer's name, type, output shape and parameter count."""

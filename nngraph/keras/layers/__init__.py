@@ -10,6 +10,11 @@ from nngraph.keras.layers.pooling import (AveragePooling1D, AveragePooling2D, Gl
                                           GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
                                           MaxPooling1D, MaxPooling2D)
 
+LAYER_KINDS = {layer.kind: layer for layer in (
+    Dense, Activation, Flatten, Reshape, Dropout, Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D,
+    AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+    BatchNormalization, LayerNormalization)}  # Keras' class name -> the layer class, for records read back
+
 __all__ = ["Activation", "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D",
            "Dense", "Dropout", "Flatten", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Input", "Layer", "LayerNormalization",

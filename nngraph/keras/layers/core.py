@@ -22,12 +22,12 @@ import networkx as nx
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, LAYER, ROLE, WEIGHT
+from nngraph.core.network import (ACTIVATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATION, HIDDEN, LAYER, PARAM, ROLE,
+                                  WEIGHT)
 from nngraph.errors import LayerError, shown
 from nngraph.keras.initializers import get_initializer
-from nngraph.keras.layers.base import (BIAS_PARAM, BYTES_PER_CONNECTION, BYTES_PER_NEURON, MAX_CONNECTIONS,
-                                       PARAM, Layer, check_shape, check_size, group_name, position_ids, read_biases,
-                                       read_edges, tied_name, whole_number)
+from nngraph.keras.layers.base import (BYTES_PER_CONNECTION, BYTES_PER_NEURON, MAX_CONNECTIONS, Layer, Weightless,
+                                       check_shape, check_size, group_name, position_ids, tied_name, whole_number)
 
 __all__ = ["BYTES_PER_CONNECTION", "BYTES_PER_NEURON", "MAX_CONNECTIONS", "Activation", "Dense", "Dropout",
            "Flatten", "Input", "Reshape", "check_size"]
@@ -158,30 +158,17 @@ class Dense(Layer):
                          for i, source in enumerate(sources_row) for j, target in enumerate(targets_row))
         return neurons
 
-    def _read_weights(self, G: nx.DiGraph) -> list[np.ndarray]:
+    def _places(self) -> list[tuple[str, list]]:
+        # A 1-D layer uses each weight once; on more axes, the first position's copies stand for
+        # the tied ones at every other position.
         features = self._input[-1]  # type: ignore[index]
         inputs = self.sources.reshape(-1, features)[0]
         targets = self.neurons.reshape(-1, self.units)[0]
-        kernel = read_edges(G, ((source, target) for source in inputs for target in targets))
-        kernel = kernel.reshape(features, self.units)
-        return [kernel, read_biases(G, targets)] if self.use_bias else [kernel]
-
-    def _write_weights(self, G: nx.DiGraph, arrays: list[np.ndarray]) -> None:
-        features = self._input[-1]  # type: ignore[index]
-        kernel = arrays[0].tolist()
-        adjacency, data = G._adj, G._node
-        for sources, targets in zip(self.sources.reshape(-1, features).tolist(),
-                                    self.neurons.reshape(-1, self.units).tolist()):
-            for i, source in enumerate(sources):
-                row, out = kernel[i], adjacency[source]
-                for j, target in enumerate(targets):
-                    out[target][WEIGHT] = row[j]
-            if self.use_bias:
-                for target, b in zip(targets, arrays[1].tolist()):
-                    data[target][BIAS] = b
+        kernel = [(source, target) for source in inputs for target in targets]
+        return [("weights", kernel)] + ([("biases", list(targets))] if self.use_bias else [])
 
 
-class Activation(Layer):
+class Activation(Weightless):
     """Applies an activation to its input, position by position: Keras' ``Activation``.
 
     Each neuron reads the same position of its input with weight 1 (a fixed connection, no
@@ -220,7 +207,7 @@ class Activation(Layer):
         return neurons
 
 
-class Flatten(Layer):
+class Flatten(Weightless):
     """Hands its input on as one axis, in C order (the last axis varies fastest), as Keras'
     ``Flatten``; it adds no neuron.
 
@@ -241,7 +228,7 @@ class Flatten(Layer):
         return (math.prod(shape),)
 
 
-class Reshape(Layer):
+class Reshape(Weightless):
     """Hands its input on in ``target_shape`` (one size may be -1, inferred), as Keras' ``Reshape``;
     it adds no neuron.
 
@@ -281,7 +268,7 @@ class Reshape(Layer):
         return {"target_shape": list(self.target_shape)}
 
 
-class Dropout(Layer):
+class Dropout(Weightless):
     """Keras' ``Dropout``: during training it zeroes a ``rate`` of its inputs; at inference, which is
     all nngraph runs, it hands its input on unchanged and adds no neuron.
 
