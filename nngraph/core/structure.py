@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import networkx as nx
 
 from nngraph.core.network import ACTIVATION, DEFAULT_ACTIVATION, INPUT, LAYER, OUTPUT, ROLE, inputs
-from nngraph.errors import NetworkError
 
 
 def levels(G: nx.DiGraph) -> dict[Hashable, int]:
@@ -151,11 +150,13 @@ def layer_positions(G: nx.DiGraph) -> tuple[LayerPositions, ...]:
     """The output positions of every layer the graph's ``layers`` records describe, the inputs first.
 
     A record lists the neurons its layer computes, its output last (so a layer with neurons
-    inside, such as LayerNormalization's normalised values, lists those first); a layer that
-    only renames positions (Flatten, Reshape, Dropout) lists none and hands on the layer before
-    it in its own shape. The inputs, named ``"input"``, take the first record's input shape. A
-    record whose shapes do not fit its neurons raises ``NetworkError`` naming the layer. A graph
-    without records has no layer positions.
+    inside, such as LayerNormalization's normalised values, lists those first): its output is
+    the last ``prod(output_shape)`` of them. A layer that only renames positions (Flatten,
+    Reshape, Dropout) lists none and hands on the layer before it in its own shape. The inputs,
+    named ``"input"``, take the first record's input shape. Records written by other hands need
+    not chain so: a layer whose shape does not fit its neurons is read as the flat list of them
+    (the inputs too), and a renaming layer whose shape does not fit the layer before it has no
+    positions. A graph without records has none.
 
     Examples
     --------
@@ -169,22 +170,27 @@ def layer_positions(G: nx.DiGraph) -> tuple[LayerPositions, ...]:
     if not records:
         return ()
     input_nodes = tuple(inputs(G))
-    shape = tuple(records[0]["input_shape"][1:])
-    if math.prod(shape) != len(input_nodes):
-        raise NetworkError(f"layer {records[0]['name']!r}: its input shape {shape} holds {math.prod(shape):,} "
-                           f"positions, but the network has {len(input_nodes):,} inputs")
-    result = [LayerPositions("input", "Input", shape, input_nodes)]
+    shape = _shape(records[0]["input_shape"])
+    result = [LayerPositions("input", "Input", shape if _fits(shape, input_nodes) else (len(input_nodes),),
+                             input_nodes)]
     for record in records:
-        shape = tuple(record["output_shape"][1:])
-        size = math.prod(shape)
+        shape = _shape(record["output_shape"])
         neurons = tuple(record["neurons"])
-        if neurons and len(neurons) < size:
-            raise NetworkError(f"layer {record['name']!r}: its output shape {shape} holds {size:,} positions, "
-                               f"but it lists {len(neurons):,} neurons")
-        nodes = neurons[len(neurons) - size:] if neurons else result[-1].nodes
-        if len(nodes) != size:
-            raise NetworkError(f"layer {record['name']!r} lists no neurons, so it hands on the "
-                               f"{len(nodes):,} positions of the layer before it, which its output shape "
-                               f"{shape} does not hold")
-        result.append(LayerPositions(record["name"], record["kind"], shape, nodes))
+        if neurons:
+            size = math.prod(shape)
+            if size <= len(neurons) and shape:
+                result.append(LayerPositions(record["name"], record["kind"], shape, neurons[len(neurons) - size:]))
+            else:
+                result.append(LayerPositions(record["name"], record["kind"], (len(neurons),), neurons))
+        elif _fits(shape, result[-1].nodes):
+            result.append(LayerPositions(record["name"], record["kind"], shape, result[-1].nodes))
     return tuple(result)
+
+
+def _shape(keras_shape: Sequence[int | None]) -> tuple[int, ...]:
+    """A Keras shape without its batch axis (the leading None)."""
+    return tuple(size for size in keras_shape[1:] if size is not None)
+
+
+def _fits(shape: tuple[int, ...], nodes: Sequence[Hashable]) -> bool:
+    return bool(shape) and math.prod(shape) == len(nodes)

@@ -22,7 +22,7 @@ from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, BIAS_PARAM, DEF
 from nngraph.core.params import tied
 from nngraph.errors import CycleError, NetworkError, shown
 from nngraph.names import quoted, unfaithful_character
-from nngraph.core.structure import contract, layer_positions, levels
+from nngraph.core.structure import contract, levels
 
 _PLAIN_NUMBERS = {float, int, np.float64, np.float32, np.float16, np.int64, np.int32}
 
@@ -262,7 +262,6 @@ def _check_layers(G: nx.DiGraph) -> None:
                 raise NetworkError(f"{where}: {key!r} must be a list of sizes (whole numbers, or None "
                                    f"for the batch), got {shape!r}")
         _check_record_neurons(G, where, name, record["neurons"], owner)
-    layer_positions(G)  # each record's shapes fit its neurons
 
 
 def _check_record_neurons(G: nx.DiGraph, where: str, name: str, neurons: object,
