@@ -106,22 +106,27 @@ class Column:
 def columns(G: nx.DiGraph, *, level: Mapping[Hashable, int] | None = None) -> list[Column]:
     """Split a validated network into display columns, left to right.
 
-    Inputs come first. If every computed neuron names a ``layer``, there is one
-    column per layer (ordered by its shallowest neuron's level, then by first
-    appearance); otherwise there is one column per level. Neurons keep their
-    declaration order within a column. ``level`` may pass in ``levels(G)``
-    when the caller has it already.
+    Inputs come first. If the graph's ``layers`` records list every computed neuron (as
+    ``Sequential`` writes them), there is one column per record that computes neurons, and one
+    before it for neurons a layer computes inside (LayerNormalization's normalised values: the
+    record's neurons before its output). Otherwise, if every computed neuron names a ``layer``,
+    there is one column per layer (one per group of a group-wise activation, ``dense[2,3]``, is
+    the layer ``dense``); otherwise there is one column per level. Columns are ordered by their
+    shallowest neuron's level, then by first appearance; neurons keep their declaration (or
+    record) order within a column. ``level`` may pass in ``levels(G)`` when the caller has it.
     """
     if level is None:
         level = levels(G)
     data = G.nodes
     input_nodes = inputs(G)
     others = [node for node in G.nodes if data[node][ROLE] != INPUT]
-    by_layer = all(data[node].get(LAYER) is not None for node in others)
-    grouped: dict[object, list[Hashable]] = {}
-    for node in others:
-        key = data[node][LAYER] if by_layer else level[node]
-        grouped.setdefault(key, []).append(node)
+    grouped = _record_columns(G, len(others))
+    by_layer = grouped is not None or all(data[node].get(LAYER) is not None for node in others)
+    if grouped is None:
+        grouped = {}
+        for node in others:
+            key = group_base(data[node][LAYER]) if by_layer else level[node]
+            grouped.setdefault(key, []).append(node)
     result = [Column("input", INPUT, tuple(input_nodes), None, 0)]
     ordered = sorted(grouped.items(), key=lambda item: min(level[n] for n in item[1]))
     for key, nodes in ordered:
@@ -132,6 +137,39 @@ def columns(G: nx.DiGraph, *, level: Mapping[Hashable, int] | None = None) -> li
                              activations.pop() if len(activations) == 1 else "mixed",
                              min(level[n] for n in nodes)))
     return result
+
+
+def group_base(layer: str) -> str:
+    """The layer a group-wise group belongs to: ``"dense[2,3]"`` (the softmax over position (2, 3)
+    of layer ``dense``) -> ``"dense"``; other names are their own.
+
+    Examples
+    --------
+    >>> group_base("dense[2,3]"), group_base("dense")
+    ('dense', 'dense')
+    """
+    if layer.endswith("]") and "[" in layer:
+        return layer[:layer.rindex("[")]
+    return layer
+
+
+def _record_columns(G: nx.DiGraph, computed_count: int) -> dict[str, list[Hashable]] | None:
+    """The columns of a graph whose layer records list every computed neuron; else None."""
+    records = G.graph.get("layers") or []
+    grouped: dict[str, list[Hashable]] = {}
+    for record in records:
+        neurons = list(record["neurons"])
+        if not neurons:
+            continue
+        size = math.prod(_shape(record["output_shape"])) if _shape(record["output_shape"]) else len(neurons)
+        inner, output = (neurons[:-size], neurons[-size:]) if 0 < size < len(neurons) else ([], neurons)
+        if inner:
+            names = {group_base(str(G.nodes[node].get(LAYER, ""))) for node in inner}
+            grouped[names.pop() if len(names) == 1 and "" not in names else f"{record['name']} (inside)"] = inner
+        grouped[record["name"]] = output
+    if not records or sum(map(len, grouped.values())) != computed_count:
+        return None
+    return grouped
 
 
 @dataclass(frozen=True)

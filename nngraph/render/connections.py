@@ -107,8 +107,12 @@ def add_links(dot: graphviz.Digraph, links: list[Link], bends: list[tuple[Point,
 
 def _count_label(link: Link) -> dict[str, str]:
     """Where a bundle's count goes: beside its drawn neuron (at its tail or head), so that the counts
-    of the bundles fanning into or out of one "+N more" node do not pile up; else in the middle."""
+    of the bundles fanning into or out of one "+N more" node do not pile up; else in the middle. A
+    bundle between a feature map and a neuron has none (a map fans out to a whole column: its
+    tooltip says the count)."""
     count = f"{link.count:,}"
+    if (link.source.feature_map is None) != (link.target.feature_map is None):
+        return {}
     beside = {"labeldistance": "3", "labelangle": "0"}
     if link.source.node is not None:
         return {"taillabel": count, **beside}

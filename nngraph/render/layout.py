@@ -16,18 +16,30 @@ picture, and Graphviz's work, stay bounded however deep the network is.
 Connections between two shown neurons are drawn one by one; all connections
 that touch a folded neuron are bundled, one edge per pair of slots, carrying
 their count.
+
+A layer whose output has several axes (a convolution's ``(rows, cols,
+channels)``, from the graph's layer records) is drawn as feature maps: one
+block per channel, ``MAP_HEIGHT`` tall, standing for all of that channel's
+neurons, at most ``MAPS_SHOWN`` of them around one block for the maps in
+between. Connections between two maps are then bundled per pair, one edge per
+kernel, carrying their count.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 
 import networkx as nx
+import numpy as np
 
 from nngraph.errors import RenderError
 from nngraph.core.network import LAYER, OUTPUT, WEIGHT
-from nngraph.core.structure import Column, columns
+from nngraph.core.structure import Column, columns, group_base, layer_positions
+
+MAPS_SHOWN = 6     # feature maps drawn in a column before the middle ones fold into one block
+MAP_HEIGHT = 1.3   # inches a feature map's block takes, top to bottom, gaps included
 
 
 @dataclass(frozen=True)
@@ -40,8 +52,20 @@ class Geometry:
 
 
 @dataclass(frozen=True)
+class FeatureMap:
+    """What a feature map's block stands for: its ``channels`` (one, or the folded maps in between)
+    and the spatial ``shape`` of one map; ``grid`` holds one channel's neurons in that shape (for
+    one channel only)."""
+
+    channels: tuple[int, ...]
+    shape: tuple[int, ...]
+    grid: np.ndarray | None
+
+
+@dataclass(frozen=True)
 class Slot:
-    """One drawn node of a column: a neuron (``node``) or the "+N more" node (``folded``)."""
+    """One drawn node of a column: a neuron (``node``), the "+N more" node (``folded``), or a feature
+    map's block (``feature_map``, its neurons ``folded``)."""
 
     key: str
     node: Hashable | None
@@ -49,6 +73,7 @@ class Slot:
     column: int
     x: float
     y: float
+    feature_map: FeatureMap | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +88,7 @@ class ShownColumn:
     index: int
     slots: tuple[Slot, ...]
     folded: tuple[Column, ...] = ()
+    shape: tuple[int, ...] | None = None  # the layer's output shape, for a column of feature maps
 
     @property
     def x(self) -> float:
@@ -108,8 +134,11 @@ class Link:
 
 
 def is_layer(G: nx.DiGraph, column: Column) -> bool:
-    """Whether ``column`` is a layer (``columns`` groups by layer when every neuron names one)."""
-    return G.nodes[column.nodes[0]].get(LAYER) == column.name
+    """Whether ``column`` is a layer (``columns`` groups by layer when every neuron names one, or by
+    layer record)."""
+    layer = G.nodes[column.nodes[0]].get(LAYER)
+    return layer is not None and group_base(layer) == column.name or column.name in {
+        record["name"] for record in G.graph.get("layers") or ()}
 
 
 def check_collapse_above(value: object, *, argument: str = "collapse_above", function: str = "render_neurons",
@@ -189,18 +218,53 @@ def lay_out(G: nx.DiGraph, *, collapse_above: int | None, geometry: Geometry,
     if middle is not None:
         folded = every[middle.start:middle.stop]
         drawn[middle.start:middle.stop] = [(_folded_column(folded), tuple(folded))]
+    maps = feature_maps(G)
     shown: list[ShownColumn] = []
     slot_of: dict[Hashable, Slot] = {}
     first_key = 0
     for index, (column, stands_for) in enumerate(drawn):
-        slots = _column_slots(column, index, first_key, collapse_above, geometry, whole=bool(stands_for))
+        grid = None if stands_for else maps.get(column.name)
+        if grid is not None and set(grid.reshape(-1).tolist()) == set(column.nodes):
+            slots = _map_slots(grid, index, first_key, geometry)
+        else:
+            grid = None
+            slots = _column_slots(column, index, first_key, collapse_above, geometry, whole=bool(stands_for))
         first_key += len(slots)
-        shown.append(ShownColumn(column, index, slots, stands_for))
+        shown.append(ShownColumn(column, index, slots, stands_for, None if grid is None else grid.shape))
         for slot in slots:
             for node in (slot.node,) if slot.node is not None else slot.folded:
                 slot_of[node] = slot
-    top = max(column.slots[0].y for column in shown)
+    # A feature map's block reaches further up than a neuron: the captions go above it.
+    top = max(column.slots[0].y + (MAP_HEIGHT - geometry.row_gap) / 2 * (column.shape is not None)
+              for column in shown)
     return Layout(tuple(shown), slot_of, geometry, top, -top, len(every))
+
+
+def feature_maps(G: nx.DiGraph) -> dict[str, np.ndarray]:
+    """The layers (and input) of ``G`` whose output has several axes, by name: their output neurons
+    in Keras' shape, channels last (from the graph's layer records)."""
+    return {layer.name: np.array(layer.nodes, dtype=object).reshape(layer.shape)
+            for layer in layer_positions(G) if len(layer.shape) > 1}
+
+
+def _map_slots(grid: np.ndarray, index: int, first_key: int, geometry: Geometry) -> tuple[Slot, ...]:
+    """One block per channel of ``grid`` (neurons shaped as the layer's output), the middle ones
+    folded into one block past ``MAPS_SHOWN``."""
+    channels = grid.shape[-1]
+    blocks: list[tuple[int, ...]] = [(c,) for c in range(channels)]
+    middle = fold_ends(channels, MAPS_SHOWN)
+    if middle is not None:
+        blocks[middle.start:middle.stop] = [tuple(middle)]
+    x = index * geometry.column_gap
+    spatial = grid.shape[:-1]
+    slots = []
+    for row, block in enumerate(blocks):
+        neurons = tuple(node for c in block for node in grid[..., c].reshape(-1).tolist())
+        one = grid[..., block[0]] if len(block) == 1 else None
+        slots.append(Slot(key=f"map{first_key + row}", node=None, folded=neurons, column=index, x=x,
+                          y=((len(blocks) - 1) / 2 - row) * MAP_HEIGHT,
+                          feature_map=FeatureMap(block, spatial, one)))
+    return tuple(slots)
 
 
 def links(G: nx.DiGraph, layout: Layout, values: Mapping[Hashable, float] | None) -> list[Link]:

@@ -31,6 +31,7 @@ from nngraph.render.checks import check_trace, choice, labels_for, network_of
 from nngraph.render.connections import add_links
 from nngraph.render.layout import Geometry, Layout, Link, ShownColumn, is_layer, lay_out, links
 from nngraph.render.legend import legend_height, neuron_legend
+from nngraph.render.maps import add_feature_map, map_neurons
 from nngraph.render.routes import routes
 from nngraph.render.slots import add_end_labels, add_folded, add_neuron, pos
 from nngraph.render.values import read_sample
@@ -154,6 +155,7 @@ def neuron_diagram(G: Any, *, trace: Trace | None = None, sample: int = 0,
     layout = lay_out(graph, collapse_above=collapse_above, geometry=_geometry(trace is not None, names),
                      collapse_columns_above=collapse_columns_above)
     shown = [slot.node for column in layout.columns for slot in column.slots if slot.node is not None]
+    shown += [node for column in layout.columns for slot in column.slots for node in map_neurons(slot)]
     readings = None if trace is None else read_sample(trace, index, shown, label=sample_label)
     drawn = links(graph, layout, None if readings is None else readings.values)
     # Connections among the neurons of one "+N more" node would loop back to it: the node counts them.
@@ -164,7 +166,9 @@ def neuron_diagram(G: Any, *, trace: Trace | None = None, sample: int = 0,
     for column, caption in zip(layout.columns, captions(graph, layout)):
         _add_caption(dot, column, caption, layout)
         for slot in column.slots:
-            if slot.node is None:
+            if slot.feature_map is not None:
+                add_feature_map(dot, slot, layer=column.column.name, readings=readings)
+            elif slot.node is None:
                 add_folded(dot, slot, inner=inner.get(slot.key, 0))
             else:
                 add_neuron(dot, graph, slot, diameter=layout.geometry.diameter, readings=readings,
@@ -247,9 +251,13 @@ def captions(G: nx.DiGraph, layout: Layout) -> list[tuple[str, str, str]]:
                            f"{style.count(count, 'neuron')}, {column.activation}", column.name))
             continue
         if column.role == INPUT:
-            result.append(("input layer", style.count(count, "input"), ""))
+            shaped = f" ({'×'.join(map(str, shown.shape))})" if shown.shape else ""
+            result.append(("input layer", style.count(count, "input") + shaped, ""))
             continue
         detail = f"{style.count(count, 'neuron')}, {column.activation}"
+        if shown.shape:
+            spatial = "×".join(map(str, shown.shape[:-1]))
+            detail = f"{style.count(shown.shape[-1], 'map')} of {spatial}, {column.activation}"
         if not is_layer(G, column):
             result.append((column.name + " (outputs)" * (column.role == OUTPUT), detail, ""))
         elif shown.index == last and column.role == OUTPUT:
