@@ -47,11 +47,13 @@ class Box:
 
 @dataclass(frozen=True)
 class Arrow:
-    """An arrow from box ``source`` to box ``target`` (keys), labelled with ``count`` of what it carries."""
+    """An arrow from box ``source`` to box ``target`` (keys), labelled with ``count`` of what it carries,
+    or with ``label`` when given."""
 
     source: str
     target: str
     count: int
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,4 +184,5 @@ def add_box(dot: graphviz.Digraph, box: Box, *, css: str) -> None:
 def add_arrows(dot: graphviz.Digraph, arrows: Sequence[Arrow], *, word: str) -> None:
     """Add each arrow, labelled with its count of ``word`` (``"8 neurons"``, ``"48 connections"``)."""
     for arrow in arrows:
-        dot.edge(arrow.source, arrow.target, label=f"<{style.text(style.count(arrow.count, word))}>")
+        text = arrow.label if arrow.label is not None else style.count(arrow.count, word)
+        dot.edge(arrow.source, arrow.target, label=f"<{style.text(text)}>")

@@ -1,8 +1,13 @@
 """The layer diagram: one box per layer with its kind, units, activation, shapes and parameters (like Keras' plot_model).
 
-A graph built without layers has no layers to draw; its boxes are then the
-fused groups of its plan (``nngraph.compiler.build_plan``), which are what a
-layer is to the compiler: neurons computed together from the same sources.
+A graph with layer records (as ``Sequential`` builds it, or a model file keeps it) gets one box
+per record, as Keras' ``plot_model(show_shapes=True)`` draws a model: its name and kind, its
+settings (filters or units, kernel, pool, strides, padding, activation, ...), its parameters as
+Keras counts them, and its input and output shapes, layers that only rename positions
+(Flatten, Dropout) included. A graph built without records but with a ``layer`` on every neuron
+gets one box per layer. A graph built without layers has no layers to draw; its boxes are then
+the fused groups of its plan (``nngraph.compiler.build_plan``), which are what a layer is to the
+compiler: neurons computed together from the same sources.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from nngraph.render.boxes import (BOXES_SHOWN, FOLDED, Arrow, Box, Fold, add_arr
                                   fold_note, new_box_digraph, shape)
 from nngraph.render.checks import choice, is_plan, network_of
 from nngraph.render.layout import is_layer
-from nngraph.core.structure import Column, columns
-from nngraph.keras.summary import graph_rows
+from nngraph.core.network import LayerRecord, inputs, layer_records
+from nngraph.core.structure import Column, columns, layer_positions
+from nngraph.keras.summary import graph_rows, layer_table
 
 DIRECTIONS = ("TB", "LR")
 FUNCTION = "render_layers"
@@ -65,6 +71,104 @@ def _layer_boxes(G: nx.DiGraph, shown: list[Column], *, collapse_above: int | No
     return [_input_box(len(shown[0].nodes)), *boxes], arrows, fold
 
 
+def _keras_shape(shape: tuple[int | None, ...]) -> str:
+    return "(" + ", ".join("None" if size is None else str(size) for size in shape) + ")"
+
+
+def _size(value: object) -> str:
+    """A size setting as Keras writes it in a picture: ``5×5`` for ``[5, 5]``."""
+    return "×".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def settings(record: LayerRecord) -> str:
+    """A layer's settings in one line, from its record's config, in Keras' words.
+
+    Examples
+    --------
+    >>> from nngraph.models import Sequential
+    >>> from nngraph.layers import Conv2D
+    >>> settings(layer_records(Sequential([Conv2D(6, 5, strides=2, padding="same", activation="relu",
+    ...                                           input_shape=(28, 28, 1))]).graph)[0])
+    '6 filters, kernel 5×5, strides 2×2, same padding, relu'
+    """
+    config = record.config
+    parts = []
+    for key, word in (("filters", "filters"), ("units", "units")):
+        if key in config:
+            parts.append(f"{config[key]:,} {word}")
+    for key, word in (("kernel_size", "kernel"), ("pool_size", "pool")):
+        if key in config:
+            parts.append(f"{word} {_size(config[key])}")
+    if "strides" in config:
+        parts.append(f"strides {_size(config['strides'])}")
+    if any(rate != 1 for rate in config.get("dilation_rate", ())):
+        parts.append(f"dilation {_size(config['dilation_rate'])}")
+    if "padding" in config:
+        parts.append(f"{config['padding']} padding")
+    if "target_shape" in config:
+        parts.append(f"to {_size(config['target_shape'])}")
+    if "rate" in config:
+        parts.append(f"rate {config['rate']:g}, nothing at inference")
+    if "epsilon" in config:
+        parts.append(f"epsilon {config['epsilon']:g}")
+    if "activation" in config:
+        parts.append(str(config["activation"]))
+    if not parts and not record.neurons:
+        parts.append("renames positions")
+    return ", ".join(parts) or "-"
+
+
+def _record_boxes(G: nx.DiGraph, *, collapse_above: int | None) -> tuple[list[Box], list[Arrow], Fold | None]:
+    """One box per layer record, in order, and an arrow from each to the next with its connections."""
+    records = layer_records(G)
+    table = layer_table(G)
+    boxes = []
+    units, params = {}, {}
+    last = len(records) - 1
+    for index, (record, row) in enumerate(zip(records, table.rows)):
+        key = f"layer{index + 1}"
+        units[key], params[key] = len(record.neurons), row.params
+        role = "output" if index == last else "hidden"
+        boxes.append(Box(key, record.name, record.kind, (
+            (settings(record), style.count(row.params, "param")),
+            (f"input {_keras_shape(record.input_shape)}", f"output {_keras_shape(record.output_shape)}")),
+            style.BOX_FILL[role]))
+    arrows = _record_arrows(G, records, [box.key for box in boxes])
+    boxes, arrows, fold = fold_boxes(boxes, arrows, collapse_above=collapse_above, function=FUNCTION, folded_box=(
+        lambda fold: _folded_box(fold, things="layers", units=units, params=params,
+                                 inner=f"{style.count(fold.inner, 'connection')} among them")))
+    shape_in = _keras_shape(records[0].input_shape)
+    first = Box("inputs", "input", "InputLayer", ((style.count(len(inputs(G)), "input"), "0 params"),
+                                                  (f"input {shape_in}", f"output {shape_in}")), style.BOX_FILL["input"])
+    return [first, *boxes], arrows, fold
+
+
+def _record_arrows(G: nx.DiGraph, records: list[LayerRecord], keys: list[str]) -> list[Arrow]:
+    """Arrows between layer boxes, counting the connections from one to the other (a skip connection
+    gets its own). A connection comes from the last layer that hands its source on (a renaming
+    layer, such as Flatten, hands its input on) and goes into the layer that computes its target;
+    a renaming layer gets an arrow of its own, saying it holds the same neurons."""
+    key_of = {record.name: key for record, key in zip(records, keys)}
+    computed_by = dict.fromkeys(inputs(G), "inputs")
+    computed_by.update((node, key_of[record.name]) for record in records for node in record.neurons)
+    handed_on_by = dict(computed_by)
+    for layer in layer_positions(G)[1:]:
+        handed_on_by.update(dict.fromkeys(layer.nodes, key_of[layer.name]))
+    counts: dict[tuple[str, str], int] = {}
+    for source, target in G.edges:
+        pair = (handed_on_by[source], computed_by[target])
+        if pair[0] != pair[1]:
+            counts[pair] = counts.get(pair, 0) + 1
+    arrows = [Arrow(source, target, count) for (source, target), count in counts.items()]
+    previous = "inputs"
+    for record, key in zip(records, keys):
+        if not record.neurons:
+            arrows.append(Arrow(previous, key, 0, "the same neurons"))
+        previous = key
+    order = {key: index for index, key in enumerate(["inputs", *keys])}
+    return sorted(arrows, key=lambda arrow: (order[arrow.target], order[arrow.source]))
+
+
 def op_arrows(plan: Any) -> list[Arrow]:
     """The plan's data flow (``plan.to_networkx()``) as arrows between boxes, counting the neurons passed along.
 
@@ -102,9 +206,11 @@ def render_layers(G: Any, *, direction: str = "TB", title: str | None = None,
     Parameters
     ----------
     G : networkx.DiGraph, model or Plan
-        A network whose neurons all name a ``layer`` (as ``Sequential``
-        builds them) gives one box per layer, plus the input layer; arrows
-        between boxes count the connections. Any other network is compiled
+        A network with layer records (as ``Sequential`` builds it) gives one
+        box per record, plus the input layer, with the layer's settings and
+        Keras' shapes and parameter counts; one whose neurons all name a
+        ``layer`` gives one box per layer; arrows between boxes count the
+        connections. Any other network is compiled
         (``nngraph.compile_network``) and a plan is drawn as it is: one box
         per fused group, arrows counting the neurons passed along.
     direction : {"TB", "LR"}
@@ -136,7 +242,10 @@ def render_layers(G: Any, *, direction: str = "TB", title: str | None = None,
     else:
         graph, _ = network_of(G, function=FUNCTION)
         shown = columns(graph)
-        if all(is_layer(graph, column) for column in shown[1:]):
+        if layer_records(graph) and all(is_layer(graph, column) for column in shown[1:]):
+            boxes, arrows, fold = _record_boxes(graph, collapse_above=collapse_boxes_above)
+            things, word = "layers", "connection"
+        elif all(is_layer(graph, column) for column in shown[1:]):
             boxes, arrows, fold = _layer_boxes(graph, shown, collapse_above=collapse_boxes_above)
             things, word = "layers", "connection"
         else:

@@ -1,7 +1,8 @@
 """The plan diagram: one box per fused op of a compiled plan, with what it computes and from what.
 
-Each box gives the op's index and kind (dense or sparse), its weight matrix's
-shape and density, its activation and level, and the neurons it computes.
+Each box gives the op's index and kind (dense, sparse, aggregate or shared), its weight matrix's
+shape and density (a shared-weights op: its kernel and how many positions share it), its
+activation and level, and the neurons it computes.
 Arrows follow ``plan.to_networkx()``: from the op (or the inputs) that
 computes a block of sources to the op that reads it, labelled with how many
 neurons it reads from there; the ops that compute outputs point to an
@@ -26,8 +27,10 @@ FUNCTION = "render_plan"
 
 def _op_box(op: Any) -> Box:
     rows, cols = len(op.sources), len(op.targets)
+    weights = (f"kernel {op.entries:,} × {op.filters:,} at {op.positions:,} positions" if op.kind == "shared"
+               else f"weights {rows:,} × {cols:,}")
     return Box(f"op{op.index}", f"op {op.index}", op.kind, (
-        (f"weights {rows:,} × {cols:,}", f"density {style.number(op.density)} ({op.nonzeros:,} nonzero)"),
+        (weights, f"density {style.number(op.density)} ({op.nonzeros:,} nonzero)"),
         (f"activation {op.activation}", f"level {op.level}"),
         (f"computes {listing(op.targets)}",)), style.BOX_FILL.get(op.kind, style.BOX_FILL["dense"]))
 

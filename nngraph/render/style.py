@@ -29,7 +29,7 @@ FONT = "Helvetica,Arial,sans-serif"
 
 #: Fill colours of layer and plan boxes, by role or op kind.
 BOX_FILL = {"input": "#eeeeee", "hidden": "#dbe9f6", "output": "#fde0c5",
-            "dense": "#dbe9f6", "sparse": "#e5f5e0"}
+            "dense": "#dbe9f6", "sparse": "#e5f5e0", "shared": "#efe3f7"}
 
 MIN_WIDTH = 0.3
 MAX_WIDTH = 3.2
