@@ -153,20 +153,38 @@ def group_base(layer: str) -> str:
     return layer
 
 
+def inner_neurons(G: nx.DiGraph) -> dict[str, tuple[str, list[Hashable]]]:
+    """The neurons each layer record computes before its output (LayerNormalization's normalised
+    values), by the name of their display column: ``(record name, neurons)``. The column is named
+    by the neurons' ``layer`` (``layer_normalization/normalized``) where they share one, else
+    ``"<layer> (inside)"``."""
+    found = {}
+    for record in G.graph.get("layers") or []:
+        neurons = list(record["neurons"])
+        shape = _shape(record["output_shape"])
+        size = math.prod(shape) if shape else len(neurons)
+        if 0 < size < len(neurons):
+            inner = neurons[:-size]
+            names = {group_base(str(G.nodes[node].get(LAYER, ""))) for node in inner}
+            name = names.pop() if len(names) == 1 and "" not in names else f"{record['name']} (inside)"
+            found[name] = (record["name"], inner)
+    return found
+
+
 def _record_columns(G: nx.DiGraph, computed_count: int) -> dict[str, list[Hashable]] | None:
     """The columns of a graph whose layer records list every computed neuron; else None."""
     records = G.graph.get("layers") or []
+    inner = {record: (name, nodes) for name, (record, nodes) in inner_neurons(G).items()}
     grouped: dict[str, list[Hashable]] = {}
     for record in records:
         neurons = list(record["neurons"])
         if not neurons:
             continue
-        size = math.prod(_shape(record["output_shape"])) if _shape(record["output_shape"]) else len(neurons)
-        inner, output = (neurons[:-size], neurons[-size:]) if 0 < size < len(neurons) else ([], neurons)
-        if inner:
-            names = {group_base(str(G.nodes[node].get(LAYER, ""))) for node in inner}
-            grouped[names.pop() if len(names) == 1 and "" not in names else f"{record['name']} (inside)"] = inner
-        grouped[record["name"]] = output
+        if record["name"] in inner:
+            name, nodes = inner[record["name"]]
+            grouped[name] = nodes
+            neurons = neurons[len(nodes):]
+        grouped[record["name"]] = neurons
     if not records or sum(map(len, grouped.values())) != computed_count:
         return None
     return grouped

@@ -36,7 +36,7 @@ import numpy as np
 
 from nngraph.errors import RenderError
 from nngraph.core.network import LAYER, OUTPUT, WEIGHT
-from nngraph.core.structure import Column, columns, group_base, layer_positions
+from nngraph.core.structure import Column, columns, group_base, inner_neurons, layer_positions
 
 MAPS_SHOWN = 6     # feature maps drawn in a column before the middle ones fold into one block
 MAP_HEIGHT = 1.3   # inches a feature map's block takes, top to bottom, gaps included
@@ -241,10 +241,15 @@ def lay_out(G: nx.DiGraph, *, collapse_above: int | None, geometry: Geometry,
 
 
 def feature_maps(G: nx.DiGraph) -> dict[str, np.ndarray]:
-    """The layers (and input) of ``G`` whose output has several axes, by name: their output neurons
-    in Keras' shape, channels last (from the graph's layer records)."""
-    return {layer.name: np.array(layer.nodes, dtype=object).reshape(layer.shape)
+    """The layers (and input) of ``G`` whose output has several axes, by column name: their output
+    neurons in Keras' shape, channels last (from the graph's layer records); and the neurons a
+    layer computes inside, where they are as many, in the same shape."""
+    maps = {layer.name: np.array(layer.nodes, dtype=object).reshape(layer.shape)
             for layer in layer_positions(G) if len(layer.shape) > 1}
+    for name, (record, nodes) in inner_neurons(G).items():
+        if record in maps and maps[record].size == len(nodes):
+            maps[name] = np.array(nodes, dtype=object).reshape(maps[record].shape)
+    return maps
 
 
 def _map_slots(grid: np.ndarray, index: int, first_key: int, geometry: Geometry) -> tuple[Slot, ...]:
