@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -47,6 +47,51 @@ class Place:
         return f"{self.label()} ({what}{self.value(G)!r})"
 
 
+@dataclass(frozen=True)
+class Ties:
+    """Every name of a graph and where it sits, as plain edges and neurons: ``connections[name]``
+    in edge order, ``biases[name]`` in node order. What ``tied`` gives as ``Place`` objects, for the
+    readers that go through every copy of hundreds of thousands (a convolution's kernel entries)."""
+
+    connections: Mapping[str, list[Edge]]
+    biases: Mapping[str, list[Hashable]]
+
+    def names(self) -> list[str]:
+        """Every name once: the connections' first, then the biases' new ones."""
+        return list(dict.fromkeys([*self.connections, *self.biases]))
+
+
+def ties(G: nx.DiGraph, *, connections: bool = True) -> Ties:
+    """The names of ``G`` and their copies (see ``Ties``); a name that is not a non-empty str is
+    refused, naming its connection or neuron. ``connections=False`` skips the connections.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_edge("x", "a", weight=0.5, param="k"); G.add_edge("x", "b", weight=0.5, param="k")
+    >>> ties(G).connections["k"]
+    [('x', 'a'), ('x', 'b')]
+    """
+    edges: dict[str, list[Edge]] = {}
+    if connections:
+        # Most connections hold their weight alone: one length test each skips them.
+        named = [(data[PARAM], (source, target)) for source, targets in G._adj.items()
+                 for target, data in targets.items() if len(data) > 1 and PARAM in data]
+        for name, edge in named:
+            # A cheap test per connection (a convolution has hundreds of thousands); words only for a culprit.
+            if type(name) is not str or not name:
+                _refuse_name(name, f"connection {edge[0]!r} -> {edge[1]!r}: param", edge=edge)
+            edges.setdefault(name, []).append(edge)
+    nodes: dict[str, list[Hashable]] = {}
+    for node, name in G.nodes(data=BIAS_PARAM):
+        if name is not None:
+            if type(name) is not str or not name:
+                _refuse_name(name, f"neuron {node!r}: bias_param", node=node)
+            nodes.setdefault(name, []).append(node)
+    return Ties(edges, nodes)
+
+
 def tied(G: nx.DiGraph, *, connections: bool = True) -> dict[str, list[Place]]:
     """Every name of ``G`` and the places it ties: connections in edge order, then biases in node order.
 
@@ -61,33 +106,45 @@ def tied(G: nx.DiGraph, *, connections: bool = True) -> dict[str, list[Place]]:
     >>> [place.edge for place in tied(G)["k"]]
     [('x', 'a'), ('x', 'b')]
     """
-    places: dict[str, list[Place]] = {}
-    if connections:
-        # Most connections hold their weight alone: one length test each skips them.
-        named = [(data[PARAM], (source, target)) for source, targets in G._adj.items()
-                 for target, data in targets.items() if len(data) > 1 and PARAM in data]
-        for name, edge in named:
-            _check_name(name, f"connection {edge[0]!r} -> {edge[1]!r}: param", edge=edge)
-            places.setdefault(name, []).append(Place(edge=edge))
-    for node, name in G.nodes(data=BIAS_PARAM):
-        if name is not None:
-            _check_name(name, f"neuron {node!r}: bias_param", node=node)
-            places.setdefault(name, []).append(Place(node=node))
-    return places
+    found = ties(G, connections=connections)
+    return {name: [Place(edge=edge) for edge in found.connections.get(name, ())]
+            + [Place(node=node) for node in found.biases.get(name, ())] for name in found.names()}
 
 
-def _check_name(name: object, what: str, **culprit: object) -> None:
+def first_difference(G: nx.DiGraph, found: Ties) -> tuple[str, Place, Place] | None:
+    """The first name whose copies differ, with its first place and the first that differs from it;
+    None when every name holds one number."""
+    adjacency, data = G._adj, G._node
+    for name in found.names():
+        values = [adjacency[u][v].get(WEIGHT) for u, v in found.connections.get(name, ())]
+        values += [data[node].get(BIAS, DEFAULT_BIAS) for node in found.biases.get(name, ())]
+        first = values[0]
+        if any(value != first for value in values):
+            places = tied_places(found, name)
+            index = next(i for i, value in enumerate(values) if value != first)
+            return name, places[0], places[index]
+    return None
+
+
+def tied_places(found: Ties, name: str) -> list[Place]:
+    """The places ``name`` ties, connections first."""
+    return ([Place(edge=edge) for edge in found.connections.get(name, ())]
+            + [Place(node=node) for node in found.biases.get(name, ())])
+
+
+def _refuse_name(name: object, what: str, **culprit: object) -> None:
+    """Refuse ``name`` unless it is a non-empty str (a subclass of str passes, as ``isinstance`` says)."""
     if not isinstance(name, str) or not name:
         raise NetworkError(f"{what} must be a name (a non-empty str), got {name!r}", **culprit)
 
 
 def count_params(G: nx.DiGraph, neurons: Iterable[Hashable] | None = None, *,
-                 without_bias: Iterable[Hashable] = (), names: Mapping[str, list[Place]] | None = None) -> int:
+                 without_bias: Iterable[Hashable] = (), names: Ties | None = None) -> int:
     """How many numbers the incoming weights and the biases of ``neurons`` hold, a tied number once.
 
     ``neurons`` defaults to every computed neuron; the biases of ``without_bias`` are no
     parameters (a layer without bias keeps them at 0.0). A name tying numbers inside and outside
-    ``neurons`` counts once here too. ``names`` may pass in ``tied(G)`` when the caller has it.
+    ``neurons`` counts once here too. ``names`` may pass in ``ties(G)`` when the caller has it.
 
     Examples
     --------
@@ -101,15 +158,46 @@ def count_params(G: nx.DiGraph, neurons: Iterable[Hashable] | None = None, *,
     2
     """
     selected = computed(G) if neurons is None else list(neurons)
-    chosen = set(selected)
+    return count_params_of(G, [selected], without_bias=without_bias, names=names)[0]
+
+
+def count_params_of(G: nx.DiGraph, groups: Sequence[Iterable[Hashable]], *, without_bias: Iterable[Hashable] = (),
+                    names: Ties | None = None) -> list[int]:
+    """``count_params`` for several groups of neurons that share none, in one pass over the tied copies.
+
+    Examples
+    --------
+    >>> import nngraph
+    >>> G = nngraph.new_network()
+    >>> _ = nngraph.add_input(G, "x")
+    >>> for y in ("y0", "y1", "y2"):
+    ...     _ = nngraph.add_neuron(G, nngraph.Neuron(y, role="output"))
+    ...     _ = nngraph.connect(G, "x", y, 0.5, param="w")
+    >>> count_params_of(G, [["y0", "y1"], ["y2"]])  # w once in each group, and each bias
+    [3, 2]
+    """
     unbiased = set(without_bias)
-    biased = {node for node in chosen if node not in unbiased and G._node[node].get(ROLE) != INPUT}
-    count = sum(len(G._pred[node]) for node in chosen) + len(biased)
-    for places in (tied(G) if names is None else names).values():
-        inside = sum(1 for place in places if (place.edge[1] in chosen if place.edge is not None
-                                                   else place.node in biased))
-        count -= max(inside - 1, 0)
-    return count
+    group_of: dict[Hashable, int] = {}
+    counts = []
+    for index, group in enumerate(groups):
+        chosen = list(dict.fromkeys(group))
+        group_of.update(dict.fromkeys(chosen, index))
+        biased = sum(1 for node in chosen if node not in unbiased and G._node[node].get(ROLE) != INPUT)
+        counts.append(sum(len(G._pred[node]) for node in chosen) + biased)
+    found = ties(G) if names is None else names
+    for name in found.names():
+        inside = [0] * len(counts)
+        for _, target in found.connections.get(name, ()):
+            index = group_of.get(target)
+            if index is not None:
+                inside[index] += 1
+        for node in found.biases.get(name, ()):
+            index = group_of.get(node)
+            if index is not None and node not in unbiased:
+                inside[index] += 1
+        for index, number in enumerate(inside):
+            counts[index] -= max(number - 1, 0)
+    return counts
 
 
 def _finite(value: object, what: str) -> float:
@@ -132,11 +220,12 @@ def set_param(G: nx.DiGraph, name: str, value: float) -> int:
     (2, 2.0)
     """
     number = _finite(value, f"param {name!r}: the value")
-    places = tied(G).get(name)
+    found = ties(G)
+    places = tied_places(found, name)
     if not places:
         raise NetworkError(f"no connection or bias is tied by the name {name!r}; names in this network: "
-                           f"{', '.join(map(repr, sorted(tied(G), key=str))) or 'none'}")
-    _write(G, places, number)
+                           f"{', '.join(map(repr, sorted(found.names(), key=str))) or 'none'}")
+    _write(G, found, name, number)
     return len(places)
 
 
@@ -183,16 +272,20 @@ def assign(G: nx.DiGraph, *, weights: Mapping[Edge, float] | None = None,
                                f"but are given different numbers ({first[0]!r} and {number!r}); "
                                "tied numbers are one number")
     for place, number in plain:
-        _write(G, [place], number)
-    if chosen:
-        places = tied(G)
-        for name, (number, _) in chosen.items():
-            _write(G, places[name], number)
-
-
-def _write(G: nx.DiGraph, places: Iterable[Place], number: float) -> None:
-    for place in places:
         if place.edge is not None:
             G._adj[place.edge[0]][place.edge[1]][WEIGHT] = number
         else:
             G._node[place.node][BIAS] = number
+    if chosen:
+        found = ties(G)
+        for name, (number, _) in chosen.items():
+            _write(G, found, name, number)
+
+
+def _write(G: nx.DiGraph, found: Ties, name: str, number: float) -> None:
+    """Write ``number`` to every copy of ``name``."""
+    adjacency, data = G._adj, G._node
+    for source, target in found.connections.get(name, ()):
+        adjacency[source][target][WEIGHT] = number
+    for node in found.biases.get(name, ()):
+        data[node][BIAS] = number

@@ -19,7 +19,7 @@ from nngraph.core.aggregations import resolve_aggregation
 from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATION,
                                   DEFAULT_AGGREGATION, DEFAULT_BIAS, INPUT, LAYER, LAYER_RECORD_KEYS,
                                   LAYERS, ROLE, ROLES, WEIGHT)
-from nngraph.core.params import tied
+from nngraph.core.params import first_difference, ties
 from nngraph.errors import CycleError, NetworkError, shown
 from nngraph.names import quoted, unfaithful_character
 from nngraph.core.structure import contract, levels
@@ -213,14 +213,13 @@ def _all_finite(weights: list, kinds: set[type]) -> bool:
 
 def _check_ties(G: nx.DiGraph, *, connections: bool) -> None:
     """Numbers tied by one name must be equal; ``connections=False``: no connection carries a name."""
-    for name, places in tied(G, connections=connections).items():
-        first = places[0].value(G)
-        for place in places[1:]:
-            if place.value(G) != first:
-                raise NetworkError(
-                    f"{places[0].describe(G)} and {place.describe(G)} are tied by the name {name!r} but "
-                    f"differ; tied numbers must be equal (nngraph.set_param(G, {name!r}, value) writes "
-                    "every copy)", node=place.node, edge=place.edge)
+    differing = first_difference(G, ties(G, connections=connections))
+    if differing is not None:
+        name, first, place = differing
+        raise NetworkError(
+            f"{first.describe(G)} and {place.describe(G)} are tied by the name {name!r} but "
+            f"differ; tied numbers must be equal (nngraph.set_param(G, {name!r}, value) writes "
+            "every copy)", node=place.node, edge=place.edge)
 
 
 def _check_layers(G: nx.DiGraph) -> None:

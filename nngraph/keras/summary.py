@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from nngraph.core.network import INPUT, LayerRecord, computed, inputs, layer_records, outputs
-from nngraph.core.params import count_params, tied
+from nngraph.core.params import count_params, count_params_of, ties
 from nngraph.names import printable
 from nngraph.core.structure import Column, columns, levels
 from nngraph.core.validate import validate
@@ -76,7 +76,7 @@ def graph_rows(G: nx.DiGraph, *, shown: Sequence[Column] | None = None) -> list[
     kind is its layer record's, where one has its name, else ``Dense`` when every neuron reads
     exactly the whole previous column. ``shown`` may pass in ``columns(G)`` when the caller has it.
     """
-    names = tied(G)
+    names = ties(G)
     recorded = {record.name: record for record in layer_records(G)}
     rows = []
     previous: Column | None = None
@@ -124,21 +124,28 @@ def layer_table(G: nx.DiGraph) -> LayerTable:
     ([('dense', 'Dense', (None, 6, 4), 16), ('max_pooling1d', 'MaxPooling1D', (None, 3, 4), 0)], 16)
     """
     records = layer_records(G)
-    names = tied(G)
+    names = ties(G)
     rows, counted, fixed, non_trainable = [], [], 0, 0
     for record in records:
         kind = LAYER_KINDS.get(record.kind)
         keras = kind.keras_params(record) if kind is not None else None
         if keras is None:
-            params = count_params(G, record.neurons, without_bias=_without_bias([record]), names=names)
             counted.append(record)
+            rows.append(None)
         else:
             params, frozen = keras
             fixed += params
             non_trainable += frozen
-        rows.append(SummaryRow(record.name, record.kind, record.output_shape, params))
+            rows.append(SummaryRow(record.name, record.kind, record.output_shape, params))
+    unbiased = _without_bias(counted)
+    per_record = count_params_of(G, [record.neurons for record in counted], without_bias=unbiased, names=names)
+    found = iter(zip(counted, per_record))
+    for index, row in enumerate(rows):
+        if row is None:
+            record, params = next(found)
+            rows[index] = SummaryRow(record.name, record.kind, record.output_shape, params)
     total = fixed + count_params(G, [node for record in counted for node in record.neurons],
-                                 without_bias=_without_bias(counted), names=names)
+                                 without_bias=unbiased, names=names)
     return LayerTable(rows, total, non_trainable)
 
 
