@@ -4,6 +4,8 @@ references of tests/recurrent_references.py, through the reference pass and the 
 
 from __future__ import annotations
 
+import pickle
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -229,3 +231,24 @@ def test_bad_settings_are_refused() -> None:
         layer = LSTM(1)
         Sequential([Input(shape=(2, 1)), layer])
         layer.gate_neurons("forgot")
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_trace_layer_values_are_in_keras_layout_from_both_executors(return_sequences: bool) -> None:
+    model, weights = recurrent_model("lstm", 7, 2, 3, return_sequences=return_sequences, go_backwards=False,
+                                     rng=RNG)
+    x = RNG.normal(size=(2, 7, 2))
+    expected, _ = expected_output("lstm", x, weights, return_sequences=return_sequences, go_backwards=False)
+    plan = nngraph.compile_network(model.graph)
+    for trace in (model.trace(x), plan.trace(x.reshape(2, -1)),
+                  pickle.loads(pickle.dumps(plan)).trace(x.reshape(2, -1))):
+        assert_close(trace.layer_values("lstm"), expected)
+
+
+def test_trace_layer_weighted_sums_and_unknown_layers() -> None:
+    model = Sequential([Input(shape=(4, 2)), SimpleRNN(3, return_sequences=True, activation="linear")], seed=0)
+    trace = model.trace(RNG.normal(size=(5, 4, 2)))
+    np.testing.assert_array_equal(trace.layer_weighted_sums("simple_rnn"), trace.layer_values("simple_rnn"))
+    assert trace.layer_values("simple_rnn").shape == (5, 4, 3)
+    with pytest.raises(nngraph.NeuronNotFoundError, match="no layer 'lstm' in this trace's network; its layers: 'simple_rnn'"):
+        trace.layer_values("lstm")

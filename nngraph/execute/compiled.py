@@ -22,6 +22,7 @@ huge inputs overflow to infinity and ``inf - inf`` gives NaN, as IEEE arithmetic
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ from nngraph.compiler.costs import DEFAULT_OPTIONS
 from nngraph.core.structure import Column
 from nngraph.errors import CompileError, InputError
 from nngraph.execute.inputs import as_batch
-from nngraph.execute.trace import Trace
+from nngraph.execute.trace import LAYERS, Trace
 from nngraph.execute.verify import verify_plan
 from nngraph.ir.plan import FusedOp, Plan
 from nngraph.ir.text import plan_table
@@ -70,9 +71,12 @@ class CompiledPlan:
     plan: Plan
     program: Program
     options: CodegenOptions = DEFAULT_OPTIONS
+    #: The network's layer records (its graph attribute ``layers``), so that a trace of the plan
+    #: gives a layer's values in its shape (``Trace.layer_values``).
+    layers: tuple[Mapping[str, Any], ...] = ()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_regenerate, (self.plan, self.options))
+        return (_regenerate, (self.plan, self.options, self.layers))
 
     def __call__(self, x: ArrayLike) -> np.ndarray:
         """Run ``x`` (``(batch, n_inputs)`` or ``(n_inputs,)``) and return the outputs."""
@@ -186,9 +190,10 @@ def _check_options(options: object) -> None:
         raise CompileError(f"options must be nngraph.CodegenOptions, got {type(options).__name__}")
 
 
-def _regenerate(plan: Plan, options: CodegenOptions) -> CompiledPlan:
+def _regenerate(plan: Plan, options: CodegenOptions,
+                layers: tuple[Mapping[str, Any], ...] = ()) -> CompiledPlan:
     """Unpickle a ``CompiledPlan``: its program is generated again from the plan."""
-    return compile_plan(plan, options=options)
+    return dataclasses.replace(compile_plan(plan, options=options), layers=layers)
 
 
 def compile_network(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
@@ -227,6 +232,7 @@ def compile_network(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
     """
     _check_options(options)  # before the work of compiling
     compiled = compile_plan(build_plan(G, dtype=dtype, passes=passes), options=options)
+    compiled = dataclasses.replace(compiled, layers=tuple(G.graph.get(LAYERS, ())))
     if verify:
         verify_plan(compiled, G)
     return compiled

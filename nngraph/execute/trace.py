@@ -8,8 +8,10 @@ sum; their weighted-sum column holds NaN.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +20,16 @@ from nngraph.errors import ArgumentError, InputError, NeuronNotFoundError, shown
 from nngraph.names import printable
 
 COMPACT_FROM = 1e6
+LAYERS = "layers"  # the graph attribute holding one record per builder layer
+
+
+def layer_records(source: object) -> tuple[Mapping[str, Any], ...]:
+    """The layer records of what computed a trace: a network's graph attribute ``layers``, or
+    those a compiled plan kept from its network; none when unknown."""
+    graph = getattr(source, "graph", None)
+    if isinstance(graph, Mapping):
+        return tuple(graph.get(LAYERS, ()))
+    return tuple(getattr(source, LAYERS, ()))
 
 
 def format_number(value: float, *, precision: int = 4) -> str:
@@ -87,6 +99,41 @@ class Trace:
     def value(self, node: Hashable) -> np.ndarray:
         """The value ``a = f(z)`` of ``node`` for every sample, shape ``(batch,)``."""
         return self.values[:, self._column(node)]
+
+    def layer_values(self, name: str) -> np.ndarray:
+        """The values of layer ``name``'s outputs, in Keras' layout ``(batch, *output_shape)``
+        (such as ``(batch, units)`` or ``(batch, timesteps, units)``), read through the network's
+        layer records (``G.graph["layers"]``, written by ``Sequential``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nngraph.models import Sequential
+        >>> from nngraph.layers import Dense, Input
+        >>> model = Sequential([Input(shape=(3,)), Dense(2, name="hidden"), Dense(1)], seed=0)
+        >>> model.trace(np.ones((4, 3))).layer_values("hidden").shape
+        (4, 2)
+        """
+        return self._layer(name, self.values)
+
+    def layer_weighted_sums(self, name: str) -> np.ndarray:
+        """The weighted sums of layer ``name``'s outputs, shaped as ``layer_values`` gives values."""
+        return self._layer(name, self.weighted_sums)
+
+    def _layer(self, name: str, table: np.ndarray) -> np.ndarray:
+        records = layer_records(self.source)
+        record = next((record for record in records if record.get("name") == name), None)
+        if record is None:
+            known = ", ".join(repr(record.get("name")) for record in records) or "none"
+            raise NeuronNotFoundError(f"no layer {name!r} in this trace's network; its layers: {known}")
+        shape = tuple(record["output_shape"][1:])
+        count = math.prod(shape)
+        neurons = list(record["neurons"])
+        if len(neurons) < count:
+            raise NeuronNotFoundError(f"layer {name!r} computes no neuron of its own (it renames the "
+                                      "positions of the layer before it); read that layer")
+        columns = [self._column(node) for node in neurons[len(neurons) - count:]]
+        return table[:, columns].reshape(self.batch_size, *shape)
 
     def records(self, sample: int = 0, *,
                 neurons: Collection[Hashable] | None = None) -> list[dict[str, object]]:
