@@ -11,7 +11,8 @@ connection; with ``go_backwards`` step ``t`` reads input row ``timesteps - 1 - t
 the returned sequence stays in the order the steps ran.
 
 Neurons are named ``"<layer>/t<step>/<role>/<unit>"``: ``lstm/t5/forget/3`` is unit 3's forget gate
-at step 5. ``layer.roles`` lists a cell's roles; ``layer.gate_neurons(role)`` gives their ids as a
+at step 5. Each step's neurons form the group ``"<layer>/t<step>"`` (node key ``layer``), so that the
+neuron diagram draws one column per time step and a trace's table lists the layer step by step. ``layer.roles`` lists a cell's roles; ``layer.gate_neurons(role)`` gives their ids as a
 ``(timesteps, units)`` array and ``layer.gate_values(trace, role)`` their values in a trace as
 ``(batch, timesteps, units)``: ``gate_values(trace, "forget")[0, :, 3]`` is unit 3's forget gate
 over time for the first sample.
@@ -185,7 +186,8 @@ class Recurrent(Layer):
         """Add one neuron; ``bias`` is its entry in the flat bias (tied by name), ``constant`` a
         fixed bias (the 1 of ``1 - z``)."""
         node = f"{self.name}/t{step}/{role}/{unit}"
-        data: dict[str, Any] = {ROLE: HIDDEN, BIAS: constant, ACTIVATION: activation, LAYER: self.name}
+        data: dict[str, Any] = {ROLE: HIDDEN, BIAS: constant, ACTIVATION: activation,
+                                LAYER: f"{self.name}/t{step}"}
         if product:
             data[AGGREGATION] = PRODUCT
         if bias is not None and self.use_bias:
