@@ -200,8 +200,10 @@ def test_go_backwards_reads_the_last_row_first() -> None:
 
 
 @pytest.mark.parametrize(("layers", "match"), [
-    ([Input(shape=(8,)), LSTM(4)], r"LSTM takes inputs of shape \(timesteps, features\), got \(8,\); it has no time axis"),
-    ([Input(shape=(5, 8)), Flatten(), Dense(3), GRU(2)], r"GRU takes inputs of shape \(timesteps, features\), got \(3,\)"),
+    ([Input(shape=(8,)), LSTM(4)],
+     r"LSTM takes inputs of shape \(timesteps, features\), got \(8,\); it has no time axis"),
+    ([Input(shape=(5, 8)), Flatten(), Dense(3), GRU(2)],
+     r"GRU takes inputs of shape \(timesteps, features\), got \(3,\)"),
     ([Input(shape=(4, 4, 1)), SimpleRNN(2)], r"got \(4, 4, 1\); add a Reshape"),
 ])
 def test_inputs_without_a_time_axis_are_refused(layers: list, match: str) -> None:
@@ -220,7 +222,8 @@ def test_set_weights_of_the_wrong_shape_names_the_layer_and_shapes() -> None:
     Sequential([Input(shape=(5, 3)), layer], seed=0)
     with pytest.raises(LayerError, match=r"layer 'encoder': recurrent_kernel must have shape \(4, 16\), got \(4, 12\)"):
         layer.set_weights([np.zeros((3, 16)), np.zeros((4, 12)), np.zeros(16)])
-    with pytest.raises(LayerError, match=r"expects 3 arrays \(kernel \(3, 16\), recurrent_kernel \(4, 16\), bias \(16,\)\)"):
+    expected = r"expects 3 arrays \(kernel \(3, 16\), recurrent_kernel \(4, 16\), bias \(16,\)\)"
+    with pytest.raises(LayerError, match=expected):
         layer.set_weights([np.zeros((3, 16))])
 
 
@@ -250,5 +253,6 @@ def test_trace_layer_weighted_sums_and_unknown_layers() -> None:
     trace = model.trace(RNG.normal(size=(5, 4, 2)))
     np.testing.assert_array_equal(trace.layer_weighted_sums("simple_rnn"), trace.layer_values("simple_rnn"))
     assert trace.layer_values("simple_rnn").shape == (5, 4, 3)
-    with pytest.raises(nngraph.NeuronNotFoundError, match="no layer 'lstm' in this trace's network; its layers: 'simple_rnn'"):
+    with pytest.raises(nngraph.NeuronNotFoundError,
+                       match="no layer 'lstm' in this trace's network; its layers: 'simple_rnn'"):
         trace.layer_values("lstm")

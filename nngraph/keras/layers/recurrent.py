@@ -12,8 +12,8 @@ the returned sequence stays in the order the steps ran.
 
 Neurons are named ``"<layer>/t<step>/<role>/<unit>"``: ``lstm/t5/forget/3`` is unit 3's forget gate
 at step 5. Each step's neurons form the group ``"<layer>/t<step>"`` (node key ``layer``), so that the
-neuron diagram draws one column per time step and a trace's table lists the layer step by step. ``layer.roles`` lists a cell's roles; ``layer.gate_neurons(role)`` gives their ids as a
-``(timesteps, units)`` array and ``layer.gate_values(trace, role)`` their values in a trace as
+neuron diagram draws one column per time step and a trace's table lists the layer step by step.
+``layer.roles`` lists a cell's roles; ``layer.gate_neurons(role)`` gives their ids as a ``(timesteps, units)`` array and ``layer.gate_values(trace, role)`` their values in a trace as
 ``(batch, timesteps, units)``: ``gate_values(trace, "forget")[0, :, 3]`` is unit 3's forget gate
 over time for the first sample.
 """
@@ -373,8 +373,9 @@ class GRU(Recurrent):
     With ``reset_after``: ``z = σ(x W_z + b_z + (h U_z + b'_z))``, likewise ``r``, and
     ``h̃ = tanh(x W_h + b_h + r · (h U_h + b'_h))``; the parts in brackets are the neurons
     ``recurrent_update``, ``recurrent_reset``, ``recurrent_candidate`` (bias ``(2, 3 units)``: input
-    then recurrent) and ``r · (h U_h + b'_h)`` the neurons ``reset_recurrent``. Without: ``z = σ(x W_z + h U_z + b_z)``, ``h̃ = tanh(x W_h + (r · h) U_h + b_h)``
-    with ``r · h`` the neurons ``reset_state`` (bias ``(3 units,)``). Other roles: ``not_update``
+    then recurrent) and ``r · (h U_h + b'_h)`` the neurons ``reset_recurrent``. Without:
+    ``z = σ(x W_z + h U_z + b_z)``, ``h̃ = tanh(x W_h + (r · h) U_h + b_h)`` with ``r · h`` the
+    neurons ``reset_state`` (bias ``(3 units,)``). Other roles: ``not_update``
     (``1 - z``), ``kept``, ``written`` and ``hidden``.
 
     Examples
@@ -382,7 +383,7 @@ class GRU(Recurrent):
     >>> from nngraph.models import Sequential
     >>> model = Sequential([GRU(4, input_shape=(5, 3))], seed=0)
     >>> model.count_params(), [w.shape for w in model.layers[0].get_weights()]
-    (120, [(3, 12), (4, 12), (2, 12)])
+    (108, [(3, 12), (4, 12), (2, 12)])
     """
 
     kind = "GRU"
