@@ -13,7 +13,8 @@ the returned sequence stays in the order the steps ran.
 Neurons are named ``"<layer>/t<step>/<role>/<unit>"``: ``lstm/t5/forget/3`` is unit 3's forget gate
 at step 5. Each step's neurons form the group ``"<layer>/t<step>"`` (node key ``layer``), so that the
 neuron diagram draws one column per time step and a trace's table lists the layer step by step.
-``layer.roles`` lists a cell's roles; ``layer.gate_neurons(role)`` gives their ids as a ``(timesteps, units)`` array and ``layer.gate_values(trace, role)`` their values in a trace as
+``layer.roles`` lists a cell's roles; ``layer.gate_neurons(role)`` gives their ids as a
+``(timesteps, units)`` array and ``layer.gate_values(trace, role)`` their values in a trace as
 ``(batch, timesteps, units)``: ``gate_values(trace, "forget")[0, :, 3]`` is unit 3's forget gate
 over time for the first sample.
 """
