@@ -5,6 +5,8 @@ references of tests/recurrent_references.py, through the reference pass and the 
 from __future__ import annotations
 
 import pickle
+import runpy
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -256,3 +258,19 @@ def test_trace_layer_weighted_sums_and_unknown_layers() -> None:
     with pytest.raises(nngraph.NeuronNotFoundError,
                        match="no layer 'lstm' in this trace's network; its layers: 'simple_rnn'"):
         trace.layer_values("lstm")
+
+
+def test_the_lstm_gates_example_prints_a_forget_gate_over_time(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    lstm_gates = runpy.run_path(str(Path(__file__).parents[1] / "examples" / "lstm_gates.py"))
+    lstm_gates["main"]([str(tmp_path), "--dot"])
+    printed = capsys.readouterr().out
+    assert "lstm (LSTM)                    (None, 3)                     72" in printed
+    assert "  t5  lstm/t5/forget/0" in printed
+    model = lstm_gates["lstm_model"]()
+    layer = model.get_layer("lstm")
+    sequence = np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0], [-0.5, 0.5], [-1.0, 0.0], [0.0, -1.0]])
+    _, gates = lstm(sequence[None], *layer.get_weights())
+    for step, value in enumerate(gates["forget"][0, :, 0]):
+        assert f"  t{step}  lstm/t{step}/forget/0   {value:.4f}" in printed
+    assert "lstm/t5/forget/0" in (tmp_path / "lstm_neurons.dot").read_text()
