@@ -12,6 +12,8 @@ leaves the previous file as it was.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -87,14 +89,16 @@ def draw(diagram: graphviz.Digraph | graphviz.Graph | graphviz.Source, fmt: str,
     and ``RenderError`` when ``dot`` fails.
     """
     try:
-        return diagram.pipe(format=fmt, engine="dot")
+        # The whole source at once (not line by line, as diagram.pipe writes it), so that a dot
+        # that dies early gives its return code rather than a broken pipe.
+        drawn = graphviz.pipe("dot", fmt, diagram.source.encode(diagram.encoding or "utf-8"))
     except graphviz.ExecutableNotFound:
         raise GraphvizMissingError(
             f"render: writing {what} needs Graphviz's 'dot' program, which is not on PATH; "
             f"{INSTALL}. A .dot file needs no program.") from None
     except graphviz.CalledProcessError as error:
-        raise RenderError(f"render: Graphviz's dot failed to draw {what}: "
-                          f"{(error.stderr or b'').decode(errors='replace').strip()}") from None
+        raise RenderError(dot_failure(error, what)) from None
+    return drawn
 
 
 def write_text(text: str, path: str | os.PathLike) -> Path:
@@ -111,6 +115,32 @@ def write_bytes(content: bytes, path: str | os.PathLike) -> Path:
     except OSError as error:
         raise RenderError(f"{path}: {write_failure(error)}") from None
     return path
+
+
+def dot_failure(error: subprocess.CalledProcessError, what: str) -> str:
+    """One line on why Graphviz's ``dot`` did not draw ``what``: its own message, or the signal that ended it.
+
+    A negative return code means a signal ended ``dot`` (killed for memory or
+    time, or crashed); its output is then of no use, so the line says what to
+    try instead.
+
+    Examples
+    --------
+    >>> import signal, subprocess
+    >>> dot_failure(subprocess.CalledProcessError(-signal.SIGKILL, ["dot"]), "'deep.svg'").split(";")[0]
+    "render: Graphviz's dot was killed by SIGKILL while drawing 'deep.svg'"
+    """
+    if error.returncode < 0:
+        try:
+            name = signal.Signals(-error.returncode).name
+        except ValueError:
+            name = f"signal {-error.returncode}"
+        return (f"render: Graphviz's dot was killed by {name} while drawing {what}; "
+                f"write a .dot file and draw it with another Graphviz program (for example "
+                f"'sfdp -Tsvg'), or fold more of the diagram (smaller collapse_above, "
+                f"collapse_columns_above or collapse_boxes_above)")
+    detail = " ".join((error.stderr or b"").decode(errors="replace").split())
+    return f"render: Graphviz's dot failed to draw {what} (exit code {error.returncode}): {detail}"
 
 
 def render(obj: Any, path: str | os.PathLike, *, kind: str | None = None, **options: Any) -> Path:

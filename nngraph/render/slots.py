@@ -8,7 +8,8 @@ import graphviz
 import networkx as nx
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_BIAS, INPUT, LAYER, OUTPUT, ROLE
+from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_AGGREGATION,
+                                  DEFAULT_BIAS, INPUT, LAYER, OUTPUT, ROLE)
 from nngraph.render import style
 from nngraph.render.layout import Layout, Slot
 from nngraph.render.values import Readings
@@ -17,9 +18,19 @@ PROBABILITY_KINDS = ("softmax", "sigmoid")
 LABEL_FONT_SIZE = 11
 
 
+#: Points per inch: positions are computed in inches and written in points, as Graphviz's nop2 layout reads them.
+POINTS = 72
+
+
 def pos(x: float, y: float) -> str:
-    """A pinned position in inches, as neato reads it."""
-    return f"{x:.3f},{y:.3f}!"
+    """A pinned position given in inches (kept to a thousandth), written in points for Graphviz's ``nop2`` layout.
+
+    Examples
+    --------
+    >>> pos(2.0, -0.5004)
+    '144.000,-36.000!'
+    """
+    return f"{round(x, 3) * POINTS:.3f},{round(y, 3) * POINTS:.3f}!"
 
 
 def is_probability(G: nx.DiGraph, node: Hashable) -> bool:
@@ -29,13 +40,22 @@ def is_probability(G: nx.DiGraph, node: Hashable) -> bool:
         data.get(ACTIVATION, DEFAULT_ACTIVATION)).kind in PROBABILITY_KINDS
 
 
-def add_folded(dot: graphviz.Digraph, slot: Slot) -> None:
-    """Draw the "+N more" node standing for a column's folded neurons."""
+def add_folded(dot: graphviz.Digraph, slot: Slot, *, inner: int = 0) -> None:
+    """Draw the "+N more" node standing for folded neurons; ``inner`` counts the connections among them.
+
+    Those connections would loop from the node back to itself, so they are not
+    drawn: the node says how many there are.
+    """
     count = len(slot.folded)
-    dot.node(slot.key, f"<+{count:,} more>", shape="box", style="rounded,dashed", color=style.MUTED,
-             fontcolor=style.MUTED, fontsize="10", pos=pos(slot.x, slot.y),
-             tooltip=style.tooltip(f"{count:,} neurons not drawn: {slot.folded[0]!s} ... "
-                                   f"{slot.folded[-1]!s}"), **{"class": "more"})
+    lines = [f"+{count:,} more"]
+    tooltip = f"{count:,} neurons not drawn: {slot.folded[0]!s} ... {slot.folded[-1]!s}"
+    if inner:
+        lines.append(f'<font point-size="8">{style.count(inner, "connection")} among them</font>')
+        tooltip += f"; {style.count(inner, 'connection')} among them"
+    # Filled, so that the paths of bent bundles, which run to its centre, stay hidden under it.
+    dot.node(slot.key, "<" + "<br/>".join(lines) + ">", shape="box", style="rounded,dashed,filled",
+             fillcolor=style.WHITE, color=style.MUTED, fontcolor=style.MUTED, fontsize="10", pos=pos(slot.x, slot.y),
+             tooltip=style.tooltip(tooltip), **{"class": "more"})
 
 
 def add_neuron(dot: graphviz.Digraph, G: nx.DiGraph, slot: Slot, *, diameter: float,
@@ -48,8 +68,10 @@ def add_neuron(dot: graphviz.Digraph, G: nx.DiGraph, slot: Slot, *, diameter: fl
                   "pos": pos(slot.x, slot.y), "style": "filled", "fillcolor": style.WHITE,
                   "penwidth": "1.2", "fontsize": "9", "class": f"neuron {role}"}
     lines = [style.text(node)] if names else []
-    tooltip = [str(node)] if role == INPUT else [f"{node!s}: {data.get(ACTIVATION, DEFAULT_ACTIVATION)}, "
-                                                  f"bias {style.number(data.get(BIAS, DEFAULT_BIAS))}"]
+    aggregation = data.get(AGGREGATION, DEFAULT_AGGREGATION)
+    tooltip = [str(node)] if role == INPUT else [
+        f"{node!s}: {data.get(ACTIVATION, DEFAULT_ACTIVATION)}, bias {style.number(data.get(BIAS, DEFAULT_BIAS))}"
+        + (f", aggregation {aggregation}" if aggregation != DEFAULT_AGGREGATION else "")]
     if readings is not None:
         value = readings.values[node]
         attributes["fillcolor"] = style.value_fill(value, readings.largest)

@@ -201,6 +201,7 @@ class Layer:
     kind = "Layer"
     base_name = "layer"
     adds_neurons = True  # False for layers that only rename positions (Flatten, Reshape, Dropout)
+    numbers_in_graph = False  # True where the graph holds exactly the layer's numbers (Dense): counted there
 
     def __init__(self, *, name: str | None = None, input_shape: Sequence[int] | None = None) -> None:
         if name is not None and (not isinstance(name, str) or not name):

@@ -23,7 +23,8 @@ import numpy as np
 
 from nngraph.core.activations import resolve_activation
 from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, LAYER, ROLE, WEIGHT
-from nngraph.errors import LayerError, shown
+from nngraph.core.params import assign
+from nngraph.errors import LayerError, NetworkError, shown
 from nngraph.keras.initializers import get_initializer
 from nngraph.keras.layers.base import (BIAS_PARAM, BYTES_PER_CONNECTION, BYTES_PER_NEURON, MAX_CONNECTIONS,
                                        PARAM, Layer, check_shape, check_size, position_ids, read_biases,
@@ -95,6 +96,7 @@ class Dense(Layer):
     """
 
     kind = "Dense"
+    numbers_in_graph = True
     base_name = "dense"
 
     def __init__(self, units: int, activation: str | None = None, *, use_bias: bool = True,
@@ -182,18 +184,23 @@ class Dense(Layer):
         return [kernel, read_biases(G, targets)] if self.use_bias else [kernel]
 
     def _write_weights(self, G: nx.DiGraph, arrays: list[np.ndarray]) -> None:
+        # Through ``assign``: a connection or bias tied by name to others (``param``, ``bias_param``)
+        # writes every copy, and two different numbers for one name are refused.
         features = self._input[-1]  # type: ignore[index]
         kernel = arrays[0].tolist()
-        adjacency, data = G._adj, G._node
+        weights, biases = {}, {}
         for sources, targets in zip(self.sources.reshape(-1, features).tolist(),
                                     self.neurons.reshape(-1, self.units).tolist()):
             for i, source in enumerate(sources):
-                row, out = kernel[i], adjacency[source]
+                row = kernel[i]
                 for j, target in enumerate(targets):
-                    out[target][WEIGHT] = row[j]
+                    weights[source, target] = row[j]
             if self.use_bias:
-                for target, b in zip(targets, arrays[1].tolist()):
-                    data[target][BIAS] = b
+                biases.update(zip(targets, arrays[1].tolist()))
+        try:
+            assign(G, weights=weights, biases=biases)
+        except NetworkError as error:
+            raise LayerError(f"{self.label}: {error}") from None
 
 
 class Activation(Layer):
