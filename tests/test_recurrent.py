@@ -274,3 +274,21 @@ def test_the_lstm_gates_example_prints_a_forget_gate_over_time(tmp_path: Path,
     for step, value in enumerate(gates["forget"][0, :, 0]):
         assert f"  t{step}  lstm/t{step}/forget/0   {value:.4f}" in printed
     assert "lstm/t5/forget/0" in (tmp_path / "lstm_neurons.dot").read_text()
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "gru_reset_before"])
+def test_the_plan_fuses_each_steps_gates_and_products(kind: str) -> None:
+    steps = 5
+    model, _ = recurrent_model(kind, steps, 3, 4, return_sequences=False, go_backwards=False, rng=RNG)
+    plan = nngraph.compile_network(model.graph)
+    products = [op for op in plan.ops if op.kind == "aggregate"]
+    assert all(op.aggregations == ("product",) for op in products)
+    # one op per group of products of a step, never one per neuron (GRU without reset_after: none
+    # multiplies the zero state at step 0)
+    assert len(products) == (2 * steps - 1 if kind == "gru_reset_before" else 2 * steps)
+    assert len(plan.ops) <= 7 * steps
+    for op in plan.ops:  # no op mixes steps
+        assert len({str(node).split("/")[1] for node in op.targets}) == 1
+    gates = plan.op_of(f"{model.layers[0].name}/t3/{'forget' if kind == 'lstm' else 'update'}/2")
+    assert gates.kind == "dense" and len(gates.targets) == 4 * (3 if kind == "lstm" else 2)
+    assert "aggregate (product)" in str(plan)
