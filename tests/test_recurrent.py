@@ -292,3 +292,12 @@ def test_the_plan_fuses_each_steps_gates_and_products(kind: str) -> None:
     gates = plan.op_of(f"{model.layers[0].name}/t3/{'forget' if kind == 'lstm' else 'update'}/2")
     assert gates.kind == "dense" and len(gates.targets) == 4 * (3 if kind == "lstm" else 2)
     assert "aggregate (product)" in str(plan)
+
+
+def test_the_neuron_diagram_draws_steps_as_columns_and_folds_long_sequences() -> None:
+    model = Sequential([Input(shape=(12, 2)), SimpleRNN(3)], seed=0)
+    shown = nngraph.render_neurons(model.graph).source
+    assert all(f"simple_rnn/t{step}" in shown for step in range(12))
+    folded = nngraph.render_neurons(model.graph, collapse_columns_above=5).source
+    assert "the 9 from simple_rnn/t1 to simple_rnn/t9 are folded into one" in folded
+    assert "simple_rnn/t0" in folded and "simple_rnn/t11" in folded
