@@ -4,7 +4,9 @@
    (float64) at batch 1 and 1024, and a 784-512-512-10 network (float32) at batch 1 and 4096.
 2. A NEAT-style DAG (32 inputs, 512 hidden neurons, 8 outputs, 6,000 connections, tanh and
    sigmoid, 41 levels) against ``run_reference`` and neat-python's ``FeedForwardNetwork``.
-3. Compiling the 784-512-512-10 network against one plain pass over ``G.edges(data="weight")``.
+3. LeNet-5 (float32) against PyTorch eager with the same weights, at batch 1 and 256, and its
+   trace against its plain run (``benchmarks/cnn.py``; PyTorch is part of the ``bench`` extra).
+4. Compiling the 784-512-512-10 network against one plain pass over ``G.edges(data="weight")``.
 
 onnxruntime (the ``bench`` extra) runs an ONNX model of each network as a column of its own.
 BLAS and onnxruntime are pinned to ``--threads`` threads (default 1), set before numpy loads.

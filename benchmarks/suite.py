@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from importlib import metadata
 
 import numpy as np
+from cnn import lenet5, onnx_twin, torch_twin
 from neat_network import neat_genome
 from peers import hand_written, layer_weights, neat_python_runner, onnxruntime_runner
 from timing import compare
@@ -94,6 +95,39 @@ def neat_rows(G: object, *, threads: int, rounds: int) -> list[Row]:
     return rows
 
 
+def lenet_rows(*, threads: int, rounds: int) -> list[Row | str]:
+    """LeNet-5 in float32: ``plan(x)`` over PyTorch eager (and onnxruntime over PyTorch) at batch
+    1 and 256, and ``plan.trace(x)`` over ``plan(x)`` at batch 256."""
+    model = lenet5()
+    plan = nngraph.compile_network(model.graph, dtype=np.float32)
+    twin = torch_twin(model)
+    if twin is None:
+        return ["LeNet-5 against PyTorch eager: torch is not installed (pip install -e '.[bench]')"]
+    import torch
+
+    torch.set_num_threads(threads)
+    session = onnx_twin(model, threads=threads)
+    rows: list[Row | str] = ["LeNet-5, float32: plan(x) time / PyTorch eager time, same weights (lower is "
+                             "better)"]
+    for batch, target in ((1, 1.0), (256, 2.0)):
+        images = np.random.default_rng(3).uniform(size=(batch, 28, 28, 1)).astype(np.float32)
+        x = images.reshape(batch, -1)
+        competitors: dict[str, Callable[[], object]] = {"nngraph": lambda: plan(x), "torch": lambda: twin(images)}
+        if session is not None:
+            competitors["onnxruntime"] = lambda: session(images)
+        expected = nngraph.run_reference(model.graph, x[:2], dtype=np.float32).outputs
+        for name, run in competitors.items():
+            _check(name, np.asarray(run())[:2], expected, 1e-4)
+        timings = compare(competitors, rounds=rounds)
+        ort = timings.ratio("onnxruntime", "torch") if session is not None else None
+        rows.append(Row(f"  batch {batch}", timings.ratio("nngraph", "torch"), ort, target, lower_is_better=True))
+        if batch == 256:
+            traced = compare({"trace": lambda: plan.trace(x), "plan": lambda: plan(x)}, rounds=rounds)
+            rows.append(Row("  plan.trace(x) time / plan(x) time, batch 256", traced.ratio("trace", "plan"), None,
+                            1.5, lower_is_better=True))
+    return rows
+
+
 def compile_row(model: Sequential, *, rounds: int) -> Row:
     """Compile time over one plain pass over ``G.edges(data="weight")``."""
     G = model.graph
@@ -147,6 +181,7 @@ def run_suite(*, threads: int, rounds: int) -> str:
     rows.append(f"NEAT-style DAG, 32-512-8, {genome.number_of_edges():,} connections, {depth} levels, "
                 "float64: speed-up (higher is better)")
     rows += neat_rows(genome, **options)
+    rows += lenet_rows(**options)
     rows.append('compile_network time / one pass over G.edges(data="weight") (lower is better)')
     rows.append(compile_row(wide, rounds=rounds))
     blas = ", ".join(f"{variable}={os.environ.get(variable)}" for variable in
@@ -156,8 +191,9 @@ def run_suite(*, threads: int, rounds: int) -> str:
         "side by side in this run",
         f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cores; "
         f"BLAS threads pinned: {blas}; onnxruntime {_version('onnxruntime')} "
-        f"(intra-op threads {threads}), neat-python {_version('neat-python')}",
-        "onnxruntime column: the same network as an ONNX model, same ratio (against numpy, or the "
-        "baseline's time over onnxruntime's)",
+        f"(intra-op threads {threads}), neat-python {_version('neat-python')}, torch {_version('torch')} "
+        f"(threads {threads})",
+        "onnxruntime column: the same network as an ONNX model, same ratio (against numpy or PyTorch, or "
+        "the baseline's time over onnxruntime's)",
     ]
     return _format(rows, header=header)

@@ -300,3 +300,60 @@ def test_keras_shaped_inputs_are_checked() -> None:
     with pytest.raises(nngraph.InputError, match=r"expected an array of shape \(batch, 4, 4, 1\) or \(4, 4, 1\) "
                                                  r"for one sample, got shape \(5, 4, 4\)"):
         model.predict(np.zeros((5, 4, 4)))
+
+
+def test_a_trace_reads_whole_layers_by_position_from_either_executor() -> None:
+    conv_layer, norm = Conv2D(3, 3, padding="same", activation="relu"), BatchNormalization()
+    model = Sequential([Input(shape=(6, 5, 2)), conv_layer, AveragePooling2D(2, padding="same"), norm,
+                        Flatten(), Dense(4, activation="softmax")], seed=3)
+    kernel, bias = conv_layer.get_weights()
+    gamma, beta, mean, variance = [RNG.normal(size=3), RNG.normal(size=3), RNG.normal(size=3), np.full(3, 2.0)]
+    norm.set_weights([gamma, beta, mean, variance])
+    x = sample((6, 5, 2))
+    z = conv(x, kernel, bias, strides=(1, 1), padding="same", dilation=(1, 1))
+    pooled = pool(np.maximum(z, 0), size=(2, 2), strides=(2, 2), padding="same", mode="average")
+    normed = batch_norm(pooled, gamma, beta, mean, variance, 1e-3)
+    plan = nngraph.compile_network(model.graph)
+    for trace in (model.trace(x), plan.trace(x.reshape(3, -1))):
+        assert_close(trace.layer_values("input"), x)
+        assert_close(trace.layer_weighted_sums("conv2d"), z)
+        assert_close(trace.layer_values("conv2d"), np.maximum(z, 0))
+        assert_close(trace.layer_values("average_pooling2d"), pooled)
+        assert_close(trace.layer_values("batch_normalization"), normed)
+        assert_close(trace.layer_values("flatten"), normed.reshape(3, -1))
+        assert trace.layer_values("dense").shape == (3, 4)
+        assert trace.layer_weighted_sums("conv2d")[1, 2, 3, 0] == trace.weighted_sum("conv2d/2,3,0")[1]
+        with pytest.raises(nngraph.NeuronNotFoundError, match="layer 'input' holds inputs"):
+            trace.layer_weighted_sums("input")
+        with pytest.raises(nngraph.NeuronNotFoundError, match="no layer 'conv' in this trace; layers: input, "
+                                                               "conv2d, average_pooling2d"):
+            trace.layer_values("conv")
+
+
+def test_layer_normalization_shows_its_normalised_neurons_and_its_output() -> None:
+    layer = LayerNormalization()
+    model = Sequential([Input(shape=(2, 3)), layer])
+    layer.set_weights([np.array([1.0, 2.0, 3.0]), np.zeros(3)])
+    x = sample((2, 3))
+    trace = model.trace(x)
+    normalized = layer_norm(x, 1.0, 0.0, 1e-3)
+    assert layer.normalized[1, 2] == "layer_normalization/normalized/1,2"
+    assert model.graph.nodes["layer_normalization/normalized/1,2"]["layer"] == "layer_normalization/normalized[1]"
+    assert_close(np.stack([trace.value(node) for node in layer.normalized.reshape(-1)], axis=1),
+                 normalized.reshape(3, -1))
+    assert_close(trace.layer_values("layer_normalization"), normalized * [1.0, 2.0, 3.0])
+
+
+def test_a_graph_without_layer_records_has_no_layers_to_read() -> None:
+    G = nngraph.new_network()
+    nngraph.add_input(G, "x")
+    nngraph.add_neuron(G, nngraph.Neuron("y", role="output"))
+    nngraph.connect(G, "x", "y", 1.0)
+    with pytest.raises(nngraph.NeuronNotFoundError, match="has no layer records"):
+        nngraph.run_reference(G, [1.0]).layer_values("y")
+
+
+def test_a_record_whose_shape_does_not_fit_its_neurons_is_read_as_their_list() -> None:
+    model = Sequential([Input(shape=(2, 2, 1)), Flatten(), Dense(3)], seed=0)
+    model.graph.graph["layers"][1]["output_shape"] = [None, 5]
+    assert model.trace(np.zeros((2, 2, 2, 1))).layer_values("dense").shape == (2, 3)

@@ -64,7 +64,7 @@ def test_ops_have_the_fields_the_renderer_draws(plan: nngraph.CompiledPlan) -> N
 
 def test_table_has_one_row_per_op_and_totals(plan: nngraph.CompiledPlan) -> None:
     lines = str(plan).splitlines()
-    assert lines[0] == "plan: 3 fused ops, 8 inputs -> 4 outputs, float64 (passes: merge_levels, choose_kinds)"
+    assert lines[0] == "plan: 3 fused ops, 8 inputs -> 4 outputs, float64 (passes: share_weights, merge_levels, choose_kinds)"
     assert lines[1].split() == ["op", "kind", "level", "sources", "->", "targets", "activation", "weights",
                                 "nonzeros", "density"]
     assert lines[2].split() == ["0", "dense", "1", "inputs", "(8)", "->", "dense/0", "..", "dense/5", "(6)",
@@ -229,7 +229,7 @@ def test_the_plan_is_data_and_the_program_is_built_from_it(model: Sequential,
     ir = plan.plan
     assert isinstance(ir, nngraph.Plan) and not callable(ir) and not hasattr(ir, "code")
     assert {field.name for field in dataclasses.fields(ir)} == {
-        "ops", "inputs", "outputs", "dtype", "columns", "groups", "passes"}
+        "ops", "inputs", "outputs", "dtype", "columns", "groups", "passes", "layers"}
     assert str(plan) == str(ir) + f"\nrunner: {plan.runner}" and "runner" not in str(ir)
     assert [op.operation for op in plan.ops] == ["weighted_sum"] * 3
     kinds = ir_module.__doc__.split("Op kinds\n")[1].split("Column layout\n")[0]

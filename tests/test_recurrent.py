@@ -255,8 +255,7 @@ def test_trace_layer_weighted_sums_and_unknown_layers() -> None:
     trace = model.trace(RNG.normal(size=(5, 4, 2)))
     np.testing.assert_array_equal(trace.layer_weighted_sums("simple_rnn"), trace.layer_values("simple_rnn"))
     assert trace.layer_values("simple_rnn").shape == (5, 4, 3)
-    with pytest.raises(nngraph.NeuronNotFoundError,
-                       match="no layer 'lstm' in this trace's network; its layers: 'simple_rnn'"):
+    with pytest.raises(nngraph.NeuronNotFoundError, match="no layer 'lstm' in this trace; layers: input, simple_rnn"):
         trace.layer_values("lstm")
 
 

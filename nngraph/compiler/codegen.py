@@ -40,10 +40,10 @@ import numpy as np
 
 from nngraph.compiler.aggregate import aggregate_lines
 from nngraph.compiler.costs import DEFAULT_OPTIONS, CodegenOptions, scalar_batch_limit
-from nngraph.compiler.products import group_lines, product_groups
+from nngraph.compiler.products import group_lines, product_groups, zero_row
 from nngraph.compiler.scalar import scalar_source
 from nngraph.errors import CompileError
-from nngraph.ir.plan import AGGREGATE, SPARSE, Plan
+from nngraph.ir.plan import AGGREGATE, SHARED, SPARSE, Plan
 from nngraph.ir.text import producers
 
 
@@ -117,7 +117,7 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
     return Program(code=code, constants=MappingProxyType(constants), forward=namespace["forward"],
                    exact=namespace["forward_exact"] if padded else None,
                    scalar=namespace["forward_scalar"] if limit else None,
-                   scalar_batch_limit=limit, rows=plan.n_columns + 1, runner=runner)
+                   scalar_batch_limit=limit, rows=plan.n_columns + (1 if zero_row(plan) is None else 2), runner=runner)
 
 
 def _check_source(code: str) -> None:
@@ -160,6 +160,9 @@ def _header(plan: Plan, limit: int, padded: bool) -> list[str]:
     if any(op.kind == AGGREGATE for op in plan.ops):
         lines.append("# I<k>_<r>, w<k>_<r>, R<k>_<r>: the terms' columns and weights (targets x terms), and the")
         lines.append("# aggregation, of aggregate op k's r-th reduction.")
+    if any(op.kind == SHARED for op in plan.ops):
+        lines.append("# A shared-weights op k gathers its windows through G<k> (entries x positions) and")
+        lines.append("# multiplies them by its kernel W<k> (filters x entries); its block holds filter by filter.")
     if padded:
         lines.append("# forward multiplies zeros that are no connection; when it gives NaN, the runner runs")
         lines.append("# forward_exact, the same pass over real connections only.")
@@ -184,8 +187,11 @@ def _forward(plan: Plan, constants: dict[str, object], options: CodegenOptions, 
     prologue = []
     if any(group.reads_inputs for group in groups):
         prologue.append(f"A[0:{len(plan.inputs)}] = X  # some op reads inputs together with other columns")
-    if any("A.take(" in line for line in body):
+    if any("A.take(i" in line for line in body):  # dense gathers (i<k>) read the row of ones
         prologue.append(f"A[{plan.n_columns}] = 1.0  # the row of ones that gathered reads include")
+    zeros = zero_row(plan)
+    if zeros is not None:
+        prologue.append(f"A[{zeros}] = 0.0  # the row of zeros that window entries without a source read")
     if any("csr_accumulate(" in line for line in body):
         prologue += ["n = X.shape[1]",
                      "a_flat, z_flat = A.reshape(-1), Z.reshape(-1)  # views: the buffers are C-contiguous"]

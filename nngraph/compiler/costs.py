@@ -14,6 +14,15 @@ The choices that depend on what work costs are each taken here, from the same fi
   level) turns sparse at higher densities, since the kernel reads the buffer in place. The
   ``merge_levels`` pass leaves fully connected ops of at least ``KEEP_APART`` weights apart:
   padding them with zeros would only add multiply-adds.
+- **shared weights** (the ``share_weights`` pass): a block of ops that apply one kernel at many
+  positions (a convolution lowered one op per position) becomes one shared-weights op when that
+  is expected to cost less than the sparse product over their connections (``CONNECTION_NS``
+  each) or the dense product over all their sources and targets. Per sample it gathers each
+  position's window, ``GATHER_NS`` per entry, and makes ``MULTIPLY_ADD_NS`` per entry, filter and
+  position; an op of its own also costs ``OP_CALLS`` numpy calls per batch, which the work it
+  saves must repay at a batch of ``REFERENCE_BATCH`` samples. So a convolution, whose kernel is
+  used at every position, shares its weights; a per-channel scale (BatchNormalization), whose one
+  weight a gather would only copy, stays in the sparse product.
 - **shared products** (codegen): gathering ops of one level can share one gather and one product
   instead of one each. That saves two numpy calls (``NUMPY_CALL_NS`` each) per op, a fixed cost,
   and multiplies more zeros, ``MULTIPLY_ADD_NS`` each per sample; so it pays up to a batch size,
@@ -57,7 +66,10 @@ SAMPLE_NS = 400.0              # calling the scalar code for one sample
 SCALAR_CONNECTION_NS = 15.0    # one connection in scalar Python code
 NEURON_NS = {"inline": 40.0, "call": 120.0, "softmax": 150.0}  # one neuron's activation, scalar
 
+OP_CALLS = 3                   # numpy calls of an op of its own: product, bias, activation
+
 # Limits.
+REFERENCE_BATCH = 32           # the batch at which an op's fixed cost is weighed against its work
 KEEP_APART = 4096              # fully connected ops this large are never merged
 MAX_SHARED_BATCH = 1024        # shared products run batches up to this size at most
 SCALAR_MAX_CONNECTIONS = 2048  # larger plans get no scalar code (its source would be long)
@@ -121,6 +133,36 @@ def sparse_cost(op: FusedOp) -> float:
     """The sparse kernel's expected nanoseconds per sample (see the module doc; example at
     ``dense_cost``)."""
     return CONNECTION_NS * op.connections + TARGET_NS * len(op.targets)
+
+
+def shared_cost(*, positions: int, entries: int, filters: int) -> float:
+    """The shared-weights op's expected nanoseconds per sample: gather every window, one product.
+
+    Examples
+    --------
+    >>> shared_cost(positions=576, entries=25, filters=6)  # LeNet-5's first convolution
+    6739.2
+    """
+    return (GATHER_NS * positions * entries + MULTIPLY_ADD_NS * positions * entries * filters
+            + TARGET_NS * positions * filters)
+
+
+def sharing_pays(*, positions: int, entries: int, filters: int, connections: int, sources: int) -> bool:
+    """Whether one shared-weights op beats computing the same connections by a sparse or dense
+    product, its numpy calls included (see the module doc).
+
+    Examples
+    --------
+    >>> sharing_pays(positions=576, entries=25, filters=6, connections=86_400, sources=784)
+    True
+    >>> sharing_pays(positions=100, entries=1, filters=1, connections=100, sources=100)  # a scale
+    False
+    """
+    targets = positions * filters
+    apart = min(CONNECTION_NS * connections + TARGET_NS * targets,
+                MULTIPLY_ADD_NS * sources * targets + TARGET_NS * targets)
+    saved = apart - shared_cost(positions=positions, entries=entries, filters=filters)
+    return saved * REFERENCE_BATCH > OP_CALLS * NUMPY_CALL_NS
 
 
 def keeps_apart(op: FusedOp) -> bool:

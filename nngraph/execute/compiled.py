@@ -22,7 +22,6 @@ huge inputs overflow to infinity and ``inf - inf`` gives NaN, as IEEE arithmetic
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +34,7 @@ from nngraph.compiler.costs import DEFAULT_OPTIONS
 from nngraph.core.structure import Column
 from nngraph.errors import CompileError, InputError
 from nngraph.execute.inputs import as_batch
-from nngraph.execute.trace import LAYERS, Trace
+from nngraph.execute.trace import Trace
 from nngraph.execute.verify import verify_plan
 from nngraph.ir.plan import FusedOp, Plan
 from nngraph.ir.text import plan_table
@@ -71,12 +70,9 @@ class CompiledPlan:
     plan: Plan
     program: Program
     options: CodegenOptions = DEFAULT_OPTIONS
-    #: The network's layer records (its graph attribute ``layers``), so that a trace of the plan
-    #: gives a layer's values in its shape (``Trace.layer_values``).
-    layers: tuple[Mapping[str, Any], ...] = ()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_regenerate, (self.plan, self.options, self.layers))
+        return (_regenerate, (self.plan, self.options))
 
     def __call__(self, x: ArrayLike) -> np.ndarray:
         """Run ``x`` (``(batch, n_inputs)`` or ``(n_inputs,)``) and return the outputs."""
@@ -190,10 +186,9 @@ def _check_options(options: object) -> None:
         raise CompileError(f"options must be nngraph.CodegenOptions, got {type(options).__name__}")
 
 
-def _regenerate(plan: Plan, options: CodegenOptions,
-                layers: tuple[Mapping[str, Any], ...] = ()) -> CompiledPlan:
+def _regenerate(plan: Plan, options: CodegenOptions) -> CompiledPlan:
     """Unpickle a ``CompiledPlan``: its program is generated again from the plan."""
-    return dataclasses.replace(compile_plan(plan, options=options), layers=layers)
+    return compile_plan(plan, options=options)
 
 
 def compile_network(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
@@ -232,7 +227,6 @@ def compile_network(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
     """
     _check_options(options)  # before the work of compiling
     compiled = compile_plan(build_plan(G, dtype=dtype, passes=passes), options=options)
-    compiled = dataclasses.replace(compiled, layers=tuple(G.graph.get(LAYERS, ())))
     if verify:
         verify_plan(compiled, G)
     return compiled
@@ -299,7 +293,8 @@ def trace_plan(plan: CompiledPlan, x: ArrayLike) -> Trace:
         if _needs_exact(program, values[:n]):  # the last row may be unused, and uninitialised
             program.exact(batch.T, weighted_sums, values)
     return Trace(weighted_sums=weighted_sums[:n].T, values=values[:n].T, columns=ir.columns,
-                 input_nodes=ir.inputs, output_nodes=ir.outputs, groups=ir.groups, source=plan)
+                 input_nodes=ir.inputs, output_nodes=ir.outputs, groups=ir.groups, layers=ir.layers,
+                 source=plan)
 
 
 def _needs_exact(program: Program, watched: np.ndarray) -> bool:

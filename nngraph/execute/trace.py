@@ -8,28 +8,16 @@ sum; their weighted-sum column holds NaN.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from nngraph.core.structure import Column
+from nngraph.core.structure import Column, LayerPositions
 from nngraph.errors import ArgumentError, InputError, NeuronNotFoundError, shown
 from nngraph.names import printable
 
 COMPACT_FROM = 1e6
-LAYERS = "layers"  # the graph attribute holding one record per builder layer
-
-
-def layer_records(source: object) -> tuple[Mapping[str, Any], ...]:
-    """The layer records of what computed a trace: a network's graph attribute ``layers``, or
-    those a compiled plan kept from its network; none when unknown."""
-    graph = getattr(source, "graph", None)
-    if isinstance(graph, Mapping):
-        return tuple(graph.get(LAYERS, ()))
-    return tuple(getattr(source, LAYERS, ()))
 
 
 def format_number(value: float, *, precision: int = 4) -> str:
@@ -69,6 +57,9 @@ class Trace:
     input_nodes: tuple[Hashable, ...]
     output_nodes: tuple[Hashable, ...]
     groups: tuple[Column, ...]
+    #: The output positions of each layer of a built model (``nngraph.core.structure.layer_positions``),
+    #: which ``layer_values`` and ``layer_weighted_sums`` read; empty for a graph without layer records.
+    layers: tuple[LayerPositions, ...] = ()
     #: What computed the trace: the network (``run_reference``) or the plan (``plan.trace``), so that
     #: the trace can show itself on its network (``_repr_html_``). ``None`` when unknown.
     source: object = field(default=None, repr=False)
@@ -100,40 +91,45 @@ class Trace:
         """The value ``a = f(z)`` of ``node`` for every sample, shape ``(batch,)``."""
         return self.values[:, self._column(node)]
 
+    def _layer(self, name: str) -> LayerPositions:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        known = ", ".join(printable(layer.name) for layer in self.layers)
+        raise NeuronNotFoundError(f"no layer {name!r} in this trace; " + (
+            f"layers: {known}" if known else "its network has no layer records (a model built by "
+                                             "Sequential has them)"))
+
     def layer_values(self, name: str) -> np.ndarray:
-        """The values of layer ``name``'s outputs, in Keras' layout ``(batch, *output_shape)``
-        (such as ``(batch, units)`` or ``(batch, timesteps, units)``), read through the network's
-        layer records (``G.graph["layers"]``, written by ``Sequential``).
+        """The values of layer ``name``'s output, shaped as Keras gives it: ``(batch, *output_shape)``.
+
+        ``"input"`` gives the inputs in the model's input shape. A layer that only renames positions
+        (Flatten, Dropout) gives the layer before it in its own shape.
 
         Examples
         --------
         >>> import numpy as np
         >>> from nngraph.models import Sequential
-        >>> from nngraph.layers import Dense, Input
-        >>> model = Sequential([Input(shape=(3,)), Dense(2, name="hidden"), Dense(1)], seed=0)
-        >>> model.trace(np.ones((4, 3))).layer_values("hidden").shape
-        (4, 2)
+        >>> from nngraph.layers import Conv2D, Input
+        >>> model = Sequential([Input(shape=(5, 5, 1)), Conv2D(2, 3)], seed=0)
+        >>> trace = model.trace(np.ones((4, 5, 5, 1)))
+        >>> trace.layer_values("conv2d").shape
+        (4, 3, 3, 2)
+        >>> trace.layer_weighted_sums("conv2d")[0, 1, 2, 0] == trace.weighted_sum("conv2d/1,2,0")[0]
+        np.True_
         """
-        return self._layer(name, self.values)
+        layer = self._layer(name)
+        columns = [self.columns[node] for node in layer.nodes]
+        return self.values[:, columns].reshape(self.batch_size, *layer.shape)
 
     def layer_weighted_sums(self, name: str) -> np.ndarray:
-        """The weighted sums of layer ``name``'s outputs, shaped as ``layer_values`` gives values."""
-        return self._layer(name, self.weighted_sums)
-
-    def _layer(self, name: str, table: np.ndarray) -> np.ndarray:
-        records = layer_records(self.source)
-        record = next((record for record in records if record.get("name") == name), None)
-        if record is None:
-            known = ", ".join(repr(record.get("name")) for record in records) or "none"
-            raise NeuronNotFoundError(f"no layer {name!r} in this trace's network; its layers: {known}")
-        shape = tuple(record["output_shape"][1:])
-        count = math.prod(shape)
-        neurons = list(record["neurons"])
-        if len(neurons) < count:
-            raise NeuronNotFoundError(f"layer {name!r} computes no neuron of its own (it renames the "
-                                      "positions of the layer before it); read that layer")
-        columns = [self._column(node) for node in neurons[len(neurons) - count:]]
-        return table[:, columns].reshape(self.batch_size, *shape)
+        """The weighted sums of layer ``name``'s output neurons, ``(batch, *output_shape)`` (example
+        at ``layer_values``); the inputs have none."""
+        layer = self._layer(name)
+        if layer.nodes and layer.nodes[0] in self.input_nodes:
+            raise NeuronNotFoundError(f"layer {name!r} holds inputs: they have values but no weighted sums")
+        columns = [self.columns[node] for node in layer.nodes]
+        return self.weighted_sums[:, columns].reshape(self.batch_size, *layer.shape)
 
     def records(self, sample: int = 0, *,
                 neurons: Collection[Hashable] | None = None) -> list[dict[str, object]]:

@@ -16,16 +16,14 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nngraph.core.network import HIDDEN, INPUT, LAYERS, OUTPUT, ROLE, add_input
-from nngraph.core.params import count_params as count_in_graph
-from nngraph.core.params import tied
+from nngraph.core.network import HIDDEN, INPUT, OUTPUT, ROLE, add_input, add_layer
 from nngraph.errors import ArgumentError, InputError, LayerError, shown
 from nngraph.execute.compiled import compile_network
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import Trace
 from nngraph.keras.layers.base import MAX_CONNECTIONS, Layer, check_size, position_ids
 from nngraph.keras.layers.core import Input
-from nngraph.keras.summary import SummaryRow, format_summary
+from nngraph.keras.summary import format_summary, layer_table
 
 
 def _generator(seed: object) -> np.random.Generator:
@@ -42,10 +40,6 @@ def _generator(seed: object) -> np.random.Generator:
 
 class Sequential:
     """A linear stack of layers, as in Keras; the lesson's code runs unchanged.
-
-    Each layer added writes its neurons and connections into ``model.graph`` and its record
-    (name, kind, config, shapes, neurons) into ``model.graph.graph["layers"]``, so that a saved
-    and loaded graph keeps its layer structure.
 
     Parameters
     ----------
@@ -120,7 +114,7 @@ class Sequential:
         for node in layer.neurons.reshape(-1).tolist():
             if nodes[node][ROLE] != INPUT:
                 nodes[node][ROLE] = OUTPUT
-        self.graph.graph.setdefault(LAYERS, []).append(layer.record())
+        add_layer(self.graph, layer.record())
         self.layers.append(layer)
 
     def _set_inputs(self, shape: tuple[int, ...]) -> None:
@@ -161,41 +155,15 @@ class Sequential:
                 return layer
         raise LayerError(f"no layer named {name!r}; layers: {', '.join(str(l.name) for l in self.layers)}")
 
-    def _counts(self) -> tuple[list[int], int]:
-        """Each layer's parameter count and the model's total, a tied number once.
-
-        A layer whose graph holds exactly its numbers (``Layer.numbers_in_graph``: Dense) is counted
-        in the graph, so that numbers tied by name, even across layers, count once; the others
-        (whose graph holds fixed structure, such as a recurrent cell's products, or derived numbers,
-        such as BatchNormalization's) count their weights' shapes, as Keras does.
-        """
-        names = tied(self.graph)
-        counted = [layer for layer in self.layers if layer.numbers_in_graph]
-
-        def unbiased(layers: list[Layer]) -> list[object]:
-            return [node for layer in layers if not getattr(layer, "use_bias", True)
-                    for node in layer.computed_neurons()]
-
-        per_layer = [count_in_graph(self.graph, layer.computed_neurons(), without_bias=unbiased([layer]),
-                                    names=names) if layer.numbers_in_graph else layer.count_params()
-                     for layer in self.layers]
-        total = sum(count for layer, count in zip(self.layers, per_layer) if not layer.numbers_in_graph)
-        total += count_in_graph(self.graph, [node for layer in counted for node in layer.computed_neurons()],
-                                without_bias=unbiased(counted), names=names)
-        return per_layer, total
-
     def count_params(self) -> int:
         """All numbers of every layer's weights, as Keras counts them (non-trainable ones included),
         a tied number once."""
-        return self._counts()[1]
+        return layer_table(self.graph).total
 
     def summary_text(self) -> str:
-        """The text ``summary()`` prints."""
-        per_layer, total = self._counts()
-        rows = [SummaryRow(str(layer.name), layer.kind, layer.output_shape, count)
-                for layer, count in zip(self.layers, per_layer)]
-        return format_summary(self.name, rows, total=total,
-                              non_trainable=sum(layer.non_trainable_params() for layer in self.layers))
+        """The text ``summary()`` prints: the layer table of ``model.graph`` (``nngraph summary``'s too)."""
+        table = layer_table(self.graph)
+        return format_summary(self.name, table.rows, total=table.total, non_trainable=table.non_trainable)
 
     def summary(self, print_fn=print) -> None:  # noqa: ANN001 - mirrors Keras' signature
         """Print a Keras-like table: each layer's name, type, output shape and parameter count."""

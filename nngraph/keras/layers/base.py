@@ -24,15 +24,14 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nngraph.core.network import BIAS, WEIGHT
+from nngraph.core.network import BIAS, BIAS_PARAM, PARAM, WEIGHT, LayerRecord
+from nngraph.core.params import assign
 from nngraph.core.validate import first_bad_number
-from nngraph.errors import ArgumentError, LayerError, shown
+from nngraph.errors import ArgumentError, LayerError, NetworkError, shown
 
 if TYPE_CHECKING:
     from nngraph.keras.sequential import Sequential
 
-PARAM = "param"            # the edge key naming a tied weight
-BIAS_PARAM = "bias_param"  # the node key naming a tied bias
 
 MAX_CONNECTIONS = 50_000_000
 BYTES_PER_CONNECTION = 350  # a networkx edge with its weight, as measured on a Dense layer, rounded up
@@ -127,6 +126,21 @@ def position_ids(prefix: str, shape: tuple[int, ...]) -> np.ndarray:
     return ids
 
 
+def group_name(layer: str, index: tuple[int, ...], output_rank: int) -> str:
+    """The ``layer`` a neuron of a group-wise activation (softmax) carries: its layer's name for a
+    1-D output, else one group per position over the last axis, ``"<layer>[i,j]"``, as Keras applies
+    softmax along the last axis.
+
+    Examples
+    --------
+    >>> group_name("dense", (3,), 1), group_name("dense", (2, 0, 3), 3)
+    ('dense', 'dense[2,0]')
+    """
+    if output_rank == 1:
+        return layer
+    return f"{layer}[{','.join(map(str, index[:-1]))}]"
+
+
 @dataclass(frozen=True)
 class Windows:
     """Where each output position's window lies on the input, as Keras' ``valid`` and ``same`` put it.
@@ -201,7 +215,6 @@ class Layer:
     kind = "Layer"
     base_name = "layer"
     adds_neurons = True  # False for layers that only rename positions (Flatten, Reshape, Dropout)
-    numbers_in_graph = False  # True where the graph holds exactly the layer's numbers (Dense): counted there
 
     def __init__(self, *, name: str | None = None, input_shape: Sequence[int] | None = None) -> None:
         if name is not None and (not isinstance(name, str) or not name):
@@ -280,13 +293,21 @@ class Layer:
         the graph's ``layers`` lists. None for a layer that only renames positions."""
         return self.neurons.reshape(-1).tolist() if self.adds_neurons else []
 
-    def record(self) -> dict[str, Any]:
-        """The layer's record for the graph attribute ``layers``: name, kind, config, shapes (with
-        None for the batch, as lists) and the neurons it computes."""
+    def record(self) -> LayerRecord:
+        """The layer's record for the graph attribute ``layers``: name, kind, config, shapes (None
+        for the batch) and the neurons it computes, its output last."""
         self._require_built("record")
-        return {"name": str(self.name), "kind": self.kind, "config": self.get_config(),
-                "input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
-                "neurons": self.computed_neurons()}
+        return LayerRecord(name=str(self.name), kind=self.kind, config=self.get_config(),
+                           input_shape=self.input_shape, output_shape=self.output_shape,
+                           neurons=tuple(self.computed_neurons()))
+
+    @classmethod
+    def keras_params(cls, record: LayerRecord) -> tuple[int, int] | None:
+        """The parameters Keras counts for the layer of ``record``, and how many of them are not
+        trainable, where they are not the numbers the graph holds (as for a pooling's fixed
+        weights, or BatchNormalization's four arrays folded into two); None where they are, so
+        that summaries count the graph's numbers, a tied number once."""
+        return None
 
     # -- parameters ----------------------------------------------------------------------------
 
@@ -315,7 +336,7 @@ class Layer:
 
     def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         """Write weights given in Keras' layout (``get_weights``' order and shapes) into the graph,
-        every tied copy included."""
+        every tied copy included (``nngraph.core.params.assign``)."""
         self._require_built("weights")
         expected = self.weight_shapes()
         if isinstance(weights, (str, bytes)) or not hasattr(weights, "__len__"):
@@ -325,6 +346,8 @@ class Layer:
             listed = ", ".join(f"{name} {shape}" for name, shape in zip(self.weight_names(), expected))
             raise LayerError(f"{self.label}: set_weights expects {len(expected)} arrays "
                              f"({listed or 'it has no weights'}), got {len(weights)}")
+        if not expected:
+            return
         arrays = []
         for array, shape, what in zip(weights, expected, self.weight_names()):
             numbers = self._numbers(array, what)
@@ -339,11 +362,24 @@ class Layer:
     def _check_weights(self, arrays: list[np.ndarray]) -> None:
         """Refuse weights that are well shaped but meaningless for the layer (none by default)."""
 
-    def _read_weights(self, G: nx.DiGraph) -> list[np.ndarray]:
+    def _places(self) -> list[tuple[str, list[Hashable]]]:
+        """Where each entry of each weight lives, weight by weight, entries in C order: ``("weights",
+        connections)`` for a weight held by connections ``(source, target)``, ``("biases", neurons)``
+        for one held by biases. A tied number is listed once, at one of its copies."""
         raise NotImplementedError
 
+    def _read_weights(self, G: nx.DiGraph) -> list[np.ndarray]:
+        return [(read_biases(G, places) if held == "biases" else read_edges(G, places)).reshape(shape)
+                for shape, (held, places) in zip(self.weight_shapes(), self._places())]
+
     def _write_weights(self, G: nx.DiGraph, arrays: list[np.ndarray]) -> None:
-        raise NotImplementedError
+        written: dict[str, dict] = {"weights": {}, "biases": {}}
+        for array, (held, places) in zip(arrays, self._places()):
+            written[held].update(zip(places, array.reshape(-1).tolist()))
+        try:
+            assign(G, weights=written["weights"], biases=written["biases"])
+        except NetworkError as error:
+            raise LayerError(f"{self.label}: {error}") from None
 
     def _numbers(self, array: ArrayLike, what: str) -> np.ndarray:
         """``array`` as floats, or ``LayerError`` naming the first value that is not a number (see
@@ -364,6 +400,15 @@ class Layer:
     def get_config(self) -> dict[str, Any]:
         """The layer's settings, as Keras names them (JSON values)."""
         return {}
+
+
+class Weightless(Layer):
+    """A layer with no weights (poolings, Activation, Flatten, ...): Keras counts no parameter,
+    whatever fixed connections it has."""
+
+    @classmethod
+    def keras_params(cls, record: LayerRecord) -> tuple[int, int] | None:
+        return (0, 0)
 
 
 def tied_name(layer: str, weight: str, index: Iterable[int]) -> str:

@@ -19,12 +19,12 @@ import networkx as nx
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, LAYER, ROLE, WEIGHT
+from nngraph.core.network import (ACTIVATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATION, HIDDEN, LAYER, PARAM, ROLE,
+                                  WEIGHT)
 from nngraph.errors import LayerError
 from nngraph.keras.initializers import get_initializer
-from nngraph.keras.layers.base import (BIAS_PARAM, PARAM, Layer, Windows, padding_mode, position_ids,
-                                       read_biases, read_edges, size_tuple, tied_name, whole_number,
-                                       windows)
+from nngraph.keras.layers.base import (Layer, Windows, padding_mode, position_ids, size_tuple, tied_name,
+                                       whole_number, windows)
 
 
 class BaseConv(Layer):
@@ -126,13 +126,13 @@ class BaseConv(Layer):
         G.add_nodes_from(nodes)
         names = [tied_name(str(self.name), "kernel", index) for index in np.ndindex(*kernel.shape)]
         values = kernel.reshape(-1).tolist()
-        G.add_edges_from((source, target, {WEIGHT: values[entry], PARAM: names[entry]})
-                         for source, target, entry in self._connections(sources, neurons))
+        G.add_edges_from(self._connections(sources, neurons, values, names))
         return neurons
 
-    def _connections(self, sources: np.ndarray, neurons: np.ndarray) -> Iterator[tuple[object, object, int]]:
-        """Every connection as ``(source, target, flat kernel entry)``: target by target (position,
-        then filter), each reading its window in kernel order (window entry, then input channel)."""
+    def _connections(self, sources: np.ndarray, neurons: np.ndarray, values: list[float],
+                     names: list[str]) -> Iterator[tuple[object, object, dict]]:
+        """Every connection with its weight and tied name: target by target (position, then
+        filter), each reading its window in kernel order (window entry, then input channel)."""
         channels, filters = sources.shape[-1], self.filters
         inputs = sources.reshape(-1, channels).tolist()
         targets = neurons.reshape(-1, filters).tolist()
@@ -141,33 +141,19 @@ class BaseConv(Layer):
                      for entry, cell in enumerate(cells) if cell >= 0 for c in range(channels)]
             for f, target in enumerate(targets[position]):
                 for source, row in reads:
-                    yield source, target, row + f
+                    yield source, target, {WEIGHT: values[row + f], PARAM: names[row + f]}
 
-    def _read_weights(self, G: nx.DiGraph) -> list[np.ndarray]:
-        # Each kernel entry is read where it first meets the input; its tied copies are equal.
+    def _places(self) -> list[tuple[str, list]]:
+        # Each kernel entry is read and written where it first meets the input; assign() writes
+        # its tied copies at every other position.
         found = self.windows
         channels, filters = self._input[-1], self.filters  # type: ignore[index]
         inputs = self.sources.reshape(-1, channels)
         targets = self.neurons.reshape(-1, filters)
         first = found.valid.argmax(axis=0)  # type: ignore[union-attr]
-        edges = [(inputs[found.index[first[entry], entry], c], targets[first[entry], f])  # type: ignore[union-attr]
-                 for entry in range(found.index.shape[1]) for c in range(channels) for f in range(filters)]  # type: ignore[union-attr]
-        kernel = read_edges(G, edges).reshape(*self.kernel_size, channels, filters)
-        if not self.use_bias:
-            return [kernel]
-        return [kernel, read_biases(G, targets[0])]
-
-    def _write_weights(self, G: nx.DiGraph, arrays: list[np.ndarray]) -> None:
-        values = arrays[0].reshape(-1).tolist()
-        adjacency = G._adj
-        for source, target, entry in self._connections(self.sources, self.neurons):
-            adjacency[source][target][WEIGHT] = values[entry]
-        if self.use_bias:
-            bias = arrays[1].tolist()
-            data = G._node
-            for position in self.neurons.reshape(-1, self.filters):
-                for f, node in enumerate(position):
-                    data[node][BIAS] = bias[f]
+        kernel = [(inputs[found.index[first[entry], entry], c], targets[first[entry], f])  # type: ignore[union-attr]
+                  for entry in range(len(first)) for c in range(channels) for f in range(filters)]
+        return [("weights", kernel)] + ([("biases", list(targets[0]))] if self.use_bias else [])
 
 
 class Conv1D(BaseConv):

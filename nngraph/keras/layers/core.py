@@ -22,13 +22,12 @@ import networkx as nx
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, LAYER, ROLE, WEIGHT
-from nngraph.core.params import assign
-from nngraph.errors import LayerError, NetworkError, shown
+from nngraph.core.network import (ACTIVATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATION, HIDDEN, LAYER, PARAM, ROLE,
+                                  WEIGHT)
+from nngraph.errors import LayerError, shown
 from nngraph.keras.initializers import get_initializer
-from nngraph.keras.layers.base import (BIAS_PARAM, BYTES_PER_CONNECTION, BYTES_PER_NEURON, MAX_CONNECTIONS,
-                                       PARAM, Layer, check_shape, check_size, position_ids, read_biases,
-                                       read_edges, tied_name, whole_number)
+from nngraph.keras.layers.base import (BYTES_PER_CONNECTION, BYTES_PER_NEURON, MAX_CONNECTIONS, Layer, Weightless,
+                                       check_shape, check_size, group_name, position_ids, tied_name, whole_number)
 
 __all__ = ["BYTES_PER_CONNECTION", "BYTES_PER_NEURON", "MAX_CONNECTIONS", "Activation", "Dense", "Dropout",
            "Flatten", "Input", "Reshape", "check_size"]
@@ -51,21 +50,6 @@ class Input:
     def __init__(self, shape: Sequence[int], *, name: str = "input") -> None:
         self.shape = check_shape(shape, "Input shape")
         self.name = name
-
-
-def group_name(layer: str, index: tuple[int, ...], output_rank: int) -> str:
-    """The ``layer`` a neuron of a group-wise activation (softmax) carries: its layer's name for a
-    1-D output, else one group per position over the last axis, ``"<layer>[i,j]"``, as Keras applies
-    softmax along the last axis.
-
-    Examples
-    --------
-    >>> group_name("dense", (3,), 1), group_name("dense", (2, 0, 3), 3)
-    ('dense', 'dense[2,0]')
-    """
-    if output_rank == 1:
-        return layer
-    return f"{layer}[{','.join(map(str, index[:-1]))}]"
 
 
 def _layer_of(layer: Layer, activation: str, output: tuple[int, ...]) -> np.ndarray:
@@ -96,7 +80,6 @@ class Dense(Layer):
     """
 
     kind = "Dense"
-    numbers_in_graph = True
     base_name = "dense"
 
     def __init__(self, units: int, activation: str | None = None, *, use_bias: bool = True,
@@ -175,35 +158,17 @@ class Dense(Layer):
                          for i, source in enumerate(sources_row) for j, target in enumerate(targets_row))
         return neurons
 
-    def _read_weights(self, G: nx.DiGraph) -> list[np.ndarray]:
+    def _places(self) -> list[tuple[str, list]]:
+        # A 1-D layer uses each weight once; on more axes, the first position's copies stand for
+        # the tied ones at every other position.
         features = self._input[-1]  # type: ignore[index]
         inputs = self.sources.reshape(-1, features)[0]
         targets = self.neurons.reshape(-1, self.units)[0]
-        kernel = read_edges(G, ((source, target) for source in inputs for target in targets))
-        kernel = kernel.reshape(features, self.units)
-        return [kernel, read_biases(G, targets)] if self.use_bias else [kernel]
-
-    def _write_weights(self, G: nx.DiGraph, arrays: list[np.ndarray]) -> None:
-        # Through ``assign``: a connection or bias tied by name to others (``param``, ``bias_param``)
-        # writes every copy, and two different numbers for one name are refused.
-        features = self._input[-1]  # type: ignore[index]
-        kernel = arrays[0].tolist()
-        weights, biases = {}, {}
-        for sources, targets in zip(self.sources.reshape(-1, features).tolist(),
-                                    self.neurons.reshape(-1, self.units).tolist()):
-            for i, source in enumerate(sources):
-                row = kernel[i]
-                for j, target in enumerate(targets):
-                    weights[source, target] = row[j]
-            if self.use_bias:
-                biases.update(zip(targets, arrays[1].tolist()))
-        try:
-            assign(G, weights=weights, biases=biases)
-        except NetworkError as error:
-            raise LayerError(f"{self.label}: {error}") from None
+        kernel = [(source, target) for source in inputs for target in targets]
+        return [("weights", kernel)] + ([("biases", list(targets))] if self.use_bias else [])
 
 
-class Activation(Layer):
+class Activation(Weightless):
     """Applies an activation to its input, position by position: Keras' ``Activation``.
 
     Each neuron reads the same position of its input with weight 1 (a fixed connection, no
@@ -242,7 +207,7 @@ class Activation(Layer):
         return neurons
 
 
-class Flatten(Layer):
+class Flatten(Weightless):
     """Hands its input on as one axis, in C order (the last axis varies fastest), as Keras'
     ``Flatten``; it adds no neuron.
 
@@ -263,7 +228,7 @@ class Flatten(Layer):
         return (math.prod(shape),)
 
 
-class Reshape(Layer):
+class Reshape(Weightless):
     """Hands its input on in ``target_shape`` (one size may be -1, inferred), as Keras' ``Reshape``;
     it adds no neuron.
 
@@ -303,7 +268,7 @@ class Reshape(Layer):
         return {"target_shape": list(self.target_shape)}
 
 
-class Dropout(Layer):
+class Dropout(Weightless):
     """Keras' ``Dropout``: during training it zeroes a ``rate`` of its inputs; at inference, which is
     all nngraph runs, it hands its input on unchanged and adds no neuron.
 

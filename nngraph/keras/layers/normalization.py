@@ -10,9 +10,9 @@ returns.
 
 ``LayerNormalization`` normalises each position over its channels, as softmax does over its
 layer: a neuron per position reads its input with weight 1 and the group-wise activation
-``layer_norm`` gives ``(z - mean) / sqrt(variance + epsilon)`` over the neurons of its group (one
-group per position, named by the neurons' ``layer``). A second neuron per position applies
-``gamma`` (weight) and ``beta`` (bias) of its channel, tied across positions, unless
+``layer_norm`` gives ``(z - mean) / sqrt(variance + epsilon)`` over the neurons of its group
+(the neurons' ``layer``: one group per position, ``layer_normalization/normalized[i,j]``). A
+second neuron per position applies ``gamma`` (weight) and ``beta`` (bias) of its channel, tied across positions, unless
 ``scale=False`` and ``center=False``. The layer's ``neurons`` are the last ones.
 """
 
@@ -26,11 +26,12 @@ import networkx as nx
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, LAYER, ROLE, WEIGHT
+from nngraph.core.network import (ACTIVATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATION, HIDDEN, LAYER, PARAM, ROLE,
+                                  WEIGHT, LayerRecord)
+from nngraph.core.params import assign
 from nngraph.errors import LayerError
 from nngraph.keras.initializers import get_initializer
-from nngraph.keras.layers.base import (BIAS_PARAM, PARAM, Layer, position_ids, read_biases, read_edges,
-                                       tied_name, whole_number)
+from nngraph.keras.layers.base import Layer, group_name, position_ids, tied_name, whole_number
 
 
 def _check_axis(layer: Layer, axis: object) -> None:
@@ -67,20 +68,6 @@ def _affine_neurons(G: nx.DiGraph, layer: Layer, sources: np.ndarray, neurons: n
             edges.append((source[c], node[c], edge))
     G.add_nodes_from(nodes)
     G.add_edges_from(edges)
-
-
-def _write_affine(G: nx.DiGraph, sources: np.ndarray, neurons: np.ndarray, weights: np.ndarray | None,
-                  biases: np.ndarray | None) -> None:
-    channels = sources.shape[-1]
-    adjacency, data = G._adj, G._node
-    w = None if weights is None else weights.tolist()
-    b = None if biases is None else biases.tolist()
-    for source, node in zip(sources.reshape(-1, channels).tolist(), neurons.reshape(-1, channels).tolist()):
-        for c in range(channels):
-            if w is not None:
-                adjacency[source[c]][node[c]][WEIGHT] = w[c]
-            if b is not None:
-                data[node[c]][BIAS] = b[c]
 
 
 class BatchNormalization(Layer):
@@ -169,13 +156,22 @@ class BatchNormalization(Layer):
             raise LayerError(f"{self.label}: moving_variance + epsilon must be positive in every channel, "
                              f"got moving_variance {variance.tolist()}")
 
+    @classmethod
+    def keras_params(cls, record: LayerRecord) -> tuple[int, int] | None:
+        channels = record.output_shape[-1]
+        config = record.config
+        return channels * (2 + bool(config.get("center", True)) + bool(config.get("scale", True))), 2 * channels
+
     def _read_weights(self, G: nx.DiGraph) -> list[np.ndarray]:
         return [self.state[key].copy() for key in self.weight_names()]
 
     def _write_weights(self, G: nx.DiGraph, arrays: list[np.ndarray]) -> None:
         self.state = dict(zip(self.weight_names(), (array.copy() for array in arrays)))
         scale, offset = self._scale_and_offset()
-        _write_affine(G, self.sources, self.neurons, scale, offset)
+        channels = self._input[-1]  # type: ignore[index]
+        sources, neurons = self.sources.reshape(-1, channels)[0], self.neurons.reshape(-1, channels)[0]
+        # One copy per channel: assign() writes the tied ones at every position.
+        assign(G, weights=dict(zip(zip(sources, neurons), scale.tolist())), biases=dict(zip(neurons, offset.tolist())))
 
 
 class LayerNormalization(Layer):
@@ -238,12 +234,6 @@ class LayerNormalization(Layer):
         normalized = self.normalized.reshape(-1).tolist()
         return normalized + self.neurons.reshape(-1).tolist() if self.affine else normalized
 
-    def group_of(self, index: tuple[int, ...]) -> str:
-        """The ``layer`` (the normalisation group) of the normalised neuron at position ``index``:
-        one group per position of the input without its channel axis."""
-        where = "" if len(index) == 1 else "/" + ",".join(map(str, index[:-1]))
-        return f"{self.name}/normalized{where}"
-
     def _add_neurons(self, G: nx.DiGraph, sources: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         shape = tuple(sources.shape)
         self.normalized = position_ids(f"{self.name}/normalized", shape)
@@ -251,7 +241,7 @@ class LayerNormalization(Layer):
         for index in np.ndindex(*shape):
             node = self.normalized[index]
             nodes.append((node, {ROLE: HIDDEN, BIAS: 0.0, ACTIVATION: self.activation,
-                                 LAYER: self.group_of(index)}))
+                                 LAYER: group_name(f"{self.name}/normalized", index, len(shape))}))
             edges.append((sources[index], node, {WEIGHT: 1.0}))
         G.add_nodes_from(nodes)
         G.add_edges_from(edges)
@@ -265,17 +255,15 @@ class LayerNormalization(Layer):
                         bias="beta" if self.center else None)
         return neurons
 
-    def _read_weights(self, G: nx.DiGraph) -> list[np.ndarray]:
-        channels = self._input[-1]  # type: ignore[index]
-        first = self.neurons.reshape(-1, channels)[0]
-        read = self.normalized.reshape(-1, channels)[0]
-        arrays = []
-        if self.scale:
-            arrays.append(read_edges(G, zip(read, first)))
-        if self.center:
-            arrays.append(read_biases(G, first))
-        return arrays
+    @classmethod
+    def keras_params(cls, record: LayerRecord) -> tuple[int, int] | None:
+        config = record.config
+        return record.output_shape[-1] * (bool(config.get("center", True)) + bool(config.get("scale", True))), 0
 
-    def _write_weights(self, G: nx.DiGraph, arrays: list[np.ndarray]) -> None:
-        named = dict(zip(self.weight_names(), arrays))
-        _write_affine(G, self.normalized, self.neurons, named.get("gamma"), named.get("beta"))
+    def _places(self) -> list[tuple[str, list]]:
+        # The first position's gamma and beta stand for their tied copies at every other position.
+        channels = self._input[-1]  # type: ignore[index]
+        first = list(self.neurons.reshape(-1, channels)[0])
+        normalized = list(self.normalized.reshape(-1, channels)[0])
+        return (([("weights", list(zip(normalized, first)))] if self.scale else [])
+                + ([("biases", first)] if self.center else []))

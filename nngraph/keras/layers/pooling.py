@@ -15,11 +15,10 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, LAYER, ROLE, WEIGHT
+from nngraph.core.network import AGGREGATION, ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, LAYER, ROLE, WEIGHT
 from nngraph.errors import LayerError
-from nngraph.keras.layers.base import Layer, Windows, padding_mode, position_ids, size_tuple, windows
+from nngraph.keras.layers.base import Layer, Weightless, Windows, padding_mode, position_ids, size_tuple, windows
 
-AGGREGATION = "aggregation"  # the node key naming how a neuron combines its weighted inputs
 MAX, AVERAGE = "max", "average"
 
 
@@ -49,7 +48,7 @@ def _add_pooling_neurons(G: nx.DiGraph, layer: Layer, sources: np.ndarray, neuro
     G.add_edges_from(edges)
 
 
-class BasePooling(Layer):
+class BasePooling(Weightless):
     """Max or average pooling over ``rank`` spatial axes, channel by channel."""
 
     rank = 2
@@ -164,7 +163,7 @@ class AveragePooling2D(BasePooling):
     mode = AVERAGE
 
 
-class BaseGlobalPooling(Layer):
+class BaseGlobalPooling(Weightless):
     """The max or mean of every position of each channel: output ``(channels,)``, or with
     ``keepdims=True`` ``(1, ..., 1, channels)``."""
 

@@ -21,19 +21,18 @@ over time for the first sample.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import ACTIVATION, BIAS, HIDDEN, LAYER, ROLE, WEIGHT
+from nngraph.core.network import ACTIVATION, AGGREGATION, BIAS, HIDDEN, LAYER, ROLE, WEIGHT, LayerRecord
 from nngraph.errors import LayerError
 from nngraph.keras.initializers import get_initializer
 from nngraph.keras.layers.base import BIAS_PARAM, PARAM, Layer, tied_name, whole_number
 
-AGGREGATION = "aggregation"  # the node key naming how a neuron combines its weighted inputs
 PRODUCT = "product"
 LINEAR = "linear"
 WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
@@ -111,6 +110,23 @@ class Recurrent(Layer):
     def _initial_weights(self, rng: np.random.Generator) -> list[np.ndarray]:
         shapes = self.weight_shapes()
         return [initializer(rng, shape) for initializer, shape in zip(self.initializers, shapes)]
+
+    @classmethod
+    def keras_params(cls, record: LayerRecord) -> tuple[int, int] | None:
+        """Keras' count from the record's settings and input (``gates · u · (f + u)`` plus the
+        biases), all trainable: the graph also holds fixed numbers (the 1s into the products)."""
+        units, features = int(record.config["units"]), int(record.input_shape[-1])  # type: ignore[arg-type]
+        width = cls._gate_count(record.config) * units
+        return width * (features + units) + (cls._bias_count(record.config, width)
+                                             if record.config.get("use_bias", True) else 0), 0
+
+    @classmethod
+    def _gate_count(cls, config: Mapping[str, Any]) -> int:
+        return len(cls.gates)
+
+    @classmethod
+    def _bias_count(cls, config: Mapping[str, Any], width: int) -> int:
+        return width
 
     def _read_weights(self, G: nx.DiGraph) -> list[np.ndarray]:
         # Each entry is read from its first copy in the graph; an entry with no copy (the recurrent
@@ -405,6 +421,10 @@ class GRU(Recurrent):
     def _bias_shape(self) -> tuple[int, ...]:
         width = 3 * self.units
         return (2, width) if self.reset_after else (width,)
+
+    @classmethod
+    def _bias_count(cls, config: Mapping[str, Any], width: int) -> int:
+        return 2 * width if config.get("reset_after", True) else width
 
     def _step(self, step: int, inputs: list[Hashable], state: dict[str, list[Hashable]]) -> dict[str, list[Hashable]]:
         units, previous = self.units, state.get("hidden")
