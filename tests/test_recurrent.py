@@ -19,6 +19,7 @@ from recurrent_references import gru, lstm, simple_rnn
 import nngraph
 from nngraph import InputError, LayerError
 from nngraph.layers import GRU, LSTM, Conv1D, Dense, Flatten, Input, SimpleRNN
+from nngraph.keras.summary import describe
 from nngraph.models import Sequential
 
 RNG = np.random.default_rng(11)
@@ -300,3 +301,16 @@ def test_the_neuron_diagram_draws_steps_as_columns_and_folds_long_sequences() ->
     folded = nngraph.render_neurons(model.graph, collapse_columns_above=5).source
     assert "the 9 from simple_rnn/t1 to simple_rnn/t9 are folded into one" in folded
     assert "simple_rnn/t0" in folded and "simple_rnn/t11" in folded
+
+
+def test_a_saved_recurrent_model_loads_runs_and_summarises_as_keras(tmp_path: Path) -> None:
+    model = Sequential([Input(shape=(5, 3)), LSTM(4, return_sequences=True), GRU(2), Dense(1)], seed=0)
+    path = tmp_path / "recurrent.json"
+    nngraph.save(model.graph, path)
+    G = nngraph.load(path)
+    x = RNG.normal(size=(2, 5, 3))
+    assert_close(nngraph.compile_network(G)(x.reshape(2, -1)), model.predict(x))
+    text = describe(G)
+    assert " lstm (LSTM)                    (None, 5, 4)                 128" in text
+    assert " gru (GRU)                      (None, 2)                     48" in text
+    assert "Total params: 179" in text
