@@ -314,3 +314,12 @@ def test_a_saved_recurrent_model_loads_runs_and_summarises_as_keras(tmp_path: Pa
     assert " lstm (LSTM)                    (None, 5, 4)                 128" in text
     assert " gru (GRU)                      (None, 2)                     48" in text
     assert "Total params: 179" in text
+
+
+def test_the_layer_diagram_draws_a_recurrent_layer_as_one_box_as_keras_does() -> None:
+    model = Sequential([Input(shape=(4, 2)), LSTM(2, return_sequences=True), GRU(2), Dense(1)], seed=0)
+    source = nngraph.render_layers(model.graph).source
+    assert source.count("class=layer") == 4  # the input, lstm, gru and dense; no box per time step
+    assert "lstm/t" not in source
+    for text in ("(LSTM)", "(GRU)", "40 params", "36 params", "output (None, 4, 2)", "2 units, tanh"):
+        assert text in source
