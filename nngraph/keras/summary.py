@@ -74,8 +74,8 @@ def graph_rows(G: nx.DiGraph, *, shown: Sequence[Column] | None = None) -> list[
 
     A column counts the numbers of its incoming connections and biases (a tied number once), or
     what Keras counts where its layer record's kind says the graph holds other numbers
-    (``Layer.keras_params``); its kind is its layer record's, where one has its name, else ``Dense`` when every neuron reads
-    exactly the whole previous column. ``shown`` may pass in ``columns(G)`` when the caller has it.
+    (``Layer.keras_params``); its kind is its layer record's, where one has its name, else ``Dense``
+    when every neuron reads exactly the whole previous column. ``shown`` may pass in ``columns(G)`` when the caller has it.
     """
     names = tied(G)
     recorded = {record.name: record for record in layer_records(G)}

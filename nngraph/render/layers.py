@@ -73,7 +73,7 @@ def _layer_boxes(G: nx.DiGraph, shown: list[Column], *, collapse_above: int | No
     return [_input_box(len(shown[0].nodes)), *boxes], arrows, fold
 
 
-def whole_layers(G: nx.DiGraph, shown: list[Column]) -> list[Column]:
+def _whole_layers(G: nx.DiGraph, shown: list[Column]) -> list[Column]:
     """``shown`` with the columns of one layer record joined into one column named after it: a
     recurrent layer's time steps, which the neuron diagram draws apart, are one layer here."""
     owner = {node: record.name for record in layer_records(G) for node in record.neurons}
@@ -167,7 +167,7 @@ def render_layers(G: Any, *, direction: str = "TB", title: str | None = None,
         graph, _ = network_of(G, function=FUNCTION)
         shown = columns(graph)
         if all(is_layer(graph, column) for column in shown[1:]):
-            boxes, arrows, fold = _layer_boxes(graph, whole_layers(graph, shown), collapse_above=collapse_boxes_above)
+            boxes, arrows, fold = _layer_boxes(graph, _whole_layers(graph, shown), collapse_above=collapse_boxes_above)
             things, word = "layers", "connection"
         else:
             boxes, arrows, fold = _group_boxes(build_plan(graph), collapse_above=collapse_boxes_above)
