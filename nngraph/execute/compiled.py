@@ -305,12 +305,13 @@ def trace_plan(plan: CompiledPlan, x: ArrayLike) -> Trace:
     ir, program = plan.plan, plan.program
     batch, _ = as_batch(x, len(ir.inputs), ir.dtype)
     values = _buffer(program, len(batch), ir.dtype)
-    values[: len(ir.inputs)] = batch.T
-    weighted_sums = np.full_like(values, np.nan)
+    weighted_sums = np.empty_like(values)
+    weighted_sums[: len(ir.inputs)] = np.nan  # inputs have no weighted sum; every other row is written
     n = ir.n_columns
     if program.native is not None and 0 < len(batch) <= program.native_batch_limit:
         run_native(program.native, batch.T, weighted_sums, values)  # scalar code keeps no sums
     else:
+        values[: len(ir.inputs)] = batch.T
         with np.errstate(over="ignore", invalid="ignore"):
             program.forward(batch.T, weighted_sums, values)
             if _needs_exact(program, values[:n]):  # the last row may be unused, and uninitialised
