@@ -18,7 +18,10 @@ pass stays the reference of speed and correctness. Which batches the kernel runs
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,12 +29,9 @@ import numpy as np
 from nngraph.core.activations import resolve_activation
 from nngraph.ir.plan import Plan
 
-try:
-    import numba
-except ImportError:  # the optional ``native`` extra is not installed
-    numba = None
-
-NATIVE_AVAILABLE = numba is not None
+# numba is imported on the kernel's first run only: it takes about half a second to import, which
+# every command-line call would pay otherwise.
+NATIVE_AVAILABLE = importlib.util.find_spec("numba") is not None
 
 # Activation codes the kernel understands.
 ACTIVATION_CODES = {"linear": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4, "softmax": 5}
@@ -161,7 +161,18 @@ def _forward(X, Z, A, n_inputs, first, rows, activation, alpha, indptr, indices,
                 A[start + t, s] = a
 
 
-_kernel = numba.njit(cache=True, nogil=True)(_forward) if NATIVE_AVAILABLE else None
+@functools.cache
+def _kernel() -> Callable[..., None]:
+    """The compiled kernel (compiled on first use, a few seconds, then loaded from numba's cache on
+    disk), or the plain Python loop where numba is missing."""
+    if not NATIVE_AVAILABLE:
+        return _forward
+    import numba
+
+    try:
+        return numba.njit(cache=True, nogil=True)(_forward)
+    except RuntimeError:  # no writable place for the cache: compile in every process instead
+        return numba.njit(nogil=True)(_forward)
 
 
 def run_native(arrays: NativeArrays, X: np.ndarray, Z: np.ndarray, A: np.ndarray) -> None:
@@ -179,6 +190,5 @@ def run_native(arrays: NativeArrays, X: np.ndarray, Z: np.ndarray, A: np.ndarray
     >>> A[-4:].sum(axis=0)  # softmax outputs
     array([1., 1.])
     """
-    kernel = _kernel if _kernel is not None else _forward
-    kernel(X, Z, A, arrays.n_inputs, arrays.first, arrays.rows, arrays.activation, arrays.alpha,
-           arrays.indptr, arrays.indices, arrays.weights, arrays.bias)
+    _kernel()(X, Z, A, arrays.n_inputs, arrays.first, arrays.rows, arrays.activation, arrays.alpha,
+              arrays.indptr, arrays.indices, arrays.weights, arrays.bias)
