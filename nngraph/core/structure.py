@@ -106,27 +106,22 @@ class Column:
 def columns(G: nx.DiGraph, *, level: Mapping[Hashable, int] | None = None) -> list[Column]:
     """Split a validated network into display columns, left to right.
 
-    Inputs come first. If the graph's ``layers`` records list every computed neuron (as
-    ``Sequential`` writes them), there is one column per record that computes neurons, and one
-    before it for neurons a layer computes inside (LayerNormalization's normalised values: the
-    record's neurons before its output). Otherwise, if every computed neuron names a ``layer``,
-    there is one column per layer (one per group of a group-wise activation, ``dense[2,3]``, is
-    the layer ``dense``); otherwise there is one column per level. Columns are ordered by their
-    shallowest neuron's level, then by first appearance; neurons keep their declaration (or
-    record) order within a column. ``level`` may pass in ``levels(G)`` when the caller has it.
+    Inputs come first. If every computed neuron names a ``layer``, there is one column per layer
+    (the groups of a group-wise activation over positions, ``dense[2,3]``, are the layer ``dense``:
+    see ``group_base``); otherwise there is one column per level. Columns are ordered by their
+    shallowest neuron's level, then by first appearance; neurons keep their declaration order
+    within a column. ``level`` may pass in ``levels(G)`` when the caller has it.
     """
     if level is None:
         level = levels(G)
     data = G.nodes
     input_nodes = inputs(G)
     others = [node for node in G.nodes if data[node][ROLE] != INPUT]
-    grouped = _record_columns(G, len(others))
-    by_layer = grouped is not None or all(data[node].get(LAYER) is not None for node in others)
-    if grouped is None:
-        grouped = {}
-        for node in others:
-            key = group_base(data[node][LAYER]) if by_layer else level[node]
-            grouped.setdefault(key, []).append(node)
+    by_layer = all(data[node].get(LAYER) is not None for node in others)
+    grouped: dict[object, list[Hashable]] = {}
+    for node in others:
+        key = group_base(data[node][LAYER]) if by_layer else level[node]
+        grouped.setdefault(key, []).append(node)
     result = [Column("input", INPUT, tuple(input_nodes), None, 0)]
     ordered = sorted(grouped.items(), key=lambda item: min(level[n] for n in item[1]))
     for key, nodes in ordered:
@@ -155,9 +150,9 @@ def group_base(layer: str) -> str:
 
 def inner_neurons(G: nx.DiGraph) -> dict[str, tuple[str, list[Hashable]]]:
     """The neurons each layer record computes before its output (LayerNormalization's normalised
-    values), by the name of their display column: ``(record name, neurons)``. The column is named
-    by the neurons' ``layer`` (``layer_normalization/normalized``) where they share one, else
-    ``"<layer> (inside)"``."""
+    values), by the name of their display column where they share one (their ``layer``,
+    ``layer_normalization/normalized``; ``"<layer> (inside)"`` otherwise): ``(record name,
+    neurons)``."""
     found = {}
     for record in G.graph.get("layers") or []:
         neurons = list(record["neurons"])
@@ -169,25 +164,6 @@ def inner_neurons(G: nx.DiGraph) -> dict[str, tuple[str, list[Hashable]]]:
             name = names.pop() if len(names) == 1 and "" not in names else f"{record['name']} (inside)"
             found[name] = (record["name"], inner)
     return found
-
-
-def _record_columns(G: nx.DiGraph, computed_count: int) -> dict[str, list[Hashable]] | None:
-    """The columns of a graph whose layer records list every computed neuron; else None."""
-    records = G.graph.get("layers") or []
-    inner = {record: (name, nodes) for name, (record, nodes) in inner_neurons(G).items()}
-    grouped: dict[str, list[Hashable]] = {}
-    for record in records:
-        neurons = list(record["neurons"])
-        if not neurons:
-            continue
-        if record["name"] in inner:
-            name, nodes = inner[record["name"]]
-            grouped[name] = nodes
-            neurons = neurons[len(nodes):]
-        grouped[record["name"]] = neurons
-    if not records or sum(map(len, grouped.values())) != computed_count:
-        return None
-    return grouped
 
 
 @dataclass(frozen=True)

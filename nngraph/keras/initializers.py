@@ -38,6 +38,15 @@ def _truncated_normal(rng: np.random.Generator, shape: tuple[int, ...], stddev: 
     return values * scale
 
 
+def _orthogonal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Keras' ``Orthogonal`` (gain 1): the Q of a normal matrix's QR, signs fixed by R's diagonal;
+    the default of recurrent kernels."""
+    rows, cols = int(np.prod(shape[:-1])), shape[-1]
+    q, r = np.linalg.qr(rng.normal(size=(max(rows, cols), min(rows, cols))))
+    q = q * np.sign(np.diag(r))
+    return (q.T if rows < cols else q).reshape(shape)
+
+
 def _variance_scaling(scale: float, mode: str, distribution: str) -> Initializer:
     def initialize(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
         fan_in, fan_out = fans(shape)
@@ -57,6 +66,7 @@ INITIALIZERS: dict[str, Initializer] = {
     "he_normal": _variance_scaling(2.0, "fan_in", "normal"),
     "lecun_uniform": _variance_scaling(1.0, "fan_in", "uniform"),
     "lecun_normal": _variance_scaling(1.0, "fan_in", "normal"),
+    "orthogonal": _orthogonal,
     "zeros": lambda rng, shape: np.zeros(shape),
     "ones": lambda rng, shape: np.ones(shape),
 }

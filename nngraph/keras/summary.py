@@ -72,9 +72,10 @@ def _column_kind(G: nx.DiGraph, column: Column, previous: Column | None) -> str:
 def graph_rows(G: nx.DiGraph, *, shown: Sequence[Column] | None = None) -> list[SummaryRow]:
     """Summary rows for a validated graph: one per display column (layer or level).
 
-    A column counts the numbers of its incoming connections and biases (a tied number once); its
-    kind is its layer record's, where one has its name, else ``Dense`` when every neuron reads
-    exactly the whole previous column. ``shown`` may pass in ``columns(G)`` when the caller has it.
+    A column counts the numbers of its incoming connections and biases (a tied number once), or
+    what Keras counts where its layer record's kind says the graph holds other numbers
+    (``Layer.keras_params``); its kind is its layer record's, where one has its name, else ``Dense``
+    when every neuron reads exactly the whole previous column. ``shown`` may pass in ``columns(G)`` when the caller has it.
     """
     names = ties(G)
     recorded = {record.name: record for record in layer_records(G)}
@@ -82,7 +83,9 @@ def graph_rows(G: nx.DiGraph, *, shown: Sequence[Column] | None = None) -> list[
     previous: Column | None = None
     for column in columns(G) if shown is None else shown:
         record = recorded.get(column.name) if column.role != INPUT else None
-        params = 0 if column.role == INPUT else count_params(
+        kind_class = LAYER_KINDS.get(record.kind) if record is not None else None
+        keras = kind_class.keras_params(record) if kind_class is not None else None  # type: ignore[arg-type]
+        params = 0 if column.role == INPUT else keras[0] if keras is not None else count_params(
             G, column.nodes, without_bias=_without_bias([record] if record else []), names=names)
         kind = record.kind if record is not None else _column_kind(G, column, previous)
         rows.append(SummaryRow(column.name, kind, (None, len(column.nodes)), params))
