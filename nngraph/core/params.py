@@ -111,19 +111,53 @@ def tied(G: nx.DiGraph, *, connections: bool = True) -> dict[str, list[Place]]:
             + [Place(node=node) for node in found.biases.get(name, ())] for name in found.names()}
 
 
-def first_difference(G: nx.DiGraph, found: Ties) -> tuple[str, Place, Place] | None:
+def first_difference(G: nx.DiGraph, *, connections: bool = True) -> tuple[str, Place, Place] | None:
     """The first name whose copies differ, with its first place and the first that differs from it;
-    None when every name holds one number."""
-    adjacency, data = G._adj, G._node
-    for name in found.names():
-        values = [adjacency[u][v].get(WEIGHT) for u, v in found.connections.get(name, ())]
-        values += [data[node].get(BIAS, DEFAULT_BIAS) for node in found.biases.get(name, ())]
-        first = values[0]
-        if any(value != first for value in values):
-            places = tied_places(found, name)
-            index = next(i for i, value in enumerate(values) if value != first)
-            return name, places[0], places[index]
+    None when every name holds one number. ``connections=False`` skips the connections.
+
+    One pass over the connections (those that hold their weight alone are skipped by one length
+    test) and one over the neurons, keeping the first number of each name: a convolution's
+    millions of copies cost no list of their own. Names that are not non-empty strs are refused.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_edge("x", "a", weight=0.5, param="k"); G.add_edge("x", "b", weight=0.25, param="k")
+    >>> name, first, other = first_difference(G)
+    >>> name, other.edge
+    ('k', ('x', 'b'))
+    """
+    seen: dict[str, object] = {}
+    if connections:
+        for source, targets in G._adj.items():
+            for target, data in targets.items():
+                if len(data) > 1:
+                    name = data.get(PARAM)
+                    if name is None:
+                        continue
+                    if type(name) is not str or not name:
+                        _refuse_name(name, f"connection {source!r} -> {target!r}: param", edge=(source, target))
+                    value = data.get(WEIGHT)
+                    if seen.setdefault(name, value) != value:
+                        return _difference(G, name, connections=connections)
+    for node, data in G._node.items():
+        name = data.get(BIAS_PARAM)
+        if name is None:
+            continue
+        if type(name) is not str or not name:
+            _refuse_name(name, f"neuron {node!r}: bias_param", node=node)
+        value = data.get(BIAS, DEFAULT_BIAS)
+        if seen.setdefault(name, value) != value:
+            return _difference(G, name, connections=connections)
     return None
+
+
+def _difference(G: nx.DiGraph, name: str, *, connections: bool) -> tuple[str, Place, Place]:
+    """``name``'s first place and the first of its places that holds another number."""
+    places = tied_places(ties(G, connections=connections), name)
+    first = places[0].value(G)
+    return name, places[0], next(place for place in places if place.value(G) != first)
 
 
 def tied_places(found: Ties, name: str) -> list[Place]:

@@ -19,7 +19,7 @@ from nngraph.core.aggregations import resolve_aggregation
 from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATION,
                                   DEFAULT_AGGREGATION, DEFAULT_BIAS, INPUT, LAYER, LAYER_RECORD_KEYS,
                                   LAYERS, ROLE, ROLES, WEIGHT)
-from nngraph.core.params import first_difference, ties
+from nngraph.core.params import first_difference
 from nngraph.errors import CycleError, NetworkError, shown
 from nngraph.names import quoted, unfaithful_character
 from nngraph.core.structure import contract, levels
@@ -213,7 +213,7 @@ def _all_finite(weights: list, kinds: set[type]) -> bool:
 
 def _check_ties(G: nx.DiGraph, *, connections: bool) -> None:
     """Numbers tied by one name must be equal; ``connections=False``: no connection carries a name."""
-    differing = first_difference(G, ties(G, connections=connections))
+    differing = first_difference(G, connections=connections)
     if differing is not None:
         name, first, place = differing
         raise NetworkError(
