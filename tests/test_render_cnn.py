@@ -169,3 +169,20 @@ def test_a_cnn_draws_to_svg(small: Sequential, tmp_path: Path) -> None:
         path = nngraph.render(target, tmp_path / f"{kind}.svg", kind=kind,
                               **({"trace": trace} if kind == "neurons" else {}))
         assert path.read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_the_network_a_cnn_plan_rebuilds_computes_what_the_model_does() -> None:
+    """A plan shown neuron by neuron (its HTML view) keeps max pooling's aggregation and the groups
+    a LayerNormalization normalises apart."""
+    from nngraph.layers import LayerNormalization
+    from nngraph.render.plan_network import network_of_plan
+
+    model = Sequential([Input(shape=(6, 6, 2)), Conv2D(3, 3, activation="relu"), MaxPooling2D(),
+                        LayerNormalization(), Flatten(), Dense(2)], seed=0)
+    plan = nngraph.compile_network(model.graph)
+    assert "aggregate" in {op.kind for op in plan.ops}
+    assert [op.groups for op in plan.ops if op.activation == "layer_norm"] == [4]  # 2x2 positions
+    rebuilt = network_of_plan(plan)
+    x = np.random.default_rng(0).normal(size=(2, 72))
+    np.testing.assert_allclose(nngraph.run_reference(rebuilt, x).outputs,
+                               nngraph.run_reference(model.graph, x).outputs, rtol=1e-12)

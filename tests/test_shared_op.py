@@ -200,3 +200,42 @@ def test_random_convolution_stacks_agree_with_the_reference(case: tuple[Sequenti
     forced = share_weights(build_plan(model.graph, dtype=dtype, passes=()), force=True)
     check_plan(forced)
     assert_equivalent(compile_plan(run_passes(forced, DEFAULT_PASSES)), model.graph, x)
+
+
+def test_group_wise_layers_over_a_feature_map_are_one_op_each() -> None:
+    """LayerNormalization and softmax over the channels of each position: one op, its groups apart."""
+    from nngraph.layers import Activation, LayerNormalization
+
+    model = Sequential([Input(shape=(5, 4, 3)), LayerNormalization(epsilon=1e-5), Activation("softmax")], seed=0)
+    plan = nngraph.compile_network(model.graph)
+    assert [(op.activation, op.groups) for op in plan.ops] == [
+        ("layer_norm(epsilon=1e-05)", 20), ("linear", 1), ("softmax", 20)]
+    assert "softmax (20 groups)" in str(plan)
+    assert "over its group of 3 neurons in op 2" in plan.explain("activation/1,2,0")
+    x = np.random.default_rng(0).normal(size=(3, 60))
+    x[1, 7] = np.nan
+    assert_equivalent(plan, model.graph, x)
+    assert_equivalent(nngraph.compile_network(model.graph, dtype=np.float32), model.graph, x)
+    plain = nngraph.compile_network(model.graph, options=nngraph.CodegenOptions(in_place_activations=False))
+    assert_equivalent(plain, model.graph, x)
+
+
+def test_a_tiny_plan_with_softmax_groups_runs_them_apart_in_scalar_code() -> None:
+    from nngraph.layers import Activation
+
+    model = Sequential([Input(shape=(2, 3)), Activation("softmax")])
+    plan = nngraph.compile_network(model.graph)
+    assert plan.ops[0].groups == 2 and plan.program.scalar is not None
+    assert_equivalent(plan, model.graph, np.array([[1.0, 2.0, 3.0, 0.0, 0.0, 0.0]]))
+    np.testing.assert_allclose(model.predict(np.ones((2, 3))).sum(axis=-1), [1.0, 1.0])
+
+
+def test_check_plan_refuses_groups_that_do_not_fit() -> None:
+    from nngraph.layers import Activation
+
+    plan = build_plan(Sequential([Input(shape=(2, 3)), Activation("softmax")]).graph)
+    relu = build_plan(Sequential([Input(shape=(2, 3)), Activation("relu")]).graph)
+    for bad in (dataclasses.replace(plan, ops=(dataclasses.replace(plan.ops[0], groups=4),)),
+                dataclasses.replace(relu, ops=(dataclasses.replace(relu.ops[0], groups=2),))):
+        with pytest.raises(CompileError, match="must be a whole number of at least 1 dividing its 6 targets"):
+            check_plan(bad)

@@ -5,7 +5,8 @@ order:
 
 1. inputs hold columns ``0 .. n_inputs - 1`` in input order;
 2. each op sits at its own index, computes a known operation, has a known kind and activation,
-   and targets at least one neuron;
+   targets at least one neuron, and splits them into ``groups`` of one size (only a group-wise
+   activation has more than one);
 3. every computed neuron of the network is computed by exactly one op, and no op computes an input;
 4. the neuron <-> column map is a bijection onto ``0 .. n_columns - 1``, each op's targets taking
    the next contiguous columns in order;
@@ -97,6 +98,11 @@ def _check_header(op: Op, position: int, where: str) -> None:
     if name != op.activation:
         raise _fail(where, op, f"activation {op.activation!r} is not canonical (expected {name!r})",
                     op.targets)
+    groups = getattr(op, "groups", 1)
+    if not isinstance(groups, int) or groups < 1 or len(op.targets) % groups or (
+            groups > 1 and not resolve_activation(op.activation).group_wise):
+        raise _fail(where, op, f"groups={groups!r} must be a whole number of at least 1 dividing its "
+                    f"{len(op.targets)} targets, and 1 unless its activation is group-wise")
 
 
 def _check_targets(plan: Plan, op: Op, computed_by: dict[Hashable, int],

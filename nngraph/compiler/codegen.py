@@ -167,7 +167,7 @@ def _freeze(value: object) -> None:
 def _counts_as_call(line: str) -> bool:
     """Whether a line of ``forward`` is a numpy call (for the cost model), not a comment or view."""
     text = line.strip()
-    skipped = ("#", "if ", "else:", "return ", "z, a =", "n = ", "a_flat, z_flat =")
+    skipped = ("#", "if ", "else:", "return ", "z, a =", "zg, ag =", "n = ", "a_flat, z_flat =")
     return bool(text) and not text.startswith(skipped)
 
 

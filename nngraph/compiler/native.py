@@ -59,9 +59,10 @@ class NativeArrays:
 
 def has_native_form(plan: Plan) -> bool:
     """Whether the kernel can run ``plan``: every op a weighted sum (the kernel sums its connections;
-    aggregate and shared-weight ops have code of their own) whose activation has a native form."""
+    aggregate and shared-weight ops have code of their own) whose activation has a native form, a
+    softmax over all the op's neurons (not several groups)."""
     return all(op.operation == WEIGHTED_SUM and resolve_activation(op.activation).kind in ACTIVATION_CODES
-               for op in plan.ops)
+               and op.groups == 1 for op in plan.ops)
 
 
 def native_arrays(plan: Plan) -> NativeArrays:

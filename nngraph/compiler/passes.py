@@ -12,9 +12,11 @@ runs ``check_plan`` after each. ``compile_network(G, passes=())`` switches them 
   each other (``check_plan`` enforces it), and no level is folded into another, so every weighted
   sum stays observable. It pays where ops are small or share sources, as in NEAT-style genomes and
   pruned layers; large fully connected ops stay apart (``costs.keeps_apart``), since padding them
-  with zeros would only add work. Group-wise ops (softmax) are never merged: each normalises its
-  own layer; nor are aggregate ops, which are no matrix product, nor shared-weights ops, which
-  would lose their shared kernel.
+  with zeros would only add work. Group-wise ops (softmax, layer_norm) of one level merge only with
+  ops of the same activation and group size, each group still normalised apart (the op's
+  ``groups``): a softmax or LayerNormalization over a feature map's channels, one group per
+  position, is one op. Aggregate ops, which are no matrix product, and shared-weights ops, which
+  would lose their shared kernel, are never merged.
 - ``choose_kinds``: an op is ``"sparse"`` when scipy's CSR kernel over its connections is expected
   to cost less per sample than the dense product, ``"dense"`` (with zeros) otherwise, by the cost
   model of ``nngraph.compiler.costs``. Legal because both kinds compute the same connections.
@@ -57,9 +59,12 @@ def merge_levels(plan: Plan) -> Plan:
     """
     buckets: dict[tuple, list[FusedOp]] = {}
     for op in plan.ops:
-        alone = (not isinstance(op, FusedOp) or resolve_activation(op.activation).group_wise
-                 or keeps_apart(op))
-        key = ("alone", op.index) if alone else (op.level, op.activation)
+        if not isinstance(op, FusedOp) or keeps_apart(op):
+            key: tuple = ("alone", op.index)
+        elif resolve_activation(op.activation).group_wise:
+            key = ("groups", op.level, op.activation, len(op.targets) // op.groups)
+        else:
+            key = (op.level, op.activation)
         buckets.setdefault(key, []).append(op)
     merged = [members[0] if len(members) == 1 else _merge(members, plan.columns)
               for members in buckets.values()]
@@ -85,7 +90,8 @@ def _merge(members: list[FusedOp], columns: Mapping[Hashable, int]) -> FusedOp:
     return fused_op(index=first.index, targets=[n for op in members for n in op.targets],
                     sources=sources, weights=coo,
                     bias=np.concatenate([op.bias for op in members]), activation=first.activation,
-                    level=first.level, kind=SPARSE if shape[0] * shape[1] > DENSE_BUILD_LIMIT else DENSE)
+                    level=first.level, kind=SPARSE if shape[0] * shape[1] > DENSE_BUILD_LIMIT else DENSE,
+                    groups=sum(op.groups for op in members) if resolve_activation(first.activation).group_wise else 1)
 
 
 def choose_kinds(plan: Plan, *, kind: str | None = None) -> Plan:
@@ -159,7 +165,7 @@ def _with(op: FusedOp, **changes: object) -> FusedOp:
     """A new op with ``changes``; new ``weights`` must be sparse, their stored entries the connections."""
     fields = {"index": op.index, "targets": op.targets, "sources": op.sources,
               "weights": op.connection_matrix(), "bias": op.bias, "activation": op.activation,
-              "level": op.level, "kind": op.kind}
+              "level": op.level, "kind": op.kind, "groups": op.groups}
     fields.update(changes)
     return fused_op(**fields)
 

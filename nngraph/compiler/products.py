@@ -269,9 +269,26 @@ def activation_lines(op: FusedOp | AggregateOp | SharedOp, constants: dict[str, 
     activation = resolve_activation(op.activation)
     if op.activation == "linear":
         return ["if Z is not A:  # linear: the value is the weighted sum", "    a[...] = z"]
+    groups = getattr(op, "groups", 1)
+    if groups > 1:
+        return _grouped_activation_lines(op, activation.function, groups, constants, options)
     if options.in_place_activations and op.activation in IN_PLACE:
         return list(IN_PLACE[op.activation])
     constants[f"f{op.index}"] = activation.function
     if activation.group_wise:
         return [f"a[...] = f{op.index}(z.T).T  # {op.activation} over the op's neurons"]
     return [f"a[...] = f{op.index}(z)  # {op.activation}"]
+
+
+def _grouped_activation_lines(op: FusedOp, function: object, groups: int, constants: dict[str, object],
+                              options: CodegenOptions) -> list[str]:
+    """A group-wise activation over each of the op's ``groups`` runs of neurons: views of the block as
+    (groups, neurons per group, batch)."""
+    size = len(op.targets) // groups
+    lines = [f"zg, ag = z.reshape({groups}, {size}, -1), a.reshape({groups}, {size}, -1)  "
+             f"# {groups} groups of {size} neurons, each normalised apart"]
+    if options.in_place_activations and op.activation == "softmax":
+        return lines + ["np.subtract(zg, zg.max(axis=1, keepdims=True), out=ag)", "np.exp(ag, out=ag)",
+                        "ag /= ag.sum(axis=1, keepdims=True)"]
+    constants[f"f{op.index}"] = function
+    return lines + [f"ag[...] = f{op.index}(zg.transpose(0, 2, 1)).transpose(0, 2, 1)  # {op.activation}"]

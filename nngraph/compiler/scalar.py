@@ -118,7 +118,9 @@ def _op_lines(plan: Plan, op: FusedOp) -> list[str] | None:
     if activation.group_wise:
         if activation.kind != "softmax":
             return None
-        lines += _softmax(range(start, start + len(op.targets)))
+        size = len(op.targets) // op.groups
+        for first in range(start, start + len(op.targets), size):  # each group normalised apart
+            lines += _softmax(range(first, first + size))
     return lines
 
 

@@ -8,7 +8,8 @@ reads only inputs and earlier ops' targets. A plan pickles with the standard ``p
 Op kinds
 --------
 Every op computes, for each of its targets ``t``, a weighted sum ``z[t]`` and a value
-``a[t] = activation(z[t])`` (``softmax`` normalises over the op's targets). The kinds of op, by
+``a[t] = activation(z[t])`` (``softmax`` normalises over the op's targets, or over each of its
+``groups``: equal runs of consecutive targets). The kinds of op, by
 what they compute (``op.operation``), each with its formula:
 
 ``"weighted_sum"`` (``FusedOp``)
@@ -107,6 +108,9 @@ class FusedOp:
     activation : canonical activation name (``resolve_activation(...).name``).
     nonzeros : nonzero weights; density : ``nonzeros / weights.size`` (1.0 when empty).
     level : the level its targets are scheduled at (longest path from the inputs).
+    groups : for a group-wise activation (softmax, layer_norm), how many runs of consecutive targets,
+        of one length, it normalises apart (several groups of one level merged into one op: the
+        positions of a softmax or LayerNormalization over a feature map's channels); 1 otherwise.
     connected : for a dense op with padding (an entry that is no connection), a boolean array of the
         weights' shape, True at each connection; ``None`` when every entry is a connection, and
         always for a sparse op.
@@ -126,6 +130,7 @@ class FusedOp:
     density: float
     level: int
     connected: np.ndarray | None = field(default=None, repr=False)
+    groups: int = 1
 
     def __repr__(self) -> str:
         return (f"FusedOp(index={self.index}, kind={self.kind!r}, activation={self.activation!r}, "
@@ -193,7 +198,7 @@ class FusedOp:
 
 def fused_op(*, index: int, targets: Iterable[Hashable], sources: Iterable[Hashable],
              weights: np.ndarray | sparse.sparray, bias: np.ndarray, activation: str, level: int,
-             kind: str | None = None, connected: np.ndarray | None = None) -> FusedOp:
+             kind: str | None = None, connected: np.ndarray | None = None, groups: int = 1) -> FusedOp:
     """Return a ``FusedOp`` with its counts and connections filled in and its arrays read-only.
 
     ``kind`` defaults to the kind of ``weights``; given, the weights are converted to it.
@@ -228,7 +233,7 @@ def fused_op(*, index: int, targets: Iterable[Hashable], sources: Iterable[Hasha
     return FusedOp(index=index, kind=kind, targets=tuple(targets), sources=tuple(sources),
                    weights=matrix, bias=_frozen(np.array(bias)), activation=activation,
                    nonzeros=nonzeros, density=nonzeros / size if size else 1.0, level=level,
-                   connected=mask)
+                   connected=mask, groups=groups)
 
 
 def _sparse_connections(weights: np.ndarray | sparse.sparray,

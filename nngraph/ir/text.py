@@ -79,6 +79,12 @@ def multiply_adds(op: Op) -> int:
     return op.shape[0] * op.shape[1] if op.kind == "dense" else op.connections
 
 
+def _activation_text(op: Op) -> str:
+    """An op's activation, and the groups it normalises apart when there are several."""
+    groups = getattr(op, "groups", 1)
+    return f"{op.activation} ({groups} groups)" if groups > 1 else op.activation
+
+
 def describe_op(op: Op, producer: dict[Hashable, str]) -> str:
     """One line about an op, for comments: ``op 0: relu over a .. f (6) <- inputs (8)  [dense 8x6, level 1]``."""
     return (f"op {op.index}: {op.activation} over {block_name(op.targets)} <- "
@@ -96,7 +102,7 @@ def plan_table(plan: Plan, *, runner: str | None = None) -> str:
     producer = producers(plan)
     header = ("op", "kind", "level", "sources -> targets", "activation", "weights", "nonzeros", "density")
     rows = [(str(op.index), kind_name(op), str(op.level),
-             f"{source_blocks(op, producer)} -> {block_name(op.targets)}", op.activation,
+             f"{source_blocks(op, producer)} -> {block_name(op.targets)}", _activation_text(op),
              weights_text(op), str(op.nonzeros), f"{op.density:.3f}") for op in plan.ops]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     right = {0, 2, 6, 7}
@@ -150,7 +156,13 @@ def explain_neuron(plan: Plan, node: Hashable) -> str:
         if len(terms) > EXPLAIN_TERMS:
             lines.append(f"{pad}+ ... {len(terms) - EXPLAIN_TERMS} more terms "
                          f"(op {op.index}'s weights, column {target})")
-    if op.activation == "softmax":
+    groups = getattr(op, "groups", 1)
+    if groups > 1:
+        size = len(op.targets) // groups
+        first = target - target % size
+        lines.append(f"  value = {op.activation}(weighted sum) over its group of {size} neurons in op "
+                     f"{op.index}: {block_name(op.targets[first:first + size])}")
+    elif op.activation == "softmax":
         lines.append(f"  value = softmax(weighted sum) over op {op.index}'s {len(op.targets)} "
                      f"neurons: {block_name(op.targets)}")
     else:

@@ -8,7 +8,8 @@ original's. What a plan does not keep is left out: attributes other than the
 contract's, and the declaration order of a column that holds both hidden
 neurons and outputs (its outputs come first). Layer names are the plan's
 column names; in a graph without layers, a softmax op's neurons get the layer
-``"op N"`` (their own group, as in the plan).
+``"op N"`` (their own group, as in the plan), and the groups an op normalises
+apart ``"<layer>[g]"``. An aggregate op's neurons keep their aggregation.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import ACTIVATION, BIAS, HIDDEN, INPUT, LAYER, OUTPUT, ROLE, WEIGHT
+from nngraph.core.network import ACTIVATION, AGGREGATION, BIAS, HIDDEN, INPUT, LAYER, OUTPUT, ROLE, WEIGHT
 
 if TYPE_CHECKING:
     from nngraph.ir.plan import Plan
@@ -56,12 +57,16 @@ def network_of_plan(plan: Plan) -> nx.DiGraph:
     G.add_nodes_from(order)
     for op in plan.ops:
         group_wise = resolve_activation(op.activation).group_wise
-        for node, bias in zip(op.targets, op.bias.tolist()):
+        size = len(op.targets) // getattr(op, "groups", 1)
+        for position, (node, bias) in enumerate(zip(op.targets, op.bias.tolist())):
             data = {ROLE: OUTPUT if node in outputs else HIDDEN, BIAS: bias, ACTIVATION: op.activation}
-            if not by_level:
-                data[LAYER] = column_of[node]
-            elif group_wise:
-                data[LAYER] = f"op {op.index}"
+            if op.kind == "aggregate":
+                data[AGGREGATION] = op.reduction_of(position)[0].aggregation
+            base = f"op {op.index}" if by_level else column_of[node]
+            if group_wise and size < len(op.targets):  # each group it normalises apart: base[g]
+                data[LAYER] = f"{base}[{position // size}]"
+            elif not by_level or group_wise:
+                data[LAYER] = base
             G.nodes[node].update(data)
         matrix = op.connection_matrix()
         G.add_edges_from((op.sources[row], op.targets[col], {WEIGHT: weight})
