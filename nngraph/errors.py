@@ -79,6 +79,16 @@ class UnknownActivationError(NetworkError):
         self.known = tuple(known)
 
 
+class PopulationError(NetworkError):
+    """Raised when networks cannot stand side by side in one population (``nngraph.population``):
+    no member, members with different numbers of inputs or outputs, two members under one key.
+    ``member`` is the key of the member at fault, where there is one."""
+
+    def __init__(self, message: str, *, member: Hashable | None = None, node: Hashable | None = None) -> None:
+        super().__init__(message, node=node)
+        self.member = member
+
+
 class ArgumentError(NNGraphError, TypeError):
     """Raised when a public function gets an argument of the wrong type, such as a path that is
     ``None`` or ``passes=None``; the message names the function and the argument."""
@@ -120,3 +130,12 @@ class RenderError(NNGraphError):
 
 class GraphvizMissingError(RenderError, RuntimeError):
     """Raised when writing SVG, PNG or PDF needs Graphviz's ``dot`` program and it is missing."""
+
+
+class ExtraMissingError(NNGraphError, ImportError):
+    """Raised when a function needs an optional library that is not installed; the message names
+    the extra that installs it (``pip install 'nngraph[dask]'``). ``extra`` is its name."""
+
+    def __init__(self, message: str, *, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra

@@ -1,0 +1,310 @@
+"""Lowering from arrays: a network held as flat numpy arrays becomes a ``Plan`` in numpy calls.
+
+The graph path (schedule -> groups -> lower) reads a networkx graph neuron by neuron. This path
+takes the network as arrays, one entry per connection (source, target, weight) and one per neuron
+(bias, activation), and builds the same kind of plan with a few numpy calls per level and per op:
+its cost grows with the connections, in numpy, never with a Python step per neuron or connection.
+Many networks side by side (a population, ``nngraph.population``) are one such network, so a whole
+generation of genomes compiles at once.
+
+1. **Levels** (``array_levels``): Kahn's algorithm over the connection arrays, one frontier at a time;
+   a neuron's level is the longest path from the inputs, as ``nngraph.core.structure.levels`` says.
+   The neurons of a group-wise layer (softmax) move as one unit and share a level, as
+   ``nngraph.compiler.schedule`` does.
+2. **Groups**: the computed neurons of one level and one activation form one op (one per layer for
+   a group-wise activation), across every network they come from: what the ``merge_levels`` pass
+   makes of the graph path's groups. Ops are ordered by level, then by their first neuron; an op's
+   targets keep the neurons' order. The column layout is ``nngraph.ir.plan``'s.
+3. **Ops**: the connections, sorted once by (op, source column, target column), are cut into one
+   sparse (CSR) weighted-sum op per group, with exactly its connections stored. The ``choose_kinds``
+   pass then makes dense the ops its cost model finds cheaper dense.
+
+Memory stays proportional to the connections: no step holds a neurons-by-neurons array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import networkx as nx
+import numpy as np
+from scipy import sparse
+
+from nngraph.core.activations import resolve_activation
+from nngraph.core.network import (ACTIVATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_BIAS, HIDDEN, INPUT,
+                                  LAYER, OUTPUT, ROLE, WEIGHT, inputs, outputs)
+from nngraph.core.structure import Column
+from nngraph.ir.plan import SPARSE, Plan, fused_op
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkArrays:
+    """A network as flat arrays: what ``lower_arrays`` compiles.
+
+    Fields
+    ------
+    nodes : object array of the neuron ids; the first ``n_inputs`` are the inputs, in input order.
+        Neuron ``i`` of every other field is ``nodes[i]``.
+    n_inputs : how many inputs.
+    outputs : int array, the output neurons (indices into ``nodes``) in output order.
+    sources, targets, weights : one entry per connection ``sources[k] -> targets[k]``.
+    bias : float array, one per neuron (ignored for inputs).
+    activation : int array, one per neuron: an index into ``activations`` (ignored for inputs).
+    activations : canonical activation names (``resolve_activation(...).name``).
+    layer : for neurons with a group-wise activation (softmax), an int naming the layer they are
+        normalised over (-1 elsewhere); ``None`` when there is none.
+    """
+
+    nodes: np.ndarray
+    n_inputs: int
+    outputs: np.ndarray
+    sources: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray
+    bias: np.ndarray
+    activation: np.ndarray
+    activations: tuple[str, ...]
+    layer: np.ndarray | None = None
+
+    @property
+    def n_neurons(self) -> int:
+        """How many neurons, inputs included."""
+        return len(self.nodes)
+
+
+def object_array(items: Sequence[Hashable]) -> np.ndarray:
+    """A 1-d object array of ``items``, tuples kept whole (``np.array`` would make them rows).
+
+    Examples
+    --------
+    >>> object_array([("a", 0), ("b", 1)]).shape
+    (2,)
+    """
+    return np.fromiter(items, dtype=object, count=len(items))
+
+
+def graph_arrays(G: nx.DiGraph) -> NetworkArrays:
+    """The validated network ``G`` as arrays: inputs first, then the other neurons in ``G``'s
+    order; each neuron's connections in the order of its predecessors.
+
+    Examples
+    --------
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", role="input"); G.add_node("y", role="output", bias=0.5, activation="tanh")
+    >>> G.add_edge("x", "y", weight=2.0)
+    >>> network = graph_arrays(G)
+    >>> network.nodes.tolist(), network.weights.tolist(), network.activations
+    (['x', 'y'], [2.0], ('tanh',))
+    """
+    data = G.nodes
+    input_nodes = inputs(G)
+    computed = [node for node, role in G.nodes(data=ROLE) if role != INPUT]
+    index = {node: i for i, node in enumerate(input_nodes + computed)}
+    # networkx's own algorithms read the adjacency dicts directly, as this does: the public views
+    # cost about three times as much per connection.
+    predecessors = [G._pred[node] for node in computed]
+    counts = np.fromiter(map(len, predecessors), dtype=np.int64, count=len(computed))
+    sources = np.fromiter((index[u] for pred in predecessors for u in pred), dtype=np.int64,
+                          count=int(counts.sum()))
+    weights = np.fromiter((d[WEIGHT] for pred in predecessors for d in pred.values()), dtype=np.float64,
+                          count=len(sources))
+    targets = np.repeat(np.arange(len(input_nodes), len(index)), counts)
+    names: dict[str, int] = {}
+    activation = np.full(len(index), -1, dtype=np.int64)
+    layer = np.full(len(index), -1, dtype=np.int64)
+    layers: dict[str, int] = {}
+    for i, node in enumerate(computed, start=len(input_nodes)):
+        resolved = resolve_activation(data[node].get(ACTIVATION, DEFAULT_ACTIVATION))
+        activation[i] = names.setdefault(resolved.name, len(names))
+        if resolved.group_wise:
+            layer[i] = layers.setdefault(data[node][LAYER], len(layers))
+    bias = np.zeros(len(index))
+    bias[len(input_nodes):] = [data[node].get(BIAS, DEFAULT_BIAS) for node in computed]
+    return NetworkArrays(nodes=object_array(input_nodes + computed), n_inputs=len(input_nodes),
+                         outputs=np.array([index[node] for node in outputs(G)], dtype=np.int64),
+                         sources=sources, targets=targets, weights=weights, bias=bias,
+                         activation=activation, activations=tuple(names),
+                         layer=layer if layers else None)
+
+
+def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i] .. starts[i] + counts[i] - 1``, for every ``i``, end to end.
+
+    Examples
+    --------
+    >>> ranges(np.array([5, 0]), np.array([2, 3])).tolist()
+    [5, 6, 0, 1, 2]
+    """
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    shift = starts - (np.cumsum(counts) - counts)
+    return np.repeat(shift, counts) + np.arange(total)
+
+
+def array_levels(n_neurons: int, n_inputs: int, sources: np.ndarray, targets: np.ndarray, *,
+                 unit: np.ndarray | None = None) -> np.ndarray:
+    """Each neuron's level: 0 for the inputs, else one more than its deepest predecessor (1 without
+    any); -1 for a neuron on a cycle, or fed through one.
+
+    ``unit`` (optional) maps each neuron to the neuron standing for its unit, itself if alone: the
+    members of a unit share the deepest level any of them needs. Each connection is visited once.
+
+    Examples
+    --------
+    >>> array_levels(4, 1, np.array([0, 1, 0]), np.array([1, 2, 2])).tolist()  # neuron 3: no inputs
+    [0, 1, 2, 1]
+    >>> array_levels(3, 1, np.array([1, 2]), np.array([2, 1])).tolist()  # 1 and 2 feed each other
+    [0, -1, -1]
+    """
+    if unit is not None:
+        sources, targets = unit[sources], unit[targets]
+    indegree = np.bincount(targets, minlength=n_neurons)
+    by_source = np.argsort(sources, kind="stable")
+    heads = targets[by_source]
+    starts = np.zeros(n_neurons + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sources, minlength=n_neurons), out=starts[1:])
+    stands = np.ones(n_neurons, dtype=bool) if unit is None else unit == np.arange(n_neurons)
+    level = np.full(n_neurons, -1, dtype=np.int64)
+    frontier = np.flatnonzero((indegree == 0) & stands)
+    level[frontier] = 1
+    level[:n_inputs] = 0
+    while frontier.size:
+        counts = starts[frontier + 1] - starts[frontier]
+        reached = heads[ranges(starts[frontier], counts)]
+        np.maximum.at(level, reached, np.repeat(level[frontier] + 1, counts))
+        np.subtract.at(indegree, reached, 1)
+        reached = np.unique(reached)
+        frontier = reached[indegree[reached] == 0]
+    level[stands & (indegree > 0)] = -1
+    return level if unit is None else level[unit]
+
+
+def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray | None = None,
+                 display: Sequence[Column] | None = None) -> Plan:
+    """Return the plan of ``network``: one sparse op per level and activation (see the module doc).
+
+    ``level`` may pass in ``array_levels`` of the network when the caller has it (every entry must
+    be at least 0: no cycle). ``display`` are the trace's columns; by default one per level.
+
+    Examples
+    --------
+    >>> network = NetworkArrays(
+    ...     nodes=object_array(["x", "h", "g", "y"]), n_inputs=1, outputs=np.array([3]),
+    ...     sources=np.array([0, 0, 1, 2]), targets=np.array([1, 2, 3, 3]),
+    ...     weights=np.array([2.0, -1.0, 1.0, 0.5]), bias=np.zeros(4),
+    ...     activation=np.array([-1, 0, 0, 1]), activations=("relu", "linear"))
+    >>> plan = lower_arrays(network, dtype=np.dtype("float64"))
+    >>> [(op.targets, op.sources, op.activation) for op in plan.ops]
+    [(('h', 'g'), ('x',), 'relu'), (('y',), ('h', 'g'), 'linear')]
+    """
+    n, n_inputs = network.n_neurons, network.n_inputs
+    if level is None:
+        level = array_levels(n, n_inputs, network.sources, network.targets, unit=_units(network))
+    order, op_starts = _op_order(network, level)
+    column = np.empty(n, dtype=np.int64)
+    column[:n_inputs] = np.arange(n_inputs)
+    column[order] = np.arange(n_inputs, n)
+    by_column = network.nodes[np.concatenate([np.arange(n_inputs), order])]
+    columns = MappingProxyType(dict(zip(by_column.tolist(), range(n))))
+    with np.errstate(over="ignore"):  # in float32, a weight beyond range is inf, as in the reference
+        weights = network.weights.astype(dtype)
+        bias = network.bias[order].astype(dtype)
+    ops = _ops(network, level, order, op_starts, column, by_column, weights, bias)
+    if display is None:
+        display = level_columns(network, level, order, by_column)
+    return Plan(ops=tuple(ops), inputs=tuple(by_column[:n_inputs].tolist()),
+                outputs=tuple(network.nodes[network.outputs].tolist()), dtype=np.dtype(dtype),
+                columns=columns, groups=tuple(display))
+
+
+def _units(network: NetworkArrays) -> np.ndarray | None:
+    """Each neuron's unit (see ``array_levels``): the first neuron of its group-wise layer, or itself."""
+    if network.layer is None or not np.any(network.layer >= 0):
+        return None
+    unit = np.arange(network.n_neurons)
+    members = np.flatnonzero(network.layer >= 0)
+    _, first = np.unique(network.layer[members], return_index=True)
+    representative = dict(zip(network.layer[members[first]].tolist(), members[first].tolist()))
+    unit[members] = [representative[layer] for layer in network.layer[members].tolist()]
+    return unit
+
+
+def _op_order(network: NetworkArrays, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The computed neurons in column order, and where each op's targets start in it (plus the end).
+
+    An op is a run of neurons sharing (level, activation, layer); runs are ordered by level, then
+    by their first neuron.
+    """
+    computed = np.arange(network.n_inputs, network.n_neurons)
+    layer = np.full(len(computed), -1) if network.layer is None else network.layer[computed]
+    keys = (level[computed], network.activation[computed], layer)
+    by_key = np.lexsort((computed,) + keys[::-1])
+    sorted_keys = [key[by_key] for key in keys]
+    new_run = np.ones(len(computed), dtype=bool)
+    new_run[1:] = np.any([np.diff(key) != 0 for key in sorted_keys], axis=0)
+    run_starts = np.flatnonzero(new_run)
+    run_counts = np.diff(np.append(run_starts, len(computed)))
+    first = computed[by_key][run_starts]
+    runs = np.lexsort((first, sorted_keys[0][run_starts]))
+    order = computed[by_key][ranges(run_starts[runs], run_counts[runs])]
+    op_starts = np.concatenate([[0], np.cumsum(run_counts[runs])])
+    return order, op_starts
+
+
+def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts: np.ndarray,
+         column: np.ndarray, by_column: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> list:
+    """One sparse op per run of ``order``, its connections cut from the sorted connection arrays."""
+    n_inputs = network.n_inputs
+    source_column = column[network.sources]
+    target_column = column[network.targets]
+    op_of = np.searchsorted(op_starts, target_column - n_inputs, side="right") - 1
+    by_op = np.lexsort((target_column, source_column, op_of))
+    op_of, source_column, target_column = op_of[by_op], source_column[by_op], target_column[by_op]
+    weights = weights[by_op]
+    edge_starts = np.searchsorted(op_of, np.arange(len(op_starts)))
+    # A new row of an op's weights wherever the op or the source changes.
+    new_row = np.ones(len(by_op), dtype=bool)
+    new_row[1:] = (np.diff(op_of) != 0) | (np.diff(source_column) != 0)
+    row = np.cumsum(new_row) - 1
+    row_sources = source_column[new_row]
+    ops = []
+    for index in range(len(op_starts) - 1):
+        start, stop = int(op_starts[index]), int(op_starts[index + 1])
+        first, last = int(edge_starts[index]), int(edge_starts[index + 1])
+        rows = row[first:last]
+        top, end = (int(rows[0]), int(rows[-1]) + 1) if last > first else (0, 0)
+        sources = row_sources[top:end]
+        indptr = np.zeros(len(sources) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows - top, minlength=len(sources)), out=indptr[1:])
+        matrix = sparse.csr_array((weights[first:last], target_column[first:last] - (n_inputs + start),
+                                   indptr), shape=(len(sources), stop - start))
+        neuron = order[start]
+        ops.append(fused_op(index=index, targets=by_column[n_inputs + start:n_inputs + stop].tolist(),
+                            sources=by_column[sources].tolist(), weights=matrix, bias=bias[start:stop],
+                            activation=network.activations[network.activation[neuron]],
+                            level=int(level[neuron]), kind=SPARSE))
+    return ops
+
+
+def level_columns(network: NetworkArrays, level: np.ndarray, order: np.ndarray,
+                  by_column: np.ndarray) -> list[Column]:
+    """The trace's columns: the inputs, then one column per level (neurons in column order)."""
+    n_inputs = network.n_inputs
+    result = [Column("input", INPUT, tuple(by_column[:n_inputs].tolist()), None, 0)]
+    levels = level[order]
+    bounds = np.flatnonzero(np.diff(levels)) + 1
+    is_output = np.zeros(network.n_neurons, dtype=bool)
+    is_output[network.outputs] = True
+    for part in np.split(np.arange(len(order)), bounds):
+        if not part.size:
+            continue
+        neurons = order[part]
+        codes = np.unique(network.activation[neurons])
+        activation = network.activations[codes[0]] if len(codes) == 1 else "mixed"
+        role = OUTPUT if is_output[neurons].all() else HIDDEN
+        result.append(Column(f"level {levels[part[0]]}", role, tuple(by_column[n_inputs + part].tolist()),
+                             activation, int(levels[part[0]])))
+    return result

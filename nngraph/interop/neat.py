@@ -1,0 +1,316 @@
+"""neat-python genomes as nngraph networks: a whole generation of genomes compiled into one plan.
+
+A drop-in for the evaluation loop of neat-python (the ``neat`` extra: ``pip install 'nngraph[neat]'``)::
+
+    population.run(make_eval_genomes(inputs, targets, fitness), n_generations)
+
+computes what ``FeedForwardNetwork.create(genome, config)`` then ``activate`` compute for each
+genome, for every genome and every sample at once. The genes are read as neat-python 2.0 reads them:
+
+- only enabled connections count, and only the neurons the outputs need
+  (``neat.graphs.required_for_output``); a needed neuron without connections computes its bias;
+- a neuron computes ``activation(bias + response * aggregation(weight * value, ...))``: the
+  response multiplies each of its connections' weights (the same number for a sum), and the
+  activation is neat-python's own function under the nngraph name of
+  ``nngraph.core.neat_activations.NEAT_ACTIVATIONS`` (its sigmoid is ``1 / (1 + exp(-5 z))``).
+
+Genome ``g``'s node ``k`` is the neuron ``(g, k)`` of the population; the inputs are neat-python's
+input keys ``-1, -2, ...``. The whole population is read into arrays in one pass over the genes and
+compiled by ``nngraph.compiler.arrays``: the cost grows with the connections, in numpy. neat-python
+is imported only when one of these functions is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from nngraph.compiler.arrays import NetworkArrays, array_levels, object_array
+from nngraph.core.neat_activations import NEAT_ACTIVATIONS
+from nngraph.core.network import ACTIVATION, BIAS, HIDDEN, INPUT, OUTPUT, ROLE, WEIGHT
+from nngraph.errors import CycleError, ExtraMissingError, NetworkError, UnknownActivationError
+from nngraph.population import PopulationPlan, compile_arrays, members
+
+AGGREGATIONS = ("sum",)  # the neat-python aggregations a neuron may name
+
+
+def _neat() -> Any:
+    """The ``neat`` module, or ``ExtraMissingError`` saying how to install it."""
+    try:
+        import neat
+    except ImportError:
+        raise ExtraMissingError("this needs neat-python; install it with: pip install 'nngraph[neat]'",
+                                extra="neat") from None
+    return neat
+
+
+def genome_arrays(genomes: Iterable[tuple[Hashable, Any]] | Mapping[Hashable, Any],
+                  config: Any) -> tuple[NetworkArrays, tuple[Hashable, ...], np.ndarray]:
+    """The genomes as one population's arrays (see the module doc), their ids, and each neuron's level.
+
+    Raises ``PopulationError`` for no genome or an id used twice, ``UnknownActivationError`` for an
+    activation that is not one of neat-python's own, ``CycleError`` for a genome whose enabled
+    connections form a cycle, and ``NetworkError`` for other genes nngraph cannot compute; each
+    names the genome and the node.
+    """
+    neat = _neat()
+    pairs = members(genomes)
+    genome_config = config.genome_config
+    input_keys = list(genome_config.input_keys)
+    output_keys = list(genome_config.output_keys)
+    n_inputs = len(input_keys)
+    nodes: list[Hashable] = list(input_keys)
+    owner: list[int] = []  # the genome of each node, by position in the pairs
+    genes: list[Any] = []
+    outputs: list[int] = []
+    sources: list[int] = []
+    targets: list[int] = []
+    weights: list[float] = []
+    for position, (key, genome) in enumerate(pairs):
+        index = dict(zip(input_keys, range(n_inputs)))
+        index.update(zip(genome.nodes, range(len(nodes), len(nodes) + len(genome.nodes))))
+        nodes += [(key, node) for node in genome.nodes]
+        genes += genome.nodes.values()
+        owner += [position] * len(genome.nodes)
+        enabled = [gene for gene in genome.connections.values() if gene.enabled]
+        try:
+            sources += [index[gene.key[0]] for gene in enabled]
+            targets += [index[gene.key[1]] for gene in enabled]
+            outputs += [index[node] for node in output_keys]
+        except KeyError as error:
+            raise NetworkError(f"genome {key!r}: a connection or output names node {error.args[0]!r}, "
+                               "which the genome has no gene for", node=(key, error.args[0])) from None
+        weights += [gene.weight for gene in enabled]
+    network = _pruned(nodes, n_inputs, np.array(outputs, dtype=np.int64), np.array(sources, dtype=np.int64),
+                      np.array(targets, dtype=np.int64), np.array(weights, dtype=np.float64), genes,
+                      np.array(owner, dtype=np.int64), pairs, genome_config, neat)
+    level = array_levels(network.n_neurons, n_inputs, network.sources, network.targets)
+    if np.any(level < 0):
+        _raise_cycle(network, level, pairs)
+    return network, tuple(key for key, _ in pairs), level
+
+
+def _pruned(nodes: list[Hashable], n_inputs: int, outputs: np.ndarray, sources: np.ndarray,
+            targets: np.ndarray, weights: np.ndarray, genes: list[Any], owner: np.ndarray,
+            pairs: list[tuple[Hashable, Any]], genome_config: Any, neat: Any) -> NetworkArrays:
+    """The arrays of the neurons the outputs need (the inputs first), and of their connections."""
+    needed = _required(len(nodes), n_inputs, outputs, sources, targets)
+    kept = np.flatnonzero(needed)
+    renumber = np.cumsum(needed) - 1
+    connections = needed[targets]
+    sources, targets, weights = renumber[sources[connections]], renumber[targets[connections]], weights[connections]
+    kept_genes = [genes[i - n_inputs] for i in kept[n_inputs:].tolist()]
+    owner = owner[kept[n_inputs:] - n_inputs]
+    response = np.zeros(len(kept))
+    response[n_inputs:] = [gene.response for gene in kept_genes]
+    bias = np.zeros(len(kept))
+    bias[n_inputs:] = [gene.bias for gene in kept_genes]
+    activation, activations = _codes([gene.activation for gene in kept_genes], "activation", owner,
+                                     kept_genes, pairs, genome_config, neat)
+    _codes([gene.aggregation for gene in kept_genes], "aggregation", owner, kept_genes, pairs,
+           genome_config, neat)
+    return NetworkArrays(nodes=object_array(nodes)[kept], n_inputs=n_inputs, outputs=renumber[outputs],
+                         sources=sources, targets=targets, weights=weights * response[targets], bias=bias,
+                         activation=np.concatenate([np.full(n_inputs, -1), activation]),
+                         activations=activations)
+
+
+def _required(n_nodes: int, n_inputs: int, outputs: np.ndarray, sources: np.ndarray,
+              targets: np.ndarray) -> np.ndarray:
+    """Which nodes the outputs need: the inputs, the outputs, and every node with a path to an
+    output (``neat.graphs.required_for_output``), found one frontier at a time over the connections."""
+    needed = np.zeros(n_nodes, dtype=bool)
+    needed[:n_inputs] = True
+    by_target = np.argsort(targets, kind="stable")
+    tails = sources[by_target]
+    starts = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(targets, minlength=n_nodes), out=starts[1:])
+    frontier = np.unique(outputs)
+    needed[frontier] = True
+    while frontier.size:
+        counts = starts[frontier + 1] - starts[frontier]
+        shift = starts[frontier] - (np.cumsum(counts) - counts)
+        reached = np.unique(tails[np.repeat(shift, counts) + np.arange(int(counts.sum()))])
+        frontier = reached[~needed[reached]]
+        needed[frontier] = True
+    return needed
+
+
+def _codes(names: list[str], kind: str, owner: np.ndarray, genes: list[Any],
+           pairs: list[tuple[Hashable, Any]], genome_config: Any, neat: Any) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Each node's activation (or aggregation) as a code into the nngraph names it returns; a
+    name whose function is not neat-python's own is refused, naming the genome and node."""
+    distinct, codes = np.unique(np.array(names, dtype=object).astype(str), return_inverse=True)
+    translated = []
+    for code, name in enumerate(distinct.tolist()):
+        problem = _activation_problem(name, genome_config, neat) if kind == "activation" else \
+            _aggregation_problem(name, genome_config, neat)
+        if problem:
+            at = int(np.flatnonzero(codes == code)[0])
+            key = pairs[int(owner[at])][0]
+            where = f"genome {key!r}, node {genes[at].key!r}: {kind} {name!r} {problem}"
+            if kind == "activation":
+                raise UnknownActivationError(where, activation=name, known=sorted(NEAT_ACTIVATIONS),
+                                             node=(key, genes[at].key))
+            raise NetworkError(where, node=(key, genes[at].key))
+        translated.append(NEAT_ACTIVATIONS[name] if kind == "activation" else name)
+    return codes.astype(np.int64), tuple(translated)
+
+
+def _activation_problem(name: str, genome_config: Any, neat: Any) -> str | None:
+    if name not in NEAT_ACTIVATIONS:
+        return (f"is not one of neat-python's own activations ({', '.join(NEAT_ACTIVATIONS)}), "
+                "which are those nngraph computes")
+    if genome_config.activation_defs.get(name) is not getattr(neat.activations, f"{name}_activation"):
+        return "is redefined in this config; nngraph computes neat-python's own function of that name"
+    return None
+
+
+def _aggregation_problem(name: str, genome_config: Any, neat: Any) -> str | None:
+    if name not in AGGREGATIONS:
+        return f"is not one nngraph computes (known: {', '.join(AGGREGATIONS)})"
+    if genome_config.aggregation_function_defs.get(name) is not getattr(neat.aggregations, f"{name}_aggregation"):
+        return "is redefined in this config; nngraph computes neat-python's own function of that name"
+    return None
+
+
+def _raise_cycle(network: NetworkArrays, level: np.ndarray, pairs: list[tuple[Hashable, Any]]) -> None:
+    """Raise ``CycleError`` naming the first genome whose enabled connections form a cycle."""
+    stuck = int(np.flatnonzero(level < 0)[0])
+    key = network.nodes[stuck][0]
+    on_cycle = level < 0
+    mask = on_cycle[network.sources] & on_cycle[network.targets]
+    graph = nx.DiGraph((network.nodes[u][1], network.nodes[v][1])
+                       for u, v in zip(network.sources[mask].tolist(), network.targets[mask].tolist())
+                       if network.nodes[u][0] == key)
+    cycle = [(u, v) for u, v, *_ in nx.find_cycle(graph)]
+    path = " -> ".join(repr(u) for u, _ in cycle) + f" -> {cycle[0][0]!r}"
+    raise CycleError(f"genome {key!r}: its enabled connections form a cycle: {path}; a feed-forward "
+                     "network must be a DAG (feed_forward = True in the config)", cycle=cycle)
+
+
+def compile_genomes(genomes: Iterable[tuple[Hashable, Any]] | Mapping[Hashable, Any], config: Any, *,
+                    dtype: DTypeLike = np.float64) -> PopulationPlan:
+    """Compile neat-python genomes into one ``PopulationPlan`` (see the module doc).
+
+    ``pop(x)`` is ``(batch, n_genomes, n_outputs)``, in the order of ``genomes``; ``pop.trace(x)``
+    reaches genome ``g``'s node ``k`` as ``(g, k)``.
+
+    Examples
+    --------
+    >>> import neat, pathlib, nngraph
+    >>> path = pathlib.Path(nngraph.__file__).parents[1] / "examples" / "neat_xor.cfg"
+    >>> config = neat.Config(neat.DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
+    ...                      neat.DefaultStagnation, str(path))
+    >>> population = neat.Population(config, seed=1)
+    >>> pop = compile_genomes(population.population.items(), config)
+    >>> pop([[0.0, 1.0], [1.0, 1.0]]).shape
+    (2, 150, 1)
+    """
+    network, keys, level = genome_arrays(genomes, config)
+    return compile_arrays(network, keys=keys, dtype=dtype, level=level)
+
+
+def evaluate_genomes(genomes: Iterable[tuple[Hashable, Any]] | Mapping[Hashable, Any], config: Any,
+                     inputs: ArrayLike, *, dtype: DTypeLike = np.float64) -> dict[Hashable, np.ndarray]:
+    """Every genome's outputs for ``inputs``, as ``FeedForwardNetwork.activate`` gives them.
+
+    Parameters
+    ----------
+    genomes : the ``(genome_id, genome)`` pairs neat-python hands to ``eval_genomes`` (or a mapping)
+    config : the ``neat.Config`` they were made with
+    inputs : ``(batch, n_inputs)`` samples (or one sample ``(n_inputs,)``)
+    dtype : float64 (default) or float32
+
+    Returns
+    -------
+    dict
+        ``{genome_id: outputs}``, each ``(batch, n_outputs)`` (``(n_outputs,)`` for one sample).
+
+    Examples
+    --------
+    >>> import neat, pathlib, nngraph
+    >>> path = pathlib.Path(nngraph.__file__).parents[1] / "examples" / "neat_xor.cfg"
+    >>> config = neat.Config(neat.DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
+    ...                      neat.DefaultStagnation, str(path))
+    >>> genomes = list(neat.Population(config, seed=1).population.items())
+    >>> outputs = evaluate_genomes(genomes, config, [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> genome_id, genome = genomes[0]
+    >>> network = neat.nn.FeedForwardNetwork.create(genome, config)
+    >>> bool(np.allclose(outputs[genome_id][:, 0], [network.activate(x)[0] for x in
+    ...                  [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]], rtol=1e-12))
+    True
+    """
+    pop = compile_genomes(genomes, config, dtype=dtype)
+    outputs = pop(inputs)
+    axis = outputs.ndim - 2
+    return {key: np.take(outputs, i, axis=axis) for i, key in enumerate(pop.keys)}
+
+
+def make_eval_genomes(inputs: ArrayLike, targets: ArrayLike,
+                      fitness: Callable[[np.ndarray, np.ndarray], float], *,
+                      dtype: DTypeLike = np.float64) -> Callable[[Any, Any], None]:
+    """An ``eval_genomes(genomes, config)`` for ``neat.Population.run``: it evaluates the whole
+    generation at once on ``inputs`` and sets each genome's ``fitness`` to
+    ``fitness(outputs, targets)``, ``outputs`` being that genome's ``(batch, n_outputs)`` array.
+
+    Examples
+    --------
+    >>> import neat, pathlib, nngraph
+    >>> path = pathlib.Path(nngraph.__file__).parents[1] / "examples" / "neat_xor.cfg"
+    >>> config = neat.Config(neat.DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
+    ...                      neat.DefaultStagnation, str(path))
+    >>> x, y = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [[0.0], [1.0], [1.0], [0.0]]
+    >>> eval_genomes = make_eval_genomes(x, y, lambda out, target: 4.0 - float(np.sum((out - target) ** 2)))
+    >>> population = neat.Population(config, seed=1)
+    >>> eval_genomes(list(population.population.items()), config)
+    >>> all(genome.fitness <= 4.0 for genome in population.population.values())
+    True
+    """
+    batch = np.asarray(inputs, dtype=dtype)
+    expected = np.asarray(targets, dtype=dtype)
+
+    def eval_genomes(genomes: Any, config: Any) -> None:
+        pairs = members(genomes)
+        outputs = evaluate_genomes(pairs, config, batch, dtype=dtype)
+        for key, genome in pairs:
+            genome.fitness = float(fitness(outputs[key], expected))
+
+    return eval_genomes
+
+
+def from_neat(genome: Any, config: Any) -> nx.DiGraph:
+    """One genome as an nngraph network: the neurons the outputs need, named by their node keys.
+
+    Inputs are ``-1, -2, ...`` and outputs ``0, 1, ...``, as in neat-python; weights already carry
+    the response of their target. For the reference pass, diagrams, files.
+
+    Examples
+    --------
+    >>> import neat, pathlib, nngraph
+    >>> path = pathlib.Path(nngraph.__file__).parents[1] / "examples" / "neat_xor.cfg"
+    >>> config = neat.Config(neat.DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
+    ...                      neat.DefaultStagnation, str(path))
+    >>> genome = next(iter(neat.Population(config, seed=1).population.values()))
+    >>> G = from_neat(genome, config)
+    >>> nngraph.inputs(G), nngraph.outputs(G), G.nodes[0]["activation"]
+    ([-1, -2], [0], 'neat_sigmoid')
+    """
+    network, _, _ = genome_arrays([(None, genome)], config)
+    names = [node if i < network.n_inputs else node[1] for i, node in enumerate(network.nodes.tolist())]
+    is_output = np.zeros(network.n_neurons, dtype=bool)
+    is_output[network.outputs] = True
+    G = nx.DiGraph()
+    G.add_nodes_from(names[:network.n_inputs], **{ROLE: INPUT})
+    # Outputs first, in output order: a network's outputs are its output neurons in insertion order.
+    hidden = network.n_inputs + np.flatnonzero(~is_output[network.n_inputs:])
+    for i in network.outputs.tolist() + hidden.tolist():
+        G.add_node(names[i], **{ROLE: OUTPUT if is_output[i] else HIDDEN, BIAS: float(network.bias[i]),
+                                ACTIVATION: network.activations[network.activation[i]]})
+    G.add_edges_from((names[u], names[v], {WEIGHT: w}) for u, v, w in
+                     zip(network.sources.tolist(), network.targets.tolist(), network.weights.tolist()))
+    return G
