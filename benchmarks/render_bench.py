@@ -2,23 +2,34 @@
 
 Times building each diagram (``render_*``, which validates the network, lays
 it out and bundles the folded connections) and Graphviz drawing it to SVG, for
-the lesson's 8-6-6-4 network and for a 784-512-512-10 network (669,706
-connections, folded to 4 + "+N more" + 4 neurons per wide column). Prints one
-table; the best of ``--repeat`` runs (default 1) counts. Needs Graphviz's dot.
+the lesson's 8-6-6-4 network, for a 784-512-512-10 network (669,706
+connections, folded to 4 + "+N more" + 4 neurons per wide column), and for two
+deep NEAT-style genomes (``examples/neat_network.py``'s ``deep_genome``): a
+chain of 300 neurons over 291 levels and 1,000 neurons over 300 levels, both
+with long skip connections, whose middle levels and boxes fold. Their layer
+diagram compiles the genome to find its groups; their plan diagram is timed
+with the compile too. Prints one table; the best of ``--repeat`` runs
+(default 1) counts. Needs Graphviz's dot.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import graphviz
+import networkx as nx
 
 import nngraph
 from nngraph.demo import CLASS_NAMES, SAMPLE, lesson_model
 from nngraph.layers import Dense
 from nngraph.models import Sequential
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+from neat_network import deep_genome  # noqa: E402
 
 
 def best_time(work: Callable[[], object], repeat: int) -> tuple[float, object]:
@@ -53,7 +64,16 @@ def cases() -> list[tuple[str, Callable[[], graphviz.Digraph]]]:
         ("784-512-512-10 neurons + values", lambda: nngraph.render_neurons(wide, trace=wide_trace)),
         ("784-512-512-10 layers", lambda: nngraph.render_layers(wide)),
         ("784-512-512-10 plan", lambda: nngraph.render_plan(wide_plan)),
+        *deep_cases("chain 300/291", deep_genome()),
+        *deep_cases("1000/300", deep_genome(n_neurons=1000, n_levels=300, n_inputs=16, n_outputs=8)),
     ]
+
+
+def deep_cases(name: str, G: nx.DiGraph) -> list[tuple[str, Callable[[], graphviz.Digraph]]]:
+    """The three diagrams of a deep genome, each timed from the graph (compiling where it needs a plan)."""
+    return [(f"{name} neurons", lambda: nngraph.render_neurons(G)),
+            (f"{name} layers", lambda: nngraph.render_layers(G)),
+            (f"{name} plan + compile", lambda: nngraph.render_plan(nngraph.compile_network(G)))]
 
 
 def main() -> None:

@@ -4,9 +4,13 @@
   values, coloured by contribution; its layer diagram; its compiled plan;
 - a NEAT-style genome (no layers, skip connections): neurons by level, and its
   fused groups as a layer diagram;
-- a 784-512-512-10 network: wide columns folded into "+N more" nodes.
+- a 784-512-512-10 network: wide columns folded into "+N more" nodes;
+- the interactive HTML view of each of the three networks, traced on a few samples
+  (``*_view.html``: open them in a browser and point at a neuron).
+- a NEAT-style chain of 300 neurons over 291 levels (``neat_network.deep_genome``):
+  its middle levels folded into one column, and its plan's middle ops into one box.
 
-Without Graphviz's dot program, pass a folder and ``--dot`` to write DOT sources instead.
+Without Graphviz's dot program, pass a folder and ``--dot`` to write DOT sources instead (and no pages).
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ import nngraph
 from nngraph.demo import CLASS_NAMES, SAMPLE, lesson_model
 from nngraph.layers import Dense
 from nngraph.models import Sequential
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from neat_network import deep_genome  # noqa: E402
 
 
 def neat_genome(seed: int = 3) -> nx.DiGraph:
@@ -48,6 +55,7 @@ def write_all(folder: Path, *, suffix: str = ".svg") -> list[Path]:
     trace = model.trace(SAMPLE)
     plan = nngraph.compile_network(model.graph)
     genome = neat_genome()
+    deep = deep_genome()
     wide = Sequential([Dense(units=512, input_shape=(784,), activation="relu"),
                        Dense(units=512, activation="relu"), Dense(units=10, activation="softmax")], seed=0)
     jobs = [
@@ -61,8 +69,21 @@ def write_all(folder: Path, *, suffix: str = ".svg") -> list[Path]:
                                   "trace": nngraph.run_reference(genome, [0.5, -1.0, 0.25, 1.0])}),
         ("neat_layers", genome, {"kind": "layers"}),
         ("wide_neurons", wide, {"output_labels": [str(digit) for digit in range(10)]}),
+        ("deep_neurons", deep, {}),
+        ("deep_plan", deep, {"kind": "plan"}),
     ]
-    return [nngraph.render(obj, folder / f"{name}{suffix}", **options) for name, obj, options in jobs]
+    if suffix == ".svg":  # the pages draw their diagrams as SVG too
+        rng = np.random.default_rng(0)
+        samples = np.vstack([SAMPLE, rng.uniform(0.0, 1.0, size=(9, 8))])
+        wide_trace = nngraph.compile_network(wide.graph).trace(rng.uniform(0.0, 1.0, size=(20, 784)))
+        jobs += [
+            ("lesson_view", model, {"trace": model.trace(samples), "output_labels": CLASS_NAMES}),
+            ("neat_view", genome, {"trace": nngraph.run_reference(genome, rng.uniform(-1.0, 1.0, size=(10, 4))),
+                                   "output_labels": ["left", "right"]}),
+            ("wide_view", wide, {"trace": wide_trace, "output_labels": [str(digit) for digit in range(10)]}),
+        ]
+    return [nngraph.render(obj, folder / (name + (".html" if name.endswith("_view") else suffix)), **options)
+            for name, obj, options in jobs]
 
 
 if __name__ == "__main__":

@@ -57,6 +57,30 @@ def neat_genome(*, n_inputs: int = 32, n_hidden: int = 512, n_outputs: int = 8,
     return G
 
 
+def deep_genome(*, n_neurons: int = 300, n_levels: int = 291, n_inputs: int = 5, n_outputs: int = 5,
+                n_connections: int | None = None, seed: int = 0) -> nx.DiGraph:
+    """Build a NEAT-style genome that is mostly depth: ``n_neurons`` neurons over ``n_levels`` levels.
+
+    Its hidden neurons spread over ``n_levels - 1`` levels (one each when there are
+    as many levels as hidden neurons: a chain), and the outputs make the last level.
+    Besides the chain, random skip connections (``n_connections`` in all, default
+    two per neuron) join random earlier neurons, so most of them jump a long way:
+    the kind of genome that long neuroevolution runs grow, and the hardest case for
+    drawing. The defaults give a chain of 300 neurons over 291 levels.
+
+    Examples
+    --------
+    >>> import nngraph
+    >>> G = deep_genome()
+    >>> len(G), G.number_of_edges(), max(nngraph.levels(G).values())
+    (300, 600, 291)
+    """
+    n_hidden = n_neurons - n_inputs - n_outputs
+    return neat_genome(n_inputs=n_inputs, n_hidden=n_hidden, n_outputs=n_outputs,
+                       n_connections=2 * n_neurons if n_connections is None else n_connections,
+                       depth=n_levels - 1, seed=seed)
+
+
 def main() -> None:
     G = neat_genome(n_inputs=6, n_hidden=40, n_outputs=2, n_connections=220, depth=6, seed=1)
     print(f"genome: {G.number_of_nodes()} neurons, {G.number_of_edges()} connections, "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nngraph.compiler import compile_network
+from nngraph.execute.compiled import compile_network
 from nngraph.execute.trace import Trace
 from nngraph.keras.layers import Dense
 from nngraph.keras.sequential import Sequential

@@ -1,11 +1,30 @@
 """One exception tree for nngraph: every error a user can cause is an ``NNGraphError``.
 
-Data errors also subclass ``ValueError``, and arguments of the wrong type
-``TypeError``, so that generic handlers keep working.
-Each class carries the culprit (neuron, connection, file, argument) as a field,
-and its message says what is wrong and what was expected. A message is always printable
-(``nngraph.names``): a control character that reached it from a name or a path shows as its
-escape, so an error printed to a terminal shows the culprit as it is and cannot act on the terminal.
+Every error caused by bad data or a bad argument value also subclasses ``ValueError``, and an
+argument of the wrong type ``TypeError``, so that generic handlers keep working; an error of the
+environment (a missing program, a missing library) subclasses ``RuntimeError`` or ``ImportError``
+instead. Each class carries the
+culprit (neuron, connection, file, argument) as a field, and its message says what is wrong and
+what was expected. A message is always printable (``nngraph.names``): a control character that
+reached it from a name or a path shows as its escape, so it cannot act on a terminal. The whole tree::
+
+    NNGraphError
+      NetworkError (ValueError)          validate: the graph breaks the contract
+        CycleError, UnknownActivationError
+        PopulationError                  networks that cannot stand side by side in one population
+      ArgumentError (TypeError, ValueError)   a public function given an argument of the wrong type
+      NeuronNotFoundError (KeyError, ValueError)   a trace or plan asked about an unknown neuron
+      InputError (ValueError)            an executor or trace given input it cannot use
+      JSONRuleError (ValueError)         JSON that nngraph's strict reader refuses
+      LayerError (ValueError)            the Keras-style front end used wrongly
+      ModelFileError (ValueError)        a model file that cannot be read or written
+      CompileError (ValueError)          a plan that breaks the IR, or a bad compile argument
+        VerificationError                a plan that disagrees with the reference pass
+      RenderError (ValueError)           a diagram that cannot be drawn as asked
+      GraphvizMissingError (RuntimeError)   Graphviz's dot is needed and missing
+      ExtraMissingError (ImportError)    an optional library (an extra: neat, dask) is needed and missing
+      UsageError (ValueError)            a command-line argument wrong for its model or data
+      DataFileError (ValueError)         a command-line data file that cannot be used
 """
 
 from __future__ import annotations
@@ -89,13 +108,27 @@ class PopulationError(NetworkError):
         self.member = member
 
 
-class ArgumentError(NNGraphError, TypeError):
+class ArgumentError(NNGraphError, TypeError, ValueError):
     """Raised when a public function gets an argument of the wrong type, such as a path that is
     ``None`` or ``passes=None``; the message names the function and the argument."""
 
 
+class NeuronNotFoundError(NNGraphError, KeyError, ValueError):
+    """Raised when a trace or plan is asked about a neuron that is not in its network."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])  # KeyError would show the message quoted
+
+
 class InputError(NNGraphError, ValueError):
-    """Raised when the input handed to an executor has the wrong shape, dtype or rank."""
+    """Raised when an executor or a trace is given input it cannot use: the wrong shape, dtype or
+    rank, an unknown runner, or a sample the trace does not hold."""
+
+
+class JSONRuleError(NNGraphError, ValueError):
+    """Raised by ``nngraph.files.parse_json`` for JSON that Python would read but nngraph refuses
+    (a repeated key, a number beyond float range, NaN, nesting too deep); model and data file
+    readers turn it into their own error naming the file."""
 
 
 class LayerError(NNGraphError, ValueError):
@@ -110,8 +143,9 @@ class ModelFileError(NNGraphError, ValueError):
         self.path = path
 
 
-class CompileError(NNGraphError):
-    """Raised when compiling fails a plan check; ``op`` and ``nodes`` name the culprits."""
+class CompileError(NNGraphError, ValueError):
+    """Raised when a plan fails a check of the IR, or compiling is asked for something unknown (a
+    pass, a kind, an option); ``op`` and ``nodes`` name the culprits."""
 
     def __init__(self, message: str, *, op: int | None = None,
                  nodes: Sequence[Hashable] = ()) -> None:
@@ -124,18 +158,46 @@ class VerificationError(CompileError):
     """Raised by ``compile_network(verify=True)`` when the plan and the reference differ."""
 
 
-class RenderError(NNGraphError):
-    """Raised when a diagram cannot be drawn or written."""
+class RenderError(NNGraphError, ValueError):
+    """Raised when a diagram cannot be drawn as asked: an argument it cannot use (an unknown
+    option, a trace of another network, a path of unknown extension), or, rarely, Graphviz's
+    ``dot`` failing on it."""
 
 
-class GraphvizMissingError(RenderError, RuntimeError):
-    """Raised when writing SVG, PNG or PDF needs Graphviz's ``dot`` program and it is missing."""
+class GraphvizMissingError(NNGraphError, RuntimeError):
+    """Raised when writing SVG, PNG or PDF needs Graphviz's ``dot`` program and it is missing.
+
+    Not a ``RenderError``: nothing is wrong with the arguments; the environment lacks a program.
+    """
 
 
 class ExtraMissingError(NNGraphError, ImportError):
-    """Raised when a function needs an optional library that is not installed; the message names
-    the extra that installs it (``pip install 'nngraph[dask]'``). ``extra`` is its name."""
+    """Raised when a function needs an optional library that is not installed (an error of the
+    environment, as ``GraphvizMissingError`` is); the message names the extra that installs it
+    (``pip install 'nngraph[dask]'``). ``extra`` is its name."""
 
     def __init__(self, message: str, *, extra: str) -> None:
         super().__init__(message)
         self.extra = extra
+
+
+class UsageError(NNGraphError, ValueError):
+    """Raised by the command line when an argument's value is wrong for the model or data it is
+    used with.
+
+    ``argument`` names the option (``--sample``, ``--neuron``, ...). The command
+    line reports it like argparse's own usage errors, with exit status 2.
+    """
+
+    def __init__(self, argument: str, message: str) -> None:
+        super().__init__(f"argument {argument}: {message}")
+        self.argument = argument
+
+
+class DataFileError(NNGraphError, ValueError):
+    """Raised by the command line when an input or output data file cannot be read, understood or
+    written; ``path`` names it."""
+
+    def __init__(self, message: str, *, path: Any) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path

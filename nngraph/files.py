@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from nngraph.errors import ArgumentError, shown
+from nngraph.errors import ArgumentError, JSONRuleError, shown
 
 MAX_DEPTH = 100
 _TEMP_NAME_CHARS = 64  # of the target's name, in its temporary file's name (names have a length limit)
@@ -150,10 +150,6 @@ def atomic_write(path: str | os.PathLike[str], *, binary: bool = False, encoding
                 pass
 
 
-class JSONRuleError(ValueError):
-    """Raised by ``parse_json`` for JSON that Python would read but nngraph refuses (see the module doc)."""
-
-
 def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     record = dict(pairs)
     if len(record) != len(pairs):
@@ -187,7 +183,7 @@ def parse_json(text: str, *, allow_constants: bool = False) -> Any:
     >>> parse_json('{"weight": 0.5, "weight": 2}')
     Traceback (most recent call last):
     ...
-    nngraph.files.JSONRuleError: an object repeats the key 'weight'; each key may appear once
+    nngraph.errors.JSONRuleError: an object repeats the key 'weight'; each key may appear once
     """
     try:
         return json.loads(text, object_pairs_hook=_no_repeated_keys, parse_float=_float_in_range,

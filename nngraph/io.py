@@ -40,11 +40,12 @@ from typing import Any
 
 import networkx as nx
 
+from nngraph.core.network import (ACTIVATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_BIAS, INPUT, LAYER, ROLE,
+                                  WEIGHT, inputs, outputs)
+from nngraph.core.validate import number_problem, validate
 from nngraph.errors import ModelFileError, NetworkError, shown
 from nngraph.files import (MAX_DEPTH, JSONRuleError, as_path, atomic_write, nesting_depth, parse_json, too_deep,
                            write_failure)
-from nngraph.core.network import ACTIVATION, BIAS, INPUT, LAYER, ROLE, WEIGHT, inputs, outputs
-from nngraph.core.validate import number_problem, validate
 
 FORMAT = "nngraph"
 VERSION = 1
@@ -103,8 +104,8 @@ def to_document(G: nx.DiGraph, *, path: Any = "<network>") -> dict[str, Any]:
     for node, data in G.nodes(data=True):
         record: dict[str, Any] = {"id": _encode_id(node, path), ROLE: data[ROLE]}
         if data[ROLE] != INPUT:
-            record[BIAS] = float(data.get(BIAS, 0.0))
-            record[ACTIVATION] = data.get(ACTIVATION, "linear")
+            record[BIAS] = float(data.get(BIAS, DEFAULT_BIAS))
+            record[ACTIVATION] = data.get(ACTIVATION, DEFAULT_ACTIVATION)
             if data.get(LAYER) is not None:
                 record[LAYER] = data[LAYER]
         extra = _extra(data, {ROLE, BIAS, ACTIVATION, LAYER}, f"neuron {node!r}", path)
@@ -218,8 +219,8 @@ def from_document(document: Any, *, path: Any = "<document>") -> nx.DiGraph:
             # Kept as they are, so that validate refuses them as it refuses them in a graph.
             attributes.update((key, record[key]) for key in (BIAS, ACTIVATION, LAYER) if key in record)
         else:
-            attributes[BIAS] = _number(record.get(BIAS, 0.0), f"{where}: bias", path)
-            attributes[ACTIVATION] = record.get(ACTIVATION, "linear")
+            attributes[BIAS] = _number(record.get(BIAS, DEFAULT_BIAS), f"{where}: bias", path)
+            attributes[ACTIVATION] = record.get(ACTIVATION, DEFAULT_ACTIVATION)
             if record.get(LAYER) is not None:
                 attributes[LAYER] = record[LAYER]
         G.add_node(node, **attributes)

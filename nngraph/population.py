@@ -18,21 +18,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Union
 
 import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from nngraph.compiler.arrays import NetworkArrays, graph_arrays, lower_arrays, object_array
-from nngraph.compiler.codegen import generate
 from nngraph.compiler.passes import choose_kinds
+from nngraph.core.dtypes import check_dtype
 from nngraph.core.network import INPUT, LAYER, ROLE, inputs, outputs
 from nngraph.core.validate import validate
 from nngraph.errors import ArgumentError, NetworkError, PopulationError
-from nngraph.execute.inputs import check_dtype
+from nngraph.execute.compiled import CompiledPlan, compile_plan
 from nngraph.execute.trace import Trace
-from nngraph.ir.plan import Plan
 
 Networks = Union[Mapping[Hashable, nx.DiGraph], Iterable[nx.DiGraph], Iterable[tuple[Hashable, nx.DiGraph]]]
 
@@ -219,17 +218,14 @@ def _check_names(pairs: list[tuple[Hashable, NetworkArrays]], shared: list[Hasha
 class PopulationPlan:
     """A compiled population: ``pop(x)`` gives every member's outputs, ``(batch, n_networks, n_outputs)``.
 
-    Fields: ``plan`` (the ``Plan`` of the whole population; its outputs are the members' outputs,
-    member by member), ``keys`` (the members, in the order of the second axis). ``trace(x)``
-    reaches member ``key``'s neuron ``node`` as ``(key, node)``. Pickles with the standard
-    ``pickle`` (its code is generated again on load). Make one with ``compile_population``.
+    Fields: ``plan`` (the ``CompiledPlan`` of the whole population; its outputs are the members'
+    outputs, member by member), ``keys`` (the members, in the order of the second axis).
+    ``trace(x)`` reaches member ``key``'s neuron ``node`` as ``(key, node)``. Pickles with the
+    standard ``pickle``, as a compiled plan does. Make one with ``compile_population``.
     """
 
-    plan: Plan
+    plan: CompiledPlan
     keys: tuple[Hashable, ...]
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_regenerate, (dataclasses.replace(self.plan, program=None), self.keys))
 
     @property
     def n_outputs(self) -> int:
@@ -269,11 +265,6 @@ class PopulationPlan:
                 f"{len(self.plan.inputs)} inputs -> {self.n_outputs} outputs each, {self.dtype}>")
 
 
-def _regenerate(plan: Plan, keys: tuple[Hashable, ...]) -> PopulationPlan:
-    """Unpickle a ``PopulationPlan``: its code is generated again from the plan."""
-    return PopulationPlan(plan=generate(plan), keys=keys)
-
-
 def compile_arrays(network: NetworkArrays, *, keys: tuple[Hashable, ...], dtype: DTypeLike = np.float64,
                    level: np.ndarray | None = None) -> PopulationPlan:
     """Compile a population already held as arrays (``population_arrays``) into a ``PopulationPlan``.
@@ -281,7 +272,7 @@ def compile_arrays(network: NetworkArrays, *, keys: tuple[Hashable, ...], dtype:
     ``level`` may pass in ``array_levels`` of the network.
     """
     plan = choose_kinds(lower_arrays(network, dtype=check_dtype(dtype), level=level))
-    return PopulationPlan(plan=generate(dataclasses.replace(plan, passes=("choose_kinds",))), keys=keys)
+    return PopulationPlan(plan=compile_plan(dataclasses.replace(plan, passes=("choose_kinds",))), keys=keys)
 
 
 def compile_population(networks: Networks, *, dtype: DTypeLike = np.float64) -> PopulationPlan:

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Set up nngraph's virtual environment (.venv) and Graphviz's dot program.
-# Used by `make`; safe to run again. Installs Debian packages only where it can (root and apt-get).
+# Set up nngraph's virtual environment (.venv), Graphviz's dot program, and Chromium with chromedriver
+# (the browser tests of the interactive HTML view). Used by `make`; safe to run again. Installs Debian
+# packages only where it can (root and apt-get).
 set -eu
 
 PYTHON="${PYTHON:-python3}"
@@ -32,7 +33,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     fi
 fi
 
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev,neat,dask]'
 
 if ! command -v dot >/dev/null 2>&1; then
     if can_apt; then
@@ -40,5 +41,14 @@ if ! command -v dot >/dev/null 2>&1; then
         apt_install graphviz
     else
         echo "nngraph setup: Graphviz's dot is missing; diagrams need it: sudo apt-get install graphviz" >&2
+    fi
+fi
+
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    if can_apt; then
+        echo "nngraph setup: installing Debian's chromium and chromium-driver (for the browser tests)" >&2
+        apt_install chromium chromium-driver
+    else
+        echo "nngraph setup: Chromium is missing; the browser tests need it: sudo apt-get install chromium chromium-driver" >&2
     fi
 fi

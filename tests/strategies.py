@@ -1,5 +1,8 @@
 """The shared test kit: hypothesis strategies for random valid networks, and ``assert_equivalent``.
 
+``assert_equivalent`` makes its own comparison, sharing no code with the library's verification
+(``nngraph.execute.verify``), so that a fault there cannot hide a fault of the compiler.
+
 ``networks()`` builds networks through the public API (``new_network``, ``add_input``,
 ``add_neuron``, ``connect``): 1 to 6 levels of layers, each fully connected to the layer
 before, partly connected (pruned), with skip connections, or wired at random (some neurons get
@@ -20,7 +23,6 @@ from hypothesis.extra import numpy as hnp
 
 import nngraph
 from nngraph import Neuron
-from nngraph.compiler.verify import first_difference, output_difference
 from nngraph.execute.compiled import run_plan
 
 ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid", "leaky_relu(alpha=0.1)", "elu", "selu",
@@ -90,26 +92,52 @@ def networks_and_batches(draw: st.DrawFn, *, max_batch: int = 4) -> tuple[nx.DiG
     return G, x
 
 
-def assert_equivalent(plan: nngraph.Plan, G: nx.DiGraph, x: object) -> None:
+TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
+
+
+def assert_equivalent(plan: nngraph.CompiledPlan, G: nx.DiGraph, x: object) -> None:
     """Assert that ``plan`` agrees with ``run_reference(G, x)``: every neuron's weighted sum and
     value in the trace, and the outputs of ``plan(x)`` through every runner the plan has.
 
-    The tolerance is ``nngraph.compiler.verify.TOLERANCE``: 1e-12 relative for float64 and 1e-5
-    for float32, plus a tiny absolute slack (see that module). NaN agrees with NaN only: a NaN on
+    The tolerance is ``TOLERANCE[dtype]`` relative (1e-12 for float64, 1e-5 for float32), plus an
+    absolute slack of that times the largest finite magnitude of the reference (at least 1), for
+    the cancellation a different summation order may expose. NaN agrees with NaN only: a NaN on
     one side and a number on the other is a difference; infinities must match in sign.
     """
     with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf inputs are meant to propagate
         _assert_equivalent(plan, G, x)
 
 
-def _assert_equivalent(plan: nngraph.Plan, G: nx.DiGraph, x: object) -> None:
+def _assert_equivalent(plan: nngraph.CompiledPlan, G: nx.DiGraph, x: object) -> None:
     reference = nngraph.run_reference(G, x, dtype=plan.dtype)
-    difference = first_difference(plan.trace(x), reference)
-    assert difference is None, f"trace: {difference}"
+    trace = plan.trace(x)
+    assert set(trace.columns) == set(reference.columns), "the trace holds other neurons"
+    nodes = list(reference.columns)
+    mine = [trace.columns[node] for node in nodes]
+    rtol = TOLERANCE[plan.dtype]
+    for quantity in ("weighted_sums", "values"):
+        expected = getattr(reference, quantity)
+        _assert_close(getattr(trace, quantity)[:, mine], expected, rtol, f"trace {quantity}", nodes)
     runners = ("numpy", "scalar") if plan.program.scalar is not None else ("numpy",)
+    outputs = list(nngraph.outputs(G))
     for runner in runners:
-        difference = output_difference(plan, run_plan(plan, x, runner=runner), reference.outputs)
-        assert difference is None, f"runner {runner}: {difference}"
+        got = np.asarray(run_plan(plan, x, runner=runner)).reshape(-1, len(outputs))
+        _assert_close(got, reference.outputs, rtol, f"outputs of runner {runner}", outputs)
     expected_shape = np.shape(reference.outputs[0]) if np.ndim(x) == 1 else reference.outputs.shape
     assert plan(x).shape == expected_shape
     assert plan(x).dtype == plan.dtype
+
+
+def _assert_close(got: np.ndarray, expected: np.ndarray, rtol: float, what: str, nodes: list) -> None:
+    """Assert ``got`` equals ``expected`` within tolerance, column ``j`` being neuron ``nodes[j]``."""
+    assert got.shape == expected.shape, f"{what}: shape {got.shape}, expected {expected.shape}"
+    finite = np.abs(expected[np.isfinite(expected)])
+    atol = rtol * max(1.0, float(finite.max()) if finite.size else 1.0)
+    both_nan = np.isnan(got) & np.isnan(expected)
+    with np.errstate(invalid="ignore"):  # inf - inf
+        close = (got == expected) | (np.abs(got - expected) <= atol + rtol * np.abs(expected))
+    bad = ~(close | both_nan)
+    if bad.any():
+        sample, column = (int(i) for i in np.argwhere(bad)[0])
+        raise AssertionError(f"{what}: neuron {nodes[column]!r}, sample {sample}: got "
+                             f"{got[sample, column]!r}, the reference says {expected[sample, column]!r}")

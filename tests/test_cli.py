@@ -1,14 +1,16 @@
-"""The ``nngraph`` command line, through its real entry point (``python -m nngraph`` in a subprocess).
+"""The ``nngraph`` command line: ``nngraph.cli.main(argv)`` in this process, with its standard
+input, output and error captured; a few tests run the installed command itself (``python -m
+nngraph`` and the ``nngraph`` script) in a subprocess: a terminal, a closed pipe, the entry points.
 
 Outputs are checked against the library: bit for bit against the compiled
 plan the command runs, within 1e-12 against ``run_reference`` (the oracle), and
 against ``describe``, ``Trace.table`` and the renderers' DOT source; every error is one line on standard error that names the
 culprit, with exit status 2 for wrong usage and 1 for bad models or inputs.
-Independent commands run in parallel to keep the file fast.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -16,7 +18,6 @@ import os
 import pty
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,9 @@ import numpy as np
 import pytest
 
 import nngraph
+from nngraph.cli import main
 from nngraph.demo import CLASS_NAMES, lesson_model, run_demo
+from nngraph.errors import DataFileError
 from nngraph.layers import Dense
 from nngraph.models import Sequential
 from nngraph.keras.summary import describe
@@ -44,17 +47,36 @@ class Call:
 
 
 def nngraph_cli(*args: object, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m nngraph ARGS`` and capture its output."""
-    return subprocess.run([sys.executable, "-m", "nngraph", *map(str, args)], input=stdin, cwd=cwd,
-                          capture_output=True, text=True, env=ENV, timeout=120)
+    """Run ``nngraph ARGS`` in this process (``nngraph.cli.main``) and capture what it writes,
+    as a subprocess would: standard input is ``stdin`` (empty by default), ``cwd`` the folder."""
+    argv = [str(arg) for arg in args]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    folder = os.getcwd()
+    saved_stdin = sys.stdin
+    try:
+        sys.stdin = io.StringIO(stdin or "")
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                status = main(argv)
+            except SystemExit as exit_:  # argparse: --help, and its own usage errors
+                status = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        sys.stdin = saved_stdin
+        os.chdir(folder)
+    return subprocess.CompletedProcess(["nngraph", *argv], status, stdout.getvalue(), stderr.getvalue())
+
+
+def python_m_nngraph(*args: object) -> subprocess.CompletedProcess:
+    """Run ``python -m nngraph ARGS`` in a subprocess and capture its output (through pipes)."""
+    return subprocess.run([sys.executable, "-m", "nngraph", *map(str, args)], capture_output=True, text=True,
+                          env=ENV, timeout=120)
 
 
 def run_all(calls: dict[str, Call], cwd: Path | None = None) -> dict[str, subprocess.CompletedProcess]:
-    """Run independent command lines in parallel; results by the same keys."""
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        futures = {key: pool.submit(nngraph_cli, *call.args, stdin=call.stdin, cwd=cwd)
-                   for key, call in calls.items()}
-        return {key: future.result() for key, future in futures.items()}
+    """Run command lines one after another (in this process); results by the same keys."""
+    return {key: nngraph_cli(*call.args, stdin=call.stdin, cwd=cwd) for key, call in calls.items()}
 
 
 def read_csv_text(text: str) -> tuple[list[str], np.ndarray]:
@@ -123,6 +145,8 @@ def test_every_command_has_help_with_an_example() -> None:
             assert f"  nngraph {name} " in result.stdout.split("example:")[1]
     for name in COMMANDS:
         assert name in results[""].stdout
+    installed = python_m_nngraph("--help")  # the module's entry point prints the same
+    assert (installed.returncode, installed.stdout, installed.stderr) == (0, results[""].stdout, "")
 
 
 # --- new and summary -----------------------------------------------------------------------------
@@ -303,10 +327,23 @@ def test_render_draws_svg_png_and_pdf_with_graphviz(tmp_path: Path, files: dict[
     assert (tmp_path / "model.pdf").read_bytes().startswith(b"%PDF")
 
 
-def test_render_without_graphviz_says_how_to_install_it(tmp_path: Path, files: dict[str, Path]) -> None:
-    result = subprocess.run([sys.executable, "-m", "nngraph", "render", str(files["model.json"]), "-o",
-                             str(tmp_path / "model.svg")], capture_output=True, text=True, timeout=120,
-                            env={**ENV, "PATH": str(tmp_path)})  # no dot on this PATH
+@pytest.mark.needs_dot
+def test_render_writes_the_interactive_page_with_every_sample(tmp_path: Path, files: dict[str, Path], x,
+                                                              model) -> None:
+    result = nngraph_cli("render", files["model.json"], "-o", tmp_path / "model.html", "--input", files["x.csv"],
+                         "--sample", "3", "--output-labels", ",".join(CLASS_NAMES))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"wrote {tmp_path / 'model.html'}: the interactive neurons diagram of {files['model.json']}\n"
+    plan = nngraph.compile_network(model)
+    expected = nngraph.render_html(model, trace=plan.trace(x), sample=3, output_labels=CLASS_NAMES)
+    assert (tmp_path / "model.html").read_text(encoding="utf-8") == expected
+    assert '"samples": 5, "sample": 3' in expected
+
+
+def test_render_without_graphviz_says_how_to_install_it(tmp_path: Path, files: dict[str, Path],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot on this PATH
+    result = nngraph_cli("render", files["model.json"], "-o", tmp_path / "model.svg")
     assert_one_line_error(result, 1, "'model.svg'", "Graphviz's 'dot'", "apt-get install graphviz")
 
 
@@ -436,6 +473,8 @@ def error_cases(f: dict[str, Path], bad: dict[str, Path]) -> dict[str, tuple[Cal
         "render fold": (Call(("render", model, "-o", "m.dot", "--max-per-column", "2")), 2,
                         ("--max-per-column", "3 or more")),
         "render sample": (Call(("render", model, "-o", "m.dot", "--sample", "1")), 2, ("--sample", "--input")),
+        "render page of layers": (Call(("render", model, "-o", "m.html", "--diagram", "layers")), 2,
+                                  ("--diagram", "an .html file is the interactive neurons diagram")),
         "render sample range": (Call(("render", model, "-o", "m.dot", "-i", f["x.csv"], "--sample", "-6")), 2,
                                 ("--sample", "-6 is out of range")),
         "unwritable diagram": (Call(("render", model, "-o", not_a_folder / "m.dot")), 1,
@@ -460,15 +499,15 @@ def test_errors_are_one_line_naming_the_culprit(files: dict[str, Path], bad_file
     assert not failures, "\n".join(failures)
 
 
-def test_debug_shows_the_traceback(files: dict[str, Path], bad_files: dict[str, Path]) -> None:
-    results = run_all({
-        "before": Call(("--debug", "run", files["model.json"], "-i", bad_files["cell.csv"])),
-        "after": Call(("run", files["model.json"], "-i", bad_files["cell.csv"], "--debug")),
-    })
-    for result in results.values():
-        assert result.returncode == 1
-        assert "Traceback (most recent call last)" in result.stderr
-        assert "DataFileError: " in result.stderr and "row 3, column 3" in result.stderr
+def test_debug_lets_the_error_through_for_its_traceback(files: dict[str, Path],
+                                                        bad_files: dict[str, Path]) -> None:
+    for argv in (["--debug", "run", files["model.json"], "-i", bad_files["cell.csv"]],
+                 ["run", files["model.json"], "-i", bad_files["cell.csv"], "--debug"]):
+        with pytest.raises(DataFileError, match="row 3, column 3"):
+            main([str(arg) for arg in argv])
+    result = python_m_nngraph("run", files["model.json"], "-i", bad_files["cell.csv"], "--debug")
+    assert result.returncode == 1 and "Traceback (most recent call last)" in result.stderr
+    assert "DataFileError: " in result.stderr and "row 3, column 3" in result.stderr
 
 
 # --- progress and pipes ------------------------------------------------------------------------------
@@ -483,7 +522,7 @@ def big_input(files: dict[str, Path]) -> Path:
 
 
 def test_progress_shows_on_a_terminal_and_never_in_a_pipe(files: dict[str, Path], big_input: Path) -> None:
-    piped = nngraph_cli("run", files["model.json"], "-i", big_input, "-o", files["folder"] / "big_out.npy")
+    piped = python_m_nngraph("run", files["model.json"], "-i", big_input, "-o", files["folder"] / "big_out.npy")
     assert piped.returncode == 0 and piped.stderr == ""
     controller, terminal = pty.openpty()
     try:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nngraph.cli.datafiles import listing, read_csv, read_inputs, to_json, write_outputs
-from nngraph.cli.errors import DataFileError, UsageError
+from nngraph.errors import DataFileError, UsageError
 from nngraph.cli.progress import Progress
 
 NAMES = ["a", "b", "c"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from unittest import mock
-
 import networkx as nx
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -11,10 +9,10 @@ from hypothesis import strategies as st
 from strategies import assert_equivalent, networks, networks_and_batches
 
 import nngraph
-from nngraph.compiler import PASSES, check_plan, compile_network
-from nngraph.compiler import products
-from nngraph.compiler.codegen import generate
+from nngraph import CodegenOptions, compile_network
+from nngraph.compiler import PASSES, build_plan, check_plan
 from nngraph.compiler.passes import choose_kinds
+from nngraph.execute.compiled import compile_plan
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -73,11 +71,11 @@ def test_every_computed_neuron_is_in_exactly_one_op(G: nx.DiGraph) -> None:
     assert sorted(plan.columns.values()) == list(range(G.number_of_nodes()))
 
 
-def compile_all_sparse(G: nx.DiGraph, dtype: type = np.float64) -> nngraph.Plan:
+def compile_all_sparse(G: nx.DiGraph, dtype: type = np.float64) -> nngraph.CompiledPlan:
     """Compile with every op forced to the sparse kind, to exercise the sparse product."""
-    plan = choose_kinds(compile_network(G, dtype=dtype, passes=("merge_levels",)), kind="sparse")
+    plan = choose_kinds(build_plan(G, dtype=dtype, passes=("merge_levels",)), kind="sparse")
     check_plan(plan, stage="forcing sparse")
-    return generate(plan)
+    return compile_plan(plan)
 
 
 @settings(max_examples=40, deadline=None)
@@ -91,9 +89,10 @@ def test_sparse_ops_agree_with_the_reference(case: tuple[nx.DiGraph, np.ndarray]
 
 
 @settings(max_examples=30, deadline=None)
-@given(networks_and_batches(max_batch=5))
-def test_shared_and_separate_products_agree_with_the_reference(case: tuple[nx.DiGraph, np.ndarray]) -> None:
+@given(networks_and_batches(max_batch=5),
+       st.sampled_from([CodegenOptions(shared_products=False), CodegenOptions(in_place_activations=False),
+                        CodegenOptions(scalar_code=False, shared_products=False, in_place_activations=False)]))
+def test_code_without_each_codegen_choice_agrees_with_the_reference(case: tuple[nx.DiGraph, np.ndarray],
+                                                                    options: CodegenOptions) -> None:
     G, x = case
-    with mock.patch.object(products, "MAX_SHARED_BATCH", 2):  # batches of 3 and more: one product per op
-        plan = compile_network(G)
-    assert_equivalent(plan, G, x)
+    assert_equivalent(compile_network(G, options=options), G, x)

@@ -12,9 +12,11 @@ from scipy import sparse
 from strategies import assert_equivalent
 
 import nngraph
-from nngraph import CompileError
-from nngraph.compiler import compile_network, kernels
-from nngraph.compiler.passes import choose_kinds, dense_cost, sparse_cost
+from nngraph import CompileError, compile_network
+from nngraph.compiler import build_plan, kernels
+from nngraph.compiler.costs import dense_cost, sparse_cost
+from nngraph.compiler.passes import choose_kinds
+from nngraph.execute.compiled import compile_plan
 from nngraph.layers import Dense
 from nngraph.models import Sequential
 
@@ -22,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from neat_network import neat_genome  # noqa: E402
 
 
-def forward_source(plan: nngraph.Plan) -> str:
+def forward_source(plan: nngraph.CompiledPlan) -> str:
     """The source of ``forward`` alone (not of ``forward_exact`` or ``forward_scalar``)."""
     code = plan.code[plan.code.index("def forward(X, Z, A):"):]
     return code.split("\ndef ", 1)[0]
@@ -50,7 +52,7 @@ def test_fully_connected_layers_stay_dense_and_sparse_slices_turn_sparse() -> No
 
 
 def test_choose_kinds_can_make_every_op_one_kind() -> None:
-    plan = compile_network(neat_genome(n_inputs=8, n_hidden=60, n_outputs=3, n_connections=500, depth=8))
+    plan = build_plan(neat_genome(n_inputs=8, n_hidden=60, n_outputs=3, n_connections=500, depth=8))
     assert {op.kind for op in choose_kinds(plan, kind="dense").ops} == {"dense"}
     assert {op.kind for op in choose_kinds(plan, kind="sparse").ops} == {"sparse"}
     with pytest.raises(CompileError, match="unknown kind 'csr'"):
@@ -101,6 +103,6 @@ def test_a_sparse_op_without_connections_gives_its_bias() -> None:
     G.add_node("y", role="output", bias=0.5, activation="tanh")
     G.add_node("w", role="output", bias=-1.0)
     G.add_edge("x", "y", weight=2.0)
-    plan = nngraph.compiler.codegen.generate(choose_kinds(compile_network(G), kind="sparse"))
+    plan = compile_plan(choose_kinds(build_plan(G), kind="sparse"))
     np.testing.assert_allclose(plan([[1.0], [2.0]]), [[np.tanh(2.5), -1.0], [np.tanh(4.5), -1.0]])
     assert_equivalent(plan, G, np.array([[1.0], [np.nan]]))

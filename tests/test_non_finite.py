@@ -17,14 +17,13 @@ import pytest
 from strategies import assert_equivalent
 
 import nngraph
-from nngraph import CompileError
-from nngraph.compiler import check_plan, compile_network
-from nngraph.compiler.codegen import generate
+from nngraph import CompileError, compile_network
+from nngraph.compiler import build_plan, check_plan
 from nngraph.compiler.passes import choose_kinds
-from nngraph.execute.compiled import run_plan
+from nngraph.execute.compiled import compile_plan, run_plan
+from nngraph.ir.plan import fused_op
 from nngraph.layers import Dense
 from nngraph.models import Sequential
-from nngraph.ir.plan import fused_op
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from neat_network import neat_genome  # noqa: E402
@@ -52,10 +51,10 @@ def zero_weight() -> nx.DiGraph:
     return G
 
 
-def all_sparse(G: nx.DiGraph) -> nngraph.Plan:
-    plan = choose_kinds(compile_network(G, passes=("merge_levels",)), kind="sparse")
+def all_sparse(G: nx.DiGraph) -> nngraph.CompiledPlan:
+    plan = choose_kinds(build_plan(G, passes=("merge_levels",)), kind="sparse")
     check_plan(plan, stage="forcing sparse")
-    return generate(plan)
+    return compile_plan(plan)
 
 
 def test_nan_and_inf_reach_only_connected_neurons_through_a_padded_op() -> None:
@@ -126,11 +125,11 @@ def test_neat_genome_with_nan_inputs_agrees_with_the_reference() -> None:
 
 
 def test_check_plan_holds_padding_to_its_contract() -> None:
-    plan = compile_network(two_towers())
+    plan = build_plan(two_towers())
     op = plan.ops[0]
 
     def with_op(new: object) -> nngraph.Plan:
-        return dataclasses.replace(plan, ops=(new,) + plan.ops[1:], program=None)
+        return dataclasses.replace(plan, ops=(new,) + plan.ops[1:])
 
     cases = [
         (dataclasses.replace(op, connected=np.ones(op.shape, dtype=bool)), "marks every entry"),

@@ -1,4 +1,5 @@
-"""Reading and running a plan: the table, explain, the code, the op DAG, checks, threads."""
+"""Reading and running a plan: the table, explain, the code, the op DAG, checks, threads, and the
+plan (the IR, data) apart from its program."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import pytest
 from strategies import assert_equivalent
 
 import nngraph
-from nngraph import CompileError, FusedOp, NeuronNotFoundError, VerificationError
-from nngraph.compiler import products, verify
-from nngraph.execute.compiled import run_plan
+from nngraph import CodegenOptions, CompileError, FusedOp, NeuronNotFoundError, VerificationError
+from nngraph.compiler import build_plan
+from nngraph.execute import verify
+from nngraph.execute.compiled import compile_plan, run_plan
+from nngraph.ir import plan as ir_module
+from nngraph.ir.plan import fused_op, layout
 from nngraph.layers import Dense
 from nngraph.models import Sequential
-from nngraph.ir.plan import fused_op, layout
 
 RNG = np.random.default_rng(11)
 
@@ -30,7 +33,7 @@ def model() -> Sequential:
 
 
 @pytest.fixture(scope="module")
-def plan(model: Sequential) -> nngraph.Plan:
+def plan(model: Sequential) -> nngraph.CompiledPlan:
     return nngraph.compile_network(model.graph)
 
 
@@ -48,7 +51,7 @@ def skip_network() -> nx.DiGraph:
     return G
 
 
-def test_ops_have_the_fields_the_renderer_draws(plan: nngraph.Plan) -> None:
+def test_ops_have_the_fields_the_renderer_draws(plan: nngraph.CompiledPlan) -> None:
     names = {field.name for field in dataclasses.fields(FusedOp)}
     assert {"index", "kind", "targets", "sources", "weights", "bias", "activation", "nonzeros",
             "density", "level"} <= names
@@ -59,7 +62,7 @@ def test_ops_have_the_fields_the_renderer_draws(plan: nngraph.Plan) -> None:
     assert plan.outputs == tuple(f"dense_2/{i}" for i in range(4))
 
 
-def test_table_has_one_row_per_op_and_totals(plan: nngraph.Plan) -> None:
+def test_table_has_one_row_per_op_and_totals(plan: nngraph.CompiledPlan) -> None:
     lines = str(plan).splitlines()
     assert lines[0] == "plan: 3 fused ops, 8 inputs -> 4 outputs, float64 (passes: merge_levels, choose_kinds)"
     assert lines[1].split() == ["op", "kind", "level", "sources", "->", "targets", "activation", "weights",
@@ -110,7 +113,7 @@ def test_gathered_and_skip_reads_in_the_code() -> None:
     assert_equivalent(plan, G, RNG.normal(size=(4, 3)))
 
 
-def test_to_networkx_is_the_op_dag(plan: nngraph.Plan) -> None:
+def test_to_networkx_is_the_op_dag(plan: nngraph.CompiledPlan) -> None:
     graph = plan.to_networkx()
     assert list(graph.nodes) == ["inputs", 0, 1, 2]
     assert graph.nodes[1]["op"] is plan.ops[1]
@@ -144,7 +147,7 @@ def test_trace_comes_from_the_fused_buffers(model: Sequential, plan: nngraph.Pla
     assert "dense_2 (4, softmax)" in trace.table(1)
 
 
-def test_concurrent_calls_agree(plan: nngraph.Plan) -> None:
+def test_concurrent_calls_agree(plan: nngraph.CompiledPlan) -> None:
     skip = nngraph.compile_network(skip_network())
     samples = [RNG.normal(size=(size, 8)) for size in (1, 2, 1, 7, 64, 1, 3)] * 6
     expected = [(plan(x), plan.trace(x).values, skip(x[:, :3])) for x in samples]
@@ -165,17 +168,17 @@ def test_concurrent_calls_agree(plan: nngraph.Plan) -> None:
 # Checks and verification
 
 
-def broken(plan: nngraph.Plan, index: int, **changes: object) -> nngraph.Plan:
+def broken(plan: nngraph.CompiledPlan, index: int, **changes: object) -> nngraph.Plan:
     op = plan.ops[index]
     fields = {"index": op.index, "targets": op.targets, "sources": op.sources, "weights": op.weights,
               "bias": op.bias, "activation": op.activation, "level": op.level}
     fields.update(changes)
     ops = list(plan.ops)
     ops[index] = fused_op(**fields)
-    return dataclasses.replace(plan, ops=tuple(ops), program=None)
+    return dataclasses.replace(plan.plan, ops=tuple(ops))
 
 
-def test_check_plan_names_the_op_and_neurons(plan: nngraph.Plan) -> None:
+def test_check_plan_names_the_op_and_neurons(plan: nngraph.CompiledPlan) -> None:
     nngraph.check_plan(plan)
     cases = [  # (plan, op at fault, message, neurons named)
         (broken(plan, 1, targets=("dense/0",) + plan.ops[1].targets[1:]), 1,
@@ -195,29 +198,78 @@ def test_check_plan_names_the_op_and_neurons(plan: nngraph.Plan) -> None:
         assert str(error.value).startswith(f"after a test: op {index}: ")
         assert (error.value.op, error.value.nodes) == (index, tuple(nodes))
     ops = plan.ops[:2]
-    missing = dataclasses.replace(plan, ops=ops, columns=layout(plan.inputs, (op.targets for op in ops)))
+    missing = dataclasses.replace(plan.plan, ops=ops, columns=layout(plan.inputs, (op.targets for op in ops)))
     with pytest.raises(CompileError, match=r"no op computes \['dense_2/0'"):
         nngraph.check_plan(missing)
+    unknown = type("Unknown", (FusedOp,), {"operation": property(lambda op: "convolution")})
+    strange = unknown(**{field.name: getattr(plan.ops[0], field.name) for field in dataclasses.fields(FusedOp)})
+    with pytest.raises(CompileError, match="op 0: computes 'convolution', no known operation"):
+        nngraph.check_plan(dataclasses.replace(plan.plan, ops=(strange,) + plan.ops[1:]))
     swapped = dict(plan.columns)
     swapped["dense/0"], swapped["dense/1"] = swapped["dense/1"], swapped["dense/0"]
     with pytest.raises(CompileError, match="target 'dense/0' should hold column 8"):
-        nngraph.check_plan(dataclasses.replace(plan, columns=swapped))
+        nngraph.check_plan(dataclasses.replace(plan.plan, columns=swapped))
 
 
-def test_verify_names_the_first_neuron_that_differs(model: Sequential, plan: nngraph.Plan,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verify_names_the_first_neuron_that_differs(model: Sequential, plan: nngraph.CompiledPlan) -> None:
     G = model.graph.copy()
     G.edges["dense/2", "dense_1/4"]["weight"] += 0.5
     with pytest.raises(VerificationError, match=r"neuron 'dense_1/4': weighted sum of sample 0 .*op 1") as error:
         verify.verify_plan(plan, G)
     assert error.value.nodes == ("dense_1/4",) and error.value.op == 1
-    monkeypatch.setitem(products.IN_PLACE, "relu", ["np.maximum(z, 0.5, out=a)"])
-    with pytest.raises(VerificationError, match="neuron 'dense/"):
-        nngraph.compile_network(model.graph, verify=True)
+    # A program that computes something else than the graph: op 0's code adds 0.5 to a bias.
+    wrong = compile_plan(broken(plan, 0, bias=plan.ops[0].bias + np.eye(6)[3] * 0.5))
+    with pytest.raises(VerificationError, match="neuron 'dense/3': weighted sum") as error:
+        verify.verify_plan(wrong, model.graph)
+    assert error.value.op == 0
 
 
-def test_uncompiled_plan_says_so(plan: nngraph.Plan) -> None:
-    bare = dataclasses.replace(plan, program=None)
-    with pytest.raises(CompileError, match="no generated code"):
-        bare(np.zeros(8))
-    assert "runner" not in str(bare)
+def test_the_plan_is_data_and_the_program_is_built_from_it(model: Sequential,
+                                                           plan: nngraph.CompiledPlan) -> None:
+    ir = plan.plan
+    assert isinstance(ir, nngraph.Plan) and not callable(ir) and not hasattr(ir, "code")
+    assert {field.name for field in dataclasses.fields(ir)} == {
+        "ops", "inputs", "outputs", "dtype", "columns", "groups", "passes"}
+    assert str(plan) == str(ir) + f"\nrunner: {plan.runner}" and "runner" not in str(ir)
+    assert [op.operation for op in plan.ops] == ["weighted_sum"] * 3
+    kinds = ir_module.__doc__.split("Op kinds\n")[1].split("Column layout\n")[0]
+    assert all(f'``"{operation}"``' in kinds for operation in ir_module.OPERATIONS)  # each with its formula
+    for name in ("ops", "inputs", "outputs", "dtype", "columns", "groups", "passes", "n_columns"):
+        assert getattr(plan, name) is getattr(ir, name) or getattr(plan, name) == getattr(ir, name)
+    assert plan.explain("dense/1") == ir.explain("dense/1") and plan.op_of("dense_2/1") is ir.op_of("dense_2/1")
+    assert list(plan.to_networkx().edges) == list(ir.to_networkx().edges)
+    assert build_plan(model.graph).ops[1].weights.tolist() == ir.ops[1].weights.tolist()
+    again = compile_plan(ir)  # the same plan gives the same program
+    assert again.code == plan.code and again.program is not plan.program
+    with pytest.raises(ValueError, match="read-only"):
+        ir.ops[0].weights[0, 0] = 1.0
+    for compile_it in (lambda: compile_plan(ir, options={"scalar_code": False}),
+                       lambda: nngraph.compile_network(model.graph, options={"scalar_code": False})):
+        with pytest.raises(CompileError, match="options must be nngraph.CodegenOptions, got dict"):
+            compile_it()
+
+
+def test_each_codegen_choice_switches_off_by_name(model: Sequential, plan: nngraph.CompiledPlan) -> None:
+    x = RNG.normal(size=(3, 8))
+    expected = plan(x)
+    no_scalar = nngraph.compile_network(model.graph, options=CodegenOptions(scalar_code=False))
+    assert no_scalar.runner == "fused numpy" and "forward_scalar" not in no_scalar.code
+    no_in_place = nngraph.compile_network(model.graph, options=CodegenOptions(in_place_activations=False))
+    assert "np.maximum(z, 0.0, out=a)" in plan.code and "np.maximum" not in no_in_place.code
+    assert "a[...] = f0(z)  # relu" in no_in_place.code
+    for compiled in (no_scalar, no_in_place):
+        np.testing.assert_allclose(compiled(x), expected, rtol=1e-12)
+    G = nx.DiGraph()  # two ops of level 1 (tanh and relu) gather the scattered columns x0 and x2
+    G.add_nodes_from(["x0", "x1", "x2"], role="input")
+    G.add_node("h", role="hidden", activation="tanh")
+    G.add_node("g", role="hidden", activation="relu")
+    G.add_node("y", role="output")
+    G.add_weighted_edges_from([("x0", "h", 1.0), ("x2", "h", -1.0), ("x0", "g", 0.5), ("x2", "g", 2.0),
+                               ("x1", "y", 1.0), ("h", "y", 1.0), ("g", "y", -1.0)])
+    shared = nngraph.compile_network(G, passes=())
+    apart = nngraph.compile_network(G, passes=(), options=CodegenOptions(shared_products=False))
+    assert "one gather and one product serve them all" in shared.code
+    assert "serve them all" not in apart.code and apart.code.count("A.take(") == 3
+    assert_equivalent(apart, G, RNG.normal(size=(4, 3)))
+    with pytest.raises(CompileError, match="codegen option scalar_code must be True or False, got 'no'"):
+        CodegenOptions(scalar_code="no")

@@ -1,4 +1,4 @@
-"""The project's own promises: the demo's output, and the needs_dot marker's CI behaviour."""
+"""The project's own promises: the demo's output, and the needs_dot and needs_browser markers' CI behaviour."""
 
 from __future__ import annotations
 
@@ -43,13 +43,14 @@ def test_demo_writes_the_four_diagrams_and_says_where(tmp_path: Path) -> None:
     assert "cat" in neurons.read_text() and "74.8%" in neurons.read_text()
 
 
-def _run_marked_test(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str) -> pytest.RunResult:
+def _run_marked_test(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str,
+                     marker: str = "needs_dot") -> pytest.RunResult:
     pytester.makeconftest(CONFTEST)
-    pytester.makeini("[pytest]\nmarkers =\n    needs_dot: needs Graphviz\n")
-    pytester.makepyfile("import pytest\n\n@pytest.mark.needs_dot\ndef test_draws():\n    pass\n")
-    monkeypatch.setenv("PATH", str(pytester.path))  # no dot on this PATH
+    pytester.makeini(f"[pytest]\nmarkers =\n    {marker}: needs a program\n")
+    pytester.makepyfile(f"import pytest\n\n@pytest.mark.{marker}\ndef test_draws():\n    pass\n")
+    monkeypatch.setenv("PATH", str(pytester.path))  # no dot, chromium or chromedriver on this PATH
     monkeypatch.setenv("CI", ci)
-    return pytester.runpytest_inprocess()
+    return pytester.runpytest_inprocess("-p", "no:hypothesispytest", "-p", "no:cacheprovider")
 
 
 def test_needs_dot_skips_without_graphviz_outside_ci(pytester: pytest.Pytester,
@@ -62,3 +63,18 @@ def test_needs_dot_fails_without_graphviz_under_ci(pytester: pytest.Pytester,
     result = _run_marked_test(pytester, monkeypatch, ci="true")
     result.assert_outcomes(errors=1)  # fails at set-up, so the run is red
     result.stdout.fnmatch_lines(["*Graphviz's dot is required under CI=true*"])
+
+
+def test_needs_browser_skips_without_chromium_outside_ci(pytester: pytest.Pytester,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _run_marked_test(pytester, monkeypatch, ci="", marker="needs_browser")
+    result.assert_outcomes(skipped=1)
+    result.stdout.no_fnmatch_line("*required under CI=true*")
+
+
+def test_needs_browser_fails_without_chromium_under_ci(pytester: pytest.Pytester,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _run_marked_test(pytester, monkeypatch, ci="true", marker="needs_browser")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*Chromium with chromedriver is required under CI=true*"
+                                 "*chromium and chromedriver not installed*"])

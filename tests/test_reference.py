@@ -130,7 +130,7 @@ def test_trace_reads_by_name_and_refuses_unknown_neurons() -> None:
         trace.value("dense/9")
     with pytest.raises(NeuronNotFoundError, match="is an input: it has a value but no weighted sum"):
         trace.weighted_sum("input/0")
-    with pytest.raises(NNGraphError, match="sample 3 is out of range"):
+    with pytest.raises(InputError, match="sample 3 is out of range"):
         trace.table(3)
 
 

@@ -12,6 +12,7 @@ import nngraph
 from nngraph import RenderError, render_layers, render_plan
 from nngraph.demo import lesson_model
 from nngraph.ir.plan import Plan, fused_op, layout
+from nngraph.render.output import diagram_of
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -123,6 +124,10 @@ def test_the_compiled_lesson_plan_has_one_dense_op_per_layer() -> None:
     plan = nngraph.compile_network(lesson_model().graph)
     ops = boxes(render_plan(plan).source, "op")
     assert len(ops) == 3 and all("(dense)" in label for label in ops.values())
+    # The plan alone (the IR) draws the same, and so does render() of either, or of the graph.
+    assert render_plan(plan.plan).source == render_plan(plan).source
+    assert diagram_of(plan.plan).source == diagram_of(plan).source == render_plan(plan).source
+    assert diagram_of(lesson_model().graph, kind="plan").source == render_plan(plan).source
 
 
 def test_a_graph_without_layers_is_drawn_by_fused_group() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 
@@ -44,8 +45,15 @@ def attribute(attributes: str, name: str) -> str:
 
 
 def position(attributes: str) -> tuple[float, float]:
+    """A node's pinned position, in inches (the DOT source gives points)."""
     x, y = attribute(attributes, "pos").rstrip("!").split(",")
-    return float(x), float(y)
+    return float(x) / 72, float(y) / 72
+
+
+def path_points(attributes: str) -> list[tuple[float, float]]:
+    """The corners of an edge's given path, in inches: every third point of its straight B-spline."""
+    points = [tuple(float(v) / 72 for v in point.split(",")) for point in attribute(attributes, "pos").split()]
+    return points[::3]
 
 
 def tooltip_id(attributes: str) -> str:
@@ -70,7 +78,7 @@ def test_lesson_diagram_draws_every_neuron_and_connection_with_captions(lesson: 
     labels = " ".join(nodes(source, "label").values())
     assert all(f">{name}<" in labels for name in CLASS_NAMES)
     assert len(edges(source, "label")) == 4
-    assert "layout=neato" in source  # the saved .dot draws the same picture with any Graphviz command
+    assert "layout=nop2" in source  # the saved .dot draws the same picture with any Graphviz command
 
 
 def test_columns_are_straight_ordered_left_to_right_and_top_to_bottom(lesson: nx.DiGraph) -> None:
@@ -186,15 +194,19 @@ def test_graphs_without_layers_get_a_column_per_level_and_skips_bend_around_neur
     placed = {tooltip_id(attrs): position(attrs) for attrs in nodes(source, "neuron").values()}
     assert [placed[node][0] for node in ("x0", "h0", "h1", "y")] == sorted(
         placed[node][0] for node in ("x0", "h0", "h1", "y"))
-    assert len(edges(source, "connection")) == 5
-    # x1 -> y skips levels 1 and 2: it bends once in each, clear of the neuron there.
-    bends = {match.group(1): position(match.group(2)) for match in map(NODE.match, source.splitlines())
-             if match and match.group(1).startswith("bend")}
-    assert len(bends) == 2 and len(edges(source, "route")) == 2
+    drawn = edges(source, "connection")
+    assert len(drawn) == 5
+    # x1 -> y skips levels 1 and 2: one edge whose path bends once in each, clear of the neuron there.
+    skip = [attrs for *_, attrs in drawn if tooltip_id(attrs) == "x1 -> y"]
+    assert [tooltip_id(attrs) for *_, attrs in drawn if "pos=" in attrs] == ["x1 -> y"]
+    corners = path_points(skip[0])
+    assert len(corners) == 4  # leaves x1's circle, two bends, enters y's circle
     radius = 0.2
-    for x, y in bends.values():
-        assert all(abs(y - ny) > radius for nx_, ny in placed.values() if nx_ == x)
-    assert "splines=line" in source
+    assert math.dist(corners[0], placed["x1"]) == pytest.approx(radius, abs=0.01)
+    assert math.dist(corners[-1], placed["y"]) == pytest.approx(radius, abs=0.01)
+    for x, y in corners[1:-1]:
+        assert all(abs(y - ny) > radius for nx_, ny in placed.values() if abs(nx_ - x) < 1e-6)
+    assert "splines=line" in source and not re.search(r"^\tbend", source, re.M)
 
 
 def test_positions_stay_put_when_a_later_layer_grows() -> None:

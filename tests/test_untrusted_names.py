@@ -35,7 +35,7 @@ from nngraph.cli import main as cli_main
 from nngraph.cli.progress import Progress
 from nngraph.compiler.codegen import generate
 from nngraph.compiler.passes import choose_kinds
-from nngraph.execute.compiled import run_plan
+from nngraph.execute.compiled import compile_plan, run_plan
 from nngraph.names import printable, quoted, unfaithful_character
 from nngraph.keras.summary import describe
 from tests.strategies import assert_equivalent
@@ -97,10 +97,10 @@ def hostile_network(names: list) -> nx.DiGraph:
     return G
 
 
-def plans(G: nx.DiGraph) -> list[nngraph.Plan]:
+def plans(G: nx.DiGraph) -> list[nngraph.CompiledPlan]:
     """``G`` compiled every way: chosen kinds (with scalar code), all sparse, float32, no passes."""
     plan = nngraph.compile_network(G)
-    return [plan, generate(choose_kinds(plan, kind="sparse")), nngraph.compile_network(G, dtype=np.float32),
+    return [plan, compile_plan(choose_kinds(plan.plan, kind="sparse")), nngraph.compile_network(G, dtype=np.float32),
             nngraph.compile_network(G, passes=())]
 
 
@@ -195,7 +195,7 @@ def test_scalar_code_writes_numbers_only_as_finite_float_literals() -> None:
     assert "z1 = 0.30000000000000004 - 1e-300 * a0" in plan.code
     # A plan changed by hand after validation: a number that is no float literal is refused.
     [op] = plan.ops
-    broken = dataclasses.replace(plan, ops=(dataclasses.replace(op, bias=np.array([np.inf])),))
+    broken = dataclasses.replace(plan.plan, ops=(dataclasses.replace(op, bias=np.array([np.inf])),))
     with pytest.raises(nngraph.CompileError, match="scalar code: inf is not a finite number"):
         generate(broken)
 

@@ -23,10 +23,9 @@ import sys
 from collections.abc import Sequence
 
 from nngraph.cli.commands import COMMANDS, Console
-from nngraph.cli.errors import UsageError
 from nngraph.cli.parser import build_parser
 from nngraph.cli.progress import Progress
-from nngraph.errors import NNGraphError
+from nngraph.errors import NNGraphError, UsageError
 from nngraph.names import printable
 
 __all__ = ["main"]

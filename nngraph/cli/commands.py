@@ -20,11 +20,10 @@ import numpy as np
 
 from nngraph.core.activations import resolve_activation
 from nngraph.cli.datafiles import STDIN, listing, output_kind, read_inputs, to_json, write_outputs, writing
-from nngraph.cli.errors import UsageError
 from nngraph.cli.execution import compile_model, forward, load_model, name_of, trace_sample
 from nngraph.cli.progress import Progress
 from nngraph.demo import run_demo
-from nngraph.errors import LayerError, RenderError, UnknownActivationError
+from nngraph.errors import LayerError, RenderError, UnknownActivationError, UsageError
 from nngraph.execute.trace import Trace
 from nngraph.io import save
 from nngraph.keras.layers.core import MAX_CONNECTIONS, Dense, check_size
@@ -170,8 +169,16 @@ _NEURON_OPTIONS = (("--input", "input"), ("--sample", "sample"), ("--max-per-col
                    ("--output-labels", "output_labels"))
 
 
-def _diagram_options(G: nx.DiGraph, args: argparse.Namespace, console: Console) -> dict[str, object]:
-    """The options of ``render`` that the arguments ask for, each checked against the model."""
+def _diagram_options(G: nx.DiGraph, args: argparse.Namespace, console: Console, *,
+                     page: bool) -> dict[str, object]:
+    """The options of ``render`` that the arguments ask for, each checked against the model.
+
+    A ``page`` (an ``.html`` file) holds every sample of ``--input``, ``--sample`` shown first;
+    a diagram shows the one sample ``--sample`` picks.
+    """
+    if page and args.diagram != "neurons":
+        raise UsageError("--diagram", f"an .html file is the interactive neurons diagram; draw the "
+                         f"{args.diagram} diagram as .svg, .png, .pdf or .dot")
     if args.diagram != "neurons":
         for flag, key in _NEURON_OPTIONS:
             if getattr(args, key) is not None:
@@ -194,25 +201,30 @@ def _diagram_options(G: nx.DiGraph, args: argparse.Namespace, console: Console) 
     if args.input is not None:
         batch, sample = _chosen_sample(G, args, console)
         plan = compile_model(G, dtype="float64", progress=console.progress)
-        options["trace"] = trace_sample(plan, batch[sample])
-        options["sample_label"] = f"sample {sample}"
+        if page:
+            options["trace"], options["sample"] = plan.trace(batch), sample
+        else:
+            options["trace"] = trace_sample(plan, batch[sample])
+            options["sample_label"] = f"sample {sample}"
     return options
 
 
 def render(args: argparse.Namespace, console: Console) -> None:
-    """``nngraph render``: a neuron, layer or plan diagram written to .svg, .png, .pdf or .dot."""
+    """``nngraph render``: a neuron, layer or plan diagram written to .svg, .png, .pdf or .dot, or the
+    interactive neuron diagram to .html."""
     try:
-        format_of(args.output)
+        page = format_of(args.output) == "html"
     except RenderError as error:
         raise UsageError("-o/--output", str(error).removeprefix("render: ")) from None
     G = load_model(args.model, console.progress)
-    options = _diagram_options(G, args, console)
+    options = _diagram_options(G, args, console, page=page)
     drawn: object = G
     if args.diagram == "plan":
         drawn = compile_model(G, dtype="float64", progress=console.progress)
     with writing(args.output), console.progress.task(f"drawing {args.output}"):
         write_diagram(drawn, args.output, kind=args.diagram, **options)
-    console.print(f"wrote {args.output}: the {args.diagram} diagram of {args.model}")
+    what = "the interactive neurons diagram" if page else f"the {args.diagram} diagram"
+    console.print(f"wrote {args.output}: {what} of {args.model}")
 
 
 COMMANDS = {"demo": demo, "new": new, "summary": summary, "run": run, "inspect": inspect,

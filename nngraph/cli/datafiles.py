@@ -44,9 +44,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from nngraph.cli.errors import DataFileError, UsageError
 from nngraph.cli.progress import Progress
-from nngraph.errors import InputError, shown
+from nngraph.errors import DataFileError, InputError, UsageError, shown
 from nngraph.execute.inputs import as_batch
 from nngraph.files import JSONRuleError, atomic_write, parse_json, write_failure
 from nngraph.core.validate import number_problem

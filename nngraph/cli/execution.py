@@ -8,11 +8,10 @@ import networkx as nx
 import numpy as np
 
 from nngraph.cli.progress import Progress
-from nngraph.compiler import compile_network
+from nngraph.execute.compiled import CompiledPlan, compile_network
 from nngraph.execute.trace import Trace
 from nngraph.io import load
 from nngraph.names import printable
-from nngraph.ir.plan import Plan
 
 # Rows per chunk are chosen so that one chunk's buffers hold about this many numbers.
 _CELLS_PER_CHUNK = 1 << 20
@@ -30,13 +29,13 @@ def load_model(path: str, progress: Progress) -> nx.DiGraph:
         return load(path)
 
 
-def compile_model(G: nx.DiGraph, *, dtype: str, progress: Progress) -> Plan:
+def compile_model(G: nx.DiGraph, *, dtype: str, progress: Progress) -> CompiledPlan:
     """``nngraph.compile_network(G, dtype=dtype)``, with progress while a big network compiles."""
     with progress.task(f"compiling {G.number_of_nodes():,} neurons, {G.number_of_edges():,} connections"):
         return compile_network(G, dtype=dtype)
 
 
-def forward(plan: Plan, batch: np.ndarray, *, progress: Progress) -> np.ndarray:
+def forward(plan: CompiledPlan, batch: np.ndarray, *, progress: Progress) -> np.ndarray:
     """The plan's outputs for every row of ``batch``, shape ``(batch, n_outputs)``, in the plan's dtype.
 
     The batch runs in chunks, so that memory stays bounded for big inputs and
@@ -52,6 +51,6 @@ def forward(plan: Plan, batch: np.ndarray, *, progress: Progress) -> np.ndarray:
     return np.concatenate(results)
 
 
-def trace_sample(plan: Plan, sample: np.ndarray) -> Trace:
+def trace_sample(plan: CompiledPlan, sample: np.ndarray) -> Trace:
     """Every neuron's weighted sum and value for one sample (a trace with a batch of one)."""
     return plan.trace(sample.reshape(1, -1))

@@ -153,16 +153,19 @@ def build_parser() -> Parser:
                       "  nngraph render model.json -o model.svg\n"
                       "  nngraph render model.json -o traced.png --input samples.csv --sample 0 "
                       "--output-labels cat,dog,llama,lizard\n"
-                      "  nngraph render model.json -o layers.pdf --diagram layers", common)
+                      "  nngraph render model.json -o layers.pdf --diagram layers\n"
+                      "  nngraph render model.json -o model.html --input samples.csv", common)
     _model(render)
     render.add_argument("-o", "--output", metavar="FILE", required=True,
-                        help="the diagram file: .svg, .png, .pdf (these need Graphviz's dot) or .dot")
+                        help="the diagram file: .svg, .png, .pdf (these need Graphviz's dot) or .dot; "
+                             ".html for an interactive page of the neurons diagram (point at a neuron to "
+                             "read its weighted sum; with --input, a slider steps through every sample)")
     render.add_argument("--diagram", choices=DIAGRAMS, default="neurons",
                         help="what to draw (default: neurons)")
     _input(render, required=False)
     render.add_argument("--sample", type=int, default=None, metavar="I",
-                        help="with --input: which sample's values to show, from 0; negative counts "
-                             "from the end (default: 0)")
+                        help="with --input: which sample's values to show (.html: the one shown first), "
+                             "from 0; negative counts from the end (default: 0)")
     render.add_argument("--max-per-column", type=_positive_int, metavar="N",
                         help="neurons diagram: collapse wider columns to their first and last few")
     render.add_argument("--output-labels", type=_comma_list, metavar="NAME,...",

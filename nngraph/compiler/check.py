@@ -4,7 +4,8 @@ A failed check raises ``CompileError`` naming the op and the neurons at fault. C
 order:
 
 1. inputs hold columns ``0 .. n_inputs - 1`` in input order;
-2. each op sits at its own index, has a known kind and activation, and targets at least one neuron;
+2. each op sits at its own index, computes a known operation, has a known kind and activation,
+   and targets at least one neuron;
 3. every computed neuron of the network is computed by exactly one op, and no op computes an input;
 4. the neuron <-> column map is a bijection onto ``0 .. n_columns - 1``, each op's targets taking
    the next contiguous columns in order;
@@ -26,7 +27,7 @@ from scipy import sparse
 
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import CompileError, UnknownActivationError
-from nngraph.ir.plan import DENSE, KINDS, SPARSE, FusedOp, Plan
+from nngraph.ir.plan import DENSE, KINDS, OPERATIONS, SPARSE, FusedOp, Plan
 
 
 def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
@@ -74,6 +75,9 @@ def _check_inputs(plan: Plan, where: str) -> None:
 def _check_header(op: FusedOp, position: int, where: str) -> None:
     if op.index != position:
         raise _fail(where, op, f"sits at position {position} of the plan but says index {op.index}")
+    if op.operation not in OPERATIONS:
+        raise _fail(where, op, f"computes {op.operation!r}, no known operation; expected one of "
+                    f"{', '.join(OPERATIONS)}")
     if op.kind not in KINDS:
         raise _fail(where, op, f"unknown kind {op.kind!r}; expected one of {', '.join(KINDS)}")
     if not op.targets:

@@ -1,5 +1,8 @@
 """Stage 5, codegen: write the Python source a plan runs, compile it, and choose the runner.
 
+The result is a ``Program``, built from the plan and held apart from it: the plan stays data, and
+the same plan always gives the same program (so a pickled plan regenerates its code on load).
+
 The fused numpy pass ``forward(X, Z, A)`` is straight-line code, a few numpy calls per op and no
 loop: each op computes its block of weighted sums ``Z[start:stop]`` with one product, then its
 values ``A[start:stop]`` in place (buffers neuron-major, see ``nngraph.ir.plan``); how a product
@@ -22,48 +25,78 @@ end a comment line and run as Python.
 
 Tiny float64 plans also get straight-line scalar code (``nngraph.compiler.scalar``): for a
 handful of samples, Python float arithmetic beats a dozen numpy calls' fixed overhead. The
-runner chosen is stated in ``plan.runner`` and ``print(plan)``.
+runner chosen is stated in ``plan.runner`` and ``print(plan)``. Which of these choices pay is
+``nngraph.compiler.costs``; ``CodegenOptions`` switches each off by name.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 
+from nngraph.compiler.costs import DEFAULT_OPTIONS, CodegenOptions, scalar_batch_limit
 from nngraph.compiler.products import group_lines, product_groups
-from nngraph.compiler.scalar import scalar_batch_limit, scalar_source
+from nngraph.compiler.scalar import scalar_source
 from nngraph.errors import CompileError
-from nngraph.ir.plan import SPARSE, Plan, Program
+from nngraph.ir.plan import SPARSE, Plan
 from nngraph.ir.text import producers
 
 
-def generate(plan: Plan) -> Plan:
-    """Return ``plan`` with its ``Program``: the generated source and the functions compiled from it.
+@dataclass(frozen=True, eq=False)
+class Program:
+    """The code a plan runs: its generated source and the functions compiled from it.
+
+    ``forward(X, Z, A)`` is the fused numpy pass (``X`` the inputs neuron-major, ``Z`` and ``A``
+    the buffers of the column layout, with ``rows`` rows); it returns the outputs block of ``A``.
+    ``exact`` (``None`` unless some product of ``forward`` multiplies padding) is the same pass
+    over real connections only, which the runner calls when ``forward`` gives a NaN.
+    ``scalar(sample)`` is straight-line float code for one sample (``None`` if the plan has
+    none), used for batches of at most ``scalar_batch_limit`` samples. ``runner`` says which.
+    ``constants`` are the arrays the code names (``W0``, ``b0``, ...): ``exec(code, dict(constants))``
+    defines the same functions again.
+    """
+
+    code: str
+    constants: Mapping[str, object]
+    forward: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    exact: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None
+    scalar: Callable[[list[float]], list[float]] | None
+    scalar_batch_limit: int
+    rows: int
+    runner: str
+
+
+def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Program:
+    """Return the ``Program`` that runs ``plan``: the generated source and the functions compiled
+    from it (``options`` switch codegen's choices off by name).
 
     Examples
     --------
     >>> import nngraph
-    >>> from nngraph.compiler import compile_network
+    >>> from nngraph.compiler import build_plan
     >>> G = nngraph.new_network()
     >>> for node in ("a", "b"):
     ...     _ = nngraph.add_input(G, node)
     >>> _ = nngraph.add_neuron(G, nngraph.Neuron("y", role="output", activation="tanh"))
     >>> _ = nngraph.connect(G, "a", "y", 0.5); _ = nngraph.connect(G, "b", "y", -1.5)
-    >>> plan = compile_network(G)
-    >>> [line.strip() for line in plan.code.splitlines() if "np.matmul" in line]
+    >>> program = generate(build_plan(G))
+    >>> [line.strip() for line in program.code.splitlines() if "np.matmul" in line]
     ['np.matmul(W0, X, out=z)']
-    >>> plan.program.scalar_batch_limit > 0  # tiny: scalar code runs small batches
+    >>> program.scalar_batch_limit > 0  # tiny: scalar code runs small batches
+    True
+    >>> generate(build_plan(G), options=CodegenOptions(scalar_code=False)).scalar is None
     True
     """
     constants: dict[str, object] = {}
-    forward_lines, padded, numpy_calls = _forward(plan, constants, exact=False)
-    scalar_lines = scalar_source(plan)
-    limit = scalar_batch_limit(plan, numpy_calls) if scalar_lines else 0
+    forward_lines, padded, numpy_calls = _forward(plan, constants, options, exact=False)
+    scalar_lines = scalar_source(plan, options=options)
+    limit = scalar_batch_limit(plan, numpy_calls=numpy_calls) if scalar_lines else 0
     lines = _header(plan, limit, padded) + [""] + forward_lines
     if padded:
-        lines += ["", ""] + _forward(plan, constants, exact=True)[0]
+        lines += ["", ""] + _forward(plan, constants, options, exact=True)[0]
     if limit:
         lines += ["", ""] + scalar_lines
     code = "\n".join(lines) + "\n"
@@ -79,11 +112,10 @@ def generate(plan: Plan) -> Plan:
         runner = "fused numpy"
     if padded:
         runner += " (run again over real connections only when NaN comes out of padding)"
-    program = Program(code=code, constants=MappingProxyType(constants), forward=namespace["forward"],
-                      exact=namespace["forward_exact"] if padded else None,
-                      scalar=namespace["forward_scalar"] if limit else None,
-                      scalar_batch_limit=limit, rows=plan.n_columns + 1, runner=runner)
-    return dataclasses.replace(plan, program=program)
+    return Program(code=code, constants=MappingProxyType(constants), forward=namespace["forward"],
+                   exact=namespace["forward_exact"] if padded else None,
+                   scalar=namespace["forward_scalar"] if limit else None,
+                   scalar_batch_limit=limit, rows=plan.n_columns + 1, runner=runner)
 
 
 def _check_source(code: str) -> None:
@@ -134,11 +166,12 @@ def _header(plan: Plan, limit: int, padded: bool) -> list[str]:
     return lines
 
 
-def _forward(plan: Plan, constants: dict[str, object], *, exact: bool) -> tuple[list[str], bool, int]:
+def _forward(plan: Plan, constants: dict[str, object], options: CodegenOptions, *,
+             exact: bool) -> tuple[list[str], bool, int]:
     """The lines of ``forward`` (or, ``exact``, of ``forward_exact``), whether any of its
     products multiplies padding, and how many numpy calls its body makes (for the cost model)."""
     producer = producers(plan)
-    groups = [group_lines(plan, ops, constants, producer, exact=exact)
+    groups = [group_lines(plan, ops, constants, producer, options, exact=exact)
               for ops in product_groups(plan, exact=exact)]
     body = [line for group in groups for line in group.lines]
     padded = any(group.padded for group in groups)

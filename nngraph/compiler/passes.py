@@ -8,22 +8,12 @@ runs ``check_plan`` after each. ``compile_network(G, passes=())`` switches them 
   target; the op keeps which entries are connections). Legal because ops of one level never read
   each other (``check_plan`` enforces it), and no level is folded into another, so every weighted
   sum stays observable. It pays where ops are small or share sources, as in NEAT-style genomes and
-  pruned layers; large fully connected ops (at least ``KEEP_APART`` weights) stay apart, since
-  padding them with zeros would only add work. Group-wise ops (softmax) are never merged: each
-  normalises its own layer.
-- ``choose_kinds`` (the cost rule): an op is ``"sparse"`` when scipy's CSR kernel over its
-  connections is expected to cost less per sample than the dense product, ``"dense"`` (with
-  zeros) otherwise. Per sample, the dense product costs ``MULTIPLY_ADD_NS`` per entry of its
-  weight matrix, plus, when its sources are not contiguous columns, ``GATHER_NS`` per source
-  copied out (and the row of ones for the bias); the sparse one costs ``CONNECTION_NS`` per
-  connection. Each also writes its bias, ``TARGET_NS`` per target. The figures were measured on
-  this kind of machine (float64, one BLAS thread) and hold from batches of about 64 up; both kinds
-  make two numpy calls, so below that, where the calls dominate, the choice hardly matters. Not
-  modelled: on ops with tens of thousands of connections and batches of thousands, the kernel's
-  cost per connection about doubles (the rows it reads leave the cache). So a fully connected block stays dense, a block read as
-  one slice turns sparse below about a sixth nonzero, and one that gathers scattered sources for
-  few targets (a merged NEAT-style level) turns sparse at higher densities, since the kernel reads
-  the buffer in place.
+  pruned layers; large fully connected ops stay apart (``costs.keeps_apart``), since padding them
+  with zeros would only add work. Group-wise ops (softmax) are never merged: each normalises its
+  own layer.
+- ``choose_kinds``: an op is ``"sparse"`` when scipy's CSR kernel over its connections is expected
+  to cost less per sample than the dense product, ``"dense"`` (with zeros) otherwise, by the cost
+  model of ``nngraph.compiler.costs``. Legal because both kinds compute the same connections.
 """
 
 from __future__ import annotations
@@ -34,17 +24,12 @@ from collections.abc import Callable, Hashable, Mapping, Sequence, Set
 import numpy as np
 from scipy import sparse
 
-from nngraph.core.activations import resolve_activation
 from nngraph.compiler.check import check_plan
+from nngraph.compiler.costs import dense_cost, keeps_apart, sparse_cost
+from nngraph.core.activations import resolve_activation
 from nngraph.errors import ArgumentError, CompileError, shown
 from nngraph.ir.plan import DENSE, KINDS, SPARSE, FusedOp, Plan, fused_op, layout
 
-KEEP_APART = 4096
-# The cost rule of choose_kinds, in nanoseconds per sample (see the module doc).
-MULTIPLY_ADD_NS = 0.04
-GATHER_NS = 0.18
-CONNECTION_NS = 0.25
-TARGET_NS = 0.2
 # Merged blocks larger than this are built sparse, whatever their density, to bound memory.
 DENSE_BUILD_LIMIT = 1 << 24
 
@@ -54,19 +39,18 @@ def merge_levels(plan: Plan) -> Plan:
 
     Examples
     --------
-    >>> import networkx as nx, nngraph
+    >>> import networkx as nx
+    >>> from nngraph.compiler import build_plan
     >>> G = nx.DiGraph()
     >>> G.add_node("x0", role="input"); G.add_node("x1", role="input")
     >>> for y, x in (("y0", "x0"), ("y1", "x1")):
     ...     G.add_node(y, role="output", activation="tanh"); G.add_edge(x, y, weight=1.0)
-    >>> len(nngraph.compile_network(G, passes=()).ops), len(merge_levels(
-    ...     nngraph.compile_network(G, passes=())).ops)
+    >>> len(build_plan(G, passes=()).ops), len(merge_levels(build_plan(G, passes=())).ops)
     (2, 1)
     """
     buckets: dict[tuple, list[FusedOp]] = {}
     for op in plan.ops:
-        alone = resolve_activation(op.activation).group_wise or (
-            op.density == 1.0 and op.shape[0] * op.shape[1] >= KEEP_APART)
+        alone = resolve_activation(op.activation).group_wise or keeps_apart(op)
         key = ("alone", op.index) if alone else (op.level, op.activation)
         buckets.setdefault(key, []).append(op)
     merged = [members[0] if len(members) == 1 else _merge(members, plan.columns)
@@ -97,14 +81,14 @@ def _merge(members: list[FusedOp], columns: Mapping[Hashable, int]) -> FusedOp:
 
 
 def choose_kinds(plan: Plan, *, kind: str | None = None) -> Plan:
-    """Apply the cost rule to every op (see the module doc), or make every op ``kind``.
+    """Apply the cost model's choice to every op (see the module doc), or make every op ``kind``.
 
     Examples
     --------
-    >>> import nngraph
+    >>> from nngraph.compiler import build_plan
     >>> from nngraph.models import Sequential
     >>> from nngraph.layers import Dense
-    >>> plan = nngraph.compile_network(Sequential([Dense(units=4, input_shape=(3,))], seed=0).graph)
+    >>> plan = build_plan(Sequential([Dense(units=4, input_shape=(3,))], seed=0).graph)
     >>> [op.kind for op in plan.ops], [op.kind for op in choose_kinds(plan, kind="sparse").ops]
     (['dense'], ['sparse'])
     """
@@ -115,31 +99,7 @@ def choose_kinds(plan: Plan, *, kind: str | None = None) -> Plan:
         cheaper = sparse_cost(op) < dense_cost(op, reads_slice=plan.reads_slice(op))
         chosen = kind or (SPARSE if cheaper else DENSE)
         ops.append(op if chosen == op.kind else _with(op, kind=chosen))
-    return _replace(plan, ops=tuple(ops))
-
-
-def dense_cost(op: FusedOp, *, reads_slice: bool) -> float:
-    """The dense product's expected nanoseconds per sample (see the module doc).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from nngraph.ir.plan import fused_op
-    >>> op = fused_op(index=0, targets=["y0", "y1"], sources=["x0", "x1", "x2"], activation="linear",
-    ...               weights=np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]), bias=np.zeros(2), level=1)
-    >>> round(dense_cost(op, reads_slice=False), 2), round(sparse_cost(op), 2)  # gathers 3 sources
-    (1.04, 0.9)
-    """
-    sources, targets = op.shape
-    if reads_slice:
-        return MULTIPLY_ADD_NS * sources * targets + TARGET_NS * targets
-    return GATHER_NS * (sources + 1) + MULTIPLY_ADD_NS * (sources + 1) * targets
-
-
-def sparse_cost(op: FusedOp) -> float:
-    """The sparse kernel's expected nanoseconds per sample (see the module doc; example at
-    ``dense_cost``)."""
-    return CONNECTION_NS * op.connections + TARGET_NS * len(op.targets)
+    return dataclasses.replace(plan, ops=tuple(ops))
 
 
 def relayout(plan: Plan, ops: Sequence[FusedOp]) -> Plan:
@@ -153,12 +113,7 @@ def relayout(plan: Plan, ops: Sequence[FusedOp]) -> Plan:
         else:
             placed.append(_with(op, index=index, sources=[op.sources[i] for i in order],
                                 weights=op.connection_matrix().tocsr()[order]))
-    return _replace(plan, ops=tuple(placed), columns=columns)
-
-
-def _replace(plan: Plan, **changes: object) -> Plan:
-    """A new plan with ``changes``; its old code no longer applies, so it is dropped."""
-    return dataclasses.replace(plan, program=None, **changes)
+    return dataclasses.replace(plan, ops=tuple(placed), columns=columns)
 
 
 def _with(op: FusedOp, **changes: object) -> FusedOp:
@@ -182,11 +137,10 @@ def run_passes(plan: Plan, names: Sequence[str]) -> Plan:
 
     Examples
     --------
-    >>> import nngraph
+    >>> from nngraph.compiler import build_plan
     >>> from nngraph.models import Sequential
     >>> from nngraph.layers import Dense
-    >>> plan = nngraph.compile_network(Sequential([Dense(units=4, input_shape=(3,))], seed=0).graph,
-    ...                                passes=())
+    >>> plan = build_plan(Sequential([Dense(units=4, input_shape=(3,))], seed=0).graph, passes=())
     >>> run_passes(plan, ["merge_levels"]).passes
     ('merge_levels',)
     """

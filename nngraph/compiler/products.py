@@ -7,7 +7,8 @@ its values ``A[start:stop]``. Three ways to read sources:
 - dense, contiguous columns: one slice of the buffer (or of the input), no copy;
 - dense, scattered columns: one gather of exactly those rows plus the row of ones, so the bias
   rides along in the product; for small batches the gathering ops of one level share one gather
-  and one product (a cost model gives the batch limit), at the price of multiplying zeros;
+  and one product (``nngraph.compiler.costs`` gives the batch limit), at the price of multiplying
+  zeros;
 - sparse: the weighted sums are set to the bias, then scipy's CSR kernel
   (``nngraph.compiler.kernels``) adds the connections, reading the value buffer in place. The
   sparse ops of one level always share one kernel call: their rows are simply stacked, with no
@@ -23,16 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nngraph.compiler.costs import CodegenOptions, shared_product_batch_limit
 from nngraph.core.activations import resolve_activation
 from nngraph.ir.plan import SPARSE, FusedOp, Plan
 from nngraph.ir.text import op_comment
 
-# The cost model behind shared gathers, in microseconds: a numpy call, a multiply-add.
-NUMPY_CALL_US = 1.0
-MULTIPLY_ADD_US = 1 / 20_000
-MAX_SHARED_BATCH = 1024
-
-# Element-wise activations with an in-place numpy form; others call the registry's function.
+# Activations with an in-place numpy form (``CodegenOptions.in_place_activations``); others call
+# the registry's function.
 IN_PLACE = {
     "relu": ["np.maximum(z, 0.0, out=a)"],
     "tanh": ["np.tanh(z, out=a)"],
@@ -68,14 +66,15 @@ def product_groups(plan: Plan, *, exact: bool) -> list[list[FusedOp]]:
 
     Examples
     --------
-    >>> import networkx as nx, nngraph
+    >>> import networkx as nx
+    >>> from nngraph.compiler import build_plan
     >>> from nngraph.compiler.passes import choose_kinds
     >>> G = nx.DiGraph()
     >>> G.add_node("x", role="input")
     >>> G.add_node("h", role="hidden", activation="tanh"); G.add_node("g", role="hidden")
     >>> G.add_node("y", role="output")
     >>> G.add_weighted_edges_from([("x", "h", 1.0), ("x", "g", 1.0), ("h", "y", 1.0), ("g", "y", 1.0)])
-    >>> plan = choose_kinds(nngraph.compile_network(G), kind="sparse")
+    >>> plan = choose_kinds(build_plan(G), kind="sparse")
     >>> [[op.index for op in ops] for ops in product_groups(plan, exact=False)]  # h and g: level 1
     [[0, 1], [2]]
     """
@@ -94,18 +93,18 @@ def product_groups(plan: Plan, *, exact: bool) -> list[list[FusedOp]]:
 
 
 def group_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
-                producer: dict, *, exact: bool) -> GroupLines:
+                producer: dict, options: CodegenOptions, *, exact: bool) -> GroupLines:
     """The lines of one group of ``product_groups`` (constants they name go into ``constants``)."""
     if sparse_in(ops[0], exact=exact):
-        return _sparse_lines(plan, ops, constants, producer)
+        return _sparse_lines(plan, ops, constants, producer, options)
     if gathers(plan, ops[0], exact=exact):
-        return _gathered_lines(plan, ops, constants, producer)
+        return _gathered_lines(plan, ops, constants, producer, options)
     [op] = ops
-    return _slice_lines(plan, op, constants, producer)
+    return _slice_lines(plan, op, constants, producer, options)
 
 
 def _sparse_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
-                  producer: dict) -> GroupLines:
+                  producer: dict, options: CodegenOptions) -> GroupLines:
     """Bias first, then one kernel call adds every connection of the ops; then each activation."""
     name = _name(ops)
     start, stop = plan.columns[ops[0].targets[0]], plan.columns[ops[-1].targets[-1]] + 1
@@ -117,7 +116,8 @@ def _sparse_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
               f"a_flat, z_flat[{start} * n:{stop} * n])  # {connections} connections"]
     for op in ops:
         lines += [op_comment(op, producer),
-                  f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"] + _activation_lines(op, constants)
+                  f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
+        lines += _activation_lines(op, constants, options)
     reads_inputs = bool(len(columns)) and int(columns.min()) < len(plan.inputs)
     return GroupLines(lines, reads_inputs, padded=False)
 
@@ -144,17 +144,6 @@ def _sparse_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, objec
     return columns
 
 
-def _shared_product_batch_limit(ops: list[FusedOp]) -> int:
-    """Up to which batch size one shared product beats a product per op: sharing saves numpy
-    calls (a fixed cost) but multiplies more zeros (a cost per sample)."""
-    if len(ops) < 2:
-        return 0
-    joint = (len({node for op in ops for node in op.sources}) + 1) * sum(len(op.targets) for op in ops)
-    apart = sum((len(op.sources) + 1) * len(op.targets) for op in ops)
-    saved = 2 * (len(ops) - 1) * NUMPY_CALL_US
-    return min(MAX_SHARED_BATCH, int(saved / (max(joint - apart, 1) * MULTIPLY_ADD_US)))
-
-
 def _gather_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object], name: str) -> None:
     """``W<name>``: the ops' weights over the union of their sources, bias last; ``i<name>``: the
     columns to gather (that union, then the row of ones)."""
@@ -172,13 +161,13 @@ def _gather_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, objec
 
 
 def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
-                    producer: dict) -> GroupLines:
+                    producer: dict, options: CodegenOptions) -> GroupLines:
     """Each op gathers its sources (and the row of ones, for the bias) for one product, then
     applies its activation; for small batches, ops of one level share the gather and product."""
     product = "np.matmul(W{0}, A.take(i{0}, axis=0), out={1})  # bias: the row of ones"
     for op in ops:
         _gather_constants(plan, [op], constants, str(op.index))
-    limit = _shared_product_batch_limit(ops)
+    limit = shared_product_batch_limit(ops, options=options)
     lines: list[str] = []
     if limit:
         name = _name(ops)
@@ -195,7 +184,7 @@ def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object]
                   f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
         if not limit:
             lines.append(product.format(op.index, "z"))
-        lines += _activation_lines(op, constants)
+        lines += _activation_lines(op, constants, options)
     first_source = min(plan.columns[node] for op in ops for node in op.sources)
     union = {node for op in ops for node in op.sources}
     shared_padding = bool(limit) and any(len(op.sources) < len(union) for op in ops)
@@ -203,7 +192,8 @@ def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object]
                       padded=shared_padding or any(op.padded for op in ops))
 
 
-def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer: dict) -> GroupLines:
+def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer: dict,
+                 options: CodegenOptions) -> GroupLines:
     """A dense op that reads one slice of columns (or nothing: its weighted sum is its bias)."""
     k = op.index
     lines = [op_comment(op, producer), f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
@@ -216,7 +206,7 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
         constants[f"W{k}"] = np.ascontiguousarray(op.weights.T)
         source, reads_inputs = _span(low, high, len(plan.inputs))
         lines += [f"np.matmul(W{k}, {source}, out=z)", f"z += b{k}"]
-    lines += _activation_lines(op, constants)
+    lines += _activation_lines(op, constants, options)
     return GroupLines(lines, reads_inputs, padded=op.padded)
 
 
@@ -241,11 +231,11 @@ def _span(low: int, high: int, n_inputs: int) -> tuple[str, bool]:
     return f"A[{low}:{high}]", low < n_inputs
 
 
-def _activation_lines(op: FusedOp, constants: dict[str, object]) -> list[str]:
+def _activation_lines(op: FusedOp, constants: dict[str, object], options: CodegenOptions) -> list[str]:
     activation = resolve_activation(op.activation)
     if op.activation == "linear":
         return ["if Z is not A:  # linear: the value is the weighted sum", "    a[...] = z"]
-    if op.activation in IN_PLACE:
+    if options.in_place_activations and op.activation in IN_PLACE:
         return list(IN_PLACE[op.activation])
     constants[f"f{op.index}"] = activation.function
     if activation.group_wise:

@@ -2,9 +2,9 @@
 
 For a network the size of the lesson's (108 connections), numpy's fixed cost per call is nearly
 all the time of a batch-of-one pass; Python float arithmetic on the same weights is several
-times faster. ``scalar_source`` writes that code (float64 plans whose activations all have a
-scalar form, up to ``MAX_WEIGHTS`` connections), and ``scalar_batch_limit`` says up to how
-many samples it beats the fused numpy pass, from a cost model measured on this kind of machine.
+times faster. ``scalar_source`` writes that code (for plans the cost model allows: float64, up to
+``costs.SCALAR_MAX_CONNECTIONS`` connections, whose activations all have a scalar form), and
+``costs.scalar_batch_limit`` says up to how many samples it beats the fused numpy pass.
 Each weighted sum adds its terms left to right, starting from the bias, as the reference does, one
 term per connection (a weight of 0.0 too: ``0.0 * nan`` is NaN, in the reference as here).
 """
@@ -15,19 +15,12 @@ import math
 
 import numpy as np
 
+from nngraph.compiler.costs import CodegenOptions, scalar_code_allowed
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import CompileError
 from nngraph.ir.plan import FusedOp, Plan
 from nngraph.ir.text import op_comment, producers
 
-MAX_WEIGHTS = 2048
-# The cost model, in nanoseconds: a numpy call; per sample, a connection, a neuron by how its
-# activation is written (an expression, a function call, softmax), and the call itself.
-NUMPY_CALL_NS = 900.0
-CONNECTION_NS = 15.0
-NEURON_NS = {"inline": 40.0, "call": 120.0, "softmax": 150.0}
-SAMPLE_NS = 400.0
-MAX_BATCH = 64
 TERMS_PER_LINE = 3
 TERMS_PER_STATEMENT = 96
 
@@ -65,22 +58,23 @@ def _element_wise(kind: str, z: str, a: str, params: dict[str, float]) -> str | 
     return None
 
 
-def scalar_source(plan: Plan) -> list[str] | None:
+def scalar_source(plan: Plan, *, options: CodegenOptions) -> list[str] | None:
     """The lines of ``forward_scalar(sample)``, or ``None`` when the plan does not qualify.
 
     Examples
     --------
-    >>> import networkx as nx, nngraph
+    >>> import networkx as nx
+    >>> from nngraph.compiler import build_plan
     >>> G = nx.DiGraph()
     >>> G.add_node("x", role="input"); G.add_node("y", role="output", bias=0.5, activation="relu")
     >>> G.add_edge("x", "y", weight=-2.0)
-    >>> for line in scalar_source(nngraph.compile_network(G))[-4:-1]:
+    >>> for line in scalar_source(build_plan(G), options=CodegenOptions())[-4:-1]:
     ...     print(line)
         z1 = 0.5 - 2.0 * a0
         a1 = 0.0 if z1 < 0.0 else z1
         return [a1]
     """
-    if plan.dtype != np.float64 or sum(op.connections for op in plan.ops) > MAX_WEIGHTS:
+    if not scalar_code_allowed(plan, options=options):
         return None
     body: list[str] = []
     producer = producers(plan)
@@ -156,13 +150,3 @@ def _softmax(columns: range) -> list[str]:
     lines.append("s = " + " + ".join(f"e{column}" for column in columns))
     lines += [f"a{column} = e{column} / s" for column in columns]
     return lines
-
-
-def scalar_batch_limit(plan: Plan, numpy_calls: int) -> int:
-    """Up to how many samples the scalar code is expected to beat ``numpy_calls`` numpy calls."""
-    per_sample = SAMPLE_NS + CONNECTION_NS * sum(op.connections for op in plan.ops)
-    for op in plan.ops:
-        kind = resolve_activation(op.activation).kind
-        cost = "softmax" if kind == "softmax" else "call" if kind in ("tanh", "sigmoid") else "inline"
-        per_sample += NEURON_NS[cost] * len(op.targets)
-    return min(MAX_BATCH, int(NUMPY_CALL_NS * numpy_calls // per_sample))

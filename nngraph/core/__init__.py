@@ -1,4 +1,5 @@
-"""The graph contract: network.py (keys, Neuron, Connection), activations.py, validate.py, structure.py.
+"""The graph contract: network.py (keys, Neuron, Connection), activations.py, validate.py, structure.py,
+dtypes.py (the float types nngraph computes in).
 
 The core imports nothing else from nngraph but ``nngraph.errors``.
 """

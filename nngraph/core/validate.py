@@ -17,7 +17,8 @@ import numpy as np
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import CycleError, NetworkError, shown
 from nngraph.names import quoted, unfaithful_character
-from nngraph.core.network import ACTIVATION, BIAS, INPUT, LAYER, ROLE, ROLES, WEIGHT
+from nngraph.core.network import (ACTIVATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_BIAS, INPUT, LAYER, ROLE, ROLES,
+                                  WEIGHT)
 from nngraph.core.structure import contract, levels
 
 _PLAIN_NUMBERS = {float, int, np.float64, np.float32, np.float16, np.int64, np.int32}
@@ -71,10 +72,10 @@ def _check_neurons(G: nx.DiGraph) -> None:
             _check_input(G, node, data)
             continue
         n_outputs += role == "output"
-        problem = number_problem(data.get(BIAS, 0.0))
+        problem = number_problem(data.get(BIAS, DEFAULT_BIAS))
         if problem:
             raise NetworkError(f"neuron {node!r}: bias must be a finite number, {problem}", node=node)
-        activation = resolve_activation(data.get(ACTIVATION, "linear"), node=node)
+        activation = resolve_activation(data.get(ACTIVATION, DEFAULT_ACTIVATION), node=node)
         layer = data.get(LAYER)
         if layer is not None and not isinstance(layer, str):
             raise NetworkError(f"neuron {node!r}: layer must be a name (str), got {layer!r}", node=node)
@@ -240,6 +241,6 @@ def softmax_groups(G: nx.DiGraph) -> dict[str, list[Hashable]]:
     for node, data in G.nodes(data=True):
         if data.get(ROLE) == INPUT:
             continue
-        if resolve_activation(data.get(ACTIVATION, "linear"), node=node).group_wise:
+        if resolve_activation(data.get(ACTIVATION, DEFAULT_ACTIVATION), node=node).group_wise:
             groups.setdefault(data[LAYER], []).append(node)
     return groups

@@ -1,1 +1,3 @@
-"""Executors: the reference pass (the oracle) and the compiled plan's runner, sharing one ``Trace``."""
+"""Executors, sharing one ``Trace``: the reference pass (the oracle, reference.py), and the compiled
+plan (compiled.py: ``compile_network`` and the ``CompiledPlan`` that runs a plan's program), checked
+against the oracle on request (verify.py)."""

@@ -1,11 +1,18 @@
-"""The compiled executor: run a plan's generated code on a batch, or trace it.
+"""The compiled executor: a ``CompiledPlan`` is a plan (the IR) and the program generated from it.
 
-``run_plan`` checks the input as the reference does (``as_batch``), then runs the plan's scalar
-code for small batches of a tiny plan, or its fused numpy pass on one fresh buffer. ``trace_plan``
-runs the same numpy pass with separate weighted-sum and value buffers, and hands them to a
-``Trace`` as they are. When the numpy pass multiplies padding and what it returns holds a NaN, the
-pass is run again over real connections only (``Program.exact``; why that suffices is in
-``nngraph.compiler.codegen``). Buffers are allocated per call, so concurrent calls share nothing mutable.
+``compile_network(G)`` builds the plan (``nngraph.compiler.build_plan``), generates its program
+(``nngraph.compiler.generate``) and returns both, held apart, as a ``CompiledPlan``: calling it
+runs the program, and everything else (``ops``, ``explain``, ``print``, ...) reads the plan.
+Pickling keeps only the plan and the codegen options; loading generates the same program again,
+so a compiled plan can be shipped to worker processes.
+
+``run_plan`` checks the input as the reference does (``as_batch``), then runs the program's
+scalar code for small batches of a tiny plan, or its fused numpy pass on one fresh buffer.
+``trace_plan`` runs the same numpy pass with separate weighted-sum and value buffers, and hands
+them to a ``Trace`` as they are. When the numpy pass multiplies padding and what it returns holds a
+NaN, the pass is run again over real connections only (``Program.exact``; why that suffices is in
+``nngraph.compiler.codegen``). Buffers are allocated per call, so concurrent calls share nothing
+mutable.
 
 The numpy pass runs under ``np.errstate(over="ignore", invalid="ignore")``, as the reference does:
 huge inputs overflow to infinity and ``inf - inf`` gives NaN, as IEEE arithmetic says, and numpy's
@@ -14,36 +21,234 @@ huge inputs overflow to infinity and ``inf - inf`` gives NaN, as IEEE arithmetic
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import networkx as nx
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
 
-from nngraph.errors import InputError
+from nngraph.compiler import DEFAULT_PASSES, CodegenOptions, Program, build_plan, generate
+from nngraph.compiler.costs import DEFAULT_OPTIONS
+from nngraph.core.structure import Column
+from nngraph.errors import CompileError, InputError
 from nngraph.execute.inputs import as_batch
 from nngraph.execute.trace import Trace
+from nngraph.execute.verify import verify_plan
+from nngraph.ir.plan import FusedOp, Plan
+from nngraph.ir.text import plan_table
 
-if TYPE_CHECKING:  # nngraph.ir.plan imports this module: its methods are these functions
-    from nngraph.ir.plan import Plan, Program
+
+@dataclass(frozen=True, eq=False, repr=False)
+class CompiledPlan:
+    """A plan and the program that runs it: ``plan(x)`` runs, everything else reads the plan.
+
+    Fields: ``plan`` (the IR, a ``nngraph.Plan``), ``program`` (its generated code, a
+    ``nngraph.compiler.Program``) and ``options`` (the ``CodegenOptions`` it was generated with).
+    The plan's fields and methods read through: ``ops``, ``inputs``, ``outputs``, ``dtype``,
+    ``columns``, ``groups``, ``passes``, ``n_columns``, ``op_of``, ``reads_slice``, ``explain``,
+    ``to_networkx``; the program's through ``code`` and ``runner``. Make one with
+    ``compile_network``, or ``compile_plan`` for a plan at hand.
+
+    Examples
+    --------
+    >>> import networkx as nx, pickle
+    >>> G = nx.DiGraph()
+    >>> G.add_nodes_from(["x0", "x1"], role="input")
+    >>> G.add_node("h", role="hidden", activation="relu"); G.add_node("y", role="output")
+    >>> G.add_weighted_edges_from([("x0", "h", 1.0), ("x1", "h", -1.0), ("h", "y", 2.0), ("x0", "y", 0.5)])
+    >>> plan = compile_network(G)
+    >>> [(op.targets, op.sources) for op in plan.ops]
+    [(('h',), ('x0', 'x1')), (('y',), ('x0', 'h'))]
+    >>> plan([3.0, 1.0])
+    array([5.5])
+    >>> pickle.loads(pickle.dumps(plan))([3.0, 1.0])  # the code is generated again on load
+    array([5.5])
+    """
+
+    plan: Plan
+    program: Program
+    options: CodegenOptions = DEFAULT_OPTIONS
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_regenerate, (self.plan, self.options))
+
+    def __call__(self, x: ArrayLike) -> np.ndarray:
+        """Run ``x`` (``(batch, n_inputs)`` or ``(n_inputs,)``) and return the outputs."""
+        return run_plan(self, x)
+
+    def trace(self, x: ArrayLike) -> Trace:
+        """Run ``x`` and return every neuron's weighted sum and value, as ``run_reference`` does."""
+        return trace_plan(self, x)
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the network the plan computes as the interactive neuron view."""
+        from nngraph.render.notebook import notebook_html
+
+        return notebook_html(self)
+
+    @property
+    def code(self) -> str:
+        """The Python source the plan executes (generated numpy, plus scalar code for tiny plans)."""
+        return self.program.code
+
+    @property
+    def runner(self) -> str:
+        """Which code runs a call: fused numpy, or scalar code for small batches of a tiny plan."""
+        return self.program.runner
+
+    @property
+    def ops(self) -> tuple[FusedOp, ...]:
+        """The plan's ops, in execution order."""
+        return self.plan.ops
+
+    @property
+    def inputs(self) -> tuple[Hashable, ...]:
+        """The input neurons, in the order of the input features."""
+        return self.plan.inputs
+
+    @property
+    def outputs(self) -> tuple[Hashable, ...]:
+        """The output neurons, in the order of the output columns."""
+        return self.plan.outputs
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The precision the plan computes in."""
+        return self.plan.dtype
+
+    @property
+    def columns(self) -> Mapping[Hashable, int]:
+        """Neuron -> column (the layout of ``nngraph.ir.plan``)."""
+        return self.plan.columns
+
+    @property
+    def groups(self) -> tuple[Column, ...]:
+        """The display columns a ``Trace`` prints by."""
+        return self.plan.groups
+
+    @property
+    def passes(self) -> tuple[str, ...]:
+        """The passes applied, in order."""
+        return self.plan.passes
+
+    @property
+    def n_columns(self) -> int:
+        """How many neurons (inputs included) the plan holds."""
+        return self.plan.n_columns
+
+    def op_of(self, node: Hashable) -> FusedOp | None:
+        """The op that computes ``node`` (``None`` for an input); see ``Plan.op_of``."""
+        return self.plan.op_of(node)
+
+    def reads_slice(self, op: FusedOp) -> bool:
+        """Whether ``op``'s sources hold contiguous columns; see ``Plan.reads_slice``."""
+        return self.plan.reads_slice(op)
+
+    def explain(self, node: Hashable) -> str:
+        """Say which op computes ``node``, from which neurons, with which weights; see ``Plan.explain``."""
+        return self.plan.explain(node)
+
+    def to_networkx(self) -> nx.DiGraph:
+        """The ops as a DAG; see ``Plan.to_networkx``."""
+        return self.plan.to_networkx()
+
+    def __str__(self) -> str:
+        return plan_table(self.plan, runner=self.runner)
+
+    def __repr__(self) -> str:
+        return (f"<CompiledPlan: {len(self.ops)} fused ops, {len(self.inputs)} inputs -> "
+                f"{len(self.outputs)} outputs, {self.dtype}>")
 
 
-def run_plan(plan: Plan, x: ArrayLike, *, runner: str | None = None) -> np.ndarray:
+def compile_plan(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> CompiledPlan:
+    """Generate the program of ``plan`` and return both as a ``CompiledPlan``.
+
+    For a plan at hand, such as one rewritten by passes (``nngraph.compiler.passes``); it must be
+    one that ``check_plan`` accepts, as every pass returns.
+
+    Examples
+    --------
+    >>> from nngraph.compiler import build_plan
+    >>> from nngraph.compiler.passes import choose_kinds
+    >>> from nngraph.demo import lesson_model
+    >>> sparse = compile_plan(choose_kinds(build_plan(lesson_model().graph), kind="sparse"))
+    >>> [op.kind for op in sparse.ops], sparse([0.0] * 8).shape
+    (['sparse', 'sparse', 'sparse'], (4,))
+    """
+    _check_options(options)
+    return CompiledPlan(plan=plan, program=generate(plan, options=options), options=options)
+
+
+def _check_options(options: object) -> None:
+    if not isinstance(options, CodegenOptions):
+        raise CompileError(f"options must be nngraph.CodegenOptions, got {type(options).__name__}")
+
+
+def _regenerate(plan: Plan, options: CodegenOptions) -> CompiledPlan:
+    """Unpickle a ``CompiledPlan``: its program is generated again from the plan."""
+    return compile_plan(plan, options=options)
+
+
+def compile_network(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
+                    passes: Sequence[str] = DEFAULT_PASSES, options: CodegenOptions = DEFAULT_OPTIONS,
+                    verify: bool = False) -> CompiledPlan:
+    """Compile the network ``G`` into a ``CompiledPlan`` of fused ops; ``G`` itself is left untouched.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        A network following the graph contract (it is validated first).
+    dtype : float64 (default) or float32
+        The precision the plan computes in.
+    passes : sequence of str
+        The passes to run, in order (``nngraph.compiler.PASSES``); ``()`` switches them off.
+    options : CodegenOptions
+        The choices of codegen, each on by default (``CodegenOptions(scalar_code=False)``
+        switches one off; see ``nngraph.compiler.costs``).
+    verify : bool
+        Also run the plan against ``run_reference`` on random inputs, and raise
+        ``VerificationError`` naming the first neuron that differs.
+
+    Examples
+    --------
+    >>> import nngraph
+    >>> from nngraph.models import Sequential
+    >>> from nngraph.layers import Dense
+    >>> model = Sequential([Dense(units=6, input_shape=(8,), activation='relu'),
+    ...                     Dense(units=6, activation='relu'),
+    ...                     Dense(units=4, activation='softmax')], seed=0)
+    >>> plan = nngraph.compile_network(model.graph, verify=True)
+    >>> [(op.kind, op.activation, op.weights.shape) for op in plan.ops]
+    [('dense', 'relu', (8, 6)), ('dense', 'relu', (6, 6)), ('dense', 'softmax', (6, 4))]
+    >>> plan([0.0] * 8).shape
+    (4,)
+    """
+    _check_options(options)  # before the work of compiling
+    compiled = compile_plan(build_plan(G, dtype=dtype, passes=passes), options=options)
+    if verify:
+        verify_plan(compiled, G)
+    return compiled
+
+
+def run_plan(plan: CompiledPlan, x: ArrayLike, *, runner: str | None = None) -> np.ndarray:
     """Return the outputs of ``plan`` for ``x``: ``(batch, n_outputs)``, or ``(n_outputs,)`` for one sample.
 
     ``runner`` forces ``"numpy"`` or ``"scalar"`` (tests use it); by default the plan's choice.
 
     Examples
     --------
-    >>> import networkx as nx, nngraph
+    >>> import networkx as nx
     >>> G = nx.DiGraph()
     >>> G.add_node("x", role="input"); G.add_node("y", role="output", activation="relu")
     >>> G.add_edge("x", "y", weight=2.0)
-    >>> run_plan(nngraph.compile_network(G), [[1.0], [-1.0]])
+    >>> run_plan(compile_network(G), [[1.0], [-1.0]])
     array([[2.],
            [0.]])
     """
-    program = plan.require_program()
-    batch, single = as_batch(x, len(plan.inputs), plan.dtype)
+    ir, program = plan.plan, plan.program  # read once: a tiny plan's call takes a few microseconds
+    batch, single = as_batch(x, len(ir.inputs), ir.dtype)
     if runner is None:
         use_scalar = 0 < len(batch) <= program.scalar_batch_limit
     elif runner in ("numpy", "scalar"):
@@ -53,10 +258,10 @@ def run_plan(plan: Plan, x: ArrayLike, *, runner: str | None = None) -> np.ndarr
     else:
         raise InputError(f"runner must be 'numpy' or 'scalar', got {runner!r}")
     if use_scalar:
-        outputs = np.array([program.scalar(sample) for sample in batch.tolist()], dtype=plan.dtype)
-        outputs = outputs.reshape(len(batch), len(plan.outputs))
+        outputs = np.array([program.scalar(sample) for sample in batch.tolist()], dtype=ir.dtype)
+        outputs = outputs.reshape(len(batch), len(ir.outputs))
     else:
-        buffer = _buffer(program, len(batch), plan.dtype)
+        buffer = _buffer(program, len(batch), ir.dtype)
         with np.errstate(over="ignore", invalid="ignore"):
             outputs = program.forward(batch.T, buffer, buffer)
             if _needs_exact(program, outputs):
@@ -65,30 +270,30 @@ def run_plan(plan: Plan, x: ArrayLike, *, runner: str | None = None) -> np.ndarr
     return outputs[0] if single else outputs
 
 
-def trace_plan(plan: Plan, x: ArrayLike) -> Trace:
+def trace_plan(plan: CompiledPlan, x: ArrayLike) -> Trace:
     """Run ``x`` through ``plan`` and return every neuron's weighted sum and value (a ``Trace``).
 
     Examples
     --------
-    >>> import networkx as nx, nngraph
+    >>> import networkx as nx
     >>> G = nx.DiGraph()
     >>> G.add_node("x", role="input"); G.add_node("y", role="output", bias=1.0, activation="relu")
     >>> G.add_edge("x", "y", weight=2.0)
-    >>> trace_plan(nngraph.compile_network(G), [3.0]).weighted_sum("y")
+    >>> trace_plan(compile_network(G), [3.0]).weighted_sum("y")
     array([7.])
     """
-    program = plan.require_program()
-    batch, _ = as_batch(x, len(plan.inputs), plan.dtype)
-    values = _buffer(program, len(batch), plan.dtype)
-    values[: len(plan.inputs)] = batch.T
+    ir, program = plan.plan, plan.program
+    batch, _ = as_batch(x, len(ir.inputs), ir.dtype)
+    values = _buffer(program, len(batch), ir.dtype)
+    values[: len(ir.inputs)] = batch.T
     weighted_sums = np.full_like(values, np.nan)
-    n = plan.n_columns
+    n = ir.n_columns
     with np.errstate(over="ignore", invalid="ignore"):
         program.forward(batch.T, weighted_sums, values)
         if _needs_exact(program, values[:n]):  # the last row may be unused, and uninitialised
             program.exact(batch.T, weighted_sums, values)
-    return Trace(weighted_sums=weighted_sums[:n].T, values=values[:n].T, columns=plan.columns,
-                 input_nodes=plan.inputs, output_nodes=plan.outputs, groups=plan.groups)
+    return Trace(weighted_sums=weighted_sums[:n].T, values=values[:n].T, columns=ir.columns,
+                 input_nodes=ir.inputs, output_nodes=ir.outputs, groups=ir.groups, source=plan)
 
 
 def _needs_exact(program: Program, watched: np.ndarray) -> bool:

@@ -5,21 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from nngraph.core.dtypes import check_dtype
 from nngraph.errors import InputError
 from nngraph.core.validate import first_bad_number
-
-SUPPORTED_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
-
-
-def check_dtype(dtype: DTypeLike) -> np.dtype:
-    """Return ``dtype`` as a numpy dtype if nngraph computes in it (float64 or float32)."""
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        resolved = None
-    if resolved not in SUPPORTED_DTYPES:
-        raise InputError(f"dtype must be float64 or float32, got {dtype!r}")
-    return resolved
 
 
 def as_batch(x: ArrayLike, n_inputs: int, dtype: DTypeLike = np.float64) -> tuple[np.ndarray, bool]:

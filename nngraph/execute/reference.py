@@ -19,7 +19,8 @@ from numpy.typing import ArrayLike, DTypeLike
 from nngraph.core.activations import resolve_activation
 from nngraph.execute.inputs import as_batch
 from nngraph.execute.trace import Trace
-from nngraph.core.network import ACTIVATION, BIAS, INPUT, ROLE, WEIGHT, inputs, outputs
+from nngraph.core.network import (ACTIVATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_BIAS, INPUT, ROLE, WEIGHT,
+                                  inputs, outputs)
 from nngraph.core.structure import columns, contract
 from nngraph.core.validate import softmax_groups, validate
 
@@ -68,14 +69,14 @@ def run_reference(G: nx.DiGraph, x: ArrayLike, *, dtype: DTypeLike = np.float64)
             if data[unit[0]][ROLE] == INPUT:
                 continue
             for node in unit:
-                z = np.full(batch.shape[0], data[node].get(BIAS, 0.0), dtype=batch.dtype)
+                z = np.full(batch.shape[0], data[node].get(BIAS, DEFAULT_BIAS), dtype=batch.dtype)
                 for source, _, weight in G.in_edges(node, data=WEIGHT):
                     z += batch.dtype.type(weight) * values[:, column[source]]
                 weighted_sums[:, column[node]] = z
-            activation = resolve_activation(data[unit[0]].get(ACTIVATION, "linear"))
+            activation = resolve_activation(data[unit[0]].get(ACTIVATION, DEFAULT_ACTIVATION))
             cols = [column[node] for node in unit]
             values[:, cols] = activation(weighted_sums[:, cols])
 
     return Trace(weighted_sums=weighted_sums, values=values, columns=column,
                  input_nodes=tuple(input_nodes), output_nodes=tuple(outputs(G)),
-                 groups=tuple(columns(G)))
+                 groups=tuple(columns(G)), source=G)

@@ -9,18 +9,13 @@ sum; their weighted-sum column holds NaN.
 from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from nngraph.errors import ArgumentError, NNGraphError, shown
-from nngraph.names import printable
 from nngraph.core.structure import Column
-
-
-class NeuronNotFoundError(NNGraphError, KeyError):
-    """Raised when a trace or plan is asked about a neuron that is not in its network."""
-
+from nngraph.errors import ArgumentError, InputError, NeuronNotFoundError, shown
+from nngraph.names import printable
 
 COMPACT_FROM = 1e6
 
@@ -62,6 +57,9 @@ class Trace:
     input_nodes: tuple[Hashable, ...]
     output_nodes: tuple[Hashable, ...]
     groups: tuple[Column, ...]
+    #: What computed the trace: the network (``run_reference``) or the plan (``plan.trace``), so that
+    #: the trace can show itself on its network (``_repr_html_``). ``None`` when unknown.
+    source: object = field(default=None, repr=False)
 
     @property
     def batch_size(self) -> int:
@@ -116,7 +114,7 @@ class Trace:
         if isinstance(sample, (bool, np.bool_)) or not isinstance(sample, (int, np.integer)):
             raise ArgumentError(f"sample must be a whole number, got {shown(sample)}")
         if not -self.batch_size <= sample < self.batch_size:
-            raise NNGraphError(f"sample {sample} is out of range; the trace holds {self.batch_size}")
+            raise InputError(f"sample {sample} is out of range; the trace holds {self.batch_size}")
 
     def table(self, sample: int = 0, *, precision: int = 4,
               neurons: Collection[Hashable] | None = None) -> str:
@@ -152,3 +150,9 @@ class Trace:
 
     def __str__(self) -> str:
         return self.table(0)
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the trace on its network: the interactive view, a slider over its samples."""
+        from nngraph.render.notebook import trace_html
+
+        return trace_html(self)

@@ -1,1 +1,2 @@
-"""The plan: plan.py (the fused ops and their column layout) and text.py (its table and explanations)."""
+"""The IR, plain immutable data: plan.py (the fused ops, their kinds and formulas, the column layout)
+and text.py (its table and explanations). It imports nothing from the compiler or the executors."""

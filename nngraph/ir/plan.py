@@ -1,8 +1,25 @@
 """The IR: a ``Plan`` is the fused ops that compute a network, over one column layout.
 
-The op vocabulary is one class, ``FusedOp``: ``a[targets] = activation(a[sources] @ weights + bias)``,
-where ``weights`` is dense (a numpy array, zeros where a source does not feed a target) or sparse
-(a ``scipy.sparse.csr_array``). Ops run in order; an op reads only inputs and earlier ops' targets.
+A plan is plain, immutable data: numpy and scipy arrays, neuron names and numbers. It runs
+nothing; ``nngraph.compile_network`` builds the program that runs it (``nngraph.compiler.codegen``)
+and hands back both as a ``CompiledPlan`` (``nngraph.execute.compiled``). Ops run in order; an op
+reads only inputs and earlier ops' targets. A plan pickles with the standard ``pickle``.
+
+Op kinds
+--------
+Every op computes, for each of its targets ``t``, a weighted sum ``z[t]`` and a value
+``a[t] = activation(z[t])`` (``softmax`` normalises over the op's targets). The kinds of op, by
+what they compute (``op.operation``), each with its formula:
+
+``"weighted_sum"`` (``FusedOp``)
+    ``z[t] = bias[t] + sum over sources s of weights[s, t] * a[s]``, all targets at once:
+    ``a[targets] = activation(a[sources] @ weights + bias)``. Its ``kind`` says how the weights
+    are stored: ``"dense"`` (a numpy array, zeros where a source does not feed a target) or
+    ``"sparse"`` (a ``scipy.sparse.csr_array`` of exactly the connections).
+
+A new kind is one entry here (and in ``OPERATIONS``), one lowering (``nngraph.compiler.lower``),
+one code template (``nngraph.compiler.products``) and one check (``nngraph.compiler.check``);
+the property tests compare it with the reference pass.
 
 Column layout
 -------------
@@ -34,24 +51,24 @@ reference pass.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import networkx as nx
 import numpy as np
-from numpy.typing import ArrayLike
 from scipy import sparse
 
-from nngraph.errors import CompileError
-from nngraph.execute.compiled import run_plan, trace_plan
-from nngraph.execute.trace import NeuronNotFoundError, Trace
-from nngraph.ir.text import explain_neuron, plan_table
 from nngraph.core.structure import Column
+from nngraph.errors import NeuronNotFoundError
+from nngraph.ir.text import explain_neuron, plan_table
 
+WEIGHTED_SUM = "weighted_sum"
+OPERATIONS = (WEIGHTED_SUM,)  # the op kinds of the module doc, by what they compute
 DENSE = "dense"
 SPARSE = "sparse"
-KINDS = (DENSE, SPARSE)
+KINDS = (DENSE, SPARSE)  # how a weighted-sum op stores its weights
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -99,6 +116,20 @@ class FusedOp:
         return (f"FusedOp(index={self.index}, kind={self.kind!r}, activation={self.activation!r}, "
                 f"{len(self.sources)} sources -> {len(self.targets)} targets, level={self.level}, "
                 f"nonzeros={self.nonzeros})")
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle, with the arrays read-only again (pickle does not keep the flag)."""
+        self.__dict__.update(state)
+        weights = self.weights
+        stored = (weights.data, weights.indices, weights.indptr) if self.kind == SPARSE else (weights,)
+        for array in (*stored, self.bias, self.connected):
+            if array is not None:
+                _frozen(array)
+
+    @property
+    def operation(self) -> str:
+        """What the op computes: ``"weighted_sum"`` (see the op kinds in the module doc)."""
+        return WEIGHTED_SUM
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -221,54 +252,32 @@ def _dense_connections(matrix: np.ndarray, weights: np.ndarray | sparse.sparray,
     return None if mask.all() else _frozen(mask)
 
 
-@dataclass(frozen=True, eq=False)
-class Program:
-    """The code a plan runs: its generated source and the functions compiled from it.
-
-    ``forward(X, Z, A)`` is the fused numpy pass (``X`` the inputs neuron-major, ``Z`` and ``A``
-    the buffers of the column layout, with ``rows`` rows); it returns the outputs block of ``A``.
-    ``exact`` (``None`` unless some product of ``forward`` multiplies padding) is the same pass
-    over real connections only, which the runner calls when ``forward`` gives a NaN.
-    ``scalar(sample)`` is straight-line float code for one sample (``None`` if the plan has
-    none), used for batches of at most ``scalar_batch_limit`` samples. ``runner`` says which.
-    ``constants`` are the arrays the code names (``W0``, ``b0``, ...): ``exec(code, dict(constants))``
-    defines the same functions again.
-    """
-
-    code: str
-    constants: Mapping[str, object]
-    forward: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-    exact: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None
-    scalar: Callable[[list[float]], list[float]] | None
-    scalar_batch_limit: int
-    rows: int
-    runner: str
-
-
 @dataclass(frozen=True, eq=False, repr=False)
 class Plan:
-    """A compiled network: fused ops over one column layout, and the code that runs them.
+    """A network as fused ops over one column layout: the IR, data only.
 
     Immutable: compiling copies what it needs out of the graph, and the arrays are read-only.
-    Make one with ``nngraph.compile_network``.
+    Make one with ``nngraph.compiler.build_plan(G)``; ``nngraph.compile_network(G)`` also
+    generates the code that runs it (its ``.plan`` is this).
 
     Fields: ``ops`` (in execution order), ``inputs`` and ``outputs`` (neurons, in the order of
     the input features and output columns), ``dtype``, ``columns`` (neuron -> column, the layout
     above), ``groups`` (the display columns a ``Trace`` prints by), ``passes`` (the passes
-    applied), ``program`` (the generated code; see ``Program``).
+    applied).
 
     Examples
     --------
-    >>> import networkx as nx, nngraph
+    >>> import networkx as nx, pickle
+    >>> from nngraph.compiler import build_plan
     >>> G = nx.DiGraph()
     >>> G.add_nodes_from(["x0", "x1"], role="input")
     >>> G.add_node("h", role="hidden", activation="relu"); G.add_node("y", role="output")
     >>> G.add_weighted_edges_from([("x0", "h", 1.0), ("x1", "h", -1.0), ("h", "y", 2.0), ("x0", "y", 0.5)])
-    >>> plan = nngraph.compile_network(G)
-    >>> [(op.targets, op.sources) for op in plan.ops]
-    [(('h',), ('x0', 'x1')), (('y',), ('x0', 'h'))]
-    >>> plan([3.0, 1.0])
-    array([5.5])
+    >>> plan = build_plan(G)
+    >>> [(op.operation, op.targets, op.sources) for op in plan.ops]
+    [('weighted_sum', ('h',), ('x0', 'x1')), ('weighted_sum', ('y',), ('x0', 'h'))]
+    >>> pickle.loads(pickle.dumps(plan)).columns == plan.columns
+    True
     """
 
     ops: tuple[FusedOp, ...]
@@ -278,41 +287,23 @@ class Plan:
     columns: Mapping[Hashable, int]
     groups: tuple[Column, ...] = field(repr=False)
     passes: tuple[str, ...] = ()
-    program: Program | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return (f"<Plan: {len(self.ops)} fused ops, {len(self.inputs)} inputs -> {len(self.outputs)} "
                 f"outputs, {self.dtype}>")
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["columns"] = dict(self.columns)  # a read-only view does not pickle; its dict does
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, columns=MappingProxyType(state["columns"]))
+
     @property
     def n_columns(self) -> int:
         """How many neurons (inputs included) the plan holds."""
         return len(self.columns)
-
-    def __call__(self, x: ArrayLike) -> np.ndarray:
-        """Run ``x`` (``(batch, n_inputs)`` or ``(n_inputs,)``) and return the outputs."""
-        return run_plan(self, x)
-
-    def trace(self, x: ArrayLike) -> Trace:
-        """Run ``x`` and return every neuron's weighted sum and value, as ``run_reference`` does."""
-        return trace_plan(self, x)
-
-    @property
-    def code(self) -> str:
-        """The Python source the plan executes (generated numpy, plus scalar code for tiny plans)."""
-        return self.require_program().code
-
-    @property
-    def runner(self) -> str:
-        """Which code runs a call: fused numpy, or scalar code for small batches of a tiny plan."""
-        return self.require_program().runner
-
-    def require_program(self) -> Program:
-        """The plan's ``Program``; raises ``CompileError`` for a plan that has not been generated
-        (a plan between passes; ``compile_network`` always returns a generated one)."""
-        if self.program is None:
-            raise CompileError("this plan has no generated code yet; plans from compile_network have")
-        return self.program
 
     def op_of(self, node: Hashable) -> FusedOp | None:
         """The op that computes ``node`` (``None`` for an input); unknown neurons raise.
@@ -400,6 +391,12 @@ class Plan:
 
     def __str__(self) -> str:
         return plan_table(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the network the plan computes as the interactive neuron view."""
+        from nngraph.render.notebook import notebook_html
+
+        return notebook_html(self)
 
 
 def layout(inputs: Iterable[Hashable], blocks: Iterable[Iterable[Hashable]]) -> Mapping[Hashable, int]:

@@ -62,9 +62,9 @@ def op_comment(op: FusedOp, producer: dict[Hashable, str]) -> str:
     return "# " + ascii_printable(describe_op(op, producer))
 
 
-def plan_table(plan: Plan) -> str:
+def plan_table(plan: Plan, *, runner: str | None = None) -> str:
     """One row per op (index, kind, level, sources -> targets, activation, weights, nonzeros,
-    density) and a footer with totals."""
+    density) and a footer with totals, and with the ``runner`` of its program when given."""
     producer = producers(plan)
     header = ("op", "kind", "level", "sources -> targets", "activation", "weights", "nonzeros", "density")
     rows = [(str(op.index), op.kind, str(op.level),
@@ -87,8 +87,8 @@ def plan_table(plan: Plan) -> str:
     lines += [line(row) for row in rows]
     lines.append(f"totals: {len(plan.ops)} ops, {weights + biases} parameters ({weights} nonzero "
                  f"weights + {biases} biases), {work} multiply-adds per sample")
-    if plan.program is not None:
-        lines.append(f"runner: {plan.runner}")
+    if runner is not None:
+        lines.append(f"runner: {runner}")
     return "\n".join(lines)
 
 

@@ -12,8 +12,8 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nngraph.compiler import compile_network
 from nngraph.errors import ArgumentError, LayerError, shown
+from nngraph.execute.compiled import compile_network
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import Trace
 from nngraph.keras.layers.core import MAX_CONNECTIONS, Dense, Input, check_size
@@ -147,6 +147,12 @@ class Sequential:
     def summary(self, print_fn=print) -> None:  # noqa: ANN001 - mirrors Keras' signature
         """Print a Keras-like table: each layer's name, type, output shape and parameter count."""
         print_fn(self.summary_text())
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the model as the interactive neuron view (its weights; ``model.trace(x)`` adds values)."""
+        from nngraph.render.notebook import notebook_html
+
+        return notebook_html(self)
 
     def _require_layers(self) -> None:
         if not self.layers:

@@ -31,7 +31,7 @@ def network_of(obj: Any, *, function: str) -> tuple[nx.DiGraph, str | None]:
 
 
 def is_plan(obj: object) -> bool:
-    """Whether ``obj`` is a compiled plan (duck-typed, so that drawing never needs the compiler)."""
+    """Whether ``obj`` is a plan: the IR (``nngraph.Plan``) or a ``CompiledPlan``, which reads the same."""
     return hasattr(obj, "ops") and hasattr(obj, "to_networkx")
 
 

@@ -1,7 +1,7 @@
 """The layer diagram: one box per layer with its kind, units, activation, shapes and parameters (like Keras' plot_model).
 
 A graph built without layers has no layers to draw; its boxes are then the
-fused groups of its compiled plan (``compile_network``), which are what a
+fused groups of its plan (``nngraph.compiler.build_plan``), which are what a
 layer is to the compiler: neurons computed together from the same sources.
 """
 
@@ -12,8 +12,10 @@ from typing import Any
 import graphviz
 import networkx as nx
 
+from nngraph.compiler import build_plan
 from nngraph.render import style
-from nngraph.render.boxes import Box, add_box, new_box_digraph, shape
+from nngraph.render.boxes import (BOXES_SHOWN, FOLDED, Arrow, Box, Fold, add_arrows, add_box, fold_boxes,
+                                  fold_note, new_box_digraph, shape)
 from nngraph.render.checks import choice, is_plan, network_of
 from nngraph.render.layout import is_layer
 from nngraph.core.structure import Column, columns
@@ -21,7 +23,6 @@ from nngraph.keras.summary import graph_rows
 
 DIRECTIONS = ("TB", "LR")
 FUNCTION = "render_layers"
-Arrow = tuple[str, str, str]
 
 
 def _input_box(count: int) -> Box:
@@ -30,13 +31,25 @@ def _input_box(count: int) -> Box:
                 (f"input {shape(count)}", f"output {shape(count)}")), style.BOX_FILL["input"])
 
 
-def _layer_boxes(G: nx.DiGraph, shown: list[Column]) -> tuple[list[Box], list[Arrow]]:
+def _folded_box(fold: Fold, *, things: str, units: dict[str, int], params: dict[str, int], inner: str) -> Box:
+    """The box standing for folded layers or groups: how many, their units and parameters, what flows among them."""
+    keys = [box.key for box in fold.boxes]
+    return Box(FOLDED, f"{fold.boxes[0].title} … {fold.boxes[-1].title}", f"{len(keys):,} {things} folded", (
+        (style.count(sum(units[key] for key in keys), "unit"), style.count(sum(params[key] for key in keys), "param")),
+        (inner,)), style.WHITE)
+
+
+def _layer_boxes(G: nx.DiGraph, shown: list[Column], *, collapse_above: int | None
+                 ) -> tuple[list[Box], list[Arrow], Fold | None]:
     """One box per column (``shown``) of a layered graph, and one arrow per pair of connected columns."""
     place = {node: index for index, column in enumerate(shown) for node in column.nodes}
-    boxes = [_input_box(len(shown[0].nodes))]
+    boxes = []
+    units, params = {}, {}
     for index, (column, row) in enumerate(zip(shown[1:], graph_rows(G, shown=shown)[1:]), start=1):
         sources = {source for node in column.nodes for source in G.predecessors(node)}
-        boxes.append(Box(f"layer{index}", column.name, row.kind, (
+        key = f"layer{index}"
+        units[key], params[key] = len(column.nodes), row.params
+        boxes.append(Box(key, column.name, row.kind, (
             (f"{style.count(len(column.nodes), 'unit')}, {column.activation}", style.count(row.params, "param")),
             (f"input {shape(len(sources))}", f"output {shape(len(column.nodes))}")),
             style.BOX_FILL[column.role]))
@@ -44,37 +57,46 @@ def _layer_boxes(G: nx.DiGraph, shown: list[Column]) -> tuple[list[Box], list[Ar
     for source, target in G.edges:
         pair = (place[source], place[target])
         counts[pair] = counts.get(pair, 0) + 1
-    arrows = [(boxes[a].key, boxes[b].key, style.count(count, "connection"))
-              for (a, b), count in sorted(counts.items())]
-    return boxes, arrows
+    keys = ["inputs"] + [box.key for box in boxes]
+    arrows = [Arrow(keys[a], keys[b], count) for (a, b), count in sorted(counts.items())]
+    boxes, arrows, fold = fold_boxes(boxes, arrows, collapse_above=collapse_above, function=FUNCTION, folded_box=(
+        lambda fold: _folded_box(fold, things="layers", units=units, params=params,
+                                 inner=f"{style.count(fold.inner, 'connection')} among them")))
+    return [_input_box(len(shown[0].nodes)), *boxes], arrows, fold
 
 
 def op_arrows(plan: Any) -> list[Arrow]:
-    """The plan's data flow (``plan.to_networkx()``) as arrows between boxes, labelled with neuron counts.
+    """The plan's data flow (``plan.to_networkx()``) as arrows between boxes, counting the neurons passed along.
 
     Boxes are keyed ``"inputs"`` and ``"op<index>"``.
     """
     key_of = {"inputs": "inputs", **{op.index: f"op{op.index}" for op in plan.ops}}
     flow = plan.to_networkx()
-    return [(key_of[u], key_of[v], style.count(neurons, "neuron"))
-            for u, v, neurons in flow.edges(data="neurons")]
+    return [Arrow(key_of[u], key_of[v], neurons) for u, v, neurons in flow.edges(data="neurons")]
 
 
-def _group_boxes(plan: Any) -> tuple[list[Box], list[Arrow]]:
+def _group_boxes(plan: Any, *, collapse_above: int | None) -> tuple[list[Box], list[Arrow], Fold | None]:
     """One layer-like box per fused op of ``plan``."""
-    boxes = [_input_box(len(plan.inputs))]
     outputs = set(plan.outputs)
+    boxes = []
+    units, params = {}, {}
     for op in plan.ops:
         role = "output" if any(node in outputs for node in op.targets) else "hidden"
-        boxes.append(Box(f"op{op.index}", f"group {op.index}", f"{op.kind} op", (
-            (f"{style.count(len(op.targets), 'unit')}, {op.activation}",
-             style.count(op.nonzeros + len(op.targets), "param")),
+        key = f"op{op.index}"
+        units[key], params[key] = len(op.targets), op.nonzeros + len(op.targets)
+        boxes.append(Box(key, f"group {op.index}", f"{op.kind} op", (
+            (f"{style.count(len(op.targets), 'unit')}, {op.activation}", style.count(params[key], "param")),
             (f"input {shape(len(op.sources))}", f"output {shape(len(op.targets))}")),
             style.BOX_FILL[role]))
-    return boxes, op_arrows(plan)
+    boxes, arrows, fold = fold_boxes(boxes, op_arrows(plan), collapse_above=collapse_above, function=FUNCTION,
+                                     folded_box=lambda fold: _folded_box(
+                                         fold, things="groups", units=units, params=params,
+                                         inner=f"{style.count(fold.inner, 'neuron')} passed among them"))
+    return [_input_box(len(plan.inputs)), *boxes], arrows, fold
 
 
-def render_layers(G: Any, *, direction: str = "TB", title: str | None = None) -> graphviz.Digraph:
+def render_layers(G: Any, *, direction: str = "TB", title: str | None = None,
+                  collapse_boxes_above: int | None = BOXES_SHOWN) -> graphviz.Digraph:
     """Draw one box per layer: name, kind, units, activation, input and output shape, parameter count.
 
     Parameters
@@ -89,6 +111,12 @@ def render_layers(G: Any, *, direction: str = "TB", title: str | None = None) ->
         Top to bottom (as Keras draws it) or left to right.
     title : str, optional
         A title over the diagram.
+    collapse_boxes_above : int or None
+        A diagram with more layers (or groups) than this (at least 3) shows
+        the first and last ``(collapse_boxes_above - 1) // 2`` around one box
+        standing for the rest, with their arrows summed; a note over the
+        diagram says so. ``None`` draws every box (Graphviz may then take
+        minutes for a network hundreds of levels deep).
 
     Returns
     -------
@@ -103,19 +131,20 @@ def render_layers(G: Any, *, direction: str = "TB", title: str | None = None) ->
     """
     choice(FUNCTION, "direction", direction, DIRECTIONS)
     if is_plan(G):
-        boxes, arrows = _group_boxes(G)
+        boxes, arrows, fold = _group_boxes(G, collapse_above=collapse_boxes_above)
+        things, word = "groups", "neuron"
     else:
         graph, _ = network_of(G, function=FUNCTION)
         shown = columns(graph)
         if all(is_layer(graph, column) for column in shown[1:]):
-            boxes, arrows = _layer_boxes(graph, shown)
+            boxes, arrows, fold = _layer_boxes(graph, shown, collapse_above=collapse_boxes_above)
+            things, word = "layers", "connection"
         else:
-            from nngraph import compile_network
-
-            boxes, arrows = _group_boxes(compile_network(graph))
-    dot = new_box_digraph("layers", direction=direction, title=title)
+            boxes, arrows, fold = _group_boxes(build_plan(graph), collapse_above=collapse_boxes_above)
+            things, word = "groups", "neuron"
+    dot = new_box_digraph("layers", direction=direction, title=title, note=fold_note(fold, things=things),
+                          arrows=len(arrows))
     for box in boxes:
         add_box(dot, box, css="layer")
-    for source, target, label in arrows:
-        dot.edge(source, target, label=f"<{style.text(label)}>")
+    add_arrows(dot, arrows, word=word)
     return dot

@@ -8,9 +8,14 @@ move when a neuron is added elsewhere.
 
 A column with more than ``collapse_above`` neurons shows its first and last
 ``(collapse_above - 1) // 2`` neurons around one "+N more" slot that stands for
-the rest. Connections between two shown neurons are drawn one by one; all
-connections that touch a folded neuron are bundled, one edge per pair of
-slots, carrying their count.
+the rest. Likewise a network with more than ``collapse_columns_above`` columns
+(a deep one: a column per level) shows its first and last
+``(collapse_columns_above - 1) // 2`` columns around one folded column, a single
+"+N more" slot standing for every neuron of the columns in between, so that the
+picture, and Graphviz's work, stay bounded however deep the network is.
+Connections between two shown neurons are drawn one by one; all connections
+that touch a folded neuron are bundled, one edge per pair of slots, carrying
+their count.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from nngraph.errors import RenderError
-from nngraph.core.network import LAYER, WEIGHT
+from nngraph.core.network import LAYER, OUTPUT, WEIGHT
 from nngraph.core.structure import Column, columns
 
 
@@ -48,11 +53,16 @@ class Slot:
 
 @dataclass(frozen=True)
 class ShownColumn:
-    """A display column and the slots drawn for it, top to bottom."""
+    """A display column and the slots drawn for it, top to bottom.
+
+    A column that stands for several folded columns lists them in ``folded``;
+    its ``column`` then holds all their neurons.
+    """
 
     column: Column
     index: int
     slots: tuple[Slot, ...]
+    folded: tuple[Column, ...] = ()
 
     @property
     def x(self) -> float:
@@ -62,13 +72,22 @@ class ShownColumn:
 
 @dataclass(frozen=True)
 class Layout:
-    """The whole neuron diagram's geometry: shown columns, and the slot of each neuron."""
+    """The whole neuron diagram's geometry: shown columns, the slot of each neuron, and the fold, if any.
+
+    ``column_count`` is the number of columns of the network, shown or folded.
+    """
 
     columns: tuple[ShownColumn, ...]
     slot_of: Mapping[Hashable, Slot]
     geometry: Geometry
     top: float
     bottom: float
+    column_count: int
+
+    @property
+    def fold(self) -> ShownColumn | None:
+        """The column that stands for folded columns, or ``None`` when every column is drawn."""
+        return next((column for column in self.columns if column.folded), None)
 
 
 @dataclass(frozen=True)
@@ -93,24 +112,51 @@ def is_layer(G: nx.DiGraph, column: Column) -> bool:
     return G.nodes[column.nodes[0]].get(LAYER) == column.name
 
 
-def check_collapse_above(collapse_above: object) -> None:
-    """Raise ``RenderError`` unless ``collapse_above`` is ``None`` or a whole number of at least 3."""
-    if collapse_above is not None and (isinstance(collapse_above, bool) or not isinstance(
-            collapse_above, int) or collapse_above < 3):
-        raise RenderError(f"render_neurons: collapse_above must be a whole number of at least 3, "
-                          f"or None to draw every neuron; got {collapse_above!r}")
+def check_collapse_above(value: object, *, argument: str = "collapse_above", function: str = "render_neurons",
+                         what: str = "neuron") -> None:
+    """Raise ``RenderError`` unless ``value`` is ``None`` or a whole number of at least 3.
+
+    Three is the least that folding can show: a first item, the folded rest, a last item.
+    """
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 3):
+        raise RenderError(f"{function}: {argument} must be a whole number of at least 3, "
+                          f"or None to draw every {what}; got {value!r}")
+
+
+def fold_ends(count: int, collapse_above: int | None) -> range | None:
+    """The middle indices of ``count`` items that fold into one when there are more than ``collapse_above``.
+
+    The first and last ``(collapse_above - 1) // 2`` items stay; ``None`` when
+    nothing folds.
+
+    Examples
+    --------
+    >>> fold_ends(292, 30), fold_ends(30, 30), fold_ends(5, None)
+    (range(14, 278), None, None)
+    """
+    if collapse_above is None or count <= collapse_above:
+        return None
+    keep = (collapse_above - 1) // 2
+    return range(keep, count - keep)
+
+
+def _folded_column(folded: list[Column]) -> Column:
+    """One column holding every neuron of ``folded``: an output column only if all of them are."""
+    nodes = tuple(node for column in folded for node in column.nodes)
+    activations = {column.activation for column in folded}
+    role = OUTPUT if all(column.role == OUTPUT for column in folded) else "hidden"
+    return Column(f"{folded[0].name} … {folded[-1].name}", role, nodes,
+                  activations.pop() if len(activations) == 1 else "mixed", folded[0].level)
 
 
 def _column_slots(column: Column, index: int, first_key: int, collapse_above: int | None,
-                  geometry: Geometry) -> tuple[Slot, ...]:
+                  geometry: Geometry, *, whole: bool) -> tuple[Slot, ...]:
+    """The slots of one column; ``whole`` folds all of its neurons into one "+N more" slot."""
     nodes = column.nodes
-    if collapse_above is None or len(nodes) <= collapse_above:
-        groups: list[tuple[Hashable | None, tuple[Hashable, ...]]] = [(node, ()) for node in nodes]
-    else:
-        keep = (collapse_above - 1) // 2
-        groups = [(node, ()) for node in nodes[:keep]]
-        groups.append((None, tuple(nodes[keep:len(nodes) - keep])))
-        groups += [(node, ()) for node in nodes[len(nodes) - keep:]]
+    hidden = range(len(nodes)) if whole else fold_ends(len(nodes), collapse_above)
+    groups: list[tuple[Hashable | None, tuple[Hashable, ...]]] = [(node, ()) for node in nodes]
+    if hidden is not None:
+        groups[hidden.start:hidden.stop] = [(None, nodes[hidden.start:hidden.stop])]
     x = index * geometry.column_gap
     middle = (len(groups) - 1) / 2
     return tuple(
@@ -119,8 +165,10 @@ def _column_slots(column: Column, index: int, first_key: int, collapse_above: in
         for row, (node, folded) in enumerate(groups))
 
 
-def lay_out(G: nx.DiGraph, *, collapse_above: int | None, geometry: Geometry) -> Layout:
-    """Place every column of ``G`` (see ``nngraph.columns``) and fold the wide ones.
+def lay_out(G: nx.DiGraph, *, collapse_above: int | None, geometry: Geometry,
+            collapse_columns_above: int | None = None) -> Layout:
+    """Place every column of ``G`` (see ``nngraph.columns``), fold the wide ones, and fold the middle
+    columns into one when there are more than ``collapse_columns_above``.
 
     Examples
     --------
@@ -128,20 +176,31 @@ def lay_out(G: nx.DiGraph, *, collapse_above: int | None, geometry: Geometry) ->
     >>> layout = lay_out(lesson_model().graph, collapse_above=10, geometry=Geometry(2.0, 0.6, 0.4))
     >>> [len(column.slots) for column in layout.columns]
     [8, 6, 6, 4]
+    >>> folded = lay_out(lesson_model().graph, collapse_above=10, geometry=Geometry(2.0, 0.6, 0.4),
+    ...                  collapse_columns_above=3)
+    >>> [len(column.slots) for column in folded.columns], [c.name for c in folded.fold.folded]
+    ([8, 1, 4], ['dense', 'dense_1'])
     """
     check_collapse_above(collapse_above)
+    check_collapse_above(collapse_columns_above, argument="collapse_columns_above", what="column")
+    every = columns(G)
+    middle = fold_ends(len(every), collapse_columns_above)
+    drawn: list[tuple[Column, tuple[Column, ...]]] = [(column, ()) for column in every]
+    if middle is not None:
+        folded = every[middle.start:middle.stop]
+        drawn[middle.start:middle.stop] = [(_folded_column(folded), tuple(folded))]
     shown: list[ShownColumn] = []
     slot_of: dict[Hashable, Slot] = {}
     first_key = 0
-    for index, column in enumerate(columns(G)):
-        slots = _column_slots(column, index, first_key, collapse_above, geometry)
+    for index, (column, stands_for) in enumerate(drawn):
+        slots = _column_slots(column, index, first_key, collapse_above, geometry, whole=bool(stands_for))
         first_key += len(slots)
-        shown.append(ShownColumn(column, index, slots))
+        shown.append(ShownColumn(column, index, slots, stands_for))
         for slot in slots:
             for node in (slot.node,) if slot.node is not None else slot.folded:
                 slot_of[node] = slot
     top = max(column.slots[0].y for column in shown)
-    return Layout(tuple(shown), slot_of, geometry, top, -top)
+    return Layout(tuple(shown), slot_of, geometry, top, -top, len(every))
 
 
 def links(G: nx.DiGraph, layout: Layout, values: Mapping[Hashable, float] | None) -> list[Link]:

@@ -1,11 +1,15 @@
 """The neuron diagram: the lesson's picture of neurons in straight columns and every weighted connection.
 
 Built as a ``graphviz.Digraph`` whose neurons are pinned in place (see
-``layout``); its DOT source asks for Graphviz's ``neato`` layout
-(``layout=neato``), so ``dot -Tsvg`` on the saved ``.dot`` file draws the same
-picture. DOT node names are ``n0``, ``n1``, ... (neurons, top-left first) and
-``more2`` (column 2's folded neurons), so any hashable neuron id is safe: ids
-only appear in escaped labels and tooltips. Classes in the SVG: ``neuron``
+``layout``) and whose skip connections carry their own paths (see
+``connections``); its DOT source asks for Graphviz's ``nop2`` layout
+(``layout=nop2``, which is ``neato -n2``: node positions and edge paths as
+given, in points), so ``dot -Tsvg`` on the saved ``.dot`` file draws the same
+picture, and Graphviz only draws: a network hundreds of levels deep takes it
+well under a second. DOT node names are ``n0``, ``n1``, ... (neurons, top-left
+first) and ``more2`` (column 2's folded neurons, or the folded middle columns
+of a deep network), so any hashable neuron id is safe: ids only appear in
+escaped labels and tooltips. Classes in the SVG: ``neuron``
 (plus ``input``/``hidden``/``output``), ``more``, ``connection``, ``bundle``,
 ``caption``, ``label``, ``legend``.
 """
@@ -13,6 +17,7 @@ only appear in escaped labels and tooltips. Classes in the SVG: ``neuron``
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import graphviz
@@ -24,7 +29,7 @@ from nngraph.core.network import INPUT, OUTPUT, inputs, outputs
 from nngraph.render import style
 from nngraph.render.checks import check_trace, choice, labels_for, network_of
 from nngraph.render.connections import add_links
-from nngraph.render.layout import Geometry, Layout, ShownColumn, is_layer, lay_out, links
+from nngraph.render.layout import Geometry, Layout, Link, ShownColumn, is_layer, lay_out, links
 from nngraph.render.legend import legend_height, neuron_legend
 from nngraph.render.routes import routes
 from nngraph.render.slots import add_end_labels, add_folded, add_neuron, pos
@@ -32,13 +37,16 @@ from nngraph.render.values import read_sample
 
 CONNECTION_COLORS = ("weight", "contribution")
 FUNCTION = "render_neurons"
+#: Columns drawn before the middle ones fold: past this a picture is too wide to read, and slow to draw.
+COLUMNS_SHOWN = 30
 
 
 def render_neurons(G: Any, *, trace: Trace | None = None, sample: int = 0,
                    input_labels: Sequence[str] | Mapping[Hashable, str] | None = None,
                    output_labels: Sequence[str] | Mapping[Hashable, str] | None = None,
                    connection_color: str = "weight", collapse_above: int | None = 10,
-                   names: bool = False, weight_labels: bool = False, legend: bool = True,
+                   collapse_columns_above: int | None = COLUMNS_SHOWN, names: bool = False,
+                   weight_labels: bool = False, legend: bool = True,
                    title: str | None = None, sample_label: str | None = None) -> graphviz.Digraph:
     """Draw every neuron and connection of ``G``: inputs on the left, one straight column per layer.
 
@@ -73,6 +81,13 @@ def render_neurons(G: Any, *, trace: Trace | None = None, sample: int = 0,
         last ``(collapse_above - 1) // 2`` neurons and one "+N more" node; the
         connections of the folded neurons are bundled into one dashed edge per
         pair of drawn nodes, labelled with their count. ``None`` draws all.
+    collapse_columns_above : int or None
+        A network with more columns than this (at least 3; a deep network
+        without layers has one per level) shows its first and last
+        ``(collapse_columns_above - 1) // 2`` columns around one folded column:
+        a "+N more" node for every neuron in between, with bundled
+        connections as above. A note over the diagram says which columns are
+        folded. ``None`` draws every column.
     names : bool
         Write each neuron's id inside its circle (ids are always in the tooltip).
     weight_labels : bool
@@ -99,6 +114,35 @@ def render_neurons(G: Any, *, trace: Trace | None = None, sample: int = 0,
     >>> "z " in dot.source
     True
     """
+    return neuron_diagram(G, trace=trace, sample=sample, input_labels=input_labels,
+                          output_labels=output_labels, connection_color=connection_color,
+                          collapse_above=collapse_above, collapse_columns_above=collapse_columns_above,
+                          names=names, weight_labels=weight_labels, legend=legend, title=title,
+                          sample_label=sample_label).dot
+
+
+@dataclass(frozen=True)
+class NeuronDiagram:
+    """A drawn neuron diagram and what it was drawn from, so that a view can annotate it.
+
+    ``links[i]`` is drawn as the edge with id ``link{i}``;
+    each slot of ``layout`` is the node named by its ``key``.
+    """
+
+    dot: graphviz.Digraph
+    graph: nx.DiGraph
+    layout: Layout
+    links: tuple[Link, ...]
+
+
+def neuron_diagram(G: Any, *, trace: Trace | None = None, sample: int = 0,
+                   input_labels: Sequence[str] | Mapping[Hashable, str] | None = None,
+                   output_labels: Sequence[str] | Mapping[Hashable, str] | None = None,
+                   connection_color: str = "weight", collapse_above: int | None = 10,
+                   collapse_columns_above: int | None = COLUMNS_SHOWN, names: bool = False,
+                   weight_labels: bool = False, legend: bool = True,
+                   title: str | None = None, sample_label: str | None = None) -> NeuronDiagram:
+    """``render_neurons``, keeping the validated graph, the layout and the links it drew."""
     graph, _ = network_of(G, function=FUNCTION)
     choice(FUNCTION, "connection_color", connection_color, CONNECTION_COLORS)
     if connection_color == "contribution" and trace is None:
@@ -107,31 +151,36 @@ def render_neurons(G: Any, *, trace: Trace | None = None, sample: int = 0,
     index = None if trace is None else check_trace(graph, trace, sample, function=FUNCTION)
     ends = (labels_for(inputs(graph), input_labels, argument="input_labels", function=FUNCTION),
             labels_for(outputs(graph), output_labels, argument="output_labels", function=FUNCTION))
-    layout = lay_out(graph, collapse_above=collapse_above, geometry=_geometry(trace is not None, names))
+    layout = lay_out(graph, collapse_above=collapse_above, geometry=_geometry(trace is not None, names),
+                     collapse_columns_above=collapse_columns_above)
     shown = [slot.node for column in layout.columns for slot in column.slots if slot.node is not None]
     readings = None if trace is None else read_sample(trace, index, shown, label=sample_label)
     drawn = links(graph, layout, None if readings is None else readings.values)
+    # Connections among the neurons of one "+N more" node would loop back to it: the node counts them.
+    inner = {link.source.key: link.count for link in drawn if link.source is link.target}
+    drawn = [link for link in drawn if link.source is not link.target]
 
-    dot = _new_digraph(title)
+    dot = _new_digraph(title, fold_note(layout))
     for column, caption in zip(layout.columns, captions(graph, layout)):
         _add_caption(dot, column, caption, layout)
         for slot in column.slots:
             if slot.node is None:
-                add_folded(dot, slot)
+                add_folded(dot, slot, inner=inner.get(slot.key, 0))
             else:
                 add_neuron(dot, graph, slot, diameter=layout.geometry.diameter, readings=readings,
                            names=names)
-    add_links(dot, drawn, routes(layout, drawn), by=connection_color, weight_labels=weight_labels)
+    add_links(dot, drawn, routes(layout, drawn), by=connection_color, weight_labels=weight_labels,
+              radius=layout.geometry.diameter / 2)
     add_end_labels(dot, graph, layout, ends, readings)
     if legend:
         bundles = any(link.edge is None for link in drawn)
         height = legend_height(readings, bundles=bundles)
-        # Pinned under the lowest neuron, clear of it: neato's curved edges need nodes apart.
+        # Pinned under the lowest neuron, clear of it.
         y = layout.bottom - layout.geometry.diameter / 2 - 0.3 - height / 2
         dot.node("legend", neuron_legend(readings, by=connection_color, bundles=bundles),
                  shape="plaintext", fontsize="10", pos=pos(layout.columns[-1].x / 2, y),
                  **{"class": "legend"})
-    return dot
+    return NeuronDiagram(dot, graph, layout, tuple(drawn))
 
 
 def _geometry(values: bool, names: bool) -> Geometry:
@@ -141,17 +190,36 @@ def _geometry(values: bool, names: bool) -> Geometry:
                     diameter=diameter)
 
 
-def _new_digraph(title: str | None) -> graphviz.Digraph:
+def _new_digraph(title: str | None, note: str | None) -> graphviz.Digraph:
     dot = graphviz.Digraph("neurons")
     # Every position is pinned and skip connections bend through the gaps we chose,
     # so Graphviz only draws straight segments: fast, and the textbook look.
-    dot.attr(layout="neato", splines="line", outputorder="edgesfirst",
+    dot.attr(layout="nop2", splines="line", outputorder="edgesfirst",
              bgcolor="white", pad="0.3", fontname=style.FONT)
     dot.attr("node", fontname=style.FONT, fontcolor=style.INK, color=style.INK)
     dot.attr("edge", fontname=style.FONT, dir="none")
-    if title:
-        dot.attr(label=f"<<b>{style.text(title)}</b>>", labelloc="t", fontsize="16")
+    label = style.diagram_label(title, note)
+    if label:
+        dot.attr(label=label, labelloc="t", fontsize="16")
     return dot
+
+
+def fold_note(layout: Layout) -> str | None:
+    """What the picture leaves out when it folds middle columns, and how to draw them all; else ``None``.
+
+    Examples
+    --------
+    >>> from nngraph.demo import lesson_model
+    >>> G = lesson_model().graph
+    >>> fold_note(lay_out(G, collapse_above=10, geometry=_geometry(False, False), collapse_columns_above=3))
+    '4 columns: the 2 from dense to dense_1 are folded into one (collapse_columns_above=None draws them all)'
+    """
+    fold = layout.fold
+    if fold is None:
+        return None
+    first, last = fold.folded[0].name, fold.folded[-1].name
+    return (f"{layout.column_count:,} columns: the {len(fold.folded):,} from {first} to {last} are folded "
+            "into one (collapse_columns_above=None draws them all)")
 
 
 def captions(G: nx.DiGraph, layout: Layout) -> list[tuple[str, str, str]]:
@@ -173,6 +241,11 @@ def captions(G: nx.DiGraph, layout: Layout) -> list[tuple[str, str, str]]:
     for shown in layout.columns:
         column = shown.column
         count = len(column.nodes)
+        if shown.folded:
+            kind = "layers" if is_layer(G, shown.folded[0]) else "levels"
+            result.append((f"{len(shown.folded):,} {kind} folded",
+                           f"{style.count(count, 'neuron')}, {column.activation}", column.name))
+            continue
         if column.role == INPUT:
             result.append(("input layer", style.count(count, "input"), ""))
             continue

@@ -11,6 +11,8 @@ take seconds from a few hundred connections on).
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from nngraph.render.layout import Layout, Link
 
 #: Lane offsets within a gap, as fractions of its clear height: middle first, then alternating outwards.
@@ -51,6 +53,8 @@ def routes(layout: Layout, links: list[Link]) -> list[tuple[tuple[float, float],
     [(), ((2.0, 0.5),), ()]
     """
     gaps = _gaps(layout)
+    # Gap middles run top to bottom (falling); negated, they rise, so bisect finds the nearest two.
+    rising = [[-middle for middle, _ in column] for column in gaps]
     used: dict[tuple[int, int], int] = {}
     result = []
     for link in links:
@@ -59,7 +63,9 @@ def routes(layout: Layout, links: list[Link]) -> list[tuple[tuple[float, float],
         for column in range(a.column + 1, b.column):
             share = (column - a.column) / (b.column - a.column)
             straight = a.y + share * (b.y - a.y)
-            gap = min(range(len(gaps[column])), key=lambda i: (abs(gaps[column][i][0] - straight), i))
+            below = bisect_left(rising[column], -straight)
+            gap = min((i for i in (below - 1, below) if 0 <= i < len(rising[column])),
+                      key=lambda i: (abs(gaps[column][i][0] - straight), i))
             lane = used.get((column, gap), 0)
             used[(column, gap)] = lane + 1
             middle, clear = gaps[column][gap]

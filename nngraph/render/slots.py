@@ -8,7 +8,7 @@ import graphviz
 import networkx as nx
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import ACTIVATION, BIAS, INPUT, LAYER, OUTPUT, ROLE
+from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_BIAS, INPUT, LAYER, OUTPUT, ROLE
 from nngraph.render import style
 from nngraph.render.layout import Layout, Slot
 from nngraph.render.values import Readings
@@ -17,25 +17,44 @@ PROBABILITY_KINDS = ("softmax", "sigmoid")
 LABEL_FONT_SIZE = 11
 
 
+#: Points per inch: positions are computed in inches and written in points, as Graphviz's nop2 layout reads them.
+POINTS = 72
+
+
 def pos(x: float, y: float) -> str:
-    """A pinned position in inches, as neato reads it."""
-    return f"{x:.3f},{y:.3f}!"
+    """A pinned position given in inches (kept to a thousandth), written in points for Graphviz's ``nop2`` layout.
+
+    Examples
+    --------
+    >>> pos(2.0, -0.5004)
+    '144.000,-36.000!'
+    """
+    return f"{round(x, 3) * POINTS:.3f},{round(y, 3) * POINTS:.3f}!"
 
 
 def is_probability(G: nx.DiGraph, node: Hashable) -> bool:
     """Whether ``node``'s value reads as a probability (a softmax or sigmoid output)."""
     data = G.nodes[node]
     return data[ROLE] == OUTPUT and resolve_activation(
-        data.get(ACTIVATION, "linear")).kind in PROBABILITY_KINDS
+        data.get(ACTIVATION, DEFAULT_ACTIVATION)).kind in PROBABILITY_KINDS
 
 
-def add_folded(dot: graphviz.Digraph, slot: Slot) -> None:
-    """Draw the "+N more" node standing for a column's folded neurons."""
+def add_folded(dot: graphviz.Digraph, slot: Slot, *, inner: int = 0) -> None:
+    """Draw the "+N more" node standing for folded neurons; ``inner`` counts the connections among them.
+
+    Those connections would loop from the node back to itself, so they are not
+    drawn: the node says how many there are.
+    """
     count = len(slot.folded)
-    dot.node(slot.key, f"<+{count:,} more>", shape="box", style="rounded,dashed", color=style.MUTED,
-             fontcolor=style.MUTED, fontsize="10", pos=pos(slot.x, slot.y),
-             tooltip=style.tooltip(f"{count:,} neurons not drawn: {slot.folded[0]!s} ... "
-                                   f"{slot.folded[-1]!s}"), **{"class": "more"})
+    lines = [f"+{count:,} more"]
+    tooltip = f"{count:,} neurons not drawn: {slot.folded[0]!s} ... {slot.folded[-1]!s}"
+    if inner:
+        lines.append(f'<font point-size="8">{style.count(inner, "connection")} among them</font>')
+        tooltip += f"; {style.count(inner, 'connection')} among them"
+    # Filled, so that the paths of bent bundles, which run to its centre, stay hidden under it.
+    dot.node(slot.key, "<" + "<br/>".join(lines) + ">", shape="box", style="rounded,dashed,filled",
+             fillcolor=style.WHITE, color=style.MUTED, fontcolor=style.MUTED, fontsize="10", pos=pos(slot.x, slot.y),
+             tooltip=style.tooltip(tooltip), **{"class": "more"})
 
 
 def add_neuron(dot: graphviz.Digraph, G: nx.DiGraph, slot: Slot, *, diameter: float,
@@ -48,8 +67,8 @@ def add_neuron(dot: graphviz.Digraph, G: nx.DiGraph, slot: Slot, *, diameter: fl
                   "pos": pos(slot.x, slot.y), "style": "filled", "fillcolor": style.WHITE,
                   "penwidth": "1.2", "fontsize": "9", "class": f"neuron {role}"}
     lines = [style.text(node)] if names else []
-    tooltip = [str(node)] if role == INPUT else [
-        f"{node!s}: {data.get(ACTIVATION, 'linear')}, bias {style.number(data.get(BIAS, 0.0))}"]
+    tooltip = [str(node)] if role == INPUT else [f"{node!s}: {data.get(ACTIVATION, DEFAULT_ACTIVATION)}, "
+                                                  f"bias {style.number(data.get(BIAS, DEFAULT_BIAS))}"]
     if readings is not None:
         value = readings.values[node]
         attributes["fillcolor"] = style.value_fill(value, readings.largest)
@@ -68,7 +87,7 @@ def add_neuron(dot: graphviz.Digraph, G: nx.DiGraph, slot: Slot, *, diameter: fl
              tooltip=graphviz.nohtml("\\n".join(style.tooltip(line) for line in tooltip)), **attributes)
 
 
-def _predicted(G: nx.DiGraph, readings: Readings | None) -> set[Hashable]:
+def predicted_outputs(G: nx.DiGraph, readings: Readings | None) -> set[Hashable]:
     """The most probable output of each softmax layer, for the shown sample."""
     if readings is None:
         return set()
@@ -86,8 +105,9 @@ def _width(label: str) -> float:
     return len(label) * LABEL_FONT_SIZE * 0.55 / 72
 
 
-def _end_label_text(G: nx.DiGraph, node: Hashable, label: str, readings: Readings | None,
-                    output: bool) -> str:
+def end_label_text(G: nx.DiGraph, node: Hashable, label: str, readings: Readings | None,
+                   output: bool) -> str:
+    """An input or output label as drawn: a probability output's label also shows its percentage."""
     if output and readings is not None and is_probability(G, node):
         return f"{label}: {readings.values[node]:.1%}"
     return label
@@ -105,11 +125,11 @@ def add_end_labels(dot: graphviz.Digraph, G: nx.DiGraph, layout: Layout,
     most probable class of a softmax layer is bold. Labels of folded neurons
     are not drawn (their neurons are not).
     """
-    predicted = _predicted(G, readings)
+    predicted = predicted_outputs(G, readings)
     radius = layout.geometry.diameter / 2
     for output, mapping in enumerate(labels):
         prefix, align = ("output_label", "left") if output else ("input_label", "right")
-        texts = {node: _end_label_text(G, node, label, readings, bool(output))
+        texts = {node: end_label_text(G, node, label, readings, bool(output))
                  for node, label in mapping.items() if layout.slot_of[node].node is not None}
         width = max((_width(text) for text in texts.values()), default=0.0)
         offset = radius + 0.3 + width / 2

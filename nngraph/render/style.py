@@ -145,3 +145,19 @@ def ink_on(value: float, largest: float) -> str:
     """Text colour that stays legible on ``value_fill(value, largest)``: white on strong fills."""
     strong = largest > 0 and abs(value) / largest > 0.55
     return WHITE if strong else INK
+
+
+def diagram_label(title: str | None, note: str | None) -> str | None:
+    """The label over a diagram: its title in bold, then a note in muted type; ``None`` without either.
+
+    Examples
+    --------
+    >>> diagram_label("My <net>", None)
+    '<<b>My &lt;net&gt;</b>>'
+    >>> diagram_label(None, "a note")
+    '<<font point-size="11" color="#666666">a note</font>>'
+    """
+    lines = [f"<b>{text(title)}</b>"] if title else []
+    if note:
+        lines.append(f'<font point-size="11" color="{MUTED}">{text(note)}</font>')
+    return "<" + "<br/>".join(lines) + ">" if lines else None

@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import ArgumentError, LayerError
 from nngraph.keras.initializers import get_initializer
-from nngraph.core.network import BIAS, HIDDEN, WEIGHT, Neuron, add_neuron
+from nngraph.core.network import BIAS, DEFAULT_ACTIVATION, HIDDEN, WEIGHT, Neuron, add_neuron
 from nngraph.core.validate import first_bad_number
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class Dense:
             raise LayerError(f"Dense{f' {name!r}' if name else ''}: units must be a positive whole "
                              f"number, got {units!r}")
         self.units = int(units)
-        self.activation = resolve_activation("linear" if activation is None else activation).name
+        self.activation = resolve_activation(DEFAULT_ACTIVATION if activation is None else activation).name
         self.use_bias = bool(use_bias)
         self.kernel_initializer = get_initializer(kernel_initializer, argument="kernel_initializer")
         self.bias_initializer = get_initializer(bias_initializer, argument="bias_initializer")

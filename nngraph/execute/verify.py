@@ -3,14 +3,15 @@
 Two traces agree when every neuron's weighted sum and value agree within ``rtol`` relative to
 the reference, plus an absolute slack of ``rtol`` times the trace's largest magnitude (at least 1),
 which absorbs the cancellation that a different summation order may expose; NaN agrees with NaN.
-``rtol`` is ``TOLERANCE[dtype]``: 1e-12 for float64, 1e-5 for float32. This is where the compiler
-meets the oracle, so it is the one compiler module that imports the executors.
+``rtol`` is ``TOLERANCE[dtype]``: 1e-12 for float64, 1e-5 for float32. This is where the compiled
+executor meets the oracle (``compile_network(G, verify=True)``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -18,7 +19,9 @@ import numpy as np
 from nngraph.errors import VerificationError
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import Trace
-from nngraph.ir.plan import Plan
+
+if TYPE_CHECKING:  # nngraph.execute.compiled calls verify_plan
+    from nngraph.execute.compiled import CompiledPlan
 
 TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 
@@ -95,7 +98,7 @@ def first_difference(trace: Trace, reference: Trace, *, rtol: float | None = Non
                       float(expected[quantity][sample, column]))
 
 
-def output_difference(plan: Plan, got: np.ndarray, expected: np.ndarray) -> Difference | None:
+def output_difference(plan: CompiledPlan, got: np.ndarray, expected: np.ndarray) -> Difference | None:
     """Return where the outputs ``got`` of ``plan(x)`` first depart from the reference's ``expected``, or None."""
     got = np.asarray(got).reshape(-1, len(plan.outputs))
     if got.shape != expected.shape:
@@ -108,7 +111,7 @@ def output_difference(plan: Plan, got: np.ndarray, expected: np.ndarray) -> Diff
                       float(got[sample, column]), float(expected[sample, column]))
 
 
-def verify_plan(plan: Plan, G: nx.DiGraph, *, samples: int = 8, seed: int = 0) -> None:
+def verify_plan(plan: CompiledPlan, G: nx.DiGraph, *, samples: int = 8, seed: int = 0) -> None:
     """Run ``plan`` and the reference on random inputs; raise ``VerificationError`` if they differ.
 
     Checks the trace and the outputs of ``plan(x)``, for one sample and for the whole batch, so

@@ -1,0 +1,190 @@
+"""The cost model: every choice the compiler makes for speed, from one set of measured figures.
+
+The choices that depend on what work costs are each taken here, from the same figures:
+
+- **sparse or dense** (the ``choose_kinds`` pass): per sample, the dense product costs
+  ``MULTIPLY_ADD_NS`` per entry of its weight matrix, plus, when its sources are not contiguous
+  columns, ``GATHER_NS`` per source copied out (and the row of ones for the bias); the sparse
+  kernel costs ``CONNECTION_NS`` per connection. Each also writes its bias, ``TARGET_NS`` per
+  target. Both make two numpy calls, so below batches of about 64, where the calls dominate, the
+  choice hardly matters. Not modelled: on ops with tens of thousands of connections and batches of
+  thousands, the kernel's cost per connection about doubles (the rows it reads leave the cache).
+  So a fully connected block stays dense, a block read as one slice turns sparse below about a
+  sixth nonzero, and one that gathers scattered sources for few targets (a merged NEAT-style
+  level) turns sparse at higher densities, since the kernel reads the buffer in place. The
+  ``merge_levels`` pass leaves fully connected ops of at least ``KEEP_APART`` weights apart:
+  padding them with zeros would only add multiply-adds.
+- **shared products** (codegen): gathering ops of one level can share one gather and one product
+  instead of one each. That saves two numpy calls (``NUMPY_CALL_NS`` each) per op, a fixed cost,
+  and multiplies more zeros, ``MULTIPLY_ADD_NS`` each per sample; so it pays up to a batch size,
+  which the generated code tests (at most ``MAX_SHARED_BATCH``).
+- **scalar code** (codegen): a float64 plan of at most ``SCALAR_MAX_CONNECTIONS`` connections also
+  gets straight-line Python float code for one sample, which costs per sample ``SAMPLE_NS``, plus
+  ``SCALAR_CONNECTION_NS`` per connection and ``NEURON_NS`` per neuron by how its activation is
+  written (an expression, a function call, softmax). It runs batches up to the size where the
+  fused numpy pass, about ``NUMPY_CALL_NS`` per numpy call, gets cheaper (at most
+  ``SCALAR_MAX_BATCH``).
+
+The figures were measured on the project's 2-core machine (Python 3.11, numpy 2.4, OpenBLAS pinned
+to one thread, float64): those of the products hold from batches of about 64 up, those of the
+scalar code for one sample. A recheck with ``timeit`` found a numpy call on a small array at 0.4
+to 1.8 us (900 ns is typical) and a multiply-add of a product at 0.03 (512 x 512) to 0.045 ns
+(40 x 20). The figures only rank choices, so being off by tens of per cent moves a threshold,
+never a result: every choice computes the same numbers.
+
+Each choice of codegen can be switched off by name with ``CodegenOptions``, to compare it or to
+test the code without it: ``compile_network(G, options=CodegenOptions(scalar_code=False))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from nngraph.core.activations import resolve_activation
+from nngraph.errors import CompileError
+from nngraph.ir.plan import FusedOp, Plan
+
+# Fixed costs and costs per sample, in nanoseconds.
+NUMPY_CALL_NS = 900.0          # one numpy call on a small array (its fixed overhead)
+MULTIPLY_ADD_NS = 0.04         # one multiply-add of a dense product (BLAS)
+GATHER_NS = 0.18               # one source row copied out by a gather
+CONNECTION_NS = 0.25           # one connection of the sparse kernel
+TARGET_NS = 0.2                # one target's bias written
+SAMPLE_NS = 400.0              # calling the scalar code for one sample
+SCALAR_CONNECTION_NS = 15.0    # one connection in scalar Python code
+NEURON_NS = {"inline": 40.0, "call": 120.0, "softmax": 150.0}  # one neuron's activation, scalar
+
+# Limits.
+KEEP_APART = 4096              # fully connected ops this large are never merged
+MAX_SHARED_BATCH = 1024        # shared products run batches up to this size at most
+SCALAR_MAX_CONNECTIONS = 2048  # larger plans get no scalar code (its source would be long)
+SCALAR_MAX_BATCH = 64          # scalar code runs batches up to this size at most
+
+
+@dataclass(frozen=True)
+class CodegenOptions:
+    """The choices of codegen that can be switched off, each by its name (all on by default).
+
+    Fields
+    ------
+    scalar_code : straight-line float code for small batches of a tiny float64 plan.
+    shared_products : one gather and product for the gathering ops of a level, for small batches.
+    in_place_activations : numpy's in-place forms for relu, tanh, sigmoid and softmax (otherwise
+        each op calls the activation registry's function).
+
+    Examples
+    --------
+    >>> import nngraph
+    >>> from nngraph.demo import lesson_model
+    >>> plan = nngraph.compile_network(lesson_model().graph,
+    ...                                options=CodegenOptions(scalar_code=False))
+    >>> plan.runner, plan.options.shared_products
+    ('fused numpy', True)
+    """
+
+    scalar_code: bool = True
+    shared_products: bool = True
+    in_place_activations: bool = True
+
+    def __post_init__(self) -> None:
+        for option in fields(self):
+            value = getattr(self, option.name)
+            if not isinstance(value, bool):
+                raise CompileError(f"codegen option {option.name} must be True or False, got {value!r}")
+
+
+DEFAULT_OPTIONS = CodegenOptions()
+
+
+def dense_cost(op: FusedOp, *, reads_slice: bool) -> float:
+    """The dense product's expected nanoseconds per sample (see the module doc).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nngraph.ir.plan import fused_op
+    >>> op = fused_op(index=0, targets=["y0", "y1"], sources=["x0", "x1", "x2"], activation="linear",
+    ...               weights=np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]), bias=np.zeros(2), level=1)
+    >>> round(dense_cost(op, reads_slice=False), 2), round(sparse_cost(op), 2)  # gathers 3 sources
+    (1.04, 0.9)
+    """
+    sources, targets = op.shape
+    if reads_slice:
+        return MULTIPLY_ADD_NS * sources * targets + TARGET_NS * targets
+    return GATHER_NS * (sources + 1) + MULTIPLY_ADD_NS * (sources + 1) * targets
+
+
+def sparse_cost(op: FusedOp) -> float:
+    """The sparse kernel's expected nanoseconds per sample (see the module doc; example at
+    ``dense_cost``)."""
+    return CONNECTION_NS * op.connections + TARGET_NS * len(op.targets)
+
+
+def keeps_apart(op: FusedOp) -> bool:
+    """Whether ``merge_levels`` leaves a fully connected op alone: it is large, and merging would
+    only pad it with zeros.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nngraph.ir.plan import fused_op
+    >>> def square(n):
+    ...     return fused_op(index=0, targets=range(n), sources=range(n), weights=np.ones((n, n)),
+    ...                     bias=np.zeros(n), activation="relu", level=1)
+    >>> keeps_apart(square(64)), keeps_apart(square(8))
+    (True, False)
+    """
+    return op.density == 1.0 and op.shape[0] * op.shape[1] >= KEEP_APART
+
+
+def shared_product_batch_limit(ops: Sequence[FusedOp], *, options: CodegenOptions) -> int:
+    """Up to which batch size one shared product beats a product per op (0: never; see the
+    module doc).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nngraph.ir.plan import fused_op
+    >>> ops = [fused_op(index=i, targets=[f"y{i}"], sources=[f"x{i}"], weights=np.ones((1, 1)),
+    ...                 bias=np.zeros(1), activation="tanh", level=1) for i in range(2)]
+    >>> shared_product_batch_limit(ops, options=CodegenOptions()), shared_product_batch_limit(
+    ...     ops, options=CodegenOptions(shared_products=False))
+    (1024, 0)
+    """
+    if len(ops) < 2 or not options.shared_products:
+        return 0
+    joint = (len({node for op in ops for node in op.sources}) + 1) * sum(len(op.targets) for op in ops)
+    apart = sum((len(op.sources) + 1) * len(op.targets) for op in ops)
+    saved = 2 * (len(ops) - 1) * NUMPY_CALL_NS
+    return min(MAX_SHARED_BATCH, int(saved / (max(joint - apart, 1) * MULTIPLY_ADD_NS)))
+
+
+def scalar_code_allowed(plan: Plan, *, options: CodegenOptions) -> bool:
+    """Whether ``plan`` may get scalar code: switched on, float64, and small enough.
+
+    Examples
+    --------
+    >>> from nngraph.compiler import build_plan
+    >>> from nngraph.demo import lesson_model
+    >>> plan = build_plan(lesson_model().graph)
+    >>> scalar_code_allowed(plan, options=DEFAULT_OPTIONS), scalar_batch_limit(plan, numpy_calls=14)
+    (True, 4)
+    >>> scalar_code_allowed(plan, options=CodegenOptions(scalar_code=False))
+    False
+    """
+    connections = sum(op.connections for op in plan.ops)
+    return options.scalar_code and plan.dtype == np.float64 and connections <= SCALAR_MAX_CONNECTIONS
+
+
+def scalar_batch_limit(plan: Plan, *, numpy_calls: int) -> int:
+    """Up to how many samples the scalar code is expected to beat ``numpy_calls`` numpy calls
+    (example at ``scalar_code_allowed``)."""
+    per_sample = SAMPLE_NS + SCALAR_CONNECTION_NS * sum(op.connections for op in plan.ops)
+    for op in plan.ops:
+        kind = resolve_activation(op.activation).kind
+        cost = "softmax" if kind == "softmax" else "call" if kind in ("tanh", "sigmoid") else "inline"
+        per_sample += NEURON_NS[cost] * len(op.targets)
+    return min(SCALAR_MAX_BATCH, int(NUMPY_CALL_NS * numpy_calls // per_sample))
