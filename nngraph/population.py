@@ -15,7 +15,6 @@ numpy rather than per neuron in Python.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Union
@@ -25,7 +24,6 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from nngraph.compiler.arrays import NetworkArrays, graph_arrays, lower_arrays, object_array
-from nngraph.compiler.passes import choose_kinds
 from nngraph.core.dtypes import check_dtype
 from nngraph.core.network import INPUT, LAYER, ROLE, inputs, outputs
 from nngraph.core.validate import validate
@@ -271,8 +269,8 @@ def compile_arrays(network: NetworkArrays, *, keys: tuple[Hashable, ...], dtype:
 
     ``level`` may pass in ``array_levels`` of the network.
     """
-    plan = choose_kinds(lower_arrays(network, dtype=check_dtype(dtype), level=level))
-    return PopulationPlan(plan=compile_plan(dataclasses.replace(plan, passes=("choose_kinds",))), keys=keys)
+    plan = lower_arrays(network, dtype=check_dtype(dtype), level=level)
+    return PopulationPlan(plan=compile_plan(plan), keys=keys)
 
 
 def compile_population(networks: Networks, *, dtype: DTypeLike = np.float64) -> PopulationPlan:

@@ -16,8 +16,12 @@ generation of genomes compiles at once.
    makes of the graph path's groups. Ops are ordered by level, then by their first neuron; an op's
    targets keep the neurons' order. The column layout is ``nngraph.ir.plan``'s.
 3. **Ops**: the connections, sorted once by (op, source column, target column), are cut into one
-   sparse (CSR) weighted-sum op per group, with exactly its connections stored. The ``choose_kinds``
-   pass then makes dense the ops its cost model finds cheaper dense.
+   sparse (CSR) weighted-sum op per group, with exactly its connections stored; a fully connected
+   op that reads one slice of columns is made dense where the cost model (``nngraph.compiler.costs``)
+   finds it cheaper. Other ops stay sparse: dense, a partly connected op (or gathering ops sharing
+   one product) multiplies padding, and codegen then writes the plan's code twice (the exact pass of
+   ``nngraph.compiler.codegen``), which costs more than the faster product saves when the plan
+   serves one generation of genomes.
 
 Memory stays proportional to the connections: no step holds a neurons-by-neurons array.
 """
@@ -36,7 +40,8 @@ from nngraph.core.activations import resolve_activation
 from nngraph.core.network import (ACTIVATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_BIAS, HIDDEN, INPUT,
                                   LAYER, OUTPUT, ROLE, WEIGHT, inputs, outputs)
 from nngraph.core.structure import Column
-from nngraph.ir.plan import SPARSE, Plan, fused_op
+from nngraph.compiler.costs import cheaper_kind
+from nngraph.ir.plan import DENSE, SPARSE, Plan, fused_op
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,6 +149,43 @@ def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.repeat(shift, counts) + np.arange(total)
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an int array, sorted (``np.unique`` without its fixed cost).
+
+    Examples
+    --------
+    >>> distinct(np.array([3, 1, 3, 2])).tolist()
+    [1, 2, 3]
+    """
+    values = np.sort(values)
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
+
+
+def reaching(n_neurons: int, sources: np.ndarray, targets: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """Which neurons have a path to one of ``seeds`` (the seeds included): a boolean array, found one
+    frontier at a time backwards over the connections, each visited once.
+
+    Examples
+    --------
+    >>> reaching(5, np.array([0, 1, 3]), np.array([1, 2, 4]), np.array([2])).tolist()
+    [True, True, True, False, False]
+    """
+    found = np.zeros(n_neurons, dtype=bool)
+    by_target = np.argsort(targets, kind="stable")
+    tails = sources[by_target]
+    starts = np.zeros(n_neurons + 1, dtype=np.int64)
+    np.cumsum(np.bincount(targets, minlength=n_neurons), out=starts[1:])
+    frontier = distinct(seeds)
+    found[frontier] = True
+    while frontier.size:
+        reached = distinct(tails[ranges(starts[frontier], starts[frontier + 1] - starts[frontier])])
+        frontier = reached[~found[reached]]
+        found[frontier] = True
+    return found
+
+
 def array_levels(n_neurons: int, n_inputs: int, sources: np.ndarray, targets: np.ndarray, *,
                  unit: np.ndarray | None = None) -> np.ndarray:
     """Each neuron's level: 0 for the inputs, else one more than its deepest predecessor (1 without
@@ -176,7 +218,7 @@ def array_levels(n_neurons: int, n_inputs: int, sources: np.ndarray, targets: np
         reached = heads[ranges(starts[frontier], counts)]
         np.maximum.at(level, reached, np.repeat(level[frontier] + 1, counts))
         np.subtract.at(indegree, reached, 1)
-        reached = np.unique(reached)
+        reached = distinct(reached)
         frontier = reached[indegree[reached] == 0]
     level[stands & (indegree > 0)] = -1
     return level if unit is None else level[unit]
@@ -256,36 +298,43 @@ def _op_order(network: NetworkArrays, level: np.ndarray) -> tuple[np.ndarray, np
 
 def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts: np.ndarray,
          column: np.ndarray, by_column: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> list:
-    """One sparse op per run of ``order``, its connections cut from the sorted connection arrays."""
+    """One op per run of ``order``, its CSR arrays cut from the connections sorted once by (op,
+    source column, target column): every array is computed for all ops at once, then sliced."""
     n_inputs = network.n_inputs
     source_column = column[network.sources]
     target_column = column[network.targets]
     op_of = np.searchsorted(op_starts, target_column - n_inputs, side="right") - 1
     by_op = np.lexsort((target_column, source_column, op_of))
-    op_of, source_column, target_column = op_of[by_op], source_column[by_op], target_column[by_op]
+    op_of, source_column = op_of[by_op], source_column[by_op]
+    local_column = target_column[by_op] - n_inputs - op_starts[op_of]  # the target's place in its op
     weights = weights[by_op]
-    edge_starts = np.searchsorted(op_of, np.arange(len(op_starts)))
-    # A new row of an op's weights wherever the op or the source changes.
+    # A new row of some op's weights wherever the op or the source changes.
     new_row = np.ones(len(by_op), dtype=bool)
-    new_row[1:] = (np.diff(op_of) != 0) | (np.diff(source_column) != 0)
-    row = np.cumsum(new_row) - 1
+    new_row[1:] = (op_of[1:] != op_of[:-1]) | (source_column[1:] != source_column[:-1])
+    row_starts = np.append(np.flatnonzero(new_row), len(by_op))  # the rows of all ops, as one CSR
     row_sources = source_column[new_row]
+    first_row = np.searchsorted(op_of[new_row], np.arange(len(op_starts)))
+    first_level = level[order[op_starts[:-1]]].tolist()
+    activation = network.activation[order[op_starts[:-1]]].tolist()
+    bounds, rows = op_starts.tolist(), first_row.tolist()
     ops = []
     for index in range(len(op_starts) - 1):
-        start, stop = int(op_starts[index]), int(op_starts[index + 1])
-        first, last = int(edge_starts[index]), int(edge_starts[index + 1])
-        rows = row[first:last]
-        top, end = (int(rows[0]), int(rows[-1]) + 1) if last > first else (0, 0)
+        start, stop, top, end = bounds[index], bounds[index + 1], rows[index], rows[index + 1]
         sources = row_sources[top:end]
-        indptr = np.zeros(len(sources) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows - top, minlength=len(sources)), out=indptr[1:])
-        matrix = sparse.csr_array((weights[first:last], target_column[first:last] - (n_inputs + start),
-                                   indptr), shape=(len(sources), stop - start))
-        neuron = order[start]
-        ops.append(fused_op(index=index, targets=by_column[n_inputs + start:n_inputs + stop].tolist(),
-                            sources=by_column[sources].tolist(), weights=matrix, bias=bias[start:stop],
-                            activation=network.activations[network.activation[neuron]],
-                            level=int(level[neuron]), kind=SPARSE))
+        indptr = row_starts[top:end + 1] - row_starts[top]
+        first, last = int(row_starts[top]), int(row_starts[end])
+        matrix = sparse.csr_array((weights[first:last], local_column[first:last], indptr),
+                                  shape=(end - top, stop - start))
+        op = fused_op(index=index, targets=by_column[n_inputs + start:n_inputs + stop].tolist(),
+                      sources=by_column[sources].tolist(), weights=matrix, bias=bias[start:stop],
+                      activation=network.activations[activation[index]], level=first_level[index],
+                      kind=SPARSE)
+        reads_slice = len(sources) == 0 or sources[-1] - sources[0] + 1 == len(sources)  # Plan.reads_slice
+        if reads_slice and last - first == op.shape[0] * op.shape[1] and cheaper_kind(op, reads_slice=True) == DENSE:
+            op = fused_op(index=index, targets=op.targets, sources=op.sources, weights=matrix.toarray(),
+                          bias=op.bias, activation=op.activation, level=op.level,
+                          connected=np.ones(matrix.shape, dtype=bool))
+        ops.append(op)
     return ops
 
 

@@ -129,12 +129,11 @@ def _sparse_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, objec
     the columns read."""
     indptr, indices, data = [np.zeros(1, dtype=np.int64)], [], []
     for op in ops:
-        matrix = op.connection_matrix().T.tocsr()
-        matrix.sort_indices()
-        sources = np.array([plan.columns[node] for node in op.sources], dtype=np.int64)
-        indptr.append(matrix.indptr[1:].astype(np.int64) + indptr[-1][-1])
-        indices.append(sources[matrix.indices])
-        data.append(matrix.data)
+        starts, rows, weights = _target_rows(op)
+        sources = np.fromiter(map(plan.columns.__getitem__, op.sources), dtype=np.int64, count=len(op.sources))
+        indptr.append(starts[1:] + indptr[-1][-1])
+        indices.append(sources[rows])
+        data.append(weights)
     columns = np.concatenate(indices)
     index = np.int32 if max(len(columns), plan.n_columns) < 2**31 else np.int64
     constants[f"P{name}"] = np.concatenate(indptr).astype(index)
@@ -142,6 +141,22 @@ def _sparse_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, objec
     constants[f"V{name}"] = np.concatenate(data).astype(plan.dtype)
     constants[f"b{name}"] = _column(np.concatenate([op.bias for op in ops]))
     return columns
+
+
+def _target_rows(op: FusedOp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The op's connections target by target (the CSR arrays of its transposed weights, in numpy
+    calls rather than scipy's conversions): row pointers, source rows in order, weights."""
+    if op.kind == SPARSE:
+        weights = op.weights
+        rows = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
+        cols, values = weights.indices, weights.data
+    else:
+        rows, cols = np.nonzero(op.connection_mask())
+        values = op.weights[rows, cols]
+    order = np.argsort(cols, kind="stable")  # by target; each target's sources stay in row order
+    starts = np.zeros(len(op.targets) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cols, minlength=len(op.targets)), out=starts[1:])
+    return starts, rows[order], values[order]
 
 
 def _gather_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object], name: str) -> None:

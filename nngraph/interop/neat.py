@@ -22,14 +22,15 @@ is imported only when one of these functions is called.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from itertools import count, repeat
 from typing import Any
 
 import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from nngraph.compiler.arrays import NetworkArrays, array_levels, object_array
+from nngraph.compiler.arrays import NetworkArrays, array_levels, object_array, reaching
 from nngraph.core.neat_activations import NEAT_ACTIVATIONS
 from nngraph.core.network import ACTIVATION, BIAS, HIDDEN, INPUT, OUTPUT, ROLE, WEIGHT
 from nngraph.errors import CycleError, ExtraMissingError, NetworkError, UnknownActivationError
@@ -63,90 +64,79 @@ def genome_arrays(genomes: Iterable[tuple[Hashable, Any]] | Mapping[Hashable, An
     input_keys = list(genome_config.input_keys)
     output_keys = list(genome_config.output_keys)
     n_inputs = len(input_keys)
+    # One pass over the genes: the only step in Python per gene (they are Python objects); every
+    # other step is numpy.
     nodes: list[Hashable] = list(input_keys)
-    owner: list[int] = []  # the genome of each node, by position in the pairs
     genes: list[Any] = []
-    outputs: list[int] = []
-    sources: list[int] = []
-    targets: list[int] = []
+    sizes: list[int] = []
+    ends: list[int] = []  # source, target, source, target, ... of every enabled connection
     weights: list[float] = []
-    for position, (key, genome) in enumerate(pairs):
+    outputs: list[int] = []
+    for key, genome in pairs:
         index = dict(zip(input_keys, range(n_inputs)))
-        index.update(zip(genome.nodes, range(len(nodes), len(nodes) + len(genome.nodes))))
-        nodes += [(key, node) for node in genome.nodes]
+        index.update(zip(genome.nodes, count(len(nodes))))
+        nodes += zip(repeat(key), genome.nodes)
         genes += genome.nodes.values()
-        owner += [position] * len(genome.nodes)
-        enabled = [gene for gene in genome.connections.values() if gene.enabled]
+        sizes.append(len(genome.nodes))
         try:
-            sources += [index[gene.key[0]] for gene in enabled]
-            targets += [index[gene.key[1]] for gene in enabled]
-            outputs += [index[node] for node in output_keys]
+            for gene in genome.connections.values():
+                if gene.enabled:
+                    source, target = gene.key
+                    ends.append(index[source])
+                    ends.append(index[target])
+                    weights.append(gene.weight)
+            outputs += map(index.__getitem__, output_keys)
         except KeyError as error:
             raise NetworkError(f"genome {key!r}: a connection or output names node {error.args[0]!r}, "
                                "which the genome has no gene for", node=(key, error.args[0])) from None
-        weights += [gene.weight for gene in enabled]
-    network = _pruned(nodes, n_inputs, np.array(outputs, dtype=np.int64), np.array(sources, dtype=np.int64),
-                      np.array(targets, dtype=np.int64), np.array(weights, dtype=np.float64), genes,
-                      np.array(owner, dtype=np.int64), pairs, genome_config, neat)
+    ends_array = np.fromiter(ends, dtype=np.int64, count=len(ends)).reshape(-1, 2)
+    network = _pruned(object_array(nodes), n_inputs, np.fromiter(outputs, dtype=np.int64, count=len(outputs)),
+                      ends_array[:, 0], ends_array[:, 1], np.fromiter(weights, dtype=np.float64, count=len(weights)),
+                      object_array(genes), np.repeat(np.arange(len(pairs)), sizes), pairs, genome_config, neat)
     level = array_levels(network.n_neurons, n_inputs, network.sources, network.targets)
     if np.any(level < 0):
         _raise_cycle(network, level, pairs)
     return network, tuple(key for key, _ in pairs), level
 
 
-def _pruned(nodes: list[Hashable], n_inputs: int, outputs: np.ndarray, sources: np.ndarray,
-            targets: np.ndarray, weights: np.ndarray, genes: list[Any], owner: np.ndarray,
-            pairs: list[tuple[Hashable, Any]], genome_config: Any, neat: Any) -> NetworkArrays:
-    """The arrays of the neurons the outputs need (the inputs first), and of their connections."""
-    needed = _required(len(nodes), n_inputs, outputs, sources, targets)
+def _pruned(nodes: np.ndarray, n_inputs: int, outputs: np.ndarray, sources: np.ndarray, targets: np.ndarray,
+            weights: np.ndarray, genes: np.ndarray, owner: np.ndarray, pairs: list[tuple[Hashable, Any]],
+            genome_config: Any, neat: Any) -> NetworkArrays:
+    """The arrays of the neurons the outputs need (the inputs first), and of their connections:
+    what ``neat.graphs.required_for_output`` keeps, the inputs and every node with a path to an output."""
+    needed = reaching(len(nodes), sources, targets, outputs)
+    needed[:n_inputs] = True
     kept = np.flatnonzero(needed)
     renumber = np.cumsum(needed) - 1
     connections = needed[targets]
     sources, targets, weights = renumber[sources[connections]], renumber[targets[connections]], weights[connections]
-    kept_genes = [genes[i - n_inputs] for i in kept[n_inputs:].tolist()]
+    kept_genes = genes[kept[n_inputs:] - n_inputs]
     owner = owner[kept[n_inputs:] - n_inputs]
-    response = np.zeros(len(kept))
-    response[n_inputs:] = [gene.response for gene in kept_genes]
-    bias = np.zeros(len(kept))
-    bias[n_inputs:] = [gene.bias for gene in kept_genes]
-    activation, activations = _codes([gene.activation for gene in kept_genes], "activation", owner,
-                                     kept_genes, pairs, genome_config, neat)
-    _codes([gene.aggregation for gene in kept_genes], "aggregation", owner, kept_genes, pairs,
-           genome_config, neat)
-    return NetworkArrays(nodes=object_array(nodes)[kept], n_inputs=n_inputs, outputs=renumber[outputs],
-                         sources=sources, targets=targets, weights=weights * response[targets], bias=bias,
+    bias, response, activation_names, aggregation_names = [], [], [], []
+    for gene in kept_genes:
+        bias.append(gene.bias)
+        response.append(gene.response)
+        activation_names.append(gene.activation)
+        aggregation_names.append(gene.aggregation)
+    response = np.concatenate([np.zeros(n_inputs), response])
+    activation, activations = _codes(activation_names, "activation", owner, kept_genes, pairs, genome_config, neat)
+    _codes(aggregation_names, "aggregation", owner, kept_genes, pairs, genome_config, neat)
+    return NetworkArrays(nodes=nodes[kept], n_inputs=n_inputs, outputs=renumber[outputs],
+                         sources=sources, targets=targets, weights=weights * response[targets],
+                         bias=np.concatenate([np.zeros(n_inputs), bias]),
                          activation=np.concatenate([np.full(n_inputs, -1), activation]),
                          activations=activations)
 
 
-def _required(n_nodes: int, n_inputs: int, outputs: np.ndarray, sources: np.ndarray,
-              targets: np.ndarray) -> np.ndarray:
-    """Which nodes the outputs need: the inputs, the outputs, and every node with a path to an
-    output (``neat.graphs.required_for_output``), found one frontier at a time over the connections."""
-    needed = np.zeros(n_nodes, dtype=bool)
-    needed[:n_inputs] = True
-    by_target = np.argsort(targets, kind="stable")
-    tails = sources[by_target]
-    starts = np.zeros(n_nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(targets, minlength=n_nodes), out=starts[1:])
-    frontier = np.unique(outputs)
-    needed[frontier] = True
-    while frontier.size:
-        counts = starts[frontier + 1] - starts[frontier]
-        shift = starts[frontier] - (np.cumsum(counts) - counts)
-        reached = np.unique(tails[np.repeat(shift, counts) + np.arange(int(counts.sum()))])
-        frontier = reached[~needed[reached]]
-        needed[frontier] = True
-    return needed
-
-
-def _codes(names: list[str], kind: str, owner: np.ndarray, genes: list[Any],
+def _codes(names: Sequence[str], kind: str, owner: np.ndarray, genes: np.ndarray,
            pairs: list[tuple[Hashable, Any]], genome_config: Any, neat: Any) -> tuple[np.ndarray, tuple[str, ...]]:
     """Each node's activation (or aggregation) as a code into the nngraph names it returns; a
     name whose function is not neat-python's own is refused, naming the genome and node."""
-    distinct, codes = np.unique(np.array(names, dtype=object).astype(str), return_inverse=True)
+    distinct = list(dict.fromkeys(names))
+    position = {name: code for code, name in enumerate(distinct)}
+    codes = np.fromiter(map(position.__getitem__, names), dtype=np.int64, count=len(names))
     translated = []
-    for code, name in enumerate(distinct.tolist()):
+    for code, name in enumerate(distinct):
         problem = _activation_problem(name, genome_config, neat) if kind == "activation" else \
             _aggregation_problem(name, genome_config, neat)
         if problem:
@@ -158,7 +148,7 @@ def _codes(names: list[str], kind: str, owner: np.ndarray, genes: list[Any],
                                              node=(key, genes[at].key))
             raise NetworkError(where, node=(key, genes[at].key))
         translated.append(NEAT_ACTIVATIONS[name] if kind == "activation" else name)
-    return codes.astype(np.int64), tuple(translated)
+    return codes, tuple(translated)
 
 
 def _activation_problem(name: str, genome_config: Any, neat: Any) -> str | None:
