@@ -3,7 +3,9 @@
 The data path::
 
     declare   a networkx.DiGraph of neurons and weighted connections
-              (add_neuron / connect, plain networkx calls, or models.Sequential of layers.Dense)
+              (add_neuron / connect, plain networkx calls, or models.Sequential of layers.Dense);
+              optional keys: a neuron's aggregation, numbers tied by name (param, bias_param:
+              set_param writes every copy, count_params counts each once), the graph's layers
     validate  validate(G): one boundary check; errors name the neuron or connection at fault
     compile   compile_network(G) -> CompiledPlan: levels -> fully connected groups -> fused ops ->
               passes (each checked by check_plan) -> Plan (the IR, data) -> generated code
@@ -20,6 +22,7 @@ The data path::
 
 from nngraph.compiler import CodegenOptions, check_plan
 from nngraph.core.activations import Activation, known_activations, resolve_activation
+from nngraph.core.aggregations import Aggregation, known_aggregations, resolve_aggregation
 from nngraph.errors import (
     ArgumentError,
     CompileError,
@@ -37,6 +40,7 @@ from nngraph.errors import (
     PopulationError,
     RenderError,
     UnknownActivationError,
+    UnknownAggregationError,
     UsageError,
     VerificationError,
 )
@@ -46,19 +50,23 @@ from nngraph.execute.trace import Trace
 from nngraph.io import load, save
 from nngraph.core.network import (
     Connection,
+    LayerRecord,
     Neuron,
     add_input,
+    add_layer,
     add_neuron,
     computed,
     connect,
     connections,
     inputs,
+    layer_records,
     neurons,
     new_network,
     outputs,
     read_neuron,
 )
-from nngraph.ir.plan import FusedOp, Plan
+from nngraph.core.params import count_params, set_param
+from nngraph.ir.plan import AggregateOp, FusedOp, Plan
 from nngraph.population import PopulationPlan, compile_population, population_graph
 from nngraph.render import render, render_html, render_layers, render_neurons, render_plan
 from nngraph.core.structure import Column, columns, levels
@@ -79,3 +87,5 @@ __all__ = [
     "outputs", "population_graph", "read_neuron", "resolve_activation", "run_reference", "validate",
 ]
 __all__ += ["render", "render_html", "render_layers", "render_neurons", "render_plan"]
+__all__ += ["Aggregation", "AggregateOp", "LayerRecord", "UnknownAggregationError", "add_layer", "count_params",
+            "known_aggregations", "layer_records", "resolve_aggregation", "set_param"]

@@ -120,6 +120,16 @@ class NeuronNotFoundError(NNGraphError, KeyError, ValueError):
         return str(self.args[0])  # KeyError would show the message quoted
 
 
+class UnknownAggregationError(NetworkError):
+    """Raised when a neuron names an aggregation that is not registered (``known`` lists those that are)."""
+
+    def __init__(self, message: str, *, aggregation: Any, known: Sequence[str],
+                 node: Hashable | None = None) -> None:
+        super().__init__(message, node=node)
+        self.aggregation = aggregation
+        self.known = tuple(known)
+
+
 class InputError(NNGraphError, ValueError):
     """Raised when an executor or a trace is given input it cannot use: the wrong shape, dtype or
     rank, an unknown runner, or a sample the trace does not hold."""

@@ -8,6 +8,12 @@ Format (version 1)::
                  {"id": ..., "role": "hidden", "bias": 0.0, "activation": "relu", "layer": "dense"}, ...],
      "connections": [{"source": ..., "target": ..., "weight": 0.25}, ...]}
 
+Version 2 adds the contract's optional keys as fields of their own: a neuron's ``"aggregation"``
+and ``"bias_param"``, a connection's ``"param"``, and ``"layers"``, the graph's layer records
+(neurons listed by id). A network that uses none of them is written as version 1, byte for byte
+as before, so older readers keep reading it; one that does is version 2, which a reader of
+version 1 refuses by its version (rather than computing sums where a neuron takes a maximum).
+
 Neurons are listed in insertion order, so inputs and outputs keep their order.
 Ids are strings, integers, or tuples of those (stored as JSON lists). Other
 attributes a user put on a neuron or connection travel under ``"extra"`` if
@@ -40,18 +46,22 @@ from typing import Any
 
 import networkx as nx
 
-from nngraph.core.network import (ACTIVATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_BIAS, INPUT, LAYER, ROLE,
-                                  WEIGHT, inputs, outputs)
+from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATION, DEFAULT_BIAS,
+                                  INPUT, LAYER, LAYERS, PARAM, ROLE, WEIGHT, inputs, outputs)
 from nngraph.core.validate import number_problem, validate
 from nngraph.errors import ModelFileError, NetworkError, shown
 from nngraph.files import (MAX_DEPTH, JSONRuleError, as_path, atomic_write, nesting_depth, parse_json, too_deep,
                            write_failure)
 
 FORMAT = "nngraph"
-VERSION = 1
-_DOCUMENT_KEYS = {"format", "version", "inputs", "outputs", "neurons", "connections"}
-_NEURON_KEYS = {"id", ROLE, BIAS, ACTIVATION, LAYER, "extra"}
-_CONNECTION_KEYS = {"source", "target", WEIGHT, "extra"}
+VERSION = 2  # the newest version, written when a network needs it; else version 1
+READABLE_VERSIONS = (1, 2)
+_DOCUMENT_KEYS = {1: {"format", "version", "inputs", "outputs", "neurons", "connections"},
+                  2: {"format", "version", "inputs", "outputs", "neurons", "connections", LAYERS}}
+# The attributes each version stores as fields of their own (the rest travel under "extra").
+_NEURON_FIELDS = {1: {ROLE, BIAS, ACTIVATION, LAYER}, 2: {ROLE, BIAS, ACTIVATION, LAYER, AGGREGATION, BIAS_PARAM}}
+_CONNECTION_FIELDS = {1: {WEIGHT}, 2: {WEIGHT, PARAM}}
+_NEW_NEURON_FIELDS = (AGGREGATION, BIAS_PARAM)
 
 
 def _check_depth(value: Any, what: str, path: Any) -> None:
@@ -98,8 +108,24 @@ def _extra(attributes: dict, contract: set[str], where: str, path: Any) -> dict:
 
 
 def to_document(G: nx.DiGraph, *, path: Any = "<network>") -> dict[str, Any]:
-    """Return the JSON-ready document for a validated network (what ``save`` writes)."""
+    """Return the JSON-ready document for a validated network (what ``save`` writes): version 1
+    unless the network uses a key that version 2 added.
+
+    Examples
+    --------
+    >>> import nngraph
+    >>> G = nngraph.new_network()
+    >>> _ = nngraph.add_input(G, "x")
+    >>> _ = nngraph.add_neuron(G, nngraph.Neuron("y", role="output"))
+    >>> _ = nngraph.connect(G, "x", "y", 1.0)
+    >>> to_document(G)["version"]
+    1
+    >>> G.nodes["y"]["aggregation"] = "max"
+    >>> to_document(G)["version"], to_document(G)["neurons"][1]["aggregation"]
+    (2, 'max')
+    """
     validate(G)
+    newer = False  # whether a field of version 2 is needed
     neurons = []
     for node, data in G.nodes(data=True):
         record: dict[str, Any] = {"id": _encode_id(node, path), ROLE: data[ROLE]}
@@ -108,7 +134,11 @@ def to_document(G: nx.DiGraph, *, path: Any = "<network>") -> dict[str, Any]:
             record[ACTIVATION] = data.get(ACTIVATION, DEFAULT_ACTIVATION)
             if data.get(LAYER) is not None:
                 record[LAYER] = data[LAYER]
-        extra = _extra(data, {ROLE, BIAS, ACTIVATION, LAYER}, f"neuron {node!r}", path)
+            for key in _NEW_NEURON_FIELDS:
+                if key in data:
+                    record[key] = data[key]
+                    newer = True
+        extra = _extra(data, _NEURON_FIELDS[VERSION], f"neuron {node!r}", path)
         if extra:
             record["extra"] = extra
         neurons.append(record)
@@ -116,14 +146,34 @@ def to_document(G: nx.DiGraph, *, path: Any = "<network>") -> dict[str, Any]:
     for source, target, data in G.edges(data=True):
         record = {"source": _encode_id(source, path), "target": _encode_id(target, path),
                   WEIGHT: float(data[WEIGHT])}
-        extra = _extra(data, {WEIGHT}, f"connection {source!r} -> {target!r}", path)
-        if extra:
-            record["extra"] = extra
+        if len(data) > 1:  # most connections hold their weight alone
+            if PARAM in data:
+                record[PARAM] = data[PARAM]
+                newer = True
+            extra = _extra(data, _CONNECTION_FIELDS[VERSION], f"connection {source!r} -> {target!r}", path)
+            if extra:
+                record["extra"] = extra
         connections.append(record)
-    return {"format": FORMAT, "version": VERSION,
-            "inputs": [_encode_id(node, path) for node in inputs(G)],
-            "outputs": [_encode_id(node, path) for node in outputs(G)],
-            "neurons": neurons, "connections": connections}
+    layers = [_layer_document(record, path) for record in G.graph[LAYERS]] if LAYERS in G.graph else None
+    document = {"format": FORMAT, "version": VERSION if newer or layers is not None else 1,
+                "inputs": [_encode_id(node, path) for node in inputs(G)],
+                "outputs": [_encode_id(node, path) for node in outputs(G)],
+                "neurons": neurons, "connections": connections}
+    if layers is not None:
+        document[LAYERS] = layers
+    return document
+
+
+def _layer_document(record: dict, path: Any) -> dict[str, Any]:
+    """A validated layer record as JSON: its neurons by encoded id, its other fields as they are."""
+    written = {**record, "neurons": [_encode_id(node, path) for node in record["neurons"]],
+               "input_shape": list(record["input_shape"]), "output_shape": list(record["output_shape"])}
+    try:
+        json.dumps(written["config"], allow_nan=False)
+    except (TypeError, ValueError):
+        raise ModelFileError(f"layer {record['name']!r}: its config must hold JSON values (numbers, strings, "
+                             "lists, dicts) to be saved", path=path) from None
+    return written
 
 
 def save(G: nx.DiGraph, path: str | os.PathLike[str]) -> None:
@@ -199,21 +249,21 @@ def from_document(document: Any, *, path: Any = "<document>") -> nx.DiGraph:
         raise ModelFileError('not an nngraph model file (expected "format": "nngraph")', path=path)
     version = _field(document, "version", "the top level", path)
     if type(version) is not int:
-        raise ModelFileError(f'"version" must be an integer (this nngraph reads version {VERSION}), '
-                             f"got {shown(json.dumps(version))[1:-1]}", path=path)
-    if version != VERSION:
-        raise ModelFileError(f"unknown format version {shown(version)}; this nngraph reads version {VERSION}",
+        raise ModelFileError(f'"version" must be an integer (this nngraph reads versions '
+                             f"{', '.join(map(str, READABLE_VERSIONS))}), got {shown(json.dumps(version))[1:-1]}",
                              path=path)
-    _check_keys(document, _DOCUMENT_KEYS, "the top level", path)
+    version = check_version(version, path=path)
+    _check_keys(document, _DOCUMENT_KEYS[version], "the top level", path)
+    neuron_fields, connection_fields = _NEURON_FIELDS[version], _CONNECTION_FIELDS[version]
     G = nx.DiGraph()
     for index, record in enumerate(_list(document, "neurons", path)):
         where = f"neuron #{index}"
         node = _decode_id(_field(record, "id", where, path), path)
         where = f"neuron {node!r}"
-        _check_keys(record, _NEURON_KEYS, where, path)
+        _check_keys(record, neuron_fields | {"id", "extra"}, where, path)
         if node in G:
             raise ModelFileError(f"duplicate neuron {node!r}", path=path)
-        attributes = _read_extra(record, {ROLE, BIAS, ACTIVATION, LAYER}, where, path)
+        attributes = _read_extra(record, neuron_fields, where, path)
         attributes[ROLE] = _field(record, ROLE, where, path)
         if attributes[ROLE] == INPUT:
             # Kept as they are, so that validate refuses them as it refuses them in a graph.
@@ -223,20 +273,28 @@ def from_document(document: Any, *, path: Any = "<document>") -> nx.DiGraph:
             attributes[ACTIVATION] = record.get(ACTIVATION, DEFAULT_ACTIVATION)
             if record.get(LAYER) is not None:
                 attributes[LAYER] = record[LAYER]
+        # validate refuses these on inputs, naming the neuron
+        attributes.update({key: record[key] for key in _NEW_NEURON_FIELDS if key in record})
         G.add_node(node, **attributes)
     for index, record in enumerate(_list(document, "connections", path)):
         where = f"connection #{index}"
         source = _decode_id(_field(record, "source", where, path), path)
         target = _decode_id(_field(record, "target", where, path), path)
         where = f"connection {source!r} -> {target!r}"
-        _check_keys(record, _CONNECTION_KEYS, where, path)
+        _check_keys(record, connection_fields | {"source", "target", "extra"}, where, path)
         for end in (source, target):
             if end not in G:
                 raise ModelFileError(f"{where} names neuron {end!r}, which is not in the file", path=path)
         if G.has_edge(source, target):
             raise ModelFileError(f"duplicate {where}", path=path)
         weight = _number(_field(record, WEIGHT, where, path), f"{where}: weight", path)
-        G.add_edge(source, target, **_read_extra(record, {WEIGHT}, where, path), **{WEIGHT: weight})
+        attributes = _read_extra(record, connection_fields, where, path)
+        attributes[WEIGHT] = weight
+        if PARAM in record:
+            attributes[PARAM] = record[PARAM]
+        G.add_edge(source, target, **attributes)
+    if version >= 2 and LAYERS in document:
+        G.graph[LAYERS] = _read_layers(document[LAYERS], path)
     try:
         validate(G)
     except NetworkError as error:
@@ -246,6 +304,38 @@ def from_document(document: Any, *, path: Any = "<document>") -> nx.DiGraph:
         if listed != found:
             raise ModelFileError(f"{key!r} lists {listed!r}, but the neurons' roles give {found!r}", path=path)
     return G
+
+
+def check_version(version: Any, *, path: Any, readable: tuple[int, ...] = READABLE_VERSIONS) -> int:
+    """Return ``version`` if this nngraph reads it (``readable``), else refuse the file, saying why.
+
+    Examples
+    --------
+    >>> check_version(2, path="m.json", readable=(1,))  # a reader of version 1 given version 2
+    Traceback (most recent call last):
+    ...
+    nngraph.errors.ModelFileError: m.json: the file is in format version 2, which this nngraph cannot read (it reads version 1); upgrade nngraph to read it
+    """
+    if isinstance(version, int) and not isinstance(version, bool) and version in readable:
+        return version
+    reads = f"version{'s' if len(readable) > 1 else ''} {', '.join(map(str, readable))}"
+    if isinstance(version, int) and not isinstance(version, bool) and version > max(readable):
+        raise ModelFileError(f"the file is in format version {version}, which this nngraph cannot read "
+                             f"(it reads {reads}); upgrade nngraph to read it", path=path)
+    raise ModelFileError(f"unknown format version {version!r}; this nngraph reads {reads}", path=path)
+
+
+def _read_layers(value: Any, path: Any) -> list:
+    """The layer records of a version-2 document, neurons decoded to ids (``validate`` checks the rest)."""
+    if not isinstance(value, list):
+        raise ModelFileError(f"{LAYERS!r} must be a list of layer records", path=path)
+    records = []
+    for index, record in enumerate(value):
+        neurons = _field(record, "neurons", f"layer record #{index}", path)
+        if not isinstance(neurons, list):
+            raise ModelFileError(f"layer record #{index}: 'neurons' must be a list of neuron ids", path=path)
+        records.append({**record, "neurons": [_decode_id(node, path) for node in neurons]})
+    return records
 
 
 def _read_extra(record: dict, contract: set[str], where: str, path: Any) -> dict:

@@ -6,10 +6,15 @@
 ``networks()`` builds networks through the public API (``new_network``, ``add_input``,
 ``add_neuron``, ``connect``): 1 to 6 levels of layers, each fully connected to the layer
 before, partly connected (pruned), with skip connections, or wired at random (some neurons get
-no connection at all); mixed activations; softmax layers whose members may sit at different
-levels; hidden neurons that are outputs too, or reach no output; neurons and connections added
-in a random order. Weights and biases lie in [-1, 1] (0.0 included: a connection of weight 0.0 is
+no connection at all); mixed activations; every aggregation (a layer of one, or mixed neuron by
+neuron, sums included, in softmax layers too); numbers tied by name across connections and
+biases; softmax layers whose members may sit at different levels; hidden neurons that are outputs
+too, or reach no output; layer records for named layers; neurons and connections added in a
+random order. Weights and biases lie in [-1, 1] (0.0 included: a connection of weight 0.0 is
 still a connection); inputs too, but one batch in three may also hold NaN and infinities.
+
+``assert_equivalent`` compares a plan with the reference pass by the tests' own comparison
+(``assert_close``), not by the library's verification code.
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import nngraph
-from nngraph import Neuron
+from nngraph import LayerRecord, Neuron
 from nngraph.execute.compiled import run_plan
 
 ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid", "leaky_relu(alpha=0.1)", "elu", "selu",
                "softplus", "softsign", "gelu", "swish", "hard_sigmoid")
+AGGREGATIONS = ("sum", "product", "max", "min", "maxabs", "mean", "median")
 WIRINGS = ("full", "full", "skip", "pruned", "random")
+TIES = ("t0", "t1", "t2")  # names of tied numbers: one name is one number, on connections or biases
+RTOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 unit = st.floats(min_value=-1.0, max_value=1.0, allow_nan=False)
 non_finite = st.sampled_from([np.nan, np.inf, -np.inf])
 
@@ -40,12 +48,16 @@ def networks(draw: st.DrawFn, *, max_layers: int = 6, max_width: int = 5,
     layers: list[list[Hashable]] = [inputs]
     neurons = [Neuron(node, role="input") for node in inputs]
     edges: list[tuple[Hashable, Hashable]] = []
+    records: list[LayerRecord] = []
+    tied = {name: draw(unit) for name in TIES}
+    ties = draw(st.booleans())
     n_layers = draw(st.integers(1, max_layers))
     for k in range(1, n_layers + 1):
         width = draw(st.integers(1, max_width))
         softmax = width > 1 and draw(st.integers(0, 3)) == 0
         shared = draw(st.sampled_from(ACTIVATIONS))
         mixed = draw(st.booleans())
+        aggregation = draw(st.sampled_from(AGGREGATIONS + ("mixed", "sum", "sum")))
         named = softmax or draw(st.booleans())
         wiring = draw(st.sampled_from(WIRINGS))
         earlier = [node for layer in layers for node in layer]
@@ -55,16 +67,25 @@ def networks(draw: st.DrawFn, *, max_layers: int = 6, max_width: int = 5,
             activation = "softmax" if softmax else draw(st.sampled_from(ACTIVATIONS)) if mixed else shared
             last = k == n_layers
             role = "output" if last or draw(st.integers(0, 5)) == 0 else "hidden"
-            neurons.append(Neuron(node, role=role, bias=draw(unit), activation=activation,
-                                  layer=f"layer{k}" if named else None))
+            bias_param = draw(st.sampled_from((None, None, *TIES))) if ties else None
+            neurons.append(Neuron(
+                node, role=role, bias=draw(unit) if bias_param is None else tied[bias_param],
+                activation=activation, layer=f"layer{k}" if named else None, bias_param=bias_param,
+                aggregation=draw(st.sampled_from(AGGREGATIONS)) if aggregation == "mixed" else aggregation))
             edges += [(source, node) for source in _sources(draw, wiring, layers, earlier)]
             layer.append(node)
         layers.append(layer)
+        if named:
+            records.append(LayerRecord(f"layer{k}", "Neurons", {"wiring": wiring}, (None, len(earlier)),
+                                       (None, width), tuple(layer)))
     G = nngraph.new_network()
     for neuron in draw(st.permutations(neurons)):
         nngraph.add_neuron(G, neuron)
     for source, target in draw(st.permutations(edges)):
-        nngraph.connect(G, source, target, draw(unit))
+        param = draw(st.sampled_from((None, None, *TIES))) if ties else None
+        nngraph.connect(G, source, target, draw(unit) if param is None else tied[param], param=param)
+    for record in records:
+        nngraph.add_layer(G, record)
     return G
 
 
@@ -92,17 +113,34 @@ def networks_and_batches(draw: st.DrawFn, *, max_batch: int = 4) -> tuple[nx.DiG
     return G, x
 
 
-TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
+def assert_close(got: np.ndarray, expected: np.ndarray, *, rtol: float, what: str,
+                 names: list[Hashable] | None = None) -> None:
+    """Assert that ``got`` equals ``expected`` within ``rtol`` relative, plus an absolute slack of
+    ``rtol`` times the largest finite magnitude of ``expected`` (at least 1), for the cancellation a
+    different summation order may expose. NaN equals NaN only; an infinity equals itself only.
+    Columns are named by ``names`` in the message."""
+    got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    assert got.shape == expected.shape, f"{what}: shape {got.shape}, expected {expected.shape}"
+    finite = np.isfinite(expected)
+    slack = rtol * max(1.0, float(np.abs(expected[finite]).max(initial=0.0)))
+    with np.errstate(invalid="ignore"):  # inf - inf
+        close = finite & (np.abs(got - expected) <= rtol * np.abs(expected) + slack)
+    same = (np.isnan(got) & np.isnan(expected)) | (np.isinf(expected) & (got == expected))
+    bad = np.argwhere(~(close | same))
+    if len(bad):
+        sample, column = bad[0] if got.ndim == 2 else (0, bad[0][0])
+        name = names[column] if names is not None else column
+        assert False, (f"{what} of {name!r}, sample {sample}: got {got.reshape(-1, got.shape[-1])[sample, column]!r}, "
+                       f"the reference says {expected.reshape(-1, got.shape[-1])[sample, column]!r}")
 
 
 def assert_equivalent(plan: nngraph.CompiledPlan, G: nx.DiGraph, x: object) -> None:
     """Assert that ``plan`` agrees with ``run_reference(G, x)``: every neuron's weighted sum and
     value in the trace, and the outputs of ``plan(x)`` through every runner the plan has.
 
-    The tolerance is ``TOLERANCE[dtype]`` relative (1e-12 for float64, 1e-5 for float32), plus an
-    absolute slack of that times the largest finite magnitude of the reference (at least 1), for
-    the cancellation a different summation order may expose. NaN agrees with NaN only: a NaN on
-    one side and a number on the other is a difference; infinities must match in sign.
+    The tolerance is ``RTOL``: 1e-12 relative for float64 and 1e-5 for float32, plus a tiny
+    absolute slack (see ``assert_close``). NaN agrees with NaN only: a NaN on one side and a
+    number on the other is a difference; infinities must match in sign.
     """
     with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf inputs are meant to propagate
         _assert_equivalent(plan, G, x)
@@ -110,34 +148,20 @@ def assert_equivalent(plan: nngraph.CompiledPlan, G: nx.DiGraph, x: object) -> N
 
 def _assert_equivalent(plan: nngraph.CompiledPlan, G: nx.DiGraph, x: object) -> None:
     reference = nngraph.run_reference(G, x, dtype=plan.dtype)
+    rtol = RTOL[plan.dtype]
     trace = plan.trace(x)
-    assert set(trace.columns) == set(reference.columns), "the trace holds other neurons"
-    nodes = list(reference.columns)
-    mine = [trace.columns[node] for node in nodes]
-    rtol = TOLERANCE[plan.dtype]
-    for quantity in ("weighted_sums", "values"):
-        expected = getattr(reference, quantity)
-        _assert_close(getattr(trace, quantity)[:, mine], expected, rtol, f"trace {quantity}", nodes)
+    names = list(reference.columns)
+    assert sorted(map(repr, trace.columns)) == sorted(map(repr, names)), "the plan's neurons are not the network's"
+    mine = [trace.columns[node] for node in names]
+    theirs = [reference.columns[node] for node in names]
+    for what, got, expected in (("weighted sum", trace.weighted_sums, reference.weighted_sums),
+                                ("value", trace.values, reference.values)):
+        assert_close(got[:, mine], expected[:, theirs], rtol=rtol, what=f"trace: {what}", names=names)
     runners = ("numpy", "scalar") if plan.program.scalar is not None else ("numpy",)
-    outputs = list(nngraph.outputs(G))
+    outputs = list(reference.output_nodes)
     for runner in runners:
         got = np.asarray(run_plan(plan, x, runner=runner)).reshape(-1, len(outputs))
-        _assert_close(got, reference.outputs, rtol, f"outputs of runner {runner}", outputs)
+        assert_close(got, reference.outputs, rtol=rtol, what=f"runner {runner}: output", names=outputs)
     expected_shape = np.shape(reference.outputs[0]) if np.ndim(x) == 1 else reference.outputs.shape
     assert plan(x).shape == expected_shape
     assert plan(x).dtype == plan.dtype
-
-
-def _assert_close(got: np.ndarray, expected: np.ndarray, rtol: float, what: str, nodes: list) -> None:
-    """Assert ``got`` equals ``expected`` within tolerance, column ``j`` being neuron ``nodes[j]``."""
-    assert got.shape == expected.shape, f"{what}: shape {got.shape}, expected {expected.shape}"
-    finite = np.abs(expected[np.isfinite(expected)])
-    atol = rtol * max(1.0, float(finite.max()) if finite.size else 1.0)
-    both_nan = np.isnan(got) & np.isnan(expected)
-    with np.errstate(invalid="ignore"):  # inf - inf
-        close = (got == expected) | (np.abs(got - expected) <= atol + rtol * np.abs(expected))
-    bad = ~(close | both_nan)
-    if bad.any():
-        sample, column = (int(i) for i in np.argwhere(bad)[0])
-        raise AssertionError(f"{what}: neuron {nodes[column]!r}, sample {sample}: got "
-                             f"{got[sample, column]!r}, the reference says {expected[sample, column]!r}")

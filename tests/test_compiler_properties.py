@@ -71,6 +71,26 @@ def test_every_computed_neuron_is_in_exactly_one_op(G: nx.DiGraph) -> None:
     assert sorted(plan.columns.values()) == list(range(G.number_of_nodes()))
 
 
+@settings(max_examples=40, deadline=None)
+@given(networks())
+def test_non_sums_are_reduced_apart_from_sums_with_their_terms_in_predecessor_order(G: nx.DiGraph) -> None:
+    for passes in ((), tuple(PASSES)):
+        plan = compile_network(G, passes=passes)
+        for op in plan.ops:
+            aggregations = [G.nodes[node].get("aggregation", "sum") for node in op.targets]
+            if op.kind != "aggregate":
+                assert set(aggregations) == {"sum"}, f"op {op.index} fuses non-sums into a product"
+                continue
+            # an aggregate op computes non-sums, and sums only beside them in one softmax layer
+            assert set(aggregations) != {"sum"}
+            assert len(set(aggregations)) == 1 or op.activation == "softmax" or "sum" not in aggregations
+            for target, node in enumerate(op.targets):
+                reduction, row = op.reduction_of(target)
+                assert reduction.aggregation == aggregations[target]
+                assert [op.sources[i] for i in reduction.rows[row]] == list(G.pred[node])
+                assert reduction.weights[row].tolist() == [G.edges[u, node]["weight"] for u in G.pred[node]]
+
+
 def compile_all_sparse(G: nx.DiGraph, dtype: type = np.float64) -> nngraph.CompiledPlan:
     """Compile with every op forced to the sparse kind, to exercise the sparse product."""
     plan = choose_kinds(build_plan(G, dtype=dtype, passes=("merge_levels",)), kind="sparse")
@@ -83,7 +103,7 @@ def compile_all_sparse(G: nx.DiGraph, dtype: type = np.float64) -> nngraph.Compi
 def test_sparse_ops_agree_with_the_reference(case: tuple[nx.DiGraph, np.ndarray]) -> None:
     G, x = case
     plan = compile_all_sparse(G)
-    assert all(op.kind == "sparse" for op in plan.ops)
+    assert all(op.kind in ("sparse", "aggregate") for op in plan.ops)
     assert_equivalent(plan, G, x)
     assert_equivalent(compile_all_sparse(G, np.float32), G, x)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -16,6 +17,10 @@ from nngraph import ModelFileError
 from nngraph.demo import lesson_model
 from nngraph.layers import Dense
 from nngraph.models import Sequential
+from nngraph.io import check_version
+
+
+V1_LESSON_SHA256 = "c3a40a0c56acdec56af4f15e0141855abd121dd92032923aa97e0ea22b149b83"
 
 
 def write(tmp_path: Path, document: object, name: str = "model.json") -> Path:
@@ -47,11 +52,94 @@ def test_round_trip_is_exact_bit_for_bit(tmp_path: Path) -> None:
 
 def test_document_is_versioned_json_with_named_parts(tmp_path: Path) -> None:
     document = lesson_document(tmp_path)
-    assert document["format"] == "nngraph" and document["version"] == 1
+    assert document["format"] == "nngraph" and document["version"] == 2  # it lists its layers
     assert document["inputs"][0] == "input/0" and len(document["outputs"]) == 4
     assert document["neurons"][8] == {"id": "dense/0", "role": "hidden", "bias": 0.0,
                                       "activation": "relu", "layer": "dense"}
     assert len(document["connections"]) == 108 and set(document["connections"][0]) == {"source", "target", "weight"}
+    assert [record["name"] for record in document["layers"]] == ["dense", "dense_1", "dense_2"]
+    assert document["layers"][2] == {
+        "name": "dense_2", "kind": "Dense", "input_shape": [None, 6], "output_shape": [None, 4],
+        "config": {"units": 4, "activation": "softmax", "use_bias": True,
+                   "kernel_initializer": "glorot_uniform", "bias_initializer": "zeros"},
+        "neurons": ["dense_2/0", "dense_2/1", "dense_2/2", "dense_2/3"]}
+
+
+def test_a_network_without_the_new_keys_is_written_as_version_1_as_before(tmp_path: Path) -> None:
+    G = lesson_model().graph
+    del G.graph["layers"]
+    path = tmp_path / "v1.json"
+    nngraph.save(G, path)
+    document = json.loads(path.read_text())
+    assert document["version"] == 1
+    assert list(document) == ["format", "version", "inputs", "outputs", "neurons", "connections"]
+    assert all(set(record) <= {"id", "role", "bias", "activation", "layer"} for record in document["neurons"])
+    assert all(set(record) == {"source", "target", "weight"} for record in document["connections"])
+    # Byte for byte the file nngraph wrote for this network before version 2 existed.
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == V1_LESSON_SHA256
+
+
+def tied_network() -> nx.DiGraph:
+    """Every new key: aggregations, numbers tied across connections and biases, layer records."""
+    G = lesson_model().graph
+    G.nodes["dense/0"]["aggregation"] = "max"
+    G.nodes["dense_1/2"]["aggregation"] = "median"
+    for target in ("dense/1", "dense/2"):
+        G.edges["input/3", target].update(weight=0.1 + 0.2, param="k")
+    for node in ("dense_1/0", "dense_1/1"):
+        G.nodes[node].update(bias=-1e-300, bias_param="b")
+    G.edges["input/0", "dense/0"]["innovation"] = 7  # extras still travel under "extra"
+    return G
+
+
+def test_version_2_round_trip_is_exact(tmp_path: Path) -> None:
+    G = tied_network()
+    path = tmp_path / "v2.json"
+    nngraph.save(G, path)
+    document = json.loads(path.read_text())
+    assert document["version"] == 2
+    assert document["neurons"][8]["aggregation"] == "max"
+    assert document["connections"][0] == {"source": "input/0", "target": "dense/0",
+                                          "weight": G.edges["input/0", "dense/0"]["weight"],
+                                          "extra": {"innovation": 7}}
+    loaded = nngraph.load(path)
+    assert list(loaded.nodes(data=True)) == list(G.nodes(data=True))
+    assert list(loaded.edges(data=True)) == list(G.edges(data=True))
+    assert loaded.graph == G.graph
+    assert loaded.edges["input/3", "dense/2"]["weight"] == 0.1 + 0.2
+    x = np.random.default_rng(0).normal(size=(3, 8))
+    np.testing.assert_array_equal(nngraph.run_reference(loaded, x).values, nngraph.run_reference(G, x).values)
+
+
+def test_a_version_2_file_is_refused_by_a_reader_of_version_1(tmp_path: Path) -> None:
+    path = tmp_path / "v2.json"
+    nngraph.save(tied_network(), path)
+    document = json.loads(path.read_text())
+    # A reader of version 1 refuses the file by its version, saying what to do ...
+    with pytest.raises(ModelFileError, match="format version 2, which this nngraph cannot read "
+                                             "\\(it reads version 1\\); upgrade nngraph") as info:
+        check_version(document["version"], path=path, readable=(1,))
+    assert info.value.path == path
+    # ... and a file claiming version 1 with version 2's fields is no version-1 file either.
+    forged = write(tmp_path, {**document, "version": 1}, name="forged.json")
+    with pytest.raises(ModelFileError, match="has unknown fields"):
+        nngraph.load(forged)
+
+
+def test_a_version_1_file_with_extras_named_like_the_new_keys_still_loads(tmp_path: Path) -> None:
+    document = lesson_document(tmp_path)
+    document["version"] = 1
+    del document["layers"]
+    document["neurons"][8]["extra"] = {"aggregation": "max"}
+    loaded = nngraph.load(write(tmp_path, document))
+    assert loaded.nodes["dense/0"]["aggregation"] == "max"
+
+
+def test_save_refuses_a_layer_config_it_cannot_store(tmp_path: Path) -> None:
+    G = lesson_model().graph
+    G.graph["layers"][0]["config"]["callback"] = object()
+    with pytest.raises(ModelFileError, match="layer 'dense': its config must hold JSON values"):
+        nngraph.save(G, tmp_path / "m.json")
 
 
 def test_tuple_and_integer_ids_and_extra_attributes_survive(tmp_path: Path) -> None:
@@ -95,7 +183,22 @@ MUTATIONS = {
     "not JSON": (lambda d: "{not json", "not a JSON model file"),
     "NaN constant": (lambda d: '{"format": "nngraph", "version": 1, "x": NaN}', "NaN is not a finite number"),
     "not an object": (lambda d: [1, 2], "not an nngraph model file"),
-    "unknown version": (lambda d: {**d, "version": 99}, "unknown format version 99; this nngraph reads version 1"),
+    "newer version": (lambda d: {**d, "version": 3}, "the file is in format version 3, which this nngraph "
+                      "cannot read \\(it reads versions 1, 2\\); upgrade nngraph to read it"),
+    "unknown version": (lambda d: {**d, "version": 0}, "unknown format version 0; this nngraph reads "
+                        "versions 1, 2"),
+    "version not an integer": (lambda d: {**d, "version": "2"}, '"version" must be an integer \\(this nngraph reads '
+                               'versions 1, 2\\), got "2"'),
+    "unknown aggregation": (lambda d: _set(d, "neurons", 8, "aggregation", "avg"),
+                            "neuron 'dense/0': unknown aggregation 'avg'; known: sum, product"),
+    "tied numbers differ": (lambda d: _set(_set(d, "connections", 0, "param", "k"), "connections", 1, "param", "k"),
+                            "connection 'input/0' -> 'dense/0' \\(weight .*\\) and connection 'input/0' -> "
+                            "'dense/1' \\(weight .*\\) are tied by the name 'k' but differ"),
+    "param not a name": (lambda d: _set(d, "connections", 0, "param", 3), "param must be a name"),
+    "layers not a list": (lambda d: {**d, "layers": {}}, "'layers' must be a list of layer records"),
+    "layer of a missing neuron": (lambda d: _set(d, "layers", 0, "neurons", ["dense/99"]),
+                                  "layer 'dense' lists neuron 'dense/99', which is not in the network"),
+    "layer without neurons": (lambda d: _drop(d, "layers", 1, "neurons"), "layer record #1 has no 'neurons'"),
     "missing weight": (lambda d: _drop(d, "connections", 5, "weight"), "has no 'weight'"),
     "string weight": (lambda d: _set(d, "connections", 5, "weight", "0.5"), "weight must be a finite number"),
     "duplicate neuron": (lambda d: {**d, "neurons": d["neurons"] + [d["neurons"][9]]}, "duplicate neuron 'dense/1'"),

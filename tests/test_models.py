@@ -187,3 +187,68 @@ def test_predict_sees_weights_changed_after_an_earlier_call() -> None:
 def test_predict_without_layers_is_refused() -> None:
     with pytest.raises(LayerError, match="no layers yet"):
         Sequential().predict(np.ones(3))
+
+
+def test_every_layer_leaves_its_record_in_the_graph() -> None:
+    model = Sequential([Input(shape=(3,)), Dense(units=2, activation="tanh", use_bias=False, name="hidden"),
+                        Dense(units=1, kernel_initializer="ones")], seed=0)
+    records = model.graph.graph["layers"]
+    assert records == [
+        {"name": "hidden", "kind": "Dense", "input_shape": [None, 3], "output_shape": [None, 2],
+         "config": {"units": 2, "activation": "tanh", "use_bias": False, "kernel_initializer": "glorot_uniform",
+                    "bias_initializer": "zeros"}, "neurons": ["hidden/0", "hidden/1"]},
+        {"name": "dense", "kind": "Dense", "input_shape": [None, 2], "output_shape": [None, 1],
+         "config": {"units": 1, "activation": "linear", "use_bias": True, "kernel_initializer": "ones",
+                    "bias_initializer": "zeros"}, "neurons": ["dense/0"]}]
+    assert nngraph.layer_records(model.graph)[0] == nngraph.LayerRecord(
+        "hidden", "Dense", records[0]["config"], (None, 3), (None, 2), ("hidden/0", "hidden/1"))
+    assert model.count_params() == 6 + 3  # the layer without bias counts its kernel only
+
+
+def test_a_loaded_model_summarises_as_the_sequential_does(tmp_path) -> None:
+    from nngraph.keras.summary import describe
+
+    model = Sequential([Dense(units=5, input_shape=(4,), activation="relu", use_bias=False),
+                        Dense(units=3, activation="softmax")], name="m", seed=0)
+    nngraph.save(model.graph, tmp_path / "m.json")
+    loaded = nngraph.load(tmp_path / "m.json")
+    table = model.summary_text()
+    assert describe(loaded, title="m").startswith(table + "\n")
+    assert "Total params: 38" in table and " dense (Dense)                  (None, 5)                     20" in table
+    # without records, a graph is summarised by its columns, inputs included
+    del loaded.graph["layers"]
+    assert " input (Input)" in describe(loaded, title="m")
+
+
+BAD_RECORDS = {
+    "not a list": (lambda records: {"a": 1}, "the graph attribute 'layers' must be a list of layer records"),
+    "not a dict": (lambda records: records + [3], "layer record #3 must be a dict"),
+    "missing key": (lambda records: [{k: v for k, v in records[0].items() if k != "kind"}, *records[1:]],
+                    "layer 'dense': the record lacks \\['kind'\\]"),
+    "unknown key": (lambda records: [{**records[0], "colour": "red"}, *records[1:]],
+                    "layer 'dense': the record has unknown keys \\['colour'\\]"),
+    "name not a str": (lambda records: [{**records[0], "name": 5}, *records[1:]],
+                       "layer record #0: 'name' must be a non-empty str"),
+    "duplicate name": (lambda records: [records[0], {**records[1], "name": "dense"}, records[2]],
+                       "layer 'dense': two layer records share the name 'dense'"),
+    "config not a dict": (lambda records: [{**records[0], "config": [1]}, *records[1:]],
+                          "layer 'dense': 'config' must be a dict keyed by str"),
+    "bad shape": (lambda records: [{**records[0], "output_shape": [None, -6]}, *records[1:]],
+                  "layer 'dense': 'output_shape' must be a list of sizes"),
+    "missing neuron": (lambda records: [{**records[0], "neurons": ["dense/0", "dense/9"]}, *records[1:]],
+                       "layer 'dense' lists neuron 'dense/9', which is not in the network"),
+    "unhashable neuron": (lambda records: [{**records[0], "neurons": [["dense/0"]]}, *records[1:]],
+                          "layer 'dense' lists neuron \\['dense/0'\\], which is not in the network"),
+    "neuron in two layers": (lambda records: [records[0], {**records[1], "neurons": ["dense/0"]}, records[2]],
+                             "layer 'dense_1' lists neuron 'dense/0', which layer 'dense' lists already"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_RECORDS))
+def test_validate_checks_the_layer_records(case: str) -> None:
+    change, message = BAD_RECORDS[case]
+    G = lesson().graph
+    nngraph.validate(G)
+    G.graph["layers"] = change(G.graph["layers"])
+    with pytest.raises(nngraph.NetworkError, match=message):
+        nngraph.validate(G)

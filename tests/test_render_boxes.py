@@ -48,6 +48,17 @@ def test_a_skip_connection_between_layers_gets_its_own_arrow() -> None:
     assert arrows(render_layers(G).source)[("inputs", "layer3")] == "1 connection"
 
 
+def test_layer_boxes_take_their_kind_from_the_layer_records_and_count_tied_numbers_once() -> None:
+    G = lesson_model().graph
+    G.graph["layers"][1]["kind"] = "Pooling<2>"
+    kernel = G.edges["dense/0", "dense_1/0"]["weight"]
+    for source in ("dense/0", "dense/1"):
+        G.edges[source, "dense_1/0"].update(weight=kernel, param="k")
+    layers = boxes(render_layers(G).source, "layer")
+    assert "(Pooling&lt;2&gt;)" in layers["layer2"] and "41 params" in layers["layer2"]
+    assert "(Dense)" in layers["layer3"]
+
+
 def test_layer_diagram_escapes_layer_names() -> None:
     G = nx.DiGraph()
     G.add_node("x", role="input")

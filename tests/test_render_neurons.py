@@ -338,3 +338,12 @@ def test_the_legend_names_the_sample_by_its_index_or_by_a_given_label() -> None:
     one = run_reference(G, SAMPLE[::-1])
     labelled = render_neurons(G, trace=one, sample_label="row <7> of data.csv").source
     assert "its value for row &lt;7&gt; of data.csv" in labelled and "sample 0" not in labelled
+
+
+def test_a_neuron_that_aggregates_otherwise_says_so_in_its_tooltip(lesson: nx.DiGraph) -> None:
+    G = lesson.copy()
+    G.nodes["dense/3"]["aggregation"] = "max"
+    neurons = {tooltip_id(attrs): attribute(attrs, "tooltip") for attrs in nodes(render_neurons(G).source,
+                                                                                 "neuron").values()}
+    assert neurons["dense/3"].startswith("dense/3: relu, bias 0, aggregation max")
+    assert "aggregation" not in neurons["dense/2"]

@@ -77,7 +77,7 @@ def test_unknown_activation_names_the_neuron_and_lists_known() -> None:
     assert str(info.value).startswith("neuron 'h': unknown activation 'rleu'; known: elu, gelu")
 
 
-@pytest.mark.parametrize("weight", [None, math.nan, math.inf, "1.0", True, np.nan])
+@pytest.mark.parametrize("weight", [None, math.nan, math.inf, "1.0", True, np.nan, 10**400])
 def test_missing_or_non_finite_weight(weight: object) -> None:
     G = small()
     if weight is None:
@@ -89,13 +89,19 @@ def test_missing_or_non_finite_weight(weight: object) -> None:
     assert info.value.edge == ("h", "y")
 
 
-@pytest.mark.parametrize("bias", [math.nan, -math.inf, "0", None, False])
+@pytest.mark.parametrize("bias", [math.nan, -math.inf, "0", None, False, -10**400])
 def test_non_finite_bias(bias: object) -> None:
     G = small()
     G.nodes["h"]["bias"] = bias
     with pytest.raises(NetworkError, match="neuron 'h': bias must be a finite number") as info:
         validate(G)
     assert info.value.node == "h"
+
+
+def test_weights_whose_sum_overflows_are_fine() -> None:
+    G = small()
+    G.edges["x", "h"]["weight"] = G.edges["h", "y"]["weight"] = 1e308
+    validate(G)
 
 
 def test_numpy_and_integer_numbers_are_fine() -> None:

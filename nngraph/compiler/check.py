@@ -14,7 +14,10 @@ order:
 6. weights are ``(len(sources), len(targets))`` and bias ``(len(targets),)``, in the plan's dtype,
    stored as the kind says, with ``nonzeros`` and ``density`` matching them; ``connected`` is
    ``None`` or, for a dense op only, a boolean mask of the weights' shape with at least one
-   entry that is no connection, and every such entry a zero weight;
+   entry that is no connection, and every such entry a zero weight; for an aggregate op, its
+   reductions cover its targets in order, each with a known aggregation, rows and weights of one
+   ``(targets, terms)`` shape (weights in the plan's dtype), no target reading a source twice,
+   and every source read;
 7. every output is computed by some op.
 """
 
@@ -26,8 +29,9 @@ import numpy as np
 from scipy import sparse
 
 from nngraph.core.activations import resolve_activation
+from nngraph.core.aggregations import known_aggregations
 from nngraph.errors import CompileError, UnknownActivationError
-from nngraph.ir.plan import DENSE, KINDS, OPERATIONS, SPARSE, FusedOp, Plan
+from nngraph.ir.plan import AGGREGATE, DENSE, KINDS, OPERATIONS, SPARSE, AggregateOp, FusedOp, Op, Plan
 
 
 def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
@@ -61,7 +65,7 @@ def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
     _check_coverage(plan, computed_by, input_set, where)
 
 
-def _fail(where: str, op: FusedOp, message: str, nodes: tuple = ()) -> CompileError:
+def _fail(where: str, op: Op, message: str, nodes: tuple = ()) -> CompileError:
     return CompileError(f"{where}op {op.index}: {message}", op=op.index, nodes=nodes)
 
 
@@ -72,14 +76,15 @@ def _check_inputs(plan: Plan, where: str) -> None:
                                f"holds {plan.columns.get(node)!r}", nodes=(node,))
 
 
-def _check_header(op: FusedOp, position: int, where: str) -> None:
+def _check_header(op: Op, position: int, where: str) -> None:
     if op.index != position:
         raise _fail(where, op, f"sits at position {position} of the plan but says index {op.index}")
     if op.operation not in OPERATIONS:
         raise _fail(where, op, f"computes {op.operation!r}, no known operation; expected one of "
                     f"{', '.join(OPERATIONS)}")
-    if op.kind not in KINDS:
-        raise _fail(where, op, f"unknown kind {op.kind!r}; expected one of {', '.join(KINDS)}")
+    if op.kind not in (*KINDS, AGGREGATE) or (op.kind == AGGREGATE) != isinstance(op, AggregateOp):
+        raise _fail(where, op, f"unknown kind {op.kind!r} for a {type(op).__name__}; expected one of "
+                    f"{', '.join(KINDS)} for a FusedOp, {AGGREGATE!r} for an AggregateOp")
     if not op.targets:
         raise _fail(where, op, "computes no neuron")
     try:
@@ -91,7 +96,7 @@ def _check_header(op: FusedOp, position: int, where: str) -> None:
                     op.targets)
 
 
-def _check_targets(plan: Plan, op: FusedOp, computed_by: dict[Hashable, int],
+def _check_targets(plan: Plan, op: Op, computed_by: dict[Hashable, int],
                    input_set: set[Hashable], start: int, where: str) -> None:
     for offset, node in enumerate(op.targets):
         if node in computed_by:
@@ -105,7 +110,7 @@ def _check_targets(plan: Plan, op: FusedOp, computed_by: dict[Hashable, int],
                         f"targets are contiguous), holds {plan.columns.get(node)!r}", (node,))
 
 
-def _check_sources(plan: Plan, op: FusedOp, level_of: dict[Hashable, int], where: str) -> None:
+def _check_sources(plan: Plan, op: Op, level_of: dict[Hashable, int], where: str) -> None:
     missing = [node for node in op.sources if node not in level_of]
     if missing:
         late = [node for node in missing if node in plan.columns]
@@ -120,7 +125,10 @@ def _check_sources(plan: Plan, op: FusedOp, level_of: dict[Hashable, int], where
                     f"{level_of[deep[0]]}; an op may read only lower levels", tuple(deep))
 
 
-def _check_arrays(plan: Plan, op: FusedOp, where: str) -> None:
+def _check_arrays(plan: Plan, op: Op, where: str) -> None:
+    if isinstance(op, AggregateOp):
+        _check_reductions(plan, op, where)
+        return
     weights, bias = op.weights, op.bias
     expected = SPARSE if sparse.issparse(weights) else DENSE
     if op.kind != expected:
@@ -140,6 +148,38 @@ def _check_arrays(plan: Plan, op: FusedOp, where: str) -> None:
     if nonzeros != op.nonzeros or abs(density - op.density) > 1e-12 * abs(op.density):
         raise _fail(where, op, f"says {op.nonzeros} nonzeros (density {op.density}); its weights have "
                     f"{nonzeros} (density {density})")
+
+
+def _check_reductions(plan: Plan, op: AggregateOp, where: str) -> None:
+    if op.bias.shape != (len(op.targets),) or op.bias.dtype != plan.dtype:
+        raise _fail(where, op, f"bias must be ({len(op.targets)},) of {plan.dtype}, got {op.bias.shape} of "
+                    f"{op.bias.dtype}", op.targets)
+    start = 0
+    read = np.zeros(len(op.sources), dtype=bool)
+    for reduction in op.reductions:
+        rows, weights = reduction.rows, reduction.weights
+        what = f"reduction of targets from {reduction.start}"
+        if reduction.start != start:
+            raise _fail(where, op, f"{what} should start at target {start}: reductions cover the targets in order")
+        if reduction.aggregation not in known_aggregations():
+            raise _fail(where, op, f"{what}: unknown aggregation {reduction.aggregation!r}")
+        if rows.ndim != 2 or not len(rows) or weights.shape != rows.shape or rows.dtype.kind not in "iu":
+            raise _fail(where, op, f"{what}: rows and weights must be integer and float arrays of one "
+                        f"(targets, terms) shape, got {rows.shape} and {weights.shape}")
+        if weights.dtype != plan.dtype:
+            raise _fail(where, op, f"{what}: weights are {weights.dtype}, the plan computes in {plan.dtype}")
+        if rows.size and (rows.min() < 0 or rows.max() >= len(op.sources)):
+            raise _fail(where, op, f"{what}: a row is outside the op's {len(op.sources)} sources")
+        ordered = np.sort(rows, axis=1)
+        if np.any(ordered[:, 1:] == ordered[:, :-1]):
+            raise _fail(where, op, f"{what}: a target reads one source twice")
+        read[rows.ravel()] = True
+        start += len(rows)
+    if start != len(op.targets):
+        raise _fail(where, op, f"reductions cover {start} targets of {len(op.targets)}", op.targets)
+    if not read.all():
+        unread = [node for node, used in zip(op.sources, read) if not used]
+        raise _fail(where, op, f"reads no term from its sources {unread[:5]!r}", tuple(unread))
 
 
 def _check_connected(op: FusedOp, where: str) -> None:

@@ -6,7 +6,8 @@ the same plan always gives the same program (so a pickled plan regenerates its c
 The fused numpy pass ``forward(X, Z, A)`` is straight-line code, a few numpy calls per op and no
 loop: each op computes its block of weighted sums ``Z[start:stop]`` with one product, then its
 values ``A[start:stop]`` in place (buffers neuron-major, see ``nngraph.ir.plan``); how a product
-reads its sources, and when ops of one level share it, is ``nngraph.compiler.products``.
+reads its sources, and when ops of one level share it, is ``nngraph.compiler.products``; an
+aggregate op's gather and reductions are ``nngraph.compiler.aggregate``.
 
 Padding and non-finite values: a dense op with padding (``FusedOp.connected``), and a product that
 several ops share, multiply zeros that are no connection, and ``0 * nan`` is NaN. Such a plan also
@@ -37,11 +38,12 @@ from types import MappingProxyType
 
 import numpy as np
 
+from nngraph.compiler.aggregate import aggregate_lines
 from nngraph.compiler.costs import DEFAULT_OPTIONS, CodegenOptions, scalar_batch_limit
 from nngraph.compiler.products import group_lines, product_groups
 from nngraph.compiler.scalar import scalar_source
 from nngraph.errors import CompileError
-from nngraph.ir.plan import SPARSE, Plan
+from nngraph.ir.plan import AGGREGATE, SPARSE, Plan
 from nngraph.ir.text import producers
 
 
@@ -155,6 +157,9 @@ def _header(plan: Plan, limit: int, padded: bool) -> list[str]:
         "# Where an op gathers its sources (the columns i<k>, then the row of ones), W<k> holds",
         "# the bias as its last column. Suffixed <k>_<m>, a constant serves ops k to m of a level at once.",
     ]
+    if any(op.kind == AGGREGATE for op in plan.ops):
+        lines.append("# I<k>_<r>, w<k>_<r>, R<k>_<r>: the terms' columns and weights (targets x terms), and the")
+        lines.append("# aggregation, of aggregate op k's r-th reduction.")
     if padded:
         lines.append("# forward multiplies zeros that are no connection; when it gives NaN, the runner runs")
         lines.append("# forward_exact, the same pass over real connections only.")
@@ -171,7 +176,8 @@ def _forward(plan: Plan, constants: dict[str, object], options: CodegenOptions, 
     """The lines of ``forward`` (or, ``exact``, of ``forward_exact``), whether any of its
     products multiplies padding, and how many numpy calls its body makes (for the cost model)."""
     producer = producers(plan)
-    groups = [group_lines(plan, ops, constants, producer, options, exact=exact)
+    groups = [aggregate_lines(plan, ops[0], constants, producer, options) if ops[0].kind == AGGREGATE
+              else group_lines(plan, ops, constants, producer, options, exact=exact)
               for ops in product_groups(plan, exact=exact)]
     body = [line for group in groups for line in group.lines]
     padded = any(group.padded for group in groups)

@@ -1,9 +1,11 @@
-"""Stage 3, lower: turn groups into fused ops with weight matrices, laid out in columns.
+"""Stage 3, lower: turn groups into ops, laid out in columns.
 
-Each group becomes one dense ``FusedOp``: its sources are the union of its targets'
+Each group of sums becomes one dense ``FusedOp``: its sources are the union of its targets'
 predecessors, sorted by column, and its weight matrix holds each connection's weight at
 (source row, target column), zero elsewhere; the op is told which entries are connections, so a
-connection of weight 0.0 stays one. Columns follow the layout documented in
+connection of weight 0.0 stays one. An aggregate group becomes one ``AggregateOp``: one reduction
+per run of targets with the same aggregation and number of connections, holding each target's
+source rows and weights in the order of its predecessors. Columns follow the layout documented in
 ``nngraph.ir.plan``. The graph is read once, here, and never again: later edits to it cannot
 change the plan.
 """
@@ -16,14 +18,14 @@ import networkx as nx
 import numpy as np
 
 from nngraph.compiler.groups import Group
-from nngraph.core.network import BIAS, DEFAULT_BIAS, WEIGHT, inputs, outputs
-from nngraph.ir.plan import FusedOp, Plan, fused_op, layout
+from nngraph.core.network import AGGREGATION, BIAS, DEFAULT_AGGREGATION, DEFAULT_BIAS, WEIGHT, inputs, outputs
 from nngraph.core.structure import Column
+from nngraph.ir.plan import AggregateOp, FusedOp, Plan, Reduction, aggregate_op, fused_op, layout
 
 
 def lower(G: nx.DiGraph, groups: Sequence[Group], *, dtype: np.dtype,
           display: Sequence[Column]) -> Plan:
-    """Return the plan with one dense op per group, in order (``display``: the trace's columns).
+    """Return the plan with one op per group, in order (``display``: the trace's columns).
 
     Examples
     --------
@@ -47,7 +49,9 @@ def lower(G: nx.DiGraph, groups: Sequence[Group], *, dtype: np.dtype,
 
 
 def _lower_group(G: nx.DiGraph, index: int, group: Group, columns: Mapping[Hashable, int],
-                 dtype: np.dtype) -> FusedOp:
+                 dtype: np.dtype) -> FusedOp | AggregateOp:
+    if group.aggregate:
+        return _lower_aggregate(G, index, group, columns, dtype)
     # networkx's own algorithms read the adjacency dicts directly; the public views cost about
     # three times as much per connection, and lowering touches every connection once.
     predecessors = [G._pred[node] for node in group.targets]
@@ -61,6 +65,31 @@ def _lower_group(G: nx.DiGraph, index: int, group: Group, columns: Mapping[Hasha
             connected = _connections(predecessors, sources)
     return fused_op(index=index, targets=group.targets, sources=sources, weights=weights, bias=bias,
                     activation=group.activation, level=group.level, connected=connected)
+
+
+def _lower_aggregate(G: nx.DiGraph, index: int, group: Group, columns: Mapping[Hashable, int],
+                     dtype: np.dtype) -> AggregateOp:
+    """One reduction per run of targets that aggregate alike with as many terms (see ``groups``)."""
+    predecessors = [G._pred[node] for node in group.targets]
+    sources = sorted(set().union(*predecessors), key=columns.__getitem__)
+    row = {node: i for i, node in enumerate(sources)}
+    runs: list[tuple[str, int, list[int]]] = []  # (aggregation, terms, target positions)
+    for position, node in enumerate(group.targets):
+        key = (G.nodes[node].get(AGGREGATION, DEFAULT_AGGREGATION), len(predecessors[position]))
+        if runs and runs[-1][:2] == key:
+            runs[-1][2].append(position)
+        else:
+            runs.append((*key, [position]))
+    reductions = []
+    for aggregation, terms, positions in runs:
+        rows = np.array([[row[node] for node in predecessors[p]] for p in positions], dtype=np.intp)
+        weights = np.array([[data[WEIGHT] for data in predecessors[p].values()] for p in positions],
+                           dtype=dtype)
+        shape = (len(positions), terms)
+        reductions.append(Reduction(aggregation, positions[0], rows.reshape(shape), weights.reshape(shape)))
+    bias = np.array([G.nodes[node].get(BIAS, DEFAULT_BIAS) for node in group.targets], dtype=dtype)
+    return aggregate_op(index=index, targets=group.targets, sources=sources, bias=bias,
+                        activation=group.activation, level=group.level, reductions=reductions)
 
 
 def _connections(predecessors: list[dict], sources: list[Hashable]) -> np.ndarray:

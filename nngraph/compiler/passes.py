@@ -10,10 +10,11 @@ runs ``check_plan`` after each. ``compile_network(G, passes=())`` switches them 
   sum stays observable. It pays where ops are small or share sources, as in NEAT-style genomes and
   pruned layers; large fully connected ops stay apart (``costs.keeps_apart``), since padding them
   with zeros would only add work. Group-wise ops (softmax) are never merged: each normalises its
-  own layer.
+  own layer; nor are aggregate ops, which are no matrix product.
 - ``choose_kinds``: an op is ``"sparse"`` when scipy's CSR kernel over its connections is expected
   to cost less per sample than the dense product, ``"dense"`` (with zeros) otherwise, by the cost
   model of ``nngraph.compiler.costs``. Legal because both kinds compute the same connections.
+  Aggregate ops have one form, and keep it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from nngraph.compiler.check import check_plan
 from nngraph.compiler.costs import cheaper_kind, keeps_apart
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import ArgumentError, CompileError, shown
-from nngraph.ir.plan import DENSE, KINDS, SPARSE, FusedOp, Plan, fused_op, layout
+from nngraph.ir.plan import (AGGREGATE, DENSE, KINDS, SPARSE, AggregateOp, FusedOp, Op, Plan, Reduction,
+                             aggregate_op, fused_op, layout)
 
 # Merged blocks larger than this are built sparse, whatever their density, to bound memory.
 DENSE_BUILD_LIMIT = 1 << 24
@@ -50,7 +52,7 @@ def merge_levels(plan: Plan) -> Plan:
     """
     buckets: dict[tuple, list[FusedOp]] = {}
     for op in plan.ops:
-        alone = resolve_activation(op.activation).group_wise or keeps_apart(op)
+        alone = op.kind == AGGREGATE or resolve_activation(op.activation).group_wise or keeps_apart(op)
         key = ("alone", op.index) if alone else (op.level, op.activation)
         buckets.setdefault(key, []).append(op)
     merged = [members[0] if len(members) == 1 else _merge(members, plan.columns)
@@ -96,12 +98,15 @@ def choose_kinds(plan: Plan, *, kind: str | None = None) -> Plan:
         raise CompileError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     ops = []
     for op in plan.ops:
+        if op.kind == AGGREGATE:
+            ops.append(op)
+            continue
         chosen = kind or cheaper_kind(op, reads_slice=plan.reads_slice(op))
         ops.append(op if chosen == op.kind else _with(op, kind=chosen))
     return dataclasses.replace(plan, ops=tuple(ops))
 
 
-def relayout(plan: Plan, ops: Sequence[FusedOp]) -> Plan:
+def relayout(plan: Plan, ops: Sequence[Op]) -> Plan:
     """Return ``plan`` with ``ops`` in this order: re-indexed, columns re-laid, sources re-sorted."""
     columns = layout(plan.inputs, (op.targets for op in ops))
     placed = []
@@ -109,10 +114,26 @@ def relayout(plan: Plan, ops: Sequence[FusedOp]) -> Plan:
         order = sorted(range(len(op.sources)), key=lambda i: columns[op.sources[i]])
         if order == list(range(len(order))):
             placed.append(op if op.index == index else dataclasses.replace(op, index=index))
+        elif isinstance(op, AggregateOp):
+            placed.append(_resorted(op, order, index))
         else:
             placed.append(_with(op, index=index, sources=[op.sources[i] for i in order],
                                 weights=op.connection_matrix().tocsr()[order]))
-    return dataclasses.replace(plan, ops=tuple(placed), columns=columns)
+    return _replace(plan, ops=tuple(placed), columns=columns)
+
+
+def _resorted(op: AggregateOp, order: list[int], index: int) -> AggregateOp:
+    """``op`` at ``index`` with its sources in ``order``: each term keeps its place, its row renumbered."""
+    new_row = np.empty(len(order), dtype=np.intp)
+    new_row[order] = np.arange(len(order))
+    reductions = [Reduction(r.aggregation, r.start, new_row[r.rows], r.weights) for r in op.reductions]
+    return aggregate_op(index=index, targets=op.targets, sources=[op.sources[i] for i in order], bias=op.bias,
+                        activation=op.activation, level=op.level, reductions=reductions)
+
+
+def _replace(plan: Plan, **changes: object) -> Plan:
+    """A new plan with ``changes``."""
+    return dataclasses.replace(plan, **changes)
 
 
 def _with(op: FusedOp, **changes: object) -> FusedOp:

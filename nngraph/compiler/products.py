@@ -1,4 +1,4 @@
-"""The lines of ``forward`` for each product: how an op, or a run of ops of one level, computes.
+"""The lines of ``forward`` for each product: how a weighted-sum op, or a run of ops of one level, computes.
 
 ``codegen`` walks the plan's ops in ``product_groups`` and asks ``group_lines`` for the lines of
 each group: the product into the weighted sums ``Z[start:stop]``, then each op's activation into
@@ -26,7 +26,7 @@ import numpy as np
 
 from nngraph.compiler.costs import CodegenOptions, shared_product_batch_limit
 from nngraph.core.activations import resolve_activation
-from nngraph.ir.plan import SPARSE, FusedOp, Plan
+from nngraph.ir.plan import DENSE, SPARSE, AggregateOp, FusedOp, Plan
 from nngraph.ir.text import op_comment
 
 # Activations with an in-place numpy form (``CodegenOptions.in_place_activations``); others call
@@ -57,12 +57,12 @@ def sparse_in(op: FusedOp, *, exact: bool) -> bool:
 
 def gathers(plan: Plan, op: FusedOp, *, exact: bool) -> bool:
     """Whether ``op`` is computed dense and reads scattered columns, so that it gathers its sources."""
-    return not sparse_in(op, exact=exact) and not plan.reads_slice(op)
+    return op.kind == DENSE and not sparse_in(op, exact=exact) and not plan.reads_slice(op)
 
 
 def product_groups(plan: Plan, *, exact: bool) -> list[list[FusedOp]]:
     """Runs of consecutive ops of one level (which never read each other) that share a product:
-    sparse ops, or (outside the exact pass) gathering ops; every other op alone.
+    sparse ops, or (outside the exact pass) gathering ops; every other op (an aggregate op too) alone.
 
     Examples
     --------
@@ -117,7 +117,7 @@ def _sparse_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
     for op in ops:
         lines += [op_comment(op, producer),
                   f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
-        lines += _activation_lines(op, constants, options)
+        lines += activation_lines(op, constants, options)
     reads_inputs = bool(len(columns)) and int(columns.min()) < len(plan.inputs)
     return GroupLines(lines, reads_inputs, padded=False)
 
@@ -199,7 +199,7 @@ def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object]
                   f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
         if not limit:
             lines.append(product.format(op.index, "z"))
-        lines += _activation_lines(op, constants, options)
+        lines += activation_lines(op, constants, options)
     first_source = min(plan.columns[node] for op in ops for node in op.sources)
     union = {node for op in ops for node in op.sources}
     shared_padding = bool(limit) and any(len(op.sources) < len(union) for op in ops)
@@ -221,7 +221,7 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
         constants[f"W{k}"] = np.ascontiguousarray(op.weights.T)
         source, reads_inputs = _span(low, high, len(plan.inputs))
         lines += [f"np.matmul(W{k}, {source}, out=z)", f"z += b{k}"]
-    lines += _activation_lines(op, constants, options)
+    lines += activation_lines(op, constants, options)
     return GroupLines(lines, reads_inputs, padded=op.padded)
 
 
@@ -246,7 +246,9 @@ def _span(low: int, high: int, n_inputs: int) -> tuple[str, bool]:
     return f"A[{low}:{high}]", low < n_inputs
 
 
-def _activation_lines(op: FusedOp, constants: dict[str, object], options: CodegenOptions) -> list[str]:
+def activation_lines(op: FusedOp | AggregateOp, constants: dict[str, object],
+                     options: CodegenOptions) -> list[str]:
+    """The lines computing an op's values ``a`` from its weighted sums ``z`` (views of its block)."""
     activation = resolve_activation(op.activation)
     if op.activation == "linear":
         return ["if Z is not A:  # linear: the value is the weighted sum", "    a[...] = z"]

@@ -2,8 +2,9 @@
 
 For a network the size of the lesson's (108 connections), numpy's fixed cost per call is nearly
 all the time of a batch-of-one pass; Python float arithmetic on the same weights is several
-times faster. ``scalar_source`` writes that code (for plans the cost model allows: float64, up to
-``costs.SCALAR_MAX_CONNECTIONS`` connections, whose activations all have a scalar form), and
+times faster. ``scalar_source`` writes that code (for plans the cost model allows: float64 plans of weighted-sum ops, up to
+``costs.SCALAR_MAX_CONNECTIONS`` connections, whose activations all have a scalar form; aggregate
+ops have none), and
 ``costs.scalar_batch_limit`` says up to how many samples it beats the fused numpy pass.
 Each weighted sum adds its terms left to right, starting from the bias, as the reference does, one
 term per connection (a weight of 0.0 too: ``0.0 * nan`` is NaN, in the reference as here).
@@ -18,7 +19,7 @@ import numpy as np
 from nngraph.compiler.costs import CodegenOptions, scalar_code_allowed
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import CompileError
-from nngraph.ir.plan import FusedOp, Plan
+from nngraph.ir.plan import AGGREGATE, FusedOp, Plan
 from nngraph.ir.text import op_comment, producers
 
 TERMS_PER_LINE = 3
@@ -75,6 +76,8 @@ def scalar_source(plan: Plan, *, options: CodegenOptions) -> list[str] | None:
         return [a1]
     """
     if not scalar_code_allowed(plan, options=options):
+        return None
+    if any(op.kind == AGGREGATE for op in plan.ops):  # the registry's reductions have no scalar form here
         return None
     body: list[str] = []
     producer = producers(plan)

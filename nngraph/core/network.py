@@ -1,23 +1,30 @@
-"""The graph contract: attribute keys, the ``Neuron`` and ``Connection`` objects, add/read helpers.
+"""The graph contract: attribute keys, the ``Neuron``, ``Connection`` and ``LayerRecord`` objects, add/read helpers.
 
 A network *is* a plain ``networkx.DiGraph``:
 
 - every node carries ``role``: ``"input"``, ``"hidden"`` or ``"output"``;
 - hidden and output neurons carry ``bias`` (float, default 0.0), ``activation``
   (a registered name, default ``"linear"``) and optionally ``layer`` (a group name,
-  needed by group-wise activations such as softmax);
-- every edge carries ``weight`` (a finite float);
+  needed by group-wise activations such as softmax), ``aggregation`` (how the
+  weighted inputs combine, default ``"sum"``; see ``nngraph.core.aggregations``) and
+  ``bias_param`` (a name tying the bias to other numbers);
+- every edge carries ``weight`` (a finite float) and optionally ``param`` (a name
+  tying the weight to other numbers). One name is one number wherever it appears,
+  on connections or biases: tied numbers are equal (``validate`` checks it);
+- the graph may carry ``layers``: one record per builder layer (see ``LayerRecord``);
 - inputs and outputs are the input and output nodes in insertion order.
 
-Meaning: ``z_v = bias_v + sum_u weight_uv * a_u`` (the weighted sum) and
-``a_v = f(z_v)`` (the value). The keys are flat, networkx-style, so
-``networkx.to_numpy_array(G, weight="weight")`` works on every network.
+Meaning: ``z_v = bias_v + AGG_u(weight_uv * a_u)`` (the weighted sum; ``AGG`` is a sum
+unless the neuron says otherwise) and ``a_v = f(z_v)`` (the value). The keys are flat,
+networkx-style, so ``networkx.to_numpy_array(G, weight="weight")`` works on every network.
+Optional keys are written only when they differ from their defaults.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from dataclasses import dataclass
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 
@@ -25,7 +32,11 @@ ROLE = "role"
 BIAS = "bias"
 ACTIVATION = "activation"
 LAYER = "layer"
+AGGREGATION = "aggregation"
+BIAS_PARAM = "bias_param"
 WEIGHT = "weight"
+PARAM = "param"
+LAYERS = "layers"
 
 INPUT = "input"
 HIDDEN = "hidden"
@@ -34,6 +45,7 @@ ROLES = (INPUT, HIDDEN, OUTPUT)
 
 DEFAULT_BIAS = 0.0
 DEFAULT_ACTIVATION = "linear"
+DEFAULT_AGGREGATION = "sum"
 
 
 @dataclass(frozen=True)
@@ -43,7 +55,9 @@ class Neuron:
     Examples
     --------
     >>> Neuron("h1", role="hidden", bias=0.5, activation="relu", layer="dense")
-    Neuron(id='h1', role='hidden', bias=0.5, activation='relu', layer='dense')
+    Neuron(id='h1', role='hidden', bias=0.5, activation='relu', layer='dense', aggregation='sum', bias_param=None)
+    >>> Neuron("pool", aggregation="max").aggregation
+    'max'
     """
 
     id: Hashable
@@ -51,21 +65,60 @@ class Neuron:
     bias: float = DEFAULT_BIAS
     activation: str = DEFAULT_ACTIVATION
     layer: str | None = None
+    aggregation: str = DEFAULT_AGGREGATION
+    bias_param: str | None = None
 
 
 @dataclass(frozen=True)
 class Connection:
-    """One weighted edge of the network: ``source`` feeds ``target`` with ``weight``.
+    """One weighted edge of the network: ``source`` feeds ``target`` with ``weight``, tied by ``param``.
 
     Examples
     --------
     >>> Connection("x0", "h1", 0.25)
-    Connection(source='x0', target='h1', weight=0.25)
+    Connection(source='x0', target='h1', weight=0.25, param=None)
     """
 
     source: Hashable
     target: Hashable
     weight: float
+    param: str | None = None
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    """One builder layer, as the graph attribute ``layers`` lists it: what summaries, diagrams and
+    exporters need to see layer structure in any graph, a loaded one included.
+
+    ``name`` and ``kind`` (``"Dense"``, ...) as Keras says them; ``config`` the layer's settings
+    (JSON values: numbers, strings, booleans, None, lists and dicts); ``input_shape`` and
+    ``output_shape`` as Keras gives them, ``None`` for the batch; ``neurons`` the neurons the layer
+    computes (none for a layer that only renames positions, such as Flatten). In the graph a
+    record is a plain dict with these keys, shapes and neurons as lists (``as_dict``), so that it
+    is JSON data apart from the neuron ids.
+
+    Examples
+    --------
+    >>> record = LayerRecord("dense", "Dense", {"units": 2}, (None, 3), (None, 2), ("dense/0", "dense/1"))
+    >>> record.as_dict()["output_shape"]
+    [None, 2]
+    """
+
+    name: str
+    kind: str
+    config: Mapping[str, Any] = field(default_factory=dict, hash=False)  # a dict: not hashable
+    input_shape: tuple[int | None, ...] = ()
+    output_shape: tuple[int | None, ...] = ()
+    neurons: tuple[Hashable, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record as the graph stores it."""
+        return {"name": self.name, "kind": self.kind, "config": dict(self.config),
+                "input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
+                "neurons": list(self.neurons)}
+
+
+LAYER_RECORD_KEYS = ("name", "kind", "config", "input_shape", "output_shape", "neurons")
 
 
 def new_network() -> nx.DiGraph:
@@ -76,7 +129,8 @@ def new_network() -> nx.DiGraph:
 def add_neuron(G: nx.DiGraph, neuron: Neuron) -> Neuron:
     """Add ``neuron`` to ``G`` with the contract's attributes and return it.
 
-    Input neurons get only ``role``: they have no bias or activation.
+    Input neurons get only ``role``: they have no bias or activation. ``aggregation`` and
+    ``bias_param`` are written only when they differ from their defaults.
 
     Examples
     --------
@@ -92,6 +146,10 @@ def add_neuron(G: nx.DiGraph, neuron: Neuron) -> Neuron:
     attributes = {ROLE: neuron.role, BIAS: neuron.bias, ACTIVATION: neuron.activation}
     if neuron.layer is not None:
         attributes[LAYER] = neuron.layer
+    if neuron.aggregation != DEFAULT_AGGREGATION:
+        attributes[AGGREGATION] = neuron.aggregation
+    if neuron.bias_param is not None:
+        attributes[BIAS_PARAM] = neuron.bias_param
     G.add_node(neuron.id, **attributes)
     return neuron
 
@@ -101,8 +159,9 @@ def add_input(G: nx.DiGraph, node: Hashable) -> Neuron:
     return add_neuron(G, Neuron(node, role=INPUT))
 
 
-def connect(G: nx.DiGraph, source: Hashable, target: Hashable, weight: float) -> Connection:
-    """Add the connection ``source -> target`` with ``weight`` and return it.
+def connect(G: nx.DiGraph, source: Hashable, target: Hashable, weight: float, *,
+            param: str | None = None) -> Connection:
+    """Add the connection ``source -> target`` with ``weight`` (tied by ``param``, if given) and return it.
 
     Both neurons must already be in ``G``, so that a typo cannot create a
     neuron without a role.
@@ -113,7 +172,7 @@ def connect(G: nx.DiGraph, source: Hashable, target: Hashable, weight: float) ->
     >>> _ = add_input(G, "x")
     >>> _ = add_neuron(G, Neuron("y", role="output"))
     >>> connect(G, "x", "y", 2.0)
-    Connection(source='x', target='y', weight=2.0)
+    Connection(source='x', target='y', weight=2.0, param=None)
     """
     from nngraph.errors import NetworkError
 
@@ -122,8 +181,11 @@ def connect(G: nx.DiGraph, source: Hashable, target: Hashable, weight: float) ->
             raise NetworkError(
                 f"connection {source!r} -> {target!r}: neuron {node!r} is not in the network; "
                 "add it with add_neuron first", node=node, edge=(source, target))
-    G.add_edge(source, target, **{WEIGHT: weight})
-    return Connection(source, target, weight)
+    attributes: dict[str, Any] = {WEIGHT: weight}
+    if param is not None:
+        attributes[PARAM] = param
+    G.add_edge(source, target, **attributes)
+    return Connection(source, target, weight, param=param)
 
 
 def read_neuron(G: nx.DiGraph, node: Hashable) -> Neuron:
@@ -133,7 +195,8 @@ def read_neuron(G: nx.DiGraph, node: Hashable) -> Neuron:
     if role == INPUT:
         return Neuron(node, role=INPUT)
     return Neuron(node, role=role, bias=data.get(BIAS, DEFAULT_BIAS),
-                  activation=data.get(ACTIVATION, DEFAULT_ACTIVATION), layer=data.get(LAYER))
+                  activation=data.get(ACTIVATION, DEFAULT_ACTIVATION), layer=data.get(LAYER),
+                  aggregation=data.get(AGGREGATION, DEFAULT_AGGREGATION), bias_param=data.get(BIAS_PARAM))
 
 
 def neurons(G: nx.DiGraph) -> list[Neuron]:
@@ -143,7 +206,37 @@ def neurons(G: nx.DiGraph) -> list[Neuron]:
 
 def connections(G: nx.DiGraph) -> list[Connection]:
     """Return every connection of ``G`` in networkx edge order."""
-    return [Connection(u, v, w) for u, v, w in G.edges(data=WEIGHT)]
+    return [Connection(u, v, data.get(WEIGHT), param=data.get(PARAM)) for u, v, data in G.edges(data=True)]
+
+
+def add_layer(G: nx.DiGraph, record: LayerRecord) -> LayerRecord:
+    """Append ``record`` to the graph's ``layers`` and return it.
+
+    Examples
+    --------
+    >>> G = new_network()
+    >>> _ = add_layer(G, LayerRecord("dense", "Dense", {"units": 1}, (None, 1), (None, 1), ("y",)))
+    >>> G.graph["layers"][0]["neurons"]
+    ['y']
+    """
+    G.graph.setdefault(LAYERS, []).append(record.as_dict())
+    return record
+
+
+def layer_records(G: nx.DiGraph) -> list[LayerRecord]:
+    """Return a validated graph's ``layers`` as ``LayerRecord`` objects (an empty list when it has none).
+
+    Examples
+    --------
+    >>> from nngraph.models import Sequential
+    >>> from nngraph.layers import Dense
+    >>> [(r.name, r.kind, r.output_shape) for r in layer_records(Sequential([Dense(2, input_shape=(3,))]).graph)]
+    [('dense', 'Dense', (None, 2))]
+    """
+    return [LayerRecord(name=record["name"], kind=record["kind"], config=dict(record["config"]),
+                        input_shape=tuple(record["input_shape"]), output_shape=tuple(record["output_shape"]),
+                        neurons=tuple(record["neurons"]))
+            for record in G.graph.get(LAYERS, ())]
 
 
 def inputs(G: nx.DiGraph) -> list[Hashable]:

@@ -9,16 +9,19 @@ from __future__ import annotations
 import decimal
 import math
 import numbers
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 
 import networkx as nx
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
+from nngraph.core.aggregations import resolve_aggregation
+from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATION,
+                                  DEFAULT_AGGREGATION, DEFAULT_BIAS, INPUT, LAYER, LAYER_RECORD_KEYS,
+                                  LAYERS, ROLE, ROLES, WEIGHT)
+from nngraph.core.params import tied
 from nngraph.errors import CycleError, NetworkError, shown
 from nngraph.names import quoted, unfaithful_character
-from nngraph.core.network import (ACTIVATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_BIAS, INPUT, LAYER, ROLE, ROLES,
-                                  WEIGHT)
 from nngraph.core.structure import contract, levels
 
 _PLAIN_NUMBERS = {float, int, np.float64, np.float32, np.float16, np.int64, np.int32}
@@ -29,13 +32,17 @@ def validate(G: object) -> None:
 
     Checked: ``G`` is a ``networkx.DiGraph``; no neuron id or layer name holds NUL or a
     lone surrogate (``nngraph.names``); every node has a known ``role``;
-    inputs have no incoming connections and no bias or activation; every
-    computed neuron has a finite ``bias``, a registered ``activation`` and, for a
-    group-wise activation (softmax), a ``layer``; every connection has a finite
-    ``weight`` (weights and biases as ``number_problem`` says); there is no cycle
-    (the error lists the cycle's edges); neurons of one softmax group do not feed
-    each other; there is at least one input and one output. A neuron without
-    incoming connections is legal, and so is a hidden neuron that reaches no output.
+    inputs have no incoming connections and none of a computed neuron's keys; every
+    computed neuron has a finite ``bias``, a registered ``activation`` and
+    ``aggregation`` and, for a group-wise activation (softmax), a ``layer``; every
+    connection has a finite ``weight`` (weights and biases as ``number_problem``
+    says); numbers tied by one name (``param``,
+    ``bias_param``) are equal (the error names two that differ); the ``layers``
+    records, if any, are well formed and list neurons of the network, each in one
+    layer at most; there is no cycle (the error lists the cycle's edges); neurons of
+    one softmax group do not feed each other; there is at least one input and
+    one output. A neuron without incoming connections is legal, and so is a
+    hidden neuron that reaches no output.
 
     Examples
     --------
@@ -52,7 +59,8 @@ def validate(G: object) -> None:
     if not isinstance(G, nx.DiGraph) or G.is_multigraph():
         raise NetworkError(f"a network must be a networkx.DiGraph, got {type(G).__name__}")
     _check_neurons(G)
-    _check_weights(G)
+    _check_ties(G, connections=_check_weights(G))
+    _check_layers(G)
     _check_acyclic(G)
     _check_groups(G)
 
@@ -76,6 +84,7 @@ def _check_neurons(G: nx.DiGraph) -> None:
         if problem:
             raise NetworkError(f"neuron {node!r}: bias must be a finite number, {problem}", node=node)
         activation = resolve_activation(data.get(ACTIVATION, DEFAULT_ACTIVATION), node=node)
+        resolve_aggregation(data.get(AGGREGATION, DEFAULT_AGGREGATION), node=node)
         layer = data.get(LAYER)
         if layer is not None and not isinstance(layer, str):
             raise NetworkError(f"neuron {node!r}: layer must be a name (str), got {layer!r}", node=node)
@@ -103,7 +112,7 @@ def _check_name(node: Hashable, *, layer: str | None = None) -> None:
 
 
 def _check_input(G: nx.DiGraph, node: Hashable, data: dict) -> None:
-    for key in (BIAS, ACTIVATION, LAYER):
+    for key in (BIAS, ACTIVATION, LAYER, AGGREGATION, BIAS_PARAM):
         if key in data:
             raise NetworkError(
                 f"input {node!r} carries {key!r}; inputs pass their feature through unchanged, "
@@ -161,18 +170,24 @@ def first_bad_number(values: np.ndarray, *, finite: bool = True) -> tuple[tuple[
     return None
 
 
-def _check_weights(G: nx.DiGraph) -> None:
+class _MoreThanWeight:
+    """Stands, in the one read of every connection, for a connection that carries more than its weight."""
+
+
+def _check_weights(G: nx.DiGraph) -> bool:
+    """Check every weight; return whether some connection carries more than its weight (a ``param``?)."""
     # Read the adjacency dicts directly, as networkx's own algorithms do: this check touches
     # every connection, and the public edge view costs three times as much per connection.
-    weights = [data.get(WEIGHT) for targets in G._adj.values() for data in targets.values()]
-    # Fast path for large networks: one type scan and one vectorised finiteness test
-    # (an integer beyond float range fails the conversion: the slow path names it).
-    if set(map(type, weights)) <= _PLAIN_NUMBERS:
-        try:
-            if np.isfinite(np.asarray(weights, dtype=float)).all():
-                return
-        except OverflowError:
-            pass
+    weights = [data.get(WEIGHT) if len(data) == 1 else _MoreThanWeight
+               for targets in G._adj.values() for data in targets.values()]
+    kinds = set(map(type, weights))
+    more = type in kinds  # the class itself stands in the list
+    if more:
+        weights = [data.get(WEIGHT) for targets in G._adj.values() for data in targets.values()]
+        kinds = set(map(type, weights))
+    # Fast path for large networks: one type scan and one finiteness test.
+    if kinds <= _PLAIN_NUMBERS and _all_finite(weights, kinds):
+        return more
     for source, target, weight in G.edges(data=WEIGHT):
         if weight is None:
             raise NetworkError(f"connection {source!r} -> {target!r} has no 'weight'",
@@ -181,6 +196,89 @@ def _check_weights(G: nx.DiGraph) -> None:
         if problem:
             raise NetworkError(f"connection {source!r} -> {target!r}: weight must be a finite number, {problem}",
                                edge=(source, target))
+    return more
+
+
+def _all_finite(weights: list, kinds: set[type]) -> bool:
+    """Whether every weight, each of a plain number type, is finite; one pass over them."""
+    try:
+        if int in kinds:  # Python ints are unbounded: convert each
+            return bool(np.isfinite(np.asarray(weights, dtype=float)).all())
+        # A sum is finite only if every term is; one that overflows is a false alarm, which the
+        # slow path clears.
+        return math.isfinite(sum(weights))
+    except OverflowError:
+        return False
+
+
+def _check_ties(G: nx.DiGraph, *, connections: bool) -> None:
+    """Numbers tied by one name must be equal; ``connections=False``: no connection carries a name."""
+    for name, places in tied(G, connections=connections).items():
+        first = places[0].value(G)
+        for place in places[1:]:
+            if place.value(G) != first:
+                raise NetworkError(
+                    f"{places[0].describe(G)} and {place.describe(G)} are tied by the name {name!r} but "
+                    f"differ; tied numbers must be equal (nngraph.set_param(G, {name!r}, value) writes "
+                    "every copy)", node=place.node, edge=place.edge)
+
+
+def _check_layers(G: nx.DiGraph) -> None:
+    """The graph's ``layers`` records (see ``network.LayerRecord``) are well formed and list its neurons."""
+    records = G.graph.get(LAYERS)
+    if records is None:
+        return
+    if not isinstance(records, (list, tuple)):
+        raise NetworkError(f"the graph attribute {LAYERS!r} must be a list of layer records, "
+                           f"got {type(records).__name__}")
+    owner: dict[Hashable, str] = {}
+    names: set[str] = set()
+    for index, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            raise NetworkError(f"layer record #{index} must be a dict with the keys "
+                               f"{', '.join(LAYER_RECORD_KEYS)}, got {type(record).__name__}")
+        name = record.get("name")
+        where = f"layer {name!r}" if isinstance(name, str) else f"layer record #{index}"
+        missing = [key for key in LAYER_RECORD_KEYS if key not in record]
+        unknown = sorted(map(str, set(record) - set(LAYER_RECORD_KEYS)))
+        if missing or unknown:
+            what = f"lacks {missing}" if missing else f"has unknown keys {unknown}"
+            raise NetworkError(f"{where}: the record {what}; a layer record has exactly the keys "
+                               f"{', '.join(LAYER_RECORD_KEYS)}")
+        for key in ("name", "kind"):
+            if not isinstance(record[key], str) or not record[key]:
+                raise NetworkError(f"{where}: {key!r} must be a non-empty str, got {record[key]!r}")
+        if name in names:
+            raise NetworkError(f"{where}: two layer records share the name {name!r}; names must be unique")
+        names.add(name)
+        config = record["config"]
+        if not isinstance(config, Mapping) or not all(isinstance(key, str) for key in config):
+            raise NetworkError(f"{where}: 'config' must be a dict keyed by str, got {config!r}")
+        for key in ("input_shape", "output_shape"):
+            shape = record[key]
+            if not isinstance(shape, (list, tuple)) or not all(
+                    size is None or (isinstance(size, int) and not isinstance(size, bool) and size >= 0)
+                    for size in shape):
+                raise NetworkError(f"{where}: {key!r} must be a list of sizes (whole numbers, or None "
+                                   f"for the batch), got {shape!r}")
+        _check_record_neurons(G, where, name, record["neurons"], owner)
+
+
+def _check_record_neurons(G: nx.DiGraph, where: str, name: str, neurons: object,
+                          owner: dict[Hashable, str]) -> None:
+    if not isinstance(neurons, (list, tuple)):
+        raise NetworkError(f"{where}: 'neurons' must be a list of the layer's neurons, got {neurons!r}")
+    for node in neurons:
+        try:
+            present = node in G
+        except TypeError:  # an unhashable id cannot be a neuron
+            present = False
+        if not present:
+            raise NetworkError(f"{where} lists neuron {node!r}, which is not in the network")
+        if node in owner:
+            raise NetworkError(f"{where} lists neuron {node!r}, which layer {owner[node]!r} lists already; "
+                               "a neuron belongs to one layer", node=node)
+        owner[node] = name
 
 
 def _check_acyclic(G: nx.DiGraph) -> None:

@@ -1,11 +1,13 @@
 """The reference forward pass: node by node, obviously correct, the oracle for everything else.
 
 It follows the contract literally: in topological order, each neuron's
-weighted sum is ``bias + sum(weight * value of source)`` and its value is its
-activation of that sum. Neurons that share a softmax layer are finished
-together, once all their weighted sums are known. It imports nothing from the
-compiler. Arithmetic follows IEEE: huge values overflow to infinity and
-``inf - inf`` gives NaN, without numpy's ``RuntimeWarning`` about it.
+weighted sum is ``bias + AGG(weight * value of source)``, its terms taken in the
+order of its predecessors and ``AGG`` its aggregation (a sum unless it says
+otherwise), and its value is its activation of that sum. Neurons that share a
+softmax layer are finished together, once all their weighted sums are known. It
+imports only the core: it shares nothing with the compiler but the activation and
+aggregation registries. Arithmetic follows IEEE: huge values overflow to
+infinity and ``inf - inf`` gives NaN, without numpy's ``RuntimeWarning`` about it.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from nngraph.core.activations import resolve_activation
+from nngraph.core.aggregations import resolve_aggregation
+from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_AGGREGATION,
+                                  DEFAULT_BIAS, INPUT, ROLE, WEIGHT, inputs, outputs)
 from nngraph.execute.inputs import as_batch
 from nngraph.execute.trace import Trace
-from nngraph.core.network import (ACTIVATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_BIAS, INPUT, ROLE, WEIGHT,
-                                  inputs, outputs)
 from nngraph.core.structure import columns, contract
 from nngraph.core.validate import softmax_groups, validate
 
@@ -69,10 +72,12 @@ def run_reference(G: nx.DiGraph, x: ArrayLike, *, dtype: DTypeLike = np.float64)
             if data[unit[0]][ROLE] == INPUT:
                 continue
             for node in unit:
-                z = np.full(batch.shape[0], data[node].get(BIAS, DEFAULT_BIAS), dtype=batch.dtype)
-                for source, _, weight in G.in_edges(node, data=WEIGHT):
-                    z += batch.dtype.type(weight) * values[:, column[source]]
-                weighted_sums[:, column[node]] = z
+                terms = [batch.dtype.type(weight) * values[:, column[source]]
+                         for source, _, weight in G.in_edges(node, data=WEIGHT)]
+                stacked = np.stack(terms, axis=-1) if terms else np.empty((batch.shape[0], 0), batch.dtype)
+                aggregation = resolve_aggregation(data[node].get(AGGREGATION, DEFAULT_AGGREGATION))
+                bias = batch.dtype.type(data[node].get(BIAS, DEFAULT_BIAS))
+                weighted_sums[:, column[node]] = bias + aggregation(stacked)
             activation = resolve_activation(data[unit[0]].get(ACTIVATION, DEFAULT_ACTIVATION))
             cols = [column[node] for node in unit]
             values[:, cols] = activation(weighted_sums[:, cols])

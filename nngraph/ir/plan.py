@@ -17,8 +17,14 @@ what they compute (``op.operation``), each with its formula:
     are stored: ``"dense"`` (a numpy array, zeros where a source does not feed a target) or
     ``"sparse"`` (a ``scipy.sparse.csr_array`` of exactly the connections).
 
+``"aggregate"`` (``AggregateOp``, kind ``"aggregate"``)
+    The gather-and-reduce op, for neurons whose aggregation is not a sum
+    (``nngraph.core.aggregations``): for each of its ``reductions``,
+    ``z[t] = bias[t] + AGG(weights[t, k] * a[sources[rows[t, k]]] for k in terms)``, the terms of
+    each target in the order of its predecessors.
+
 A new kind is one entry here (and in ``OPERATIONS``), one lowering (``nngraph.compiler.lower``),
-one code template (``nngraph.compiler.products``) and one check (``nngraph.compiler.check``);
+one code template (``nngraph.compiler.products``, ``nngraph.compiler.aggregate``) and one check (``nngraph.compiler.check``);
 the property tests compare it with the reference pass.
 
 Column layout
@@ -65,10 +71,11 @@ from nngraph.errors import NeuronNotFoundError
 from nngraph.ir.text import explain_neuron, plan_table
 
 WEIGHTED_SUM = "weighted_sum"
-OPERATIONS = (WEIGHTED_SUM,)  # the op kinds of the module doc, by what they compute
+AGGREGATE = "aggregate"
+OPERATIONS = (WEIGHTED_SUM, AGGREGATE)  # the op kinds of the module doc, by what they compute
 DENSE = "dense"
 SPARSE = "sparse"
-KINDS = (DENSE, SPARSE)  # how a weighted-sum op stores its weights
+KINDS = (DENSE, SPARSE)  # the storage kinds of a FusedOp
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -257,6 +264,129 @@ def _dense_connections(matrix: np.ndarray, weights: np.ndarray | sparse.sparray,
 
 
 @dataclass(frozen=True, eq=False, repr=False)
+class Reduction:
+    """Consecutive targets of an ``AggregateOp`` that aggregate alike: the op's targets ``start`` to
+    ``start + len(rows) - 1``, each with ``rows.shape[1]`` terms.
+
+    ``rows[t, k]`` is the row (in the op's ``sources``) of target ``start + t``'s ``k``-th term, in
+    the order of its predecessors; ``weights[t, k]`` its weight. Both ``(targets, terms)``.
+    """
+
+    aggregation: str
+    start: int
+    rows: np.ndarray
+    weights: np.ndarray
+
+    def __repr__(self) -> str:
+        return (f"Reduction({self.aggregation!r}, targets {self.start}..{self.start + len(self.rows) - 1}, "
+                f"{self.rows.shape[1]} terms each)")
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class AggregateOp:
+    """The gather-and-reduce op: each target's weighted sum is its bias plus an aggregation (max,
+    product, ...) of its weighted terms, reduction by reduction; then the activation (see the module
+    doc). It presents its connections as ``FusedOp`` does (``shape``, ``connection_matrix()``, ...),
+    so that tables, explanations and diagrams read both alike.
+
+    Fields: ``index``, ``targets``, ``sources`` (sorted by column), ``bias``, ``activation`` and
+    ``level`` as in ``FusedOp``; ``reductions``, covering the targets in order. Build one with
+    ``aggregate_op``.
+    """
+
+    index: int
+    targets: tuple[Hashable, ...]
+    sources: tuple[Hashable, ...]
+    bias: np.ndarray = field(repr=False)
+    activation: str
+    level: int
+    reductions: tuple[Reduction, ...]
+
+    kind = AGGREGATE
+    operation = AGGREGATE
+    padded = False  # every term is a connection
+    connected = None
+
+    def __repr__(self) -> str:
+        return (f"AggregateOp(index={self.index}, aggregations={self.aggregations!r}, "
+                f"activation={self.activation!r}, {len(self.sources)} sources -> {len(self.targets)} targets, "
+                f"level={self.level})")
+
+    @property
+    def aggregations(self) -> tuple[str, ...]:
+        """The aggregations of its reductions, each once, in order."""
+        return tuple(dict.fromkeys(reduction.aggregation for reduction in self.reductions))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(len(sources), len(targets))``, the shape of its connection matrix."""
+        return (len(self.sources), len(self.targets))
+
+    @property
+    def connections(self) -> int:
+        """How many connections (terms) it computes."""
+        return sum(reduction.rows.size for reduction in self.reductions)
+
+    @property
+    def nonzeros(self) -> int:
+        """How many of its weights are nonzero."""
+        return sum(int(np.count_nonzero(reduction.weights)) for reduction in self.reductions)
+
+    @property
+    def density(self) -> float:
+        """``nonzeros`` over the size of its connection matrix (1.0 when empty)."""
+        size = self.shape[0] * self.shape[1]
+        return self.nonzeros / size if size else 1.0
+
+    def connection_matrix(self) -> sparse.coo_array:
+        """The connections as a sparse ``(sources, targets)`` matrix, one stored entry each."""
+        rows = [reduction.rows.ravel() for reduction in self.reductions]
+        cols = [np.repeat(np.arange(reduction.start, reduction.start + len(reduction.rows)),
+                          reduction.rows.shape[1]) for reduction in self.reductions]
+        values = [reduction.weights.ravel() for reduction in self.reductions]
+        if not self.reductions:
+            return sparse.coo_array(self.shape)
+        return sparse.coo_array((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+                                shape=self.shape)
+
+    def connection_mask(self) -> np.ndarray:
+        """A boolean ``(sources, targets)`` array, True at each connection."""
+        return _stored_entries(self.connection_matrix())
+
+    def dense_weights(self) -> np.ndarray:
+        """The weights as a dense ``(sources, targets)`` array, zero where there is no connection."""
+        return self.connection_matrix().toarray()
+
+    def reduction_of(self, target: int) -> tuple[Reduction, int]:
+        """The reduction computing the op's ``target``-th neuron, and the neuron's row in it."""
+        for reduction in self.reductions:
+            if reduction.start <= target < reduction.start + len(reduction.rows):
+                return reduction, target - reduction.start
+        raise IndexError(f"op {self.index} has no target {target}")
+
+
+def aggregate_op(*, index: int, targets: Iterable[Hashable], sources: Iterable[Hashable], bias: np.ndarray,
+                 activation: str, level: int, reductions: Iterable[Reduction]) -> AggregateOp:
+    """Return an ``AggregateOp`` with its arrays read-only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> op = aggregate_op(index=0, targets=["m"], sources=["a", "b"], bias=np.zeros(1), activation="relu",
+    ...                   level=1, reductions=[Reduction("max", 0, np.array([[1, 0]]), np.array([[2.0, 0.5]]))])
+    >>> op.aggregations, op.connections, op.dense_weights().tolist()
+    (('max',), 2, [[0.5], [2.0]])
+    """
+    frozen = tuple(Reduction(reduction.aggregation, reduction.start, _frozen(np.array(reduction.rows)),
+                             _frozen(np.array(reduction.weights))) for reduction in reductions)
+    return AggregateOp(index=index, targets=tuple(targets), sources=tuple(sources), bias=_frozen(np.array(bias)),
+                       activation=activation, level=level, reductions=frozen)
+
+
+Op = FusedOp | AggregateOp
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class Plan:
     """A network as fused ops over one column layout: the IR, data only.
 
@@ -284,7 +414,7 @@ class Plan:
     True
     """
 
-    ops: tuple[FusedOp, ...]
+    ops: tuple[Op, ...]
     inputs: tuple[Hashable, ...]
     outputs: tuple[Hashable, ...]
     dtype: np.dtype
@@ -309,7 +439,7 @@ class Plan:
         """How many neurons (inputs included) the plan holds."""
         return len(self.columns)
 
-    def op_of(self, node: Hashable) -> FusedOp | None:
+    def op_of(self, node: Hashable) -> Op | None:
         """The op that computes ``node`` (``None`` for an input); unknown neurons raise.
 
         Examples
@@ -329,7 +459,7 @@ class Plan:
         starts = [self.columns[op.targets[0]] for op in self.ops]
         return self.ops[int(np.searchsorted(starts, column, side="right")) - 1]
 
-    def reads_slice(self, op: FusedOp) -> bool:
+    def reads_slice(self, op: Op) -> bool:
         """Whether ``op``'s sources hold contiguous columns, so that one slice reads them all.
 
         Examples

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from nngraph.names import ascii_printable, printable, quoted
 
 if TYPE_CHECKING:
-    from nngraph.ir.plan import FusedOp, Plan
+    from nngraph.ir.plan import AggregateOp, Op, Plan
 
 EXPLAIN_TERMS = 32
 SOURCE_BLOCKS = 4
@@ -40,7 +40,7 @@ def producers(plan: Plan) -> dict[Hashable, str]:
     return producer
 
 
-def source_blocks(op: FusedOp, producer: dict[Hashable, str]) -> str:
+def source_blocks(op: Op, producer: dict[Hashable, str]) -> str:
     """Where an op's sources come from, producer by producer: ``inputs (8) + op 0 (6)``."""
     counts = Counter(producer[node] for node in op.sources)
     blocks = [f"{name} ({count})" for name, count in counts.items()]
@@ -50,11 +50,17 @@ def source_blocks(op: FusedOp, producer: dict[Hashable, str]) -> str:
     return " + ".join(blocks) or "nothing"
 
 
-def describe_op(op: FusedOp, producer: dict[Hashable, str]) -> str:
-    """One line about an op: ``op 0: relu over a .. f (6) <- inputs (8)  [dense 8x6, level 1]``."""
+def kind_name(op: Op) -> str:
+    """An op's kind as tables say it: ``dense``, ``sparse``, or ``aggregate (max, mean)``."""
+    aggregations = getattr(op, "aggregations", None)
+    return f"{op.kind} ({', '.join(aggregations)})" if aggregations else op.kind
+
+
+def describe_op(op: Op, producer: dict[Hashable, str]) -> str:
+    """One line about an op, for comments: ``op 0: relu over a .. f (6) <- inputs (8)  [dense 8x6, level 1]``."""
     rows, cols = op.shape
     return (f"op {op.index}: {op.activation} over {block_name(op.targets)} <- "
-            f"{source_blocks(op, producer)}  [{op.kind} {rows}x{cols}, level {op.level}]")
+            f"{source_blocks(op, producer)}  [{kind_name(op)} {rows}x{cols}, level {op.level}]")
 
 
 def op_comment(op: FusedOp, producer: dict[Hashable, str]) -> str:
@@ -67,7 +73,7 @@ def plan_table(plan: Plan, *, runner: str | None = None) -> str:
     density) and a footer with totals, and with the ``runner`` of its program when given."""
     producer = producers(plan)
     header = ("op", "kind", "level", "sources -> targets", "activation", "weights", "nonzeros", "density")
-    rows = [(str(op.index), op.kind, str(op.level),
+    rows = [(str(op.index), kind_name(op), str(op.level),
              f"{source_blocks(op, producer)} -> {block_name(op.targets)}", op.activation,
              f"{op.shape[0]}x{op.shape[1]}", str(op.nonzeros), f"{op.density:.3f}") for op in plan.ops]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
@@ -80,7 +86,7 @@ def plan_table(plan: Plan, *, runner: str | None = None) -> str:
 
     weights = sum(op.nonzeros for op in plan.ops)
     biases = sum(len(op.targets) for op in plan.ops)
-    work = sum(op.nonzeros if op.kind == "sparse" else op.shape[0] * op.shape[1] for op in plan.ops)
+    work = sum(op.shape[0] * op.shape[1] if op.kind == "dense" else op.connections for op in plan.ops)
     passes = ", ".join(plan.passes) or "none"
     lines = [f"plan: {len(plan.ops)} fused ops, {len(plan.inputs)} inputs -> {len(plan.outputs)} "
              f"outputs, {plan.dtype} (passes: {passes})", line(header)]
@@ -103,21 +109,38 @@ def explain_neuron(plan: Plan, node: Hashable) -> str:
         return (f"neuron {quoted(node)} is input {column} (column {column}): its value is the feature "
                 f"itself and it has no weighted sum; {read}")
     target = column - plan.columns[op.targets[0]]  # an op's targets hold contiguous columns
-    connections = op.connection_matrix().tocsc()[:, [target]].tocoo()
-    weights = dict(zip(connections.row.tolist(), connections.data.tolist()))  # 0.0 weights included
     lines = [f"neuron {quoted(node)} (column {column}) is computed by op {op.index} "
-             f"({op.kind}, {op.activation}, level {op.level}):",
-             f"  weighted sum = {float(op.bias[target]):.6g} (bias)"]
-    terms = [(op.sources[row], weights[row]) for row in sorted(weights)]
-    pad = " " * len("  weighted sum ")
-    for source, weight in terms[:EXPLAIN_TERMS]:
-        lines.append(f"{pad}{'-' if weight < 0 else '+'} {abs(weight):.6g} * {quoted(source)}")
-    if len(terms) > EXPLAIN_TERMS:
-        lines.append(f"{pad}+ ... {len(terms) - EXPLAIN_TERMS} more terms "
-                     f"(op {op.index}'s weights, column {target})")
+             f"({kind_name(op)}, {op.activation}, level {op.level}):"]
+    if op.kind == "aggregate":
+        lines += _aggregate_terms(op, target)
+    else:
+        connections = op.connection_matrix().tocsc()[:, [target]].tocoo()
+        weights = dict(zip(connections.row.tolist(), connections.data.tolist()))  # 0.0 weights included
+        lines.append(f"  weighted sum = {float(op.bias[target]):.6g} (bias)")
+        terms = [(op.sources[row], weights[row]) for row in sorted(weights)]
+        pad = " " * len("  weighted sum ")
+        for source, weight in terms[:EXPLAIN_TERMS]:
+            lines.append(f"{pad}{'-' if weight < 0 else '+'} {abs(weight):.6g} * {quoted(source)}")
+        if len(terms) > EXPLAIN_TERMS:
+            lines.append(f"{pad}+ ... {len(terms) - EXPLAIN_TERMS} more terms "
+                         f"(op {op.index}'s weights, column {target})")
     if op.activation == "softmax":
         lines.append(f"  value = softmax(weighted sum) over op {op.index}'s {len(op.targets)} "
                      f"neurons: {block_name(op.targets)}")
     else:
         lines.append(f"  value = {op.activation}(weighted sum)")
     return "\n".join(lines)
+
+
+def _aggregate_terms(op: AggregateOp, target: int) -> list[str]:
+    """The weighted sum of an aggregate op's ``target``-th neuron: bias, aggregation, terms in order."""
+    reduction, row = op.reduction_of(target)
+    terms = list(zip(reduction.rows[row].tolist(), reduction.weights[row].tolist()))
+    lines = [f"  weighted sum = {float(op.bias[target]):.6g} (bias) + {reduction.aggregation} of "
+             f"{len(terms)} term{'s' if len(terms) != 1 else ''}{', in this order' if len(terms) > 1 else ''}"
+             f"{':' if terms else ''}"]
+    pad = " " * len("  weighted sum = ")
+    lines += [f"{pad}{weight:.6g} * {quoted(op.sources[source])}" for source, weight in terms[:EXPLAIN_TERMS]]
+    if len(terms) > EXPLAIN_TERMS:
+        lines.append(f"{pad}... {len(terms) - EXPLAIN_TERMS} more terms (op {op.index}'s reductions)")
+    return lines

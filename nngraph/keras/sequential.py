@@ -16,9 +16,9 @@ from nngraph.errors import ArgumentError, LayerError, shown
 from nngraph.execute.compiled import compile_network
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import Trace
+from nngraph.core.network import HIDDEN, OUTPUT, ROLE, add_input, add_layer
 from nngraph.keras.layers.core import MAX_CONNECTIONS, Dense, Input, check_size
-from nngraph.core.network import HIDDEN, OUTPUT, ROLE, add_input
-from nngraph.keras.summary import SummaryRow, format_summary
+from nngraph.keras.summary import format_summary, layer_rows
 
 
 def _generator(seed: object) -> np.random.Generator:
@@ -35,6 +35,10 @@ def _generator(seed: object) -> np.random.Generator:
 
 class Sequential:
     """A linear stack of layers, as in Keras; the lesson's code runs unchanged.
+
+    Each layer added writes its neurons and connections into ``model.graph`` and its record
+    (name, kind, config, shapes, neurons) into ``model.graph.graph["layers"]``, so that a saved
+    and loaded graph keeps its layer structure.
 
     Parameters
     ----------
@@ -103,6 +107,7 @@ class Sequential:
             self.graph.nodes[node][ROLE] = HIDDEN
         for node in layer.neurons:
             self.graph.nodes[node][ROLE] = OUTPUT
+        add_layer(self.graph, layer.record())
         self.layers.append(layer)
 
     def _set_inputs(self, units: int) -> None:
@@ -135,14 +140,13 @@ class Sequential:
         raise LayerError(f"no layer named {name!r}; layers: {', '.join(l.name for l in self.layers)}")
 
     def count_params(self) -> int:
-        """All trainable numbers: kernels and biases of every layer."""
-        return sum(layer.count_params() for layer in self.layers)
+        """All trainable numbers: kernels and biases of every layer, a tied number once."""
+        return layer_rows(self.graph)[1]
 
     def summary_text(self) -> str:
-        """The text ``summary()`` prints."""
-        rows = [SummaryRow(layer.name, layer.kind, layer.output_shape, layer.count_params())
-                for layer in self.layers]
-        return format_summary(self.name, rows)
+        """The text ``summary()`` prints: the layer table of ``model.graph`` (``nngraph summary``'s too)."""
+        rows, total = layer_rows(self.graph)
+        return format_summary(self.name, rows, total=total)
 
     def summary(self, print_fn=print) -> None:  # noqa: ANN001 - mirrors Keras' signature
         """Print a Keras-like table: each layer's name, type, output shape and parameter count."""

@@ -8,7 +8,8 @@ import graphviz
 import networkx as nx
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import ACTIVATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_BIAS, INPUT, LAYER, OUTPUT, ROLE
+from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_AGGREGATION,
+                                  DEFAULT_BIAS, INPUT, LAYER, OUTPUT, ROLE)
 from nngraph.render import style
 from nngraph.render.layout import Layout, Slot
 from nngraph.render.values import Readings
@@ -67,8 +68,10 @@ def add_neuron(dot: graphviz.Digraph, G: nx.DiGraph, slot: Slot, *, diameter: fl
                   "pos": pos(slot.x, slot.y), "style": "filled", "fillcolor": style.WHITE,
                   "penwidth": "1.2", "fontsize": "9", "class": f"neuron {role}"}
     lines = [style.text(node)] if names else []
-    tooltip = [str(node)] if role == INPUT else [f"{node!s}: {data.get(ACTIVATION, DEFAULT_ACTIVATION)}, "
-                                                  f"bias {style.number(data.get(BIAS, DEFAULT_BIAS))}"]
+    aggregation = data.get(AGGREGATION, DEFAULT_AGGREGATION)
+    tooltip = [str(node)] if role == INPUT else [
+        f"{node!s}: {data.get(ACTIVATION, DEFAULT_ACTIVATION)}, bias {style.number(data.get(BIAS, DEFAULT_BIAS))}"
+        + (f", aggregation {aggregation}" if aggregation != DEFAULT_AGGREGATION else "")]
     if readings is not None:
         value = readings.values[node]
         attributes["fillcolor"] = style.value_fill(value, readings.largest)

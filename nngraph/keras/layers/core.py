@@ -22,10 +22,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from nngraph.core.activations import resolve_activation
-from nngraph.errors import ArgumentError, LayerError
-from nngraph.keras.initializers import get_initializer
-from nngraph.core.network import BIAS, DEFAULT_ACTIVATION, HIDDEN, WEIGHT, Neuron, add_neuron
+from nngraph.core.network import BIAS, DEFAULT_ACTIVATION, HIDDEN, WEIGHT, LayerRecord, Neuron, add_neuron
+from nngraph.core.params import assign
 from nngraph.core.validate import first_bad_number
+from nngraph.errors import ArgumentError, LayerError, NetworkError
+from nngraph.keras.initializers import get_initializer
 
 if TYPE_CHECKING:
     from nngraph.keras.sequential import Sequential
@@ -107,6 +108,7 @@ class Dense:
         self.use_bias = bool(use_bias)
         self.kernel_initializer = get_initializer(kernel_initializer, argument="kernel_initializer")
         self.bias_initializer = get_initializer(bias_initializer, argument="bias_initializer")
+        self.initializer_names = (kernel_initializer, bias_initializer)
         self.input_units = None if input_shape is None else _check_shape(input_shape, "input_shape")
         self.name = name
         self.model: Sequential | None = None
@@ -136,6 +138,24 @@ class Dense:
         """Trainable numbers in the layer: the kernel's, plus the biases when ``use_bias``."""
         self._require_built("count_params()")
         return len(self.sources) * self.units + (self.units if self.use_bias else 0)
+
+    def get_config(self) -> dict[str, object]:
+        """The layer's settings, as Keras names them (what its ``layers`` record keeps as ``config``).
+
+        Examples
+        --------
+        >>> Dense(units=3, activation="tanh").get_config()["activation"]
+        'tanh'
+        """
+        kernel, bias = self.initializer_names
+        return {"units": self.units, "activation": self.activation, "use_bias": self.use_bias,
+                "kernel_initializer": kernel, "bias_initializer": bias}
+
+    def record(self) -> LayerRecord:
+        """The layer's record for the graph attribute ``layers`` (once the layer belongs to a model)."""
+        self._require_built("record")
+        return LayerRecord(name=str(self.name), kind=self.kind, config=self.get_config(),
+                           input_shape=self.input_shape, output_shape=self.output_shape, neurons=self.neurons)
 
     def build(self, G: nx.DiGraph, sources: Sequence[Hashable], rng: np.random.Generator,
               model: Sequential) -> None:
@@ -177,7 +197,11 @@ class Dense:
         return [kernel, np.array([G.nodes[target][BIAS] for target in self.neurons], dtype=float)]
 
     def set_weights(self, weights: Sequence[ArrayLike]) -> None:
-        """Write ``[kernel, bias]`` (Keras' layout) onto the layer's connections and neurons."""
+        """Write ``[kernel, bias]`` (Keras' layout) onto the layer's connections and neurons.
+
+        A connection or bias tied to others by a name (``param``, ``bias_param``) writes every copy;
+        two different numbers for one name are refused.
+        """
         self._require_built("weights")
         expected = [(len(self.sources), self.units)] + ([(self.units,)] if self.use_bias else [])
         if isinstance(weights, (str, bytes)) or not hasattr(weights, "__len__"):
@@ -192,13 +216,14 @@ class Dense:
                 raise LayerError(f"layer {self.name!r}: {what} must have shape {shape}, got {array.shape}")
             if not np.isfinite(array).all():
                 raise LayerError(f"layer {self.name!r}: {what} holds non-finite numbers")
-        G = self.model.graph  # type: ignore[union-attr]
-        for i, source in enumerate(self.sources):
-            for j, target in enumerate(self.neurons):
-                G.edges[source, target][WEIGHT] = float(arrays[0][i, j])
-        if self.use_bias:
-            for target, b in zip(self.neurons, arrays[1]):
-                G.nodes[target][BIAS] = float(b)
+        kernel = arrays[0].tolist()
+        weights = {(source, target): kernel[i][j] for i, source in enumerate(self.sources)
+                   for j, target in enumerate(self.neurons)}
+        biases = dict(zip(self.neurons, arrays[1].tolist())) if self.use_bias else {}
+        try:
+            assign(self.model.graph, weights=weights, biases=biases)  # type: ignore[union-attr]
+        except NetworkError as error:
+            raise LayerError(f"layer {self.name!r}: {error}") from None
 
     def _numbers(self, array: ArrayLike, what: str) -> np.ndarray:
         """``array`` as floats, or ``LayerError`` naming the first value that is not a number (see
