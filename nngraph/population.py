@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from nngraph.compiler.arrays import NetworkArrays, graph_arrays, lower_arrays, object_array
 from nngraph.core.dtypes import check_dtype
-from nngraph.core.network import INPUT, LAYER, ROLE, inputs, outputs
+from nngraph.core.network import BIAS_PARAM, INPUT, LAYER, LAYERS, PARAM, ROLE, inputs, outputs
 from nngraph.core.validate import validate
 from nngraph.errors import ArgumentError, NetworkError, PopulationError
 from nngraph.execute.compiled import CompiledPlan, compile_plan
@@ -97,8 +97,9 @@ def population_graph(networks: Networks) -> nx.DiGraph:
     """Put ``networks`` side by side in one network over shared inputs.
 
     A member's neuron ``node`` becomes ``(key, node)``; its ``i``-th input becomes the population's
-    ``i``-th input, named as the first member's. A group-wise layer (softmax) ``name`` of member
-    ``key`` becomes the layer ``f"{key}/{name}"``. The outputs are every member's, member by member.
+    ``i``-th input, named as the first member's. Member ``key``'s layer names, tied numbers
+    (``param``, ``bias_param``) and layer records ``name`` become ``f"{key}/{name}"``: they stay the
+    member's own. The outputs are every member's, member by member.
 
     Parameters
     ----------
@@ -130,7 +131,7 @@ def population_graph(networks: Networks) -> nx.DiGraph:
     shared = inputs(pairs[0][1])
     P = nx.DiGraph()
     P.add_nodes_from(shared, role=INPUT)
-    layers: dict[str, tuple[Hashable, str]] = {}
+    names = _MemberNames()
     for key, G in pairs:
         rename = dict(zip(inputs(G), shared))
         for node, data in G.nodes(data=True):
@@ -142,16 +143,38 @@ def population_graph(networks: Networks) -> nx.DiGraph:
                                       "is the name of a shared input; rename that input", member=key,
                                       node=node)
             attributes = dict(data)
-            if attributes.get(LAYER) is not None:
-                layer = attributes[LAYER] = f"{key}/{data[LAYER]}"
-                if layers.setdefault(layer, (key, data[LAYER])) != (key, data[LAYER]):
-                    raise PopulationError(
-                        f"member {key!r}: layer {data[LAYER]!r} would be named {layer!r}, as a layer of "
-                        f"member {layers[layer][0]!r} is; rename one of them", member=key, node=node)
+            for field, what in ((LAYER, "layer"), (BIAS_PARAM, "tied number")):
+                if attributes.get(field) is not None:
+                    attributes[field] = names.of(key, data[field], what)
             P.add_node(name, **attributes)
-        P.add_edges_from((rename.get(u, (key, u)), rename.get(v, (key, v)), dict(data))
-                         for u, v, data in G.edges(data=True))
+        edges = []
+        for u, v, data in G.edges(data=True):
+            attributes = dict(data)
+            if attributes.get(PARAM) is not None:
+                attributes[PARAM] = names.of(key, data[PARAM], "tied number")
+            edges.append((rename.get(u, (key, u)), rename.get(v, (key, v)), attributes))
+        P.add_edges_from(edges)
+        for record in G.graph.get(LAYERS, ()):
+            P.graph.setdefault(LAYERS, []).append(
+                {**record, "name": names.of(key, record["name"], "layer record"),
+                 "neurons": [(key, node) for node in record["neurons"]]})
     return P
+
+
+class _MemberNames:
+    """The population's names for the members' layers and tied numbers: ``f"{key}/{name}"``, each
+    checked to name one member's one thing (a name is per member: two members' ``k`` are not tied)."""
+
+    def __init__(self) -> None:
+        self._owner: dict[tuple[str, str], tuple[Hashable, str]] = {}
+
+    def of(self, key: Hashable, name: str, what: str) -> str:
+        renamed = f"{key}/{name}"
+        owner = self._owner.setdefault((what, renamed), (key, name))
+        if owner != (key, name):
+            raise PopulationError(f"member {key!r}: {what} {name!r} would be named {renamed!r}, as {what} "
+                                  f"{owner[1]!r} of member {owner[0]!r} is; rename one of them", member=key)
+        return renamed
 
 
 def population_arrays(pairs: list[tuple[Hashable, NetworkArrays]]) -> NetworkArrays:
@@ -173,8 +196,9 @@ def population_arrays(pairs: list[tuple[Hashable, NetworkArrays]]) -> NetworkArr
     shared = pairs[0][1].nodes[:n_inputs].tolist()
     _check_names(pairs, shared)
     names: dict[str, int] = {}
-    parts: dict[str, list[np.ndarray]] = {field: [] for field in
-                                          ("sources", "targets", "weights", "bias", "activation", "layer", "outputs")}
+    aggregations: dict[str, int] = {}
+    parts: dict[str, list[np.ndarray]] = {field: [] for field in ("sources", "targets", "weights", "bias",
+                                                                  "activation", "layer", "aggregation", "outputs")}
     nodes: list[Hashable] = list(shared)
     offset = n_inputs
     layers = 0
@@ -188,17 +212,25 @@ def population_arrays(pairs: list[tuple[Hashable, NetworkArrays]]) -> NetworkArr
         parts["weights"].append(member.weights)
         parts["bias"].append(member.bias[n_inputs:])
         parts["activation"].append(codes[member.activation[n_inputs:]])
+        if member.aggregation is None:
+            parts["aggregation"].append(np.full(member.n_neurons - n_inputs, aggregations.setdefault("sum", len(aggregations))))
+        else:
+            table = np.array([aggregations.setdefault(name, len(aggregations)) for name in member.aggregations])
+            parts["aggregation"].append(table[member.aggregation[n_inputs:]])
         layer = np.full(member.n_neurons - n_inputs, -1) if member.layer is None else member.layer[n_inputs:]
         parts["layer"].append(np.where(layer >= 0, layer + layers, -1))
         layers += 0 if member.layer is None else int(member.layer.max()) + 1
         offset += member.n_neurons - n_inputs
-    head = {"bias": np.zeros(n_inputs), "activation": np.full(n_inputs, -1), "layer": np.full(n_inputs, -1)}
+    head = {"bias": np.zeros(n_inputs), "activation": np.full(n_inputs, -1), "layer": np.full(n_inputs, -1),
+            "aggregation": np.full(n_inputs, -1)}
     joined = {field: np.concatenate(([head[field]] if field in head else []) + arrays)
               for field, arrays in parts.items()}
     return NetworkArrays(nodes=object_array(nodes), n_inputs=n_inputs, outputs=joined["outputs"],
                          sources=joined["sources"], targets=joined["targets"], weights=joined["weights"],
                          bias=joined["bias"], activation=joined["activation"], activations=tuple(names),
-                         layer=joined["layer"] if layers else None)
+                         layer=joined["layer"] if layers else None,
+                         aggregation=None if set(aggregations) <= {"sum"} else joined["aggregation"],
+                         aggregations=tuple(aggregations))
 
 
 def _check_names(pairs: list[tuple[Hashable, NetworkArrays]], shared: list[Hashable]) -> None:

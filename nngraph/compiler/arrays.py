@@ -37,11 +37,11 @@ import numpy as np
 from scipy import sparse
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import (ACTIVATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_BIAS, HIDDEN, INPUT,
-                                  LAYER, OUTPUT, ROLE, WEIGHT, inputs, outputs)
+from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_AGGREGATION,
+                                  DEFAULT_BIAS, HIDDEN, INPUT, LAYER, OUTPUT, ROLE, WEIGHT, inputs, outputs)
 from nngraph.core.structure import Column
 from nngraph.compiler.costs import cheaper_kind
-from nngraph.ir.plan import DENSE, SPARSE, Plan, fused_op
+from nngraph.ir.plan import DENSE, SPARSE, Plan, Reduction, aggregate_op, fused_op
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +60,10 @@ class NetworkArrays:
     activations : canonical activation names (``resolve_activation(...).name``).
     layer : for neurons with a group-wise activation (softmax), an int naming the layer they are
         normalised over (-1 elsewhere); ``None`` when there is none.
+    aggregation : int array, one per neuron: an index into ``aggregations``; ``None`` when every
+        neuron sums. A neuron's connections keep their order in the connection arrays: it is the
+        order of its terms (which decides ``maxabs`` between terms of equal magnitude).
+    aggregations : aggregation names (``nngraph.core.aggregations``).
     """
 
     nodes: np.ndarray
@@ -72,11 +76,20 @@ class NetworkArrays:
     activation: np.ndarray
     activations: tuple[str, ...]
     layer: np.ndarray | None = None
+    aggregation: np.ndarray | None = None
+    aggregations: tuple[str, ...] = ()
 
     @property
     def n_neurons(self) -> int:
         """How many neurons, inputs included."""
         return len(self.nodes)
+
+    def summed(self) -> np.ndarray:
+        """Whether each neuron's aggregation is a sum (a boolean array)."""
+        if self.aggregation is None:
+            return np.ones(self.n_neurons, dtype=bool)
+        codes = np.array([name == DEFAULT_AGGREGATION for name in self.aggregations] + [True])
+        return codes[self.aggregation]  # code -1 (an input) reads the last entry
 
 
 def object_array(items: Sequence[Hashable]) -> np.ndarray:
@@ -120,18 +133,25 @@ def graph_arrays(G: nx.DiGraph) -> NetworkArrays:
     activation = np.full(len(index), -1, dtype=np.int64)
     layer = np.full(len(index), -1, dtype=np.int64)
     layers: dict[str, int] = {}
+    aggregation = np.full(len(index), -1, dtype=np.int64)
+    aggregations: dict[str, int] = {}
     for i, node in enumerate(computed, start=len(input_nodes)):
-        resolved = resolve_activation(data[node].get(ACTIVATION, DEFAULT_ACTIVATION))
+        attributes = data[node]
+        resolved = resolve_activation(attributes.get(ACTIVATION, DEFAULT_ACTIVATION))
         activation[i] = names.setdefault(resolved.name, len(names))
         if resolved.group_wise:
-            layer[i] = layers.setdefault(data[node][LAYER], len(layers))
+            layer[i] = layers.setdefault(attributes[LAYER], len(layers))
+        aggregation[i] = aggregations.setdefault(attributes.get(AGGREGATION, DEFAULT_AGGREGATION),
+                                                 len(aggregations))
     bias = np.zeros(len(index))
     bias[len(input_nodes):] = [data[node].get(BIAS, DEFAULT_BIAS) for node in computed]
     return NetworkArrays(nodes=object_array(input_nodes + computed), n_inputs=len(input_nodes),
                          outputs=np.array([index[node] for node in outputs(G)], dtype=np.int64),
                          sources=sources, targets=targets, weights=weights, bias=bias,
                          activation=activation, activations=tuple(names),
-                         layer=layer if layers else None)
+                         layer=layer if layers else None,
+                         aggregation=None if set(aggregations) <= {DEFAULT_AGGREGATION} else aggregation,
+                         aggregations=tuple(aggregations))
 
 
 def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -245,7 +265,7 @@ def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray |
     n, n_inputs = network.n_neurons, network.n_inputs
     if level is None:
         level = array_levels(n, n_inputs, network.sources, network.targets, unit=_units(network))
-    order, op_starts = _op_order(network, level)
+    order, op_starts, op_aggregates = _op_order(network, level)
     column = np.empty(n, dtype=np.int64)
     column[:n_inputs] = np.arange(n_inputs)
     column[order] = np.arange(n_inputs, n)
@@ -255,6 +275,9 @@ def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray |
         weights = network.weights.astype(dtype)
         bias = network.bias[order].astype(dtype)
     ops = _ops(network, level, order, op_starts, column, by_column, weights, bias)
+    if op_aggregates.any():
+        for index in np.flatnonzero(op_aggregates).tolist():
+            ops[index] = _aggregate_op(network, index, level, order, op_starts, column, by_column, weights, bias)
     if display is None:
         display = level_columns(network, level, order, by_column)
     return Plan(ops=tuple(ops), inputs=tuple(by_column[:n_inputs].tolist()),
@@ -274,26 +297,57 @@ def _units(network: NetworkArrays) -> np.ndarray | None:
     return unit
 
 
-def _op_order(network: NetworkArrays, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The computed neurons in column order, and where each op's targets start in it (plus the end).
+def _op_order(network: NetworkArrays, level: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The computed neurons in column order, where each op's targets start in it (plus the end), and
+    whether each op aggregates (otherwise than by a sum alone).
 
-    An op is a run of neurons sharing (level, activation, layer); runs are ordered by level, then
-    by their first neuron.
+    An op is a run of neurons sharing (level, activation, layer, aggregates); runs are ordered by
+    level, then by their first neuron. Neurons that do not sum form their own op (a group-wise
+    layer with one such member aggregates as a whole); in it, those that aggregate alike with as
+    many connections sit together, in order of first appearance, as ``nngraph.compiler.groups`` says.
     """
-    computed = np.arange(network.n_inputs, network.n_neurons)
+    n_inputs = network.n_inputs
+    computed = np.arange(n_inputs, network.n_neurons)
     layer = np.full(len(computed), -1) if network.layer is None else network.layer[computed]
-    keys = (level[computed], network.activation[computed], layer)
+    aggregates = ~network.summed()[computed]
+    if aggregates.any() and network.layer is not None:
+        grouped = layer >= 0
+        layer_aggregates = np.zeros(int(layer.max()) + 1, dtype=bool)
+        np.logical_or.at(layer_aggregates, layer[grouped], aggregates[grouped])
+        aggregates[grouped] = layer_aggregates[layer[grouped]]
+    keys = (level[computed], network.activation[computed], layer, aggregates.astype(np.int64))
     by_key = np.lexsort((computed,) + keys[::-1])
     sorted_keys = [key[by_key] for key in keys]
     new_run = np.ones(len(computed), dtype=bool)
-    new_run[1:] = np.any([np.diff(key) != 0 for key in sorted_keys], axis=0)
+    new_run[1:] = np.any([key[1:] != key[:-1] for key in sorted_keys], axis=0)
     run_starts = np.flatnonzero(new_run)
     run_counts = np.diff(np.append(run_starts, len(computed)))
     first = computed[by_key][run_starts]
     runs = np.lexsort((first, sorted_keys[0][run_starts]))
     order = computed[by_key][ranges(run_starts[runs], run_counts[runs])]
     op_starts = np.concatenate([[0], np.cumsum(run_counts[runs])])
-    return order, op_starts
+    op_aggregates = sorted_keys[3][run_starts[runs]].astype(bool)
+    if op_aggregates.any():
+        order = _by_reduction(network, order, op_starts, op_aggregates)
+    return order, op_starts, op_aggregates
+
+
+def _by_reduction(network: NetworkArrays, order: np.ndarray, op_starts: np.ndarray,
+                  op_aggregates: np.ndarray) -> np.ndarray:
+    """``order`` with the targets of each aggregating op regrouped: those of one aggregation and one
+    number of connections together, each such run where its first member was (a stable sort)."""
+    op_of = np.repeat(np.arange(len(op_aggregates)), np.diff(op_starts))
+    indegree = np.bincount(network.targets, minlength=network.n_neurons)[order]
+    aggregation = network.aggregation[order] if network.aggregation is not None else np.zeros(len(order))
+    position = np.arange(len(order))
+    keyed = np.lexsort((position, indegree, aggregation, op_of))
+    new_key = np.ones(len(order), dtype=bool)
+    new_key[1:] = ((op_of[keyed][1:] != op_of[keyed][:-1]) | (aggregation[keyed][1:] != aggregation[keyed][:-1])
+                   | (indegree[keyed][1:] != indegree[keyed][:-1]))
+    first_place = np.empty(len(order), dtype=np.int64)
+    first_place[keyed] = position[keyed][np.flatnonzero(new_key)][np.cumsum(new_key) - 1]
+    first_place[~op_aggregates[op_of]] = position[~op_aggregates[op_of]]  # other ops keep their order
+    return order[np.lexsort((position, first_place, op_of))]
 
 
 def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts: np.ndarray,
@@ -336,6 +390,41 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
                           connected=np.ones(matrix.shape, dtype=bool))
         ops.append(op)
     return ops
+
+
+def _aggregate_op(network: NetworkArrays, index: int, level: np.ndarray, order: np.ndarray,
+                  op_starts: np.ndarray, column: np.ndarray, by_column: np.ndarray, weights: np.ndarray,
+                  bias: np.ndarray) -> object:
+    """The ``AggregateOp`` of op ``index``: one reduction per run of its targets that aggregate alike
+    with as many terms, each target's terms in the order of its connections."""
+    n_inputs = network.n_inputs
+    start, stop = int(op_starts[index]), int(op_starts[index + 1])
+    targets = order[start:stop]
+    place = np.full(network.n_neurons, -1, dtype=np.int64)
+    place[targets] = np.arange(stop - start)
+    mine = np.flatnonzero(place[network.targets] >= 0)
+    mine = mine[np.argsort(place[network.targets[mine]], kind="stable")]  # by target, in their order
+    source_columns = column[network.sources[mine]]
+    sources = distinct(source_columns)
+    rows = np.searchsorted(sources, source_columns)
+    terms = np.bincount(place[network.targets[mine]], minlength=stop - start)
+    names = network.aggregations if network.aggregation is not None else (DEFAULT_AGGREGATION,)
+    codes = network.aggregation[targets] if network.aggregation is not None else np.zeros(stop - start, int)
+    new_run = np.ones(stop - start, dtype=bool)
+    new_run[1:] = (codes[1:] != codes[:-1]) | (terms[1:] != terms[:-1])
+    starts = np.append(np.flatnonzero(new_run), stop - start)
+    offsets = np.concatenate([[0], np.cumsum(terms)])
+    reductions = []
+    for first, last in zip(starts[:-1].tolist(), starts[1:].tolist()):
+        shape = (last - first, int(terms[first]))
+        span = slice(int(offsets[first]), int(offsets[last]))
+        reductions.append(Reduction(names[codes[first]], first, rows[span].reshape(shape),
+                                    weights[mine[span]].reshape(shape)))
+    neuron = targets[0]
+    return aggregate_op(index=index, targets=by_column[n_inputs + start:n_inputs + stop].tolist(),
+                        sources=by_column[sources].tolist(), bias=bias[start:stop],
+                        activation=network.activations[network.activation[neuron]], level=int(level[neuron]),
+                        reductions=reductions)
 
 
 def level_columns(network: NetworkArrays, level: np.ndarray, order: np.ndarray,

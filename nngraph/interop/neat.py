@@ -8,10 +8,11 @@ computes what ``FeedForwardNetwork.create(genome, config)`` then ``activate`` co
 genome, for every genome and every sample at once. The genes are read as neat-python 2.0 reads them:
 
 - only enabled connections count, and only the neurons the outputs need
-  (``neat.graphs.required_for_output``); a needed neuron without connections computes its bias;
+  (``neat.graphs.required_for_output``), each neuron's terms in the order of its genes;
 - a neuron computes ``activation(bias + response * aggregation(weight * value, ...))``: the
-  response multiplies each of its connections' weights (the same number for a sum), and the
-  activation is neat-python's own function under the nngraph name of
+  aggregation is one of neat-python's seven, which are nngraph's (``nngraph.core.aggregations``),
+  the response is folded into the weights (``_with_response``), and the activation is
+  neat-python's own function under the nngraph name of
   ``nngraph.core.neat_activations.NEAT_ACTIVATIONS`` (its sigmoid is ``1 / (1 + exp(-5 z))``).
 
 Genome ``g``'s node ``k`` is the neuron ``(g, k)`` of the population; the inputs are neat-python's
@@ -32,11 +33,12 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from nngraph.compiler.arrays import NetworkArrays, array_levels, object_array, reaching
 from nngraph.core.neat_activations import NEAT_ACTIVATIONS
-from nngraph.core.network import ACTIVATION, BIAS, HIDDEN, INPUT, OUTPUT, ROLE, WEIGHT
+from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, DEFAULT_AGGREGATION, HIDDEN, INPUT, OUTPUT,
+                                  ROLE, WEIGHT)
 from nngraph.errors import CycleError, ExtraMissingError, NetworkError, UnknownActivationError
 from nngraph.population import PopulationPlan, compile_arrays, members
 
-AGGREGATIONS = ("sum",)  # the neat-python aggregations a neuron may name
+AGGREGATIONS = ("sum", "product", "max", "min", "maxabs", "median", "mean")  # neat-python's, nngraph's
 
 
 def _neat() -> Any:
@@ -118,14 +120,46 @@ def _pruned(nodes: np.ndarray, n_inputs: int, outputs: np.ndarray, sources: np.n
         response.append(gene.response)
         activation_names.append(gene.activation)
         aggregation_names.append(gene.aggregation)
-    response = np.concatenate([np.zeros(n_inputs), response])
     activation, activations = _codes(activation_names, "activation", owner, kept_genes, pairs, genome_config, neat)
-    _codes(aggregation_names, "aggregation", owner, kept_genes, pairs, genome_config, neat)
+    aggregation, aggregations = _codes(aggregation_names, "aggregation", owner, kept_genes, pairs,
+                                       genome_config, neat)
+    bias = np.concatenate([np.zeros(n_inputs), bias])
+    response = np.concatenate([np.zeros(n_inputs), response])
+    aggregation = np.concatenate([np.full(n_inputs, -1), aggregation])
+    weights, aggregation, aggregations = _with_response(weights, targets, bias, response, aggregation, aggregations)
     return NetworkArrays(nodes=nodes[kept], n_inputs=n_inputs, outputs=renumber[outputs],
-                         sources=sources, targets=targets, weights=weights * response[targets],
-                         bias=np.concatenate([np.zeros(n_inputs), bias]),
+                         sources=sources, targets=targets, weights=weights, bias=bias,
                          activation=np.concatenate([np.full(n_inputs, -1), activation]),
-                         activations=activations)
+                         activations=activations, aggregation=aggregation, aggregations=aggregations)
+
+
+def _with_response(weights: np.ndarray, targets: np.ndarray, bias: np.ndarray, response: np.ndarray,
+                   aggregation: np.ndarray, aggregations: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """Fold each neuron's response (``bias + response * AGG(terms)``) into its terms' weights.
+
+    ``response * AGG(w x ...) = AGG(response * w x ...)`` for a sum, mean, median and maxabs, and
+    for max and min when the response is not negative; a negative one turns max into min and min
+    into max. A product takes the response in its first term alone, and a product of no terms (1)
+    moves ``response - 1`` into the bias (``bias`` is changed in place). Returns the weights and the
+    aggregation codes and names (``min`` and ``max`` added where a negative response needs them).
+    """
+    factor = response[targets]
+    names = list(aggregations)
+    if "product" in names:
+        product = names.index("product")
+        first = np.zeros(len(targets), dtype=bool)
+        first[np.unique(targets, return_index=True)[1]] = True
+        factor = np.where((aggregation[targets] == product) & ~first, 1.0, factor)
+        alone = np.flatnonzero((aggregation == product) & (np.bincount(targets, minlength=len(bias)) == 0))
+        bias[alone] += response[alone] - 1.0
+    swapped = aggregation.copy()
+    for name, other in (("max", "min"), ("min", "max")):
+        if name in names:
+            if other not in names:
+                names.append(other)
+            turned = (aggregation == names.index(name)) & (response < 0)
+            swapped[turned] = names.index(other)
+    return weights * factor, swapped, tuple(names)
 
 
 def _codes(names: Sequence[str], kind: str, owner: np.ndarray, genes: np.ndarray,
@@ -276,8 +310,10 @@ def make_eval_genomes(inputs: ArrayLike, targets: ArrayLike,
 def from_neat(genome: Any, config: Any) -> nx.DiGraph:
     """One genome as an nngraph network: the neurons the outputs need, named by their node keys.
 
-    Inputs are ``-1, -2, ...`` and outputs ``0, 1, ...``, as in neat-python; weights already carry
-    the response of their target. For the reference pass, diagrams, files.
+    Inputs are ``-1, -2, ...`` and outputs ``0, 1, ...``, as in neat-python; weights (and, for a
+    product of no terms, the bias) already carry the response of their target. Its connections are
+    added neuron by neuron in the order of the genes, which is the order of each neuron's terms.
+    For the reference pass, diagrams, files.
 
     Examples
     --------
@@ -299,8 +335,11 @@ def from_neat(genome: Any, config: Any) -> nx.DiGraph:
     # Outputs first, in output order: a network's outputs are its output neurons in insertion order.
     hidden = network.n_inputs + np.flatnonzero(~is_output[network.n_inputs:])
     for i in network.outputs.tolist() + hidden.tolist():
-        G.add_node(names[i], **{ROLE: OUTPUT if is_output[i] else HIDDEN, BIAS: float(network.bias[i]),
-                                ACTIVATION: network.activations[network.activation[i]]})
+        attributes = {ROLE: OUTPUT if is_output[i] else HIDDEN, BIAS: float(network.bias[i]),
+                      ACTIVATION: network.activations[network.activation[i]]}
+        if network.aggregations[network.aggregation[i]] != DEFAULT_AGGREGATION:
+            attributes[AGGREGATION] = network.aggregations[network.aggregation[i]]
+        G.add_node(names[i], **attributes)
     G.add_edges_from((names[u], names[v], {WEIGHT: w}) for u, v, w in
                      zip(network.sources.tolist(), network.targets.tolist(), network.weights.tolist()))
     return G
