@@ -361,11 +361,13 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
     by_op = np.lexsort((target_column, source_column, op_of))
     op_of, source_column = op_of[by_op], source_column[by_op]
     local_column = target_column[by_op] - n_inputs - op_starts[op_of]  # the target's place in its op
+    index = np.int32 if len(by_op) < 2**31 else np.int64  # scipy's own choice, made once, not per op
+    local_column = local_column.astype(index)
     weights = weights[by_op]
     # A new row of some op's weights wherever the op or the source changes.
     new_row = np.ones(len(by_op), dtype=bool)
     new_row[1:] = (op_of[1:] != op_of[:-1]) | (source_column[1:] != source_column[:-1])
-    row_starts = np.append(np.flatnonzero(new_row), len(by_op))  # the rows of all ops, as one CSR
+    row_starts = np.append(np.flatnonzero(new_row), len(by_op)).astype(index)  # all ops' rows, one CSR
     row_sources = source_column[new_row]
     first_row = np.searchsorted(op_of[new_row], np.arange(len(op_starts)))
     first_level = level[order[op_starts[:-1]]].tolist()
