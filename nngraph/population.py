@@ -23,7 +23,8 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from nngraph.compiler.arrays import NetworkArrays, graph_arrays, lower_arrays, object_array
+from nngraph.compiler.arrays import NetworkArrays, graph_arrays, object_array
+from nngraph.compiler.lower_arrays import lower_arrays
 from nngraph.core.dtypes import check_dtype
 from nngraph.core.network import BIAS_PARAM, INPUT, LAYER, LAYERS, PARAM, ROLE, inputs, outputs
 from nngraph.core.validate import validate

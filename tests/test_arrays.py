@@ -10,7 +10,8 @@ from strategies import assert_equivalent, networks, networks_and_batches
 
 import nngraph
 from nngraph.compiler import build_plan, check_plan
-from nngraph.compiler.arrays import array_levels, graph_arrays, lower_arrays, reaching
+from nngraph.compiler.arrays import array_levels, graph_arrays, reaching
+from nngraph.compiler.lower_arrays import lower_arrays
 from nngraph.compiler.schedule import schedule
 from nngraph.execute.compiled import compile_plan
 from nngraph.ir.plan import AggregateOp
