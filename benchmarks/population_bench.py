@@ -68,7 +68,8 @@ def neat_rows(*, rounds: int) -> list[str]:
         ours = evaluate_genomes(genomes, config, x)
         for key, genome in genomes[:10]:
             network = neat.nn.FeedForwardNetwork.create(genome, config)
-            np.testing.assert_allclose(ours[key], [network.activate(s) for s in samples], rtol=1e-9, atol=1e-12)
+            expected = [network.activate(sample) for sample in samples]
+            np.testing.assert_allclose(ours[key], expected, rtol=1e-9, atol=1e-12)
 
         def neat_loop() -> None:
             for _, genome in genomes:
@@ -99,8 +100,9 @@ def neat_rows(*, rounds: int) -> list[str]:
     pop = compile_genomes(genomes, config)
     steps["run 100 samples"] = lambda: pop(x)
     parts = compare(steps, rounds=rounds)
-    lines.append("  nngraph's steps: " + ", ".join(f"{name} {1e3 * parts.seconds(name):.1f} ms" for name in steps)
-                 + f"; the plan: {len(pop.plan.ops)} ops over {pop.plan.n_columns:,} neurons")
+    took = ", ".join(f"{name} {1e3 * parts.seconds(name):.1f} ms" for name in steps)
+    lines.append(f"  nngraph's steps: {took}; the plan: {len(pop.plan.ops)} ops over "
+                 f"{pop.plan.n_columns:,} neurons")
     return lines
 
 
@@ -132,7 +134,8 @@ def dask_rows(*, rounds: int) -> list[str]:
 
     repeat = max(2, rounds // 5)
     expected = plan(x[:chunk])
-    np.testing.assert_allclose(nngraph.dask.predict(plan, lazy[:chunk]).compute(), expected, rtol=1e-4, atol=1e-6)
+    got = nngraph.dask.predict(plan, lazy[:chunk]).compute()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
     numpy_seconds = timed(lambda: plan(x), repeat)
     with dask.config.set(scheduler="threads"):
         threaded = timed(lambda: nngraph.dask.predict(plan, lazy).compute(), repeat)
@@ -161,8 +164,9 @@ def main(argv: list[str] | None = None) -> None:
     import numpy as np
     from importlib import metadata
 
-    header = (f"nngraph population and Dask benchmarks: python {sys.version.split()[0]}, numpy {np.__version__}, "
-              f"neat-python {metadata.version('neat-python')}, dask {metadata.version('dask')}, "
+    header = (f"nngraph population and Dask benchmarks: python {sys.version.split()[0]}, "
+              f"numpy {np.__version__}, neat-python {metadata.version('neat-python')}, "
+              f"dask {metadata.version('dask')}, "
               f"{os.cpu_count()} cores, BLAS threads {args.threads}")
     print(header)
     print("\n".join(neat_rows(rounds=args.rounds)))

@@ -124,7 +124,8 @@ def trace(plan: AnyPlan, x: Any, neurons: Sequence[Hashable], *, quantity: str =
     dask, da = _dask()
     compiled = _compiled(plan, "trace")
     if quantity not in QUANTITIES:
-        raise ArgumentError(f"trace: quantity must be one of {', '.join(map(repr, QUANTITIES))}, got {quantity!r}")
+        raise ArgumentError(f"trace: quantity must be one of {', '.join(map(repr, QUANTITIES))}, "
+                            f"got {quantity!r}")
     if isinstance(neurons, (str, bytes)) or not isinstance(neurons, Sequence):
         raise ArgumentError(f"trace: neurons must be a list of neuron names, got {type(neurons).__name__}")
     missing = [node for node in neurons if not _known(compiled, node)]
@@ -132,6 +133,6 @@ def trace(plan: AnyPlan, x: Any, neurons: Sequence[Hashable], *, quantity: str =
         raise NeuronNotFoundError(f"trace: no neuron {missing[0]!r} in this plan")
     columns = np.array([compiled.columns[node] for node in neurons], dtype=np.intp)
     x = _rows(x, len(compiled.inputs), "trace")
-    return da.map_blocks(_trace_block, x, dask.delayed(compiled, pure=True, traverse=False), columns, quantity,
-                         chunks=(x.chunks[0], (len(columns),)), dtype=compiled.dtype,
+    return da.map_blocks(_trace_block, x, dask.delayed(compiled, pure=True, traverse=False), columns,
+                         quantity, chunks=(x.chunks[0], (len(columns),)), dtype=compiled.dtype,
                          meta=np.empty((0, len(columns)), dtype=compiled.dtype), token="nngraph-trace")

@@ -26,7 +26,8 @@ from numpy.typing import ArrayLike, DTypeLike
 from nngraph.compiler.arrays import NetworkArrays, graph_arrays, object_array
 from nngraph.compiler.lower_arrays import lower_arrays
 from nngraph.core.dtypes import check_dtype
-from nngraph.core.network import BIAS_PARAM, INPUT, LAYER, LAYERS, PARAM, ROLE, inputs, outputs
+from nngraph.core.network import (BIAS_PARAM, DEFAULT_AGGREGATION, INPUT, LAYER, LAYERS, PARAM, ROLE, inputs,
+                                  outputs)
 from nngraph.core.validate import validate
 from nngraph.errors import ArgumentError, NetworkError, PopulationError
 from nngraph.execute.compiled import CompiledPlan, compile_plan
@@ -69,7 +70,8 @@ def members(networks: Networks) -> list[tuple[Hashable, nx.DiGraph]]:
                 raise PopulationError(f"key {key!r} names two members; every member needs its own key",
                                       member=key)
         except TypeError:
-            raise PopulationError(f"member key {key!r} is not hashable; keys name neurons", member=key) from None
+            raise PopulationError(f"member key {key!r} is not hashable; keys name neurons",
+                                  member=key) from None
         seen.add(key)
     return pairs
 
@@ -198,8 +200,8 @@ def population_arrays(pairs: list[tuple[Hashable, NetworkArrays]]) -> NetworkArr
     _check_names(pairs, shared)
     names: dict[str, int] = {}
     aggregations: dict[str, int] = {}
-    parts: dict[str, list[np.ndarray]] = {field: [] for field in ("sources", "targets", "weights", "bias",
-                                                                  "activation", "layer", "aggregation", "outputs")}
+    fields = ("sources", "targets", "weights", "bias", "activation", "layer", "aggregation", "outputs")
+    parts: dict[str, list[np.ndarray]] = {field: [] for field in fields}
     nodes: list[Hashable] = list(shared)
     offset = n_inputs
     layers = 0
@@ -214,9 +216,11 @@ def population_arrays(pairs: list[tuple[Hashable, NetworkArrays]]) -> NetworkArr
         parts["bias"].append(member.bias[n_inputs:])
         parts["activation"].append(codes[member.activation[n_inputs:]])
         if member.aggregation is None:
-            parts["aggregation"].append(np.full(member.n_neurons - n_inputs, aggregations.setdefault("sum", len(aggregations))))
+            summed = aggregations.setdefault(DEFAULT_AGGREGATION, len(aggregations))
+            parts["aggregation"].append(np.full(member.n_neurons - n_inputs, summed))
         else:
-            table = np.array([aggregations.setdefault(name, len(aggregations)) for name in member.aggregations])
+            table = np.array([aggregations.setdefault(name, len(aggregations))
+                              for name in member.aggregations])
             parts["aggregation"].append(table[member.aggregation[n_inputs:]])
         layer = np.full(member.n_neurons - n_inputs, -1) if member.layer is None else member.layer[n_inputs:]
         parts["layer"].append(np.where(layer >= 0, layer + layers, -1))
@@ -230,7 +234,7 @@ def population_arrays(pairs: list[tuple[Hashable, NetworkArrays]]) -> NetworkArr
                          sources=joined["sources"], targets=joined["targets"], weights=joined["weights"],
                          bias=joined["bias"], activation=joined["activation"], activations=tuple(names),
                          layer=joined["layer"] if layers else None,
-                         aggregation=None if set(aggregations) <= {"sum"} else joined["aggregation"],
+                         aggregation=joined["aggregation"] if set(aggregations) - {DEFAULT_AGGREGATION} else None,
                          aggregations=tuple(aggregations))
 
 
@@ -326,11 +330,13 @@ def compile_population(networks: Networks, *, dtype: DTypeLike = np.float64) -> 
     >>> from nngraph.models import Sequential
     >>> from nngraph.layers import Dense
     >>> nets = {seed: Sequential([Dense(units=3, input_shape=(4,), activation="tanh"),
-    ...                           Dense(units=2, activation="softmax")], seed=seed).graph for seed in range(5)}
+    ...                           Dense(units=2, activation="softmax")], seed=seed).graph
+    ...         for seed in range(5)}
     >>> pop = compile_population(nets)
     >>> pop([[0.1, 0.2, 0.3, 0.4]] * 7).shape
     (7, 5, 2)
-    >>> bool(np.allclose(pop([0.1, 0.2, 0.3, 0.4])[3], nngraph.compile_network(nets[3])([0.1, 0.2, 0.3, 0.4])))
+    >>> sample = [0.1, 0.2, 0.3, 0.4]
+    >>> bool(np.allclose(pop(sample)[3], nngraph.compile_network(nets[3])(sample)))
     True
     >>> trace = pop.trace([0.1, 0.2, 0.3, 0.4])
     >>> bool(np.isclose(trace.value((3, "dense_1/1"))[0], pop([0.1, 0.2, 0.3, 0.4])[3, 1]))  # by name

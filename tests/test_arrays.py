@@ -34,7 +34,8 @@ def test_a_plan_from_arrays_agrees_with_the_reference(case: tuple[nx.DiGraph, np
 
 @settings(max_examples=30, deadline=None)
 @given(networks_and_batches())
-def test_a_float32_plan_from_arrays_agrees_with_the_float32_reference(case: tuple[nx.DiGraph, np.ndarray]) -> None:
+def test_a_float32_plan_from_arrays_agrees_with_the_float32_reference(
+        case: tuple[nx.DiGraph, np.ndarray]) -> None:
     G, x = case
     assert_equivalent(array_plan(G, np.float32), G, x)
 
@@ -69,7 +70,8 @@ def test_a_fully_connected_layer_is_one_dense_op_and_a_pruned_one_sparse() -> No
 
     G = lesson_model().graph
     plan = lower_arrays(graph_arrays(G), dtype=np.dtype("float64"))
-    assert [(op.kind, op.shape) for op in plan.ops] == [("dense", (8, 6)), ("dense", (6, 6)), ("dense", (6, 4))]
+    expected = [("dense", (8, 6)), ("dense", (6, 6)), ("dense", (6, 4))]
+    assert [(op.kind, op.shape) for op in plan.ops] == expected
     G.remove_edge("dense/0", "dense_1/0")
     kinds = [op.kind for op in lower_arrays(graph_arrays(G), dtype=np.dtype("float64")).ops]
     assert kinds == ["dense", "sparse", "dense"]
@@ -114,8 +116,9 @@ def test_memory_follows_the_connections_not_the_square_of_the_neurons() -> None:
     local = targets - offset
     earlier = rng.integers(0, local + n_inputs)  # an input or an earlier neuron of the same member
     sources = np.where(earlier < n_inputs, earlier, earlier - n_inputs + offset)
-    network = NetworkArrays(nodes=object_array([*range(-n_inputs, 0), *range(n - n_inputs)]), n_inputs=n_inputs,
-                            outputs=np.arange(n_inputs + hidden, n, per_member), sources=sources, targets=targets,
+    network = NetworkArrays(nodes=object_array([*range(-n_inputs, 0), *range(n - n_inputs)]),
+                            n_inputs=n_inputs, outputs=np.arange(n_inputs + hidden, n, per_member),
+                            sources=sources, targets=targets,
                             weights=rng.normal(size=len(targets)), bias=rng.normal(size=n),
                             activation=rng.integers(0, 2, size=n), activations=("tanh", "relu"))
     tracemalloc.start()

@@ -138,7 +138,8 @@ def test_an_activation_that_is_not_neat_pythons_own_is_refused() -> None:
     key, genome = genomes[3]
     node = genome.nodes[0]
     node.activation = "twice"
-    with pytest.raises(nngraph.UnknownActivationError, match=f"genome {key}, node 0: activation 'twice' is not one"):
+    expected = f"genome {key}, node 0: activation 'twice' is not one"
+    with pytest.raises(nngraph.UnknownActivationError, match=expected):
         evaluate_genomes(genomes, config, [0.0, 1.0])
     config.genome_config.add_activation("sigmoid", lambda z: z)  # redefined: no longer neat's
     node.activation = "sigmoid"
@@ -162,7 +163,8 @@ def test_a_genome_whose_connections_form_a_cycle_is_named() -> None:
     genome.nodes[7] = genome.create_node(config.genome_config, 7)
     genome.add_connection(config.genome_config, 0, 7, 1.0, True, innovation=10_001)
     genome.add_connection(config.genome_config, 7, 0, 1.0, True, innovation=10_002)
-    with pytest.raises(nngraph.CycleError, match=f"genome {key}: its enabled connections form a cycle: 0 -> 7 -> 0") as info:
+    expected = f"genome {key}: its enabled connections form a cycle: 0 -> 7 -> 0"
+    with pytest.raises(nngraph.CycleError, match=expected) as info:
         evaluate_genomes(genomes, config, [0.0, 1.0])
     assert info.value.cycle in ([(0, 7), (7, 0)], [(7, 0), (0, 7)])
 

@@ -137,7 +137,8 @@ def test_an_empty_population_is_refused(build: object) -> None:
                                               (network(1, 3), "1 inputs and 3 outputs")])
 def test_members_with_other_numbers_of_inputs_or_outputs_are_refused(build: object, other: nx.DiGraph,
                                                                     counts: str) -> None:
-    with pytest.raises(PopulationError, match=f"member 'odd' has {counts}, member 'first' has 1 and 1") as info:
+    expected = f"member 'odd' has {counts}, member 'first' has 1 and 1"
+    with pytest.raises(PopulationError, match=expected) as info:
         build({"first": network(), "odd": other})
     assert info.value.member == "odd"
 
@@ -172,7 +173,8 @@ def test_two_members_names_that_would_clash_are_refused() -> None:
     G, H = network(), network()
     G.nodes["y0"].update(activation="softmax", layer="b/out")
     H.nodes["y0"].update(activation="softmax", layer="out")
-    with pytest.raises(PopulationError, match="layer 'out' would be named 'a/b/out', as layer 'b/out' of member 'a'"):
+    expected = "layer 'out' would be named 'a/b/out', as layer 'b/out' of member 'a'"
+    with pytest.raises(PopulationError, match=expected):
         population_graph({"a": G, "a/b": H})
 
 

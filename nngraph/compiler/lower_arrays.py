@@ -138,8 +138,8 @@ def _by_reduction(network: NetworkArrays, order: np.ndarray, op_starts: np.ndarr
     position = np.arange(len(order))
     keyed = np.lexsort((position, indegree, aggregation, op_of))
     new_key = np.ones(len(order), dtype=bool)
-    new_key[1:] = ((op_of[keyed][1:] != op_of[keyed][:-1]) | (aggregation[keyed][1:] != aggregation[keyed][:-1])
-                   | (indegree[keyed][1:] != indegree[keyed][:-1]))
+    keys = [key[keyed] for key in (op_of, aggregation, indegree)]
+    new_key[1:] = np.any([key[1:] != key[:-1] for key in keys], axis=0)
     first_place = np.empty(len(order), dtype=np.int64)
     first_place[keyed] = position[keyed][np.flatnonzero(new_key)][np.cumsum(new_key) - 1]
     first_place[~op_aggregates[op_of]] = position[~op_aggregates[op_of]]  # other ops keep their order
@@ -173,7 +173,8 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
     ops: list[Op] = []
     for index in range(len(op_starts) - 1):
         if op_aggregates[index]:
-            ops.append(_aggregate_op(network, index, level, order, op_starts, column, by_column, weights, bias))
+            ops.append(_aggregate_op(network, index, level, order, op_starts, column, by_column, weights,
+                                     bias))
             continue
         start, stop, top, end = bounds[index], bounds[index + 1], rows[index], rows[index + 1]
         sources = row_sources[top:end]
@@ -186,7 +187,8 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
                       activation=network.activations[activation[index]], level=first_level[index],
                       kind=SPARSE)
         reads_slice = len(sources) == 0 or sources[-1] - sources[0] + 1 == len(sources)  # Plan.reads_slice
-        if reads_slice and last - first == op.shape[0] * op.shape[1] and cheaper_kind(op, reads_slice=True) == DENSE:
+        fully_connected = last - first == op.shape[0] * op.shape[1]
+        if reads_slice and fully_connected and cheaper_kind(op, reads_slice=True) == DENSE:
             op = fused_op(index=index, targets=op.targets, sources=op.sources, weights=matrix.toarray(),
                           bias=op.bias, activation=op.activation, level=op.level,
                           connected=np.ones(matrix.shape, dtype=bool))

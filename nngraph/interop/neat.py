@@ -93,8 +93,9 @@ def genome_arrays(genomes: Iterable[tuple[Hashable, Any]] | Mapping[Hashable, An
                                "which the genome has no gene for", node=(key, error.args[0])) from None
     ends_array = np.fromiter(ends, dtype=np.int64, count=len(ends)).reshape(-1, 2)
     network = _pruned(object_array(nodes), n_inputs, np.fromiter(outputs, dtype=np.int64, count=len(outputs)),
-                      ends_array[:, 0], ends_array[:, 1], np.fromiter(weights, dtype=np.float64, count=len(weights)),
-                      object_array(genes), np.repeat(np.arange(len(pairs)), sizes), pairs, genome_config, neat)
+                      ends_array[:, 0], ends_array[:, 1],
+                      np.fromiter(weights, dtype=np.float64, count=len(weights)), object_array(genes),
+                      np.repeat(np.arange(len(pairs)), sizes), pairs, genome_config, neat)
     level = array_levels(network.n_neurons, n_inputs, network.sources, network.targets)
     if np.any(level < 0):
         _raise_cycle(network, level, pairs)
@@ -111,7 +112,8 @@ def _pruned(nodes: np.ndarray, n_inputs: int, outputs: np.ndarray, sources: np.n
     kept = np.flatnonzero(needed)
     renumber = np.cumsum(needed) - 1
     connections = needed[targets]
-    sources, targets, weights = renumber[sources[connections]], renumber[targets[connections]], weights[connections]
+    sources, targets = renumber[sources[connections]], renumber[targets[connections]]
+    weights = weights[connections]
     kept_genes = genes[kept[n_inputs:] - n_inputs]
     owner = owner[kept[n_inputs:] - n_inputs]
     bias, response, activation_names, aggregation_names = [], [], [], []
@@ -120,13 +122,15 @@ def _pruned(nodes: np.ndarray, n_inputs: int, outputs: np.ndarray, sources: np.n
         response.append(gene.response)
         activation_names.append(gene.activation)
         aggregation_names.append(gene.aggregation)
-    activation, activations = _codes(activation_names, "activation", owner, kept_genes, pairs, genome_config, neat)
+    activation, activations = _codes(activation_names, "activation", owner, kept_genes, pairs, genome_config,
+                                     neat)
     aggregation, aggregations = _codes(aggregation_names, "aggregation", owner, kept_genes, pairs,
                                        genome_config, neat)
     bias = np.concatenate([np.zeros(n_inputs), bias])
     response = np.concatenate([np.zeros(n_inputs), response])
     aggregation = np.concatenate([np.full(n_inputs, -1), aggregation])
-    weights, aggregation, aggregations = _with_response(weights, targets, bias, response, aggregation, aggregations)
+    weights, aggregation, aggregations = _with_response(weights, targets, bias, response, aggregation,
+                                                        aggregations)
     return NetworkArrays(nodes=nodes[kept], n_inputs=n_inputs, outputs=renumber[outputs],
                          sources=sources, targets=targets, weights=weights, bias=bias,
                          activation=np.concatenate([np.full(n_inputs, -1), activation]),
@@ -134,7 +138,8 @@ def _pruned(nodes: np.ndarray, n_inputs: int, outputs: np.ndarray, sources: np.n
 
 
 def _with_response(weights: np.ndarray, targets: np.ndarray, bias: np.ndarray, response: np.ndarray,
-                   aggregation: np.ndarray, aggregations: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, tuple]:
+                   aggregation: np.ndarray,
+                   aggregations: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Fold each neuron's response (``bias + response * AGG(terms)``) into its terms' weights.
 
     ``response * AGG(w x ...) = AGG(response * w x ...)`` for a sum, mean, median and maxabs, and
@@ -163,7 +168,8 @@ def _with_response(weights: np.ndarray, targets: np.ndarray, bias: np.ndarray, r
 
 
 def _codes(names: Sequence[str], kind: str, owner: np.ndarray, genes: np.ndarray,
-           pairs: list[tuple[Hashable, Any]], genome_config: Any, neat: Any) -> tuple[np.ndarray, tuple[str, ...]]:
+           pairs: list[tuple[Hashable, Any]], genome_config: Any,
+           neat: Any) -> tuple[np.ndarray, tuple[str, ...]]:
     """Each node's activation (or aggregation) as a code into the nngraph names it returns; a
     name whose function is not neat-python's own is refused, naming the genome and node."""
     distinct = list(dict.fromkeys(names))
@@ -197,7 +203,8 @@ def _activation_problem(name: str, genome_config: Any, neat: Any) -> str | None:
 def _aggregation_problem(name: str, genome_config: Any, neat: Any) -> str | None:
     if name not in AGGREGATIONS:
         return f"is not one nngraph computes (known: {', '.join(AGGREGATIONS)})"
-    if genome_config.aggregation_function_defs.get(name) is not getattr(neat.aggregations, f"{name}_aggregation"):
+    own = getattr(neat.aggregations, f"{name}_aggregation")
+    if genome_config.aggregation_function_defs.get(name) is not own:
         return "is redefined in this config; nngraph computes neat-python's own function of that name"
     return None
 
