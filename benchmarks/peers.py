@@ -1,12 +1,17 @@
-"""The competitors: hand-written numpy, onnxruntime (an ONNX model of the plan), neat-python.
+"""The competitors: hand-written numpy, onnxruntime (an ONNX model of the plan), PyTorch eager,
+neat-python.
 
-onnxruntime and neat-python are optional (the ``bench`` extra); each builder returns ``None``
-when its package is missing.
+Each peer computes the network as one would write it by hand, layer by layer: for each op of the
+plan, the tensors its sources live in (concatenated when there are several), one product, the
+bias, the activation (``peer_layers`` lays that out once for all of them). onnxruntime, PyTorch
+and neat-python are optional (the ``bench`` extra); each builder returns ``None`` when its package
+is missing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -17,26 +22,69 @@ from nngraph.core.network import ACTIVATION, BIAS
 Runner = Callable[[np.ndarray], object]
 
 
-def hand_written(W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray, W3: np.ndarray,
-                 b3: np.ndarray) -> Runner:
-    """``relu(x @ W1 + b1)``, again with ``W2``, then softmax: the 14 numpy calls one would write."""
+@dataclass(frozen=True)
+class PeerLayer:
+    """One op as a peer computes it: ``activation(concat(tensors) @ weights + bias)``, named ``name``."""
 
-    def run(x: np.ndarray) -> np.ndarray:
-        h = np.maximum(x @ W1 + b1, 0)
-        h = np.maximum(h @ W2 + b2, 0)
-        z = h @ W3 + b3
+    name: str
+    tensors: tuple[str, ...]
+    weights: np.ndarray
+    bias: np.ndarray
+    activation: str
+
+
+def peer_layers(plan: nngraph.Plan) -> list[PeerLayer]:
+    """The plan's ops as layers over whole tensors (``"x"``, the inputs, then one per op), dense,
+    with weight rows in the order of the concatenated tensors."""
+    place: dict[Hashable, tuple[str, int]] = {node: ("x", i) for i, node in enumerate(plan.inputs)}
+    widths = {"x": len(plan.inputs)}
+    layers = []
+    for op in plan.ops:
+        tensors = list(dict.fromkeys(place[node][0] for node in op.sources))
+        offsets = dict(zip(tensors, np.cumsum([0] + [widths[t] for t in tensors]).tolist()))
+        weights = np.zeros((sum(widths[t] for t in tensors), len(op.targets)), dtype=plan.dtype)
+        dense = op.dense_weights()
+        for row, node in enumerate(op.sources):
+            tensor, column = place[node]
+            weights[offsets[tensor] + column] = dense[row]
+        name = f"op{op.index}"
+        layers.append(PeerLayer(name, tuple(tensors), weights, op.bias.copy(), op.activation))
+        widths[name] = len(op.targets)
+        place.update({node: (name, j) for j, node in enumerate(op.targets)})
+    last = layers[-1].name
+    assert [place[node] for node in plan.outputs] == [(last, j) for j in range(len(plan.outputs))], \
+        "the peers expect the outputs to be the last op's neurons"
+    return layers
+
+
+def _numpy_activation(name: str, z: np.ndarray) -> np.ndarray:
+    if name == "relu":
+        return np.maximum(z, 0)
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-z))
+    if name == "softmax":
         e = np.exp(z - z.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1, keepdims=True)
+    assert name == "linear", name
+    return z
+
+
+def hand_written(plan: nngraph.Plan) -> Runner:
+    """The numpy one would write: ``relu(x @ W1 + b1)`` and so on, sample-major, a temporary per
+    step (for 8-6-6-4 and 784-512-512-10: the 14 numpy calls of a textbook forward pass)."""
+    layers = peer_layers(plan)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        values = {"x": x}
+        for layer in layers:
+            source = (values[layer.tensors[0]] if len(layer.tensors) == 1
+                      else np.concatenate([values[t] for t in layer.tensors], axis=1))
+            values[layer.name] = _numpy_activation(layer.activation, source @ layer.weights + layer.bias)
+        return values[layers[-1].name]
 
     return run
-
-
-def layer_weights(plan: nngraph.Plan) -> list[np.ndarray]:
-    """``[W1, b1, W2, b2, ...]`` of a layered plan, as hand-written numpy takes them."""
-    arrays: list[np.ndarray] = []
-    for op in plan.ops:
-        arrays += [np.ascontiguousarray(op.dense_weights()), op.bias.copy()]
-    return arrays
 
 
 _ONNX_ACTIVATIONS = {"linear": "Identity", "relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid",
@@ -53,31 +101,19 @@ def onnxruntime_runner(plan: nngraph.Plan, *, threads: int) -> Runner | None:
         return None
     element = TensorProto.FLOAT if plan.dtype == np.float32 else TensorProto.DOUBLE
     nodes, initializers = [], []
-    # Where each neuron lives: (tensor name, column in that tensor).
-    place: dict[Hashable, tuple[str, int]] = {node: ("x", i) for i, node in enumerate(plan.inputs)}
-    widths = {"x": len(plan.inputs)}
-    for op in plan.ops:
-        tensors = list(dict.fromkeys(place[node][0] for node in op.sources))
-        offsets = dict(zip(tensors, np.cumsum([0] + [widths[t] for t in tensors]).tolist()))
-        weights = np.zeros((sum(widths[t] for t in tensors), len(op.targets)), dtype=plan.dtype)
-        for row, node in enumerate(op.sources):
-            tensor, column = place[node]
-            weights[offsets[tensor] + column] = op.dense_weights()[row]
-        name = f"op{op.index}"
-        initializers += [numpy_helper.from_array(weights, f"{name}_W"),
-                         numpy_helper.from_array(op.bias.copy(), f"{name}_b")]
-        source = tensors[0] if len(tensors) == 1 else f"{name}_in"
-        if len(tensors) > 1:
-            nodes.append(helper.make_node("Concat", tensors, [source], axis=1))
+    layers = peer_layers(plan)
+    for layer in layers:
+        name = layer.name
+        initializers += [numpy_helper.from_array(layer.weights, f"{name}_W"),
+                         numpy_helper.from_array(layer.bias, f"{name}_b")]
+        source = layer.tensors[0] if len(layer.tensors) == 1 else f"{name}_in"
+        if len(layer.tensors) > 1:
+            nodes.append(helper.make_node("Concat", list(layer.tensors), [source], axis=1))
         nodes.append(helper.make_node("MatMul", [source, f"{name}_W"], [f"{name}_xw"]))
         nodes.append(helper.make_node("Add", [f"{name}_xw", f"{name}_b"], [f"{name}_z"]))
-        extra = {"axis": -1} if op.activation == "softmax" else {}
-        nodes.append(helper.make_node(_ONNX_ACTIVATIONS[op.activation], [f"{name}_z"], [name], **extra))
-        widths[name] = len(op.targets)
-        place.update({node: (name, j) for j, node in enumerate(op.targets)})
-    last = f"op{plan.ops[-1].index}"
-    assert [place[node] for node in plan.outputs] == [(last, j) for j in range(len(plan.outputs))], \
-        "the ONNX export expects the outputs to be the last op's neurons"
+        extra = {"axis": -1} if layer.activation == "softmax" else {}
+        nodes.append(helper.make_node(_ONNX_ACTIVATIONS[layer.activation], [f"{name}_z"], [name], **extra))
+    last = layers[-1].name
     graph = helper.make_graph(
         nodes, "nngraph", [helper.make_tensor_value_info("x", element, [None, len(plan.inputs)])],
         [helper.make_tensor_value_info(last, element, [None, len(plan.outputs)])], initializers)
@@ -92,6 +128,31 @@ def onnxruntime_runner(plan: nngraph.Plan, *, threads: int) -> Runner | None:
 
     def run(x: np.ndarray) -> np.ndarray:
         return session.run(None, {"x": x})[0]
+
+    return run
+
+
+def torch_runner(plan: nngraph.Plan, *, threads: int) -> Runner | None:
+    """PyTorch eager for the same network: ``torch.addmm`` and the activation per layer, under
+    ``torch.inference_mode``, from a numpy array to a numpy array."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    functions = {"linear": lambda z: z, "relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+                 "softmax": lambda z: torch.softmax(z, dim=-1)}
+    layers = [(layer.name, layer.tensors, torch.from_numpy(layer.weights), torch.from_numpy(layer.bias),
+               functions[layer.activation]) for layer in peer_layers(plan)]
+
+    def run(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            values = {"x": torch.from_numpy(x)}
+            for name, tensors, weights, bias, activation in layers:
+                source = (values[tensors[0]] if len(tensors) == 1
+                          else torch.cat([values[t] for t in tensors], dim=1))
+                values[name] = activation(torch.addmm(bias, source, weights))
+            return values[name].numpy()
 
     return run
 

@@ -1,13 +1,16 @@
 """nngraph's benchmarks (``make bench``): one table of ratios, each measured side by side.
 
-1. ``plan(x)`` against hand-written numpy for the same weights: the lesson's 8-6-6-4 network
-   (float64) at batch 1 and 1024, and a 784-512-512-10 network (float32) at batch 1 and 4096.
+1. The speed grid (``grid.py``): ``plan(x)`` and ``plan.trace(x)`` beside hand-written numpy,
+   onnxruntime and PyTorch eager, on the lesson's 8-6-6-4 network, 784-512-512-10 and the
+   NEAT-style DAG below, in float32 and float64, at batches 1 to 4096.
 2. A NEAT-style DAG (32 inputs, 512 hidden neurons, 8 outputs, 6,000 connections, tanh and
    sigmoid, 41 levels) against ``run_reference`` and neat-python's ``FeedForwardNetwork``.
-3. Compiling the 784-512-512-10 network against one plain pass over ``G.edges(data="weight")``.
+3. LeNet-5 (float32) against PyTorch eager with the same weights, at batch 1 and 256, and its
+   trace against its plain run (``benchmarks/cnn.py``; PyTorch is part of the ``bench`` extra).
+4. Compiling the 784-512-512-10 network against one plain pass over ``G.edges(data="weight")``.
 
-onnxruntime (the ``bench`` extra) runs an ONNX model of each network as a column of its own.
-BLAS and onnxruntime are pinned to ``--threads`` threads (default 1), set before numpy loads.
+onnxruntime and PyTorch (the ``bench`` extra) run the same network as columns of their own.
+BLAS, onnxruntime and PyTorch are pinned to ``--threads`` threads (default 1), set before numpy loads.
 """
 
 from __future__ import annotations
@@ -31,13 +34,15 @@ def _pin_threads(threads: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="BLAS and onnxruntime threads")
-    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per figure")
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds per figure")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32, 256, 1024, 4096],
+                        help="the batch sizes of the speed grid")
     args = parser.parse_args(argv)
     _pin_threads(args.threads)
     sys.path[:0] = [str(ROOT), str(ROOT / "examples"), str(Path(__file__).resolve().parent)]
     from suite import run_suite  # imports numpy, so only after pinning
 
-    print(run_suite(threads=args.threads, rounds=args.rounds))
+    print(run_suite(threads=args.threads, rounds=args.rounds, batches=tuple(args.batches)))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from importlib import metadata
 
 import numpy as np
+from cnn import lenet5, onnx_twin, torch_twin
 from neat_network import neat_genome
-from peers import hand_written, layer_weights, neat_python_runner, onnxruntime_runner
+from grid import format_grid, run_grid
+from peers import neat_python_runner, onnxruntime_runner
 from timing import compare
 
 import nngraph
@@ -45,25 +47,6 @@ def _check(name: str, got: object, expected: np.ndarray, rtol: float) -> None:
                                err_msg=f"{name} disagrees with the reference")
 
 
-def against_numpy(label: str, model: Sequential, dtype: type, batch: int, target: float, *,
-                  threads: int, rounds: int) -> Row:
-    """``plan(x)`` time over hand-written numpy time (and onnxruntime's over numpy's)."""
-    plan = nngraph.compile_network(model.graph, dtype=dtype)
-    numpy_pass = hand_written(*layer_weights(plan))
-    x = np.random.default_rng(1).standard_normal((batch, len(plan.inputs))).astype(dtype)
-    reference = nngraph.run_reference(model.graph, x[:4], dtype=dtype).outputs
-    rtol = 1e-4 if dtype == np.float32 else 1e-9
-    competitors: dict[str, Callable[[], object]] = {"nngraph": lambda: plan(x), "numpy": lambda: numpy_pass(x)}
-    session = onnxruntime_runner(plan, threads=threads)
-    if session is not None:
-        competitors["onnxruntime"] = lambda: session(x)
-    for name, run in competitors.items():
-        _check(name, np.asarray(run())[:4], reference, rtol)
-    timings = compare(competitors, rounds=rounds)
-    ort = timings.ratio("onnxruntime", "numpy") if session is not None else None
-    return Row(label, timings.ratio("nngraph", "numpy"), ort, target, lower_is_better=True)
-
-
 def neat_rows(G: object, *, threads: int, rounds: int) -> list[Row]:
     """Speed-ups of ``plan(x)`` (and onnxruntime) over the reference pass and neat-python."""
     plan = nngraph.compile_network(G)
@@ -91,6 +74,39 @@ def neat_rows(G: object, *, threads: int, rounds: int) -> list[Row]:
             rows.append(Row(f"  faster than neat-python FeedForwardNetwork, {samples}",
                             timings.ratio("neat-python", "nngraph"), ort("neat-python"), neat_target,
                             lower_is_better=False))
+    return rows
+
+
+def lenet_rows(*, threads: int, rounds: int) -> list[Row | str]:
+    """LeNet-5 in float32: ``plan(x)`` over PyTorch eager (and onnxruntime over PyTorch) at batch
+    1 and 256, and ``plan.trace(x)`` over ``plan(x)`` at batch 256."""
+    model = lenet5()
+    plan = nngraph.compile_network(model.graph, dtype=np.float32)
+    twin = torch_twin(model)
+    if twin is None:
+        return ["LeNet-5 against PyTorch eager: torch is not installed (pip install -e '.[bench]')"]
+    import torch
+
+    torch.set_num_threads(threads)
+    session = onnx_twin(model, threads=threads)
+    rows: list[Row | str] = ["LeNet-5, float32: plan(x) time / PyTorch eager time, same weights (lower is "
+                             "better)"]
+    for batch, target in ((1, 1.0), (256, 2.0)):
+        images = np.random.default_rng(3).uniform(size=(batch, 28, 28, 1)).astype(np.float32)
+        x = images.reshape(batch, -1)
+        competitors: dict[str, Callable[[], object]] = {"nngraph": lambda: plan(x), "torch": lambda: twin(images)}
+        if session is not None:
+            competitors["onnxruntime"] = lambda: session(images)
+        expected = nngraph.run_reference(model.graph, x[:2], dtype=np.float32).outputs
+        for name, run in competitors.items():
+            _check(name, np.asarray(run())[:2], expected, 1e-4)
+        timings = compare(competitors, rounds=rounds)
+        ort = timings.ratio("onnxruntime", "torch") if session is not None else None
+        rows.append(Row(f"  batch {batch}", timings.ratio("nngraph", "torch"), ort, target, lower_is_better=True))
+        if batch == 256:
+            traced = compare({"trace": lambda: plan.trace(x), "plan": lambda: plan(x)}, rounds=rounds)
+            rows.append(Row("  plan.trace(x) time / plan(x) time, batch 256", traced.ratio("trace", "plan"), None,
+                            1.5, lower_is_better=True))
     return rows
 
 
@@ -130,23 +146,20 @@ def _format(rows: list[Row | str], *, header: list[str]) -> str:
     return "\n".join(lines)
 
 
-def run_suite(*, threads: int, rounds: int) -> str:
-    """Run every benchmark and return the table."""
+def run_suite(*, threads: int, rounds: int, batches: tuple[int, ...]) -> str:
+    """Run every benchmark and return the tables: the speed grid, then the rest."""
     lesson = _sequential([8, 6, 6, 4])
     wide = _sequential([784, 512, 512, 10])
-    options = {"threads": threads, "rounds": rounds}
-    rows: list[Row | str] = ["plan(x) time / hand-written numpy time (lower is better)"]
-    rows.append(against_numpy("  lesson 8-6-6-4, float64, batch 1", lesson, np.float64, 1, 0.7, **options))
-    rows.append(against_numpy("  lesson 8-6-6-4, float64, batch 1024", lesson, np.float64, 1024, 1.0,
-                              **options))
-    rows.append(against_numpy("  784-512-512-10, float32, batch 1", wide, np.float32, 1, 1.1, **options))
-    rows.append(against_numpy("  784-512-512-10, float32, batch 4096", wide, np.float32, 4096, 1.05,
-                              **options))
     genome = neat_genome()
     depth = max(nngraph.levels(genome).values())
+    networks = {"lesson 8-6-6-4": lesson.graph, "784-512-512-10": wide.graph, "NEAT DAG 32-512-8": genome}
+    grid = format_grid(run_grid(networks, threads=threads, rounds=rounds, batches=batches))
+    options = {"threads": threads, "rounds": rounds}
+    rows: list[Row | str] = []
     rows.append(f"NEAT-style DAG, 32-512-8, {genome.number_of_edges():,} connections, {depth} levels, "
                 "float64: speed-up (higher is better)")
     rows += neat_rows(genome, **options)
+    rows += lenet_rows(**options)
     rows.append('compile_network time / one pass over G.edges(data="weight") (lower is better)')
     rows.append(compile_row(wide, rounds=rounds))
     blas = ", ".join(f"{variable}={os.environ.get(variable)}" for variable in
@@ -156,8 +169,15 @@ def run_suite(*, threads: int, rounds: int) -> str:
         "side by side in this run",
         f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cores; "
         f"BLAS threads pinned: {blas}; onnxruntime {_version('onnxruntime')} "
-        f"(intra-op threads {threads}), neat-python {_version('neat-python')}",
-        "onnxruntime column: the same network as an ONNX model, same ratio (against numpy, or the "
+        f"(intra-op threads {threads}), torch {_version('torch')} (threads {threads}), "
+        f"neat-python {_version('neat-python')}",
+        "",
+        "plan(x) beside its peers: time / hand-written numpy time (lower is better; * the fastest peer;",
+        "/ ort: plan(x) time over onnxruntime's; met: / ort <= 1.1, trace/plan <= 1.5 and, on",
+        "784-512-512-10 from batch 1024, nngraph <= 1.1)",
+        grid,
+        "",
+        "onnxruntime column: the same network as an ONNX model, same ratio (the "
         "baseline's time over onnxruntime's)",
     ]
     return _format(rows, header=header)

@@ -13,7 +13,7 @@ reached it from a name or a path shows as its escape, so it cannot act on a term
         CycleError, UnknownActivationError
         PopulationError                  networks that cannot stand side by side in one population
       ArgumentError (TypeError, ValueError)   a public function given an argument of the wrong type
-      NeuronNotFoundError (KeyError, ValueError)   a trace or plan asked about an unknown neuron
+      NeuronNotFoundError (KeyError, ValueError)   a trace or plan asked about an unknown neuron or layer
       InputError (ValueError)            an executor or trace given input it cannot use
       JSONRuleError (ValueError)         JSON that nngraph's strict reader refuses
       LayerError (ValueError)            the Keras-style front end used wrongly
@@ -114,7 +114,8 @@ class ArgumentError(NNGraphError, TypeError, ValueError):
 
 
 class NeuronNotFoundError(NNGraphError, KeyError, ValueError):
-    """Raised when a trace or plan is asked about a neuron that is not in its network."""
+    """Raised when a trace or plan is asked about a neuron (or a trace about a layer) that is not in
+    its network."""
 
     def __str__(self) -> str:
         return str(self.args[0])  # KeyError would show the message quoted

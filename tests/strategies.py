@@ -157,9 +157,8 @@ def _assert_equivalent(plan: nngraph.CompiledPlan, G: nx.DiGraph, x: object) -> 
     for what, got, expected in (("weighted sum", trace.weighted_sums, reference.weighted_sums),
                                 ("value", trace.values, reference.values)):
         assert_close(got[:, mine], expected[:, theirs], rtol=rtol, what=f"trace: {what}", names=names)
-    runners = ("numpy", "scalar") if plan.program.scalar is not None else ("numpy",)
     outputs = list(reference.output_nodes)
-    for runner in runners:
+    for runner in plan.program.runners:
         got = np.asarray(run_plan(plan, x, runner=runner)).reshape(-1, len(outputs))
         assert_close(got, reference.outputs, rtol=rtol, what=f"runner {runner}: output", names=outputs)
     expected_shape = np.shape(reference.outputs[0]) if np.ndim(x) == 1 else reference.outputs.shape

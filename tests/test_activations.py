@@ -34,7 +34,7 @@ EXPECTED = {
 
 def test_registry_has_every_name_keras_uses() -> None:
     keras = {name for name in known_activations() if not name.startswith("neat_")}
-    assert keras == set(EXPECTED) | {"softmax"}
+    assert keras == set(EXPECTED) | {"softmax", "layer_norm"}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -102,3 +102,14 @@ def test_float32_stays_float32(name: str) -> None:
 def test_nan_propagates() -> None:
     for name in known_activations():
         assert np.isnan(resolve_activation(name)(np.array([[np.nan, 1.0]]))[0, 0]), name
+
+
+def test_layer_norm_normalises_each_row_over_the_group_with_keras_epsilon() -> None:
+    z = np.array([[1.0, 2.0, 3.0, 6.0], [5.0, 5.0, 5.0, 5.0]])
+    layer_norm = resolve_activation("layer_norm")
+    mean, variance = 3.0, (4 + 1 + 0 + 9) / 4
+    np.testing.assert_allclose(layer_norm(z)[0], (z[0] - mean) / math.sqrt(variance + 1e-3), rtol=1e-12)
+    np.testing.assert_array_equal(layer_norm(z)[1], 0.0)
+    assert layer_norm.group_wise and resolve_activation("layer_norm(epsilon=0.001)").name == "layer_norm"
+    wide = resolve_activation("layer_norm(epsilon=1.0)")
+    np.testing.assert_allclose(wide(z)[0], (z[0] - mean) / math.sqrt(variance + 1.0), rtol=1e-12)

@@ -150,3 +150,10 @@ def test_check_plan_names_a_broken_aggregate_op() -> None:
     fused = dataclasses.replace(plan.ops[1], kind="aggregate")
     with pytest.raises(CompileError, match="unknown kind 'aggregate' for a FusedOp"):
         nngraph.check_plan(dataclasses.replace(plan, ops=(op, fused, plan.ops[2])))
+
+
+def test_plans_with_aggregate_ops_run_neither_scalar_code_nor_the_native_kernel() -> None:
+    # Both sum their connections: an aggregate op has code of its own, in the fused numpy pass.
+    plan = nngraph.compile_network(pooled())
+    assert plan.program.runners == ("numpy",)
+    assert_equivalent(plan, pooled(), np.array([[0.5, -1.0, 2.0, 0.0], [1.0, 2.0, -3.0, 4.0]]))

@@ -111,8 +111,25 @@ def test_sparse_ops_agree_with_the_reference(case: tuple[nx.DiGraph, np.ndarray]
 @settings(max_examples=30, deadline=None)
 @given(networks_and_batches(max_batch=5),
        st.sampled_from([CodegenOptions(shared_products=False), CodegenOptions(in_place_activations=False),
-                        CodegenOptions(scalar_code=False, shared_products=False, in_place_activations=False)]))
+                        CodegenOptions(native_kernel=False), CodegenOptions(native_kernel=False, scalar_code=False),
+                        CodegenOptions(scalar_code=False, shared_products=False, in_place_activations=False,
+                                       native_kernel=False)]))
 def test_code_without_each_codegen_choice_agrees_with_the_reference(case: tuple[nx.DiGraph, np.ndarray],
                                                                     options: CodegenOptions) -> None:
     G, x = case
     assert_equivalent(compile_network(G, options=options), G, x)
+
+
+@settings(max_examples=25, deadline=None)
+@given(networks(), st.sampled_from([np.float64, np.float32]), st.integers(0, 2**32 - 1))
+def test_each_runner_the_cost_model_picks_agrees_at_its_batch_limits(G: nx.DiGraph, dtype: type,
+                                                                      seed: int) -> None:
+    """Batches at and just past each limit of the cost model: the path ``plan(x)`` and
+    ``plan.trace(x)`` take there by default (scalar code, native kernel, fused numpy) agrees."""
+    plan = compile_network(G, dtype=dtype)
+    program = plan.program
+    limits = {1, program.scalar_batch_limit, program.scalar_batch_limit + 1,
+              program.native_batch_limit, program.native_batch_limit + 1}
+    rng = np.random.default_rng(seed)
+    for batch in sorted(limit for limit in limits if limit > 0):
+        assert_equivalent(plan, G, rng.uniform(-3.0, 3.0, size=(batch, len(plan.inputs))))

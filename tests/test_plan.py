@@ -64,7 +64,7 @@ def test_ops_have_the_fields_the_renderer_draws(plan: nngraph.CompiledPlan) -> N
 
 def test_table_has_one_row_per_op_and_totals(plan: nngraph.CompiledPlan) -> None:
     lines = str(plan).splitlines()
-    assert lines[0] == "plan: 3 fused ops, 8 inputs -> 4 outputs, float64 (passes: merge_levels, choose_kinds)"
+    assert lines[0] == "plan: 3 fused ops, 8 inputs -> 4 outputs, float64 (passes: share_weights, merge_levels, choose_kinds)"
     assert lines[1].split() == ["op", "kind", "level", "sources", "->", "targets", "activation", "weights",
                                 "nonzeros", "density"]
     assert lines[2].split() == ["0", "dense", "1", "inputs", "(8)", "->", "dense/0", "..", "dense/5", "(6)",
@@ -99,7 +99,7 @@ def test_code_is_what_runs(model: Sequential, plan: nngraph.Plan) -> None:
     exec(code, namespace)
     x = RNG.normal(size=(5, 8))
     buffer = np.empty((plan.program.rows, 5))
-    np.testing.assert_array_equal(namespace["forward"](x.T, buffer, buffer).T, plan(x))
+    np.testing.assert_array_equal(namespace["forward"](x.T, buffer, buffer).T, run_plan(plan, x, runner="numpy"))
     np.testing.assert_array_equal(namespace["forward_scalar"](list(x[0])), run_plan(plan, x[0], runner="scalar"))
 
 
@@ -132,6 +132,11 @@ def test_runner_choice_is_stated(model: Sequential, plan: nngraph.Plan) -> None:
     assert "runner: fused numpy" in str(big_plan)
     with pytest.raises(nngraph.InputError, match="no scalar code"):
         run_plan(big_plan, np.zeros(64), runner="scalar")
+    with pytest.raises(nngraph.InputError, match="no native kernel"):
+        run_plan(big_plan, np.zeros(64), runner="native")
+    assert plan.runner.endswith(", the native kernel for batches of up to 57 samples, fused numpy for larger ones")
+    assert [run_plan(plan, np.zeros((batch, 8)), runner=None).shape for batch in (0, 3, 57, 58)] == [
+        (0, 4), (3, 4), (57, 4), (58, 4)]
 
 
 def test_trace_comes_from_the_fused_buffers(model: Sequential, plan: nngraph.Plan) -> None:
@@ -229,7 +234,7 @@ def test_the_plan_is_data_and_the_program_is_built_from_it(model: Sequential,
     ir = plan.plan
     assert isinstance(ir, nngraph.Plan) and not callable(ir) and not hasattr(ir, "code")
     assert {field.name for field in dataclasses.fields(ir)} == {
-        "ops", "inputs", "outputs", "dtype", "columns", "groups", "passes"}
+        "ops", "inputs", "outputs", "dtype", "columns", "groups", "passes", "layers"}
     assert str(plan) == str(ir) + f"\nrunner: {plan.runner}" and "runner" not in str(ir)
     assert [op.operation for op in plan.ops] == ["weighted_sum"] * 3
     kinds = ir_module.__doc__.split("Op kinds\n")[1].split("Column layout\n")[0]
@@ -253,11 +258,16 @@ def test_each_codegen_choice_switches_off_by_name(model: Sequential, plan: nngra
     x = RNG.normal(size=(3, 8))
     expected = plan(x)
     no_scalar = nngraph.compile_network(model.graph, options=CodegenOptions(scalar_code=False))
-    assert no_scalar.runner == "fused numpy" and "forward_scalar" not in no_scalar.code
+    assert no_scalar.program.runners == ("numpy", "native") and "forward_scalar" not in no_scalar.code
+    assert no_scalar.runner.startswith("the native kernel for batches of up to")
+    no_native = nngraph.compile_network(model.graph, options=CodegenOptions(native_kernel=False))
+    assert no_native.program.runners == ("numpy", "scalar") and "native" not in no_native.runner
+    neither = nngraph.compile_network(model.graph, options=CodegenOptions(scalar_code=False, native_kernel=False))
+    assert neither.runner == "fused numpy" and neither.program.runners == ("numpy",)
     no_in_place = nngraph.compile_network(model.graph, options=CodegenOptions(in_place_activations=False))
     assert "np.maximum(z, 0.0, out=a)" in plan.code and "np.maximum" not in no_in_place.code
     assert "a[...] = f0(z)  # relu" in no_in_place.code
-    for compiled in (no_scalar, no_in_place):
+    for compiled in (no_scalar, no_native, neither, no_in_place):
         np.testing.assert_allclose(compiled(x), expected, rtol=1e-12)
     G = nx.DiGraph()  # two ops of level 1 (tanh and relu) gather the scattered columns x0 and x2
     G.add_nodes_from(["x0", "x1", "x2"], role="input")

@@ -74,15 +74,15 @@ def hand_made_plan() -> Plan:
     ops = []
     for index, layer in enumerate(model.layers):
         kernel, bias = layer.get_weights()
-        ops.append(fused_op(index=index, targets=layer.neurons, sources=layer.sources, weights=kernel,
+        ops.append(fused_op(index=index, targets=tuple(layer.neurons), sources=tuple(layer.sources), weights=kernel,
                             bias=bias, activation=layer.activation, level=index + 1))
-    sources = model.layers[0].sources + model.layers[1].neurons
+    sources = tuple(model.layers[0].sources) + tuple(model.layers[1].neurons)
     weights = np.zeros((len(sources), 2))
     weights[0, 0] = weights[9, 1] = 1.0
     ops.append(fused_op(index=3, targets=("<extra>", "x:1"), sources=sources, weights=weights,
                         bias=np.zeros(2), activation="tanh", level=3, kind="sparse"))
-    inputs = model.layers[0].sources
-    return Plan(ops=tuple(ops), inputs=inputs, outputs=model.layers[-1].neurons + ("<extra>", "x:1"),
+    inputs = tuple(model.layers[0].sources)
+    return Plan(ops=tuple(ops), inputs=inputs, outputs=tuple(model.layers[-1].neurons) + ("<extra>", "x:1"),
                 dtype=np.dtype(np.float64), columns=layout(inputs, [op.targets for op in ops]), groups=())
 
 

@@ -139,7 +139,7 @@ def test_hostile_names_compile_run_trace_print_and_explain_correctly() -> None:
     G = hostile_network(HOSTILE)
     x = np.random.default_rng(1).uniform(-2, 2, size=(3, 5))
     check_every_view(G, x)
-    assert nngraph.compile_network(G).program.scalar is not None  # the scalar code is covered too
+    assert nngraph.compile_network(G).program.runners == ("numpy", "scalar", "native")  # all covered
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=[repr(separator) for separator in SEPARATORS])
@@ -149,8 +149,8 @@ def test_no_payload_runs_whatever_ends_its_line(payload: str) -> None:
     nngraph.add_neuron(G, nngraph.Neuron(payload, role="output", layer=payload))
     nngraph.connect(G, "x", payload, 1.0)
     plan = nngraph.compile_network(G)
-    assert plan.program.scalar is not None
-    for runner in ("numpy", "scalar"):
+    assert plan.program.runners == ("numpy", "scalar", "native")
+    for runner in plan.program.runners:
         np.testing.assert_array_equal(run_plan(plan, [[2.0]], runner=runner), [[2.0]])
     assert printable(payload)[:20] in plan.code and payload not in plan.code
     plan.trace([2.0])

@@ -3,11 +3,12 @@
     schedule.py   each neuron's level: longest path from the inputs, softmax groups as one unit
     groups.py     neurons of one level, one activation, one predecessor set -> one group
     lower.py      groups -> dense fused ops over the column layout of ``nngraph.ir.plan``
-    passes.py     named rewrites (merge_levels, choose_kinds); check.py's ``check_plan`` after each
+    passes.py     named rewrites (share_weights, from share.py; merge_levels, choose_kinds);
+                  check.py's ``check_plan`` after each
     costs.py      the cost model behind every choice made for speed, and ``CodegenOptions``
     codegen.py    the ``Program``: the source the plan runs (fused numpy; scalar.py's code for tiny
                   plans), compiled; products.py writes each product's lines, kernels.py is the
-                  sparse kernel they call
+                  sparse kernel they call; native.py the native kernel (numba) for small batches
 
 ``build_plan(G)`` runs the stages up to the passes and returns the IR; ``generate(plan)`` returns
 its ``Program``. ``nngraph.compile_network`` (in ``nngraph.execute.compiled``) does both and hands

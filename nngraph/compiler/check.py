@@ -31,7 +31,8 @@ from scipy import sparse
 from nngraph.core.activations import resolve_activation
 from nngraph.core.aggregations import known_aggregations
 from nngraph.errors import CompileError, UnknownActivationError
-from nngraph.ir.plan import AGGREGATE, DENSE, KINDS, OPERATIONS, SPARSE, AggregateOp, FusedOp, Op, Plan
+from nngraph.ir.plan import (AGGREGATE, DENSE, KINDS, OPERATIONS, SHARED, SPARSE, AggregateOp, FusedOp, Op, Plan,
+                             SharedOp)
 
 
 def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
@@ -82,9 +83,11 @@ def _check_header(op: Op, position: int, where: str) -> None:
     if op.operation not in OPERATIONS:
         raise _fail(where, op, f"computes {op.operation!r}, no known operation; expected one of "
                     f"{', '.join(OPERATIONS)}")
-    if op.kind not in (*KINDS, AGGREGATE) or (op.kind == AGGREGATE) != isinstance(op, AggregateOp):
+    expected = {AggregateOp: (AGGREGATE,), SharedOp: (SHARED,)}.get(type(op), KINDS)
+    if op.kind not in expected:
         raise _fail(where, op, f"unknown kind {op.kind!r} for a {type(op).__name__}; expected one of "
-                    f"{', '.join(KINDS)} for a FusedOp, {AGGREGATE!r} for an AggregateOp")
+                    f"{', '.join(KINDS)} for a FusedOp, {AGGREGATE!r} for an AggregateOp, {SHARED!r} for "
+                    "a SharedOp")
     if not op.targets:
         raise _fail(where, op, "computes no neuron")
     try:
@@ -128,6 +131,9 @@ def _check_sources(plan: Plan, op: Op, level_of: dict[Hashable, int], where: str
 def _check_arrays(plan: Plan, op: Op, where: str) -> None:
     if isinstance(op, AggregateOp):
         _check_reductions(plan, op, where)
+        return
+    if isinstance(op, SharedOp):
+        _check_shared(plan, op, where)
         return
     weights, bias = op.weights, op.bias
     expected = SPARSE if sparse.issparse(weights) else DENSE
@@ -180,6 +186,29 @@ def _check_reductions(plan: Plan, op: AggregateOp, where: str) -> None:
     if not read.all():
         unread = [node for node, used in zip(op.sources, read) if not used]
         raise _fail(where, op, f"reads no term from its sources {unread[:5]!r}", tuple(unread))
+
+
+def _check_shared(plan: Plan, op: SharedOp, where: str) -> None:
+    window, kernel, bias = op.window, op.kernel, op.bias
+    if window.ndim != 2 or kernel.ndim != 2 or window.shape[1] != kernel.shape[0]:
+        raise _fail(where, op, f"window {window.shape} and kernel {kernel.shape} do not fit: expected "
+                    "(positions, entries) and (entries, filters)")
+    if window.shape[0] * kernel.shape[1] != len(op.targets):
+        raise _fail(where, op, f"computes {len(op.targets)} neurons, but {window.shape[0]} positions of "
+                    f"{kernel.shape[1]} filters make {window.shape[0] * kernel.shape[1]}")
+    if bias.shape != (len(op.targets),):
+        raise _fail(where, op, f"bias has shape {bias.shape}, expected ({len(op.targets)},)")
+    for name, array in (("kernel", kernel), ("bias", bias)):
+        if array.dtype != plan.dtype:
+            raise _fail(where, op, f"{name} is {array.dtype}, the plan computes in {plan.dtype}")
+    n_sources = len(op.sources)
+    if window.dtype.kind != "i" or window.size and (window.min() < -1 or window.max() >= n_sources):
+        raise _fail(where, op, f"window rows must be -1 or rows of its {n_sources} sources")
+    rows = np.sort(window, axis=1)
+    if np.any((rows[:, 1:] == rows[:, :-1]) & (rows[:, 1:] >= 0)):
+        raise _fail(where, op, "a window reads one source twice")
+    if len(np.unique(window[window >= 0])) != n_sources:
+        raise _fail(where, op, "some source is in no window; sources must be what the windows read")
 
 
 def _check_connected(op: FusedOp, where: str) -> None:

@@ -25,8 +25,10 @@ the whole source for that before compiling it, so that no name from an untrusted
 end a comment line and run as Python.
 
 Tiny float64 plans also get straight-line scalar code (``nngraph.compiler.scalar``): for a
-handful of samples, Python float arithmetic beats a dozen numpy calls' fixed overhead. The
-runner chosen is stated in ``plan.runner`` and ``print(plan)``. Which of these choices pay is
+handful of samples, Python float arithmetic beats a dozen numpy calls' fixed overhead. Where
+numba is installed, small plans also get the native kernel (``nngraph.compiler.native``): one
+compiled call instead of the numpy pass, for batches up to where the numpy pass gets cheaper. The
+runners chosen are stated in ``plan.runner`` and ``print(plan)``. Which of these choices pay is
 ``nngraph.compiler.costs``; ``CodegenOptions`` switches each off by name.
 """
 
@@ -39,11 +41,12 @@ from types import MappingProxyType
 import numpy as np
 
 from nngraph.compiler.aggregate import aggregate_lines
-from nngraph.compiler.costs import DEFAULT_OPTIONS, CodegenOptions, scalar_batch_limit
-from nngraph.compiler.products import group_lines, product_groups
+from nngraph.compiler.costs import DEFAULT_OPTIONS, CodegenOptions, native_batch_limit, scalar_batch_limit
+from nngraph.compiler.native import NATIVE_AVAILABLE, NativeArrays, has_native_form, native_arrays
+from nngraph.compiler.products import group_lines, product_groups, zero_row
 from nngraph.compiler.scalar import scalar_source
 from nngraph.errors import CompileError
-from nngraph.ir.plan import AGGREGATE, SPARSE, Plan
+from nngraph.ir.plan import AGGREGATE, SHARED, SPARSE, Plan
 from nngraph.ir.text import producers
 
 
@@ -56,7 +59,9 @@ class Program:
     ``exact`` (``None`` unless some product of ``forward`` multiplies padding) is the same pass
     over real connections only, which the runner calls when ``forward`` gives a NaN.
     ``scalar(sample)`` is straight-line float code for one sample (``None`` if the plan has
-    none), used for batches of at most ``scalar_batch_limit`` samples. ``runner`` says which.
+    none), used for batches of at most ``scalar_batch_limit`` samples. ``native`` holds the plan's
+    arrays for the native kernel (``None`` if it has none), used for larger batches of at most
+    ``native_batch_limit`` samples. ``runner`` says which.
     ``constants`` are the arrays the code names (``W0``, ``b0``, ...): ``exec(code, dict(constants))``
     defines the same functions again.
     """
@@ -67,8 +72,15 @@ class Program:
     exact: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None
     scalar: Callable[[list[float]], list[float]] | None
     scalar_batch_limit: int
+    native: NativeArrays | None
+    native_batch_limit: int
     rows: int
     runner: str
+
+    @property
+    def runners(self) -> tuple[str, ...]:
+        """The runners this program has, as ``run_plan(..., runner=...)`` names them."""
+        return ("numpy",) + ("scalar",) * (self.scalar is not None) + ("native",) * (self.native is not None)
 
 
 def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Program:
@@ -94,6 +106,8 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
     """
     constants: dict[str, object] = {}
     forward_lines, padded, numpy_calls = _forward(plan, constants, options, exact=False)
+    native_limit = (native_batch_limit(plan, numpy_calls=numpy_calls, options=options)
+                    if NATIVE_AVAILABLE and has_native_form(plan) else 0)
     scalar_lines = scalar_source(plan, options=options)
     limit = scalar_batch_limit(plan, numpy_calls=numpy_calls) if scalar_lines else 0
     lines = _header(plan, limit, padded) + [""] + forward_lines
@@ -107,17 +121,29 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
         _freeze(value)
     namespace = dict(constants)
     exec(compile(code, f"<nngraph plan of {len(plan.ops)} ops>", "exec"), namespace)
-    if limit:
-        runner = (f"straight-line scalar code for batches of up to {limit} sample"
-                  f"{'s' if limit > 1 else ''}, fused numpy for larger ones")
-    else:
-        runner = "fused numpy"
+    native_limit = max(native_limit, limit) if native_limit else 0
+    runner = _runner(limit, native_limit)
     if padded:
         runner += " (run again over real connections only when NaN comes out of padding)"
     return Program(code=code, constants=MappingProxyType(constants), forward=namespace["forward"],
                    exact=namespace["forward_exact"] if padded else None,
                    scalar=namespace["forward_scalar"] if limit else None,
-                   scalar_batch_limit=limit, rows=plan.n_columns + 1, runner=runner)
+                   scalar_batch_limit=limit, native=native_arrays(plan) if native_limit else None,
+                   native_batch_limit=native_limit, rows=plan.n_columns + (1 if zero_row(plan) is None else 2),
+                   runner=runner)
+
+
+def _runner(scalar_limit: int, native_limit: int) -> str:
+    """What runs a call, by batch size, in words."""
+    parts = []
+    if scalar_limit:
+        parts.append(f"straight-line scalar code for batches of up to {scalar_limit} sample"
+                     f"{'s' if scalar_limit > 1 else ''}")
+    if native_limit > scalar_limit:
+        parts.append(f"the native kernel for batches of up to {native_limit} samples")
+    if not parts:
+        return "fused numpy"
+    return ", ".join(parts) + ", fused numpy for larger ones"
 
 
 def _check_source(code: str) -> None:
@@ -160,6 +186,9 @@ def _header(plan: Plan, limit: int, padded: bool) -> list[str]:
     if any(op.kind == AGGREGATE for op in plan.ops):
         lines.append("# I<k>_<r>, w<k>_<r>, R<k>_<r>: the terms' columns and weights (targets x terms), and the")
         lines.append("# aggregation, of aggregate op k's r-th reduction.")
+    if any(op.kind == SHARED for op in plan.ops):
+        lines.append("# A shared-weights op k gathers its windows through G<k> (entries x positions) and")
+        lines.append("# multiplies them by its kernel W<k> (filters x entries); its block holds filter by filter.")
     if padded:
         lines.append("# forward multiplies zeros that are no connection; when it gives NaN, the runner runs")
         lines.append("# forward_exact, the same pass over real connections only.")
@@ -184,8 +213,11 @@ def _forward(plan: Plan, constants: dict[str, object], options: CodegenOptions, 
     prologue = []
     if any(group.reads_inputs for group in groups):
         prologue.append(f"A[0:{len(plan.inputs)}] = X  # some op reads inputs together with other columns")
-    if any("A.take(" in line for line in body):
+    if any("A.take(i" in line for line in body):  # dense gathers (i<k>) read the row of ones
         prologue.append(f"A[{plan.n_columns}] = 1.0  # the row of ones that gathered reads include")
+    zeros = zero_row(plan)
+    if zeros is not None:
+        prologue.append(f"A[{zeros}] = 0.0  # the row of zeros that window entries without a source read")
     if any("csr_accumulate(" in line for line in body):
         prologue += ["n = X.shape[1]",
                      "a_flat, z_flat = A.reshape(-1), Z.reshape(-1)  # views: the buffers are C-contiguous"]

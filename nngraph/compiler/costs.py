@@ -14,6 +14,15 @@ The choices that depend on what work costs are each taken here, from the same fi
   level) turns sparse at higher densities, since the kernel reads the buffer in place. The
   ``merge_levels`` pass leaves fully connected ops of at least ``KEEP_APART`` weights apart:
   padding them with zeros would only add multiply-adds.
+- **shared weights** (the ``share_weights`` pass): a block of ops that apply one kernel at many
+  positions (a convolution lowered one op per position) becomes one shared-weights op when that
+  is expected to cost less than the sparse product over their connections (``CONNECTION_NS``
+  each) or the dense product over all their sources and targets. Per sample it gathers each
+  position's window, ``GATHER_NS`` per entry, and makes ``MULTIPLY_ADD_NS`` per entry, filter and
+  position; an op of its own also costs ``OP_CALLS`` numpy calls per batch, which the work it
+  saves must repay at a batch of ``REFERENCE_BATCH`` samples. So a convolution, whose kernel is
+  used at every position, shares its weights; a per-channel scale (BatchNormalization), whose one
+  weight a gather would only copy, stays in the sparse product.
 - **shared products** (codegen): gathering ops of one level can share one gather and one product
   instead of one each. That saves two numpy calls (``NUMPY_CALL_NS`` each) per op, a fixed cost,
   and multiplies more zeros, ``MULTIPLY_ADD_NS`` each per sample; so it pays up to a batch size,
@@ -23,14 +32,26 @@ The choices that depend on what work costs are each taken here, from the same fi
   ``SCALAR_CONNECTION_NS`` per connection and ``NEURON_NS`` per neuron by how its activation is
   written (an expression, a function call, softmax). It runs batches up to the size where the
   fused numpy pass, about ``NUMPY_CALL_NS`` per numpy call, gets cheaper (at most
-  ``SCALAR_MAX_BATCH``).
+  ``SCALAR_MAX_BATCH``). For one sample or a few, it is about as fast as the native kernel, so
+  it keeps those batches where both exist.
+- **native kernel** (codegen, with numba installed; ``nngraph.compiler.native``): one compiled
+  call for the whole plan costs ``NATIVE_CALL_NS``, plus ``NATIVE_CONNECTION_NS`` per connection
+  (its loop set-up) and ``NATIVE_SAMPLE_NS`` per connection and sample. The fused numpy pass
+  costs ``NUMPY_CALL_NS`` per numpy call plus its products per sample (``dense_cost``,
+  ``sparse_cost``). The kernel's fixed cost is far lower and its cost per sample higher (it
+  multiplies one connection at a time, where BLAS blocks), so it runs batches up to where the two
+  meet (at most ``NATIVE_MAX_BATCH``), above those of the scalar code: the lesson's network up to
+  about 60 samples, a NEAT-style DAG of 6,000 connections and 300 numpy calls up to about 40, a
+  784-512-512-10 network never.
 
 The figures were measured on the project's 2-core machine (Python 3.11, numpy 2.4, OpenBLAS pinned
 to one thread, float64): those of the products hold from batches of about 64 up, those of the
-scalar code for one sample. A recheck with ``timeit`` found a numpy call on a small array at 0.4
-to 1.8 us (900 ns is typical) and a multiply-add of a product at 0.03 (512 x 512) to 0.045 ns
-(40 x 20). The figures only rank choices, so being off by tens of per cent moves a threshold,
-never a result: every choice computes the same numbers.
+scalar code for one sample; those of the native kernel by timing it on the lesson's network, the
+NEAT-style DAG of the benchmarks and 784-512-512-10 at batches 1 to 4096 (float32 and float64
+alike: its sums run in float64). A recheck with ``timeit`` found a numpy call on a small array at
+0.4 to 1.8 us (900 ns is typical) and a multiply-add of a product at 0.03 (512 x 512) to 0.045 ns
+(40 x 20). The figures only rank choices, so being off by tens of per cent moves a threshold, never
+a result: every choice computes the same numbers.
 
 Each choice of codegen can be switched off by name with ``CodegenOptions``, to compare it or to
 test the code without it: ``compile_network(G, options=CodegenOptions(scalar_code=False))``.
@@ -56,12 +77,19 @@ TARGET_NS = 0.2                # one target's bias written
 SAMPLE_NS = 400.0              # calling the scalar code for one sample
 SCALAR_CONNECTION_NS = 15.0    # one connection in scalar Python code
 NEURON_NS = {"inline": 40.0, "call": 120.0, "softmax": 150.0}  # one neuron's activation, scalar
+NATIVE_CALL_NS = 2000.0        # one call of the native kernel
+NATIVE_CONNECTION_NS = 3.0     # one connection of the native kernel, per call
+NATIVE_SAMPLE_NS = 1.3         # one connection of the native kernel, per sample
+
+OP_CALLS = 3                   # numpy calls of an op of its own: product, bias, activation
 
 # Limits.
+REFERENCE_BATCH = 32           # the batch at which an op's fixed cost is weighed against its work
 KEEP_APART = 4096              # fully connected ops this large are never merged
 MAX_SHARED_BATCH = 1024        # shared products run batches up to this size at most
 SCALAR_MAX_CONNECTIONS = 2048  # larger plans get no scalar code (its source would be long)
 SCALAR_MAX_BATCH = 64          # scalar code runs batches up to this size at most
+NATIVE_MAX_BATCH = 4096        # the native kernel runs batches up to this size at most
 
 
 @dataclass(frozen=True)
@@ -74,13 +102,14 @@ class CodegenOptions:
     shared_products : one gather and product for the gathering ops of a level, for small batches.
     in_place_activations : numpy's in-place forms for relu, tanh, sigmoid and softmax (otherwise
         each op calls the activation registry's function).
+    native_kernel : the native kernel for small batches, where numba is installed.
 
     Examples
     --------
     >>> import nngraph
     >>> from nngraph.demo import lesson_model
     >>> plan = nngraph.compile_network(lesson_model().graph,
-    ...                                options=CodegenOptions(scalar_code=False))
+    ...                                options=CodegenOptions(scalar_code=False, native_kernel=False))
     >>> plan.runner, plan.options.shared_products
     ('fused numpy', True)
     """
@@ -88,6 +117,7 @@ class CodegenOptions:
     scalar_code: bool = True
     shared_products: bool = True
     in_place_activations: bool = True
+    native_kernel: bool = True
 
     def __post_init__(self) -> None:
         for option in fields(self):
@@ -127,6 +157,36 @@ def cheaper_kind(op: FusedOp, *, reads_slice: bool) -> str:
     """``"sparse"`` when the sparse kernel is expected to cost less per sample than the dense
     product, else ``"dense"`` (the rule of the ``choose_kinds`` pass; example at ``dense_cost``)."""
     return SPARSE if sparse_cost(op) < dense_cost(op, reads_slice=reads_slice) else DENSE
+
+
+def shared_cost(*, positions: int, entries: int, filters: int) -> float:
+    """The shared-weights op's expected nanoseconds per sample: gather every window, one product.
+
+    Examples
+    --------
+    >>> shared_cost(positions=576, entries=25, filters=6)  # LeNet-5's first convolution
+    6739.2
+    """
+    return (GATHER_NS * positions * entries + MULTIPLY_ADD_NS * positions * entries * filters
+            + TARGET_NS * positions * filters)
+
+
+def sharing_pays(*, positions: int, entries: int, filters: int, connections: int, sources: int) -> bool:
+    """Whether one shared-weights op beats computing the same connections by a sparse or dense
+    product, its numpy calls included (see the module doc).
+
+    Examples
+    --------
+    >>> sharing_pays(positions=576, entries=25, filters=6, connections=86_400, sources=784)
+    True
+    >>> sharing_pays(positions=100, entries=1, filters=1, connections=100, sources=100)  # a scale
+    False
+    """
+    targets = positions * filters
+    apart = min(CONNECTION_NS * connections + TARGET_NS * targets,
+                MULTIPLY_ADD_NS * sources * targets + TARGET_NS * targets)
+    saved = apart - shared_cost(positions=positions, entries=entries, filters=filters)
+    return saved * REFERENCE_BATCH > OP_CALLS * NUMPY_CALL_NS
 
 
 def keeps_apart(op: FusedOp) -> bool:
@@ -194,3 +254,33 @@ def scalar_batch_limit(plan: Plan, *, numpy_calls: int) -> int:
         cost = "softmax" if kind == "softmax" else "call" if kind in ("tanh", "sigmoid") else "inline"
         per_sample += NEURON_NS[cost] * len(op.targets)
     return min(SCALAR_MAX_BATCH, int(NUMPY_CALL_NS * numpy_calls // per_sample))
+
+
+def native_batch_limit(plan: Plan, *, numpy_calls: int, options: CodegenOptions) -> int:
+    """Up to how many samples the native kernel is expected to beat the fused numpy pass of
+    ``numpy_calls`` calls (0: never, or switched off; whether the kernel exists at all is
+    ``nngraph.compiler.native``'s to say).
+
+    Examples
+    --------
+    >>> from nngraph.compiler import build_plan
+    >>> from nngraph.demo import lesson_model
+    >>> plan = build_plan(lesson_model().graph)
+    >>> native_batch_limit(plan, numpy_calls=14, options=DEFAULT_OPTIONS)
+    77
+    >>> native_batch_limit(plan, numpy_calls=14, options=CodegenOptions(native_kernel=False))
+    0
+    """
+    if not options.native_kernel:
+        return 0
+    connections = sum(op.connections for op in plan.ops)
+    numpy_fixed = NUMPY_CALL_NS * numpy_calls
+    numpy_per_sample = sum(sparse_cost(op) if op.kind == SPARSE else
+                           dense_cost(op, reads_slice=plan.reads_slice(op)) for op in plan.ops)
+    native_fixed = NATIVE_CALL_NS + NATIVE_CONNECTION_NS * connections
+    native_per_sample = NATIVE_SAMPLE_NS * connections
+    if native_fixed >= numpy_fixed:
+        return 0
+    if native_per_sample <= numpy_per_sample:
+        return NATIVE_MAX_BATCH
+    return min(NATIVE_MAX_BATCH, int((numpy_fixed - native_fixed) / (native_per_sample - numpy_per_sample)))

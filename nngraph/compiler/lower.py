@@ -19,7 +19,7 @@ import numpy as np
 
 from nngraph.compiler.groups import Group
 from nngraph.core.network import AGGREGATION, BIAS, DEFAULT_AGGREGATION, DEFAULT_BIAS, WEIGHT, inputs, outputs
-from nngraph.core.structure import Column
+from nngraph.core.structure import Column, layer_positions
 from nngraph.ir.plan import AggregateOp, FusedOp, Plan, Reduction, aggregate_op, fused_op, layout
 
 
@@ -45,7 +45,7 @@ def lower(G: nx.DiGraph, groups: Sequence[Group], *, dtype: np.dtype,
     with np.errstate(over="ignore"):
         ops = [_lower_group(G, index, group, columns, dtype) for index, group in enumerate(groups)]
     return Plan(ops=tuple(ops), inputs=input_nodes, outputs=tuple(outputs(G)), dtype=dtype,
-                columns=columns, groups=tuple(display))
+                columns=columns, groups=tuple(display), layers=layer_positions(G))
 
 
 def _lower_group(G: nx.DiGraph, index: int, group: Group, columns: Mapping[Hashable, int],

@@ -3,6 +3,9 @@
 A pass is a pure function ``Plan -> Plan``; ``run_passes`` applies the named ones in order and
 runs ``check_plan`` after each. ``compile_network(G, passes=())`` switches them all off.
 
+- ``share_weights``: ops of one level that apply the same weights to shifted sources (a
+  convolution, lowered one op per position) become one shared-weights op, where the cost model
+  says it pays (``nngraph.compiler.share``). Runs first, before merging mixes them with others.
 - ``merge_levels`` (horizontal fusion): the ops of one level with the same element-wise activation
   become one op, whose sources are the union of theirs (zeros where a source does not feed a
   target; the op keeps which entries are connections). Legal because ops of one level never read
@@ -10,11 +13,12 @@ runs ``check_plan`` after each. ``compile_network(G, passes=())`` switches them 
   sum stays observable. It pays where ops are small or share sources, as in NEAT-style genomes and
   pruned layers; large fully connected ops stay apart (``costs.keeps_apart``), since padding them
   with zeros would only add work. Group-wise ops (softmax) are never merged: each normalises its
-  own layer; nor are aggregate ops, which are no matrix product.
+  own layer; nor are aggregate ops, which are no matrix product, nor shared-weights ops, which
+  would lose their shared kernel.
 - ``choose_kinds``: an op is ``"sparse"`` when scipy's CSR kernel over its connections is expected
   to cost less per sample than the dense product, ``"dense"`` (with zeros) otherwise, by the cost
   model of ``nngraph.compiler.costs``. Legal because both kinds compute the same connections.
-  Aggregate ops have one form, and keep it.
+  Aggregate and shared-weights ops have one form, and keep it.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from nngraph.compiler.check import check_plan
 from nngraph.compiler.costs import cheaper_kind, keeps_apart
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import ArgumentError, CompileError, shown
-from nngraph.ir.plan import (AGGREGATE, DENSE, KINDS, SPARSE, AggregateOp, FusedOp, Op, Plan, Reduction,
-                             aggregate_op, fused_op, layout)
+from nngraph.compiler.share import share_weights
+from nngraph.ir.plan import (DENSE, KINDS, SPARSE, AggregateOp, FusedOp, Op, Plan, Reduction, SharedOp,
+                             aggregate_op, fused_op, layout, shared_op)
 
 # Merged blocks larger than this are built sparse, whatever their density, to bound memory.
 DENSE_BUILD_LIMIT = 1 << 24
@@ -52,7 +57,8 @@ def merge_levels(plan: Plan) -> Plan:
     """
     buckets: dict[tuple, list[FusedOp]] = {}
     for op in plan.ops:
-        alone = op.kind == AGGREGATE or resolve_activation(op.activation).group_wise or keeps_apart(op)
+        alone = (not isinstance(op, FusedOp) or resolve_activation(op.activation).group_wise
+                 or keeps_apart(op))
         key = ("alone", op.index) if alone else (op.level, op.activation)
         buckets.setdefault(key, []).append(op)
     merged = [members[0] if len(members) == 1 else _merge(members, plan.columns)
@@ -98,7 +104,7 @@ def choose_kinds(plan: Plan, *, kind: str | None = None) -> Plan:
         raise CompileError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     ops = []
     for op in plan.ops:
-        if op.kind == AGGREGATE:
+        if not isinstance(op, FusedOp):
             ops.append(op)
             continue
         chosen = kind or cheaper_kind(op, reads_slice=plan.reads_slice(op))
@@ -116,6 +122,8 @@ def relayout(plan: Plan, ops: Sequence[Op]) -> Plan:
             placed.append(op if op.index == index else dataclasses.replace(op, index=index))
         elif isinstance(op, AggregateOp):
             placed.append(_resorted(op, order, index))
+        elif isinstance(op, SharedOp):
+            placed.append(_rewindowed(op, order, index))
         else:
             placed.append(_with(op, index=index, sources=[op.sources[i] for i in order],
                                 weights=op.connection_matrix().tocsr()[order]))
@@ -129,6 +137,16 @@ def _resorted(op: AggregateOp, order: list[int], index: int) -> AggregateOp:
     reductions = [Reduction(r.aggregation, r.start, new_row[r.rows], r.weights) for r in op.reductions]
     return aggregate_op(index=index, targets=op.targets, sources=[op.sources[i] for i in order], bias=op.bias,
                         activation=op.activation, level=op.level, reductions=reductions)
+
+
+def _rewindowed(op: SharedOp, order: list[int], index: int) -> SharedOp:
+    """``op`` at ``index`` with its sources in ``order``: each window entry keeps its source, its row
+    renumbered."""
+    new_row = np.empty(len(order), dtype=np.int64)
+    new_row[order] = np.arange(len(order))
+    return shared_op(index=index, targets=op.targets, sources=[op.sources[i] for i in order],
+                     window=np.where(op.window >= 0, new_row[op.window], -1), kernel=op.kernel, bias=op.bias,
+                     activation=op.activation, level=op.level)
 
 
 def _replace(plan: Plan, **changes: object) -> Plan:
@@ -146,6 +164,7 @@ def _with(op: FusedOp, **changes: object) -> FusedOp:
 
 
 PASSES: Mapping[str, Callable[[Plan], Plan]] = {
+    "share_weights": share_weights,
     "merge_levels": merge_levels,
     "choose_kinds": choose_kinds,
 }

@@ -1,4 +1,5 @@
-"""The lines of ``forward`` for each product: how a weighted-sum op, or a run of ops of one level, computes.
+"""The lines of ``forward`` for each product: how a weighted-sum or shared-weights op, or a run of ops
+of one level, computes.
 
 ``codegen`` walks the plan's ops in ``product_groups`` and asks ``group_lines`` for the lines of
 each group: the product into the weighted sums ``Z[start:stop]``, then each op's activation into
@@ -9,6 +10,9 @@ its values ``A[start:stop]``. Three ways to read sources:
   rides along in the product; for small batches the gathering ops of one level share one gather
   and one product (``nngraph.compiler.costs`` gives the batch limit), at the price of multiplying
   zeros;
+- shared weights (``SharedOp``): one gather of every window (an ``(entries, positions)`` array of
+  buffer rows, an entry without a source reading a row of zeros), then one product with the
+  kernel writes all the filters at all the positions;
 - sparse: the weighted sums are set to the bias, then scipy's CSR kernel
   (``nngraph.compiler.kernels``) adds the connections, reading the value buffer in place. The
   sparse ops of one level always share one kernel call: their rows are simply stacked, with no
@@ -26,7 +30,7 @@ import numpy as np
 
 from nngraph.compiler.costs import CodegenOptions, shared_product_batch_limit
 from nngraph.core.activations import resolve_activation
-from nngraph.ir.plan import DENSE, SPARSE, AggregateOp, FusedOp, Plan
+from nngraph.ir.plan import DENSE, SHARED, SPARSE, AggregateOp, FusedOp, Plan, SharedOp
 from nngraph.ir.text import op_comment
 
 # Activations with an in-place numpy form (``CodegenOptions.in_place_activations``); others call
@@ -95,6 +99,9 @@ def product_groups(plan: Plan, *, exact: bool) -> list[list[FusedOp]]:
 def group_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
                 producer: dict, options: CodegenOptions, *, exact: bool) -> GroupLines:
     """The lines of one group of ``product_groups`` (constants they name go into ``constants``)."""
+    if isinstance(ops[0], SharedOp):
+        [op] = ops
+        return _shared_lines(plan, op, constants, producer, options)
     if sparse_in(ops[0], exact=exact):
         return _sparse_lines(plan, ops, constants, producer, options)
     if gathers(plan, ops[0], exact=exact):
@@ -227,6 +234,31 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
     return GroupLines(lines, reads_inputs, padded=op.padded)
 
 
+def zero_row(plan: Plan) -> int | None:
+    """The buffer row of zeros that window entries without a source read (after the row of ones),
+    or None when no shared-weights op has such an entry."""
+    missing = any(op.kind == SHARED and (op.window < 0).any() for op in plan.ops)
+    return plan.n_columns + 1 if missing else None
+
+
+def _shared_lines(plan: Plan, op: SharedOp, constants: dict[str, object], producer: dict,
+                  options: CodegenOptions) -> GroupLines:
+    """One gather of every window (``G<k>``: entries x positions, buffer rows), one product with the
+    kernel (``W<k>``: filters x entries) into the op's block, viewed filters x (positions * batch)."""
+    k = op.index
+    columns = np.array([plan.columns[node] for node in op.sources] + [zero_row(plan) or 0], dtype=np.intp)
+    constants[f"G{k}"] = np.ascontiguousarray(columns[op.window].T)  # -1 picks the zero row, listed last
+    constants[f"W{k}"] = np.ascontiguousarray(op.kernel.T)
+    constants[f"b{k}"] = _column(op.bias)
+    lines = [op_comment(op, producer), f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}",
+             f"np.matmul(W{k}, A.take(G{k}, axis=0).reshape({op.entries}, -1), out=z.reshape({op.filters}, -1))"
+             f"  # {op.positions} positions",
+             f"z += b{k}"]
+    lines += activation_lines(op, constants, options)
+    reads_inputs = min(plan.columns[node] for node in op.sources) < len(plan.inputs)
+    return GroupLines(lines, reads_inputs, padded=False)
+
+
 def _name(ops: list[FusedOp]) -> str:
     """The suffix of a group's constants: ``k`` for op k alone, ``k_m`` for ops k to m."""
     return str(ops[0].index) if len(ops) == 1 else f"{ops[0].index}_{ops[-1].index}"
@@ -248,7 +280,7 @@ def _span(low: int, high: int, n_inputs: int) -> tuple[str, bool]:
     return f"A[{low}:{high}]", low < n_inputs
 
 
-def activation_lines(op: FusedOp | AggregateOp, constants: dict[str, object],
+def activation_lines(op: FusedOp | AggregateOp | SharedOp, constants: dict[str, object],
                      options: CodegenOptions) -> list[str]:
     """The lines computing an op's values ``a`` from its weighted sums ``z`` (views of its block)."""
     activation = resolve_activation(op.activation)

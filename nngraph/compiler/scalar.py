@@ -19,7 +19,7 @@ import numpy as np
 from nngraph.compiler.costs import CodegenOptions, scalar_code_allowed
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import CompileError
-from nngraph.ir.plan import AGGREGATE, FusedOp, Plan
+from nngraph.ir.plan import WEIGHTED_SUM, FusedOp, Plan
 from nngraph.ir.text import op_comment, producers
 
 TERMS_PER_LINE = 3
@@ -77,7 +77,7 @@ def scalar_source(plan: Plan, *, options: CodegenOptions) -> list[str] | None:
     """
     if not scalar_code_allowed(plan, options=options):
         return None
-    if any(op.kind == AGGREGATE for op in plan.ops):  # the registry's reductions have no scalar form here
+    if any(op.operation != WEIGHTED_SUM for op in plan.ops):  # aggregate and shared ops have code of their own
         return None
     body: list[str] = []
     producer = producers(plan)

@@ -7,8 +7,11 @@ functions, which scale and clamp their argument, are there too, prefixed ``neat_
 A parameter is written in the name: ``"leaky_relu(alpha=0.1)"``, ``"elu(alpha=0.5)"``.
 
 Every function is vectorised and keeps the dtype of its argument. Element-wise
-functions accept any shape. Group-wise functions (softmax) normalise over the
-last axis, which holds the weighted sums of the neurons of one layer.
+functions accept any shape. Group-wise functions normalise over the last axis,
+which holds the weighted sums of the neurons of one group (their ``layer``):
+``softmax``, and ``layer_norm``, ``(z - mean) / sqrt(variance + epsilon)`` over
+the group (Keras' LayerNormalization before its scale and shift; ``epsilon``
+defaults to Keras' 1e-3).
 """
 
 from __future__ import annotations
@@ -102,6 +105,13 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return shifted / np.sum(shifted, axis=-1, keepdims=True)
 
 
+def _layer_norm(z: np.ndarray, epsilon: float) -> np.ndarray:
+    # Two passes (mean, then the mean square about it), which stay accurate when the mean is large.
+    centered = z - np.mean(z, axis=-1, keepdims=True)
+    variance = np.mean(centered * centered, axis=-1, keepdims=True)
+    return centered / np.sqrt(variance + epsilon)
+
+
 # canonical name -> (function taking z and the parameters, default parameters, group-wise)
 _REGISTRY: dict[str, tuple[Callable[..., np.ndarray], dict[str, float], bool]] = {
     "linear": (_linear, {}, False),
@@ -117,6 +127,7 @@ _REGISTRY: dict[str, tuple[Callable[..., np.ndarray], dict[str, float], bool]] =
     "gelu": (_gelu, {}, False),
     "swish": (_swish, {}, False),
     "softmax": (_softmax, {}, True),
+    "layer_norm": (_layer_norm, {"epsilon": 1e-3}, True),
 }
 # neat-python's functions that the names above do not compute (``nngraph.core.neat_activations``).
 _REGISTRY.update({name: (function, {}, False) for name, function in NEAT_REGISTERED.items()})

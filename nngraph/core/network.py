@@ -93,7 +93,10 @@ class LayerRecord:
     ``name`` and ``kind`` (``"Dense"``, ...) as Keras says them; ``config`` the layer's settings
     (JSON values: numbers, strings, booleans, None, lists and dicts); ``input_shape`` and
     ``output_shape`` as Keras gives them, ``None`` for the batch; ``neurons`` the neurons the layer
-    computes (none for a layer that only renames positions, such as Flatten). In the graph a
+    computes, its output positions last, in C order (so that the last ``prod(output_shape)`` of them,
+    reshaped, are its output; a LayerNormalization lists its normalised neurons first), and none for
+    a layer that only renames positions, such as Flatten (its output is the layer before it,
+    reshaped). In the graph a
     record is a plain dict with these keys, shapes and neurons as lists (``as_dict``), so that it
     is JSON data apart from the neuron ids.
 

@@ -1,11 +1,14 @@
-"""Facts about a validated network's shape: each neuron's level and the columns people see.
+"""Facts about a validated network's shape: each neuron's level, the columns people see, and the
+positions of each layer's output.
 
 The compiler schedules by level, the trace prints by column and the renderer
-draws by column, so both facts are computed once, here.
+draws by column, so these facts are computed once, here; a trace reads whole
+layers by position (``trace.layer_values``) from the graph's layer records.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -129,3 +132,65 @@ def columns(G: nx.DiGraph, *, level: Mapping[Hashable, int] | None = None) -> li
                              activations.pop() if len(activations) == 1 else "mixed",
                              min(level[n] for n in nodes)))
     return result
+
+
+@dataclass(frozen=True)
+class LayerPositions:
+    """A layer's output by position, as a builder shaped it: ``name``, ``kind``, ``shape`` (Keras'
+    output shape without the batch axis) and ``nodes``, its output neurons in C order (the last
+    axis varies fastest), so that ``nodes`` reshaped to ``shape`` is the layer's output."""
+
+    name: str
+    kind: str
+    shape: tuple[int, ...]
+    nodes: tuple[Hashable, ...]
+
+
+def layer_positions(G: nx.DiGraph) -> tuple[LayerPositions, ...]:
+    """The output positions of every layer the graph's ``layers`` records describe, the inputs first.
+
+    A record lists the neurons its layer computes, its output last (so a layer with neurons
+    inside, such as LayerNormalization's normalised values, lists those first): its output is
+    the last ``prod(output_shape)`` of them. A layer that only renames positions (Flatten,
+    Reshape, Dropout) lists none and hands on the layer before it in its own shape. The inputs,
+    named ``"input"``, take the first record's input shape. Records written by other hands need
+    not chain so: a layer whose shape does not fit its neurons is read as the flat list of them
+    (the inputs too), and a renaming layer whose shape does not fit the layer before it has no
+    positions. A graph without records has none.
+
+    Examples
+    --------
+    >>> from nngraph.models import Sequential
+    >>> from nngraph.layers import Conv2D, Flatten
+    >>> model = Sequential([Conv2D(2, 3, input_shape=(4, 4, 1)), Flatten()])
+    >>> [(layer.name, layer.shape, layer.nodes[1]) for layer in layer_positions(model.graph)]
+    [('input', (4, 4, 1), 'input/0,1,0'), ('conv2d', (2, 2, 2), 'conv2d/0,0,1'), ('flatten', (8,), 'conv2d/0,0,1')]
+    """
+    records = G.graph.get("layers") or []
+    if not records:
+        return ()
+    input_nodes = tuple(inputs(G))
+    shape = _shape(records[0]["input_shape"])
+    result = [LayerPositions("input", "Input", shape if _fits(shape, input_nodes) else (len(input_nodes),),
+                             input_nodes)]
+    for record in records:
+        shape = _shape(record["output_shape"])
+        neurons = tuple(record["neurons"])
+        if neurons:
+            size = math.prod(shape)
+            if size <= len(neurons) and shape:
+                result.append(LayerPositions(record["name"], record["kind"], shape, neurons[len(neurons) - size:]))
+            else:
+                result.append(LayerPositions(record["name"], record["kind"], (len(neurons),), neurons))
+        elif _fits(shape, result[-1].nodes):
+            result.append(LayerPositions(record["name"], record["kind"], shape, result[-1].nodes))
+    return tuple(result)
+
+
+def _shape(keras_shape: Sequence[int | None]) -> tuple[int, ...]:
+    """A Keras shape without its batch axis (the leading None)."""
+    return tuple(size for size in keras_shape[1:] if size is not None)
+
+
+def _fits(shape: tuple[int, ...], nodes: Sequence[Hashable]) -> bool:
+    return bool(shape) and math.prod(shape) == len(nodes)

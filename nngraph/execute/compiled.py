@@ -6,13 +6,14 @@ runs the program, and everything else (``ops``, ``explain``, ``print``, ...) rea
 Pickling keeps only the plan and the codegen options; loading generates the same program again,
 so a compiled plan can be shipped to worker processes.
 
-``run_plan`` checks the input as the reference does (``as_batch``), then runs the program's
-scalar code for small batches of a tiny plan, or its fused numpy pass on one fresh buffer.
-``trace_plan`` runs the same numpy pass with separate weighted-sum and value buffers, and hands
-them to a ``Trace`` as they are. When the numpy pass multiplies padding and what it returns holds a
-NaN, the pass is run again over real connections only (``Program.exact``; why that suffices is in
-``nngraph.compiler.codegen``). Buffers are allocated per call, so concurrent calls share nothing
-mutable.
+``run_plan`` checks the input as the reference does (``as_batch``), then runs the program's scalar
+code for small batches of a tiny plan, its native kernel (numba) for small batches of a small plan,
+or its fused numpy pass, on one fresh buffer: which by batch size is the cost model's choice,
+stated in ``plan.runner``. ``trace_plan`` runs the native kernel or the numpy pass with separate
+weighted-sum and value buffers, and hands them to a ``Trace`` as they are. When the numpy pass
+multiplies padding and what it returns holds a NaN, the pass is run again over real connections
+only (``Program.exact``; why that suffices is in ``nngraph.compiler.codegen``). Buffers are
+allocated per call, so concurrent calls share nothing mutable.
 
 The numpy pass runs under ``np.errstate(over="ignore", invalid="ignore")``, as the reference does:
 huge inputs overflow to infinity and ``inf - inf`` gives NaN, as IEEE arithmetic says, and numpy's
@@ -31,6 +32,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from nngraph.compiler import DEFAULT_PASSES, CodegenOptions, Program, build_plan, generate
 from nngraph.compiler.costs import DEFAULT_OPTIONS
+from nngraph.compiler.native import run_native
 from nngraph.core.structure import Column
 from nngraph.errors import CompileError, InputError
 from nngraph.execute.inputs import as_batch
@@ -235,7 +237,8 @@ def compile_network(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
 def run_plan(plan: CompiledPlan, x: ArrayLike, *, runner: str | None = None) -> np.ndarray:
     """Return the outputs of ``plan`` for ``x``: ``(batch, n_outputs)``, or ``(n_outputs,)`` for one sample.
 
-    ``runner`` forces ``"numpy"`` or ``"scalar"`` (tests use it); by default the plan's choice.
+    ``runner`` forces ``"numpy"``, ``"scalar"`` or ``"native"`` (tests use it); by default the
+    plan's choice by batch size (``plan.runner`` says it).
 
     Examples
     --------
@@ -250,16 +253,21 @@ def run_plan(plan: CompiledPlan, x: ArrayLike, *, runner: str | None = None) -> 
     ir, program = plan.plan, plan.program  # read once: a tiny plan's call takes a few microseconds
     batch, single = as_batch(x, len(ir.inputs), ir.dtype)
     if runner is None:
-        use_scalar = 0 < len(batch) <= program.scalar_batch_limit
-    elif runner in ("numpy", "scalar"):
-        use_scalar = runner == "scalar"
-        if use_scalar and program.scalar is None:
-            raise InputError("this plan has no scalar code (it is not tiny, or not float64)")
-    else:
-        raise InputError(f"runner must be 'numpy' or 'scalar', got {runner!r}")
-    if use_scalar:
+        runner = _choose_runner(program, len(batch))
+    elif runner not in RUNNERS:
+        raise InputError(f"runner must be 'numpy', 'scalar' or 'native', got {runner!r}")
+    elif runner == "scalar" and program.scalar is None:
+        raise InputError("this plan has no scalar code (it is not tiny, or not float64)")
+    elif runner == "native" and program.native is None:
+        raise InputError("this plan has no native kernel (numba is not installed, or the plan is "
+                         "not small, or an activation has no native form)")
+    if runner == "scalar":
         outputs = np.array([program.scalar(sample) for sample in batch.tolist()], dtype=ir.dtype)
         outputs = outputs.reshape(len(batch), len(ir.outputs))
+    elif runner == "native":
+        buffer = _buffer(program, len(batch), ir.dtype)
+        run_native(program.native, batch.T, buffer, buffer)
+        outputs = np.ascontiguousarray(buffer[program.native.outputs].T)
     else:
         buffer = _buffer(program, len(batch), ir.dtype)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -268,6 +276,18 @@ def run_plan(plan: CompiledPlan, x: ArrayLike, *, runner: str | None = None) -> 
                 outputs = program.exact(batch.T, buffer, buffer)
         outputs = np.ascontiguousarray(outputs.T)
     return outputs[0] if single else outputs
+
+
+RUNNERS = ("numpy", "scalar", "native")
+
+
+def _choose_runner(program: Program, batch: int) -> str:
+    """The plan's choice for ``batch`` samples (the limits are the cost model's)."""
+    if 0 < batch <= program.scalar_batch_limit:
+        return "scalar"
+    if 0 < batch <= program.native_batch_limit:
+        return "native"
+    return "numpy"
 
 
 def trace_plan(plan: CompiledPlan, x: ArrayLike) -> Trace:
@@ -285,15 +305,20 @@ def trace_plan(plan: CompiledPlan, x: ArrayLike) -> Trace:
     ir, program = plan.plan, plan.program
     batch, _ = as_batch(x, len(ir.inputs), ir.dtype)
     values = _buffer(program, len(batch), ir.dtype)
-    values[: len(ir.inputs)] = batch.T
-    weighted_sums = np.full_like(values, np.nan)
+    weighted_sums = np.empty_like(values)
+    weighted_sums[: len(ir.inputs)] = np.nan  # inputs have no weighted sum; every other row is written
     n = ir.n_columns
-    with np.errstate(over="ignore", invalid="ignore"):
-        program.forward(batch.T, weighted_sums, values)
-        if _needs_exact(program, values[:n]):  # the last row may be unused, and uninitialised
-            program.exact(batch.T, weighted_sums, values)
+    if program.native is not None and 0 < len(batch) <= program.native_batch_limit:
+        run_native(program.native, batch.T, weighted_sums, values)  # scalar code keeps no sums
+    else:
+        values[: len(ir.inputs)] = batch.T
+        with np.errstate(over="ignore", invalid="ignore"):
+            program.forward(batch.T, weighted_sums, values)
+            if _needs_exact(program, values[:n]):  # the last row may be unused, and uninitialised
+                program.exact(batch.T, weighted_sums, values)
     return Trace(weighted_sums=weighted_sums[:n].T, values=values[:n].T, columns=ir.columns,
-                 input_nodes=ir.inputs, output_nodes=ir.outputs, groups=ir.groups, source=plan)
+                 input_nodes=ir.inputs, output_nodes=ir.outputs, groups=ir.groups, layers=ir.layers,
+                 source=plan)
 
 
 def _needs_exact(program: Program, watched: np.ndarray) -> bool:

@@ -24,7 +24,7 @@ from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, DEFAULT_ACTIVAT
                                   DEFAULT_BIAS, INPUT, ROLE, WEIGHT, inputs, outputs)
 from nngraph.execute.inputs import as_batch
 from nngraph.execute.trace import Trace
-from nngraph.core.structure import columns, contract
+from nngraph.core.structure import columns, contract, layer_positions
 from nngraph.core.validate import softmax_groups, validate
 
 
@@ -84,4 +84,4 @@ def run_reference(G: nx.DiGraph, x: ArrayLike, *, dtype: DTypeLike = np.float64)
 
     return Trace(weighted_sums=weighted_sums, values=values, columns=column,
                  input_nodes=tuple(input_nodes), output_nodes=tuple(outputs(G)),
-                 groups=tuple(columns(G)), source=G)
+                 groups=tuple(columns(G)), layers=layer_positions(G), source=G)

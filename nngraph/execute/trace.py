@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nngraph.core.structure import Column
+from nngraph.core.structure import Column, LayerPositions
 from nngraph.errors import ArgumentError, InputError, NeuronNotFoundError, shown
 from nngraph.names import printable
 
@@ -57,6 +57,9 @@ class Trace:
     input_nodes: tuple[Hashable, ...]
     output_nodes: tuple[Hashable, ...]
     groups: tuple[Column, ...]
+    #: The output positions of each layer of a built model (``nngraph.core.structure.layer_positions``),
+    #: which ``layer_values`` and ``layer_weighted_sums`` read; empty for a graph without layer records.
+    layers: tuple[LayerPositions, ...] = ()
     #: What computed the trace: the network (``run_reference``) or the plan (``plan.trace``), so that
     #: the trace can show itself on its network (``_repr_html_``). ``None`` when unknown.
     source: object = field(default=None, repr=False)
@@ -87,6 +90,46 @@ class Trace:
     def value(self, node: Hashable) -> np.ndarray:
         """The value ``a = f(z)`` of ``node`` for every sample, shape ``(batch,)``."""
         return self.values[:, self._column(node)]
+
+    def _layer(self, name: str) -> LayerPositions:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        known = ", ".join(printable(layer.name) for layer in self.layers)
+        raise NeuronNotFoundError(f"no layer {name!r} in this trace; " + (
+            f"layers: {known}" if known else "its network has no layer records (a model built by "
+                                             "Sequential has them)"))
+
+    def layer_values(self, name: str) -> np.ndarray:
+        """The values of layer ``name``'s output, shaped as Keras gives it: ``(batch, *output_shape)``.
+
+        ``"input"`` gives the inputs in the model's input shape. A layer that only renames positions
+        (Flatten, Dropout) gives the layer before it in its own shape.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nngraph.models import Sequential
+        >>> from nngraph.layers import Conv2D, Input
+        >>> model = Sequential([Input(shape=(5, 5, 1)), Conv2D(2, 3)], seed=0)
+        >>> trace = model.trace(np.ones((4, 5, 5, 1)))
+        >>> trace.layer_values("conv2d").shape
+        (4, 3, 3, 2)
+        >>> trace.layer_weighted_sums("conv2d")[0, 1, 2, 0] == trace.weighted_sum("conv2d/1,2,0")[0]
+        np.True_
+        """
+        layer = self._layer(name)
+        columns = [self.columns[node] for node in layer.nodes]
+        return self.values[:, columns].reshape(self.batch_size, *layer.shape)
+
+    def layer_weighted_sums(self, name: str) -> np.ndarray:
+        """The weighted sums of layer ``name``'s output neurons, ``(batch, *output_shape)`` (example
+        at ``layer_values``); the inputs have none."""
+        layer = self._layer(name)
+        if layer.nodes and layer.nodes[0] in self.input_nodes:
+            raise NeuronNotFoundError(f"layer {name!r} holds inputs: they have values but no weighted sums")
+        columns = [self.columns[node] for node in layer.nodes]
+        return self.weighted_sums[:, columns].reshape(self.batch_size, *layer.shape)
 
     def records(self, sample: int = 0, *,
                 neurons: Collection[Hashable] | None = None) -> list[dict[str, object]]:

@@ -56,14 +56,36 @@ def kind_name(op: Op) -> str:
     return f"{op.kind} ({', '.join(aggregations)})" if aggregations else op.kind
 
 
+def weights_text(op: Op) -> str:
+    """An op's weights in a few characters: ``8x6`` (sources x targets), or for a shared-weights op
+    its kernel and how many positions use it, ``25x6 at 576``."""
+    if op.kind == "shared":
+        return f"{op.entries}x{op.filters} at {op.positions}"
+    return f"{op.shape[0]}x{op.shape[1]}"
+
+
+def stored_weights(op: Op) -> int:
+    """The nonzero weights an op stores: a shared kernel once, however many positions use it."""
+    if op.kind == "shared":
+        return sum(1 for weight in op.kernel.flat if weight)
+    return op.nonzeros
+
+
+def multiply_adds(op: Op) -> int:
+    """The multiply-adds an op makes per sample: every entry of a dense matrix, every connection of a
+    sparse or aggregate op, every window entry of a shared-weights op for each filter."""
+    if op.kind == "shared":
+        return op.positions * op.entries * op.filters
+    return op.shape[0] * op.shape[1] if op.kind == "dense" else op.connections
+
+
 def describe_op(op: Op, producer: dict[Hashable, str]) -> str:
     """One line about an op, for comments: ``op 0: relu over a .. f (6) <- inputs (8)  [dense 8x6, level 1]``."""
-    rows, cols = op.shape
     return (f"op {op.index}: {op.activation} over {block_name(op.targets)} <- "
-            f"{source_blocks(op, producer)}  [{kind_name(op)} {rows}x{cols}, level {op.level}]")
+            f"{source_blocks(op, producer)}  [{kind_name(op)} {weights_text(op)}, level {op.level}]")
 
 
-def op_comment(op: FusedOp, producer: dict[Hashable, str]) -> str:
+def op_comment(op: Op, producer: dict[Hashable, str]) -> str:
     """``describe_op`` as a comment line of generated code, in printable ASCII alone."""
     return "# " + ascii_printable(describe_op(op, producer))
 
@@ -75,7 +97,7 @@ def plan_table(plan: Plan, *, runner: str | None = None) -> str:
     header = ("op", "kind", "level", "sources -> targets", "activation", "weights", "nonzeros", "density")
     rows = [(str(op.index), kind_name(op), str(op.level),
              f"{source_blocks(op, producer)} -> {block_name(op.targets)}", op.activation,
-             f"{op.shape[0]}x{op.shape[1]}", str(op.nonzeros), f"{op.density:.3f}") for op in plan.ops]
+             weights_text(op), str(op.nonzeros), f"{op.density:.3f}") for op in plan.ops]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     right = {0, 2, 6, 7}
 
@@ -84,9 +106,9 @@ def plan_table(plan: Plan, *, runner: str | None = None) -> str:
                  for i, (cell, width) in enumerate(zip(row, widths))]
         return "  ".join(cells).rstrip()
 
-    weights = sum(op.nonzeros for op in plan.ops)
+    weights = sum(stored_weights(op) for op in plan.ops)
     biases = sum(len(op.targets) for op in plan.ops)
-    work = sum(op.shape[0] * op.shape[1] if op.kind == "dense" else op.connections for op in plan.ops)
+    work = sum(multiply_adds(op) for op in plan.ops)
     passes = ", ".join(plan.passes) or "none"
     lines = [f"plan: {len(plan.ops)} fused ops, {len(plan.inputs)} inputs -> {len(plan.outputs)} "
              f"outputs, {plan.dtype} (passes: {passes})", line(header)]
@@ -116,6 +138,10 @@ def explain_neuron(plan: Plan, node: Hashable) -> str:
     else:
         connections = op.connection_matrix().tocsc()[:, [target]].tocoo()
         weights = dict(zip(connections.row.tolist(), connections.data.tolist()))  # 0.0 weights included
+        if op.kind == "shared":
+            position, kernel = target % op.positions, target // op.positions
+            lines.append(f"  (kernel column {kernel} of {op.filters}, at position {position} of the "
+                         f"{op.positions} that share the {op.entries}x{op.filters} kernel)")
         lines.append(f"  weighted sum = {float(op.bias[target]):.6g} (bias)")
         terms = [(op.sources[row], weights[row]) for row in sorted(weights)]
         pad = " " * len("  weighted sum ")

@@ -1,24 +1,29 @@
 """Keras-style ``Sequential``: a stack of layers that builds a plain nngraph network as it grows.
 
-``model.graph`` is the network itself (a ``networkx.DiGraph`` following the
-graph contract); layers read and write their weights there.
+``model.graph`` is the network itself (a ``networkx.DiGraph`` following the graph contract);
+layers read and write their weights there. Each layer added also writes its record (name, kind,
+settings, shapes, neurons) into ``model.graph.graph["layers"]``, so that summaries, traces and
+diagrams see the layers in the graph alone. Inputs have any shape, channels last: ``predict``
+and ``trace`` take ``x`` of shape ``(batch, *input_shape)``, as Keras does.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nngraph.errors import ArgumentError, LayerError, shown
+from nngraph.core.network import HIDDEN, INPUT, OUTPUT, ROLE, add_input, add_layer
+from nngraph.errors import ArgumentError, InputError, LayerError, shown
 from nngraph.execute.compiled import compile_network
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import Trace
-from nngraph.core.network import HIDDEN, OUTPUT, ROLE, add_input, add_layer
-from nngraph.keras.layers.core import MAX_CONNECTIONS, Dense, Input, check_size
-from nngraph.keras.summary import format_summary, layer_rows
+from nngraph.keras.layers.base import MAX_CONNECTIONS, Layer, check_size, position_ids
+from nngraph.keras.layers.core import Input
+from nngraph.keras.summary import format_summary, layer_table
 
 
 def _generator(seed: object) -> np.random.Generator:
@@ -36,15 +41,11 @@ def _generator(seed: object) -> np.random.Generator:
 class Sequential:
     """A linear stack of layers, as in Keras; the lesson's code runs unchanged.
 
-    Each layer added writes its neurons and connections into ``model.graph`` and its record
-    (name, kind, config, shapes, neurons) into ``model.graph.graph["layers"]``, so that a saved
-    and loaded graph keeps its layer structure.
-
     Parameters
     ----------
-    layers : iterable of Input / Dense, optional
-        The layers, first to last. The first ``Dense`` needs ``input_shape``
-        unless an ``Input`` comes before it.
+    layers : iterable of layers, optional
+        The layers, first to last (``Input``, ``Dense``, ``Conv2D``, ``MaxPooling2D``, ...). The
+        first needs ``input_shape`` unless an ``Input`` comes before it.
     name : str
         The model's name, shown by ``summary()``.
     seed : int, optional
@@ -65,7 +66,7 @@ class Sequential:
     (108, 124)
     """
 
-    def __init__(self, layers: Iterable[Dense | Input] | None = None, *, name: str = "sequential",
+    def __init__(self, layers: Iterable[Layer | Input] | None = None, *, name: str = "sequential",
                  seed: int | None = None, max_connections: int = MAX_CONNECTIONS) -> None:
         if isinstance(max_connections, bool) or not isinstance(max_connections, (int, np.integer)):
             raise ArgumentError(f"max_connections must be a whole number, got {shown(max_connections)}")
@@ -73,49 +74,62 @@ class Sequential:
             raise ArgumentError(f"Sequential takes a list of layers, got {type(layers).__name__}")
         self.name = name
         self.graph = nx.DiGraph()
-        self.layers: list[Dense] = []
+        self.layers: list[Layer] = []
         self.max_connections = int(max_connections)
-        self._inputs: tuple[str, ...] = ()
+        self._inputs: np.ndarray | None = None
         self._rng = _generator(seed)
         for layer in layers or ():
             self.add(layer)
 
-    def add(self, layer: Dense | Input) -> None:
-        """Append ``layer``: its neurons become the outputs, fully connected from the last layer."""
+    def add(self, layer: Layer | Input) -> None:
+        """Append ``layer``: it reads the last layer's neurons, and its own become the outputs."""
         if isinstance(layer, Input):
-            if self._inputs:
+            if self._inputs is not None:
                 raise LayerError("Input must come first, before any other layer")
-            self._set_inputs(layer.units)
+            self._set_inputs(layer.shape)
             return
-        if not isinstance(layer, Dense):
-            raise LayerError(f"Sequential takes Input and Dense layers, got {type(layer).__name__}")
-        if not self._inputs:
-            if layer.input_units is None:
-                raise LayerError(f"the first layer needs input_shape, e.g. Dense(units={layer.units}, "
-                                 "input_shape=(8,)), or put an Input(shape=(8,)) before it")
-            self._set_inputs(layer.input_units)
-        elif layer.input_units is not None and self.layers and layer.input_units != self.layers[-1].units:
-            raise LayerError(f"layer {layer.name or 'Dense'!r}: input_shape=({layer.input_units},) does not "
-                             f"match the {self.layers[-1].units} units of the layer before it")
+        if not isinstance(layer, Layer):
+            raise LayerError(f"Sequential takes nngraph layers (Input, Dense, Conv2D, MaxPooling2D, ...), "
+                             f"got {type(layer).__name__}")
+        if self._inputs is None:
+            if layer.declared_input is None:
+                example = "Dense(units=6, input_shape=(8,))" if layer.kind == "Dense" else \
+                    f"{layer.kind}(..., input_shape=(28, 28, 1))"
+                raise LayerError(f"the first layer needs input_shape, e.g. {example}, or put an "
+                                 "Input(shape=...) before it")
+            self._set_inputs(layer.declared_input)
+        elif layer.declared_input is not None and layer.declared_input != self._shape():
+            raise LayerError(f"{layer.label}: input_shape={layer.declared_input} does not match the output "
+                             f"{self._shape()} of the layer before it")
         if layer.name is None:
-            layer.name = self._free_name("dense")
+            layer.name = self._free_name(layer.base_name)
         elif any(existing.name == layer.name for existing in self.layers) or layer.name == "input":
             raise LayerError(f"the model already has a layer named {layer.name!r}; names must be unique")
         sources = self.layers[-1].neurons if self.layers else self._inputs
-        layer.build(self.graph, sources, self._rng, self)
-        for node in sources if self.layers else ():
-            self.graph.nodes[node][ROLE] = HIDDEN
-        for node in layer.neurons:
-            self.graph.nodes[node][ROLE] = OUTPUT
+        layer.build(self.graph, sources, self._rng, self)  # type: ignore[arg-type]
+        nodes = self.graph.nodes
+        for node in sources.reshape(-1).tolist():  # type: ignore[union-attr]
+            if nodes[node][ROLE] == OUTPUT:
+                nodes[node][ROLE] = HIDDEN
+        for node in layer.neurons.reshape(-1).tolist():
+            if nodes[node][ROLE] != INPUT:
+                nodes[node][ROLE] = OUTPUT
         add_layer(self.graph, layer.record())
         self.layers.append(layer)
 
-    def _set_inputs(self, units: int) -> None:
-        check_size(neurons=units, connections=0, limit=self.max_connections,
-                   adding=f"an input of {units:,} features")
-        self._inputs = tuple(f"input/{index}" for index in range(units))
-        for node in self._inputs:
+    def _set_inputs(self, shape: tuple[int, ...]) -> None:
+        count = math.prod(shape)
+        check_size(neurons=count, connections=0, limit=self.max_connections,
+                   adding=f"an input of {count:,} features")
+        self._inputs = position_ids("input", shape)
+        for node in self._inputs.reshape(-1).tolist():
             add_input(self.graph, node)
+
+    def _shape(self) -> tuple[int, ...]:
+        """The shape the next layer reads: the last layer's output, or the input's."""
+        if self.layers:
+            return self.layers[-1].output_shape[1:]  # type: ignore[return-value]
+        return tuple(self._inputs.shape)  # type: ignore[union-attr]
 
     def _free_name(self, base: str) -> str:
         taken = {layer.name for layer in self.layers}
@@ -123,30 +137,33 @@ class Sequential:
         return next(name for name in candidates if name not in taken)
 
     @property
-    def input_shape(self) -> tuple[None, int]:
-        """Keras' ``(None, n_inputs)``."""
-        return (None, len(self._inputs))
+    def input_shape(self) -> tuple[int | None, ...]:
+        """Keras' ``(None, *input shape)``."""
+        if self._inputs is None:
+            raise LayerError("the model has no input yet; add an Input or a first layer with input_shape")
+        return (None, *self._inputs.shape)
 
     @property
-    def output_shape(self) -> tuple[None, int]:
-        """Keras' ``(None, units of the last layer)``."""
+    def output_shape(self) -> tuple[int | None, ...]:
+        """Keras' ``(None, *output shape of the last layer)``."""
         return self.layers[-1].output_shape if self.layers else self.input_shape
 
-    def get_layer(self, name: str) -> Dense:
+    def get_layer(self, name: str) -> Layer:
         """Return the layer called ``name``."""
         for layer in self.layers:
             if layer.name == name:
                 return layer
-        raise LayerError(f"no layer named {name!r}; layers: {', '.join(l.name for l in self.layers)}")
+        raise LayerError(f"no layer named {name!r}; layers: {', '.join(str(l.name) for l in self.layers)}")
 
     def count_params(self) -> int:
-        """All trainable numbers: kernels and biases of every layer, a tied number once."""
-        return layer_rows(self.graph)[1]
+        """All numbers of every layer's weights, as Keras counts them (non-trainable ones included),
+        a tied number once."""
+        return layer_table(self.graph).total
 
     def summary_text(self) -> str:
         """The text ``summary()`` prints: the layer table of ``model.graph`` (``nngraph summary``'s too)."""
-        rows, total = layer_rows(self.graph)
-        return format_summary(self.name, rows, total=total)
+        table = layer_table(self.graph)
+        return format_summary(self.name, table.rows, total=table.total, non_trainable=table.non_trainable)
 
     def summary(self, print_fn=print) -> None:  # noqa: ANN001 - mirrors Keras' signature
         """Print a Keras-like table: each layer's name, type, output shape and parameter count."""
@@ -162,16 +179,43 @@ class Sequential:
         if not self.layers:
             raise LayerError("the model has no layers yet; add a Dense layer first")
 
+    def _flat(self, x: ArrayLike) -> tuple[ArrayLike, bool]:
+        """``x`` as the executors take it, ``(batch, n_inputs)``, and whether it was one sample.
+
+        A model of 1-D input hands ``x`` on as it is (the executors check it); others take
+        ``(batch, *input_shape)`` or one sample of ``input_shape``.
+        """
+        shape = tuple(self._inputs.shape)  # type: ignore[union-attr]
+        if len(shape) == 1:
+            return x, np.ndim(x) == 1
+        try:
+            array = np.asarray(x)
+        except (TypeError, ValueError) as error:
+            raise InputError(f"input must be a numeric array of shape (batch, {', '.join(map(str, shape))}): "
+                             f"{error}") from None
+        if array.shape == shape:
+            return array.reshape(1, -1), True
+        if array.ndim == len(shape) + 1 and array.shape[1:] == shape:
+            return array.reshape(len(array), -1), False
+        raise InputError(f"expected an array of shape (batch, {', '.join(map(str, shape))}) or {shape} "
+                         f"for one sample, got shape {array.shape}")
+
     def trace(self, x: ArrayLike) -> Trace:
-        """Every neuron's weighted sum and value for ``x``, from the reference pass (see ``nngraph.Trace``)."""
+        """Every neuron's weighted sum and value for ``x``, from the reference pass (see ``nngraph.Trace``);
+        ``x`` of shape ``(batch, *input_shape)``."""
         self._require_layers()
-        return run_reference(self.graph, x)
+        flat, _ = self._flat(x)
+        return run_reference(self.graph, flat)
 
     def predict(self, x: ArrayLike) -> np.ndarray:
-        """The outputs for ``x``: shape ``(batch, units)`` for a batch, ``(units,)`` for one sample.
+        """The outputs for ``x`` of shape ``(batch, *input_shape)``: shape ``(batch, *output_shape)``
+        (one sample of ``input_shape`` gives ``output_shape``).
 
         Compiles the graph as it is now, so edits to ``model.graph`` always count; to run
         many small batches, compile once with ``nngraph.compile_network(model.graph)``.
         """
         self._require_layers()
-        return compile_network(self.graph)(x)
+        flat, single = self._flat(x)
+        outputs = compile_network(self.graph)(flat)
+        shape = self.output_shape[1:]
+        return outputs.reshape(shape) if single else outputs.reshape(len(outputs), *shape)

@@ -18,6 +18,7 @@ from nngraph.render.boxes import (BOXES_SHOWN, FOLDED, Arrow, Box, Fold, add_arr
                                   fold_note, new_box_digraph, shape)
 from nngraph.render.checks import choice, is_plan, network_of
 from nngraph.render.layout import is_layer
+from nngraph.core.network import HIDDEN, INPUT, OUTPUT, layer_records
 from nngraph.core.structure import Column, columns
 from nngraph.keras.summary import graph_rows
 
@@ -45,14 +46,21 @@ def _layer_boxes(G: nx.DiGraph, shown: list[Column], *, collapse_above: int | No
     place = {node: index for index, column in enumerate(shown) for node in column.nodes}
     boxes = []
     units, params = {}, {}
+    recorded = {record.name: record for record in layer_records(G)}
     for index, (column, row) in enumerate(zip(shown[1:], graph_rows(G, shown=shown)[1:]), start=1):
         sources = {source for node in column.nodes for source in G.predecessors(node)}
         key = f"layer{index}"
         units[key], params[key] = len(column.nodes), row.params
-        boxes.append(Box(key, column.name, row.kind, (
-            (f"{style.count(len(column.nodes), 'unit')}, {column.activation}", style.count(row.params, "param")),
-            (f"input {shape(len(sources))}", f"output {shape(len(column.nodes))}")),
-            style.BOX_FILL[column.role]))
+        record = recorded.get(column.name)
+        if record is not None and len(column.nodes) != record.output_shape[-1]:  # type: ignore[operator]
+            # A layer with neurons inside (a recurrent layer's gates): say what Keras says of it.
+            first = f"{style.count(record.output_shape[-1], 'unit')}, {record.config.get('activation', 'mixed')}"
+            shapes = (f"input {record.input_shape}", f"output {record.output_shape}")
+        else:
+            first = f"{style.count(len(column.nodes), 'unit')}, {column.activation}"
+            shapes = (f"input {shape(len(sources))}", f"output {shape(len(column.nodes))}")
+        boxes.append(Box(key, column.name, row.kind, ((first, style.count(row.params, "param")), shapes),
+                         style.BOX_FILL[column.role]))
     counts: dict[tuple[int, int], int] = {}
     for source, target in G.edges:
         pair = (place[source], place[target])
@@ -63,6 +71,28 @@ def _layer_boxes(G: nx.DiGraph, shown: list[Column], *, collapse_above: int | No
         lambda fold: _folded_box(fold, things="layers", units=units, params=params,
                                  inner=f"{style.count(fold.inner, 'connection')} among them")))
     return [_input_box(len(shown[0].nodes)), *boxes], arrows, fold
+
+
+def _whole_layers(G: nx.DiGraph, shown: list[Column]) -> list[Column]:
+    """``shown`` with the columns of one layer record joined into one column named after it: a
+    recurrent layer's time steps, which the neuron diagram draws apart, are one layer here."""
+    owner = {node: record.name for record in layer_records(G) for node in record.neurons}
+    joined: list[Column] = []
+    where: dict[str, int] = {}
+    for column in shown:
+        name = owner.get(column.nodes[0])
+        if (column.role == INPUT or name is None or name == column.name
+                or any(owner.get(node) != name for node in column.nodes)):
+            joined.append(column)
+        elif name in where:
+            first = joined[where[name]]
+            joined[where[name]] = Column(
+                name, OUTPUT if first.role == column.role == OUTPUT else HIDDEN, first.nodes + column.nodes,
+                first.activation if first.activation == column.activation else "mixed", first.level)
+        else:
+            where[name] = len(joined)
+            joined.append(Column(name, column.role, column.nodes, column.activation, column.level))
+    return joined
 
 
 def op_arrows(plan: Any) -> list[Arrow]:
@@ -137,7 +167,7 @@ def render_layers(G: Any, *, direction: str = "TB", title: str | None = None,
         graph, _ = network_of(G, function=FUNCTION)
         shown = columns(graph)
         if all(is_layer(graph, column) for column in shown[1:]):
-            boxes, arrows, fold = _layer_boxes(graph, shown, collapse_above=collapse_boxes_above)
+            boxes, arrows, fold = _layer_boxes(graph, _whole_layers(graph, shown), collapse_above=collapse_boxes_above)
             things, word = "layers", "connection"
         else:
             boxes, arrows, fold = _group_boxes(build_plan(graph), collapse_above=collapse_boxes_above)

@@ -1,70 +1,43 @@
-"""Keras-style layers (``Input``, ``Dense``): a front end that writes neurons and connections into a graph.
+"""The core layers: ``Input``, ``Dense``, ``Activation``, and ``Flatten``, ``Reshape``, ``Dropout``.
 
-A layer holds its settings; once added to a ``Sequential`` model it is bound to
-the model's graph, and its weights live there (and only there), on the
-connections and biases of its neurons.
+A layer holds its settings; once added to a ``Sequential`` model it is bound to the model's
+graph, and its weights live there, on the connections and biases of its neurons. ``Flatten``,
+``Reshape`` and ``Dropout`` (which does nothing at inference) add no neuron: they hand the
+previous neurons on in another shape.
 
-A graph of neurons costs memory per element: about ``BYTES_PER_CONNECTION``
-per connection and ``BYTES_PER_NEURON`` per neuron in networkx. A model may
-hold at most ``MAX_CONNECTIONS`` connections, and as many neurons, unless it
-is given another limit (``Sequential(max_connections=...)``): a layer that
-would go beyond it is refused before anything is allocated, with the count and
-the memory it would take.
+A graph of neurons costs memory per element: about ``BYTES_PER_CONNECTION`` per connection and
+``BYTES_PER_NEURON`` per neuron in networkx. A model may hold at most ``MAX_CONNECTIONS``
+connections, and as many neurons, unless it is given another limit
+(``Sequential(max_connections=...)``): a layer that would go beyond it is refused before
+anything is allocated, with the count and the memory it would take.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from typing import TYPE_CHECKING
+import math
+from collections.abc import Sequence
+from typing import Any
 
 import networkx as nx
 import numpy as np
-from numpy.typing import ArrayLike
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import BIAS, DEFAULT_ACTIVATION, HIDDEN, WEIGHT, LayerRecord, Neuron, add_neuron
-from nngraph.core.params import assign
-from nngraph.core.validate import first_bad_number
-from nngraph.errors import ArgumentError, LayerError, NetworkError
+from nngraph.core.network import (ACTIVATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATION, HIDDEN, LAYER, PARAM, ROLE,
+                                  WEIGHT)
+from nngraph.errors import LayerError, shown
 from nngraph.keras.initializers import get_initializer
+from nngraph.keras.layers.base import (BYTES_PER_CONNECTION, BYTES_PER_NEURON, MAX_CONNECTIONS, Layer, Weightless,
+                                       check_shape, check_size, group_name, position_ids, tied_name, whole_number)
 
-if TYPE_CHECKING:
-    from nngraph.keras.sequential import Sequential
-
-MAX_CONNECTIONS = 50_000_000
-BYTES_PER_CONNECTION = 350  # a networkx edge with its weight, as measured on a Dense layer, rounded up
-BYTES_PER_NEURON = 600      # a networkx node with its role, bias, activation and layer
-
-
-def check_size(*, neurons: int, connections: int, limit: int, adding: str,
-               remedy: str = "Sequential(max_connections=...) raises it") -> None:
-    """Refuse a model of more than ``limit`` connections or neurons: ``LayerError`` naming what is
-    being added, the counts, the memory they would take, the limit and the ``remedy``.
-
-    Examples
-    --------
-    >>> check_size(neurons=2_000_001_000, connections=1_000_000, limit=50_000_000, adding="Input")
-    Traceback (most recent call last):
-    ...
-    nngraph.errors.LayerError: Input would make the model 2,000,001,000 neurons and 1,000,000 connections, ...
-    """
-    if neurons <= limit and connections <= limit:
-        return
-    memory = neurons * BYTES_PER_NEURON + connections * BYTES_PER_CONNECTION
-    raise LayerError(f"{adding} would make the model {neurons:,} neurons and {connections:,} connections, "
-                     f"about {memory / 1e9:,.1f} GB as a networkx graph; the limit is {limit:,} connections "
-                     f"and as many neurons ({remedy})")
-
-
-def _check_shape(shape: object, what: str) -> int:
-    if (not isinstance(shape, (tuple, list)) or len(shape) != 1 or isinstance(shape[0], bool)
-            or not isinstance(shape[0], (int, np.integer)) or shape[0] < 1):
-        raise LayerError(f"{what} must be (n_features,) with a positive whole number, got {shape!r}")
-    return int(shape[0])
+__all__ = ["BYTES_PER_CONNECTION", "BYTES_PER_NEURON", "MAX_CONNECTIONS", "Activation", "Dense", "Dropout",
+           "Flatten", "Input", "Reshape", "check_size"]
 
 
 class Input:
-    """Declares the input layer's width, as Keras' ``Input(shape=(8,))`` does.
+    """Declares the input's shape, channels last, as Keras' ``Input(shape=...)`` does: ``(8,)`` for
+    8 features, ``(steps, channels)``, ``(rows, cols, channels)``.
+
+    Input neurons are named ``input/<index>`` (``input/3``, ``input/27,27,0``).
 
     Examples
     --------
@@ -75,18 +48,29 @@ class Input:
     """
 
     def __init__(self, shape: Sequence[int], *, name: str = "input") -> None:
-        self.units = _check_shape(shape, "Input shape")
+        self.shape = check_shape(shape, "Input shape")
         self.name = name
 
 
-class Dense:
-    """A fully connected layer: every input of the layer feeds every one of its ``units`` neurons.
+def _layer_of(layer: Layer, activation: str, output: tuple[int, ...]) -> np.ndarray:
+    """The ``layer`` attribute of every output position: the layer's name, or per-position groups
+    for a group-wise activation on an output of more than one axis."""
+    names = np.full(output, layer.name, dtype=object)
+    if resolve_activation(activation).group_wise and len(output) > 1:
+        for index in np.ndindex(*output):
+            names[index] = group_name(str(layer.name), index, len(output))
+    return names
 
-    Parameters follow Keras: ``units``, ``activation`` (a name; ``None`` means
-    linear), ``use_bias``, ``kernel_initializer`` (default ``"glorot_uniform"``),
-    ``bias_initializer`` (default ``"zeros"``), ``input_shape`` (first layer
-    only, or use ``Input``) and ``name`` (default ``dense``, ``dense_1``, ...).
-    Neurons are named ``"<layer name>/<index>"``.
+
+class Dense(Layer):
+    """A fully connected layer: every input feature feeds every one of its ``units`` neurons.
+
+    Parameters follow Keras: ``units``, ``activation`` (a name; ``None`` means linear),
+    ``use_bias``, ``kernel_initializer`` (default ``"glorot_uniform"``), ``bias_initializer``
+    (default ``"zeros"``), ``input_shape`` (first layer only, or use ``Input``) and ``name``
+    (default ``dense``, ``dense_1``, ...). Neurons are named ``"<layer name>/<index>"``. On an
+    input of more than one axis it works on the last one, as Keras' does: the same kernel at every
+    position (tied by name), output ``(..., units)``.
 
     Examples
     --------
@@ -96,147 +80,219 @@ class Dense:
     """
 
     kind = "Dense"
+    base_name = "dense"
 
     def __init__(self, units: int, activation: str | None = None, *, use_bias: bool = True,
                  kernel_initializer: str = "glorot_uniform", bias_initializer: str = "zeros",
                  input_shape: Sequence[int] | None = None, name: str | None = None) -> None:
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
+        if not whole_number(units) or units < 1:
             raise LayerError(f"Dense{f' {name!r}' if name else ''}: units must be a positive whole "
                              f"number, got {units!r}")
+        super().__init__(name=name, input_shape=input_shape)
         self.units = int(units)
         self.activation = resolve_activation(DEFAULT_ACTIVATION if activation is None else activation).name
         self.use_bias = bool(use_bias)
+        self.initializer_names = (kernel_initializer, bias_initializer)
         self.kernel_initializer = get_initializer(kernel_initializer, argument="kernel_initializer")
         self.bias_initializer = get_initializer(bias_initializer, argument="bias_initializer")
-        self.initializer_names = (kernel_initializer, bias_initializer)
-        self.input_units = None if input_shape is None else _check_shape(input_shape, "input_shape")
-        self.name = name
-        self.model: Sequential | None = None
-        self.sources: tuple[Hashable, ...] = ()
-        self.neurons: tuple[Hashable, ...] = ()
 
     def __repr__(self) -> str:
         return f"Dense(units={self.units}, activation={self.activation!r}, name={self.name!r})"
 
-    @property
-    def built(self) -> bool:
-        """Whether the layer belongs to a model (and so has weights)."""
-        return self.model is not None
+    def compute_output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """``(..., units)``: the last axis becomes ``units``."""
+        return (*shape[:-1], self.units)
 
-    @property
-    def input_shape(self) -> tuple[None, int]:
-        """Keras' ``(None, inputs)``: the batch size is free."""
-        self._require_built("input_shape")
-        return (None, len(self.sources))
+    def size(self, shape: tuple[int, ...], output: tuple[int, ...]) -> tuple[int, int]:
+        return math.prod(output), math.prod(shape) * self.units
 
-    @property
-    def output_shape(self) -> tuple[None, int]:
-        """Keras' ``(None, units)``."""
-        return (None, self.units)
+    def _adding(self, neurons: int) -> str:
+        return f"Dense {self.name!r} ({self.units:,} units)"
 
-    def count_params(self) -> int:
-        """Trainable numbers in the layer: the kernel's, plus the biases when ``use_bias``."""
-        self._require_built("count_params()")
-        return len(self.sources) * self.units + (self.units if self.use_bias else 0)
+    def weight_names(self) -> list[str]:
+        return ["kernel", "bias"] if self.use_bias else ["kernel"]
 
-    def get_config(self) -> dict[str, object]:
-        """The layer's settings, as Keras names them (what its ``layers`` record keeps as ``config``).
+    def weight_shapes(self) -> list[tuple[int, ...]]:
+        self._require_built("weights")
+        kernel = (self._input[-1], self.units)  # type: ignore[index]
+        return [kernel, (self.units,)] if self.use_bias else [kernel]
 
-        Examples
-        --------
-        >>> Dense(units=3, activation="tanh").get_config()["activation"]
-        'tanh'
-        """
+    def get_config(self) -> dict[str, Any]:
         kernel, bias = self.initializer_names
         return {"units": self.units, "activation": self.activation, "use_bias": self.use_bias,
                 "kernel_initializer": kernel, "bias_initializer": bias}
 
-    def record(self) -> LayerRecord:
-        """The layer's record for the graph attribute ``layers`` (once the layer belongs to a model)."""
-        self._require_built("record")
-        return LayerRecord(name=str(self.name), kind=self.kind, config=self.get_config(),
-                           input_shape=self.input_shape, output_shape=self.output_shape, neurons=self.neurons)
+    @property
+    def tied(self) -> bool:
+        """Whether the kernel serves several positions (an input of more than one axis), and so is
+        tied by name; a 1-D layer's weights are each used once."""
+        return len(self._input) > 1  # type: ignore[arg-type]
 
-    def build(self, G: nx.DiGraph, sources: Sequence[Hashable], rng: np.random.Generator,
-              model: Sequential) -> None:
-        """Add this layer's neurons to ``G``, fully connected from ``sources``, with initial weights."""
-        if self.model is not None:
-            raise LayerError(f"layer {self.name!r} already belongs to a model; create a new layer")
-        check_size(neurons=G.number_of_nodes() + self.units,
-                   connections=G.number_of_edges() + len(sources) * self.units,
-                   limit=model.max_connections, adding=f"Dense {self.name!r} ({self.units:,} units)")
-        self.model = model
-        self.sources = tuple(sources)
-        self.neurons = tuple(f"{self.name}/{index}" for index in range(self.units))
-        kernel = self.kernel_initializer(rng, (len(self.sources), self.units))
+    def _add_neurons(self, G: nx.DiGraph, sources: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        features = sources.shape[-1]
+        kernel = self.kernel_initializer(rng, (features, self.units))
         bias = self.bias_initializer(rng, (1, self.units))[0] if self.use_bias else np.zeros(self.units)
-        for target, b in zip(self.neurons, bias):
-            add_neuron(G, Neuron(target, role=HIDDEN, bias=float(b), activation=self.activation,
-                                 layer=self.name))
-        G.add_edges_from((source, target, {WEIGHT: float(kernel[i, j])})
-                         for i, source in enumerate(self.sources)
-                         for j, target in enumerate(self.neurons))
+        neurons = position_ids(str(self.name), self._output)  # type: ignore[arg-type]
+        layers = _layer_of(self, self.activation, self._output).reshape(-1, self.units)  # type: ignore[arg-type]
+        inputs = sources.reshape(-1, features)
+        targets = neurons.reshape(-1, self.units)
+        tied = self.tied
+        bias_names = [tied_name(str(self.name), "bias", (u,)) for u in range(self.units)]
+        nodes = []
+        for position, row in enumerate(targets):
+            for u, node in enumerate(row):
+                data = {ROLE: HIDDEN, BIAS: float(bias[u]), ACTIVATION: self.activation,
+                        LAYER: layers[position, u]}
+                if tied and self.use_bias:
+                    data[BIAS_PARAM] = bias_names[u]
+                nodes.append((node, data))
+        G.add_nodes_from(nodes)
+        values = kernel.tolist()
+        if not tied:
+            G.add_edges_from((source, target, {WEIGHT: values[i][j]})
+                             for i, source in enumerate(inputs[0]) for j, target in enumerate(targets[0]))
+            return neurons
+        names = [[tied_name(str(self.name), "kernel", (i, j)) for j in range(self.units)] for i in range(features)]
+        G.add_edges_from((source, target, {WEIGHT: values[i][j], PARAM: names[i][j]})
+                         for sources_row, targets_row in zip(inputs, targets)
+                         for i, source in enumerate(sources_row) for j, target in enumerate(targets_row))
+        return neurons
 
-    def _require_built(self, what: str) -> None:
-        if self.model is None:
-            raise LayerError(f"layer {self.name or 'Dense'!r} has no {what} yet; add it to a Sequential model first")
+    def _places(self) -> list[tuple[str, list]]:
+        # A 1-D layer uses each weight once; on more axes, the first position's copies stand for
+        # the tied ones at every other position.
+        features = self._input[-1]  # type: ignore[index]
+        inputs = self.sources.reshape(-1, features)[0]
+        targets = self.neurons.reshape(-1, self.units)[0]
+        kernel = [(source, target) for source in inputs for target in targets]
+        return [("weights", kernel)] + ([("biases", list(targets))] if self.use_bias else [])
 
-    def get_weights(self) -> list[np.ndarray]:
-        """Return ``[kernel, bias]`` in Keras' layout: kernel ``(inputs, units)``, bias ``(units,)``.
 
-        Without a bias (``use_bias=False``) the list holds the kernel only; an
-        unbuilt layer returns ``[]``, as in Keras.
-        """
-        if self.model is None:
-            return []
-        G = self.model.graph
-        kernel = np.array([[G.edges[source, target][WEIGHT] for target in self.neurons]
-                           for source in self.sources], dtype=float).reshape(len(self.sources), self.units)
-        if not self.use_bias:
-            return [kernel]
-        return [kernel, np.array([G.nodes[target][BIAS] for target in self.neurons], dtype=float)]
+class Activation(Weightless):
+    """Applies an activation to its input, position by position: Keras' ``Activation``.
 
-    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
-        """Write ``[kernel, bias]`` (Keras' layout) onto the layer's connections and neurons.
+    Each neuron reads the same position of its input with weight 1 (a fixed connection, no
+    parameter) and applies ``activation``; softmax works over the last axis.
 
-        A connection or bias tied to others by a name (``param``, ``bias_param``) writes every copy;
-        two different numbers for one name are refused.
-        """
-        self._require_built("weights")
-        expected = [(len(self.sources), self.units)] + ([(self.units,)] if self.use_bias else [])
-        if isinstance(weights, (str, bytes)) or not hasattr(weights, "__len__"):
-            raise ArgumentError(f"layer {self.name!r}: set_weights takes a list of arrays "
-                                f"([kernel, bias]), got {type(weights).__name__}")
-        if len(weights) != len(expected):
-            raise LayerError(f"layer {self.name!r}: set_weights expects {len(expected)} arrays "
-                             f"(shapes {', '.join(map(str, expected))}), got {len(weights)}")
-        arrays = [self._numbers(array, what) for array, what in zip(weights, ("kernel", "bias"))]
-        for array, shape, what in zip(arrays, expected, ("kernel", "bias")):
-            if array.shape != shape:
-                raise LayerError(f"layer {self.name!r}: {what} must have shape {shape}, got {array.shape}")
-            if not np.isfinite(array).all():
-                raise LayerError(f"layer {self.name!r}: {what} holds non-finite numbers")
-        kernel = arrays[0].tolist()
-        weights = {(source, target): kernel[i][j] for i, source in enumerate(self.sources)
-                   for j, target in enumerate(self.neurons)}
-        biases = dict(zip(self.neurons, arrays[1].tolist())) if self.use_bias else {}
-        try:
-            assign(self.model.graph, weights=weights, biases=biases)  # type: ignore[union-attr]
-        except NetworkError as error:
-            raise LayerError(f"layer {self.name!r}: {error}") from None
+    Examples
+    --------
+    >>> from nngraph.models import Sequential
+    >>> model = Sequential([Activation("relu", input_shape=(3,))])
+    >>> model.predict(np.array([[-1.0, 0.0, 2.0]]))
+    array([[0., 0., 2.]])
+    """
 
-    def _numbers(self, array: ArrayLike, what: str) -> np.ndarray:
-        """``array`` as floats, or ``LayerError`` naming the first value that is not a number (see
-        ``nngraph.core.validate.number_problem``: a Fraction is refused here as on a connection)."""
-        try:
-            raw = np.asarray(array)
-        except ValueError:  # ragged nesting
-            raise LayerError(f"layer {self.name!r}: {what} must be an array of numbers, with rows "
-                             "of one length") from None
-        if raw.dtype.kind not in "fiub":
-            bad = first_bad_number(raw.astype(object))
-            if bad:
-                index, problem = bad
-                where = f"{what}[{', '.join(map(str, index))}]" if index else what
-                raise LayerError(f"layer {self.name!r}: {where} must be a number, {problem}")
-        return raw.astype(float)
+    kind = "Activation"
+    base_name = "activation"
+
+    def __init__(self, activation: str, *, name: str | None = None,
+                 input_shape: Sequence[int] | None = None) -> None:
+        super().__init__(name=name, input_shape=input_shape)
+        self.activation = resolve_activation(activation).name
+
+    def size(self, shape: tuple[int, ...], output: tuple[int, ...]) -> tuple[int, int]:
+        return math.prod(shape), math.prod(shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"activation": self.activation}
+
+    def _add_neurons(self, G: nx.DiGraph, sources: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        output = self._output
+        neurons = position_ids(str(self.name), output)  # type: ignore[arg-type]
+        layers = _layer_of(self, self.activation, output)  # type: ignore[arg-type]
+        G.add_nodes_from((neurons[index], {ROLE: HIDDEN, BIAS: 0.0, ACTIVATION: self.activation,
+                                           LAYER: layers[index]}) for index in np.ndindex(*output))
+        G.add_edges_from((source, target, {WEIGHT: 1.0})
+                         for source, target in zip(sources.reshape(-1), neurons.reshape(-1)))
+        return neurons
+
+
+class Flatten(Weightless):
+    """Hands its input on as one axis, in C order (the last axis varies fastest), as Keras'
+    ``Flatten``; it adds no neuron.
+
+    Examples
+    --------
+    >>> from nngraph.models import Sequential
+    >>> model = Sequential([Input(shape=(2, 2, 3)), Flatten()])
+    >>> model.output_shape, model.layers[0].neurons[:4].tolist()
+    ((None, 12), ['input/0,0,0', 'input/0,0,1', 'input/0,0,2', 'input/0,1,0'])
+    """
+
+    kind = "Flatten"
+    base_name = "flatten"
+    adds_neurons = False
+
+    def compute_output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """``(product of the input's sizes,)``."""
+        return (math.prod(shape),)
+
+
+class Reshape(Weightless):
+    """Hands its input on in ``target_shape`` (one size may be -1, inferred), as Keras' ``Reshape``;
+    it adds no neuron.
+
+    Examples
+    --------
+    >>> from nngraph.models import Sequential
+    >>> Sequential([Input(shape=(12,)), Reshape((3, -1))]).output_shape
+    (None, 3, 4)
+    """
+
+    kind = "Reshape"
+    base_name = "reshape"
+    adds_neurons = False
+
+    def __init__(self, target_shape: Sequence[int], *, name: str | None = None,
+                 input_shape: Sequence[int] | None = None) -> None:
+        super().__init__(name=name, input_shape=input_shape)
+        if (not isinstance(target_shape, (tuple, list)) or not target_shape
+                or not all(whole_number(size) and (size >= 1 or size == -1) for size in target_shape)
+                or list(target_shape).count(-1) > 1):
+            raise LayerError(f"{self.label}: target_shape must be a tuple of positive whole numbers, one of "
+                             f"which may be -1, got {shown(target_shape)}")
+        self.target_shape = tuple(int(size) for size in target_shape)
+
+    def compute_output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """``target_shape`` with -1 inferred; refuses a shape of another size than the input's."""
+        total = math.prod(shape)
+        known = math.prod(size for size in self.target_shape if size != -1)
+        if -1 in self.target_shape and total % known == 0:
+            return tuple(total // known if size == -1 else size for size in self.target_shape)
+        if -1 not in self.target_shape and known == total:
+            return self.target_shape
+        raise LayerError(f"{self.label}: cannot reshape an input of shape {shape} ({total:,} values) into "
+                         f"{self.target_shape}")
+
+    def get_config(self) -> dict[str, Any]:
+        return {"target_shape": list(self.target_shape)}
+
+
+class Dropout(Weightless):
+    """Keras' ``Dropout``: during training it zeroes a ``rate`` of its inputs; at inference, which is
+    all nngraph runs, it hands its input on unchanged and adds no neuron.
+
+    Examples
+    --------
+    >>> from nngraph.models import Sequential
+    >>> model = Sequential([Input(shape=(4,)), Dense(3), Dropout(0.5)], seed=0)
+    >>> model.layers[-1].neurons.tolist() == model.layers[0].neurons.tolist()
+    True
+    """
+
+    kind = "Dropout"
+    base_name = "dropout"
+    adds_neurons = False
+
+    def __init__(self, rate: float, *, noise_shape: Sequence[int] | None = None, seed: int | None = None,
+                 name: str | None = None, input_shape: Sequence[int] | None = None) -> None:
+        super().__init__(name=name, input_shape=input_shape)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) or not (
+                0 <= rate <= 1):
+            raise LayerError(f"{self.label}: rate must be a number from 0 to 1, got {shown(rate)}")
+        self.rate = float(rate)
+        self.noise_shape = noise_shape
+        self.seed = seed
+
+    def get_config(self) -> dict[str, Any]:
+        return {"rate": self.rate}
