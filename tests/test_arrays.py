@@ -16,7 +16,7 @@ from nngraph.compiler.schedule import schedule
 from nngraph.execute.compiled import compile_plan
 from nngraph.ir.plan import AggregateOp
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def array_plan(G: nx.DiGraph, dtype: type = np.float64) -> nngraph.CompiledPlan:

@@ -16,7 +16,7 @@ from nngraph import Neuron, PopulationError, compile_population, population_grap
 from nngraph.demo import lesson_model
 from nngraph.execute.verify import TOLERANCE
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def assert_close(got: np.ndarray, expected: np.ndarray, dtype: type = np.float64) -> None:
