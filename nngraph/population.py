@@ -9,8 +9,8 @@ by name, and the outputs come out as ``(batch, n_networks, n_outputs)``.
 Members are matched input by input (the ``i``-th input of every member reads feature ``i``); the
 shared inputs take the first member's input names. ``population_graph`` builds the population as
 one networkx graph (for the reference pass, diagrams, files); ``compile_population`` compiles the
-members straight from their arrays (``nngraph.compiler.arrays``), which costs per connection in
-numpy rather than per neuron in Python.
+members straight from their arrays (``nngraph.compiler.arrays``, ``nngraph.compiler.lower_arrays``),
+which costs per connection in numpy rather than per neuron in Python.
 """
 
 from __future__ import annotations
@@ -315,7 +315,7 @@ def compile_population(networks: Networks, *, dtype: DTypeLike = np.float64) -> 
 
     Computes what ``compile_network(population_graph(networks))`` computes, without building that
     graph: each member is read into arrays and the whole population lowered at once, one op per
-    level and activation across all members (``nngraph.compiler.arrays``).
+    level and activation across all members (``nngraph.compiler.lower_arrays``).
 
     Parameters
     ----------

@@ -17,8 +17,8 @@ genome, for every genome and every sample at once. The genes are read as neat-py
 
 Genome ``g``'s node ``k`` is the neuron ``(g, k)`` of the population; the inputs are neat-python's
 input keys ``-1, -2, ...``. The whole population is read into arrays in one pass over the genes and
-compiled by ``nngraph.compiler.arrays``: the cost grows with the connections, in numpy. neat-python
-is imported only when one of these functions is called.
+compiled by ``nngraph.compiler.lower_arrays``: the cost grows with the connections, in numpy.
+neat-python is imported only when one of these functions is called.
 """
 
 from __future__ import annotations
