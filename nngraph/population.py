@@ -33,7 +33,8 @@ from nngraph.errors import ArgumentError, NetworkError, PopulationError
 from nngraph.execute.compiled import CompiledPlan, compile_plan
 from nngraph.execute.trace import Trace
 
-Networks = Union[Mapping[Hashable, nx.DiGraph], Iterable[nx.DiGraph], Iterable[tuple[Hashable, nx.DiGraph]]]
+Networks = Union[Mapping[Hashable, nx.DiGraph], Iterable[nx.DiGraph],
+                 Iterable[tuple[Hashable, nx.DiGraph]]]
 
 
 def members(networks: Networks) -> list[tuple[Hashable, nx.DiGraph]]:
