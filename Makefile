@@ -21,6 +21,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/population_bench.py
 	$(BIN)/python benchmarks/cnn_build.py
 	$(BIN)/python benchmarks/render_bench.py
 	$(BIN)/python benchmarks/html_bench.py

@@ -11,6 +11,8 @@ The data path::
               passes (each checked by check_plan) -> Plan (the IR, data) -> generated code
               (CodegenOptions switch its choices off); print(plan), plan.explain(node), pickle
     execute   plan(x): batched, fused numpy;   run_reference(G, x): node by node, the oracle
+    populate  compile_population(networks): many networks (a generation of genomes) in one plan;
+              nngraph.interop.neat evaluates neat-python genomes, nngraph.dask runs plans on Dask
     trace     plan.trace(x) or run_reference: every neuron's weighted sum and value, by name
     files     save(G, path) / load(path): versioned JSON, never pickle
     render    render_neurons(G, trace=...), render_layers(G), render_plan(plan) -> graphviz.Digraph;
@@ -26,6 +28,7 @@ from nngraph.errors import (
     CompileError,
     CycleError,
     DataFileError,
+    ExtraMissingError,
     GraphvizMissingError,
     InputError,
     JSONRuleError,
@@ -34,6 +37,7 @@ from nngraph.errors import (
     NetworkError,
     NeuronNotFoundError,
     NNGraphError,
+    PopulationError,
     RenderError,
     UnknownActivationError,
     UnknownAggregationError,
@@ -63,6 +67,7 @@ from nngraph.core.network import (
 )
 from nngraph.core.params import count_params, set_param
 from nngraph.ir.plan import AggregateOp, FusedOp, Plan
+from nngraph.population import PopulationPlan, compile_population, population_graph
 from nngraph.render import render, render_html, render_layers, render_neurons, render_plan
 from nngraph.core.structure import Column, columns, levels
 from nngraph.core.validate import validate
@@ -72,13 +77,14 @@ from nngraph import layers, models  # the lesson's import paths, as attributes t
 __version__ = "0.1.0"
 
 __all__ = [
-    "Activation", "ArgumentError", "CodegenOptions", "Column", "CompileError", "CompiledPlan", "Connection",
-    "CycleError", "DataFileError", "FusedOp", "GraphvizMissingError", "InputError", "JSONRuleError", "LayerError",
-    "ModelFileError", "NNGraphError", "NetworkError", "Neuron", "NeuronNotFoundError", "Plan", "RenderError",
-    "Trace", "UnknownActivationError", "UsageError", "VerificationError",
-    "add_input", "add_neuron", "check_plan", "columns", "compile_network", "computed", "connect",
+    "Activation", "ArgumentError", "CodegenOptions", "Column", "CompileError", "CompiledPlan",
+    "Connection", "CycleError", "DataFileError", "ExtraMissingError", "FusedOp", "GraphvizMissingError",
+    "InputError", "JSONRuleError", "LayerError", "ModelFileError", "NNGraphError", "NetworkError",
+    "Neuron", "NeuronNotFoundError", "Plan", "PopulationError", "PopulationPlan", "RenderError",
+    "Trace", "UnknownActivationError", "UsageError", "VerificationError", "add_input", "add_neuron",
+    "check_plan", "columns", "compile_network", "compile_population", "computed", "connect",
     "connections", "inputs", "known_activations", "levels", "load", "save", "neurons", "new_network",
-    "outputs", "read_neuron", "resolve_activation", "run_reference", "validate",
+    "outputs", "population_graph", "read_neuron", "resolve_activation", "run_reference", "validate",
 ]
 __all__ += ["render", "render_html", "render_layers", "render_neurons", "render_plan"]
 __all__ += ["Aggregation", "AggregateOp", "LayerRecord", "UnknownAggregationError", "add_layer", "count_params",

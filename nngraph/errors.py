@@ -2,7 +2,8 @@
 
 Every error caused by bad data or a bad argument value also subclasses ``ValueError``, and an
 argument of the wrong type ``TypeError``, so that generic handlers keep working; an error of the
-environment (a missing program) subclasses ``RuntimeError`` instead. Each class carries the
+environment (a missing program, a missing library) subclasses ``RuntimeError`` or ``ImportError``
+instead. Each class carries the
 culprit (neuron, connection, file, argument) as a field, and its message says what is wrong and
 what was expected. A message is always printable (``nngraph.names``): a control character that
 reached it from a name or a path shows as its escape, so it cannot act on a terminal. The whole tree::
@@ -10,6 +11,7 @@ reached it from a name or a path shows as its escape, so it cannot act on a term
     NNGraphError
       NetworkError (ValueError)          validate: the graph breaks the contract
         CycleError, UnknownActivationError
+        PopulationError                  networks that cannot stand side by side in one population
       ArgumentError (TypeError, ValueError)   a public function given an argument of the wrong type
       NeuronNotFoundError (KeyError, ValueError)   a trace or plan asked about an unknown neuron or layer
       InputError (ValueError)            an executor or trace given input it cannot use
@@ -20,6 +22,7 @@ reached it from a name or a path shows as its escape, so it cannot act on a term
         VerificationError                a plan that disagrees with the reference pass
       RenderError (ValueError)           a diagram that cannot be drawn as asked
       GraphvizMissingError (RuntimeError)   Graphviz's dot is needed and missing
+      ExtraMissingError (ImportError)    an optional library (an extra: neat, dask) is needed and missing
       UsageError (ValueError)            a command-line argument wrong for its model or data
       DataFileError (ValueError)         a command-line data file that cannot be used
 """
@@ -95,6 +98,16 @@ class UnknownActivationError(NetworkError):
         self.known = tuple(known)
 
 
+class PopulationError(NetworkError):
+    """Raised when networks cannot stand side by side in one population (``nngraph.population``):
+    no member, members with different numbers of inputs or outputs, two members under one key.
+    ``member`` is the key of the member at fault, where there is one."""
+
+    def __init__(self, message: str, *, member: Hashable | None = None, node: Hashable | None = None) -> None:
+        super().__init__(message, node=node)
+        self.member = member
+
+
 class ArgumentError(NNGraphError, TypeError, ValueError):
     """Raised when a public function gets an argument of the wrong type, such as a path that is
     ``None`` or ``passes=None``; the message names the function and the argument."""
@@ -167,6 +180,16 @@ class GraphvizMissingError(NNGraphError, RuntimeError):
 
     Not a ``RenderError``: nothing is wrong with the arguments; the environment lacks a program.
     """
+
+
+class ExtraMissingError(NNGraphError, ImportError):
+    """Raised when a function needs an optional library that is not installed (an error of the
+    environment, as ``GraphvizMissingError`` is); the message names the extra that installs it
+    (``pip install 'nngraph[dask]'``). ``extra`` is its name."""
+
+    def __init__(self, message: str, *, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
 
 
 class UsageError(NNGraphError, ValueError):

@@ -33,7 +33,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     fi
 fi
 
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev,neat,dask]'
 
 if ! command -v dot >/dev/null 2>&1; then
     if can_apt; then

@@ -164,3 +164,20 @@ def _assert_equivalent(plan: nngraph.CompiledPlan, G: nx.DiGraph, x: object) -> 
     expected_shape = np.shape(reference.outputs[0]) if np.ndim(x) == 1 else reference.outputs.shape
     assert plan(x).shape == expected_shape
     assert plan(x).dtype == plan.dtype
+
+
+@st.composite
+def populations(draw: st.DrawFn, *, max_members: int = 4) -> list[nx.DiGraph]:
+    """1 to ``max_members`` random networks (``networks()``) padded to as many inputs and outputs:
+    a member with fewer gets inputs that feed nothing and outputs that nothing feeds (their value is
+    their activation of their bias), so members of different sizes and disconnected outputs meet."""
+    members = draw(st.lists(networks(max_layers=4), min_size=1, max_size=max_members))
+    n_inputs = max(len(nngraph.inputs(G)) for G in members)
+    n_outputs = max(len(nngraph.outputs(G)) for G in members)
+    for G in members:
+        for i in range(len(nngraph.inputs(G)), n_inputs):
+            nngraph.add_neuron(G, Neuron(f"unused{i}", role="input"))
+        for i in range(len(nngraph.outputs(G)), n_outputs):
+            nngraph.add_neuron(G, Neuron(f"alone{i}", role="output", bias=draw(unit),
+                                         activation=draw(st.sampled_from(ACTIVATIONS))))
+    return members

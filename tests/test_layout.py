@@ -4,7 +4,7 @@
 Imports go one way, stage after stage::
 
     names <- errors <- (core, files) <- ir <- compiler <- execute <- keras <- (models, layers)
-           <- (render, interop, io) <- (the nngraph package, demo) <- cli <- __main__
+           <- population <- (render, interop, io, dask) <- (the nngraph package, demo) <- cli <- __main__
 
 A module may import its own package and any earlier stage, never a later one or another package of
 its own stage. The Keras-style front end comes after the executors because its models run
@@ -26,7 +26,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "nngraph"
 STAGES = [("names",), ("errors",), ("core", "files"), ("ir",), ("compiler",), ("execute",), ("keras",), ("models", "layers"),
-          ("render", "interop", "io"), ("nngraph", "demo"), ("cli",), ("__main__",)]
+          ("population",), ("render", "interop", "io", "dask"), ("nngraph", "demo"), ("cli",), ("__main__",)]
 RANK = {part: rank for rank, parts in enumerate(STAGES) for part in parts}
 ORACLE = "nngraph.execute.reference"
 SHARED_WITH_THE_ORACLE = {"nngraph.execute.trace", "nngraph.execute.inputs"}
@@ -144,7 +144,8 @@ def test_the_whole_exception_tree_lives_in_errors_py() -> None:
     tree = [value for value in vars(errors).values()
             if isinstance(value, type) and issubclass(value, errors.NNGraphError)]
     assert all(getattr(nngraph, error.__name__) is error for error in tree)  # all public
-    environment = {errors.NNGraphError, errors.GraphvizMissingError}  # the root, and a missing program
+    # the root, and what the environment lacks: a program, a library
+    environment = {errors.NNGraphError, errors.GraphvizMissingError, errors.ExtraMissingError}
     for error in tree:
         assert issubclass(error, ValueError) != (error in environment), error
     assert issubclass(errors.GraphvizMissingError, RuntimeError)

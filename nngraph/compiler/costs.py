@@ -66,7 +66,7 @@ import numpy as np
 
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import CompileError
-from nngraph.ir.plan import SPARSE, FusedOp, Plan
+from nngraph.ir.plan import DENSE, SPARSE, FusedOp, Plan
 
 # Fixed costs and costs per sample, in nanoseconds.
 NUMPY_CALL_NS = 900.0          # one numpy call on a small array (its fixed overhead)
@@ -151,6 +151,12 @@ def sparse_cost(op: FusedOp) -> float:
     """The sparse kernel's expected nanoseconds per sample (see the module doc; example at
     ``dense_cost``)."""
     return CONNECTION_NS * op.connections + TARGET_NS * len(op.targets)
+
+
+def cheaper_kind(op: FusedOp, *, reads_slice: bool) -> str:
+    """``"sparse"`` when the sparse kernel is expected to cost less per sample than the dense
+    product, else ``"dense"`` (the rule of the ``choose_kinds`` pass; example at ``dense_cost``)."""
+    return SPARSE if sparse_cost(op) < dense_cost(op, reads_slice=reads_slice) else DENSE
 
 
 def shared_cost(*, positions: int, entries: int, filters: int) -> float:

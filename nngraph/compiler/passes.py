@@ -32,7 +32,7 @@ import numpy as np
 from scipy import sparse
 
 from nngraph.compiler.check import check_plan
-from nngraph.compiler.costs import dense_cost, keeps_apart, sparse_cost
+from nngraph.compiler.costs import cheaper_kind, keeps_apart
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import ArgumentError, CompileError, shown
 from nngraph.compiler.share import share_weights
@@ -113,8 +113,7 @@ def choose_kinds(plan: Plan, *, kind: str | None = None) -> Plan:
         if not isinstance(op, FusedOp):
             ops.append(op)
             continue
-        cheaper = sparse_cost(op) < dense_cost(op, reads_slice=plan.reads_slice(op))
-        chosen = kind or (SPARSE if cheaper else DENSE)
+        chosen = kind or cheaper_kind(op, reads_slice=plan.reads_slice(op))
         ops.append(op if chosen == op.kind else _with(op, kind=chosen))
     return dataclasses.replace(plan, ops=tuple(ops))
 

@@ -134,21 +134,38 @@ def _sparse_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, objec
     """``P<name>``, ``J<name>``, ``V<name>``: the ops' connections as CSR arrays, one row per
     target, indexed by buffer column (zero weights stay stored); ``b<name>`` their biases. Returns
     the columns read."""
-    indptr, indices, data = [np.zeros(1, dtype=np.int64)], [], []
+    # Every connection of the ops as (target, buffer column, weight), then one stable sort by
+    # target: each target's sources stay in row order (the ops' rows are sorted by column).
+    targets, sources, weights, offset = [], [], [], 0
     for op in ops:
-        matrix = op.connection_matrix().T.tocsr()
-        matrix.sort_indices()
-        sources = np.array([plan.columns[node] for node in op.sources], dtype=np.int64)
-        indptr.append(matrix.indptr[1:].astype(np.int64) + indptr[-1][-1])
-        indices.append(sources[matrix.indices])
-        data.append(matrix.data)
-    columns = np.concatenate(indices)
+        rows, cols, values = _connections(op)
+        source_columns = np.fromiter(map(plan.columns.__getitem__, op.sources), dtype=np.int64,
+                                     count=len(op.sources))
+        targets.append(cols + offset)
+        sources.append(source_columns[rows])
+        weights.append(values)
+        offset += len(op.targets)
+    target = np.concatenate(targets)
+    by_target = np.argsort(target, kind="stable")
+    indptr = np.zeros(offset + 1, dtype=np.int64)
+    np.cumsum(np.bincount(target, minlength=offset), out=indptr[1:])
+    columns = np.concatenate(sources)[by_target]
     index = np.int32 if max(len(columns), plan.n_columns) < 2**31 else np.int64
-    constants[f"P{name}"] = np.concatenate(indptr).astype(index)
+    constants[f"P{name}"] = indptr.astype(index)
     constants[f"J{name}"] = columns.astype(index)
-    constants[f"V{name}"] = np.concatenate(data).astype(plan.dtype)
+    constants[f"V{name}"] = np.concatenate(weights)[by_target].astype(plan.dtype)
     constants[f"b{name}"] = _column(np.concatenate([op.bias for op in ops]))
     return columns
+
+
+def _connections(op: FusedOp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The op's connections as (source row, target column, weight) arrays, row by row, in numpy
+    calls rather than scipy's conversions."""
+    if op.kind == SPARSE:
+        weights = op.weights
+        return np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr)), weights.indices, weights.data
+    rows, cols = np.nonzero(op.connection_mask())
+    return rows, cols, op.weights[rows, cols]
 
 
 def _gather_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object], name: str) -> None:

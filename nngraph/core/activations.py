@@ -1,7 +1,9 @@
 """The activation registry: a neuron stores a name, and both executors look the function up here.
 
 Names follow Keras (``relu``, ``sigmoid``, ``softmax``, ...); common aliases are
-accepted (``identity``, ``logistic``, ``silu``, ``leaky-relu``, any case).
+accepted (``identity``, ``logistic``, ``silu``, ``leaky-relu``, any case). neat-python's own
+functions, which scale and clamp their argument, are there too, prefixed ``neat_``
+(``neat_sigmoid``, ``neat_gauss``, ...; see ``nngraph.core.neat_activations``).
 A parameter is written in the name: ``"leaky_relu(alpha=0.1)"``, ``"elu(alpha=0.5)"``.
 
 Every function is vectorised and keeps the dtype of its argument. Element-wise
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
+from nngraph.core.neat_activations import REGISTERED as NEAT_REGISTERED
 from nngraph.errors import UnknownActivationError
 
 ArrayFunction = Callable[[np.ndarray], np.ndarray]
@@ -126,6 +129,8 @@ _REGISTRY: dict[str, tuple[Callable[..., np.ndarray], dict[str, float], bool]] =
     "softmax": (_softmax, {}, True),
     "layer_norm": (_layer_norm, {"epsilon": 1e-3}, True),
 }
+# neat-python's functions that the names above do not compute (``nngraph.core.neat_activations``).
+_REGISTRY.update({name: (function, {}, False) for name, function in NEAT_REGISTERED.items()})
 
 ALIASES = {
     "identity": "linear",

@@ -201,7 +201,8 @@ def fused_op(*, index: int, targets: Iterable[Hashable], sources: Iterable[Hasha
              kind: str | None = None, connected: np.ndarray | None = None, groups: int = 1) -> FusedOp:
     """Return a ``FusedOp`` with its counts and connections filled in and its arrays read-only.
 
-    ``kind`` defaults to the kind of ``weights``; given, the weights are converted to it.
+    ``kind`` defaults to the kind of ``weights``; given, the weights are converted to it. Sparse
+    weights handed in as a canonical ``csr_array`` become the op's own (and read-only).
     ``connected`` marks the connections (a boolean array of the weights' shape); by default they
     are the stored entries of sparse weights, or the nonzero entries of dense ones.
 
@@ -238,7 +239,10 @@ def fused_op(*, index: int, targets: Iterable[Hashable], sources: Iterable[Hasha
 
 def _sparse_connections(weights: np.ndarray | sparse.sparray,
                         connected: np.ndarray | None) -> sparse.csr_array:
-    """CSR weights whose stored entries are exactly the connections, sorted."""
+    """CSR weights whose stored entries are exactly the connections, sorted. A ``csr_array``
+    already in canonical form (sorted, no duplicates) is taken as it is, not copied."""
+    if connected is None and isinstance(weights, sparse.csr_array) and weights.has_canonical_format:
+        return weights
     if connected is None and sparse.issparse(weights):
         matrix = sparse.csr_array(weights, copy=True)
     else:

@@ -42,7 +42,7 @@ def producers(plan: Plan) -> dict[Hashable, str]:
 
 def source_blocks(op: Op, producer: dict[Hashable, str]) -> str:
     """Where an op's sources come from, producer by producer: ``inputs (8) + op 0 (6)``."""
-    counts = Counter(producer[node] for node in op.sources)
+    counts = Counter(map(producer.__getitem__, op.sources))
     blocks = [f"{name} ({count})" for name, count in counts.items()]
     if len(blocks) > SOURCE_BLOCKS:
         rest = list(counts.values())[SOURCE_BLOCKS - 1:]

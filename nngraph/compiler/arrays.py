@@ -1,0 +1,223 @@
+"""A network as flat numpy arrays, and the graph algorithms the array path runs on them.
+
+The graph path of the compiler (schedule -> groups -> lower) reads a networkx graph neuron by
+neuron. The array path holds a network as arrays instead: one entry per connection (source, target,
+weight) and one per neuron (bias, activation, aggregation), in ``NetworkArrays``. Many networks side
+by side (a population, ``nngraph.population``) are one such network, and ``lower_arrays``
+(``nngraph.compiler.lower_arrays``) compiles it in numpy calls. Here: the arrays, reading a graph
+into them (``graph_arrays``), and the algorithms over them, each a few numpy calls per frontier and
+each connection visited once: ``array_levels`` (longest paths, Kahn's algorithm) and ``reaching``
+(which neurons reach given ones).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from nngraph.core.activations import resolve_activation
+from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_AGGREGATION,
+                                  DEFAULT_BIAS, INPUT, LAYER, ROLE, WEIGHT, inputs, outputs)
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkArrays:
+    """A network as flat arrays: what ``lower_arrays`` compiles.
+
+    Fields
+    ------
+    nodes : object array of the neuron ids; the first ``n_inputs`` are the inputs, in input order.
+        Neuron ``i`` of every other field is ``nodes[i]``.
+    n_inputs : how many inputs.
+    outputs : int array, the output neurons (indices into ``nodes``) in output order.
+    sources, targets, weights : one entry per connection ``sources[k] -> targets[k]``.
+    bias : float array, one per neuron (ignored for inputs).
+    activation : int array, one per neuron: an index into ``activations`` (ignored for inputs).
+    activations : canonical activation names (``resolve_activation(...).name``).
+    layer : for neurons with a group-wise activation (softmax), an int naming the layer they are
+        normalised over (-1 elsewhere); ``None`` when there is none.
+    aggregation : int array, one per neuron: an index into ``aggregations``; ``None`` when every
+        neuron sums. A neuron's connections keep their order in the connection arrays: it is the
+        order of its terms (which decides ``maxabs`` between terms of equal magnitude).
+    aggregations : aggregation names (``nngraph.core.aggregations``).
+    """
+
+    nodes: np.ndarray
+    n_inputs: int
+    outputs: np.ndarray
+    sources: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray
+    bias: np.ndarray
+    activation: np.ndarray
+    activations: tuple[str, ...]
+    layer: np.ndarray | None = None
+    aggregation: np.ndarray | None = None
+    aggregations: tuple[str, ...] = ()
+
+    @property
+    def n_neurons(self) -> int:
+        """How many neurons, inputs included."""
+        return len(self.nodes)
+
+    def summed(self) -> np.ndarray:
+        """Whether each neuron's aggregation is a sum (a boolean array)."""
+        if self.aggregation is None:
+            return np.ones(self.n_neurons, dtype=bool)
+        codes = np.array([name == DEFAULT_AGGREGATION for name in self.aggregations] + [True])
+        return codes[self.aggregation]  # code -1 (an input) reads the last entry
+
+
+def object_array(items: Sequence[Hashable]) -> np.ndarray:
+    """A 1-d object array of ``items``, tuples kept whole (``np.array`` would make them rows).
+
+    Examples
+    --------
+    >>> object_array([("a", 0), ("b", 1)]).shape
+    (2,)
+    """
+    return np.fromiter(items, dtype=object, count=len(items))
+
+
+def graph_arrays(G: nx.DiGraph) -> NetworkArrays:
+    """The validated network ``G`` as arrays: inputs first, then the other neurons in ``G``'s
+    order; each neuron's connections in the order of its predecessors.
+
+    Examples
+    --------
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", role="input"); G.add_node("y", role="output", bias=0.5, activation="tanh")
+    >>> G.add_edge("x", "y", weight=2.0)
+    >>> network = graph_arrays(G)
+    >>> network.nodes.tolist(), network.weights.tolist(), network.activations
+    (['x', 'y'], [2.0], ('tanh',))
+    """
+    data = G.nodes
+    input_nodes = inputs(G)
+    computed = [node for node, role in G.nodes(data=ROLE) if role != INPUT]
+    index = {node: i for i, node in enumerate(input_nodes + computed)}
+    # networkx's own algorithms read the adjacency dicts directly, as this does: the public views
+    # cost about three times as much per connection.
+    predecessors = [G._pred[node] for node in computed]
+    counts = np.fromiter(map(len, predecessors), dtype=np.int64, count=len(computed))
+    sources = np.fromiter((index[u] for pred in predecessors for u in pred), dtype=np.int64,
+                          count=int(counts.sum()))
+    weights = np.fromiter((d[WEIGHT] for pred in predecessors for d in pred.values()), dtype=np.float64,
+                          count=len(sources))
+    targets = np.repeat(np.arange(len(input_nodes), len(index)), counts)
+    names: dict[str, int] = {}
+    activation = np.full(len(index), -1, dtype=np.int64)
+    layer = np.full(len(index), -1, dtype=np.int64)
+    layers: dict[str, int] = {}
+    aggregation = np.full(len(index), -1, dtype=np.int64)
+    aggregations: dict[str, int] = {}
+    for i, node in enumerate(computed, start=len(input_nodes)):
+        attributes = data[node]
+        resolved = resolve_activation(attributes.get(ACTIVATION, DEFAULT_ACTIVATION))
+        activation[i] = names.setdefault(resolved.name, len(names))
+        if resolved.group_wise:
+            layer[i] = layers.setdefault(attributes[LAYER], len(layers))
+        aggregation[i] = aggregations.setdefault(attributes.get(AGGREGATION, DEFAULT_AGGREGATION),
+                                                 len(aggregations))
+    bias = np.zeros(len(index))
+    bias[len(input_nodes):] = [data[node].get(BIAS, DEFAULT_BIAS) for node in computed]
+    return NetworkArrays(nodes=object_array(input_nodes + computed), n_inputs=len(input_nodes),
+                         outputs=np.array([index[node] for node in outputs(G)], dtype=np.int64),
+                         sources=sources, targets=targets, weights=weights, bias=bias,
+                         activation=activation, activations=tuple(names),
+                         layer=layer if layers else None,
+                         aggregation=None if set(aggregations) <= {DEFAULT_AGGREGATION} else aggregation,
+                         aggregations=tuple(aggregations))
+
+
+def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i] .. starts[i] + counts[i] - 1``, for every ``i``, end to end.
+
+    Examples
+    --------
+    >>> ranges(np.array([5, 0]), np.array([2, 3])).tolist()
+    [5, 6, 0, 1, 2]
+    """
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    shift = starts - (np.cumsum(counts) - counts)
+    return np.repeat(shift, counts) + np.arange(total)
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an int array, sorted (``np.unique`` without its fixed cost).
+
+    Examples
+    --------
+    >>> distinct(np.array([3, 1, 3, 2])).tolist()
+    [1, 2, 3]
+    """
+    values = np.sort(values)
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
+
+
+def reaching(n_neurons: int, sources: np.ndarray, targets: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """Which neurons have a path to one of ``seeds`` (the seeds included): a boolean array, found one
+    frontier at a time backwards over the connections, each visited once.
+
+    Examples
+    --------
+    >>> reaching(5, np.array([0, 1, 3]), np.array([1, 2, 4]), np.array([2])).tolist()
+    [True, True, True, False, False]
+    """
+    found = np.zeros(n_neurons, dtype=bool)
+    by_target = np.argsort(targets, kind="stable")
+    tails = sources[by_target]
+    starts = np.zeros(n_neurons + 1, dtype=np.int64)
+    np.cumsum(np.bincount(targets, minlength=n_neurons), out=starts[1:])
+    frontier = distinct(seeds)
+    found[frontier] = True
+    while frontier.size:
+        reached = distinct(tails[ranges(starts[frontier], starts[frontier + 1] - starts[frontier])])
+        frontier = reached[~found[reached]]
+        found[frontier] = True
+    return found
+
+
+def array_levels(n_neurons: int, n_inputs: int, sources: np.ndarray, targets: np.ndarray, *,
+                 unit: np.ndarray | None = None) -> np.ndarray:
+    """Each neuron's level: 0 for the inputs, else one more than its deepest predecessor (1 without
+    any); -1 for a neuron on a cycle, or fed through one.
+
+    ``unit`` (optional) maps each neuron to the neuron standing for its unit, itself if alone: the
+    members of a unit share the deepest level any of them needs. Each connection is visited once.
+
+    Examples
+    --------
+    >>> array_levels(4, 1, np.array([0, 1, 0]), np.array([1, 2, 2])).tolist()  # neuron 3: no inputs
+    [0, 1, 2, 1]
+    >>> array_levels(3, 1, np.array([1, 2]), np.array([2, 1])).tolist()  # 1 and 2 feed each other
+    [0, -1, -1]
+    """
+    if unit is not None:
+        sources, targets = unit[sources], unit[targets]
+    indegree = np.bincount(targets, minlength=n_neurons)
+    by_source = np.argsort(sources, kind="stable")
+    heads = targets[by_source]
+    starts = np.zeros(n_neurons + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sources, minlength=n_neurons), out=starts[1:])
+    stands = np.ones(n_neurons, dtype=bool) if unit is None else unit == np.arange(n_neurons)
+    level = np.full(n_neurons, -1, dtype=np.int64)
+    frontier = np.flatnonzero((indegree == 0) & stands)
+    level[frontier] = 1
+    level[:n_inputs] = 0
+    while frontier.size:
+        counts = starts[frontier + 1] - starts[frontier]
+        reached = heads[ranges(starts[frontier], counts)]
+        np.maximum.at(level, reached, np.repeat(level[frontier] + 1, counts))
+        np.subtract.at(indegree, reached, 1)
+        reached = distinct(reached)
+        frontier = reached[indegree[reached] == 0]
+    level[stands & (indegree > 0)] = -1
+    return level if unit is None else level[unit]

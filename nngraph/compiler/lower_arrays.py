@@ -1,0 +1,252 @@
+"""Lowering from arrays: a network held as ``NetworkArrays`` becomes a ``Plan`` in numpy calls.
+
+The graph path (schedule -> groups -> lower) reads a networkx graph neuron by neuron. This path
+builds the same kind of plan from the arrays of ``nngraph.compiler.arrays`` with a few numpy calls
+per level and per op: its cost grows with the connections, in numpy, never with a Python step per
+neuron or connection. Many networks side by side (a population, ``nngraph.population``) are one
+such network, so a whole generation of genomes compiles at once.
+
+1. **Levels** (``array_levels``): a neuron's level is the longest path from the inputs, as
+   ``nngraph.core.structure.levels`` says; the neurons of a group-wise layer (softmax) move as one
+   unit and share a level, as ``nngraph.compiler.schedule`` does.
+2. **Groups**: the computed neurons of one level and one activation form one op (one per layer for
+   a group-wise activation), across every network they come from: what the ``merge_levels`` pass
+   makes of the graph path's groups. Neurons that do not sum form ops of their own, as
+   ``nngraph.compiler.groups`` says. Ops are ordered by level, then by their first neuron; an op's
+   targets keep the neurons' order. The column layout is ``nngraph.ir.plan``'s.
+3. **Ops**: the connections, sorted once by (op, source column, target column), are cut into one
+   sparse (CSR) weighted-sum op per group, with exactly its connections stored; a fully connected
+   op that reads one slice of columns is made dense where the cost model (``nngraph.compiler.costs``)
+   finds it cheaper. Other ops stay sparse: dense, a partly connected op (or gathering ops sharing
+   one product) multiplies padding, and codegen then writes the plan's code twice (the exact pass of
+   ``nngraph.compiler.codegen``), which costs more than the faster product saves when the plan
+   serves one generation of genomes. Neurons that do not sum become ``AggregateOp``s, one reduction
+   per run of targets that aggregate alike with as many terms, each target's terms in the order of
+   its connections.
+
+Memory stays proportional to the connections: no step holds a neurons-by-neurons array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import MappingProxyType
+
+import numpy as np
+from scipy import sparse
+
+from nngraph.compiler.arrays import NetworkArrays, array_levels, distinct, ranges
+from nngraph.compiler.costs import cheaper_kind
+from nngraph.core.network import DEFAULT_AGGREGATION, HIDDEN, INPUT, OUTPUT
+from nngraph.core.structure import Column
+from nngraph.ir.plan import DENSE, SPARSE, AggregateOp, Op, Plan, Reduction, aggregate_op, fused_op
+
+
+def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray | None = None,
+                 display: Sequence[Column] | None = None) -> Plan:
+    """Return the plan of ``network``: one sparse op per level and activation (see the module doc).
+
+    ``level`` may pass in ``array_levels`` of the network when the caller has it (every entry must
+    be at least 0: no cycle). ``display`` are the trace's columns; by default one per level.
+
+    Examples
+    --------
+    >>> from nngraph.compiler.arrays import NetworkArrays, object_array
+    >>> network = NetworkArrays(
+    ...     nodes=object_array(["x", "h", "g", "y"]), n_inputs=1, outputs=np.array([3]),
+    ...     sources=np.array([0, 0, 1, 2]), targets=np.array([1, 2, 3, 3]),
+    ...     weights=np.array([2.0, -1.0, 1.0, 0.5]), bias=np.zeros(4),
+    ...     activation=np.array([-1, 0, 0, 1]), activations=("relu", "linear"))
+    >>> plan = lower_arrays(network, dtype=np.dtype("float64"))
+    >>> [(op.targets, op.sources, op.activation) for op in plan.ops]
+    [(('h', 'g'), ('x',), 'relu'), (('y',), ('h', 'g'), 'linear')]
+    """
+    n, n_inputs = network.n_neurons, network.n_inputs
+    if level is None:
+        level = array_levels(n, n_inputs, network.sources, network.targets, unit=_units(network))
+    order, op_starts, op_aggregates = _op_order(network, level)
+    column = np.empty(n, dtype=np.int64)
+    column[:n_inputs] = np.arange(n_inputs)
+    column[order] = np.arange(n_inputs, n)
+    by_column = network.nodes[np.concatenate([np.arange(n_inputs), order])]
+    columns = MappingProxyType(dict(zip(by_column.tolist(), range(n))))
+    with np.errstate(over="ignore"):  # in float32, a weight beyond range is inf, as in the reference
+        weights = network.weights.astype(dtype)
+        bias = network.bias[order].astype(dtype)
+    ops = _ops(network, level, order, op_starts, op_aggregates, column, by_column, weights, bias)
+    if display is None:
+        display = level_columns(network, level, order, by_column)
+    return Plan(ops=tuple(ops), inputs=tuple(by_column[:n_inputs].tolist()),
+                outputs=tuple(network.nodes[network.outputs].tolist()), dtype=np.dtype(dtype),
+                columns=columns, groups=tuple(display))
+
+
+def _units(network: NetworkArrays) -> np.ndarray | None:
+    """Each neuron's unit (see ``array_levels``): the first neuron of its group-wise layer, or itself."""
+    if network.layer is None or not np.any(network.layer >= 0):
+        return None
+    unit = np.arange(network.n_neurons)
+    members = np.flatnonzero(network.layer >= 0)
+    _, first = np.unique(network.layer[members], return_index=True)
+    representative = dict(zip(network.layer[members[first]].tolist(), members[first].tolist()))
+    unit[members] = [representative[layer] for layer in network.layer[members].tolist()]
+    return unit
+
+
+def _op_order(network: NetworkArrays, level: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The computed neurons in column order, where each op's targets start in it (plus the end), and
+    whether each op aggregates (otherwise than by a sum alone).
+
+    An op is a run of neurons sharing (level, activation, layer, aggregates); runs are ordered by
+    level, then by their first neuron. Neurons that do not sum form their own op (a group-wise
+    layer with one such member aggregates as a whole); in it, those that aggregate alike with as
+    many connections sit together, in order of first appearance, as ``nngraph.compiler.groups`` says.
+    """
+    n_inputs = network.n_inputs
+    computed = np.arange(n_inputs, network.n_neurons)
+    layer = np.full(len(computed), -1) if network.layer is None else network.layer[computed]
+    aggregates = ~network.summed()[computed]
+    if aggregates.any() and network.layer is not None:
+        grouped = layer >= 0
+        layer_aggregates = np.zeros(int(layer.max()) + 1, dtype=bool)
+        np.logical_or.at(layer_aggregates, layer[grouped], aggregates[grouped])
+        aggregates[grouped] = layer_aggregates[layer[grouped]]
+    keys = (level[computed], network.activation[computed], layer, aggregates.astype(np.int64))
+    by_key = np.lexsort((computed,) + keys[::-1])
+    sorted_keys = [key[by_key] for key in keys]
+    new_run = np.ones(len(computed), dtype=bool)
+    new_run[1:] = np.any([key[1:] != key[:-1] for key in sorted_keys], axis=0)
+    run_starts = np.flatnonzero(new_run)
+    run_counts = np.diff(np.append(run_starts, len(computed)))
+    first = computed[by_key][run_starts]
+    runs = np.lexsort((first, sorted_keys[0][run_starts]))
+    order = computed[by_key][ranges(run_starts[runs], run_counts[runs])]
+    op_starts = np.concatenate([[0], np.cumsum(run_counts[runs])])
+    op_aggregates = sorted_keys[3][run_starts[runs]].astype(bool)
+    if op_aggregates.any():
+        order = _by_reduction(network, order, op_starts, op_aggregates)
+    return order, op_starts, op_aggregates
+
+
+def _by_reduction(network: NetworkArrays, order: np.ndarray, op_starts: np.ndarray,
+                  op_aggregates: np.ndarray) -> np.ndarray:
+    """``order`` with the targets of each aggregating op regrouped: those of one aggregation and one
+    number of connections together, each such run where its first member was (a stable sort)."""
+    op_of = np.repeat(np.arange(len(op_aggregates)), np.diff(op_starts))
+    indegree = np.bincount(network.targets, minlength=network.n_neurons)[order]
+    aggregation = network.aggregation[order] if network.aggregation is not None else np.zeros(len(order))
+    position = np.arange(len(order))
+    keyed = np.lexsort((position, indegree, aggregation, op_of))
+    new_key = np.ones(len(order), dtype=bool)
+    keys = [key[keyed] for key in (op_of, aggregation, indegree)]
+    new_key[1:] = np.any([key[1:] != key[:-1] for key in keys], axis=0)
+    first_place = np.empty(len(order), dtype=np.int64)
+    first_place[keyed] = position[keyed][np.flatnonzero(new_key)][np.cumsum(new_key) - 1]
+    first_place[~op_aggregates[op_of]] = position[~op_aggregates[op_of]]  # other ops keep their order
+    return order[np.lexsort((position, first_place, op_of))]
+
+
+def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts: np.ndarray,
+         op_aggregates: np.ndarray, column: np.ndarray, by_column: np.ndarray, weights: np.ndarray,
+         bias: np.ndarray) -> list[Op]:
+    """One op per run of ``order``, its CSR arrays cut from the connections sorted once by (op,
+    source column, target column): every array is computed for all ops at once, then sliced."""
+    n_inputs = network.n_inputs
+    source_column = column[network.sources]
+    target_column = column[network.targets]
+    op_of = np.searchsorted(op_starts, target_column - n_inputs, side="right") - 1
+    by_op = np.lexsort((target_column, source_column, op_of))
+    op_of, source_column = op_of[by_op], source_column[by_op]
+    local_column = target_column[by_op] - n_inputs - op_starts[op_of]  # the target's place in its op
+    index = np.int32 if len(by_op) < 2**31 else np.int64  # scipy's own choice, made once, not per op
+    local_column = local_column.astype(index)
+    sorted_weights = weights[by_op]
+    # A new row of some op's weights wherever the op or the source changes.
+    new_row = np.ones(len(by_op), dtype=bool)
+    new_row[1:] = (op_of[1:] != op_of[:-1]) | (source_column[1:] != source_column[:-1])
+    row_starts = np.append(np.flatnonzero(new_row), len(by_op)).astype(index)  # all ops' rows, one CSR
+    row_sources = source_column[new_row]
+    first_row = np.searchsorted(op_of[new_row], np.arange(len(op_starts)))
+    first_level = level[order[op_starts[:-1]]].tolist()
+    activation = network.activation[order[op_starts[:-1]]].tolist()
+    bounds, rows = op_starts.tolist(), first_row.tolist()
+    ops: list[Op] = []
+    for index in range(len(op_starts) - 1):
+        if op_aggregates[index]:
+            ops.append(_aggregate_op(network, index, level, order, op_starts, column, by_column, weights,
+                                     bias))
+            continue
+        start, stop, top, end = bounds[index], bounds[index + 1], rows[index], rows[index + 1]
+        sources = row_sources[top:end]
+        indptr = row_starts[top:end + 1] - row_starts[top]
+        first, last = int(row_starts[top]), int(row_starts[end])
+        matrix = sparse.csr_array((sorted_weights[first:last], local_column[first:last], indptr),
+                                  shape=(end - top, stop - start))
+        op = fused_op(index=index, targets=by_column[n_inputs + start:n_inputs + stop].tolist(),
+                      sources=by_column[sources].tolist(), weights=matrix, bias=bias[start:stop],
+                      activation=network.activations[activation[index]], level=first_level[index],
+                      kind=SPARSE)
+        reads_slice = len(sources) == 0 or sources[-1] - sources[0] + 1 == len(sources)  # Plan.reads_slice
+        fully_connected = last - first == op.shape[0] * op.shape[1]
+        if reads_slice and fully_connected and cheaper_kind(op, reads_slice=True) == DENSE:
+            op = fused_op(index=index, targets=op.targets, sources=op.sources, weights=matrix.toarray(),
+                          bias=op.bias, activation=op.activation, level=op.level,
+                          connected=np.ones(matrix.shape, dtype=bool))
+        ops.append(op)
+    return ops
+
+
+def _aggregate_op(network: NetworkArrays, index: int, level: np.ndarray, order: np.ndarray,
+                  op_starts: np.ndarray, column: np.ndarray, by_column: np.ndarray, weights: np.ndarray,
+                  bias: np.ndarray) -> AggregateOp:
+    """The ``AggregateOp`` of op ``index``: one reduction per run of its targets that aggregate alike
+    with as many terms, each target's terms in the order of its connections."""
+    n_inputs = network.n_inputs
+    start, stop = int(op_starts[index]), int(op_starts[index + 1])
+    targets = order[start:stop]
+    place = np.full(network.n_neurons, -1, dtype=np.int64)
+    place[targets] = np.arange(stop - start)
+    mine = np.flatnonzero(place[network.targets] >= 0)
+    mine = mine[np.argsort(place[network.targets[mine]], kind="stable")]  # by target, in their order
+    source_columns = column[network.sources[mine]]
+    sources = distinct(source_columns)
+    rows = np.searchsorted(sources, source_columns)
+    terms = np.bincount(place[network.targets[mine]], minlength=stop - start)
+    names = network.aggregations if network.aggregation is not None else (DEFAULT_AGGREGATION,)
+    codes = network.aggregation[targets] if network.aggregation is not None else np.zeros(stop - start, int)
+    new_run = np.ones(stop - start, dtype=bool)
+    new_run[1:] = (codes[1:] != codes[:-1]) | (terms[1:] != terms[:-1])
+    starts = np.append(np.flatnonzero(new_run), stop - start)
+    offsets = np.concatenate([[0], np.cumsum(terms)])
+    reductions = []
+    for first, last in zip(starts[:-1].tolist(), starts[1:].tolist()):
+        shape = (last - first, int(terms[first]))
+        span = slice(int(offsets[first]), int(offsets[last]))
+        reductions.append(Reduction(names[codes[first]], first, rows[span].reshape(shape),
+                                    weights[mine[span]].reshape(shape)))
+    neuron = targets[0]
+    return aggregate_op(index=index, targets=by_column[n_inputs + start:n_inputs + stop].tolist(),
+                        sources=by_column[sources].tolist(), bias=bias[start:stop],
+                        activation=network.activations[network.activation[neuron]], level=int(level[neuron]),
+                        reductions=reductions)
+
+
+def level_columns(network: NetworkArrays, level: np.ndarray, order: np.ndarray,
+                  by_column: np.ndarray) -> list[Column]:
+    """The trace's columns: the inputs, then one column per level (neurons in column order)."""
+    n_inputs = network.n_inputs
+    result = [Column("input", INPUT, tuple(by_column[:n_inputs].tolist()), None, 0)]
+    levels = level[order]
+    bounds = np.flatnonzero(np.diff(levels)) + 1
+    is_output = np.zeros(network.n_neurons, dtype=bool)
+    is_output[network.outputs] = True
+    for part in np.split(np.arange(len(order)), bounds):
+        if not part.size:
+            continue
+        neurons = order[part]
+        codes = np.unique(network.activation[neurons])
+        activation = network.activations[codes[0]] if len(codes) == 1 else "mixed"
+        role = OUTPUT if is_output[neurons].all() else HIDDEN
+        result.append(Column(f"level {levels[part[0]]}", role, tuple(by_column[n_inputs + part].tolist()),
+                             activation, int(levels[part[0]])))
+    return result

@@ -1,0 +1,105 @@
+"""neat-python's activation functions, vectorised, so that a NEAT genome is an nngraph network as it is.
+
+neat-python scales and clamps the weighted sum inside several of its functions (its sigmoid is
+``1 / (1 + exp(-5 z))`` with ``5 z`` clamped to ±60, its tanh is ``tanh(2.5 z)``), so they are not
+Keras' functions. Those whose formula nngraph's registry lacks are registered under neat-python's
+name with the prefix ``neat_`` and its exact formula; the others map to the registry's own
+(``relu``, ``identity`` -> ``linear``, ``lelu`` -> ``leaky_relu(alpha=0.005)``, ``elu``, ``selu``).
+``NEAT_ACTIVATIONS`` maps every neat-python name to the nngraph name that computes it.
+
+One rule of nngraph's differs on purpose: a NaN weighted sum gives NaN (neat-python's clamps turn it
+into a number), as every other activation does; on numbers the results are neat-python's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def _clamped_times(z: np.ndarray, scale: float, bound: float = 60.0) -> np.ndarray:
+    return np.clip(scale * z, -bound, bound)
+
+
+def neat_sigmoid(z: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-5 z))``, ``5 z`` clamped to ±60."""
+    return 1.0 / (1.0 + np.exp(-_clamped_times(z, 5.0)))
+
+
+def neat_tanh(z: np.ndarray) -> np.ndarray:
+    """``tanh(2.5 z)``, ``2.5 z`` clamped to ±60."""
+    return np.tanh(_clamped_times(z, 2.5))
+
+
+def neat_sin(z: np.ndarray) -> np.ndarray:
+    """``sin(5 z)``, ``5 z`` clamped to ±60."""
+    return np.sin(_clamped_times(z, 5.0))
+
+
+def neat_gauss(z: np.ndarray) -> np.ndarray:
+    """``exp(-5 z²)``, ``z`` clamped to ±3.4."""
+    return np.exp(-5.0 * np.clip(z, -3.4, 3.4) ** 2)
+
+
+def neat_softplus(z: np.ndarray) -> np.ndarray:
+    """``0.2 log(1 + exp(5 z))``, ``5 z`` clamped to ±60."""
+    return 0.2 * np.log(1 + np.exp(_clamped_times(z, 5.0)))
+
+
+def neat_clamped(z: np.ndarray) -> np.ndarray:
+    """``z`` clamped to [-1, 1]."""
+    return np.clip(z, -1.0, 1.0)
+
+
+def neat_inv(z: np.ndarray) -> np.ndarray:
+    """``1 / z``, and 0 where ``z`` is 0."""
+    with np.errstate(divide="ignore"):
+        return np.where(z == 0, np.zeros_like(z), 1.0 / z)
+
+
+def neat_log(z: np.ndarray) -> np.ndarray:
+    """``log(z)``, ``z`` at least 1e-7."""
+    return np.log(np.maximum(z, 1e-7))
+
+
+def neat_exp(z: np.ndarray) -> np.ndarray:
+    """``exp(z)``, ``z`` clamped to ±60."""
+    return np.exp(np.clip(z, -60.0, 60.0))
+
+
+def neat_abs(z: np.ndarray) -> np.ndarray:
+    """``|z|``."""
+    return np.abs(z)
+
+
+def neat_hat(z: np.ndarray) -> np.ndarray:
+    """``max(0, 1 - |z|)``."""
+    return np.maximum(1.0 - np.abs(z), 0.0)
+
+
+def neat_square(z: np.ndarray) -> np.ndarray:
+    """``z²``."""
+    return z ** 2
+
+
+def neat_cube(z: np.ndarray) -> np.ndarray:
+    """``z³``."""
+    return z ** 3
+
+
+# nngraph name -> function, for the registry of ``nngraph.core.activations``.
+REGISTERED: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    function.__name__: function for function in (
+        neat_sigmoid, neat_tanh, neat_sin, neat_gauss, neat_softplus, neat_clamped, neat_inv,
+        neat_log, neat_exp, neat_abs, neat_hat, neat_square, neat_cube)
+}
+
+# neat-python's name -> the nngraph activation that computes it.
+NEAT_ACTIVATIONS: dict[str, str] = {
+    "sigmoid": "neat_sigmoid", "tanh": "neat_tanh", "sin": "neat_sin", "gauss": "neat_gauss",
+    "relu": "relu", "elu": "elu", "lelu": "leaky_relu(alpha=0.005)", "selu": "selu",
+    "softplus": "neat_softplus", "identity": "linear", "clamped": "neat_clamped", "inv": "neat_inv",
+    "log": "neat_log", "exp": "neat_exp", "abs": "neat_abs", "hat": "neat_hat",
+    "square": "neat_square", "cube": "neat_cube",
+}

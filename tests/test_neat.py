@@ -1,0 +1,195 @@
+"""neat-python genomes: a whole generation equals ``FeedForwardNetwork.activate``, genome by genome.
+
+The genomes are real: a ``neat.Population`` of a real config, evolved over several generations, whose
+mutations use every activation and aggregation of neat-python and change responses, enable and
+disable connections, add and delete nodes.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import neat
+import numpy as np
+import pytest
+
+import nngraph
+from nngraph import ExtraMissingError, PopulationError
+from nngraph.core.neat_activations import NEAT_ACTIVATIONS
+from nngraph.interop.neat import compile_genomes, evaluate_genomes, from_neat, make_eval_genomes
+
+HERE = Path(__file__).resolve().parent
+EVERYTHING = HERE / "data" / "neat_everything.cfg"
+XOR = HERE.parent / "examples" / "neat_xor.cfg"
+
+
+def config_of(path: Path) -> neat.Config:
+    return neat.Config(neat.DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
+                       neat.DefaultStagnation, str(path))
+
+
+def neat_outputs(genome: object, config: neat.Config, x: np.ndarray) -> np.ndarray:
+    network = neat.nn.FeedForwardNetwork.create(genome, config)
+    return np.array([network.activate(sample) for sample in x.tolist()])
+
+
+def assert_close(got: np.ndarray, expected: np.ndarray, rtol: float = 1e-12) -> None:
+    finite = np.abs(expected[np.isfinite(expected)])
+    scale = max(1.0, float(finite.max()) if finite.size else 1.0)
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol * scale)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_generations_of_real_genomes_equal_neat_python(seed: int) -> None:
+    config = config_of(EVERYTHING)
+    x = np.random.default_rng(seed).uniform(-2.0, 2.0, size=(7, 3))
+    seen = {"genomes": 0, "hidden": 0, "aggregations": set(), "activations": set()}
+
+    def eval_genomes(genomes: list, config: neat.Config) -> None:
+        outputs = evaluate_genomes(genomes, config, x)
+        assert list(outputs) == [key for key, _ in genomes]
+        for key, genome in genomes:
+            expected = neat_outputs(genome, config, x)
+            assert_close(outputs[key], expected)
+            assert_close(nngraph.run_reference(from_neat(genome, config), x).outputs, expected)
+            genome.fitness = -float(np.nansum((outputs[key] - 0.5) ** 2))
+            seen["genomes"] += 1
+            seen["hidden"] += len(genome.nodes) - 2
+            seen["aggregations"] |= {node.aggregation for node in genome.nodes.values()}
+            seen["activations"] |= {node.activation for node in genome.nodes.values()}
+
+    population = neat.Population(config, seed=seed)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # exp, cube and inv overflow
+        population.run(eval_genomes, 6)
+    assert seen["genomes"] == 6 * 30 and seen["hidden"] > 0
+    assert len(seen["aggregations"]) == 7 and len(seen["activations"]) >= 12
+
+
+def test_a_population_trace_reaches_a_genomes_node() -> None:
+    config = config_of(EVERYTHING)
+    genomes = list(neat.Population(config, seed=4).population.items())
+    x = np.random.default_rng(0).uniform(size=(3, 3))
+    pop = compile_genomes(genomes, config)
+    key, genome = genomes[5]
+    G = from_neat(genome, config)
+    reference = nngraph.run_reference(G, x)
+    trace = pop.trace(x)
+    for node in G:
+        assert_close(trace.value(node if node in nngraph.inputs(G) else (key, node)), reference.value(node))
+    assert pop(x).shape == (3, 30, 2)
+
+
+def test_float32_genomes_agree_within_float32_tolerance() -> None:
+    config = config_of(XOR)
+    genomes = list(neat.Population(config, seed=5).population.items())
+    x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    outputs = evaluate_genomes(genomes, config, x, dtype=np.float32)
+    for key, genome in genomes:
+        assert outputs[key].dtype == np.float32
+        assert_close(outputs[key], neat_outputs(genome, config, x), rtol=1e-5)
+
+
+def test_one_sample_gives_each_genome_its_outputs() -> None:
+    config = config_of(XOR)
+    genomes = list(neat.Population(config, seed=5).population.items())
+    outputs = evaluate_genomes(genomes, config, [1.0, 0.0])
+    key, genome = genomes[0]
+    assert outputs[key].shape == (1,)
+    assert_close(outputs[key], neat_outputs(genome, config, np.array([[1.0, 0.0]]))[0])
+
+
+def test_make_eval_genomes_sets_every_fitness() -> None:
+    config = config_of(XOR)
+    population = neat.Population(config, seed=6)
+    x, y = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [[0.0], [1.0], [1.0], [0.0]]
+    eval_genomes = make_eval_genomes(x, y, lambda out, target: 4.0 - float(np.sum((out - target) ** 2)))
+    genomes = list(population.population.items())
+    eval_genomes(genomes, config)
+    for _, genome in genomes:
+        expected = neat_outputs(genome, config, np.array(x))
+        assert math.isclose(genome.fitness, 4.0 - float(np.sum((expected - np.array(y)) ** 2)), rel_tol=1e-12)
+
+
+def test_the_xor_example_reaches_the_fitness_threshold() -> None:
+    sys.path.insert(0, str(HERE.parent / "examples"))
+    try:
+        from neat_xor import evolve
+    finally:
+        sys.path.pop(0)
+    winner, generations, config = evolve()
+    assert winner.fitness >= config.fitness_threshold and generations < 300
+
+
+def test_every_neat_activation_maps_to_a_registered_function_equal_to_neat_pythons() -> None:
+    z = np.concatenate([np.linspace(-15.0, 15.0, 601), [0.0, 1e-9, -1e-9, 70.0, -70.0]])
+    for name, nngraph_name in NEAT_ACTIVATIONS.items():
+        expected = np.array([getattr(neat.activations, f"{name}_activation")(value) for value in z.tolist()])
+        with np.errstate(over="ignore", divide="ignore"):
+            got = nngraph.resolve_activation(nngraph_name)(z)
+        assert_close(got, expected)
+
+
+def test_an_activation_that_is_not_neat_pythons_own_is_refused() -> None:
+    config = config_of(XOR)
+    config.genome_config.add_activation("twice", lambda z: 2 * z)
+    genomes = list(neat.Population(config, seed=1).population.items())
+    key, genome = genomes[3]
+    node = genome.nodes[0]
+    node.activation = "twice"
+    expected = f"genome {key}, node 0: activation 'twice' is not one"
+    with pytest.raises(nngraph.UnknownActivationError, match=expected):
+        evaluate_genomes(genomes, config, [0.0, 1.0])
+    config.genome_config.add_activation("sigmoid", lambda z: z)  # redefined: no longer neat's
+    node.activation = "sigmoid"
+    with pytest.raises(nngraph.UnknownActivationError, match="'sigmoid' is redefined in this config"):
+        evaluate_genomes(genomes, config, [0.0, 1.0])
+
+
+def test_an_aggregation_that_is_not_neat_pythons_own_is_refused() -> None:
+    config = config_of(XOR)
+    config.genome_config.add_aggregation("second", lambda terms: terms[1])
+    genomes = list(neat.Population(config, seed=1).population.items())
+    genomes[2][1].nodes[0].aggregation = "second"
+    with pytest.raises(nngraph.NetworkError, match=f"genome {genomes[2][0]}, node 0: aggregation 'second'"):
+        evaluate_genomes(genomes, config, [0.0, 1.0])
+
+
+def test_a_genome_whose_connections_form_a_cycle_is_named() -> None:
+    config = config_of(XOR)
+    genomes = list(neat.Population(config, seed=1).population.items())
+    key, genome = genomes[4]
+    genome.nodes[7] = genome.create_node(config.genome_config, 7)
+    genome.add_connection(config.genome_config, 0, 7, 1.0, True, innovation=10_001)
+    genome.add_connection(config.genome_config, 7, 0, 1.0, True, innovation=10_002)
+    expected = f"genome {key}: its enabled connections form a cycle: 0 -> 7 -> 0"
+    with pytest.raises(nngraph.CycleError, match=expected) as info:
+        evaluate_genomes(genomes, config, [0.0, 1.0])
+    assert info.value.cycle in ([(0, 7), (7, 0)], [(7, 0), (0, 7)])
+
+
+def test_a_connection_to_a_node_without_a_gene_is_named() -> None:
+    config = config_of(XOR)
+    genomes = list(neat.Population(config, seed=1).population.items())
+    key, genome = genomes[0]
+    genome.add_connection(config.genome_config, 99, 0, 1.0, True, innovation=10_003)
+    with pytest.raises(nngraph.NetworkError, match=f"genome {key}: a connection or output names node 99"):
+        evaluate_genomes(genomes, config, [0.0, 1.0])
+
+
+def test_no_genomes_and_one_id_twice_are_refused() -> None:
+    config = config_of(XOR)
+    genomes = list(neat.Population(config, seed=1).population.items())
+    with pytest.raises(PopulationError, match="no members"):
+        evaluate_genomes([], config, [0.0, 1.0])
+    with pytest.raises(PopulationError, match=f"key {genomes[0][0]} names two members"):
+        evaluate_genomes(genomes + genomes[:1], config, [0.0, 1.0])
+
+
+def test_without_neat_python_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = config_of(XOR)
+    monkeypatch.setitem(sys.modules, "neat", None)  # import neat now raises ImportError
+    with pytest.raises(ExtraMissingError, match=r"pip install 'nngraph\[neat\]'") as info:
+        evaluate_genomes([], config, [0.0, 1.0])
+    assert info.value.extra == "neat" and isinstance(info.value, ImportError)
