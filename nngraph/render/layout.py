@@ -27,7 +27,6 @@ kernel, carrying their count.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 

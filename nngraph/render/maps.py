@@ -16,8 +16,9 @@ from collections.abc import Hashable
 import graphviz
 import numpy as np
 
+from nngraph.errors import RenderError
 from nngraph.render import style
-from nngraph.render.layout import Slot
+from nngraph.render.layout import FeatureMap, Slot
 from nngraph.render.slots import pos
 from nngraph.render.values import Readings
 
@@ -50,8 +51,10 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 def add_feature_map(dot: graphviz.Digraph, slot: Slot, *, layer: str, readings: Readings | None) -> None:
     """Draw the block of ``slot``'s feature map (or of the maps folded in the middle of its column)."""
     found = slot.feature_map
-    if found is None or found.grid is None:
-        _add_folded_maps(dot, slot, layer)
+    if found is None:
+        raise RenderError(f"slot {slot.key} stands for no feature map")
+    if found.grid is None:
+        _add_folded_maps(dot, slot, found, layer)
         return
     shape = _shape_text(found.shape)
     channel = found.channels[0]
@@ -82,10 +85,9 @@ def add_feature_map(dot: graphviz.Digraph, slot: Slot, *, layer: str, readings: 
              tooltip=graphviz.nohtml("\\n".join(style.tooltip(line) for line in tooltip)), **{"class": "map"})
 
 
-def _add_folded_maps(dot: graphviz.Digraph, slot: Slot, layer: str) -> None:
+def _add_folded_maps(dot: graphviz.Digraph, slot: Slot, found: FeatureMap, layer: str) -> None:
     """The dashed block standing for the maps folded in the middle of a column."""
-    found = slot.feature_map
-    channels, shape = found.channels, _shape_text(found.shape)  # type: ignore[union-attr]
+    channels, shape = found.channels, _shape_text(found.shape)
     lines = [f"+{len(channels):,} maps",
              f'<font point-size="8">channels {channels[0]}–{channels[-1]}, {shape} each</font>']
     tooltip = (f"{layer}: {len(channels):,} feature maps not drawn (channels {channels[0]} to {channels[-1]}), "

@@ -15,7 +15,7 @@ from nngraph.keras.layers.recurrent import GRU, LSTM, SimpleRNN
 LAYER_KINDS = {layer.kind: layer for layer in (
     Dense, Activation, Flatten, Reshape, Dropout, Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D,
     AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
-    BatchNormalization, LayerNormalization, SimpleRNN, LSTM, GRU)}  # Keras' class name -> the layer class, for records read back
+    BatchNormalization, LayerNormalization, SimpleRNN, LSTM, GRU)}  # Keras' class name -> class, for records
 
 __all__ = ["Activation", "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D",
            "Dense", "Dropout", "Flatten", "GRU", "LSTM", "GlobalAveragePooling1D", "GlobalAveragePooling2D",

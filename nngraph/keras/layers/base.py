@@ -24,7 +24,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nngraph.core.network import BIAS, BIAS_PARAM, PARAM, WEIGHT, LayerRecord
+from nngraph.core.network import BIAS, WEIGHT, LayerRecord
 from nngraph.core.params import assign
 from nngraph.core.validate import first_bad_number
 from nngraph.errors import ArgumentError, LayerError, NetworkError, shown
@@ -224,8 +224,8 @@ class Layer:
         self.model: Sequential | None = None
         self.sources: np.ndarray = np.empty(0, dtype=object)
         self.neurons: np.ndarray = np.empty(0, dtype=object)
-        self._input: tuple[int, ...] | None = None
-        self._output: tuple[int, ...] | None = None
+        self._input: tuple[int, ...] = ()   # the input and output shapes without batch, once built
+        self._output: tuple[int, ...] = ()
 
     def __repr__(self) -> str:
         return f"{self.kind}(name={self.name!r})"
@@ -248,13 +248,13 @@ class Layer:
     def input_shape(self) -> tuple[int | None, ...]:
         """Keras' ``(None, *input)``: the batch size is free."""
         self._require_built("input_shape")
-        return (None, *self._input)  # type: ignore[misc]
+        return (None, *self._input)
 
     @property
     def output_shape(self) -> tuple[int | None, ...]:
         """Keras' ``(None, *output)``."""
         self._require_built("output_shape")
-        return (None, *self._output)  # type: ignore[misc]
+        return (None, *self._output)
 
     def compute_output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         """The output shape (without batch) for an input of ``shape``; ``LayerError`` when the
@@ -357,7 +357,12 @@ class Layer:
                 raise LayerError(f"{self.label}: {what} holds non-finite numbers")
             arrays.append(numbers)
         self._check_weights(arrays)
-        self._write_weights(self.model.graph, arrays)  # type: ignore[union-attr]
+        self._write_weights(self._graph(), arrays)
+
+    def _graph(self) -> nx.DiGraph:
+        """The graph of the model the layer belongs to (once built)."""
+        self._require_built("graph")
+        return self.model.graph  # type: ignore[union-attr]
 
     def _check_weights(self, arrays: list[np.ndarray]) -> None:
         """Refuse weights that are well shaped but meaningless for the layer (none by default)."""

@@ -98,7 +98,7 @@ class BaseConv(Layer):
 
     def weight_shapes(self) -> list[tuple[int, ...]]:
         self._require_built("weights")
-        kernel = (*self.kernel_size, self._input[-1], self.filters)  # type: ignore[index]
+        kernel = (*self.kernel_size, self._input[-1], self.filters)
         return [kernel, (self.filters,)] if self.use_bias else [kernel]
 
     def get_config(self) -> dict[str, Any]:
@@ -110,7 +110,7 @@ class BaseConv(Layer):
 
     def _add_neurons(self, G: nx.DiGraph, sources: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         self.windows = self._windows(tuple(sources.shape))
-        neurons = position_ids(str(self.name), self._output)  # type: ignore[arg-type]
+        neurons = position_ids(str(self.name), self._output)
         kernel_shape, *_ = self.weight_shapes()
         kernel = self.kernel_initializer(rng, kernel_shape)
         bias = self.bias_initializer(rng, (self.filters,)) if self.use_bias else np.zeros(self.filters)
@@ -136,22 +136,29 @@ class BaseConv(Layer):
         channels, filters = sources.shape[-1], self.filters
         inputs = sources.reshape(-1, channels).tolist()
         targets = neurons.reshape(-1, filters).tolist()
-        for position, cells in enumerate(self.windows.index.tolist()):  # type: ignore[union-attr]
+        for position, cells in enumerate(self._built_windows().index.tolist()):
             reads = [(inputs[cell][c], (entry * channels + c) * filters)
                      for entry, cell in enumerate(cells) if cell >= 0 for c in range(channels)]
             for f, target in enumerate(targets[position]):
                 for source, row in reads:
                     yield source, target, {WEIGHT: values[row + f], PARAM: names[row + f]}
 
+    def _built_windows(self) -> Windows:
+        """The windows of the built layer."""
+        if self.windows is None:
+            self._require_built("windows")
+            self.windows = self._windows(self._input)
+        return self.windows
+
     def _places(self) -> list[tuple[str, list]]:
         # Each kernel entry is read and written where it first meets the input; assign() writes
         # its tied copies at every other position.
-        found = self.windows
-        channels, filters = self._input[-1], self.filters  # type: ignore[index]
+        found = self._built_windows()
+        channels, filters = self._input[-1], self.filters
         inputs = self.sources.reshape(-1, channels)
         targets = self.neurons.reshape(-1, filters)
-        first = found.valid.argmax(axis=0)  # type: ignore[union-attr]
-        kernel = [(inputs[found.index[first[entry], entry], c], targets[first[entry], f])  # type: ignore[union-attr]
+        first = found.valid.argmax(axis=0)
+        kernel = [(inputs[found.index[first[entry], entry], c], targets[first[entry], f])
                   for entry in range(len(first)) for c in range(channels) for f in range(filters)]
         return [("weights", kernel)] + ([("biases", list(targets[0]))] if self.use_bias else [])
 

@@ -114,7 +114,7 @@ class Dense(Layer):
 
     def weight_shapes(self) -> list[tuple[int, ...]]:
         self._require_built("weights")
-        kernel = (self._input[-1], self.units)  # type: ignore[index]
+        kernel = (self._input[-1], self.units)
         return [kernel, (self.units,)] if self.use_bias else [kernel]
 
     def get_config(self) -> dict[str, Any]:
@@ -126,14 +126,14 @@ class Dense(Layer):
     def tied(self) -> bool:
         """Whether the kernel serves several positions (an input of more than one axis), and so is
         tied by name; a 1-D layer's weights are each used once."""
-        return len(self._input) > 1  # type: ignore[arg-type]
+        return len(self._input) > 1
 
     def _add_neurons(self, G: nx.DiGraph, sources: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         features = sources.shape[-1]
         kernel = self.kernel_initializer(rng, (features, self.units))
         bias = self.bias_initializer(rng, (1, self.units))[0] if self.use_bias else np.zeros(self.units)
-        neurons = position_ids(str(self.name), self._output)  # type: ignore[arg-type]
-        layers = _layer_of(self, self.activation, self._output).reshape(-1, self.units)  # type: ignore[arg-type]
+        neurons = position_ids(str(self.name), self._output)
+        layers = _layer_of(self, self.activation, self._output).reshape(-1, self.units)
         inputs = sources.reshape(-1, features)
         targets = neurons.reshape(-1, self.units)
         tied = self.tied
@@ -161,7 +161,7 @@ class Dense(Layer):
     def _places(self) -> list[tuple[str, list]]:
         # A 1-D layer uses each weight once; on more axes, the first position's copies stand for
         # the tied ones at every other position.
-        features = self._input[-1]  # type: ignore[index]
+        features = self._input[-1]
         inputs = self.sources.reshape(-1, features)[0]
         targets = self.neurons.reshape(-1, self.units)[0]
         kernel = [(source, target) for source in inputs for target in targets]
@@ -198,8 +198,8 @@ class Activation(Weightless):
 
     def _add_neurons(self, G: nx.DiGraph, sources: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         output = self._output
-        neurons = position_ids(str(self.name), output)  # type: ignore[arg-type]
-        layers = _layer_of(self, self.activation, output)  # type: ignore[arg-type]
+        neurons = position_ids(str(self.name), output)
+        layers = _layer_of(self, self.activation, output)
         G.add_nodes_from((neurons[index], {ROLE: HIDDEN, BIAS: 0.0, ACTIVATION: self.activation,
                                            LAYER: layers[index]}) for index in np.ndindex(*output))
         G.add_edges_from((source, target, {WEIGHT: 1.0})

@@ -119,11 +119,11 @@ class BatchNormalization(Layer):
 
     def weight_shapes(self) -> list[tuple[int, ...]]:
         self._require_built("weights")
-        return [(self._input[-1],)] * len(self.weight_names())  # type: ignore[index]
+        return [(self._input[-1],)] * len(self.weight_names())
 
     def non_trainable_params(self) -> int:
         self._require_built("count_params()")
-        return 2 * self._input[-1]  # type: ignore[index]
+        return 2 * self._input[-1]
 
     def get_config(self) -> dict[str, Any]:
         return {"axis": -1, "momentum": self.momentum, "epsilon": self.epsilon, "center": self.center,
@@ -145,7 +145,7 @@ class BatchNormalization(Layer):
         channels = (sources.shape[-1],)
         self.state = {key: initialize(rng, channels) for key, initialize in self.initializers.items()
                       if key in self.weight_names()}
-        neurons = position_ids(str(self.name), self._output)  # type: ignore[arg-type]
+        neurons = position_ids(str(self.name), self._output)
         scale, offset = self._scale_and_offset()
         _affine_neurons(G, self, sources, neurons, scale, offset, weight="scale", bias="offset")
         return neurons
@@ -168,7 +168,7 @@ class BatchNormalization(Layer):
     def _write_weights(self, G: nx.DiGraph, arrays: list[np.ndarray]) -> None:
         self.state = dict(zip(self.weight_names(), (array.copy() for array in arrays)))
         scale, offset = self._scale_and_offset()
-        channels = self._input[-1]  # type: ignore[index]
+        channels = self._input[-1]
         sources, neurons = self.sources.reshape(-1, channels)[0], self.neurons.reshape(-1, channels)[0]
         # One copy per channel: assign() writes the tied ones at every position.
         assign(G, weights=dict(zip(zip(sources, neurons), scale.tolist())), biases=dict(zip(neurons, offset.tolist())))
@@ -223,7 +223,7 @@ class LayerNormalization(Layer):
 
     def weight_shapes(self) -> list[tuple[int, ...]]:
         self._require_built("weights")
-        return [(self._input[-1],)] * len(self.weight_names())  # type: ignore[index]
+        return [(self._input[-1],)] * len(self.weight_names())
 
     def get_config(self) -> dict[str, Any]:
         return {"axis": -1, "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
@@ -262,7 +262,7 @@ class LayerNormalization(Layer):
 
     def _places(self) -> list[tuple[str, list]]:
         # The first position's gamma and beta stand for their tied copies at every other position.
-        channels = self._input[-1]  # type: ignore[index]
+        channels = self._input[-1]
         first = list(self.neurons.reshape(-1, channels)[0])
         normalized = list(self.normalized.reshape(-1, channels)[0])
         return (([("weights", list(zip(normalized, first)))] if self.scale else [])

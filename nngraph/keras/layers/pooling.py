@@ -90,7 +90,7 @@ class BasePooling(Weightless):
 
     def _add_neurons(self, G: nx.DiGraph, sources: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         self.windows = self._windows(tuple(sources.shape))
-        neurons = position_ids(str(self.name), self._output)  # type: ignore[arg-type]
+        neurons = position_ids(str(self.name), self._output)
         _add_pooling_neurons(G, self, sources, neurons, self.windows.index, self.mode)
         return neurons
 
@@ -187,7 +187,7 @@ class BaseGlobalPooling(Weightless):
         return {"keepdims": self.keepdims}
 
     def _add_neurons(self, G: nx.DiGraph, sources: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        neurons = position_ids(str(self.name), self._output)  # type: ignore[arg-type]
+        neurons = position_ids(str(self.name), self._output)
         positions = math.prod(sources.shape[:-1])
         _add_pooling_neurons(G, self, sources, neurons, np.arange(positions)[None, :], self.mode)
         return neurons

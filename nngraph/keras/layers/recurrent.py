@@ -28,10 +28,11 @@ import networkx as nx
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import ACTIVATION, AGGREGATION, BIAS, HIDDEN, LAYER, ROLE, WEIGHT, LayerRecord
+from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, BIAS_PARAM, HIDDEN, LAYER, PARAM, ROLE, WEIGHT,
+                                  LayerRecord)
 from nngraph.errors import LayerError
 from nngraph.keras.initializers import get_initializer
-from nngraph.keras.layers.base import BIAS_PARAM, PARAM, Layer, tied_name, whole_number
+from nngraph.keras.layers.base import Layer, tied_name, whole_number
 
 PRODUCT = "product"
 LINEAR = "linear"
