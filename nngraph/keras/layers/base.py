@@ -207,9 +207,11 @@ class Layer:
     """The base of every layer: name, shapes, neurons by position, weights, its record.
 
     Subclasses set ``kind`` (Keras' class name) and ``base_name`` (its automatic name), and write
-    ``compute_output_shape`` (which also checks the settings against the input) and
-    ``_add_neurons``; layers with weights also ``weight_shapes``, ``_read_weights`` and
-    ``_write_weights``.
+    ``compute_output_shape`` (which also checks the settings against the input), ``size`` and
+    ``_add_neurons``; layers with weights also ``weight_names``, ``weight_shapes`` and ``_places``
+    (where each weight's entries live in the graph, which ``get_weights`` reads and ``set_weights``
+    writes); a layer whose graph holds numbers computed from its weights (BatchNormalization)
+    writes ``_read_weights`` and ``_write_weights`` instead.
     """
 
     kind = "Layer"
