@@ -186,3 +186,14 @@ def test_the_network_a_cnn_plan_rebuilds_computes_what_the_model_does() -> None:
     x = np.random.default_rng(0).normal(size=(2, 72))
     np.testing.assert_allclose(nngraph.run_reference(rebuilt, x).outputs,
                                nngraph.run_reference(model.graph, x).outputs, rtol=1e-12)
+
+
+def test_the_lenet5_example_summarises_predicts_traces_and_draws(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from lenet5 import main
+
+    main(str(tmp_path))
+    printed = capsys.readouterr().out
+    assert "Total params: 44,426" in printed and "class probabilities: 0:" in printed
+    assert "the neuron conv2d/2,10,0 alone:" in printed and "plan: 7 fused ops" in printed
+    assert sorted(path.stem for path in tmp_path.iterdir()) == ["lenet5_layers", "lenet5_neurons", "lenet5_plan"]
