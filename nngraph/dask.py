@@ -18,7 +18,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from nngraph.errors import ArgumentError, ExtraMissingError, InputError, NeuronNotFoundError
+from nngraph.errors import ArgumentError, InputError, NeuronNotFoundError
+from nngraph.extras import import_extra
 from nngraph.execute.compiled import CompiledPlan
 from nngraph.population import PopulationPlan
 
@@ -28,13 +29,8 @@ QUANTITIES = ("value", "weighted_sum")
 
 def _dask() -> tuple[Any, Any]:
     """``dask`` and ``dask.array``, or ``ExtraMissingError`` saying how to install them."""
-    try:
-        import dask
-        import dask.array as da
-    except ImportError:
-        raise ExtraMissingError("this needs Dask; install it with: pip install 'nngraph[dask]'",
-                                extra="dask") from None
-    return dask, da
+    return (import_extra("dask", extra="dask", library="Dask"),
+            import_extra("dask.array", extra="dask", library="Dask"))
 
 
 def _compiled(plan: object, function: str) -> CompiledPlan:

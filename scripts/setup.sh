@@ -33,7 +33,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     fi
 fi
 
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev,neat,dask]'
+# PyTorch's CPU build first (the interop tests need it): the torch extra asks only for torch>=2.1, which
+# this satisfies, so pip does not go on to fetch a GPU build of several GB.
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'torch==2.13.0'
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev,interop,dask]'
 
 if ! command -v dot >/dev/null 2>&1; then
     if can_apt; then

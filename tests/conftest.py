@@ -9,6 +9,9 @@ import shutil
 
 import pytest
 
+# Keras 3 runs on PyTorch here (the torch extra); set before any test imports keras.
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
 #: Doctests that draw with Graphviz's dot: skipped without it, except under CI=true (where they fail).
 DOT_DOCTESTS = ("nngraph.render.html.render_html", "nngraph.render.html.html_view")
 

@@ -3,7 +3,7 @@
 
 Imports go one way, stage after stage::
 
-    names <- errors <- (core, files) <- ir <- compiler <- execute <- keras <- (models, layers)
+    names <- errors <- (core, files, extras) <- ir <- compiler <- execute <- keras <- (models, layers)
            <- population <- (render, interop, io, dask) <- (the nngraph package, demo) <- cli <- __main__
 
 A module may import its own package and any earlier stage, never a later one or another package of
@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "nngraph"
-STAGES = [("names",), ("errors",), ("core", "files"), ("ir",), ("compiler",), ("execute",), ("keras",), ("models", "layers"),
+STAGES = [("names",), ("errors",), ("core", "files", "extras"), ("ir",), ("compiler",), ("execute",), ("keras",), ("models", "layers"),
           ("population",), ("render", "interop", "io", "dask"), ("nngraph", "demo"), ("cli",), ("__main__",)]
 RANK = {part: rank for rank, parts in enumerate(STAGES) for part in parts}
 ORACLE = "nngraph.execute.reference"

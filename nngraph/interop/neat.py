@@ -35,7 +35,8 @@ from nngraph.compiler.arrays import NetworkArrays, array_levels, object_array, r
 from nngraph.core.neat_activations import NEAT_ACTIVATIONS
 from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, DEFAULT_AGGREGATION, HIDDEN, INPUT, OUTPUT,
                                   ROLE, WEIGHT)
-from nngraph.errors import CycleError, ExtraMissingError, NetworkError, UnknownActivationError
+from nngraph.errors import CycleError, NetworkError, UnknownActivationError
+from nngraph.extras import import_extra
 from nngraph.population import PopulationPlan, compile_arrays, members
 
 AGGREGATIONS = ("sum", "product", "max", "min", "maxabs", "median", "mean")  # neat-python's, nngraph's
@@ -43,12 +44,7 @@ AGGREGATIONS = ("sum", "product", "max", "min", "maxabs", "median", "mean")  # n
 
 def _neat() -> Any:
     """The ``neat`` module, or ``ExtraMissingError`` saying how to install it."""
-    try:
-        import neat
-    except ImportError:
-        raise ExtraMissingError("this needs neat-python; install it with: pip install 'nngraph[neat]'",
-                                extra="neat") from None
-    return neat
+    return import_extra("neat", extra="neat", library="neat-python")
 
 
 def genome_arrays(genomes: Iterable[tuple[Hashable, Any]] | Mapping[Hashable, Any],
