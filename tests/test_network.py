@@ -79,3 +79,22 @@ def test_levels_are_longest_paths_from_the_inputs() -> None:
     assert [(c.name, c.nodes) for c in columns] == [
         ("input", ("x",)), ("level 1", ("lonely", "a")), ("level 2", ("b",)), ("level 3", ("y",))]
     assert columns[-1].role == "output"
+
+
+def test_reordered_puts_inputs_and_outputs_in_the_given_order_and_keeps_the_rest() -> None:
+    import numpy as np
+
+    from nngraph import ArgumentError, compile_network, inputs, outputs
+    from nngraph.core.network import reordered
+    from nngraph.layers import Dense, Input
+    from nngraph.models import Sequential
+
+    model = Sequential([Input((3,)), Dense(4, activation="relu"), Dense(2)], seed=0)
+    G = model.graph
+    H = reordered(G, inputs=inputs(G)[::-1], outputs=outputs(G)[::-1])
+    assert inputs(H) == inputs(G)[::-1] and outputs(H) == outputs(G)[::-1]
+    assert list(H.edges(data=True)) == list(G.edges(data=True)) and H.graph == G.graph
+    x = np.random.default_rng(0).random((5, 3))
+    np.testing.assert_allclose(compile_network(H)(x[:, ::-1])[:, ::-1], model.predict(x), rtol=1e-12)
+    with pytest.raises(ArgumentError, match="inputs must list each of the network's 3 input neurons"):
+        reordered(G, inputs=inputs(G)[:2])

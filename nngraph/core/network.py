@@ -252,6 +252,42 @@ def outputs(G: nx.DiGraph) -> list[Hashable]:
     return [node for node, role in G.nodes(data=ROLE) if role == OUTPUT]
 
 
+def reordered(G: nx.DiGraph, *, inputs: list[Hashable] | None = None,
+              outputs: list[Hashable] | None = None) -> nx.DiGraph:
+    """A copy of ``G`` whose input features and output columns come in the given orders.
+
+    The order of the input and output neurons is the order of the columns a network reads and
+    writes; an importer of a channels-first network (PyTorch, ONNX) builds it channels-last and
+    puts the features back in the library's order with this. Everything else (attributes, the
+    order of each neuron's connections, the graph's layers) is kept.
+
+    >>> G = new_network(); _ = add_input(G, "a"); _ = add_input(G, "b")
+    >>> _ = add_neuron(G, Neuron("y", role=OUTPUT)); _ = connect(G, "a", "y", 1.0); _ = connect(G, "b", "y", 2.0)
+    >>> [n for n in reordered(G, inputs=["b", "a"]).nodes]
+    ['b', 'a', 'y']
+    """
+    from nngraph.errors import ArgumentError
+
+    order = {INPUT: inputs, OUTPUT: outputs}
+    for role, wanted in order.items():
+        if wanted is None:
+            continue
+        have = [node for node, r in G.nodes(data=ROLE) if r == role]
+        if len(wanted) != len(have) or set(wanted) != set(have):
+            raise ArgumentError(f"reordered: {role}s must list each of the network's {len(have)} {role} "
+                                f"neurons once; got {len(wanted)} names")
+    first = list(inputs) if inputs is not None else [n for n, r in G.nodes(data=ROLE) if r == INPUT]
+    rest = [node for node, role in G.nodes(data=ROLE) if role != INPUT]
+    if outputs is not None:
+        queue = iter(outputs)
+        rest = [next(queue) if G.nodes[node][ROLE] == OUTPUT else node for node in rest]
+    H = nx.DiGraph()
+    H.graph.update(G.graph)
+    H.add_nodes_from((node, G.nodes[node]) for node in first + rest)
+    H.add_edges_from(G.edges(data=True))
+    return H
+
+
 def computed(G: nx.DiGraph) -> list[Hashable]:
     """Return the hidden and output neurons (those that compute a weighted sum), in insertion order."""
     return [node for node, role in G.nodes(data=ROLE) if role != INPUT]
