@@ -284,7 +284,8 @@ def reordered(G: nx.DiGraph, *, inputs: list[Hashable] | None = None,
     H = nx.DiGraph()
     H.graph.update(G.graph)
     H.add_nodes_from((node, G.nodes[node]) for node in first + rest)
-    H.add_edges_from(G.edges(data=True))
+    # Target by target, so that each neuron's terms keep their order (G.pred).
+    H.add_edges_from((source, target, data) for target in G for source, data in G.pred[target].items())
     return H
 
 
