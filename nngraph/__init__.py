@@ -31,6 +31,7 @@ from nngraph.errors import (
     ExtraMissingError,
     GraphvizMissingError,
     InputError,
+    InteropError,
     JSONRuleError,
     LayerError,
     ModelFileError,
@@ -79,7 +80,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Activation", "ArgumentError", "CodegenOptions", "Column", "CompileError", "CompiledPlan",
     "Connection", "CycleError", "DataFileError", "ExtraMissingError", "FusedOp", "GraphvizMissingError",
-    "InputError", "JSONRuleError", "LayerError", "ModelFileError", "NNGraphError", "NetworkError",
+    "InputError", "InteropError", "JSONRuleError", "LayerError", "ModelFileError", "NNGraphError", "NetworkError",
     "Neuron", "NeuronNotFoundError", "Plan", "PopulationError", "PopulationPlan", "RenderError",
     "Trace", "UnknownActivationError", "UsageError", "VerificationError", "add_input", "add_neuron",
     "check_plan", "columns", "compile_network", "compile_population", "computed", "connect",

@@ -18,6 +18,7 @@ reached it from a name or a path shows as its escape, so it cannot act on a term
       JSONRuleError (ValueError)         JSON that nngraph's strict reader refuses
       LayerError (ValueError)            the Keras-style front end used wrongly
       ModelFileError (ValueError)        a model file that cannot be read or written
+      InteropError (ValueError)          another library's network that nngraph cannot import or export
       CompileError (ValueError)          a plan that breaks the IR, or a bad compile argument
         VerificationError                a plan that disagrees with the reference pass
       RenderError (ValueError)           a diagram that cannot be drawn as asked
@@ -152,6 +153,17 @@ class ModelFileError(NNGraphError, ValueError):
     def __init__(self, message: str, *, path: Any) -> None:
         super().__init__(f"{path}: {message}")
         self.path = path
+
+
+class InteropError(NNGraphError, ValueError):
+    """Raised when a network of another library (Keras, PyTorch, scikit-learn, ONNX, neat-python)
+    cannot be imported, or an nngraph network cannot be exported: ``part`` names the layer, module,
+    op, gene or neuron at fault (``None`` for the whole model), and the message says why and what
+    nngraph can express instead."""
+
+    def __init__(self, message: str, *, part: Hashable | None = None) -> None:
+        super().__init__(message)
+        self.part = part
 
 
 class CompileError(NNGraphError, ValueError):
