@@ -1,7 +1,7 @@
 """The activation registry: a neuron stores a name, and both executors look the function up here.
 
 Names follow Keras (``relu``, ``sigmoid``, ``softmax``, ...); common aliases are
-accepted (``identity``, ``logistic``, ``silu``, ``leaky-relu``, any case). neat-python's own
+accepted (``identity``, ``logistic``, ``silu``, ``leaky-relu``, ``exp``, any case). neat-python's own
 functions, which scale and clamp their argument, are there too, prefixed ``neat_``
 (``neat_sigmoid``, ``neat_gauss``, ...; see ``nngraph.core.neat_activations``).
 A parameter is written in the name: ``"leaky_relu(alpha=0.1)"``, ``"elu(alpha=0.5)"``.
@@ -87,6 +87,13 @@ def _softplus(z: np.ndarray) -> np.ndarray:
         return np.logaddexp(0, z)
 
 
+def _exponential(z: np.ndarray) -> np.ndarray:
+    # Unbounded by nature (a Poisson regressor's output): past about 709 it overflows to inf, quietly,
+    # as IEEE arithmetic does everywhere else in nngraph.
+    with np.errstate(over="ignore"):
+        return np.exp(z)
+
+
 def _softsign(z: np.ndarray) -> np.ndarray:
     return z / (1 + np.abs(z))
 
@@ -124,6 +131,7 @@ _REGISTRY: dict[str, tuple[Callable[..., np.ndarray], dict[str, float], bool]] =
     "tanh": (_tanh, {}, False),
     "softplus": (_softplus, {}, False),
     "softsign": (_softsign, {}, False),
+    "exponential": (_exponential, {}, False),
     "gelu": (_gelu, {}, False),
     "swish": (_swish, {}, False),
     "softmax": (_softmax, {}, True),
@@ -140,6 +148,7 @@ ALIASES = {
     "leakyrelu": "leaky_relu",
     "lrelu": "leaky_relu",
     "hardsigmoid": "hard_sigmoid",
+    "exp": "exponential",
 }
 
 _SPEC = re.compile(r"^\s*([A-Za-z_][\w\-]*)\s*(?:\((.*)\))?\s*$")
