@@ -7,6 +7,9 @@ into their ``coefs_`` and ``intercepts_``.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression
@@ -24,6 +27,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 HIDDEN = {"identity": (5,), "logistic": (5,), "tanh": (6, 4), "relu": (7, 5, 3)}  # several depths
 N_FEATURES = 4
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def samples(seed: int, n: int = 40) -> np.ndarray:
@@ -184,3 +188,18 @@ def test_an_activation_nngraph_does_not_import_is_named() -> None:
     with pytest.raises(InteropError, match=r"MLPRegressor.out_activation_ is 'softsign'.*known: identity"):
         from_sklearn(reg)
 
+
+
+def test_the_sklearn_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        from import_sklearn import main
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    main(str(tmp_path))
+    text = capsys.readouterr().out
+    assert "Total params: 124" in text and "connections:       108" in text
+    assert float(text.split("largest difference from predict_proba on 200 samples: ")[1].split()[0]) < 1e-10
+    assert all(f" {animal} " in text for animal in ("cat", "dog", "llama", "lizard"))
+    (diagram,) = tmp_path.glob("sklearn_neurons.*")
+    assert "llama" in diagram.read_text()
