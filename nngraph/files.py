@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from nngraph.errors import ArgumentError, JSONRuleError, shown
+from nngraph.errors import ArgumentError, JSONRuleError, ModelFileError, shown
 
 MAX_DEPTH = 100
 _TEMP_NAME_CHARS = 64  # of the target's name, in its temporary file's name (names have a length limit)
@@ -190,6 +190,31 @@ def parse_json(text: str, *, allow_constants: bool = False) -> Any:
                           **({} if allow_constants else {"parse_constant": _refuse_constant}))
     except RecursionError:
         raise JSONRuleError(too_deep("lists and objects")) from None
+
+
+def read_json(path: Any, *, function: str) -> Any:
+    """The JSON document in the file ``path``, read by ``parse_json``: ``ArgumentError`` for a path
+    that is not one, ``ModelFileError`` naming the file for one that cannot be read or is not JSON
+    under those rules. ``function`` names the caller in the first message.
+
+    Examples
+    --------
+    >>> read_json("/no/such/model.json", function="load")
+    Traceback (most recent call last):
+    ...
+    nngraph.errors.ModelFileError: /no/such/model.json: cannot read: No such file or directory
+    """
+    try:
+        text = as_path(path, function=function).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ModelFileError(f"cannot read: {reason}", path=path) from None
+    try:
+        return parse_json(text)
+    except JSONRuleError as error:
+        raise ModelFileError(str(error), path=path) from None
+    except ValueError as error:
+        raise ModelFileError(f"not a JSON model file: {error}", path=path) from None
 
 
 def too_deep(what: str) -> str:

@@ -50,7 +50,7 @@ from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, BIAS_PARAM, DEF
                                   INPUT, LAYER, LAYERS, PARAM, ROLE, WEIGHT, inputs, outputs)
 from nngraph.core.validate import number_problem, validate
 from nngraph.errors import ModelFileError, NetworkError, shown
-from nngraph.files import (MAX_DEPTH, JSONRuleError, as_path, atomic_write, nesting_depth, parse_json, too_deep,
+from nngraph.files import (MAX_DEPTH, as_path, atomic_write, nesting_depth, read_json, too_deep,
                            write_failure)
 
 FORMAT = "nngraph"
@@ -209,18 +209,7 @@ def load(path: str | os.PathLike[str]) -> nx.DiGraph:
     The rules a file must follow are in the module doc. A path that is not a
     path raises ``ArgumentError``; anything wrong with the file, ``ModelFileError``.
     """
-    try:
-        text = as_path(path, function="load").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise ModelFileError(f"cannot read: {reason}", path=path) from None
-    try:
-        document = parse_json(text)
-    except JSONRuleError as error:
-        raise ModelFileError(str(error), path=path) from None
-    except ValueError as error:
-        raise ModelFileError(f"not a JSON model file: {error}", path=path) from None
-    return from_document(document, path=path)
+    return from_document(read_json(path, function="load"), path=path)
 
 
 def _field(record: Any, key: str, where: str, path: Any) -> Any:

@@ -2,11 +2,13 @@
 
     neat.py          neat-python genomes: a whole generation compiled into one plan, or one genome
                      as a network (``from_neat``; the ``neat`` extra)
+    neat_json.py     neat-python's JSON network export, read without neat-python (``from_neat_json``)
     sklearn_mlp.py   scikit-learn's fitted MLPClassifier and MLPRegressor (``from_sklearn``; the
                      ``sklearn`` extra)
 """
 
 from nngraph.interop.neat import from_neat
+from nngraph.interop.neat_json import from_neat_json
 from nngraph.interop.sklearn_mlp import from_sklearn
 
-__all__ = ["from_neat", "from_sklearn"]
+__all__ = ["from_neat", "from_neat_json", "from_sklearn"]

@@ -57,10 +57,27 @@ def genome_arrays(genomes: Iterable[tuple[Hashable, Any]] | Mapping[Hashable, An
     names the genome and the node.
     """
     neat = _neat()
-    pairs = members(genomes)
     genome_config = config.genome_config
-    input_keys = list(genome_config.input_keys)
-    output_keys = list(genome_config.output_keys)
+
+    def problem(kind: str, name: str) -> str | None:
+        return _activation_problem(name, genome_config, neat) if kind == "activation" else \
+            _aggregation_problem(name, genome_config, neat)
+
+    return gene_arrays(members(genomes), input_keys=genome_config.input_keys,
+                       output_keys=genome_config.output_keys, problem=problem)
+
+
+def gene_arrays(pairs: list[tuple[Hashable, Any]], *, input_keys: Sequence[Hashable],
+                output_keys: Sequence[Hashable],
+                problem: Callable[[str, str], str | None]) -> tuple[NetworkArrays, tuple[Hashable, ...], np.ndarray]:
+    """``genome_arrays`` of genomes given as ``(key, genome)`` pairs, read through their attributes
+    alone (``genome.nodes``: key -> gene with ``key``, ``bias``, ``response``, ``activation``,
+    ``aggregation``; ``genome.connections``: gene with ``key`` ``(source, target)``, ``weight``,
+    ``enabled``), so that genes read from a file need no neat-python. ``problem(kind, name)`` says
+    why an activation or aggregation name cannot be computed, or ``None``.
+    """
+    input_keys = list(input_keys)
+    output_keys = list(output_keys)
     n_inputs = len(input_keys)
     # One pass over the genes: the only step in Python per gene (they are Python objects); every
     # other step is numpy.
@@ -91,7 +108,7 @@ def genome_arrays(genomes: Iterable[tuple[Hashable, Any]] | Mapping[Hashable, An
     network = _pruned(object_array(nodes), n_inputs, np.fromiter(outputs, dtype=np.int64, count=len(outputs)),
                       ends_array[:, 0], ends_array[:, 1],
                       np.fromiter(weights, dtype=np.float64, count=len(weights)), object_array(genes),
-                      np.repeat(np.arange(len(pairs)), sizes), pairs, genome_config, neat)
+                      np.repeat(np.arange(len(pairs)), sizes), pairs, problem)
     level = array_levels(network.n_neurons, n_inputs, network.sources, network.targets)
     if np.any(level < 0):
         _raise_cycle(network, level, pairs)
@@ -100,7 +117,7 @@ def genome_arrays(genomes: Iterable[tuple[Hashable, Any]] | Mapping[Hashable, An
 
 def _pruned(nodes: np.ndarray, n_inputs: int, outputs: np.ndarray, sources: np.ndarray, targets: np.ndarray,
             weights: np.ndarray, genes: np.ndarray, owner: np.ndarray, pairs: list[tuple[Hashable, Any]],
-            genome_config: Any, neat: Any) -> NetworkArrays:
+            problem: Callable[[str, str], str | None]) -> NetworkArrays:
     """The arrays of the neurons the outputs need (the inputs first), and of their connections:
     what ``neat.graphs.required_for_output`` keeps, the inputs and every node with a path to an output."""
     needed = reaching(len(nodes), sources, targets, outputs)
@@ -118,10 +135,8 @@ def _pruned(nodes: np.ndarray, n_inputs: int, outputs: np.ndarray, sources: np.n
         response.append(gene.response)
         activation_names.append(gene.activation)
         aggregation_names.append(gene.aggregation)
-    activation, activations = _codes(activation_names, "activation", owner, kept_genes, pairs, genome_config,
-                                     neat)
-    aggregation, aggregations = _codes(aggregation_names, "aggregation", owner, kept_genes, pairs,
-                                       genome_config, neat)
+    activation, activations = _codes(activation_names, "activation", owner, kept_genes, pairs, problem)
+    aggregation, aggregations = _codes(aggregation_names, "aggregation", owner, kept_genes, pairs, problem)
     bias = np.concatenate([np.zeros(n_inputs), bias])
     response = np.concatenate([np.zeros(n_inputs), response])
     aggregation = np.concatenate([np.full(n_inputs, -1), aggregation])
@@ -164,8 +179,8 @@ def _with_response(weights: np.ndarray, targets: np.ndarray, bias: np.ndarray, r
 
 
 def _codes(names: Sequence[str], kind: str, owner: np.ndarray, genes: np.ndarray,
-           pairs: list[tuple[Hashable, Any]], genome_config: Any,
-           neat: Any) -> tuple[np.ndarray, tuple[str, ...]]:
+           pairs: list[tuple[Hashable, Any]],
+           problem: Callable[[str, str], str | None]) -> tuple[np.ndarray, tuple[str, ...]]:
     """Each node's activation (or aggregation) as a code into the nngraph names it returns; a
     name whose function is not neat-python's own is refused, naming the genome and node."""
     distinct = list(dict.fromkeys(names))
@@ -173,12 +188,11 @@ def _codes(names: Sequence[str], kind: str, owner: np.ndarray, genes: np.ndarray
     codes = np.fromiter(map(position.__getitem__, names), dtype=np.int64, count=len(names))
     translated = []
     for code, name in enumerate(distinct):
-        problem = _activation_problem(name, genome_config, neat) if kind == "activation" else \
-            _aggregation_problem(name, genome_config, neat)
-        if problem:
+        why = problem(kind, name)
+        if why:
             at = int(np.flatnonzero(codes == code)[0])
             key = pairs[int(owner[at])][0]
-            where = f"genome {key!r}, node {genes[at].key!r}: {kind} {name!r} {problem}"
+            where = f"genome {key!r}, node {genes[at].key!r}: {kind} {name!r} {why}"
             if kind == "activation":
                 raise UnknownActivationError(where, activation=name, known=sorted(NEAT_ACTIVATIONS),
                                              node=(key, genes[at].key))
@@ -330,6 +344,12 @@ def from_neat(genome: Any, config: Any) -> nx.DiGraph:
     ([-1, -2], [0], 'neat_sigmoid')
     """
     network, _, _ = genome_arrays([(None, genome)], config)
+    return network_graph(network)
+
+
+def network_graph(network: NetworkArrays) -> nx.DiGraph:
+    """The network of one genome's arrays (``gene_arrays`` of one pair), its nodes named by their
+    keys: the inputs, then the outputs in output order, then the hidden neurons in gene order."""
     names = [node if i < network.n_inputs else node[1] for i, node in enumerate(network.nodes.tolist())]
     is_output = np.zeros(network.n_neurons, dtype=bool)
     is_output[network.outputs] = True
