@@ -228,3 +228,19 @@ def test_a_file_that_is_not_json_is_named(tmp_path: Path) -> None:
 def test_the_importers_are_reachable_from_nngraph() -> None:
     assert nngraph.from_neat is from_neat and nngraph.from_neat_json is from_neat_json
     assert nngraph.interop.from_neat is from_neat and nngraph.interop.from_neat_json is from_neat_json
+
+
+def test_the_neat_import_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    examples = str(HERE.parent / "examples")
+    sys.path.insert(0, examples)
+    try:
+        from import_neat import main
+    finally:
+        sys.path.remove(examples)
+    main(str(tmp_path))
+    text = capsys.readouterr().out
+    assert "the graph of from_neat(winner, config): True" in text
+    assert float(text.split("largest difference from neat-python's activate: ")[1].split()[0]) < 1e-12
+    assert json.loads((tmp_path / "xor_winner.json").read_text())["network_type"] == "feedforward"
+    (diagram,) = tmp_path.glob("xor_neurons.*")
+    assert "xor" in diagram.read_text()
