@@ -21,15 +21,7 @@ import nngraph
 from nngraph import CycleError, InteropError, ModelFileError
 from nngraph.core.neat_activations import NEAT_ACTIVATIONS
 from nngraph.interop import from_neat, from_neat_json
-
-HERE = Path(__file__).resolve().parent
-EVERYTHING = HERE / "data" / "neat_everything.cfg"
-XOR = HERE.parent / "examples" / "neat_xor.cfg"
-
-
-def config_of(path: Path) -> neat.Config:
-    return neat.Config(neat.DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
-                       neat.DefaultStagnation, str(path))
+from test_neat import EVERYTHING, HERE, XOR, config_of  # the configs of the population tests
 
 
 def evolved_genomes(seed: int, generations: int) -> tuple[list, neat.Config]:
@@ -201,7 +193,8 @@ def test_what_nngraph_does_not_compute_is_refused_by_name() -> None:
     with pytest.raises(InteropError, match="network_type 'recurrent': nngraph imports neat-python's feed-forward"):
         from_neat_json(document(network_type="recurrent"))
     custom = node_changed(0, activation={"name": "twice", "custom": True})
-    with pytest.raises(InteropError, match=r"node 1: activation 'twice' is custom .*neat-python's own: sigmoid") as info:
+    expected = r"node 1: activation 'twice' is custom .*neat-python's own: sigmoid"
+    with pytest.raises(InteropError, match=expected) as info:
         from_neat_json(document(nodes=custom))
     assert info.value.part == 1
     with pytest.raises(InteropError, match="node 0: aggregation 'first' is not one of neat-python's"):

@@ -37,7 +37,7 @@ def test_the_probe_sees_a_foreign_library_that_is_imported() -> None:
 
 def test_from_sklearn_without_scikit_learn_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn now raises ImportError
-    with pytest.raises(ExtraMissingError, match=r"needs scikit-learn; install it with: pip install 'nngraph\[sklearn\]'") \
-            as info:
+    expected = r"needs scikit-learn; install it with: pip install 'nngraph\[sklearn\]'"
+    with pytest.raises(ExtraMissingError, match=expected) as info:
         nngraph.from_sklearn(object())
     assert info.value.extra == "sklearn"

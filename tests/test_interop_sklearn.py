@@ -161,13 +161,16 @@ def test_the_graph_has_the_layers_of_the_estimator() -> None:
     assert [record.config["activation"] for record in records] == ["relu", "relu", "linear"]
 
 
-def test_class_labels_reach_the_neuron_diagram() -> None:
+def test_class_labels_reach_the_neuron_diagram_and_model_files(tmp_path: Path) -> None:
     x = samples(17)
     clf = classifier("relu", x, np.array(["cat", "dog", "llama"])[np.arange(len(x)) % 3])
     G = from_sklearn(clf)
     labels = {node: G.nodes[node]["label"] for node in nngraph.outputs(G)}
     source = nngraph.render_neurons(G, output_labels=labels).source
     assert all(name in source for name in ("cat", "dog", "llama"))
+    nngraph.save(G, tmp_path / "mlp.json")
+    loaded = nngraph.load(tmp_path / "mlp.json")
+    assert [loaded.nodes[node]["label"] for node in nngraph.outputs(loaded)] == ["cat", "dog", "llama"]
 
 
 def test_other_estimators_and_unfitted_ones_are_refused_by_name() -> None:
