@@ -74,7 +74,7 @@ def test_unknown_activation_names_the_neuron_and_lists_known() -> None:
         validate(G)
     assert info.value.node == "h" and info.value.activation == "rleu"
     assert "relu" in info.value.known
-    assert str(info.value).startswith("neuron 'h': unknown activation 'rleu'; known: elu, gelu")
+    assert str(info.value).startswith("neuron 'h': unknown activation 'rleu'; known: elu, exponential, gelu")
 
 
 @pytest.mark.parametrize("weight", [None, math.nan, math.inf, "1.0", True, np.nan, 10**400])
