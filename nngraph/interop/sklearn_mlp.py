@@ -68,8 +68,8 @@ def from_sklearn(estimator: Any) -> nx.DiGraph:
                            "before it to the data)", part=kind)
     if not hasattr(estimator, "coefs_"):
         raise InteropError(f"from_sklearn: this {kind} is not fitted; call fit(X, y) first", part=kind)
-    hidden, output = _activation(estimator.activation, "activation", kind), \
-        _activation(estimator.out_activation_, "out_activation_", kind)
+    hidden = _activation(estimator.activation, "activation", kind)
+    output = _activation(estimator.out_activation_, "out_activation_", kind)
     kernels = [np.asarray(kernel, dtype=np.float64) for kernel in estimator.coefs_]
     biases = [np.asarray(bias, dtype=np.float64) for bias in estimator.intercepts_]
     last = len(kernels) - 1
