@@ -53,7 +53,7 @@ def main(folder: str = "out/import_sklearn") -> None:
               f"probability {trace.value(node)[0]:.3f}")
 
     suffix = ".svg" if shutil.which("dot") else ".dot"
-    path = nngraph.render(G, Path(folder) / f"sklearn_neurons{suffix}", trace=trace, output_labels=labels)
+    path = nngraph.render(G, Path(folder) / f"sklearn_neurons{suffix}", trace=trace)  # labelled by class
     print(f"\nwrote {path}")
 
 

@@ -165,9 +165,10 @@ def test_class_labels_reach_the_neuron_diagram_and_model_files(tmp_path: Path) -
     x = samples(17)
     clf = classifier("relu", x, np.array(["cat", "dog", "llama"])[np.arange(len(x)) % 3])
     G = from_sklearn(clf)
-    labels = {node: G.nodes[node]["label"] for node in nngraph.outputs(G)}
-    source = nngraph.render_neurons(G, output_labels=labels).source
+    source = nngraph.render_neurons(G).source  # the labels the neurons carry, without output_labels
     assert all(name in source for name in ("cat", "dog", "llama"))
+    assert "cat" not in nngraph.render_neurons(G, output_labels=["a", "b", "c"]).source  # passed ones win
+    assert "cat" in nngraph.render_html(G)
     nngraph.save(G, tmp_path / "mlp.json")
     loaded = nngraph.load(tmp_path / "mlp.json")
     assert [loaded.nodes[node]["label"] for node in nngraph.outputs(loaded)] == ["cat", "dog", "llama"]

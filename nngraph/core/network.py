@@ -37,6 +37,7 @@ BIAS_PARAM = "bias_param"
 WEIGHT = "weight"
 PARAM = "param"
 LAYERS = "layers"
+LABEL = "label"  # optional: how diagrams name an input or output neuron (a feature, a class)
 
 INPUT = "input"
 HIDDEN = "hidden"

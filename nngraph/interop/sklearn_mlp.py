@@ -16,7 +16,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nngraph.core.network import outputs
+from nngraph.core.network import LABEL, outputs
 from nngraph.errors import InteropError
 from nngraph.extras import import_extra
 from nngraph.keras.layers.core import Dense
@@ -25,7 +25,6 @@ from nngraph.keras.sequential import Sequential
 # scikit-learn's activation names (``activation`` and ``out_activation_``) -> nngraph's.
 ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
                "softmax": "softmax", "exp": "exponential"}
-LABEL = "label"  # the node attribute that holds an output neuron's class
 
 
 def _estimator_classes() -> tuple[type, type]:
@@ -41,7 +40,7 @@ def from_sklearn(estimator: Any) -> nx.DiGraph:
     classifier's ``predict_proba`` (softmax for several classes, one logistic output per label for
     multilabel, and for two classes the one logistic output ``p`` of ``classes_[1]``, whose two
     columns ``[1 - p, p]`` ``predict_proba`` turns it into). A classifier's output neurons carry
-    their class as the node attribute ``"label"`` (``str`` of ``classes_[k]``), for diagrams.
+    their class as their ``label`` (``str`` of ``classes_[k]``), which diagrams show.
 
     Raises ``InteropError`` for an estimator of another kind or one not fitted, and
     ``ExtraMissingError`` without scikit-learn (``pip install 'nngraph[sklearn]'``).

@@ -9,7 +9,7 @@ import networkx as nx
 
 from nngraph.errors import RenderError
 from nngraph.execute.trace import Trace
-from nngraph.core.network import inputs
+from nngraph.core.network import LABEL, inputs
 from nngraph.core.validate import validate
 
 
@@ -59,11 +59,13 @@ def check_trace(G: nx.DiGraph, trace: object, sample: object, *, function: str) 
     return sample % trace.batch_size
 
 
-def labels_for(nodes: Sequence[Hashable], labels: object, *, argument: str,
+def labels_for(G: nx.DiGraph, nodes: Sequence[Hashable], labels: object, *, argument: str,
                function: str) -> dict[Hashable, str]:
-    """Map each of ``nodes`` to its label from ``labels``: a sequence in node order, or a mapping by node."""
+    """Map each of ``nodes`` to its label from ``labels``: a sequence in node order, or a mapping by
+    node; without ``labels``, the labels the neurons carry (the ``label`` key, e.g. an imported
+    classifier's classes)."""
     if labels is None:
-        return {}
+        return {node: str(G.nodes[node][LABEL]) for node in nodes if G.nodes[node].get(LABEL) is not None}
     if isinstance(labels, Mapping):
         unknown = [key for key in labels if key not in set(nodes)]
         if unknown:

@@ -89,8 +89,8 @@ def _parts(G: Any, *, trace: Trace | None, sample: int,
     diagram = neuron_diagram(_network(G), trace=trace, sample=sample, input_labels=input_labels,
                              output_labels=output_labels, collapse_above=collapse_above, title=title)
     graph = diagram.graph
-    ends = (labels_for(inputs(graph), input_labels, argument="input_labels", function=FUNCTION),
-            labels_for(outputs(graph), output_labels, argument="output_labels", function=FUNCTION))
+    ends = (labels_for(graph, inputs(graph), input_labels, argument="input_labels", function=FUNCTION),
+            labels_for(graph, outputs(graph), output_labels, argument="output_labels", function=FUNCTION))
     index = 0 if trace is None else sample % trace.batch_size
     data = view_data(diagram, trace=trace, sample=index, input_labels=ends[0], output_labels=ends[1])
     svg = draw(diagram.dot, "svg", what="the HTML view").decode("utf-8")

@@ -150,8 +150,8 @@ def neuron_diagram(G: Any, *, trace: Trace | None = None, sample: int = 0,
         raise RenderError(f"{FUNCTION}: connection_color='contribution' needs a trace: "
                           "a contribution is weight * value of the source, for one sample")
     index = None if trace is None else check_trace(graph, trace, sample, function=FUNCTION)
-    ends = (labels_for(inputs(graph), input_labels, argument="input_labels", function=FUNCTION),
-            labels_for(outputs(graph), output_labels, argument="output_labels", function=FUNCTION))
+    ends = (labels_for(graph, inputs(graph), input_labels, argument="input_labels", function=FUNCTION),
+            labels_for(graph, outputs(graph), output_labels, argument="output_labels", function=FUNCTION))
     layout = lay_out(graph, collapse_above=collapse_above, geometry=_geometry(trace is not None, names),
                      collapse_columns_above=collapse_columns_above)
     shown = [slot.node for column in layout.columns for slot in column.slots if slot.node is not None]
