@@ -136,14 +136,14 @@ def _build(onnx: Any, model: Any, source: Source) -> nx.DiGraph:
     steps = _chain(graph, name, constants, source, opset)
     model_name = graph.name if graph.name else "onnx"
     network = Sequential([Input(shape=(*shape[1:], shape[0]) if len(shape) > 1 else shape)], name=model_name)
-    chain = Chain(network, channels_first_order(shape), source.refuse)
+    input_order = channels_first_order(shape)
+    chain = Chain(network, input_order)
     translate(steps, chain)
     if not network.layers or not any(layer.adds_neurons for layer in network.layers):
         raise source.refuse("the model computes nothing nngraph would hold as a neuron (only Identity, "
                             "Dropout, Flatten or Reshape ops)")
     G = network.graph
-    input_order = channels_first_order(shape).reshape(-1)
-    onnx_inputs = [inputs(G)[k] for k in input_order.tolist()]
+    onnx_inputs = [inputs(G)[k] for k in input_order.reshape(-1).tolist()]
     onnx_outputs = [outputs(G)[k] for k in chain.order.reshape(-1).tolist()]
     return reordered(G, inputs=onnx_inputs, outputs=onnx_outputs)
 

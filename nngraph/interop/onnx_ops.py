@@ -113,10 +113,9 @@ class Chain:
     """The network being built, and where each entry of the current ONNX tensor (one sample, its
     ONNX shape) sits among the current layer's neurons in nngraph's channels-last order: ``order``."""
 
-    def __init__(self, network: Sequential, order: np.ndarray, refuse: Callable[..., InteropError]) -> None:
+    def __init__(self, network: Sequential, order: np.ndarray) -> None:
         self.network = network
         self.order = order
-        self.refuse = refuse
 
     @property
     def spatial(self) -> bool:
@@ -261,7 +260,7 @@ def _dense(steps: list[Step], index: int, chain: Chain) -> int:
     rows = np.empty_like(kernel)
     rows[chain.order] = kernel  # ONNX feature i is nngraph's feature order[i]
     units = kernel.shape[1]
-    after = Chain(chain.network, np.arange(units), chain.refuse)
+    after = Chain(chain.network, np.arange(units))
     activation, following = _folded_activation(steps, last, after, softmax=True)
     chain.add(step, Dense(units, activation=activation, use_bias=bias is not None),
               [rows] if bias is None else [rows, bias])
@@ -369,7 +368,7 @@ def _pooling(steps: list[Step], index: int, chain: Chain) -> int:
     values = step.attributes()
     pool = tuple(values["kernel_shape"])
     strides, _, padding = _spatial_settings(step, chain, pool, has_dilations=False)
-    options = {"count_include_pad": bool(values["count_include_pad"])} if step.op == "AveragePool" else {}
+    options = {"count_include_pad": bool(values.get("count_include_pad", 0))} if step.op == "AveragePool" else {}
     layer = kind(pool, strides, padding, **options)
     chain.add(step, layer)
     chain.order = channels_first_order((channels, *layer.output_shape[1:-1]))
