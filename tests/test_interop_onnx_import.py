@@ -177,7 +177,7 @@ def small_cnn(count_include_pad: int, *, dtype: type = np.float32, opset: int = 
 
 
 @pytest.mark.parametrize("count_include_pad", [0, 1])
-def test_a_small_cnn_agrees_with_onnxruntime(count_include_pad: int) -> None:
+def test_a_small_cnn_agrees_with_onnxruntime(count_include_pad: int, tmp_path: Path) -> None:
     head = small_cnn(count_include_pad)
     # the Flatten's features: 5 channels x 3 x 4 positions after the average pooling
     for name, value in {"w3": weights(7, 5 * 3 * 4), "b3": weights(7)}.items():
@@ -190,6 +190,11 @@ def test_a_small_cnn_agrees_with_onnxruntime(count_include_pad: int) -> None:
     assert layer_table(G).total == initializer_count(head)
     pooling = nngraph.layer_records(G)[5].config
     assert pooling["padding"] == [[1, 2], [0, 1]] and pooling.get("count_include_pad", False) == bool(count_include_pad)
+    x = RNG.normal(size=(2, 3 * 9 * 10))
+    outputs = nngraph.compile_network(G)(x)
+    np.testing.assert_allclose(nngraph.run_reference(G, x).outputs, outputs, rtol=1e-12)  # the oracle agrees
+    nngraph.save(G, tmp_path / "cnn.json")  # explicit padding is JSON in the layer records
+    np.testing.assert_array_equal(nngraph.compile_network(nngraph.load(tmp_path / "cnn.json"))(x), outputs)
 
 
 def test_a_cnn_in_double_agrees_with_onnxs_reference() -> None:
