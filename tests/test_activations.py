@@ -61,6 +61,17 @@ def test_parameters_are_part_of_the_name_and_change_the_function() -> None:
     np.testing.assert_allclose(resolve_activation("elu(alpha=2)")(np.array([-1.0])), [2 * (math.exp(-1) - 1)])
 
 
+def test_hard_sigmoid_and_selu_take_onnx_parameters() -> None:
+    # ONNX's HardSigmoid is clip(alpha * z + beta, 0, 1) with alpha=0.2, beta=0.5; Keras 3's is alpha=1/6.
+    onnx_style = resolve_activation("hard_sigmoid(alpha=0.2)")
+    assert onnx_style.name == "hard_sigmoid(alpha=0.2)"
+    np.testing.assert_allclose(onnx_style(Z), np.clip(0.2 * Z + 0.5, 0, 1), rtol=1e-15)
+    assert resolve_activation(f"hard_sigmoid(alpha={1 / 6!r}, beta=0.5)").name == "hard_sigmoid"
+    selu = resolve_activation("selu(alpha=1.5, scale=2)")
+    assert selu.name == "selu(alpha=1.5, scale=2.0)"
+    np.testing.assert_allclose(selu(np.array([-1.0, 3.0])), [2 * 1.5 * (math.exp(-1) - 1), 6.0], rtol=1e-15)
+
+
 @pytest.mark.parametrize("spec", ["rleu", "relu(alpha=1)", "leaky_relu(beta=1)", "leaky_relu(alpha=x)",
                                   "leaky_relu(alpha=nan)", "", "1relu", 3, None])
 def test_unknown_activation_lists_the_known_ones(spec: object) -> None:

@@ -251,6 +251,8 @@ def test_same_border_windows_have_fewer_connections() -> None:
     (lambda: BatchNormalization(axis=1), "axis=-1"),
     (lambda: LayerNormalization(epsilon=0), "epsilon must be a positive finite number"),
     (lambda: Input(shape=(28, 0, 1)), r"Input shape must be a tuple of positive whole numbers"),
+    (lambda: Conv2D(2, 3, padding=((1, 1),)), r"or explicit: 2 pairs \(before, after\) of cells"),
+    (lambda: MaxPooling1D(padding=((1, -1),)), r"or explicit: 1 pairs \(before, after\) of cells"),
 ])
 def test_bad_settings_are_refused_when_the_layer_is_made(build: object, message: str) -> None:
     with pytest.raises(LayerError, match=message):
@@ -263,6 +265,10 @@ def test_bad_settings_are_refused_when_the_layer_is_made(build: object, message:
     ([Input(shape=(8, 8, 1)), Conv2D(2, 3, dilation_rate=4)], r"spanning \(9, 9\) with dilation_rate=\(4, 4\)"),
     ([Input(shape=(3, 3, 1)), MaxPooling2D(4)], r"the pool \(4, 4\) is larger than its input \(3, 3\)"),
     ([Input(shape=(2, 2, 1)), Conv2D(1, 5, padding="same")], r"kernel entry \(0, 0\) .* never meets the input"),
+    ([Input(shape=(5, 1)), AveragePooling1D(2, padding=((2, 0),))], r"a window of the pool \(2,\) lies wholly on "
+                                                                     r"the padding"),
+    ([Input(shape=(1, 1)), Conv1D(1, 3, padding=((2, 0),))], r"with padding=\(\(2, 0\),\), kernel entry \(0,\) "
+                                                             r".* never meets"),
     ([Input(shape=(10, 3)), Conv2D(1, 3)], r"Conv2D takes inputs of shape \(rows, cols, channels\), got \(10, 3\)"),
     ([Input(shape=(10,)), MaxPooling1D()], r"MaxPooling1D takes inputs of shape \(steps, channels\)"),
     ([Input(shape=(12,)), Reshape((5, -1))], r"cannot reshape an input of shape \(12,\) \(12 values\) into \(5, -1\)"),
@@ -357,3 +363,24 @@ def test_a_record_whose_shape_does_not_fit_its_neurons_is_read_as_their_list() -
     model = Sequential([Input(shape=(2, 2, 1)), Flatten(), Dense(3)], seed=0)
     model.graph.graph["layers"][1]["output_shape"] = [None, 5]
     assert model.trace(np.zeros((2, 2, 2, 1))).layer_values("dense").shape == (2, 3)
+
+
+def test_explicit_padding_and_counted_padding_compute_as_pytorch_does() -> None:
+    """Asymmetric padding of a convolution, and an average that counts the padding's zeros
+    (PyTorch's defaults for AvgPool2d), against numpy on a padded input."""
+    x = np.random.default_rng(3).normal(size=(2, 5, 6, 1))
+    conv = Conv2D(1, (2, 3), padding=((1, 0), (0, 2)), use_bias=False)
+    model = Sequential([Input(shape=(5, 6, 1)), conv], seed=0)
+    kernel = conv.get_weights()[0][..., 0, 0]
+    padded = np.pad(x[..., 0], ((0, 0), (1, 0), (0, 2)))
+    expected = np.array([[[np.sum(padded[b, i:i + 2, j:j + 3] * kernel) for j in range(6)] for i in range(5)]
+                         for b in range(2)])
+    np.testing.assert_allclose(model.predict(x)[..., 0], expected, rtol=1e-12)
+    assert model.layers[0].get_config()["padding"] == [[1, 0], [0, 2]]
+    pooled = Sequential([Input(shape=(5, 6, 1)), AveragePooling2D(3, strides=2, padding=((1, 1), (1, 1)),
+                                                                     count_include_pad=True)])
+    padded = np.pad(x[..., 0], ((0, 0), (1, 1), (1, 1)))
+    expected = np.array([[[padded[b, i:i + 3, j:j + 3].mean() for j in range(0, 6, 2)] for i in range(0, 5, 2)]
+                         for b in range(2)])
+    np.testing.assert_allclose(pooled.predict(x)[..., 0], expected, rtol=1e-12)
+    assert pooled.layers[0].get_config()["count_include_pad"] is True

@@ -4,7 +4,9 @@ Names follow Keras (``relu``, ``sigmoid``, ``softmax``, ...); common aliases are
 accepted (``identity``, ``logistic``, ``silu``, ``leaky-relu``, ``exp``, any case). neat-python's own
 functions, which scale and clamp their argument, are there too, prefixed ``neat_``
 (``neat_sigmoid``, ``neat_gauss``, ...; see ``nngraph.core.neat_activations``).
-A parameter is written in the name: ``"leaky_relu(alpha=0.1)"``, ``"elu(alpha=0.5)"``.
+A parameter is written in the name: ``"leaky_relu(alpha=0.1)"``, ``"elu(alpha=0.5)"``,
+``"hard_sigmoid(alpha=0.2)"`` (``clip(alpha * z + beta, 0, 1)``, Keras 3's ``alpha=1/6, beta=0.5`` by
+default), ``"selu(alpha=1.6732632, scale=1.050701)"``.
 
 Every function is vectorised and keeps the dtype of its argument. Element-wise
 functions accept any shape. Group-wise functions normalise over the last axis,
@@ -65,17 +67,19 @@ def _elu(z: np.ndarray, alpha: float) -> np.ndarray:
     return np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0)))
 
 
-def _selu(z: np.ndarray) -> np.ndarray:
-    return SELU_SCALE * _elu(z, SELU_ALPHA)
+def _selu(z: np.ndarray, alpha: float, scale: float) -> np.ndarray:
+    # Parameters for ONNX's Selu, whose attributes hold the constants rounded to float32.
+    return scale * _elu(z, alpha)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return special.expit(z)
 
 
-def _hard_sigmoid(z: np.ndarray) -> np.ndarray:
-    # Keras 3's definition: relu6(x + 3) / 6.
-    return np.clip(z / 6 + 0.5, 0, 1)
+def _hard_sigmoid(z: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    # Keras 3's definition, relu6(x + 3) / 6, with its slope and offset as parameters: ONNX's
+    # HardSigmoid (and Keras 2's) is alpha=0.2, beta=0.5.
+    return np.clip(alpha * z + beta, 0, 1)
 
 
 def _tanh(z: np.ndarray) -> np.ndarray:
@@ -125,9 +129,9 @@ _REGISTRY: dict[str, tuple[Callable[..., np.ndarray], dict[str, float], bool]] =
     "relu": (_relu, {}, False),
     "leaky_relu": (_leaky_relu, {"alpha": 0.2}, False),
     "elu": (_elu, {"alpha": 1.0}, False),
-    "selu": (_selu, {}, False),
+    "selu": (_selu, {"alpha": SELU_ALPHA, "scale": SELU_SCALE}, False),
     "sigmoid": (_sigmoid, {}, False),
-    "hard_sigmoid": (_hard_sigmoid, {}, False),
+    "hard_sigmoid": (_hard_sigmoid, {"alpha": 1 / 6, "beta": 0.5}, False),
     "tanh": (_tanh, {}, False),
     "softplus": (_softplus, {}, False),
     "softsign": (_softsign, {}, False),

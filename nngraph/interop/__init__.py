@@ -5,10 +5,13 @@
     neat_json.py     neat-python's JSON network export, read without neat-python (``from_neat_json``)
     sklearn_mlp.py   scikit-learn's fitted MLPClassifier and MLPRegressor (``from_sklearn``; the
                      ``sklearn`` extra)
+    onnx_import.py   an ONNX model (a chain of ops) as a network of layers (``from_onnx``; the
+                     ``onnx`` extra); onnx_ops.py says which op becomes which layer
 """
 
 from nngraph.interop.neat import from_neat
 from nngraph.interop.neat_json import from_neat_json
+from nngraph.interop.onnx_import import from_onnx
 from nngraph.interop.sklearn_mlp import from_sklearn
 
-__all__ = ["from_neat", "from_neat_json", "from_sklearn"]
+__all__ = ["from_neat", "from_neat_json", "from_onnx", "from_sklearn"]

@@ -110,8 +110,12 @@ def settings(record: LayerRecord) -> str:
         parts.append(f"strides {_size(config['strides'])}")
     if any(rate != 1 for rate in config.get("dilation_rate", ())):
         parts.append(f"dilation {_size(config['dilation_rate'])}")
-    if "padding" in config:
+    if isinstance(config.get("padding"), str):
         parts.append(f"{config['padding']} padding")
+    elif "padding" in config:  # explicit (before, after) cells per axis
+        parts.append(f"padding {'×'.join(f'{before}+{after}' for before, after in config['padding'])}")
+    if config.get("count_include_pad"):
+        parts.append("padding counted")
     if "target_shape" in config:
         parts.append(f"to {_size(config['target_shape'])}")
     if "rate" in config:

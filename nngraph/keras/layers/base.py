@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Tuple, Union
 
 import networkx as nx
 import numpy as np
@@ -102,12 +102,35 @@ def size_tuple(value: object, rank: int, argument: str, layer: str) -> tuple[int
     return tuple(int(size) for size in values)
 
 
-def padding_mode(value: object, layer: str) -> str:
-    """Keras' ``padding``, ``"valid"`` or ``"same"`` in any case; ``LayerError`` otherwise."""
-    mode = value.lower() if isinstance(value, str) else None
-    if mode not in ("valid", "same"):
-        raise LayerError(f"{layer}: padding must be 'valid' or 'same', got {shown(value)}")
-    return mode
+Padding = Union[str, Tuple[Tuple[int, int], ...]]
+
+
+def padding_mode(value: object, layer: str, *, rank: int) -> Padding:
+    """Keras' ``padding``, ``"valid"`` or ``"same"`` in any case, or explicit padding: ``rank``
+    pairs ``(before, after)`` of cells, one per spatial axis, as ONNX's ``pads`` and PyTorch's
+    ``padding`` give it (Keras' ``ZeroPadding2D`` layout, ``((top, bottom), (left, right))``);
+    ``LayerError`` otherwise.
+
+    Examples
+    --------
+    >>> padding_mode("Same", "Conv2D", rank=2), padding_mode([[1, 1], [0, 2]], "Conv2D", rank=2)
+    ('same', ((1, 1), (0, 2)))
+    """
+    if isinstance(value, str):
+        mode = value.lower()
+        if mode in ("valid", "same"):
+            return mode
+    elif isinstance(value, (tuple, list)) and len(value) == rank and all(
+            isinstance(pair, (tuple, list)) and len(pair) == 2
+            and all(whole_number(cells) and cells >= 0 for cells in pair) for pair in value):
+        return tuple((int(before), int(after)) for before, after in value)
+    raise LayerError(f"{layer}: padding must be 'valid' or 'same', got {shown(value)} (or explicit: {rank} "
+                     f"pairs (before, after) of cells, such as {((1, 1),) * rank})")
+
+
+def padding_config(padding: Padding) -> str | list[list[int]]:
+    """``padding`` as a layer's config holds it (JSON values): the mode, or the pairs as lists."""
+    return padding if isinstance(padding, str) else [list(pair) for pair in padding]
 
 
 def position_ids(prefix: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -143,7 +166,8 @@ def group_name(layer: str, index: tuple[int, ...], output_rank: int) -> str:
 
 @dataclass(frozen=True)
 class Windows:
-    """Where each output position's window lies on the input, as Keras' ``valid`` and ``same`` put it.
+    """Where each output position's window lies on the input, as Keras' ``valid`` and ``same`` put it
+    (or explicit padding).
 
     ``output`` is the spatial output shape; ``index[p, k]`` is the flat (C-order) spatial input
     position under entry ``k`` of the window (C-order over the window's shape) at output position
@@ -162,9 +186,12 @@ class Windows:
 
 
 def windows(spatial: Sequence[int], window: Sequence[int], *, strides: Sequence[int],
-            dilation: Sequence[int], padding: str) -> Windows | None:
-    """The ``Windows`` of a convolution or pooling over ``spatial``; ``None`` when ``valid``
-    padding leaves no output position (the window is larger than the input).
+            dilation: Sequence[int], padding: Padding) -> Windows | None:
+    """The ``Windows`` of a convolution or pooling over ``spatial``; ``None`` when ``valid`` (or
+    explicit) padding leaves no output position (the window is larger than the padded input).
+
+    Explicit padding (pairs ``(before, after)`` per axis) gives ``(size + before + after - extent)
+    // stride + 1`` positions per axis, as ONNX and PyTorch count them.
 
     Examples
     --------
@@ -173,18 +200,20 @@ def windows(spatial: Sequence[int], window: Sequence[int], *, strides: Sequence[
     ((4,), [[-1, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, -1]])
     >>> windows((2,), (3,), strides=(1,), dilation=(1,), padding="valid") is None
     True
+    >>> windows((4,), (3,), strides=(2,), dilation=(1,), padding=((2, 0),)).index.tolist()
+    [[-1, -1, 0], [0, 1, 2]]
     """
     coordinates, valid, output, before = [], [], [], []
-    for size, width, stride, rate in zip(spatial, window, strides, dilation):
+    for axis, (size, width, stride, rate) in enumerate(zip(spatial, window, strides, dilation)):
         extent = (width - 1) * rate + 1
-        if padding == "valid":
-            count = (size - extent) // stride + 1
-            if count <= 0:
-                return None
-            pad = 0
-        else:
+        if padding == "same":
             count = (size - 1) // stride + 1
             pad = max(0, (count - 1) * stride + extent - size) // 2
+        else:
+            pad, after = (0, 0) if padding == "valid" else padding[axis]
+            count = (size + pad + after - extent) // stride + 1
+            if count <= 0:
+                return None
         cells = (np.arange(count) * stride - pad)[:, None] + (np.arange(width) * rate)[None, :]
         coordinates.append(cells)
         valid.append((cells >= 0) & (cells < size))

@@ -2,8 +2,11 @@
 
 Max pooling is a neuron with ``aggregation="max"`` over connections of weight 1; average pooling
 a weighted sum with weights ``1 / n``, where ``n`` counts the window's cells on the input: at a
-``same`` border, Keras leaves the padding out of the average (and out of the max). The global
-poolings read every position of their channel. Pooling layers have no weights.
+``same`` border, Keras leaves the padding out of the average (and out of the max). Beyond Keras,
+padding may be explicit (pairs ``(before, after)`` per axis, as ONNX and PyTorch give it), and
+average pooling may count the padding's zeros (``count_include_pad=True``: weights ``1 / pool
+size`` everywhere, PyTorch's default). The global poolings read every position of their channel.
+Pooling layers have no weights.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import numpy as np
 
 from nngraph.core.network import AGGREGATION, ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, LAYER, ROLE, WEIGHT
 from nngraph.errors import LayerError
-from nngraph.keras.layers.base import Layer, Weightless, Windows, padding_mode, position_ids, size_tuple, windows
+from nngraph.keras.layers.base import (Layer, Padding, Weightless, Windows, padding_config, padding_mode, position_ids,
+                                       size_tuple, windows)
 
 MAX, AVERAGE = "max", "average"
 
@@ -29,9 +33,10 @@ def _spatial_axes(layer: Layer, rank: int, shape: tuple[int, ...]) -> None:
 
 
 def _add_pooling_neurons(G: nx.DiGraph, layer: Layer, sources: np.ndarray, neurons: np.ndarray,
-                         index: np.ndarray, mode: str) -> None:
+                         index: np.ndarray, mode: str, *, divisor: int | None = None) -> None:
     """One neuron per output position and channel, reading the cells ``index[position]`` (-1: none)
-    of its channel: weights 1 and ``max``, or weights ``1 / cells`` summed."""
+    of its channel: weights 1 and ``max``, or weights ``1 / cells`` summed (``1 / divisor`` when
+    the padding counts)."""
     channels = sources.shape[-1]
     inputs = sources.reshape(-1, channels).tolist()
     targets = neurons.reshape(-1, channels).tolist()
@@ -42,7 +47,7 @@ def _add_pooling_neurons(G: nx.DiGraph, layer: Layer, sources: np.ndarray, neuro
     edges = []
     for position, cells in enumerate(index.tolist()):
         cells = [cell for cell in cells if cell >= 0]
-        weight = 1.0 if mode == MAX else 1.0 / len(cells)
+        weight = 1.0 if mode == MAX else 1.0 / (divisor or len(cells))
         for c, target in enumerate(targets[position]):
             edges.extend((inputs[cell][c], target, {WEIGHT: weight}) for cell in cells)
     G.add_edges_from(edges)
@@ -55,13 +60,13 @@ class BasePooling(Weightless):
     mode = MAX
 
     def __init__(self, pool_size: int | Sequence[int] = 2, strides: int | Sequence[int] | None = None,
-                 padding: str = "valid", *, name: str | None = None,
+                 padding: Padding = "valid", *, name: str | None = None,
                  input_shape: Sequence[int] | None = None) -> None:
         super().__init__(name=name, input_shape=input_shape)
         self.pool_size = size_tuple(pool_size, self.rank, "pool_size", self.label)
         self.strides = self.pool_size if strides is None else size_tuple(strides, self.rank, "strides",
                                                                           self.label)
-        self.padding = padding_mode(padding, self.label)
+        self.padding = padding_mode(padding, self.label, rank=self.rank)
         self.windows: Windows | None = None
 
     def __repr__(self) -> str:
@@ -74,8 +79,12 @@ class BasePooling(Weightless):
                         padding=self.padding)
         if found is None:
             raise LayerError(f"{self.label}: the pool {self.pool_size} is larger than its input "
-                             f"{shape[:-1]} with padding='valid', so there is no output position; use a "
-                             "smaller pool_size or padding='same'")
+                             f"{shape[:-1]} with padding={self.padding!r}, so there is no output position; "
+                             "use a smaller pool_size or padding='same'")
+        if not found.valid.any(axis=1).all():
+            raise LayerError(f"{self.label}: with padding={self.padding!r}, a window of the pool "
+                             f"{self.pool_size} lies wholly on the padding; pad each side by less than "
+                             "the pool size")
         return found
 
     def compute_output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -86,13 +95,39 @@ class BasePooling(Weightless):
         return math.prod(output), int(self._windows(shape).valid.sum()) * shape[-1]
 
     def get_config(self) -> dict[str, Any]:
-        return {"pool_size": list(self.pool_size), "strides": list(self.strides), "padding": self.padding}
+        return {"pool_size": list(self.pool_size), "strides": list(self.strides),
+                "padding": padding_config(self.padding)}
 
     def _add_neurons(self, G: nx.DiGraph, sources: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         self.windows = self._windows(tuple(sources.shape))
         neurons = position_ids(str(self.name), self._output)
-        _add_pooling_neurons(G, self, sources, neurons, self.windows.index, self.mode)
+        _add_pooling_neurons(G, self, sources, neurons, self.windows.index, self.mode, divisor=self._divisor())
         return neurons
+
+    def _divisor(self) -> int | None:
+        """What an average divides by where not by its cells on the input (None: by those)."""
+        return None
+
+
+class BaseAveragePooling(BasePooling):
+    """Average pooling, which may count the padding's zeros (``count_include_pad``)."""
+
+    mode = AVERAGE
+
+    def __init__(self, pool_size: int | Sequence[int] = 2, strides: int | Sequence[int] | None = None,
+                 padding: Padding = "valid", *, count_include_pad: bool = False, name: str | None = None,
+                 input_shape: Sequence[int] | None = None) -> None:
+        super().__init__(pool_size, strides, padding, name=name, input_shape=input_shape)
+        self.count_include_pad = bool(count_include_pad)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if self.count_include_pad:  # Keras' config stays Keras' unless asked otherwise
+            config["count_include_pad"] = True
+        return config
+
+    def _divisor(self) -> int | None:
+        return math.prod(self.pool_size) if self.count_include_pad else None
 
 
 class MaxPooling1D(BasePooling):
@@ -130,7 +165,7 @@ class MaxPooling2D(BasePooling):
     mode = MAX
 
 
-class AveragePooling1D(BasePooling):
+class AveragePooling1D(BaseAveragePooling):
     """The mean of each window of ``pool_size`` steps; at a ``same`` border, of its cells on the input.
 
     Examples
@@ -146,7 +181,7 @@ class AveragePooling1D(BasePooling):
     mode = AVERAGE
 
 
-class AveragePooling2D(BasePooling):
+class AveragePooling2D(BaseAveragePooling):
     """The mean of each ``pool_size`` window; at a ``same`` border, of its cells on the input.
 
     Examples
@@ -155,6 +190,10 @@ class AveragePooling2D(BasePooling):
     >>> model = Sequential([AveragePooling2D(input_shape=(3, 3, 1), padding="same")])
     >>> float(model.predict(np.arange(9.0).reshape(1, 3, 3, 1))[0, 1, 1, 0])  # the corner cell alone
     8.0
+    >>> padded = Sequential([AveragePooling2D(3, strides=1, padding=((1, 1), (1, 1)), count_include_pad=True,
+    ...                                       input_shape=(3, 3, 1))])
+    >>> float(padded.predict(np.ones((1, 3, 3, 1)))[0, 0, 0, 0])  # 4 cells on the input, 5 zeros: 4 / 9
+    0.4444444444444444
     """
 
     kind = "AveragePooling2D"
