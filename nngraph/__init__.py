@@ -68,6 +68,7 @@ from nngraph.core.network import (
 )
 from nngraph.core.params import count_params, set_param
 from nngraph.ir.plan import AggregateOp, FusedOp, Plan
+from nngraph.interop.keras_models import from_keras
 from nngraph.population import PopulationPlan, compile_population, population_graph
 from nngraph.render import render, render_html, render_layers, render_neurons, render_plan
 from nngraph.core.structure import Column, columns, levels
@@ -87,6 +88,7 @@ __all__ = [
     "connections", "inputs", "known_activations", "levels", "load", "save", "neurons", "new_network",
     "outputs", "population_graph", "read_neuron", "resolve_activation", "run_reference", "validate",
 ]
+__all__ += ["from_keras"]
 __all__ += ["render", "render_html", "render_layers", "render_neurons", "render_plan"]
 __all__ += ["Aggregation", "AggregateOp", "LayerRecord", "UnknownAggregationError", "add_layer", "count_params",
             "known_aggregations", "layer_records", "resolve_aggregation", "set_param"]
