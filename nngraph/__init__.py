@@ -6,6 +6,7 @@ The data path::
               (add_neuron / connect, plain networkx calls, or models.Sequential of layers.Dense);
               optional keys: a neuron's aggregation, numbers tied by name (param, bias_param:
               set_param writes every copy, count_params counts each once), the graph's layers
+    import    from_keras(model or .keras file): a Keras model's layers as the same network
     validate  validate(G): one boundary check; errors name the neuron or connection at fault
     compile   compile_network(G) -> CompiledPlan: levels -> fully connected groups -> fused ops ->
               passes (each checked by check_plan) -> Plan (the IR, data) -> generated code
