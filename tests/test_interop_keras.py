@@ -307,6 +307,7 @@ def refused_model(layers: list) -> keras.Model:
      r"layer 'double' \(Lambda\): a Lambda layer holds Python code, which nngraph never loads or runs"),
     (lambda: refused_model([keras.Input(shape=(3,)), keras.Sequential([K.Dense(2)], name="inner")]),
      r"layer 'inner' \(Sequential\): a model used as a layer"),
+    (lambda: refused_model([keras.Input(shape=(3,))]), "the model has no layers besides its input"),
     (lambda: refused_model([K.Dense(2)]),
      r"the model has no input shape; give it an input \(keras.Input\(shape=...\)\) or build it"),
     (lambda: refused_model([keras.Input(shape=(None, 3)), K.LSTM(2)]),
@@ -333,6 +334,22 @@ def test_a_functional_model_that_branches_or_merges_is_refused_naming_the_layer(
     two_outputs = keras.Model(x, [K.Dense(1, name="a")(h), K.Dense(1, name="b")(h)])
     with pytest.raises(nngraph.InteropError, match="the model has 2 outputs; nngraph imports models of one input"):
         nngraph.from_keras(two_outputs)
+
+
+def test_a_functional_layer_called_in_training_mode_is_refused() -> None:
+    x = keras.Input(shape=(4,))
+    model = keras.Model(x, K.Dropout(0.5, name="noisy")(K.Dense(3)(x), training=True))
+    with pytest.raises(nngraph.InteropError, match=r"layer 'noisy' \(Dropout\) is called with \{'training': True\}; "
+                                                   "nngraph imports layers called on their input alone"):
+        nngraph.from_keras(model)
+
+
+def test_a_sequential_model_built_without_an_input_layer_takes_its_built_shape() -> None:
+    model = keras.Sequential([K.Dense(3, activation="tanh"), K.Dense(2)])
+    model.build((None, 5))
+    G = nngraph.from_keras(randomised(model))
+    assert len(nngraph.inputs(G)) == 5
+    assert_predicts_as_keras(G, model)
 
 
 def test_a_subclassed_model_is_refused() -> None:
@@ -463,6 +480,19 @@ def test_hostile_configurations_are_refused_before_anything_is_built(
           nngraph.InteropError, "dtype .* is not supported; nngraph imports the float policies")
     check(lambda d: d.update(class_name="MyModel", registered_name="Custom>MyModel"), nngraph.InteropError,
           "the model is a 'Custom>MyModel'")
+
+
+def test_a_functional_configuration_that_names_no_layer_is_refused(
+        tmp_path: Path, models: dict[str, tuple[keras.Model, Path]]) -> None:
+    _, path = models["functional_chain"]
+
+    def unknown_input(document: dict) -> None:
+        gru = next(entry for entry in document["config"]["layers"] if entry["name"] == "gru")
+        gru["inbound_nodes"][0]["args"][0]["config"]["keras_history"][0] = "nowhere"
+
+    with pytest.raises(nngraph.ModelFileError, match="layer 'gru' takes the output of 'nowhere', which is not a "
+                                                     "layer of the model"):
+        nngraph.from_keras(with_config(path, tmp_path / "dangling.keras", unknown_input))
 
 
 def test_weights_that_do_not_match_the_configuration_are_refused_before_they_are_read(
