@@ -13,8 +13,9 @@ keras/src/saving/saving_lib.py names them; a recurrent layer's in ``layers/<c>/c
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,6 @@ class Chain:
     layers: tuple[KerasLayer, ...]
 
 
-
-
 def model_chain(document: Any, source: Source) -> Chain:
     """The chain of layers of a model configuration (``config.json``), every layer's kind and name
     checked; ``InteropError`` for a model nngraph cannot import, naming the layer."""
@@ -87,10 +86,10 @@ def model_chain(document: Any, source: Source) -> Chain:
     entries = config.get("layers")
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
         raise source.malformed("the model's \"layers\" must be a list of layer configurations")
-    layers = [_layer(entry, index, source) for index, entry in enumerate(entries)]
-    if len({layer.name for layer in layers}) != len(layers):
-        repeated = next(layer.name for layer in layers if sum(other.name == layer.name for other in layers) > 1)
-        raise source.malformed(f"two layers are named {repeated!r}")
+    layers = _with_groups([_layer(entry, index, source) for index, entry in enumerate(entries)])
+    repeated = [name for name, count in Counter(layer.name for layer in layers).items() if count > 1]
+    if repeated:
+        raise source.malformed(f"two layers are named {repeated[0]!r}")
     if kind == "Sequential":
         input_shape, chain = _sequential(config, layers, source)
     else:
@@ -112,7 +111,7 @@ def _name(value: Any, what: str, source: Source) -> str:
 
 
 def _layer(entry: dict, index: int, source: Source) -> KerasLayer:
-    """A layer's entry in the model's ``layers``, its name, kind and group in the weights file."""
+    """A layer's entry in the model's ``layers``: its name and kind (its group comes from ``_with_groups``)."""
     kind, config = entry.get("class_name"), entry.get("config")
     if not isinstance(kind, str) or not isinstance(config, dict):
         raise source.malformed(f"layer #{index} must have a \"class_name\" (a str) and a \"config\" (an object)")
@@ -129,7 +128,7 @@ def _with_groups(layers: list[KerasLayer]) -> list[KerasLayer]:
         used[base] = used.get(base, -1) + 1
         group = f"layers/{base}" + (f"_{used[base]}" if used[base] else "")
         group += "/cell/vars" if layer.kind in CELLS else "/vars"
-        named.append(KerasLayer(name=layer.name, kind=layer.kind, config=layer.config, weights_group=group))
+        named.append(replace(layer, weights_group=group))
     return named
 
 
@@ -199,7 +198,6 @@ def _sequential(config: dict, layers: list[KerasLayer],
     entries = config["layers"]
     for entry, layer in zip(entries, layers):
         _check_class(entry, layer, source)
-    layers = _with_groups(layers)
     if layers and layers[0].kind == INPUT:
         return _input_shape(layers[0], None, source), layers[1:]
     return _input_shape(None, config.get("build_input_shape"), source), layers
@@ -240,7 +238,8 @@ def _producer(layer: KerasLayer, entry: dict, source: Source) -> str:
         raise source.refused(f"layer {layer.name!r} ({layer.kind}) takes {len(tensors)} inputs (a merge); "
                              "nngraph imports chains, each layer taking the one before", part=layer.name)
     tensor = tensors[0]
-    history = tensor.get("config", {}).get("keras_history") if isinstance(tensor, dict) else None
+    described = tensor.get("config") if isinstance(tensor, dict) else None
+    history = described.get("keras_history") if isinstance(described, dict) else None
     if (not isinstance(history, list) or len(history) != 3 or not isinstance(history[0], str)
             or tensor.get("class_name") != "__keras_tensor__"):
         raise source.malformed(f"layer {layer.name!r}: its input must be a Keras tensor with a \"keras_history\"")
@@ -254,7 +253,6 @@ def _producer(layer: KerasLayer, entry: dict, source: Source) -> str:
 def _functional(config: dict, entries: list[dict], layers: list[KerasLayer],
                 source: Source) -> tuple[tuple[int, ...], list[KerasLayer]]:
     """A functional model's input shape and layers, input to output, when they form a chain."""
-    layers = _with_groups(layers)
     by_name = {layer.name: layer for layer in layers}
     first = _endpoint(config.get("input_layers"), "input_layers", source)
     last = _endpoint(config.get("output_layers"), "output_layers", source)
@@ -282,7 +280,8 @@ def _functional(config: dict, entries: list[dict], layers: list[KerasLayer],
     if takers.get(last):
         raise source.refused(f"the output layer {last!r} also feeds {takers[last][0]!r}; nngraph imports chains",
                              part=last)
-    off_chain = [layer.name for layer in layers if layer.kind != INPUT and layer not in chain]
+    on_chain = {layer.name for layer in chain}
+    off_chain = [layer.name for layer in layers if layer.kind != INPUT and layer.name not in on_chain]
     if off_chain:
         raise source.refused(f"layer {off_chain[0]!r} is not on the chain from the input to the output; nngraph "
                              "imports chains of layers", part=off_chain[0])

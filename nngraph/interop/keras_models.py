@@ -169,6 +169,7 @@ def _json_member(archive: zipfile.ZipFile, name: str, source: Source) -> Any:
     except (JSONRuleError, json.JSONDecodeError) as error:
         raise source.malformed(f"{name} is not valid JSON: {error}") from None
 
+
 def build_network(chain: Chain, weights: Weights, source: Source, *,
                   max_connections: int = MAX_CONNECTIONS) -> nx.DiGraph:
     """The ``nngraph.models.Sequential`` of ``chain``'s layers with their ``weights``; its graph."""
@@ -186,14 +187,19 @@ def build_network(chain: Chain, weights: Weights, source: Source, *,
             options.check_unread(kind.fixed)
             model.add(built)
         except LayerError as error:
-            raise options.refused(str(error).removeprefix(f"layer {layer.name!r}: ")) from None
+            raise options.refused(_reason(error, layer)) from None
         if built.weight_names():
             arrays = weights(layer, built.weight_names(), built.weight_shapes())
             try:
                 built.set_weights(arrays)
-            except LayerError as error:
-                raise source.malformed(f"{options.where}: {str(error).removeprefix(f'layer {layer.name!r}: ')}") from None
+            except LayerError as error:  # numbers the layer cannot hold, such as NaN
+                raise source.malformed(f"{options.where}: {_reason(error, layer)}") from None
     return model.graph
+
+
+def _reason(error: LayerError, layer: KerasLayer) -> str:
+    """The front end's message without the layer's name, which the importer's message gives first."""
+    return str(error).removeprefix(f"layer {layer.name!r}: ")
 
 
 def _file_weights(h5: Any, h5py: Any, source: Source) -> Weights:
