@@ -70,10 +70,12 @@ class Options:
         return InteropError(f"{self.prefix}{self.where}: {message}", part=self.name)
 
     def __call__(self, key: str, default: Any = None) -> Any:
+        """The option ``key`` (``default`` when the configuration leaves it out), marked as read."""
         self.read.add(key)
         return self.config.get(key, default)
 
     def flag(self, key: str, default: bool) -> bool:
+        """The option ``key``, which must be true or false (``bool("no")`` would be true)."""
         value = self(key, default)
         if not isinstance(value, bool):
             raise self.refused(f"option {key!r} must be true or false, got {shown(value)}")
