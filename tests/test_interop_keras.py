@@ -76,7 +76,7 @@ def cnn_1d() -> keras.Model:
         K.Conv1D(4, 2, dilation_rate=2),
         K.AveragePooling1D(2, padding="same"),
         K.LayerNormalization(epsilon=1e-4),
-        K.BatchNormalization(scale=False),
+        K.BatchNormalization(axis=2, scale=False),  # the last axis, counted with the batch
         K.GlobalMaxPooling1D(),
         K.Dense(2, activation="sigmoid"),
     ], name="cnn_1d")
@@ -231,6 +231,9 @@ def test_the_lessons_keras_code_gives_the_lessons_network() -> None:
     x = RNG.uniform(size=(5, 8))
     np.testing.assert_array_equal(nngraph.compile_network(G)(x), own.predict(x))
     assert_predicts_as_keras(G, model)
+    hidden = keras.Model(model.inputs, layers[0].output).predict(x.astype("float32"), verbose=0)
+    np.testing.assert_allclose(nngraph.compile_network(G).trace(x).layer_values(layers[0].name), hidden,
+                               rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
