@@ -161,6 +161,7 @@ def trained(model: keras.Model) -> keras.Model:
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[keras.Model, Path]]:
     """Each architecture with random weights, and those in TRAINED also trained, each saved to a .keras file."""
     folder = tmp_path_factory.mktemp("keras")
+    keras.utils.set_random_seed(12)  # Keras' own draws (initial weights, shuffling) too
     built = {}
     for name, build in ARCHITECTURES.items():
         built[name] = randomised(build())
