@@ -18,6 +18,8 @@ import keras
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from keras import layers as K
 
 import nngraph
@@ -497,6 +499,45 @@ def test_a_functional_configuration_that_names_no_layer_is_refused(
     with pytest.raises(nngraph.ModelFileError, match="layer 'gru' takes the output of 'nowhere', which is not a "
                                                      "layer of the model"):
         nngraph.from_keras(with_config(path, tmp_path / "dangling.keras", unknown_input))
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 10**12) | st.floats(-10, 10) | st.text(max_size=4)
+    | st.sampled_from(["same", "valid", "relu", "softmax", "Dense", "InputLayer", "channels_first"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=2),
+    max_leaves=4)
+
+
+def json_places(value: object, place: tuple = ()) -> list[tuple]:
+    """Every place in a JSON document (a path of keys and indices), the document itself excepted."""
+    places = [place] if place else []
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, item in items:
+        places += json_places(item, (*place, key))
+    return places
+
+
+@pytest.mark.parametrize("name", ["functional_chain", "cnn_1d"])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_change_to_a_configuration_gives_a_network_or_an_nngraph_error(
+        name: str, data: st.DataObject, tmp_path: Path, models: dict[str, tuple[keras.Model, Path]]) -> None:
+    _, path = models[name]
+    document = json.loads(members(path)["config.json"])
+    place = data.draw(st.sampled_from(json_places(document)))
+    value = data.draw(JSON_VALUES)
+
+    def change(changed: dict) -> None:
+        holder = changed
+        for key in place[:-1]:
+            holder = holder[key]
+        holder[place[-1]] = value
+
+    try:
+        G = nngraph.from_keras(with_config(path, tmp_path / "changed.keras", change), max_connections=10**5)
+    except nngraph.NNGraphError:
+        return
+    nngraph.validate(G)
 
 
 def test_weights_that_do_not_match_the_configuration_are_refused_before_they_are_read(

@@ -207,7 +207,8 @@ def _endpoint(value: Any, what: str, source: Source) -> str:
     """The one layer of a functional model's ``input_layers`` or ``output_layers``."""
     if isinstance(value, list) and value and isinstance(value[0], str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(item, list) and item for item in value):
+    if not isinstance(value, list) or not all(isinstance(item, list) and item and isinstance(item[0], str)
+                                              for item in value):
         raise source.malformed(f"the model's {what} must list [layer name, node, tensor] entries")
     if len(value) != 1:
         raise source.refused(f"the model has {len(value)} {what.split('_')[0]}s; nngraph imports models of one "

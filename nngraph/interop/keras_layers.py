@@ -133,7 +133,7 @@ def _check_dtype(options: Options) -> None:
         inner = dtype.get("config")
         name = inner.get("name") if dtype.get("class_name") in ("DTypePolicy", "FloatDTypePolicy") and isinstance(
             inner, Mapping) else None
-    if name not in DTYPE_POLICIES:
+    if not isinstance(name, str) or name not in DTYPE_POLICIES:
         raise options.refused(f"dtype {shown(dtype)} is not supported; nngraph imports the float policies "
                               f"{', '.join(sorted(DTYPE_POLICIES))}")
 
