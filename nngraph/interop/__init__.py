@@ -1,5 +1,8 @@
 """Front ends for other libraries' networks; each imports its library only when called.
 
+    keras_models.py  Keras 3 models and ``.keras`` files (``from_keras``; the ``keras`` extra);
+                     keras_chain.py reads the model's structure, keras_layers.py maps each Keras
+                     layer's configuration onto nngraph's layer of the same name
     neat.py          neat-python genomes: a whole generation compiled into one plan, or one genome
                      as a network (``from_neat``; the ``neat`` extra)
     neat_json.py     neat-python's JSON network export, read without neat-python (``from_neat_json``)
@@ -9,9 +12,10 @@
                      ``onnx`` extra); onnx_ops.py says which op becomes which layer
 """
 
+from nngraph.interop.keras_models import from_keras
 from nngraph.interop.neat import from_neat
 from nngraph.interop.neat_json import from_neat_json
 from nngraph.interop.onnx_import import from_onnx
 from nngraph.interop.sklearn_mlp import from_sklearn
 
-__all__ = ["from_neat", "from_neat_json", "from_onnx", "from_sklearn"]
+__all__ = ["from_keras", "from_neat", "from_neat_json", "from_onnx", "from_sklearn"]
