@@ -13,7 +13,7 @@ configuration is one of three things:
 
 Any other option is refused by name, so a newer Keras option is never silently dropped. Activations
 are Keras' names mapped onto nngraph's functions of the same definition (``ACTIVATIONS``; Keras'
-``silu`` is nngraph's ``swish``); the rest (``relu6``, ``exponential``, ``mish``, a custom function)
+``silu`` is nngraph's ``swish``); the rest (``relu6``, ``mish``, ``log_softmax``, a custom function)
 are refused by name.
 """
 
@@ -34,6 +34,7 @@ ACTIVATIONS = {
     "linear": "linear", "relu": "relu", "leaky_relu": "leaky_relu", "elu": "elu", "selu": "selu",
     "sigmoid": "sigmoid", "hard_sigmoid": "hard_sigmoid", "tanh": "tanh", "softplus": "softplus",
     "softsign": "softsign", "gelu": "gelu", "silu": "swish", "swish": "swish", "softmax": "softmax",
+    "exponential": "exponential",
 }
 
 #: Options that cannot change what a layer computes at inference.
