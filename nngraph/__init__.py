@@ -67,6 +67,7 @@ from nngraph.core.network import (
     read_neuron,
 )
 from nngraph.core.params import count_params, set_param
+from nngraph.interop.onnx_export import to_onnx
 from nngraph.ir.plan import AggregateOp, FusedOp, Plan
 from nngraph.population import PopulationPlan, compile_population, population_graph
 from nngraph.render import render, render_html, render_layers, render_neurons, render_plan
@@ -87,6 +88,7 @@ __all__ = [
     "connections", "inputs", "known_activations", "levels", "load", "save", "neurons", "new_network",
     "outputs", "population_graph", "read_neuron", "resolve_activation", "run_reference", "validate",
 ]
+__all__ += ["to_onnx"]
 __all__ += ["render", "render_html", "render_layers", "render_neurons", "render_plan"]
 __all__ += ["Aggregation", "AggregateOp", "LayerRecord", "UnknownAggregationError", "add_layer", "count_params",
             "known_aggregations", "layer_records", "resolve_aggregation", "set_param"]
