@@ -8,6 +8,7 @@ float32 (1e-5) and float64 (1e-10).
 
 from __future__ import annotations
 
+import runpy
 import sys
 from pathlib import Path
 
@@ -269,3 +270,14 @@ def test_without_onnx_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch)
 
 def test_reexported() -> None:
     assert nngraph.to_onnx is to_onnx and nngraph.interop.to_onnx is to_onnx
+
+
+def test_the_export_example_writes_both_models_and_they_agree(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    example = runpy.run_path(str(HERE.parent / "examples" / "export_onnx.py"))
+    example["main"]([str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "operators: Gemm Relu Gemm Relu Gemm Softmax Identity" in out and "ReduceMax" in out
+    differences = [float(line.rsplit(" ", 1)[1]) for line in out.splitlines() if "largest difference" in line]
+    assert len(differences) == 2 and max(differences) < 1e-5
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["lesson.onnx", "neat_style.onnx"]
