@@ -14,12 +14,13 @@ dynamic dimension. Each op of the plan becomes:
   one ``MatMul`` by the kernel, filter by filter as the plan lays its targets out;
 
 then its activation (``nngraph.interop.onnx_nodes``; softmax and layer_norm over each of the op's
-groups). An op reads its sources from the tensors of the ops that computed them: a whole tensor
-where it reads all of it in order, else a ``Gather`` of the columns it reads (``Concat`` when they
-come from several). On finite values the model equals ``plan(x)`` to rounding; a weighted-sum op
-with padding (zeros that are no connection, ``FusedOp.padded``) multiplies them, so a NaN or
-infinity reaching one spreads to the neurons of the op it does not feed, as in any dense product
-(the plan runs such ops again over their connections; the ONNX model does not).
+groups). An op reads the tensors its sources are in whole, joined by one ``Concat`` when there are
+several; a weighted-sum op's matrix has zero rows for the columns it does not read (onnxruntime
+pays more per node than per zero row at these sizes), and the gathers of the other ops pick their
+columns. So on finite values the model equals ``plan(x)`` to rounding, while a NaN or infinity
+reaching a zero that is no connection (such a row, or the padding of ``FusedOp.padded``) spreads
+to neurons it does not feed, as in any dense product: the plan runs such ops again over their
+connections alone, the ONNX model does not.
 
 Names in the ONNX graph are generated (``gemm_0``, ``w_3``, ...): neuron names are free text from
 possibly untrusted files, so they appear only in doc strings, escaped to printable ASCII.
@@ -97,12 +98,12 @@ def to_onnx(network_or_plan: nx.DiGraph | Sequential | CompiledPlan | Plan,
     graph = OnnxGraph(onnx, dtype=resolved, opset=opset)
     tensors = _Tensors(graph, plan.inputs)
     for op in plan.ops:
-        z = _weighted_sums(graph, op, tensors.read(op.sources))
+        z = _weighted_sums(graph, op, tensors)
         a = activation_nodes(graph, z, op.activation, groups=getattr(op, "groups", 1), width=len(op.targets),
                              op=op.index)
         graph.nodes[-1].doc_string = _op_doc(op)
         tensors.add(a, op.targets)
-    graph.add("Identity", [tensors.read(plan.outputs)], output=OUTPUT_NAME)
+    graph.add("Identity", [tensors.read_exactly(plan.outputs)], output=OUTPUT_NAME)
     model = _model(onnx, graph, plan, opset)
     onnx.checker.check_model(model, full_check=True)
     if path is not None:
@@ -139,60 +140,68 @@ class _Tensors:
         self.graph = graph
         self.place: dict[Hashable, tuple[str, int]] = {node: (INPUT_NAME, i) for i, node in enumerate(inputs)}
         self.width = {INPUT_NAME: len(inputs)}
-        self._read: dict[tuple[Hashable, ...], str] = {}
+        self._joined: dict[tuple[str, ...], str] = {}
 
     def add(self, tensor: str, nodes: Sequence[Hashable]) -> None:
         """Record that ``tensor`` holds the values of ``nodes``, in order."""
         self.width[tensor] = len(nodes)
         self.place.update((node, (tensor, column)) for column, node in enumerate(nodes))
 
-    def read(self, nodes: Sequence[Hashable]) -> str:
-        """A tensor ``(batch, len(nodes))`` of the values of ``nodes`` in order (read once per list)."""
-        key = tuple(nodes)
-        if key not in self._read:
-            self._read[key] = self._gathered(key)
-        return self._read[key]
+    def read(self, nodes: Sequence[Hashable]) -> tuple[str, np.ndarray]:
+        """A tensor ``(batch, columns)`` holding the values of ``nodes``, and the column of each.
 
-    def _gathered(self, nodes: tuple[Hashable, ...]) -> str:
-        g = self.graph
-        if not nodes:  # an op without sources: a (batch, 0) slice, so its product is its bias
-            return g.add("Slice", [INPUT_NAME, g.indices([0]), g.indices([0]), g.indices([1])])
-        parts = []
-        for tensor, run in groupby((self.place[node] for node in nodes), key=lambda place: place[0]):
-            columns = [column for _, column in run]
-            if columns == list(range(self.width[tensor])):
-                parts.append(tensor)
-            else:
-                parts.append(g.add("Gather", [tensor, g.indices(columns)], axis=1))
-        return parts[0] if len(parts) == 1 else g.add("Concat", parts, axis=1)
+        The tensors that hold them are read whole (joined by one ``Concat`` when there are several,
+        once for each set of tensors): onnxruntime pays more for a node than for the zero rows of
+        the columns an op does not read.
+        """
+        tensors = list(dict.fromkeys(self.place[node][0] for node in nodes)) or [INPUT_NAME]
+        offsets = dict(zip(tensors, np.cumsum([0] + [self.width[tensor] for tensor in tensors]).tolist()))
+        columns = np.array([offsets[tensor] + column for tensor, column in map(self.place.__getitem__, nodes)],
+                           dtype=np.int64)
+        key = tuple(tensors)
+        if key not in self._joined:
+            joined = tensors[0] if len(tensors) == 1 else self.graph.add("Concat", tensors, axis=1)
+            self.width[joined] = sum(self.width[tensor] for tensor in tensors)
+            self._joined[key] = joined
+        return self._joined[key], columns
+
+    def read_exactly(self, nodes: Sequence[Hashable]) -> str:
+        """A tensor ``(batch, len(nodes))`` of the values of ``nodes`` in order."""
+        tensor, columns = self.read(nodes)
+        if np.array_equal(columns, np.arange(self.width[tensor])):
+            return tensor
+        return self.graph.add("Gather", [tensor, self.graph.indices(columns)], axis=1)
 
 
-def _weighted_sums(g: OnnxGraph, op: Op, source: str) -> str:
+def _weighted_sums(g: OnnxGraph, op: Op, tensors: _Tensors) -> str:
     """The nodes computing ``op``'s weighted sums ``(batch, targets)`` from its sources' values."""
+    source, columns = tensors.read(op.sources)
     if op.kind == AGGREGATE:
-        return _aggregate(g, op, source)
+        return _aggregate(g, op, source, columns)
     if op.kind == SHARED:
-        return _shared(g, op, source)
+        return _shared(g, op, source, columns, width=tensors.width[source])
     assert isinstance(op, FusedOp)
-    return g.add("Gemm", [source, g.constant(op.dense_weights(), stem="w"), g.constant(op.bias, stem="b")])
+    weights = np.zeros((tensors.width[source], len(op.targets)), dtype=g.dtype)
+    weights[columns] = op.dense_weights()  # zero rows for the columns of the tensor the op does not read
+    return g.add("Gemm", [source, g.constant(weights, stem="w"), g.constant(op.bias, stem="b")])
 
 
-def _aggregate(g: OnnxGraph, op: AggregateOp, source: str) -> str:
+def _aggregate(g: OnnxGraph, op: AggregateOp, source: str, columns: np.ndarray) -> str:
     parts = []
     for reduction in op.reductions:
-        gathered = g.add("Gather", [source, g.indices(reduction.rows)], axis=1)  # (batch, targets, terms)
-        terms = g.binary("Mul", gathered, g.constant(reduction.weights, stem="w"))
-        parts.append(aggregation_nodes(g, terms, reduction.aggregation, count=reduction.rows.shape[1],
+        terms = g.add("Gather", [source, g.indices(columns[reduction.rows])], axis=1)  # (batch, targets, terms)
+        weighted = g.binary("Mul", terms, g.constant(reduction.weights, stem="w"))
+        parts.append(aggregation_nodes(g, weighted, reduction.aggregation, count=reduction.rows.shape[1],
                                        op=op.index))
     joined = parts[0] if len(parts) == 1 else g.add("Concat", parts, axis=1)
     return g.binary("Add", joined, g.constant(op.bias, stem="b"))
 
 
-def _shared(g: OnnxGraph, op: SharedOp, source: str) -> str:
-    window = op.window
-    if np.any(window < 0):  # entries without a source read a column of zeros after the sources
+def _shared(g: OnnxGraph, op: SharedOp, source: str, columns: np.ndarray, *, width: int) -> str:
+    window = columns[op.window]
+    if np.any(op.window < 0):  # entries without a source read a column of zeros after the source's
         source = g.add("Pad", [source, g.indices([0, 0, 0, 1])])
-        window = np.where(window < 0, len(op.sources), window)
+        window = np.where(op.window < 0, width, window)
     patches = g.add("Gather", [source, g.indices(window)], axis=1)  # (batch, positions, entries)
     products = g.add("MatMul", [patches, g.constant(op.kernel, stem="kernel")])  # (batch, positions, filters)
     by_filter = g.add("Transpose", [products], perm=[0, 2, 1])
