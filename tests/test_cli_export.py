@@ -12,20 +12,11 @@ import numpy as np
 import onnx
 import onnxruntime
 import pytest
+from test_cli_files import cli
 
 import nngraph
-from nngraph.cli import main
 from nngraph.demo import lesson_model
 from nngraph.interop.onnx_export import DEFAULT_OPSET
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    try:
-        status = main([str(arg) for arg in argv])
-    except SystemExit as exit:
-        status = int(exit.code or 0)
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.fixture(scope="module")

@@ -232,25 +232,26 @@ def test_untrusted_names_reach_doc_strings_escaped_only() -> None:
     assert_exports(G, samples(1))
 
 
-def test_an_activation_without_onnx_form_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(onnx_nodes.FORMULAS, "neat_hat")
+def one_neuron(**attributes: str) -> nx.DiGraph:
+    """An input ``x`` feeding one output ``y`` with ``attributes``."""
     G = nngraph.new_network()
     nngraph.add_input(G, "x")
-    nngraph.add_neuron(G, nngraph.Neuron("y", role="output", activation="neat_hat"))
+    nngraph.add_neuron(G, nngraph.Neuron("y", role="output", **attributes))
     nngraph.connect(G, "x", "y", 1.0)
+    return G
+
+
+def test_an_activation_without_onnx_form_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(onnx_nodes.FORMULAS, "neat_hat")
     with pytest.raises(InteropError, match=r"op 0: activation 'neat_hat' has no ONNX form") as caught:
-        to_onnx(G)
+        to_onnx(one_neuron(activation="neat_hat"))
     assert caught.value.part == 0
 
 
 def test_an_aggregation_without_onnx_form_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(onnx_nodes.REDUCTIONS, "median")
-    G = nngraph.new_network()
-    nngraph.add_input(G, "x")
-    nngraph.add_neuron(G, nngraph.Neuron("y", role="output", aggregation="median"))
-    nngraph.connect(G, "x", "y", 1.0)
     with pytest.raises(InteropError, match=r"op 0: aggregation 'median' has no ONNX form"):
-        to_onnx(G)
+        to_onnx(one_neuron(aggregation="median"))
 
 
 def test_bad_arguments_are_refused() -> None:
