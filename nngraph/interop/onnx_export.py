@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Hashable, Sequence
-from itertools import groupby
 from typing import Any
 
 import networkx as nx

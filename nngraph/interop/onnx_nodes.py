@@ -4,10 +4,11 @@
 ``w_0``, ...): no name from a network reaches the ONNX graph, where names must be identifiers.
 ``activation_nodes`` computes every activation of ``nngraph.core.activations`` (neat-python's
 included) and ``aggregation_nodes`` every aggregation of ``nngraph.core.aggregations``, each from
-the same formula as the registry's numpy function, written with ONNX's basic operators
-(``Exp``, ``Where``, ``Clip``, ``ReduceMax``, ...) wherever onnxruntime lacks a double kernel for
-the named operator (``Elu``, ``Softplus``, ...), so that float64 models run too. A function with
-no formula here is refused by name (``InteropError``).
+the same formula as the registry's numpy function, written with basic operators (``Exp``,
+``Where``, ``Clip``, ``ReduceMax``, ...) that onnxruntime runs in float32 and float64 alike, so that
+both agree with the plan as closely as its dtype allows (onnxruntime has no float64 ``Erf``, for
+one: ``_erf`` says what replaces it). A function with no formula here is refused by name
+(``InteropError``).
 """
 
 from __future__ import annotations
@@ -64,15 +65,13 @@ class OnnxGraph:
         """An int64 initializer, for gathers, shapes and axes."""
         return self.constant(value, stem=stem, dtype=np.int64)
 
-    def add(self, op_type: str, inputs: Sequence[str], *, output: str | None = None, doc: str | None = None,
-            unused_outputs: int = 0, **attributes: Any) -> str:
+    def add(self, op_type: str, inputs: Sequence[str], *, output: str | None = None, unused_outputs: int = 0,
+            **attributes: Any) -> str:
         """Append an ``op_type`` node reading ``inputs``; return its (first) output's name.
         ``unused_outputs`` more outputs are named for operators that must have them (TopK's indices)."""
         name = output or self.fresh(op_type.lower())
         outputs = [name] + [self.fresh(f"{name}_unused") for _ in range(unused_outputs)]
         node = self.onnx.helper.make_node(op_type, list(inputs), outputs, name=name, **attributes)
-        if doc:
-            node.doc_string = doc
         self.nodes.append(node)
         return name
 
