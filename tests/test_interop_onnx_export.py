@@ -24,7 +24,7 @@ from strategies import assert_close, networks
 
 import nngraph
 from nngraph import ArgumentError, ExtraMissingError, InputError, InteropError
-from nngraph.interop import onnx_nodes
+from nngraph.interop import onnx_export, onnx_nodes
 from nngraph.interop.neat import from_neat
 from nngraph.interop.onnx_export import to_onnx
 from nngraph.layers import (GRU, LSTM, AveragePooling2D, BatchNormalization, Conv1D, Conv2D, Dense, Flatten,
@@ -282,3 +282,26 @@ def test_the_export_example_writes_both_models_and_they_agree(tmp_path: Path,
     differences = [float(line.rsplit(" ", 1)[1]) for line in out.splitlines() if "largest difference" in line]
     assert len(differences) == 2 and max(differences) < 1e-5
     assert sorted(path.name for path in tmp_path.iterdir()) == ["lesson.onnx", "neat_style.onnx"]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks(), st.sampled_from(DTYPES))
+def test_weighted_sums_beyond_the_dense_limit_gather_their_connections(G: nx.DiGraph, dtype: type) -> None:
+    x = np.random.default_rng(7).uniform(-1.0, 1.0, size=(3, len(nngraph.inputs(G))))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(onnx_export, "DENSE_LIMIT", 0)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            model = assert_exports(G, x, dtype=dtype)
+    assert "Gemm" not in {node.op_type for node in model.graph.node}
+
+
+def test_gathered_sums_keep_a_nan_to_the_neurons_it_feeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(onnx_export, "DENSE_LIMIT", 0)
+    G = nngraph.new_network()
+    for node in ("a", "b"):
+        nngraph.add_input(G, node)
+    for node, source in (("ya", "a"), ("yb", "b")):
+        nngraph.add_neuron(G, nngraph.Neuron(node, role="output"))
+        nngraph.connect(G, source, node, 2.0)
+    got = run_onnx(to_onnx(G, dtype=np.float64), np.array([[np.nan, 1.5]]))
+    assert np.isnan(got[0, 0]) and got[0, 1] == 3.0

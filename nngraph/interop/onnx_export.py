@@ -6,7 +6,9 @@ and its output ``"output"`` is ``(batch, n_outputs)``, the columns in output ord
 dynamic dimension. Each op of the plan becomes:
 
 - a weighted-sum op: one ``Gemm`` (its sources, its weights as a dense matrix, its bias), so that a
-  stack of Dense layers exports as one ``Gemm`` and one activation per layer;
+  stack of Dense layers exports as one ``Gemm`` and one activation per layer; an op whose dense
+  matrix would hold more than ``DENSE_LIMIT`` numbers gathers each target's connections and sums
+  them instead;
 - an aggregate op: for each reduction, a ``Gather`` of its terms, a ``Mul`` by their weights and
   the reduction (``ReduceMax``, ``ReduceProd``, ``TopK`` for a median, ``ArgMax`` of magnitudes for
   maxabs, ...), then the bias;
@@ -35,6 +37,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 from numpy.typing import DTypeLike
+from scipy import sparse
 
 from nngraph.compiler import build_plan
 from nngraph.core.dtypes import check_dtype
@@ -51,6 +54,7 @@ DEFAULT_OPSET = 17
 MIN_OPSET = 13  # Softmax over one axis, Squeeze and Unsqueeze with axes as inputs
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
+DENSE_LIMIT = 1 << 24  # weights of a weighted-sum op's dense matrix; a bigger op gathers its connections
 _LISTED = 3  # neuron names an op's doc string lists before counting the rest
 
 
@@ -180,9 +184,34 @@ def _weighted_sums(g: OnnxGraph, op: Op, tensors: _Tensors) -> str:
     if op.kind == SHARED:
         return _shared(g, op, source, columns, width=tensors.width[source])
     assert isinstance(op, FusedOp)
+    if tensors.width[source] * len(op.targets) > DENSE_LIMIT:
+        return _gathered_sum(g, op, source, columns, width=tensors.width[source])
     weights = np.zeros((tensors.width[source], len(op.targets)), dtype=g.dtype)
     weights[columns] = op.dense_weights()  # zero rows for the columns of the tensor the op does not read
     return g.add("Gemm", [source, g.constant(weights, stem="w"), g.constant(op.bias, stem="b")])
+
+
+def _gathered_sum(g: OnnxGraph, op: FusedOp, source: str, columns: np.ndarray, *, width: int) -> str:
+    """A weighted-sum op too big for a dense matrix: each target gathers its connections' values
+    (``(batch, targets, largest fan-in)``; fewer connections read a column of zeros), multiplies them
+    by their weights and sums them."""
+    matrix = sparse.csc_array(op.connection_matrix())
+    matrix.sort_indices()
+    counts = np.diff(matrix.indptr)
+    target = np.repeat(np.arange(len(op.targets)), counts)
+    term = np.arange(matrix.nnz) - matrix.indptr[target]
+    rows = np.full((len(op.targets), int(counts.max(initial=0))), width, dtype=np.int64)
+    weights = np.zeros(rows.shape, dtype=g.dtype)
+    rows[target, term] = columns[matrix.indices]
+    weights[target, term] = matrix.data
+    terms = g.add("Gather", [_with_zero_column(g, source), g.indices(rows)], axis=1)
+    summed = g.reduce("ReduceSum", g.binary("Mul", terms, g.constant(weights, stem="w")), axis=2)
+    return g.binary("Add", summed, g.constant(op.bias, stem="b"))
+
+
+def _with_zero_column(g: OnnxGraph, source: str) -> str:
+    """``source`` with a column of zeros after its own, for gathered entries that have no source."""
+    return g.add("Pad", [source, g.indices([0, 0, 0, 1])])
 
 
 def _aggregate(g: OnnxGraph, op: AggregateOp, source: str, columns: np.ndarray) -> str:
@@ -199,7 +228,7 @@ def _aggregate(g: OnnxGraph, op: AggregateOp, source: str, columns: np.ndarray) 
 def _shared(g: OnnxGraph, op: SharedOp, source: str, columns: np.ndarray, *, width: int) -> str:
     window = columns[op.window]
     if np.any(op.window < 0):  # entries without a source read a column of zeros after the source's
-        source = g.add("Pad", [source, g.indices([0, 0, 0, 1])])
+        source = _with_zero_column(g, source)
         window = np.where(op.window < 0, width, window)
     patches = g.add("Gather", [source, g.indices(window)], axis=1)  # (batch, positions, entries)
     products = g.add("MatMul", [patches, g.constant(op.kernel, stem="kernel")])  # (batch, positions, filters)
