@@ -254,6 +254,14 @@ def test_an_aggregation_without_onnx_form_is_refused_by_name(monkeypatch: pytest
         to_onnx(one_neuron(aggregation="median"))
 
 
+def test_a_model_beyond_protobufs_limit_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(onnx_export, "PROTOBUF_LIMIT", 1000)
+    with pytest.raises(InteropError, match=r"the ONNX model would take [\d,]+ bytes; one ONNX file holds at "
+                                           r"most 1,000 \(protobuf's limit\)"):
+        to_onnx(lesson(), tmp_path / "big.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(InputError, match="dtype must be float64 or float32"):
         to_onnx(lesson(), dtype=np.int32)

@@ -41,7 +41,7 @@ from scipy import sparse
 
 from nngraph.compiler import build_plan
 from nngraph.core.dtypes import check_dtype
-from nngraph.errors import ArgumentError, shown
+from nngraph.errors import ArgumentError, InteropError, shown
 from nngraph.execute.compiled import CompiledPlan
 from nngraph.extras import import_extra
 from nngraph.files import atomic_write
@@ -55,6 +55,7 @@ MIN_OPSET = 13  # Softmax over one axis, Squeeze and Unsqueeze with axes as inpu
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
 DENSE_LIMIT = 1 << 24  # weights of a weighted-sum op's dense matrix; a bigger op gathers its connections
+PROTOBUF_LIMIT = 2**31 - 1  # bytes of one serialised protobuf message, so of one ONNX file
 _LISTED = 3  # neuron names an op's doc string lists before counting the rest
 
 
@@ -108,6 +109,9 @@ def to_onnx(network_or_plan: nx.DiGraph | Sequential | CompiledPlan | Plan,
         tensors.add(a, op.targets)
     graph.add("Identity", [tensors.read_exactly(plan.outputs)], output=OUTPUT_NAME)
     model = _model(onnx, graph, plan, opset)
+    if model.ByteSize() > PROTOBUF_LIMIT:
+        raise InteropError(f"the ONNX model would take {model.ByteSize():,} bytes; one ONNX file holds at "
+                           f"most {PROTOBUF_LIMIT:,} (protobuf's limit): export a smaller network")
     onnx.checker.check_model(model, full_check=True)
     if path is not None:
         with atomic_write(path, binary=True) as stream:
