@@ -24,7 +24,7 @@ from strategies import assert_close, networks
 
 import nngraph
 from nngraph import ArgumentError, ExtraMissingError, InputError, InteropError
-from nngraph.interop import onnx_export, onnx_nodes
+from nngraph.interop import onnx_conv, onnx_export, onnx_nodes
 from nngraph.interop.neat import from_neat
 from nngraph.interop.onnx_export import to_onnx
 from nngraph.layers import (GRU, LSTM, AveragePooling2D, BatchNormalization, Conv1D, Conv2D, Dense, Flatten,
@@ -159,22 +159,30 @@ def test_every_aggregation_with_ties_and_no_terms(aggregation: str, opset: int) 
         assert_exports(G, x, dtype=dtype, opset=opset)
 
 
+def assert_convolutions(model: Sequential, exported: onnx.ModelProto, dtype: type) -> None:
+    """Every shared-weights op of the plan is one ONNX Conv in float32 (onnxruntime has no float64 Conv)."""
+    shared = sum(op.kind == "shared" for op in nngraph.compile_network(model.graph, dtype=dtype).ops)
+    convs = sum(node.op_type == "Conv" for node in exported.graph.node)
+    assert shared >= 1 and convs == (shared if dtype == np.float32 else 0)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_a_cnn_exports(dtype: type) -> None:
-    model = Sequential([Conv2D(3, 3, padding="same", activation="relu", input_shape=(6, 6, 2)), MaxPooling2D(2),
+    model = Sequential([Conv2D(3, 3, padding="same", activation="relu", input_shape=(8, 8, 2)), MaxPooling2D(2),
                         Conv2D(4, 2, strides=2, activation="elu"), AveragePooling2D(1, padding="same"),
                         BatchNormalization(), Flatten(), Dense(3, activation="softmax")], seed=3)
     model.layers[4].set_weights([np.full(4, 1.5), np.full(4, 0.1), np.full(4, 0.2), np.full(4, 2.0)])
-    kinds = {op.kind for op in nngraph.compile_network(model.graph).ops}
-    assert "shared" in kinds
-    assert_exports(model, samples(72), dtype=dtype)
+    exported = assert_exports(model, samples(128), dtype=dtype)
+    assert_convolutions(model, exported, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_a_1d_cnn_with_global_pooling_exports(dtype: type) -> None:
-    model = Sequential([Conv1D(3, 3, padding="same", activation="tanh", input_shape=(7, 2)), MaxPooling1D(2),
+    model = Sequential([Conv1D(4, 3, padding="same", activation="tanh", input_shape=(48, 3)), MaxPooling1D(2),
+                        Conv1D(4, 3, dilation_rate=2, padding="same"), Conv1D(4, 3, strides=2),
                         GlobalAveragePooling1D(), Dense(2)], seed=4)
-    assert_exports(model, samples(14), dtype=dtype)
+    exported = assert_exports(model, samples(144), dtype=dtype)
+    assert_convolutions(model, exported, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -313,3 +321,25 @@ def test_gathered_sums_keep_a_nan_to_the_neurons_it_feeds(monkeypatch: pytest.Mo
         nngraph.connect(G, source, node, 2.0)
     got = run_onnx(to_onnx(G, dtype=np.float64), np.array([[np.nan, 1.5]]))
     assert np.isnan(got[0, 0]) and got[0, 1] == 3.0
+
+
+def conv_stack() -> Sequential:
+    return Sequential([Conv1D(4, 3, padding="same", input_shape=(48, 3)), Conv1D(4, 3, dilation_rate=2, padding="same"),
+                       Conv1D(4, 3, strides=2), Flatten(), Dense(2)], seed=8)
+
+
+def test_the_convolutions_found_are_the_layers_settings() -> None:
+    model = conv_stack()
+    plan = nngraph.compile_network(model.graph, dtype=np.float32).plan
+    found = [onnx_conv.conv_geometry(plan, op) for op in plan.ops if op.kind == "shared"]
+    assert [(g.strides, g.dilations, g.pads, g.weights.shape) for g in found] == [
+        ((1,), (1,), (1, 1), (4, 3, 3)), ((1,), (2,), (2, 2), (4, 4, 3)), ((2,), (1,), (0, 0), (4, 4, 3))]
+    kernel = model.layers[1].get_weights()[0]  # Keras' (kernel, in channels, filters)
+    np.testing.assert_array_equal(found[1].weights, kernel.transpose(2, 1, 0).astype(np.float32))
+
+
+def test_without_layer_records_convolutions_export_as_gathers() -> None:
+    G = conv_stack().graph.copy()
+    del G.graph["layers"]
+    exported = assert_exports(G, samples(144), dtype=np.float32)
+    assert "Conv" not in {node.op_type for node in exported.graph.node}

@@ -12,8 +12,11 @@ dynamic dimension. Each op of the plan becomes:
 - an aggregate op: for each reduction, a ``Gather`` of its terms, a ``Mul`` by their weights and
   the reduction (``ReduceMax``, ``ReduceProd``, ``TopK`` for a median, ``ArgMax`` of magnitudes for
   maxabs, ...), then the bias;
-- a shared-weights op (a convolution's kernel at every position): a ``Gather`` of the windows and
-  one ``MatMul`` by the kernel, filter by filter as the plan lays its targets out;
+- a shared-weights op (a convolution's kernel at every position): in float32, one ``Conv`` over
+  the feature map it reads, when ``nngraph.interop.onnx_conv`` finds the convolution that gives
+  exactly its windows (the layer records of a Conv1D or Conv2D give one); otherwise, and in
+  float64 (onnxruntime has no float64 ``Conv``), a ``Gather`` of the windows and one ``MatMul`` by
+  the kernel, filter by filter as the plan lays its targets out;
 
 then its activation (``nngraph.interop.onnx_nodes``; softmax and layer_norm over each of the op's
 groups). An op reads the tensors its sources are in whole, joined by one ``Concat`` when there are
@@ -45,6 +48,8 @@ from nngraph.errors import ArgumentError, InteropError, shown
 from nngraph.execute.compiled import CompiledPlan
 from nngraph.extras import import_extra
 from nngraph.files import atomic_write
+from nngraph.core.structure import LayerPositions
+from nngraph.interop.onnx_conv import ConvGeometry, conv_geometry
 from nngraph.interop.onnx_nodes import OnnxGraph, activation_nodes, aggregation_nodes
 from nngraph.ir.plan import AGGREGATE, SHARED, AggregateOp, FusedOp, Op, Plan, SharedOp
 from nngraph.keras.sequential import Sequential
@@ -102,7 +107,7 @@ def to_onnx(network_or_plan: nx.DiGraph | Sequential | CompiledPlan | Plan,
     graph = OnnxGraph(onnx, dtype=resolved, opset=opset)
     tensors = _Tensors(graph, plan.inputs)
     for op in plan.ops:
-        z = _weighted_sums(graph, op, tensors)
+        z = _weighted_sums(graph, plan, op, tensors)
         a = activation_nodes(graph, z, op.activation, groups=getattr(op, "groups", 1), width=len(op.targets),
                              op=op.index)
         graph.nodes[-1].doc_string = _op_doc(op)
@@ -172,6 +177,18 @@ class _Tensors:
             self._joined[key] = joined
         return self._joined[key], columns
 
+    def channels_first(self, layer: LayerPositions) -> str:
+        """A layer's output (its nodes channels last, in C order) as ``(batch, channels, *spatial)``."""
+        tensor, columns = self.read(layer.nodes)
+        rank = len(layer.shape) - 1
+        by_channel = columns.reshape(layer.shape).transpose(rank, *range(rank)).ravel()
+        if np.array_equal(columns, np.arange(self.width[tensor])):
+            shaped = self.graph.add("Reshape", [tensor, self.graph.indices([0, *layer.shape])])
+            return self.graph.add("Transpose", [shaped], perm=[0, rank + 1, *range(1, rank + 1)])
+        if not np.array_equal(by_channel, np.arange(self.width[tensor])):
+            tensor = self.graph.add("Gather", [tensor, self.graph.indices(by_channel)], axis=1)
+        return self.graph.add("Reshape", [tensor, self.graph.indices([0, layer.shape[-1], *layer.shape[:-1]])])
+
     def read_exactly(self, nodes: Sequence[Hashable]) -> str:
         """A tensor ``(batch, len(nodes))`` of the values of ``nodes`` in order."""
         tensor, columns = self.read(nodes)
@@ -180,8 +197,12 @@ class _Tensors:
         return self.graph.add("Gather", [tensor, self.graph.indices(columns)], axis=1)
 
 
-def _weighted_sums(g: OnnxGraph, op: Op, tensors: _Tensors) -> str:
+def _weighted_sums(g: OnnxGraph, plan: Plan, op: Op, tensors: _Tensors) -> str:
     """The nodes computing ``op``'s weighted sums ``(batch, targets)`` from its sources' values."""
+    if op.kind == SHARED and g.dtype == np.float32:  # onnxruntime has no float64 Conv
+        geometry = conv_geometry(plan, op)
+        if geometry is not None and all(node in tensors.place for node in geometry.source.nodes):
+            return _conv(g, op, tensors.channels_first(geometry.source), geometry)
     source, columns = tensors.read(op.sources)
     if op.kind == AGGREGATE:
         return _aggregate(g, op, source, columns)
@@ -216,6 +237,16 @@ def _gathered_sum(g: OnnxGraph, op: FusedOp, source: str, columns: np.ndarray, *
 def _with_zero_column(g: OnnxGraph, source: str) -> str:
     """``source`` with a column of zeros after its own, for gathered entries that have no source."""
     return g.add("Pad", [source, g.indices([0, 0, 0, 1])])
+
+
+def _conv(g: OnnxGraph, op: SharedOp, source: str, geometry: ConvGeometry) -> str:
+    """A shared-weights op as one ``Conv`` (``nngraph.interop.onnx_conv``): its output, channels first,
+    flattened, is the op's targets filter by filter."""
+    convolved = g.add("Conv", [source, g.constant(geometry.weights, stem="kernel")],
+                      kernel_shape=list(geometry.weights.shape[2:]), strides=list(geometry.strides),
+                      dilations=list(geometry.dilations), pads=list(geometry.pads))
+    flat = g.add("Reshape", [convolved, g.indices([0, len(op.targets)])])
+    return g.binary("Add", flat, g.constant(op.bias, stem="b"))
 
 
 def _aggregate(g: OnnxGraph, op: AggregateOp, source: str, columns: np.ndarray) -> str:
