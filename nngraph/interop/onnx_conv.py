@@ -75,10 +75,10 @@ def conv_geometry(plan: Plan, op: SharedOp) -> ConvGeometry | None:
         return None
     spatial_in, spatial_out = source.shape[:-1], layer.shape[:-1]
     cell, channel = np.divmod(np.where(valid, cells, 0), channels)
-    if not np.all(np.where(valid, channel, channel[valid.argmax(axis=0), np.arange(op.entries)]) ==
-                  channel[valid.argmax(axis=0), np.arange(op.entries)]):
-        return None  # an entry reads different channels at different positions
-    entry_channel = channel[valid.argmax(axis=0), np.arange(op.entries)]
+    first = (valid.argmax(axis=0), np.arange(op.entries))  # where each entry first reads a source
+    entry_channel = channel[first]
+    if np.any(valid & (channel != entry_channel[None, :])):
+        return None  # an entry reads different channels at different positions (pooling, channel by channel)
     coordinates = np.unravel_index(cell, spatial_in)
     outputs = np.unravel_index(np.arange(positions), spatial_out)
     strides, dilations, starts, kernel_index = [], [], [], []
@@ -86,7 +86,7 @@ def conv_geometry(plan: Plan, op: SharedOp) -> ConvGeometry | None:
         stride = _stride(coordinates[axis], outputs[axis], valid, spatial_in[axis])
         if stride is None:
             return None
-        offsets = (coordinates[axis] - outputs[axis][:, None] * stride)[valid.argmax(axis=0), np.arange(op.entries)]
+        offsets = (coordinates[axis] - outputs[axis][:, None] * stride)[first]
         grid = np.unique(offsets)
         steps = np.unique(np.diff(grid))
         if len(steps) > 1 or grid[0] > 0:
@@ -105,6 +105,10 @@ def conv_geometry(plan: Plan, op: SharedOp) -> ConvGeometry | None:
     ends = [max(0, (out - 1) * stride + (size - 1) * dilation + 1 - length - start)
             for out, stride, size, dilation, length, start in zip(spatial_out, strides, kernel_shape, dilations,
                                                                    spatial_in, starts)]
+    extents = [(size - 1) * dilation + 1 for size, dilation in zip(kernel_shape, dilations)]
+    if [(length + start + end - extent) // stride + 1 for length, start, end, extent, stride
+            in zip(spatial_in, starts, ends, extents, strides)] != list(spatial_out):
+        return None  # Conv would compute more positions than the layer has
     geometry = ConvGeometry(source, weights, tuple(strides), tuple(dilations), (*starts, *ends))
     return geometry if np.array_equal(_windows(geometry, kernel_index, entry_channel, spatial_out, op),
                                       op.window) else None
