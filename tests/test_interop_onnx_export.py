@@ -25,6 +25,7 @@ from strategies import assert_close, networks
 import nngraph
 from nngraph import ArgumentError, ExtraMissingError, InputError, InteropError
 from nngraph.interop import onnx_conv, onnx_export, onnx_nodes
+from nngraph.core.network import reordered
 from nngraph.interop.neat import from_neat
 from nngraph.interop.onnx_export import to_onnx
 from nngraph.layers import (GRU, LSTM, AveragePooling2D, BatchNormalization, Conv1D, Conv2D, Dense, Flatten,
@@ -343,3 +344,13 @@ def test_without_layer_records_convolutions_export_as_gathers() -> None:
     del G.graph["layers"]
     exported = assert_exports(G, samples(144), dtype=np.float32)
     assert "Conv" not in {node.op_type for node in exported.graph.node}
+
+
+def test_channels_first_inputs_export_what_the_plan_computes() -> None:
+    G = conv_stack().graph
+    features = np.array(nngraph.inputs(G), dtype=object).reshape(48, 3)
+    H = reordered(G, inputs=features.T.ravel().tolist())  # as an importer of a channels-first network
+    exported = assert_exports(H, samples(144), dtype=np.float32)
+    # The input positions no longer lie channels last, so the first layer's windows match no Conv
+    # over them and it gathers; the layers after it read their maps as the plan lays them out.
+    assert [node.op_type for node in exported.graph.node].count("Conv") == 2
