@@ -1,9 +1,10 @@
-"""The competitors: hand-written numpy, onnxruntime (an ONNX model of the plan), PyTorch eager,
-neat-python.
+"""The competitors: hand-written numpy, onnxruntime (the plan exported by ``nngraph.to_onnx``),
+PyTorch eager, neat-python.
 
 Each peer computes the network as one would write it by hand, layer by layer: for each op of the
 plan, the tensors its sources live in (concatenated when there are several), one product, the
-bias, the activation (``peer_layers`` lays that out once for all of them). onnxruntime, PyTorch
+bias, the activation (``peer_layers`` lays that out for numpy and PyTorch; ``nngraph.to_onnx``
+exports the same layout for onnxruntime). onnxruntime, PyTorch
 and neat-python are optional (the ``bench`` extra); each builder returns ``None`` when its package
 is missing.
 """
@@ -87,47 +88,22 @@ def hand_written(plan: nngraph.Plan) -> Runner:
     return run
 
 
-_ONNX_ACTIVATIONS = {"linear": "Identity", "relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid",
-                     "softmax": "Softmax"}
-
-
-def onnxruntime_runner(plan: nngraph.Plan, *, threads: int) -> Runner | None:
-    """An onnxruntime session for an ONNX model of the same network (built from ``plan``)."""
+def onnxruntime_runner(plan: nngraph.CompiledPlan, *, threads: int) -> Runner | None:
+    """An onnxruntime session for the ONNX model ``nngraph.to_onnx`` exports from ``plan`` (one Gemm
+    and one activation per op, the tensors an op reads joined by one Concat), in the plan's dtype."""
     try:
-        import onnx
         import onnxruntime
-        from onnx import TensorProto, helper, numpy_helper
     except ImportError:
         return None
-    element = TensorProto.FLOAT if plan.dtype == np.float32 else TensorProto.DOUBLE
-    nodes, initializers = [], []
-    layers = peer_layers(plan)
-    for layer in layers:
-        name = layer.name
-        initializers += [numpy_helper.from_array(layer.weights, f"{name}_W"),
-                         numpy_helper.from_array(layer.bias, f"{name}_b")]
-        source = layer.tensors[0] if len(layer.tensors) == 1 else f"{name}_in"
-        if len(layer.tensors) > 1:
-            nodes.append(helper.make_node("Concat", list(layer.tensors), [source], axis=1))
-        nodes.append(helper.make_node("MatMul", [source, f"{name}_W"], [f"{name}_xw"]))
-        nodes.append(helper.make_node("Add", [f"{name}_xw", f"{name}_b"], [f"{name}_z"]))
-        extra = {"axis": -1} if layer.activation == "softmax" else {}
-        nodes.append(helper.make_node(_ONNX_ACTIVATIONS[layer.activation], [f"{name}_z"], [name], **extra))
-    last = layers[-1].name
-    graph = helper.make_graph(
-        nodes, "nngraph", [helper.make_tensor_value_info("x", element, [None, len(plan.inputs)])],
-        [helper.make_tensor_value_info(last, element, [None, len(plan.outputs)])], initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    onnx.checker.check_model(model)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-    session = onnxruntime.InferenceSession(model.SerializeToString(), options,
-                                           providers=["CPUExecutionProvider"])
+    model = nngraph.to_onnx(plan, dtype=plan.dtype)
+    session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
     def run(x: np.ndarray) -> np.ndarray:
-        return session.run(None, {"x": x})[0]
+        return session.run(None, {"input": x})[0]
 
     return run
 

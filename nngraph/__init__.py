@@ -50,7 +50,7 @@ from nngraph.errors import (
 from nngraph.execute.compiled import CompiledPlan, compile_network
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import Trace
-from nngraph.interop import from_keras, from_neat, from_neat_json, from_onnx, from_sklearn
+from nngraph.interop import from_keras, from_neat, from_neat_json, from_onnx, from_sklearn, to_onnx
 from nngraph.io import load, save
 from nngraph.core.network import (
     Connection,
@@ -93,4 +93,4 @@ __all__ = [
 __all__ += ["render", "render_html", "render_layers", "render_neurons", "render_plan"]
 __all__ += ["Aggregation", "AggregateOp", "LayerRecord", "UnknownAggregationError", "add_layer", "count_params",
             "known_aggregations", "layer_records", "resolve_aggregation", "set_param"]
-__all__ += ["from_keras", "from_neat", "from_neat_json", "from_onnx", "from_sklearn"]
+__all__ += ["from_keras", "from_neat", "from_neat_json", "from_onnx", "from_sklearn", "to_onnx"]

@@ -132,7 +132,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, status: int, *cul
 
 # --- help -------------------------------------------------------------------------------------------
 
-COMMANDS = ("demo", "new", "summary", "run", "inspect", "compile", "render")
+COMMANDS = ("demo", "new", "summary", "run", "inspect", "compile", "render", "export")
 
 
 def test_every_command_has_help_with_an_example() -> None:
@@ -482,6 +482,14 @@ def error_cases(f: dict[str, Path], bad: dict[str, Path]) -> dict[str, tuple[Cal
         "unwritable demo": (Call(("demo", "--diagrams", not_a_folder)), 1,
                             (str(not_a_folder), "cannot write: Not a directory")),
         "compile malformed": (Call(("compile", bad["not_a_model.json"])), 1, (str(bad["not_a_model.json"]),)),
+        "export malformed": (Call(("export", bad["truncated.json"], "-o", "m.onnx")), 1,
+                             (str(bad["truncated.json"]), "JSON")),
+        "export type": (Call(("export", model, "-o", "model.pb")), 2, ("-o/--output", "'model.pb'", ".onnx")),
+        "export opset": (Call(("export", model, "-o", "m.onnx", "--opset", "12")), 2,
+                         ("--opset", "from 13 to", "got 12")),
+        "export dtype": (Call(("export", model, "-o", "m.onnx", "--dtype", "float16")), 2, ("--dtype", "float16")),
+        "unwritable export": (Call(("export", model, "-o", not_a_folder / "m.onnx")), 1,
+                              (str(not_a_folder / "m.onnx"), "cannot write: Not a directory")),
         "neuron outside layer": (Call(("inspect", model, "-i", f["x.csv"], "--layer", "dense",
                                        "--neuron", "dense_1/0")), 2, ("--neuron", "'dense_1/0'", "'dense'")),
     }

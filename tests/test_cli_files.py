@@ -58,10 +58,11 @@ def writing_commands(model: Path, samples: Path, folder: Path) -> dict[str, tupl
         "run json": (["run", model, "-i", samples, "-o", folder / "y.json"], folder / "y.json"),
         "render": (["render", model, "-o", folder / "d.dot", "-i", samples], folder / "d.dot"),
         "demo": (["demo", "--diagrams", folder / "demo"], folder / "demo" / "lesson_layers.dot"),
+        "export": (["export", model, "-o", folder / "m.onnx"], folder / "m.onnx"),
     }
 
 
-COMMANDS = ("new", "run csv", "run npy", "run json", "render", "demo")
+COMMANDS = ("new", "run csv", "run npy", "run json", "render", "demo", "export")
 
 
 @pytest.mark.parametrize("command", COMMANDS)

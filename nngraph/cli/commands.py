@@ -23,8 +23,9 @@ from nngraph.cli.datafiles import STDIN, listing, output_kind, read_inputs, to_j
 from nngraph.cli.execution import compile_model, forward, load_model, name_of, trace_sample
 from nngraph.cli.progress import Progress
 from nngraph.demo import run_demo
-from nngraph.errors import LayerError, RenderError, UnknownActivationError, UsageError
+from nngraph.errors import ArgumentError, LayerError, RenderError, UnknownActivationError, UsageError
 from nngraph.execute.trace import Trace
+from nngraph.interop.onnx_export import DEFAULT_OPSET, to_onnx
 from nngraph.io import save
 from nngraph.keras.layers.core import MAX_CONNECTIONS, Dense, check_size
 from nngraph.keras.sequential import Sequential
@@ -227,5 +228,20 @@ def render(args: argparse.Namespace, console: Console) -> None:
     console.print(f"wrote {args.output}: {what} of {args.model}")
 
 
+def export(args: argparse.Namespace, console: Console) -> None:
+    """``nngraph export``: the model as an ONNX file (``nngraph.to_onnx``), written atomically."""
+    if Path(args.output).suffix.lower() != ".onnx":
+        raise UsageError("-o/--output", f"{args.output!r}: an ONNX file's name ends in .onnx")
+    G = load_model(args.model, console.progress)
+    opset = DEFAULT_OPSET if args.opset is None else args.opset
+    with writing(args.output), console.progress.task(f"exporting {args.output}"):
+        try:
+            to_onnx(G, args.output, dtype=args.dtype, opset=opset)
+        except ArgumentError as error:
+            raise UsageError("--opset", str(error).removeprefix("to_onnx: ")) from None
+    console.print(f"wrote {args.output}: {args.model} as ONNX (opset {opset}, {args.dtype}), "
+                  f"{len(inputs(G))} inputs -> {len(outputs(G))} outputs")
+
+
 COMMANDS = {"demo": demo, "new": new, "summary": summary, "run": run, "inspect": inspect,
-            "compile": compile_, "render": render}
+            "compile": compile_, "render": render, "export": export}

@@ -10,6 +10,7 @@ import sys
 from typing import NoReturn
 
 from nngraph import __version__
+from nngraph.interop.onnx_export import DEFAULT_OPSET, MIN_OPSET
 
 DIAGRAMS = ("neurons", "layers", "plan")
 
@@ -170,4 +171,14 @@ def build_parser() -> Parser:
                         help="neurons diagram: collapse wider columns to their first and last few")
     render.add_argument("--output-labels", type=_comma_list, metavar="NAME,...",
                         help="neurons diagram: class names for the outputs, in output order")
+
+    export = _command(commands, "export", "write a model as ONNX, for onnxruntime and other ONNX tools",
+                      "  nngraph export model.json -o model.onnx\n"
+                      "  nngraph export model.json -o model64.onnx --dtype float64", common)
+    _model(export)
+    export.add_argument("-o", "--output", metavar="FILE", required=True, help="the ONNX file to write (.onnx)")
+    export.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                        help="the model's element type (default: float32)")
+    export.add_argument("--opset", type=_positive_int, default=None, metavar="N",
+                        help=f"the ONNX operator set, {MIN_OPSET} or later (default: {DEFAULT_OPSET})")
     return parser

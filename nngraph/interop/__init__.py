@@ -10,12 +10,15 @@
                      ``sklearn`` extra)
     onnx_import.py   an ONNX model (a chain of ops) as a network of layers (``from_onnx``; the
                      ``onnx`` extra); onnx_ops.py says which op becomes which layer
+    onnx_export.py   any network or plan as an ONNX model for onnxruntime (``to_onnx``; the ``onnx``
+                     extra), with onnx_nodes.py (activations, aggregations) and onnx_conv.py (Conv)
 """
 
 from nngraph.interop.keras_models import from_keras
 from nngraph.interop.neat import from_neat
 from nngraph.interop.neat_json import from_neat_json
 from nngraph.interop.onnx_import import from_onnx
+from nngraph.interop.onnx_export import to_onnx
 from nngraph.interop.sklearn_mlp import from_sklearn
 
-__all__ = ["from_keras", "from_neat", "from_neat_json", "from_onnx", "from_sklearn"]
+__all__ = ["from_keras", "from_neat", "from_neat_json", "from_onnx", "from_sklearn", "to_onnx"]
