@@ -4,7 +4,9 @@ Names follow Keras (``relu``, ``sigmoid``, ``softmax``, ...); common aliases are
 accepted (``identity``, ``logistic``, ``silu``, ``leaky-relu``, any case). neat-python's own
 functions, which scale and clamp their argument, are there too, prefixed ``neat_``
 (``neat_sigmoid``, ``neat_gauss``, ...; see ``nngraph.core.neat_activations``).
-A parameter is written in the name: ``"leaky_relu(alpha=0.1)"``, ``"elu(alpha=0.5)"``.
+A parameter is written in the name: ``"leaky_relu(alpha=0.1)"``, ``"elu(alpha=0.5)"``,
+``"softplus(beta=2.0, threshold=20.0)"`` (PyTorch's ``Softplus``: linear where ``beta z > threshold``;
+plain ``softplus`` has no threshold, as Keras').
 
 Every function is vectorised and keeps the dtype of its argument. Element-wise
 functions accept any shape. Group-wise functions normalise over the last axis,
@@ -82,9 +84,14 @@ def _tanh(z: np.ndarray) -> np.ndarray:
     return np.tanh(z)
 
 
-def _softplus(z: np.ndarray) -> np.ndarray:
+def _softplus(z: np.ndarray, beta: float, threshold: float) -> np.ndarray:
+    # PyTorch's form: log(1 + exp(beta z)) / beta, and z itself where beta z > threshold; the
+    # defaults (beta 1, no threshold) are Keras' softplus.
     with np.errstate(invalid="ignore"):  # NaN inputs propagate quietly, as in every other activation
-        return np.logaddexp(0, z)
+        if beta == 1.0 and math.isinf(threshold):
+            return np.logaddexp(0, z)
+        scaled = beta * z
+        return np.where(scaled > threshold, z, np.logaddexp(0, scaled) / beta)
 
 
 def _softsign(z: np.ndarray) -> np.ndarray:
@@ -122,7 +129,7 @@ _REGISTRY: dict[str, tuple[Callable[..., np.ndarray], dict[str, float], bool]] =
     "sigmoid": (_sigmoid, {}, False),
     "hard_sigmoid": (_hard_sigmoid, {}, False),
     "tanh": (_tanh, {}, False),
-    "softplus": (_softplus, {}, False),
+    "softplus": (_softplus, {"beta": 1.0, "threshold": math.inf}, False),
     "softsign": (_softsign, {}, False),
     "gelu": (_gelu, {}, False),
     "swish": (_swish, {}, False),

@@ -102,12 +102,42 @@ def size_tuple(value: object, rank: int, argument: str, layer: str) -> tuple[int
     return tuple(int(size) for size in values)
 
 
-def padding_mode(value: object, layer: str) -> str:
-    """Keras' ``padding``, ``"valid"`` or ``"same"`` in any case; ``LayerError`` otherwise."""
-    mode = value.lower() if isinstance(value, str) else None
-    if mode not in ("valid", "same"):
-        raise LayerError(f"{layer}: padding must be 'valid' or 'same', got {shown(value)}")
-    return mode
+Padding = str | tuple[tuple[int, int], ...]  # "valid", "same", or (before, after) cells per spatial axis
+
+
+def padding_mode(value: object, layer: str, *, rank: int = 1) -> Padding:
+    """Keras' ``padding``, ``"valid"`` or ``"same"`` in any case, or explicit zero cells around each
+    of the ``rank`` spatial axes, as PyTorch and ONNX give them: one number for every side, ``rank``
+    numbers (each axis' both sides) or ``rank`` pairs ``(before, after)``, returned as pairs (no
+    padding at all is ``"valid"``); ``LayerError`` otherwise.
+
+    Examples
+    --------
+    >>> padding_mode("SAME", "Conv2D"), padding_mode(1, "Conv2D", rank=2), padding_mode((0, 0), "Conv2D", rank=2)
+    ('same', ((1, 1), (1, 1)), 'valid')
+    >>> padding_mode(((0, 1), (2, 3)), "MaxPooling2D", rank=2)
+    ((0, 1), (2, 3))
+    """
+    if isinstance(value, str):
+        mode = value.lower()
+        if mode in ("valid", "same"):
+            return mode
+    else:
+        sides = (value,) * rank if whole_number(value) else value
+        if isinstance(sides, (tuple, list)) and len(sides) == rank:
+            pairs = [(side, side) if whole_number(side) else side for side in sides]
+            if all(isinstance(pair, (tuple, list)) and len(pair) == 2
+                   and all(whole_number(cells) and cells >= 0 for cells in pair) for pair in pairs):
+                explicit = tuple((int(before), int(after)) for before, after in pairs)
+                return "valid" if not any(map(any, explicit)) else explicit
+    raise LayerError(f"{layer}: padding must be 'valid' or 'same', or the zero cells around each of the "
+                     f"{rank} spatial axes (a whole number, {rank} of them, or {rank} (before, after) pairs), "
+                     f"got {shown(value)}")
+
+
+def padding_config(padding: Padding) -> str | list[list[int]]:
+    """``padding`` as a layer's config holds it (JSON): the mode, or ``[[before, after], ...]``."""
+    return padding if isinstance(padding, str) else [list(pair) for pair in padding]
 
 
 def position_ids(prefix: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -148,7 +178,8 @@ class Windows:
     ``output`` is the spatial output shape; ``index[p, k]`` is the flat (C-order) spatial input
     position under entry ``k`` of the window (C-order over the window's shape) at output position
     ``p``, or -1 where the entry falls on padding. ``padding`` is the cells added before each
-    axis (``same`` puts the odd cell after, as TensorFlow and Keras do).
+    axis (``same`` puts the odd cell after, as TensorFlow and Keras do; explicit padding says
+    its own).
     """
 
     output: tuple[int, ...]
@@ -162,9 +193,10 @@ class Windows:
 
 
 def windows(spatial: Sequence[int], window: Sequence[int], *, strides: Sequence[int],
-            dilation: Sequence[int], padding: str) -> Windows | None:
-    """The ``Windows`` of a convolution or pooling over ``spatial``; ``None`` when ``valid``
-    padding leaves no output position (the window is larger than the input).
+            dilation: Sequence[int], padding: Padding) -> Windows | None:
+    """The ``Windows`` of a convolution or pooling over ``spatial``; ``None`` when ``valid`` or
+    explicit padding leaves no output position (the window is larger than the padded input).
+    ``padding`` is ``"valid"``, ``"same"`` or ``(before, after)`` cells per axis (see ``padding_mode``).
 
     Examples
     --------
@@ -173,18 +205,20 @@ def windows(spatial: Sequence[int], window: Sequence[int], *, strides: Sequence[
     ((4,), [[-1, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, -1]])
     >>> windows((2,), (3,), strides=(1,), dilation=(1,), padding="valid") is None
     True
+    >>> windows((3,), (2,), strides=(2,), dilation=(1,), padding=((1, 0),)).index.tolist()
+    [[-1, 0], [1, 2]]
     """
     coordinates, valid, output, before = [], [], [], []
-    for size, width, stride, rate in zip(spatial, window, strides, dilation):
+    for axis, (size, width, stride, rate) in enumerate(zip(spatial, window, strides, dilation)):
         extent = (width - 1) * rate + 1
-        if padding == "valid":
-            count = (size - extent) // stride + 1
-            if count <= 0:
-                return None
-            pad = 0
-        else:
+        if padding == "same":
             count = (size - 1) // stride + 1
             pad = max(0, (count - 1) * stride + extent - size) // 2
+        else:
+            pad, after = (0, 0) if padding == "valid" else padding[axis]
+            count = (size + pad + after - extent) // stride + 1
+            if count <= 0:
+                return None
         cells = (np.arange(count) * stride - pad)[:, None] + (np.arange(width) * rate)[None, :]
         coordinates.append(cells)
         valid.append((cells >= 0) & (cells < size))

@@ -2,8 +2,10 @@
 
 Max pooling is a neuron with ``aggregation="max"`` over connections of weight 1; average pooling
 a weighted sum with weights ``1 / n``, where ``n`` counts the window's cells on the input: at a
-``same`` border, Keras leaves the padding out of the average (and out of the max). The global
-poolings read every position of their channel. Pooling layers have no weights.
+``same`` border, Keras leaves the padding out of the average (and out of the max). Beyond Keras,
+``padding`` may give explicit zero cells around each axis, and average pooling may count them in
+the average (``count_include_pad=True``: ``n`` is the whole window), as PyTorch's and ONNX's do.
+The global poolings read every position of their channel. Pooling layers have no weights.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import numpy as np
 
 from nngraph.core.network import AGGREGATION, ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, LAYER, ROLE, WEIGHT
 from nngraph.errors import LayerError
-from nngraph.keras.layers.base import Layer, Weightless, Windows, padding_mode, position_ids, size_tuple, windows
+from nngraph.keras.layers.base import (Layer, Padding, Weightless, Windows, padding_config, padding_mode, position_ids,
+                                       size_tuple, windows)
 
 MAX, AVERAGE = "max", "average"
 
@@ -29,9 +32,10 @@ def _spatial_axes(layer: Layer, rank: int, shape: tuple[int, ...]) -> None:
 
 
 def _add_pooling_neurons(G: nx.DiGraph, layer: Layer, sources: np.ndarray, neurons: np.ndarray,
-                         index: np.ndarray, mode: str) -> None:
+                         index: np.ndarray, mode: str, *, divisor: int | None = None) -> None:
     """One neuron per output position and channel, reading the cells ``index[position]`` (-1: none)
-    of its channel: weights 1 and ``max``, or weights ``1 / cells`` summed."""
+    of its channel: weights 1 and ``max``, or weights ``1 / divisor`` summed (``divisor``: the
+    window's cells on the input unless given)."""
     channels = sources.shape[-1]
     inputs = sources.reshape(-1, channels).tolist()
     targets = neurons.reshape(-1, channels).tolist()
@@ -42,7 +46,7 @@ def _add_pooling_neurons(G: nx.DiGraph, layer: Layer, sources: np.ndarray, neuro
     edges = []
     for position, cells in enumerate(index.tolist()):
         cells = [cell for cell in cells if cell >= 0]
-        weight = 1.0 if mode == MAX else 1.0 / len(cells)
+        weight = 1.0 if mode == MAX else 1.0 / (divisor or len(cells))
         for c, target in enumerate(targets[position]):
             edges.extend((inputs[cell][c], target, {WEIGHT: weight}) for cell in cells)
     G.add_edges_from(edges)
@@ -55,13 +59,13 @@ class BasePooling(Weightless):
     mode = MAX
 
     def __init__(self, pool_size: int | Sequence[int] = 2, strides: int | Sequence[int] | None = None,
-                 padding: str = "valid", *, name: str | None = None,
+                 padding: Padding | int | Sequence[int] = "valid", *, name: str | None = None,
                  input_shape: Sequence[int] | None = None) -> None:
         super().__init__(name=name, input_shape=input_shape)
         self.pool_size = size_tuple(pool_size, self.rank, "pool_size", self.label)
         self.strides = self.pool_size if strides is None else size_tuple(strides, self.rank, "strides",
                                                                           self.label)
-        self.padding = padding_mode(padding, self.label)
+        self.padding = padding_mode(padding, self.label, rank=self.rank)
         self.windows: Windows | None = None
 
     def __repr__(self) -> str:
@@ -74,8 +78,8 @@ class BasePooling(Weightless):
                         padding=self.padding)
         if found is None:
             raise LayerError(f"{self.label}: the pool {self.pool_size} is larger than its input "
-                             f"{shape[:-1]} with padding='valid', so there is no output position; use a "
-                             "smaller pool_size or padding='same'")
+                             f"{shape[:-1]} with padding={padding_config(self.padding)!r}, so there is no "
+                             "output position; use a smaller pool_size or padding='same'")
         return found
 
     def compute_output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -86,13 +90,40 @@ class BasePooling(Weightless):
         return math.prod(output), int(self._windows(shape).valid.sum()) * shape[-1]
 
     def get_config(self) -> dict[str, Any]:
-        return {"pool_size": list(self.pool_size), "strides": list(self.strides), "padding": self.padding}
+        return {"pool_size": list(self.pool_size), "strides": list(self.strides),
+                "padding": padding_config(self.padding)}
+
+    def _divisor(self) -> int | None:
+        """What an average divides by: None for the window's cells on the input (Keras)."""
+        return None
 
     def _add_neurons(self, G: nx.DiGraph, sources: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         self.windows = self._windows(tuple(sources.shape))
         neurons = position_ids(str(self.name), self._output)
-        _add_pooling_neurons(G, self, sources, neurons, self.windows.index, self.mode)
+        _add_pooling_neurons(G, self, sources, neurons, self.windows.index, self.mode, divisor=self._divisor())
         return neurons
+
+
+class BaseAveragePooling(BasePooling):
+    """Average pooling; ``count_include_pad=True`` divides by the whole window, padding cells
+    included (PyTorch's and ONNX's choice), where Keras divides by the cells on the input."""
+
+    mode = AVERAGE
+
+    def __init__(self, pool_size: int | Sequence[int] = 2, strides: int | Sequence[int] | None = None,
+                 padding: Padding | int | Sequence[int] = "valid", *, count_include_pad: bool = False,
+                 name: str | None = None, input_shape: Sequence[int] | None = None) -> None:
+        super().__init__(pool_size, strides, padding, name=name, input_shape=input_shape)
+        self.count_include_pad = bool(count_include_pad)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if self.count_include_pad:
+            config["count_include_pad"] = True
+        return config
+
+    def _divisor(self) -> int | None:
+        return math.prod(self.pool_size) if self.count_include_pad else None
 
 
 class MaxPooling1D(BasePooling):
@@ -130,7 +161,7 @@ class MaxPooling2D(BasePooling):
     mode = MAX
 
 
-class AveragePooling1D(BasePooling):
+class AveragePooling1D(BaseAveragePooling):
     """The mean of each window of ``pool_size`` steps; at a ``same`` border, of its cells on the input.
 
     Examples
@@ -138,15 +169,17 @@ class AveragePooling1D(BasePooling):
     >>> from nngraph.models import Sequential
     >>> Sequential([AveragePooling1D(3, strides=1, input_shape=(5, 1))]).output_shape
     (None, 3, 1)
+    >>> model = Sequential([AveragePooling1D(2, padding=1, count_include_pad=True, input_shape=(3, 1))])
+    >>> model.predict(np.array([[[2.0], [4.0], [6.0]]]))[0, :, 0]  # (0 + 2) / 2, (4 + 6) / 2
+    array([1., 5.])
     """
 
     kind = "AveragePooling1D"
     base_name = "average_pooling1d"
     rank = 1
-    mode = AVERAGE
 
 
-class AveragePooling2D(BasePooling):
+class AveragePooling2D(BaseAveragePooling):
     """The mean of each ``pool_size`` window; at a ``same`` border, of its cells on the input.
 
     Examples
@@ -160,7 +193,6 @@ class AveragePooling2D(BasePooling):
     kind = "AveragePooling2D"
     base_name = "average_pooling2d"
     rank = 2
-    mode = AVERAGE
 
 
 class BaseGlobalPooling(Weightless):
