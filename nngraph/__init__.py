@@ -73,6 +73,8 @@ from nngraph.render import render, render_html, render_layers, render_neurons, r
 from nngraph.core.structure import Column, columns, levels
 from nngraph.core.validate import validate
 
+from nngraph.interop.torch_modules import from_torch
+
 from nngraph import layers, models  # the lesson's import paths, as attributes too
 
 __version__ = "0.1.0"
@@ -90,3 +92,4 @@ __all__ = [
 __all__ += ["render", "render_html", "render_layers", "render_neurons", "render_plan"]
 __all__ += ["Aggregation", "AggregateOp", "LayerRecord", "UnknownAggregationError", "add_layer", "count_params",
             "known_aggregations", "layer_records", "resolve_aggregation", "set_param"]
+__all__ += ["from_torch"]
