@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,10 @@ def from_torch(module: Any, input_shape: Sequence[int], *, name: str = "torch") 
     if not isinstance(module, torch.nn.Module):
         raise ArgumentError(f"from_torch takes a torch.nn.Module, got {type(module).__name__}")
     shape = _input_shape(input_shape)
+    if type(module).__module__.startswith("torch.nn") and not isinstance(module, torch.nn.Sequential):
+        # One layer on its own: fx traces into a root module's forward, so the layer goes in a
+        # Sequential, under its kind's name ("lstm").
+        module = torch.nn.Sequential(OrderedDict([(type(module).__name__.lower(), module)]))
     try:
         traced = torch.fx.symbolic_trace(module)
     except Exception as error:  # fx raises several kinds: each means the forward cannot be traced
@@ -176,7 +181,8 @@ def _what(node: Any) -> str:
     if node.op == "call_method":
         return f"method .{node.target}()"
     if node.op == "call_function":
-        return f"function {getattr(node.target, '__module__', None) or 'torch'}.{getattr(node.target, '__name__', node.target)}"
+        where = (getattr(node.target, "__module__", None) or "torch").lstrip("_")  # _operator: operator
+        return f"function {where}.{getattr(node.target, '__name__', node.target)}"
     return node.op
 
 
@@ -191,23 +197,30 @@ def _refuse_training_batch_norm(torch: Any, traced: Any, chain: list[Any]) -> No
                                    "from_torch", part=node.target)
 
 
+SHAPE = "nngraph_shape"  # the fx node meta key of its output's shape without the batch axis (None: no tensor)
+
+
 def _propagate_shapes(torch: Any, traced: Any, shape: tuple[int, ...]) -> None:
-    """Run the traced module once on zeros, recording every node's output shape (``ShapeProp``)."""
-    from torch.fx.passes.shape_prop import ShapeProp
+    """Run the traced module once on zeros, recording every node's output shape in its ``meta``."""
+
+    class Shapes(torch.fx.Interpreter):  # type: ignore[misc, name-defined]
+        def run_node(self, node: Any) -> Any:
+            result = super().run_node(node)
+            node.meta[SHAPE] = tuple(result.shape[1:]) if isinstance(result, torch.Tensor) else None
+            return result
 
     dtype = next((p.dtype for p in traced.parameters() if p.is_floating_point()), torch.float32)
     try:
         with torch.no_grad():
-            ShapeProp(traced).propagate(torch.zeros((2, *shape), dtype=dtype))
+            Shapes(traced).run(torch.zeros((2, *shape), dtype=dtype))
     except Exception as error:  # the module's own complaint, whatever its kind
         raise InteropError(f"the module does not run on inputs of shape (batch, {', '.join(map(str, shape))}): "
-                           f"{type(error).__name__}: {error}") from None
+                           f"{type(error).__name__}: {str(error).splitlines()[0]}") from None
 
 
 def _result_shape(node: Any) -> tuple[int, ...] | None:
     """An fx node's output shape without the batch axis (None for a tuple)."""
-    meta = node.meta.get("tensor_meta")
-    return tuple(meta.shape[1:]) if hasattr(meta, "shape") else None
+    return node.meta.get(SHAPE)
 
 
 def _channels_first(torch: Any, traced: Any, chain: list[Any], shape: tuple[int, ...]) -> bool:
@@ -430,7 +443,7 @@ class _Builder:
                 raise InteropError(f"dilation={module.dilation}: nngraph's pooling windows are not dilated")
             if module.return_indices:
                 raise InteropError("return_indices=True: from_torch imports the pooled values only")
-        elif module.divisor_override is not None:
+        elif getattr(module, "divisor_override", None) is not None:  # AvgPool1d has none
             raise InteropError(f"divisor_override={module.divisor_override}: nngraph divides by the window")
         spatial = self.shape[1:]
         if module.ceil_mode and any(_pooled(n, k, s, p, ceil=True) != _pooled(n, k, s, p, ceil=False)
