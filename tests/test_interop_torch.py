@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import runpy
 import sys
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -159,7 +161,7 @@ def lenet(channels: int = 1) -> nn.Module:
     return nn.Sequential(
         nn.Conv2d(channels, 4, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(4, 6, 3), nn.BatchNorm2d(6), nn.Tanh(), nn.AvgPool2d(2),
-        nn.Flatten(), nn.Linear(6 * 3 * 3, 12), nn.BatchNorm1d(12), nn.ReLU(), nn.Dropout(0.5),
+        nn.Flatten(), nn.Linear(6 * 2 * 2, 12), nn.BatchNorm1d(12), nn.ReLU(), nn.Dropout(0.5),
         nn.Linear(12, 10), nn.Softmax(dim=-1))
 
 
@@ -167,8 +169,8 @@ def lenet(channels: int = 1) -> nn.Module:
 def test_a_lenet_like_cnn_random_and_trained(dtype: torch.dtype) -> None:
     torch.manual_seed(4)
     module = lenet()
-    assert_imported(module, (1, 16, 16), dtype=dtype)
-    assert_imported(trained(module.float(), (1, 16, 16)), (1, 16, 16), dtype=dtype)
+    assert_imported(module, (1, 12, 12), dtype=dtype)
+    assert_imported(trained(module.float(), (1, 12, 12)), (1, 12, 12), dtype=dtype)
 
 
 def test_convolution_and_pooling_settings_as_pytorch_computes_them() -> None:
@@ -264,11 +266,11 @@ def test_sequence_layers_layer_norm_over_features() -> None:
 
 def test_layers_keep_module_paths_as_names() -> None:
     torch.manual_seed(10)
-    G = from_torch(lenet().eval(), (1, 16, 16))
+    G = from_torch(lenet().eval(), (1, 12, 12))
     records = nngraph.layer_records(G)
     assert [(r.name, r.kind) for r in records][:3] == [("0", "Conv2D"), ("2", "MaxPooling2D"), ("3", "Conv2D")]
     assert records[0].config["padding"] == [[2, 2], [2, 2]] and records[0].config["activation"] == "relu"
-    trace = compile_network(G).trace(RNG.normal(size=(2, 256)))
+    trace = compile_network(G).trace(RNG.normal(size=(2, 144)))
     assert trace.layer_values("12").shape == (2, 10)
 
 
@@ -375,3 +377,16 @@ def test_from_torch_without_pytorch_names_the_extra(monkeypatch: pytest.MonkeyPa
     with pytest.raises(ExtraMissingError, match=r"pip install 'nngraph\[torch\]'"):
         from_torch(object(), (3,))
     assert nngraph.interop.from_torch is from_torch
+
+
+def test_the_import_torch_example_agrees_with_pytorch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    example = runpy.run_path(str(Path(__file__).parents[1] / "examples" / "import_torch.py"))
+    example["main"]([str(tmp_path), "--dot"])
+    printed = capsys.readouterr().out
+    assert " 0 (Conv2D)                     (None, 12, 12, 4)             40" in printed
+    assert "Total params: 522" in printed and "Non-trainable params: 12" in printed
+    assert "PyTorch's parameters: 510, plus BatchNorm's running mean and variance: 12" in printed
+    difference = float(printed.split("largest difference from PyTorch over 5 images: ")[1].split()[0])
+    assert difference < 1e-5
+    assert (tmp_path / "torch_layers.dot").read_text().count("(Conv2D)") == 2
+    assert (tmp_path / "torch_neurons.dot").exists()
