@@ -27,7 +27,7 @@ import math
 import operator
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -262,7 +262,6 @@ class _Recurrent:
     module: Any
     path: str
     stage: str = "tuple"
-    read: list[str] = field(default_factory=list)
 
 
 class _Builder:
@@ -333,7 +332,7 @@ class _Builder:
         except LayerError as error:
             raise InteropError(f"{pending.part}: {error}", part=pending.part) from None
 
-    def _activate(self, spec: str, part: str) -> None:
+    def activation(self, spec: str, part: str) -> None:
         """An element-wise (or softmax) activation: the pending Dense's or Conv's own where it
         has none, else an Activation layer."""
         activation = resolve_activation(spec)
@@ -532,49 +531,55 @@ class _Builder:
         """Follow a recurrent module's result through the indexing after it: True when ``node`` is
         consumed here (an element of its tuple, or the last step)."""
         state = self.unrolled
-        steps, layers = self.shape[0], state.module.num_layers  # type: ignore[union-attr]
+        if state is None:
+            return False
+        steps, layers, path = self.shape[0], state.module.num_layers, state.path
         index = node.args[1] if node.op == "call_function" and node.target is operator.getitem else None
-        squeeze = node.op == "call_method" and node.target == "squeeze" and _Call(node).argument(1, "dim", None) == 0
-        if state.stage == "tuple" and index in (0, 1):  # type: ignore[union-attr]
-            lstm = type(state.module).__name__ == "LSTM"  # type: ignore[union-attr]
-            state.stage = "sequence" if index == 0 else "states" if lstm else "state"  # type: ignore[union-attr]
+        if state.stage == "tuple" and index in (0, 1):
+            lstm = type(state.module).__name__ == "LSTM"
+            state.stage = "sequence" if index == 0 else "states" if lstm else "state"
             return True
-        if state.stage == "states" and index in (0, 1):  # type: ignore[union-attr]
+        if state.stage == "states" and index in (0, 1):
             if index == 1:
-                raise InteropError(f"module {state.path!r} (LSTM): the forward reads its cell state c_n, which "  # type: ignore[union-attr]
-                                   "nngraph does not output; read the output or h_n", part=state.path)  # type: ignore[union-attr]
-            state.stage = "state"  # type: ignore[union-attr]
+                raise InteropError(f"module {path!r} (LSTM): the forward reads its cell state c_n, which nngraph "
+                                   "does not output; read the output or h_n", part=path)
+            state.stage = "state"
             return True
-        if state.stage == "state":  # type: ignore[union-attr]
+        if state.stage == "state":
+            squeeze = (node.op == "call_method" and node.target == "squeeze"
+                       and _Call(node).argument(1, "dim", None) == 0)
             if index in (-1, layers - 1) or (squeeze and layers == 1):
                 self._build_recurrent(sequences=False)
                 return True
-            raise InteropError(f"fx node {node.name!r} ({_what(node)}) reads h_n of module {state.path!r} "  # type: ignore[union-attr]
-                               "(layers, batch, units) other than by h_n[-1]; from_torch imports the last "
-                               "layer's final state", part=node.name)
-        if state.stage == "sequence":  # type: ignore[union-attr]
+            raise InteropError(f"fx node {node.name!r} ({_what(node)}) reads h_n of module {path!r} (layers, batch, "
+                               "units) other than by h_n[-1]; from_torch imports the last layer's final state",
+                               part=node.name)
+        if state.stage == "sequence":
             last = (isinstance(index, tuple) and 2 <= len(index) <= 3 and index[0] == slice(None)
                     and index[1] in (-1, steps - 1) and all(item == slice(None) for item in index[2:]))
             self._build_recurrent(sequences=not last)
             return last
-        raise InteropError(f"fx node {node.name!r} ({_what(node)}) reads the tuple of module {state.path!r} "  # type: ignore[union-attr]
-                           "other than by indexing it: out, h = module(x)", part=node.name)
+        raise InteropError(f"fx node {node.name!r} ({_what(node)}) reads the tuple of module {path!r} other than by "
+                           "indexing it, as out, h = module(x) does", part=node.name)
 
     def _build_recurrent(self, *, sequences: bool) -> None:
+        """Add the pending recurrent module's layers (stacked ones return their sequences), its
+        weights in Keras' layouts."""
         state, self.unrolled = self.unrolled, None
-        module, path = state.module, state.path  # type: ignore[union-attr]
-        kind = type(module).__name__
+        if state is None:
+            return
+        module, path, kind = state.module, state.path, type(state.module).__name__
         units, layers = module.hidden_size, module.num_layers
+        gru_gates = np.concatenate([np.arange(units, 2 * units), np.arange(units), np.arange(2 * units, 3 * units)])
         for layer in range(layers):
             kernel, recurrent = (_array(getattr(module, f"weight_{part}_l{layer}")) for part in ("ih", "hh"))
             biases = ([_array(getattr(module, f"bias_{part}_l{layer}")) for part in ("ih", "hh")]
                       if module.bias else [])
             settings: dict[str, Any] = {"units": units, "use_bias": bool(module.bias),
                                         "return_sequences": sequences or layer < layers - 1}
-            if kind == "GRU":  # PyTorch's gates r, z, n; Keras' z, r, h
-                gates = np.concatenate([np.arange(units, 2 * units), np.arange(units), np.arange(2 * units, 3 * units)])
-                kernel, recurrent = kernel[gates], recurrent[gates]
-                bias = [np.stack([b[gates] for b in biases])] if biases else []
+            if kind == "GRU":  # PyTorch's gates r, z, n; Keras' z, r, h, and both biases (reset_after)
+                kernel, recurrent = kernel[gru_gates], recurrent[gru_gates]
+                bias = [np.stack([b[gru_gates] for b in biases])] if biases else []
                 builder: type = GRU
                 settings["reset_after"] = True
             else:
@@ -582,11 +587,9 @@ class _Builder:
                 builder = LSTM if kind == "LSTM" else SimpleRNN
                 if kind == "RNN":
                     settings["activation"] = module.nonlinearity
-            self._add(builder, settings, [kernel.T, recurrent.T, *bias], path if layers == 1 else f"{path}_l{layer}")
+            name = path if layers == 1 else f"{path}_l{layer}"
+            self._add(builder, settings, [kernel.T, recurrent.T, *bias], name)
         self._set((self.shape[0], units) if sequences else (units,))
-
-    def activation(self, spec: str, part: str) -> None:
-        self._activate(spec, part)
 
     def softmax(self, dim: int | None, part: str) -> None:
         rank = len(self.shape) + 1
@@ -597,9 +600,11 @@ class _Builder:
             raise InteropError(f"softmax over dim={dim}, the batch axis; nngraph's softmax works over features")
         last = 0 if self.channels_first else len(self.shape) - 1
         if axis != last:
-            raise InteropError(f"softmax over dim={dim} of a tensor of shape (batch, {', '.join(map(str, self.shape))}"
-                               f"); nngraph's softmax works over the {'channels' if self.channels_first else 'last axis'}")
-        self._activate("softmax", part)
+            over = "channels" if self.channels_first else "last axis"
+            shape = ", ".join(map(str, self.shape))
+            raise InteropError(f"softmax over dim={dim} of a tensor of shape (batch, {shape}); nngraph's softmax "
+                               f"works over the {over}")
+        self.activation("softmax", part)
 
     def view(self, call: _Call, part: str) -> None:
         sizes = call.node.args[1:] if len(call.node.args) > 1 else (call.node.kwargs.get("shape")
@@ -608,7 +613,8 @@ class _Builder:
             sizes = tuple(sizes[0])
         dims = [_dimension(size) for size in sizes]
         total = math.prod(self.shape)
-        if len(dims) == 2 and ((dims[0] == BATCH and dims[1] in (-1, total)) or (dims[0] == -1 and dims[1] == total)):
+        flat = len(dims) == 2 and (dims[0] == BATCH and dims[1] in (-1, total) or dims[0] == -1 and dims[1] == total)
+        if flat:
             self.flatten(part)
             return
         raise InteropError(f"reshapes to ({', '.join(map(str, dims))}); from_torch imports view/reshape to "
@@ -633,7 +639,8 @@ def _array(tensor: Any) -> np.ndarray:
 
 
 def _sizes(value: object, rank: int) -> tuple[int, ...]:
-    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * rank  # type: ignore[arg-type]
+    """A module's size setting (a number or a tuple of them) as a ``rank``-tuple."""
+    return tuple(map(int, value)) if isinstance(value, (tuple, list)) else (int(value),) * rank  # type: ignore
 
 
 def _pooled(size: int, window: int, stride: int, pad: int, *, ceil: bool) -> int:
@@ -693,8 +700,24 @@ def _softplus(beta: object, threshold: object) -> str:
     return f"softplus(beta={float(beta)!r}, threshold={float(threshold)!r})"  # type: ignore[arg-type]
 
 
-# Module kinds by class name (in torch.nn), and what each becomes.
-_Handler = Callable[[_Builder, Any, str], None]
+# -- what each module kind, function and method becomes -------------------------------------------
+
+_Handler = Callable[[_Builder, Any, str], None]          # (builder, module, module path)
+_CallHandler = Callable[[_Builder, _Call, str], None]    # (builder, call, fx node name)
+
+
+def _module_activation(spec: Callable[[Any], str]) -> _Handler:
+    def handler(builder: _Builder, module: Any, part: str) -> None:
+        builder.activation(spec(module), part)
+    return handler
+
+
+def _call_activation(spec: str | Callable[[_Call], str]) -> _CallHandler:
+    def handler(builder: _Builder, call: _Call, part: str) -> None:
+        builder.activation(spec if isinstance(spec, str) else spec(call), part)
+    return handler
+
+
 _ACTIVATION_MODULES: dict[str, Callable[[Any], str]] = {
     "ReLU": lambda m: "relu",
     "LeakyReLU": lambda m: f"leaky_relu(alpha={float(m.negative_slope)!r})",
@@ -705,6 +728,7 @@ _ACTIVATION_MODULES: dict[str, Callable[[Any], str]] = {
     "Tanh": lambda m: "tanh",
     "Softplus": lambda m: _softplus(m.beta, m.threshold),
 }
+# Module kinds by class name (modules of torch.nn only).
 _MODULES: dict[str, _Handler] = {
     "Linear": _Builder.linear,
     "Conv1d": _Builder.conv, "Conv2d": _Builder.conv,
@@ -717,49 +741,46 @@ _MODULES: dict[str, _Handler] = {
     "Identity": lambda b, m, part: None,
     "RNN": _Builder.recurrent_module, "LSTM": _Builder.recurrent_module, "GRU": _Builder.recurrent_module,
     "Softmax": lambda b, m, part: b.softmax(m.dim, part),
-    **{kind: (lambda spec: lambda b, m, part: b.activation(spec(m), part))(spec)
-       for kind, spec in _ACTIVATION_MODULES.items()},
+    **{kind: _module_activation(spec) for kind, spec in _ACTIVATION_MODULES.items()},
 }
 
-_CallHandler = Callable[[_Builder, _Call, str], None]
+
+def _leaky_relu(call: _Call) -> str:
+    return f"leaky_relu(alpha={float(call.argument(1, 'negative_slope', 0.01))!r})"  # type: ignore[arg-type]
+
+
+def _elu(call: _Call) -> str:
+    return f"elu(alpha={float(call.argument(1, 'alpha', 1.0))!r})"  # type: ignore[arg-type]
+
+
+def _softmax(builder: _Builder, call: _Call, part: str) -> None:
+    if call.node.kwargs.get("dtype") is not None:
+        raise InteropError("softmax with dtype= is not imported; cast the module instead")
+    builder.softmax(call.argument(1, "dim", None), part)  # type: ignore[arg-type]
+
+
+def _flatten(builder: _Builder, call: _Call, part: str) -> None:
+    builder.flatten(part, call.argument(1, "start_dim", 0), call.argument(2, "end_dim", -1))  # type: ignore[arg-type]
+
+
+def _dropout(builder: _Builder, call: _Call, part: str) -> None:
+    builder.dropout(call.argument(2, "training", True) and call.argument(1, "p", 0.5), part)
 
 
 @functools.lru_cache(maxsize=1)
 def _function_tables() -> tuple[dict[Any, _CallHandler], dict[str, _CallHandler]]:
-    """The functions and tensor methods from_torch imports (built when PyTorch is first needed)."""
+    """The functions and the tensor methods from_torch imports (made when PyTorch is first needed)."""
     torch = _torch()
     F = torch.nn.functional
-
-    def fixed(spec: str) -> _CallHandler:
-        return lambda b, call, part: b.activation(spec, part)
-
-    leaky = lambda b, call, part: b.activation(  # noqa: E731
-        f"leaky_relu(alpha={float(call.argument(1, 'negative_slope', 0.01))!r})", part)
-    elu = lambda b, call, part: b.activation(f"elu(alpha={float(call.argument(1, 'alpha', 1.0))!r})", part)  # noqa: E731
-    gelu = lambda b, call, part: b.activation(_gelu(call.argument(1, "approximate", "none")), part)  # noqa: E731
-    softplus = lambda b, call, part: b.activation(  # noqa: E731
-        _softplus(call.argument(1, "beta", 1.0), call.argument(2, "threshold", 20.0)), part)
-
-    def softmax(b: _Builder, call: _Call, part: str) -> None:
-        if call.node.kwargs.get("dtype") is not None:
-            raise InteropError(f"fx node {part!r}: softmax with dtype= is not imported", part=part)
-        b.softmax(call.argument(1, "dim", None), part)  # type: ignore[arg-type]
-
-    flatten = lambda b, call, part: b.flatten(part, call.argument(1, "start_dim", 0),  # noqa: E731
-                                              call.argument(2, "end_dim", -1))
-    dropout = lambda b, call, part: b.dropout(call.argument(2, "training", True) and call.argument(1, "p", 0.5),  # noqa: E731
-                                              part)
-    functions: dict[Any, _CallHandler] = {
-        F.relu: fixed("relu"), torch.relu: fixed("relu"), F.leaky_relu: leaky, F.elu: elu,
-        F.selu: fixed("selu"), torch.selu: fixed("selu"), F.gelu: gelu, torch.sigmoid: fixed("sigmoid"),
-        F.sigmoid: fixed("sigmoid"), torch.tanh: fixed("tanh"), F.tanh: fixed("tanh"), F.softplus: softplus,
-        F.softmax: softmax, torch.softmax: softmax, torch.flatten: flatten, F.dropout: dropout,
+    activations: dict[Any, str | Callable[[_Call], str]] = {
+        F.relu: "relu", torch.relu: "relu", F.selu: "selu", torch.selu: "selu", F.sigmoid: "sigmoid",
+        torch.sigmoid: "sigmoid", F.tanh: "tanh", torch.tanh: "tanh", F.leaky_relu: _leaky_relu, F.elu: _elu,
+        F.gelu: lambda call: _gelu(call.argument(1, "approximate", "none")),
+        F.softplus: lambda call: _softplus(call.argument(1, "beta", 1.0), call.argument(2, "threshold", 20.0)),
     }
-    methods: dict[str, _CallHandler] = {
-        "relu": fixed("relu"), "sigmoid": fixed("sigmoid"), "tanh": fixed("tanh"), "softmax": softmax,
-        "flatten": lambda b, call, part: b.flatten(part, call.argument(1, "start_dim", 0),
-                                                   call.argument(2, "end_dim", -1)),
-        "view": lambda b, call, part: b.view(call, part), "reshape": lambda b, call, part: b.view(call, part),
-        "contiguous": lambda b, call, part: None,
-    }
+    functions: dict[Any, _CallHandler] = {target: _call_activation(spec) for target, spec in activations.items()}
+    functions.update({F.softmax: _softmax, torch.softmax: _softmax, torch.flatten: _flatten, F.dropout: _dropout})
+    methods: dict[str, _CallHandler] = {name: _call_activation(name) for name in ("relu", "sigmoid", "tanh")}
+    methods.update({"softmax": _softmax, "flatten": _flatten, "view": lambda b, call, part: b.view(call, part),
+                    "reshape": lambda b, call, part: b.view(call, part), "contiguous": lambda b, call, part: None})
     return functions, methods
