@@ -368,33 +368,27 @@ class _Builder:
         self.result = _result_shape(node)
         if self.unrolled is not None and self._read_recurrent(node):
             return
+        handler: Any
         if node.op == "call_module":
             module = self.traced.get_submodule(node.target)
             handler = _MODULES.get(type(module).__name__) if type(module).__module__.startswith("torch.nn") else None
+            where, arguments, part = f"module {node.target!r} ({type(module).__name__})", module, node.target
             if handler is None:
-                raise InteropError(f"module {node.target!r} ({type(module).__name__}): from_torch does not import "
-                                   f"this kind of module; it imports {', '.join(sorted(_MODULES))}",
-                                   part=node.target)
-            try:
-                handler(self, module, node.target)
-            except (LayerError, InteropError) as error:
-                if isinstance(error, InteropError) and error.part is not None:
-                    raise
-                raise InteropError(f"module {node.target!r} ({type(module).__name__}): {error}",
-                                   part=node.target) from None
-            return
-        functions, methods = _function_tables()
-        table = functions if node.op == "call_function" else methods if node.op == "call_method" else {}
-        key = node.target if node.op == "call_function" else str(node.target)
-        handler = table.get(key) if _hashable(key) else None
-        if handler is None:
-            raise InteropError(f"fx node {node.name!r}: from_torch does not import {_what(node)}", part=node.name)
+                raise InteropError(f"{where}: from_torch does not import this kind of module; it imports "
+                                   f"{', '.join(sorted(_MODULES))}", part=part)
+        else:
+            functions, methods = _function_tables()
+            table = functions if node.op == "call_function" else methods if node.op == "call_method" else {}
+            handler = table.get(node.target)  # fx targets are functions and method names, all hashable
+            where, arguments, part = f"fx node {node.name!r} ({_what(node)})", _Call(node), node.name
+            if handler is None:
+                raise InteropError(f"fx node {node.name!r}: from_torch does not import {_what(node)}", part=part)
         try:
-            handler(self, _Call(node), node.name)
+            handler(self, arguments, part)
         except (LayerError, InteropError) as error:
             if isinstance(error, InteropError) and error.part is not None:
                 raise
-            raise InteropError(f"fx node {node.name!r} ({_what(node)}): {error}", part=node.name) from None
+            raise InteropError(f"{where}: {error}", part=part) from None
 
     # -- the layer kinds -------------------------------------------------------------------------
 
@@ -625,14 +619,6 @@ class _Builder:
             raise InteropError("dropout in training mode is random; call module.eval() before from_torch")
 
 
-def _hashable(key: object) -> bool:
-    try:
-        hash(key)
-    except TypeError:
-        return False
-    return True
-
-
 def _array(tensor: Any) -> np.ndarray:
     """A parameter or buffer as float64 numbers (exact for float32 and float64 tensors)."""
     return tensor.detach().cpu().double().numpy()
@@ -670,11 +656,11 @@ def _dimension(size: object) -> object:
     return shown(size)
 
 
+@dataclass(frozen=True)
 class _Call:
     """An fx call's arguments, read by position or keyword as the function defines them."""
 
-    def __init__(self, node: Any) -> None:
-        self.node = node
+    node: Any
 
     def argument(self, position: int, keyword: str, default: object) -> object:
         args, kwargs = self.node.args, self.node.kwargs
@@ -694,7 +680,8 @@ def _gelu(approximate: object) -> str:
 
 
 def _softplus(beta: object, threshold: object) -> str:
-    if not (isinstance(beta, (int, float)) and beta > 0 and math.isfinite(threshold)):  # type: ignore[arg-type]
+    numbers = all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in (beta, threshold))
+    if not (numbers and beta > 0 and math.isfinite(threshold)):  # type: ignore[operator, arg-type]
         raise InteropError(f"Softplus(beta={beta!r}, threshold={threshold!r}): beta must be positive and the "
                            "threshold finite")
     return f"softplus(beta={float(beta)!r}, threshold={float(threshold)!r})"  # type: ignore[arg-type]
