@@ -54,16 +54,17 @@ def torch_params(module: nn.Module) -> int:
 
 
 def trained(module: nn.Module, input_shape: tuple[int, ...], *, steps: int = 5) -> nn.Module:
-    """``module`` after a few Adam steps on random data (BatchNorm's statistics move too)."""
+    """``module`` after a few gradient-descent steps on random data (BatchNorm's statistics move
+    too); the steps are written out, as ``torch.optim``'s first use costs seconds of imports."""
     torch.manual_seed(1)
     module.train()
-    optimizer = torch.optim.Adam(module.parameters(), lr=0.05)
     x = torch.randn(16, *input_shape, dtype=next(module.parameters()).dtype)
     for _ in range(steps):
-        optimizer.zero_grad()
-        output = module(x)
-        (output ** 2).mean().backward() if output.ndim else output.backward()
-        optimizer.step()
+        module.zero_grad()
+        (module(x) ** 2).mean().backward()
+        with torch.no_grad():
+            for parameter in module.parameters():
+                parameter -= 0.1 * parameter.grad
     return module.eval()
 
 

@@ -210,9 +210,11 @@ def _propagate_shapes(torch: Any, traced: Any, shape: tuple[int, ...]) -> None:
             return result
 
     dtype = next((p.dtype for p in traced.parameters() if p.is_floating_point()), torch.float32)
+    interpreter = Shapes(traced)
+    interpreter.extra_traceback = False  # the module's own message, without fx's report of the graph
     try:
         with torch.no_grad():
-            Shapes(traced).run(torch.zeros((2, *shape), dtype=dtype))
+            interpreter.run(torch.zeros((2, *shape), dtype=dtype))
     except Exception as error:  # the module's own complaint, whatever its kind
         raise InteropError(f"the module does not run on inputs of shape (batch, {', '.join(map(str, shape))}): "
                            f"{type(error).__name__}: {str(error).splitlines()[0]}") from None
