@@ -3,7 +3,8 @@
 The data path::
 
     declare   a networkx.DiGraph of neurons and weighted connections
-              (add_neuron / connect, plain networkx calls, or models.Sequential of layers.Dense);
+              (add_neuron / connect, plain networkx calls, or models.Sequential of layers.Dense),
+              or import one: from_torch(module, input_shape) (a PyTorch module);
               optional keys: a neuron's aggregation, numbers tied by name (param, bias_param:
               set_param writes every copy, count_params counts each once), the graph's layers
     validate  validate(G): one boundary check; errors name the neuron or connection at fault

@@ -185,8 +185,24 @@ def test_convolution_and_pooling_settings_as_pytorch_computes_them() -> None:
         nn.MaxPool2d((1, 2), ceil_mode=True),  # no partial window here, so ceil_mode changes nothing
         nn.Conv2d(4, 3, 1, bias=False),
         nn.Flatten(), nn.Linear(3 * 5 * 2, 3))
-    records = nngraph.layer_records(assert_imported(module, (2, 13, 11)))
+    G = assert_imported(module, (2, 13, 11))
+    records = nngraph.layer_records(G)
     assert [r.config.get("count_include_pad", False) for r in records if r.kind == "AveragePooling2D"] == [True, False]
+    diagram = nngraph.render_layers(G).source
+    assert "kernel 3×3, strides 2×2, padding 1×0, elu" in diagram
+    assert "pool 3×3, strides 2×2, padding 1×1, counted" in diagram and "strides 1×1, padding 1×1<" in diagram
+
+
+def test_an_imported_network_saves_and_loads_with_its_explicit_padding(tmp_path: Path) -> None:
+    torch.manual_seed(11)
+    module = nn.Sequential(nn.Conv1d(2, 3, 3, padding=2), nn.AvgPool1d(2, padding=1), nn.Flatten()).double().eval()
+    G = from_torch(module, (2, 6))
+    nngraph.save(G, tmp_path / "imported.json")
+    loaded = nngraph.load(tmp_path / "imported.json")
+    x = RNG.normal(size=(3, 12))
+    np.testing.assert_array_equal(compile_network(loaded)(x), compile_network(G)(x))
+    assert nngraph.layer_records(loaded)[1].config == {"pool_size": [2], "strides": [2], "padding": [[1, 1]],
+                                                       "count_include_pad": True}
 
 
 def test_conv1d_batch_norm_and_adaptive_average_pooling() -> None:

@@ -272,7 +272,6 @@ class _Builder:
 
     def __init__(self, traced: Any, shape: tuple[int, ...], *, name: str, channels_first: bool) -> None:
         self.traced = traced
-        self.torch = _torch()
         self.shape = shape
         self.channels_first = channels_first
         self.order = np.arange(shape[0]) if len(shape) == 1 else None
