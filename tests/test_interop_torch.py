@@ -24,14 +24,15 @@ TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
 
 def assert_imported(module: nn.Module, input_shape: tuple[int, ...], *, dtype: torch.dtype = torch.float64,
                     scale: float = 2.0) -> nx.DiGraph:
-    """Import ``module`` (in eval mode, in ``dtype``); the compiled plan and the reference pass give
-    PyTorch's outputs for the same arrays; the summary counts what PyTorch counts (see ``torch_params``)."""
+    """Import ``module`` (in eval mode, in ``dtype``); the compiled plan (in ``dtype`` too) and the
+    reference pass give PyTorch's outputs for the same arrays; the summary counts what PyTorch
+    counts (see ``torch_params``)."""
     module = module.to(dtype).eval()
     G = from_torch(module, input_shape)
     x = RNG.normal(size=(6, *input_shape)) * scale
     with torch.no_grad():
         expected = module(torch.from_numpy(x).to(dtype)).double().numpy().reshape(len(x), -1)
-    plan = compile_network(G)
+    plan = compile_network(G, dtype=np.float32 if dtype == torch.float32 else np.float64)
     flat = x.reshape(len(x), -1)
     tolerance = TOLERANCE[dtype]
     np.testing.assert_allclose(plan(flat), expected, rtol=tolerance, atol=tolerance)
