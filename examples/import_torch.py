@@ -3,9 +3,9 @@
 Builds a small LeNet-like module in PyTorch (convolution, pooling, batch norm, flatten, dense
 layers), trains it for a few steps on random data, imports it with ``nngraph.from_torch``, prints
 its summary as Keras would, checks that the compiled plan predicts what PyTorch predicts on the
-same arrays, prints the values of one layer for one sample, and draws the layer and neuron
-diagrams as ``torch_layers.svg`` and ``torch_neurons.svg`` (``.dot`` with ``--dot``, without
-Graphviz's dot program). The summary shows nngraph's shapes, channels last.
+same arrays, prints the values of one layer for one sample, and draws the layer diagram and the
+neuron diagram with that sample's values as ``torch_layers.svg`` and ``torch_neurons.svg``
+(``.dot`` with ``--dot``, without Graphviz's dot program). The summary shows nngraph's shapes, channels last.
 """
 
 from __future__ import annotations
@@ -57,14 +57,14 @@ def main(argv: list[str]) -> None:
         theirs = module(torch.from_numpy(x)).numpy()
     print(f"\nlargest difference from PyTorch over 5 images: {np.abs(ours - theirs).max():.1e}")
     print(f"predicted classes: {ours.argmax(axis=1).tolist()} (PyTorch: {theirs.argmax(axis=1).tolist()})")
-    hidden = plan.trace(x[:1].reshape(1, -1)).layer_values("8")[0]
+    trace = plan.trace(x[:1].reshape(1, -1))
+    hidden = trace.layer_values("8")[0]
     print(f"layer '8' (the first Linear, with its ReLU) for image 0: {np.round(hidden, 3).tolist()}")
 
     suffix = ".dot" if dot_only else ".svg"
     print()
-    for kind in ("layers", "neurons"):
-        path = nngraph.render(G, folder / f"torch_{kind}{suffix}", kind=kind)
-        print(f"wrote {path}")
+    print(f"wrote {nngraph.render(G, folder / f'torch_layers{suffix}', kind='layers')}")
+    print(f"wrote {nngraph.render(G, folder / f'torch_neurons{suffix}', trace=trace)}")  # image 0's values
 
 
 if __name__ == "__main__":
