@@ -183,7 +183,7 @@ def test_convolution_and_pooling_settings_as_pytorch_computes_them() -> None:
         nn.MaxPool2d(3, stride=1, padding=1),
         nn.AvgPool2d(3, stride=2, padding=1),  # count_include_pad=True: the padding in the average
         nn.AvgPool2d(2, stride=1, padding=1, count_include_pad=False),
-        nn.MaxPool2d((1, 2), ceil_mode=True),  # no partial window here, so ceil_mode changes nothing
+        nn.MaxPool2d((1, 2), ceil_mode=True),  # no partial window here: ceil_mode changes nothing
         nn.Conv2d(4, 3, 1, bias=False),
         nn.Flatten(), nn.Linear(3 * 5 * 2, 3))
     G = assert_imported(module, (2, 13, 11))
@@ -192,6 +192,17 @@ def test_convolution_and_pooling_settings_as_pytorch_computes_them() -> None:
     diagram = nngraph.render_layers(G).source
     assert "kernel 3×3, strides 2×2, padding 1×0, elu" in diagram
     assert "pool 3×3, strides 2×2, padding 1×1, counted" in diagram and "strides 1×1, padding 1×1<" in diagram
+
+
+@pytest.mark.parametrize(("pool", "shape"), [
+    (nn.MaxPool2d(2, ceil_mode=True), (2, 5, 5)),
+    (nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), (2, 6, 7)),
+    (nn.MaxPool1d(4, stride=3, ceil_mode=True), (1, 9)),
+    (nn.AvgPool2d(3, stride=2, ceil_mode=True), (1, 6, 6)),
+    (nn.AvgPool1d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False), (2, 8)),
+])
+def test_ceil_mode_partial_windows_at_the_border(pool: nn.Module, shape: tuple[int, ...]) -> None:
+    assert_imported(nn.Sequential(pool, nn.Flatten()), shape)
 
 
 def test_an_imported_network_saves_and_loads_with_its_explicit_padding(tmp_path: Path) -> None:
@@ -361,7 +372,8 @@ class CellState(nn.Module):
      r"GELU\(approximate='tanh'\): nngraph's gelu is the exact erf form"),
     (nn.Sequential(nn.Conv2d(2, 4, 3, groups=2)), (2, 5, 5), r"module '0' \(Conv2d\): groups=2"),
     (nn.Sequential(nn.Conv2d(1, 1, 3, padding=1, padding_mode="circular")), (1, 5, 5), r"padding_mode='circular'"),
-    (nn.Sequential(nn.MaxPool2d(2, ceil_mode=True)), (1, 5, 5), r"ceil_mode=True adds a partial window"),
+    (nn.Sequential(nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True)), (1, 6, 6),
+     r"ceil_mode=True with count_include_pad=True and padding: PyTorch's partial border window"),
     (nn.Sequential(nn.AvgPool2d(2, divisor_override=3)), (1, 4, 4), r"divisor_override=3"),
     (nn.Sequential(nn.AdaptiveAvgPool2d(2)), (1, 5, 5), r"output_size=2 does not divide the input \(5, 5\)"),
     (nn.Sequential(nn.Conv2d(1, 2, 3), nn.Softmax(dim=2)), (1, 5, 5), r"softmax over dim=2 .* works over the channels"),

@@ -14,7 +14,8 @@ graph lists its inputs and outputs in PyTorch's order (``nngraph.core.network.re
 ``compile_network(G)(x.reshape(n, -1))`` equals ``module(x).reshape(n, -1)`` for the same ``x``.
 
 What differs from Keras is kept as PyTorch computes it: pooling strides default to the window,
-average pooling counts padding cells (``count_include_pad``), ``LeakyReLU``'s slope defaults to
+average pooling counts padding cells (``count_include_pad``), ``ceil_mode`` adds partial windows at
+the border (past the input, no cell counts), ``LeakyReLU``'s slope defaults to
 0.01, ``Softplus`` turns linear above its threshold, a recurrent layer's two biases (``b_ih``,
 ``b_hh``) are added into one (a GRU keeps both: Keras' ``reset_after=True`` is PyTorch's GRU).
 Anything else is refused with ``InteropError`` naming the module or fx node and why.
@@ -439,14 +440,19 @@ class _Builder:
                 raise InteropError("return_indices=True: from_torch imports the pooled values only")
         elif getattr(module, "divisor_override", None) is not None:  # AvgPool1d has none
             raise InteropError(f"divisor_override={module.divisor_override}: nngraph divides by the window")
-        spatial = self.shape[1:]
-        if module.ceil_mode and any(_pooled(n, k, s, p, ceil=True) != _pooled(n, k, s, p, ceil=False)
-                                    for n, k, s, p in zip(spatial, kernel, stride, pad)):
-            raise InteropError("ceil_mode=True adds a partial window at the border here; nngraph pools whole "
-                               "windows (ceil_mode=False, or padding that makes the windows fit)")
-        settings: dict[str, Any] = {"pool_size": kernel, "strides": stride, "padding": tuple((p, p) for p in pad)}
-        if name.startswith("Avg") and any(pad):
-            settings["count_include_pad"] = bool(module.count_include_pad)
+        # ceil_mode's last, partial window reads cells past the input: more padding after, which
+        # takes no part in a max, nor in an average that leaves padding out.
+        after = [p + (_pooled(n, k, s, p, ceil=True) - _pooled(n, k, s, p, ceil=False)) * s
+                 for n, k, s, p in zip(self.shape[1:], kernel, stride, pad)] if module.ceil_mode else list(pad)
+        counted = name.startswith("Avg") and module.count_include_pad and any(pad)
+        if counted and after != list(pad):
+            raise InteropError("ceil_mode=True with count_include_pad=True and padding: PyTorch's partial border "
+                               "window counts the padding but not the cells past it, which nngraph's average "
+                               "does not express (use count_include_pad=False, or no ceil_mode)")
+        settings: dict[str, Any] = {"pool_size": kernel, "strides": stride,
+                                    "padding": tuple(zip(pad, after))}
+        if counted:
+            settings["count_include_pad"] = True
         kinds = {"MaxPool1d": MaxPooling1D, "MaxPool2d": MaxPooling2D, "AvgPool1d": AveragePooling1D,
                  "AvgPool2d": AveragePooling2D}
         self._add(kinds[name], settings, None, part)
