@@ -197,6 +197,8 @@ def _resolve(spec: str) -> Activation:
         raise _unknown(spec, None)
     function, defaults, group_wise = _REGISTRY[base]
     params = _parse_params(spec, match.group(2), defaults, None)
+    if params.get("beta", 1.0) <= 0:  # softplus divides by it
+        raise _unknown(spec, None, "beta must be positive in activation")
     changed = [(key, value) for key, value in params.items() if value != defaults[key]]
     name = base + ("(" + ", ".join(f"{k}={v!r}" for k, v in changed) + ")" if changed else "")
     bound = functools.partial(function, **params) if params else function
