@@ -74,7 +74,7 @@ from nngraph.render import render, render_html, render_layers, render_neurons, r
 from nngraph.core.structure import Column, columns, levels
 from nngraph.core.validate import validate
 
-from nngraph.interop.torch_modules import from_torch
+from nngraph.interop import from_torch
 
 from nngraph import layers, models  # the lesson's import paths, as attributes too
 
