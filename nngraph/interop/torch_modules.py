@@ -35,7 +35,7 @@ import networkx as nx
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import INPUT, ROLE, reordered
+from nngraph.core.network import INPUT, OUTPUT, ROLE, reordered
 from nngraph.errors import ArgumentError, InteropError, LayerError, NNGraphError, shown
 from nngraph.extras import import_extra
 from nngraph.keras.layers import (GRU, LSTM, Activation, AveragePooling1D, AveragePooling2D, BatchNormalization,
@@ -360,8 +360,10 @@ class _Builder:
         G = self.model.graph
         inputs = np.array([node for node, role in G.nodes(data=ROLE) if role == INPUT], dtype=object)
         neurons = self.model.layers[-1].neurons.reshape(-1)
-        outputs = neurons[self._positions().reshape(-1)]
-        return reordered(G, inputs=inputs[self.input_positions].tolist(), outputs=outputs.tolist())
+        in_order, out_order = inputs[self.input_positions].tolist(), neurons[self._positions().reshape(-1)].tolist()
+        if in_order == inputs.tolist() and out_order == [node for node, role in G.nodes(data=ROLE) if role == OUTPUT]:
+            return G  # already in PyTorch's order (features, steps): no copy
+        return reordered(G, inputs=in_order, outputs=out_order)
 
     # -- dispatch --------------------------------------------------------------------------------
 
