@@ -6,7 +6,7 @@ The data path::
               (add_neuron / connect, plain networkx calls, or models.Sequential of layers.Dense);
               optional keys: a neuron's aggregation, numbers tied by name (param, bias_param:
               set_param writes every copy, count_params counts each once), the graph's layers
-    import    from_keras, from_sklearn, from_onnx, from_neat, from_neat_json: another library's
+    import    from_keras, from_torch, from_sklearn, from_onnx, from_neat, from_neat_json: another library's
               network as the same nngraph network (nngraph.interop; each library an extra)
     validate  validate(G): one boundary check; errors name the neuron or connection at fault
     compile   compile_network(G) -> CompiledPlan: levels -> fully connected groups -> fused ops ->
@@ -50,7 +50,7 @@ from nngraph.errors import (
 from nngraph.execute.compiled import CompiledPlan, compile_network
 from nngraph.execute.reference import run_reference
 from nngraph.execute.trace import Trace
-from nngraph.interop import from_keras, from_neat, from_neat_json, from_onnx, from_sklearn, to_onnx
+from nngraph.interop import from_keras, from_neat, from_neat_json, from_onnx, from_sklearn, from_torch, to_onnx
 from nngraph.io import load, save
 from nngraph.core.network import (
     Connection,
@@ -76,6 +76,7 @@ from nngraph.render import render, render_html, render_layers, render_neurons, r
 from nngraph.core.structure import Column, columns, levels
 from nngraph.core.validate import validate
 
+
 from nngraph import layers, models  # the lesson's import paths, as attributes too
 
 __version__ = "0.1.0"
@@ -93,4 +94,4 @@ __all__ = [
 __all__ += ["render", "render_html", "render_layers", "render_neurons", "render_plan"]
 __all__ += ["Aggregation", "AggregateOp", "LayerRecord", "UnknownAggregationError", "add_layer", "count_params",
             "known_aggregations", "layer_records", "resolve_aggregation", "set_param"]
-__all__ += ["from_keras", "from_neat", "from_neat_json", "from_onnx", "from_sklearn", "to_onnx"]
+__all__ += ["from_keras", "from_neat", "from_neat_json", "from_onnx", "from_sklearn", "from_torch", "to_onnx"]

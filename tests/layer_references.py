@@ -23,7 +23,9 @@ def same_padding(size: int, window: int, stride: int, dilation: int = 1) -> tupl
 
 
 def _pads(spatial: tuple[int, ...], window: tuple[int, ...], strides: tuple[int, ...],
-          dilation: tuple[int, ...], padding: str) -> list[tuple[int, int]]:
+          dilation: tuple[int, ...], padding: str | tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+    if not isinstance(padding, str):  # explicit (before, after) cells per axis, as PyTorch gives them
+        return list(padding)
     if padding == "valid":
         return [(0, 0)] * len(spatial)
     return [same_padding(n, k, s, d) for n, k, s, d in zip(spatial, window, strides, dilation)]
@@ -35,7 +37,7 @@ def _outputs(padded: tuple[int, ...], window: tuple[int, ...], strides: tuple[in
 
 
 def conv(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, *, strides: tuple[int, ...],
-         padding: str, dilation: tuple[int, ...]) -> np.ndarray:
+         padding: str | tuple[tuple[int, int], ...], dilation: tuple[int, ...]) -> np.ndarray:
     """Keras' Conv1D/2D (cross-correlation, channels last), before the activation."""
     rank = x.ndim - 2
     window = kernel.shape[:rank]
@@ -51,12 +53,13 @@ def conv(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None, *, strides:
     return out if bias is None else out + bias
 
 
-def pool(x: np.ndarray, *, size: tuple[int, ...], strides: tuple[int, ...], padding: str,
-         mode: str) -> np.ndarray:
-    """Keras' Max/AveragePooling1D/2D: padding cells take no part in the max or the mean."""
+def pool(x: np.ndarray, *, size: tuple[int, ...], strides: tuple[int, ...],
+         padding: str | tuple[tuple[int, int], ...], mode: str, count_include_pad: bool = False) -> np.ndarray:
+    """Keras' Max/AveragePooling1D/2D: padding cells take no part in the max or the mean (unless
+    ``count_include_pad``: zeros in the mean, as PyTorch's default)."""
     rank = x.ndim - 2
     pads = _pads(x.shape[1:-1], size, strides, (1,) * rank, padding)
-    padded = np.pad(x, [(0, 0), *pads, (0, 0)], constant_values=np.nan)
+    padded = np.pad(x, [(0, 0), *pads, (0, 0)], constant_values=0.0 if count_include_pad else np.nan)
     out_shape = _outputs(padded.shape[1:-1], size, strides, (1,) * rank)
     out = np.zeros((x.shape[0], *out_shape, x.shape[-1]))
     reduce = np.nanmax if mode == "max" else np.nanmean

@@ -132,3 +132,15 @@ def test_layer_norm_normalises_each_row_over_the_group_with_keras_epsilon() -> N
     assert layer_norm.group_wise and resolve_activation("layer_norm(epsilon=0.001)").name == "layer_norm"
     wide = resolve_activation("layer_norm(epsilon=1.0)")
     np.testing.assert_allclose(wide(z)[0], (z[0] - mean) / math.sqrt(variance + 1.0), rtol=1e-12)
+
+
+def test_softplus_takes_pytorchs_beta_and_threshold_and_keeps_keras_form_by_default() -> None:
+    z = np.array([-3.0, 0.5, 2.0, 2.5, 40.0])
+    np.testing.assert_array_equal(resolve_activation("softplus")(z), np.logaddexp(0, z))  # no threshold
+    torch_form = resolve_activation("softplus(beta=2, threshold=4)")
+    assert torch_form.name == "softplus(beta=2.0, threshold=4.0)"
+    expected = [math.log1p(math.exp(2 * v)) / 2 if 2 * v <= 4 else v for v in z]
+    np.testing.assert_allclose(torch_form(z), expected, rtol=1e-15)
+    assert torch_form(z.astype(np.float32)).dtype == np.float32
+    with pytest.raises(UnknownActivationError, match=r"beta must be positive in activation 'softplus\(beta=0\)'"):
+        resolve_activation("softplus(beta=0)")

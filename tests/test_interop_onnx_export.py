@@ -90,7 +90,8 @@ def test_a_compiled_plan_and_a_graph_export_alike(dtype: type) -> None:
 
 
 ACTIVATIONS = sorted(set(nngraph.known_activations()) - {"layer_norm"}) + [
-    "leaky_relu(alpha=0.1)", "elu(alpha=0.5)", "selu(alpha=1.5, scale=0.9)", "hard_sigmoid(alpha=0.2, beta=0.4)"]
+    "leaky_relu(alpha=0.1)", "elu(alpha=0.5)", "selu(alpha=1.5, scale=0.9)", "hard_sigmoid(alpha=0.2, beta=0.4)",
+    "softplus(beta=2.0, threshold=3.0)", "softplus(beta=0.5)"]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

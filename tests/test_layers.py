@@ -236,6 +236,28 @@ def test_same_border_windows_have_fewer_connections() -> None:
     assert {G.edges[u, "average_pooling2d/0,3,0"]["weight"] for u in G.pred["average_pooling2d/0,3,0"]} == {0.25}
 
 
+@pytest.mark.parametrize("padding", [1, (0, 2), ((1, 0), (2, 1))])
+def test_explicit_padding_is_zero_cells_around_each_axis(padding: object) -> None:
+    x = RNG.normal(size=(2, 5, 6, 2))
+    pairs = Conv2D(1, 1, padding=padding).padding
+    model = Sequential([Input(shape=(5, 6, 2)), Conv2D(3, 3, strides=(2, 1), padding=padding)], seed=0)
+    kernel, bias = model.layers[0].get_weights()
+    assert_close(model.predict(x), conv(x, kernel, bias, strides=(2, 1), padding=pairs, dilation=(1, 1)))
+    for mode, layer in (("max", MaxPooling2D(3, 2, padding)), ("average", AveragePooling2D(3, 2, padding)),
+                        ("included", AveragePooling2D(3, 2, padding, count_include_pad=True))):
+        got = Sequential([Input(shape=(5, 6, 2)), layer]).predict(x)
+        expected = pool(x, size=(3, 3), strides=(2, 2), padding=pairs, mode="max" if mode == "max" else "average",
+                        count_include_pad=mode == "included")
+        assert_close(got, expected)
+    assert layer.get_config()["padding"] == [list(pair) for pair in pairs] and layer.get_config()["count_include_pad"]
+
+
+def test_keras_padding_settings_keep_keras_configs() -> None:
+    assert AveragePooling2D(2, padding="same").get_config() == {"pool_size": [2, 2], "strides": [2, 2],
+                                                                "padding": "same"}
+    assert Conv1D(2, 3, padding=0).padding == "valid"
+
+
 @pytest.mark.parametrize(("build", "message"), [
     (lambda: Conv2D(0, 3), "filters must be a positive whole number, got 0"),
     (lambda: Conv2D(2, (3, 0)), r"kernel_size must be a positive whole number or a tuple of 2 of them, got \(3, 0\)"),
@@ -243,7 +265,11 @@ def test_same_border_windows_have_fewer_connections() -> None:
     (lambda: Conv1D(2, (3, 3)), r"kernel_size must be a positive whole number or a tuple of 1 of them"),
     (lambda: Conv2D(2, 3, dilation_rate=0), "dilation_rate must be a positive whole number"),
     (lambda: Conv2D(2, 3, strides=2, dilation_rate=2), "strides > 1 cannot be combined with dilation_rate > 1"),
-    (lambda: Conv2D(2, 3, padding="full"), "padding must be 'valid' or 'same', got 'full'"),
+    (lambda: Conv2D(2, 3, padding="full"), "padding must be 'valid' or 'same', or the zero cells around each of "
+                                           r"the 2 spatial axes \(a whole number, 2 of them, or 2 \(before, after\) "
+                                           r"pairs\), got 'full'"),
+    (lambda: MaxPooling1D(2, padding=-1), "padding must be 'valid' or 'same', or .* got -1"),
+    (lambda: Conv2D(2, 3, padding=((1, 1),)), r"padding must be .* got \(\(1, 1\),\)"),
     (lambda: MaxPooling2D(0), "pool_size must be a positive whole number"),
     (lambda: AveragePooling1D(2, strides=0), "strides must be a positive whole number"),
     (lambda: Dropout(1.5), "rate must be a number from 0 to 1"),
@@ -251,8 +277,8 @@ def test_same_border_windows_have_fewer_connections() -> None:
     (lambda: BatchNormalization(axis=1), "axis=-1"),
     (lambda: LayerNormalization(epsilon=0), "epsilon must be a positive finite number"),
     (lambda: Input(shape=(28, 0, 1)), r"Input shape must be a tuple of positive whole numbers"),
-    (lambda: Conv2D(2, 3, padding=((1, 1),)), r"or explicit: 2 pairs \(before, after\) of cells"),
-    (lambda: MaxPooling1D(padding=((1, -1),)), r"or explicit: 1 pairs \(before, after\) of cells"),
+    (lambda: Conv2D(2, 3, padding=((1, 1),)), r"or the zero cells around each of the 2 spatial axes"),
+    (lambda: MaxPooling1D(padding=((1, -1),)), r"or the zero cells around each of the 1 spatial axes"),
 ])
 def test_bad_settings_are_refused_when_the_layer_is_made(build: object, message: str) -> None:
     with pytest.raises(LayerError, match=message):
@@ -267,7 +293,7 @@ def test_bad_settings_are_refused_when_the_layer_is_made(build: object, message:
     ([Input(shape=(2, 2, 1)), Conv2D(1, 5, padding="same")], r"kernel entry \(0, 0\) .* never meets the input"),
     ([Input(shape=(5, 1)), AveragePooling1D(2, padding=((2, 0),))], r"a window of the pool \(2,\) lies wholly on "
                                                                      r"the padding"),
-    ([Input(shape=(1, 1)), Conv1D(1, 3, padding=((2, 0),))], r"with padding=\(\(2, 0\),\), kernel entry \(0,\) "
+    ([Input(shape=(1, 1)), Conv1D(1, 3, padding=((2, 0),))], r"with padding=\[\[2, 0\]\], kernel entry \(0,\) "
                                                              r".* never meets"),
     ([Input(shape=(10, 3)), Conv2D(1, 3)], r"Conv2D takes inputs of shape \(rows, cols, channels\), got \(10, 3\)"),
     ([Input(shape=(10,)), MaxPooling1D()], r"MaxPooling1D takes inputs of shape \(steps, channels\)"),

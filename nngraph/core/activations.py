@@ -6,7 +6,8 @@ functions, which scale and clamp their argument, are there too, prefixed ``neat_
 (``neat_sigmoid``, ``neat_gauss``, ...; see ``nngraph.core.neat_activations``).
 A parameter is written in the name: ``"leaky_relu(alpha=0.1)"``, ``"elu(alpha=0.5)"``,
 ``"hard_sigmoid(alpha=0.2)"`` (``clip(alpha * z + beta, 0, 1)``, Keras 3's ``alpha=1/6, beta=0.5`` by
-default), ``"selu(alpha=1.6732632, scale=1.050701)"``.
+default), ``"selu(alpha=1.6732632, scale=1.050701)"``, ``"softplus(beta=2.0, threshold=20.0)"``
+(PyTorch's ``Softplus``: linear where ``beta z > threshold``; plain ``softplus`` has no threshold, as Keras').
 
 Every function is vectorised and keeps the dtype of its argument. Element-wise
 functions accept any shape. Group-wise functions normalise over the last axis,
@@ -86,9 +87,14 @@ def _tanh(z: np.ndarray) -> np.ndarray:
     return np.tanh(z)
 
 
-def _softplus(z: np.ndarray) -> np.ndarray:
+def _softplus(z: np.ndarray, beta: float, threshold: float) -> np.ndarray:
+    # PyTorch's form: log(1 + exp(beta z)) / beta, and z itself where beta z > threshold; the
+    # defaults (beta 1, no threshold) are Keras' softplus.
     with np.errstate(invalid="ignore"):  # NaN inputs propagate quietly, as in every other activation
-        return np.logaddexp(0, z)
+        if beta == 1.0 and math.isinf(threshold):
+            return np.logaddexp(0, z)
+        scaled = beta * z
+        return np.where(scaled > threshold, z, np.logaddexp(0, scaled) / beta)
 
 
 def _exponential(z: np.ndarray) -> np.ndarray:
@@ -133,7 +139,7 @@ _REGISTRY: dict[str, tuple[Callable[..., np.ndarray], dict[str, float], bool]] =
     "sigmoid": (_sigmoid, {}, False),
     "hard_sigmoid": (_hard_sigmoid, {"alpha": 1 / 6, "beta": 0.5}, False),
     "tanh": (_tanh, {}, False),
-    "softplus": (_softplus, {}, False),
+    "softplus": (_softplus, {"beta": 1.0, "threshold": math.inf}, False),
     "softsign": (_softsign, {}, False),
     "exponential": (_exponential, {}, False),
     "gelu": (_gelu, {}, False),
@@ -203,6 +209,8 @@ def _resolve(spec: str) -> Activation:
         raise _unknown(spec, None)
     function, defaults, group_wise = _REGISTRY[base]
     params = _parse_params(spec, match.group(2), defaults, None)
+    if params.get("beta", 1.0) <= 0:  # softplus divides by it
+        raise _unknown(spec, None, "beta must be positive in activation")
     changed = [(key, value) for key, value in params.items() if value != defaults[key]]
     name = base + ("(" + ", ".join(f"{k}={v!r}" for k, v in changed) + ")" if changed else "")
     bound = functools.partial(function, **params) if params else function

@@ -12,6 +12,7 @@
                      ``onnx`` extra); onnx_ops.py says which op becomes which layer
     onnx_export.py   any network or plan as an ONNX model for onnxruntime (``to_onnx``; the ``onnx``
                      extra), with onnx_nodes.py (activations, aggregations) and onnx_conv.py (Conv)
+    torch_modules.py PyTorch modules traced with torch.fx (``from_torch``; the ``torch`` extra)
 """
 
 from nngraph.interop.keras_models import from_keras
@@ -20,5 +21,6 @@ from nngraph.interop.neat_json import from_neat_json
 from nngraph.interop.onnx_import import from_onnx
 from nngraph.interop.onnx_export import to_onnx
 from nngraph.interop.sklearn_mlp import from_sklearn
+from nngraph.interop.torch_modules import from_torch
 
-__all__ = ["from_keras", "from_neat", "from_neat_json", "from_onnx", "from_sklearn", "to_onnx"]
+__all__ = ["from_keras", "from_neat", "from_neat_json", "from_onnx", "from_sklearn", "from_torch", "to_onnx"]

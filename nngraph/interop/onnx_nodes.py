@@ -103,10 +103,17 @@ def _elu(g: OnnxGraph, z: str, alpha: float) -> str:
     return g.add("Where", [g.binary("Greater", z, 0.0), z, g.binary("Mul", negative, alpha)])
 
 
-def _softplus(g: OnnxGraph, z: str) -> str:
-    # log(1 + exp(z)) = max(z, 0) + log(1 + exp(-|z|)): never overflows, as numpy's logaddexp.
-    tail = g.add("Log", [g.binary("Add", g.add("Exp", [g.add("Neg", [g.add("Abs", [z])])]), 1.0)])
-    return g.binary("Add", g.binary("Max", z, 0.0), tail)
+def _softplus(g: OnnxGraph, z: str, beta: float = 1.0, threshold: float = math.inf) -> str:
+    # log(1 + exp(u)) = max(u, 0) + log(1 + exp(-|u|)) for u = beta z: never overflows, as numpy's
+    # logaddexp; divided by beta, and z itself where beta z > threshold (PyTorch's Softplus).
+    u = z if beta == 1.0 else g.binary("Mul", z, beta)
+    tail = g.add("Log", [g.binary("Add", g.add("Exp", [g.add("Neg", [g.add("Abs", [u])])]), 1.0)])
+    value = g.binary("Add", g.binary("Max", u, 0.0), tail)
+    if beta != 1.0:
+        value = g.binary("Div", value, beta)
+    if math.isinf(threshold):
+        return value
+    return g.add("Where", [g.binary("Greater", u, threshold), z, value])
 
 
 ERF_REACH = 6.0  # erf(6) is 1 - 2e-17: 1.0 in float64

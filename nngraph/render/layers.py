@@ -112,10 +112,9 @@ def settings(record: LayerRecord) -> str:
         parts.append(f"dilation {_size(config['dilation_rate'])}")
     if isinstance(config.get("padding"), str):
         parts.append(f"{config['padding']} padding")
-    elif "padding" in config:  # explicit (before, after) cells per axis
-        parts.append(f"padding {'×'.join(f'{before}+{after}' for before, after in config['padding'])}")
-    if config.get("count_include_pad"):
-        parts.append("padding counted")
+    elif "padding" in config:  # explicit cells around each axis: "padding 1×2", or "padding 0+1×1+1"
+        sides = [f"{before}" if before == after else f"{before}+{after}" for before, after in config["padding"]]
+        parts.append(f"padding {'×'.join(sides)}" + (", counted" if config.get("count_include_pad") else ""))
     if "target_shape" in config:
         parts.append(f"to {_size(config['target_shape'])}")
     if "rate" in config:

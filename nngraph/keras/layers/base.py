@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Tuple, Union
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -102,34 +102,41 @@ def size_tuple(value: object, rank: int, argument: str, layer: str) -> tuple[int
     return tuple(int(size) for size in values)
 
 
-Padding = Union[str, Tuple[Tuple[int, int], ...]]
+Padding = str | tuple[tuple[int, int], ...]  # "valid", "same", or (before, after) cells per spatial axis
 
 
-def padding_mode(value: object, layer: str, *, rank: int) -> Padding:
-    """Keras' ``padding``, ``"valid"`` or ``"same"`` in any case, or explicit padding: ``rank``
-    pairs ``(before, after)`` of cells, one per spatial axis, as ONNX's ``pads`` and PyTorch's
-    ``padding`` give it (Keras' ``ZeroPadding2D`` layout, ``((top, bottom), (left, right))``);
-    ``LayerError`` otherwise.
+def padding_mode(value: object, layer: str, *, rank: int = 1) -> Padding:
+    """Keras' ``padding``, ``"valid"`` or ``"same"`` in any case, or explicit zero cells around each
+    of the ``rank`` spatial axes, as PyTorch and ONNX give them: one number for every side, ``rank``
+    numbers (each axis' both sides) or ``rank`` pairs ``(before, after)``, returned as pairs (no
+    padding at all is ``"valid"``); ``LayerError`` otherwise.
 
     Examples
     --------
-    >>> padding_mode("Same", "Conv2D", rank=2), padding_mode([[1, 1], [0, 2]], "Conv2D", rank=2)
-    ('same', ((1, 1), (0, 2)))
+    >>> padding_mode("SAME", "Conv2D"), padding_mode(1, "Conv2D", rank=2), padding_mode((0, 0), "Conv2D", rank=2)
+    ('same', ((1, 1), (1, 1)), 'valid')
+    >>> padding_mode(((0, 1), (2, 3)), "MaxPooling2D", rank=2)
+    ((0, 1), (2, 3))
     """
     if isinstance(value, str):
         mode = value.lower()
         if mode in ("valid", "same"):
             return mode
-    elif isinstance(value, (tuple, list)) and len(value) == rank and all(
-            isinstance(pair, (tuple, list)) and len(pair) == 2
-            and all(whole_number(cells) and cells >= 0 for cells in pair) for pair in value):
-        return tuple((int(before), int(after)) for before, after in value)
-    raise LayerError(f"{layer}: padding must be 'valid' or 'same', got {shown(value)} (or explicit: {rank} "
-                     f"pairs (before, after) of cells, such as {((1, 1),) * rank})")
+    else:
+        sides = (value,) * rank if whole_number(value) else value
+        if isinstance(sides, (tuple, list)) and len(sides) == rank:
+            pairs = [(side, side) if whole_number(side) else side for side in sides]
+            if all(isinstance(pair, (tuple, list)) and len(pair) == 2
+                   and all(whole_number(cells) and cells >= 0 for cells in pair) for pair in pairs):
+                explicit = tuple((int(before), int(after)) for before, after in pairs)
+                return "valid" if not any(map(any, explicit)) else explicit
+    raise LayerError(f"{layer}: padding must be 'valid' or 'same', or the zero cells around each of the "
+                     f"{rank} spatial axes (a whole number, {rank} of them, or {rank} (before, after) pairs), "
+                     f"got {shown(value)}")
 
 
 def padding_config(padding: Padding) -> str | list[list[int]]:
-    """``padding`` as a layer's config holds it (JSON values): the mode, or the pairs as lists."""
+    """``padding`` as a layer's config holds it (JSON): the mode, or ``[[before, after], ...]``."""
     return padding if isinstance(padding, str) else [list(pair) for pair in padding]
 
 
@@ -166,13 +173,13 @@ def group_name(layer: str, index: tuple[int, ...], output_rank: int) -> str:
 
 @dataclass(frozen=True)
 class Windows:
-    """Where each output position's window lies on the input, as Keras' ``valid`` and ``same`` put it
-    (or explicit padding).
+    """Where each output position's window lies on the input, as Keras' ``valid`` and ``same`` put it.
 
     ``output`` is the spatial output shape; ``index[p, k]`` is the flat (C-order) spatial input
     position under entry ``k`` of the window (C-order over the window's shape) at output position
     ``p``, or -1 where the entry falls on padding. ``padding`` is the cells added before each
-    axis (``same`` puts the odd cell after, as TensorFlow and Keras do).
+    axis (``same`` puts the odd cell after, as TensorFlow and Keras do; explicit padding says
+    its own).
     """
 
     output: tuple[int, ...]
@@ -187,11 +194,9 @@ class Windows:
 
 def windows(spatial: Sequence[int], window: Sequence[int], *, strides: Sequence[int],
             dilation: Sequence[int], padding: Padding) -> Windows | None:
-    """The ``Windows`` of a convolution or pooling over ``spatial``; ``None`` when ``valid`` (or
-    explicit) padding leaves no output position (the window is larger than the padded input).
-
-    Explicit padding (pairs ``(before, after)`` per axis) gives ``(size + before + after - extent)
-    // stride + 1`` positions per axis, as ONNX and PyTorch count them.
+    """The ``Windows`` of a convolution or pooling over ``spatial``; ``None`` when ``valid`` or
+    explicit padding leaves no output position (the window is larger than the padded input).
+    ``padding`` is ``"valid"``, ``"same"`` or ``(before, after)`` cells per axis (see ``padding_mode``).
 
     Examples
     --------
@@ -200,8 +205,8 @@ def windows(spatial: Sequence[int], window: Sequence[int], *, strides: Sequence[
     ((4,), [[-1, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, -1]])
     >>> windows((2,), (3,), strides=(1,), dilation=(1,), padding="valid") is None
     True
-    >>> windows((4,), (3,), strides=(2,), dilation=(1,), padding=((2, 0),)).index.tolist()
-    [[-1, -1, 0], [0, 1, 2]]
+    >>> windows((3,), (2,), strides=(2,), dilation=(1,), padding=((1, 0),)).index.tolist()
+    [[-1, 0], [1, 2]]
     """
     coordinates, valid, output, before = [], [], [], []
     for axis, (size, width, stride, rate) in enumerate(zip(spatial, window, strides, dilation)):

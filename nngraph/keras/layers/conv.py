@@ -6,8 +6,9 @@ kernel's weights; the same kernel entry, used at every position, is one number t
 (``conv2d/bias/f``). ``same`` padding adds no neuron: a window entry on the padding has no
 connection, which is what a zero in the padding contributes. Keras' semantics: cross-correlation,
 ``same`` padding split evenly with the odd cell after, ``strides > 1`` refused together with
-``dilation_rate > 1``; beyond Keras, explicit padding (``((1, 1), (0, 2))``, ONNX's ``pads`` and
-PyTorch's ``padding``); kernel ``(*kernel_size, in_channels, filters)``, bias ``(filters,)``.
+``dilation_rate > 1``; kernel ``(*kernel_size, in_channels, filters)``, bias ``(filters,)``. Beyond
+Keras, ``padding`` may also give the zero cells around each axis, as PyTorch and ONNX do
+(``padding=1``, ``padding=((0, 1), (1, 1))``; see ``nngraph.keras.layers.base.padding_mode``).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from nngraph.core.network import (ACTIVATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATI
                                   WEIGHT)
 from nngraph.errors import LayerError
 from nngraph.keras.initializers import get_initializer
-from nngraph.keras.layers.base import (Layer, Padding, Windows, padding_config, padding_mode, position_ids, size_tuple,
-                                       tied_name, whole_number, windows)
+from nngraph.keras.layers.base import (Layer, Padding, Windows, padding_config, padding_mode, position_ids,
+                                       size_tuple, tied_name, whole_number, windows)
 
 
 class BaseConv(Layer):
@@ -34,7 +35,7 @@ class BaseConv(Layer):
     rank = 2
 
     def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
-                 padding: Padding = "valid", *, dilation_rate: int | Sequence[int] = 1,
+                 padding: Padding | int | Sequence[int] = "valid", *, dilation_rate: int | Sequence[int] = 1,
                  activation: str | None = None, use_bias: bool = True,
                  kernel_initializer: str = "glorot_uniform", bias_initializer: str = "zeros",
                  name: str | None = None, input_shape: Sequence[int] | None = None) -> None:
@@ -79,12 +80,12 @@ class BaseConv(Layer):
             extent = tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))
             raise LayerError(f"{self.label}: the kernel {self.kernel_size} (spanning {extent} with "
                              f"dilation_rate={self.dilation_rate}) is larger than its input {spatial} "
-                             f"with padding={self.padding!r}, so there is no output position; use a smaller "
-                             "kernel or padding='same'")
+                             f"with padding={padding_config(self.padding)!r}, so there is no output "
+                             "position; use a smaller kernel or padding='same'")
         unused = ~found.valid.any(axis=0)
         if unused.any():
             entry = np.unravel_index(int(np.flatnonzero(unused)[0]), self.kernel_size)
-            raise LayerError(f"{self.label}: with padding={self.padding!r}, kernel entry {tuple(map(int, entry))} of "
+            raise LayerError(f"{self.label}: with padding={padding_config(self.padding)!r}, kernel entry {tuple(map(int, entry))} of "
                              f"the kernel {self.kernel_size} never meets the input {spatial} (it falls "
                              "on padding at every position), so it would be no weight of the network; "
                              "use a kernel no larger than the input")
@@ -168,7 +169,7 @@ class Conv1D(BaseConv):
     """A 1-D convolution over ``(steps, channels)``: Keras' ``Conv1D``.
 
     Parameters follow Keras: ``filters``, ``kernel_size``, ``strides`` (default 1), ``padding``
-    (``"valid"`` or ``"same"``), ``dilation_rate``, ``activation``, ``use_bias``,
+    (``"valid"`` or ``"same"``, or explicit zero cells: ``2``, ``((1, 0),)``), ``dilation_rate``, ``activation``, ``use_bias``,
     ``kernel_initializer`` (``"glorot_uniform"``), ``bias_initializer`` (``"zeros"``),
     ``name`` (default ``conv1d``, ``conv1d_1``, ...) and ``input_shape``.
 

@@ -3,10 +3,9 @@
 Max pooling is a neuron with ``aggregation="max"`` over connections of weight 1; average pooling
 a weighted sum with weights ``1 / n``, where ``n`` counts the window's cells on the input: at a
 ``same`` border, Keras leaves the padding out of the average (and out of the max). Beyond Keras,
-padding may be explicit (pairs ``(before, after)`` per axis, as ONNX and PyTorch give it), and
-average pooling may count the padding's zeros (``count_include_pad=True``: weights ``1 / pool
-size`` everywhere, PyTorch's default). The global poolings read every position of their channel.
-Pooling layers have no weights.
+``padding`` may give explicit zero cells around each axis, and average pooling may count them in
+the average (``count_include_pad=True``: ``n`` is the whole window), as PyTorch's and ONNX's do.
+The global poolings read every position of their channel. Pooling layers have no weights.
 """
 
 from __future__ import annotations
@@ -35,8 +34,8 @@ def _spatial_axes(layer: Layer, rank: int, shape: tuple[int, ...]) -> None:
 def _add_pooling_neurons(G: nx.DiGraph, layer: Layer, sources: np.ndarray, neurons: np.ndarray,
                          index: np.ndarray, mode: str, *, divisor: int | None = None) -> None:
     """One neuron per output position and channel, reading the cells ``index[position]`` (-1: none)
-    of its channel: weights 1 and ``max``, or weights ``1 / cells`` summed (``1 / divisor`` when
-    the padding counts)."""
+    of its channel: weights 1 and ``max``, or weights ``1 / divisor`` summed (``divisor``: the
+    window's cells on the input unless given)."""
     channels = sources.shape[-1]
     inputs = sources.reshape(-1, channels).tolist()
     targets = neurons.reshape(-1, channels).tolist()
@@ -60,7 +59,7 @@ class BasePooling(Weightless):
     mode = MAX
 
     def __init__(self, pool_size: int | Sequence[int] = 2, strides: int | Sequence[int] | None = None,
-                 padding: Padding = "valid", *, name: str | None = None,
+                 padding: Padding | int | Sequence[int] = "valid", *, name: str | None = None,
                  input_shape: Sequence[int] | None = None) -> None:
         super().__init__(name=name, input_shape=input_shape)
         self.pool_size = size_tuple(pool_size, self.rank, "pool_size", self.label)
@@ -79,10 +78,10 @@ class BasePooling(Weightless):
                         padding=self.padding)
         if found is None:
             raise LayerError(f"{self.label}: the pool {self.pool_size} is larger than its input "
-                             f"{shape[:-1]} with padding={self.padding!r}, so there is no output position; "
-                             "use a smaller pool_size or padding='same'")
+                             f"{shape[:-1]} with padding={padding_config(self.padding)!r}, so there is no "
+                             "output position; use a smaller pool_size or padding='same'")
         if not found.valid.any(axis=1).all():
-            raise LayerError(f"{self.label}: with padding={self.padding!r}, a window of the pool "
+            raise LayerError(f"{self.label}: with padding={padding_config(self.padding)!r}, a window of the pool "
                              f"{self.pool_size} lies wholly on the padding; pad each side by less than "
                              "the pool size")
         return found
@@ -98,31 +97,32 @@ class BasePooling(Weightless):
         return {"pool_size": list(self.pool_size), "strides": list(self.strides),
                 "padding": padding_config(self.padding)}
 
+    def _divisor(self) -> int | None:
+        """What an average divides by: None for the window's cells on the input (Keras)."""
+        return None
+
     def _add_neurons(self, G: nx.DiGraph, sources: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         self.windows = self._windows(tuple(sources.shape))
         neurons = position_ids(str(self.name), self._output)
         _add_pooling_neurons(G, self, sources, neurons, self.windows.index, self.mode, divisor=self._divisor())
         return neurons
 
-    def _divisor(self) -> int | None:
-        """What an average divides by where not by its cells on the input (None: by those)."""
-        return None
-
 
 class BaseAveragePooling(BasePooling):
-    """Average pooling, which may count the padding's zeros (``count_include_pad``)."""
+    """Average pooling; ``count_include_pad=True`` divides by the whole window, padding cells
+    included (PyTorch's and ONNX's choice), where Keras divides by the cells on the input."""
 
     mode = AVERAGE
 
     def __init__(self, pool_size: int | Sequence[int] = 2, strides: int | Sequence[int] | None = None,
-                 padding: Padding = "valid", *, count_include_pad: bool = False, name: str | None = None,
-                 input_shape: Sequence[int] | None = None) -> None:
+                 padding: Padding | int | Sequence[int] = "valid", *, count_include_pad: bool = False,
+                 name: str | None = None, input_shape: Sequence[int] | None = None) -> None:
         super().__init__(pool_size, strides, padding, name=name, input_shape=input_shape)
         self.count_include_pad = bool(count_include_pad)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        if self.count_include_pad:  # Keras' config stays Keras' unless asked otherwise
+        if self.count_include_pad:
             config["count_include_pad"] = True
         return config
 
@@ -173,12 +173,14 @@ class AveragePooling1D(BaseAveragePooling):
     >>> from nngraph.models import Sequential
     >>> Sequential([AveragePooling1D(3, strides=1, input_shape=(5, 1))]).output_shape
     (None, 3, 1)
+    >>> model = Sequential([AveragePooling1D(2, padding=1, count_include_pad=True, input_shape=(3, 1))])
+    >>> model.predict(np.array([[[2.0], [4.0], [6.0]]]))[0, :, 0]  # (0 + 2) / 2, (4 + 6) / 2
+    array([1., 5.])
     """
 
     kind = "AveragePooling1D"
     base_name = "average_pooling1d"
     rank = 1
-    mode = AVERAGE
 
 
 class AveragePooling2D(BaseAveragePooling):
@@ -190,16 +192,11 @@ class AveragePooling2D(BaseAveragePooling):
     >>> model = Sequential([AveragePooling2D(input_shape=(3, 3, 1), padding="same")])
     >>> float(model.predict(np.arange(9.0).reshape(1, 3, 3, 1))[0, 1, 1, 0])  # the corner cell alone
     8.0
-    >>> padded = Sequential([AveragePooling2D(3, strides=1, padding=((1, 1), (1, 1)), count_include_pad=True,
-    ...                                       input_shape=(3, 3, 1))])
-    >>> float(padded.predict(np.ones((1, 3, 3, 1)))[0, 0, 0, 0])  # 4 cells on the input, 5 zeros: 4 / 9
-    0.4444444444444444
     """
 
     kind = "AveragePooling2D"
     base_name = "average_pooling2d"
     rank = 2
-    mode = AVERAGE
 
 
 class BaseGlobalPooling(Weightless):
