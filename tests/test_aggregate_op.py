@@ -152,8 +152,45 @@ def test_check_plan_names_a_broken_aggregate_op() -> None:
         nngraph.check_plan(dataclasses.replace(plan, ops=(op, fused, plan.ops[2])))
 
 
-def test_plans_with_aggregate_ops_run_neither_scalar_code_nor_the_native_kernel() -> None:
-    # Both sum their connections: an aggregate op has code of its own, in the fused numpy pass.
+def test_plans_with_aggregate_ops_other_than_products_run_neither_scalar_code_nor_the_native_kernel() -> None:
+    # Scalar code sums connections only; the native kernel sums or multiplies them: max, maxabs
+    # and mean have code of their own, in the fused numpy pass.
     plan = nngraph.compile_network(pooled())
     assert plan.program.runners == ("numpy",)
     assert_equivalent(plan, pooled(), np.array([[0.5, -1.0, 2.0, 0.0], [1.0, 2.0, -3.0, 4.0]]))
+
+
+def gated() -> nx.DiGraph:
+    """Three inputs; a tanh layer, two product gates (one of no terms: bias + 1.0), an output sum."""
+    G = nngraph.new_network()
+    for i in range(3):
+        nngraph.add_input(G, f"x{i}")
+    for j in range(2):
+        nngraph.add_neuron(G, Neuron(f"h{j}", activation="tanh", bias=0.1 * j))
+        for i in range(3):
+            nngraph.connect(G, f"x{i}", f"h{j}", 0.5 - 0.3 * i + j)
+    nngraph.add_neuron(G, Neuron("g", aggregation="product", bias=0.25, activation="sigmoid"))
+    for source, weight in (("h0", -1.5), ("x2", 0.0), ("h1", 2.0)):  # a weight of 0.0: NaN still gives NaN
+        nngraph.connect(G, source, "g", weight)
+    nngraph.add_neuron(G, Neuron("e", aggregation="product", bias=-0.5))
+    nngraph.add_neuron(G, Neuron("y", role="output"))
+    for source in ("g", "e", "h0"):
+        nngraph.connect(G, source, "y", 1.0)
+    return G
+
+
+def test_product_gates_run_in_the_native_kernel_for_one_sample() -> None:
+    G = gated()
+    plan = nngraph.compile_network(G, options=nngraph.CodegenOptions(scalar_code=False))
+    assert plan.program.runners == ("numpy", "native") and plan.runner.startswith("the native kernel for batches")
+    rng = np.random.default_rng(3)
+    for batch in (1, 2, 7):
+        assert_equivalent(plan, G, rng.uniform(-2.0, 2.0, size=(batch, 3)))  # every runner
+    x = np.array([[0.5, -1.0, np.nan], [np.inf, 0.0, 1.0]])
+    for row in x:
+        assert_equivalent(plan, G, row)
+    assert_equivalent(nngraph.compile_network(G, dtype=np.float32), G, x)
+    trace = plan.trace([1.0, 2.0, 3.0])  # one sample: the native kernel
+    np.testing.assert_allclose(trace.weighted_sum("e"), [0.5])  # -0.5 + the product of no terms, 1.0
+    np.testing.assert_allclose(trace.weighted_sum("g"), 0.25 + (-1.5 * trace.value("h0")) * 0.0
+                               * (2.0 * trace.value("h1")))

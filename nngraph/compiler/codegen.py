@@ -140,7 +140,7 @@ def _runner(scalar_limit: int, native_limit: int) -> str:
         parts.append(f"straight-line scalar code for batches of up to {scalar_limit} sample"
                      f"{'s' if scalar_limit > 1 else ''}")
     if native_limit > scalar_limit:
-        parts.append(f"the native kernel for batches of up to {native_limit} samples")
+        parts.append(f"the native kernel for batches of up to {native_limit} sample{'s' if native_limit > 1 else ''}")
     if not parts:
         return "fused numpy"
     return ", ".join(parts) + ", fused numpy for larger ones"
