@@ -9,13 +9,9 @@ Every term is a connection, so a NaN reaches exactly the neurons it feeds. Speed
 one reduction per reduction of the op, each a temporary of ``targets * K * batch`` numbers.
 
 Slices instead of a gather: where consecutive targets read consecutive columns in each term (the
-gates of a recurrent cell: ``f[j] * cell[j]`` for every unit ``j``), a run of them is computed
-from slices of the buffer, with no gather and no temporary: ``np.multiply(A[f0:f1], A[c0:c1],
-out=z[r0:r1])`` (``np.maximum``, ``np.minimum`` for max and min), a term's weights multiplied in
-only where they are not all 1 and the bias added only where it is not all 0. It is used for the
-reductions of product, max and min whose runs, times their terms, are at most ``MAX_SLICE_CALLS``
-(the numpy calls of the gather form: gather, weights, reduction, bias) and hold two targets or
-more on average; the code's comments say which form each reduction takes.
+gates of a recurrent cell: ``f[j] * cell[j]`` for every unit ``j``), a reduction of product, max
+or min is computed from slices of the buffer instead, with no gather and no temporary
+(``nngraph.compiler.slices`` says when); the code's comments say which form each reduction takes.
 """
 
 from __future__ import annotations
@@ -25,13 +21,9 @@ import numpy as np
 from nngraph.compiler.costs import CodegenOptions
 from nngraph.compiler.products import GroupLines, activation_lines
 from nngraph.core.aggregations import resolve_aggregation
-from nngraph.ir.plan import AggregateOp, Plan, Reduction
+from nngraph.compiler.slices import slice_lines, slice_runs
+from nngraph.ir.plan import AggregateOp, Plan
 from nngraph.ir.text import op_comment
-
-# Aggregations whose reduction of two terms is one numpy ufunc (the same one ``reduce`` applies,
-# so NaN propagates alike), for the slice form.
-PAIRWISE = {"product": "np.multiply", "max": "np.maximum", "min": "np.minimum"}
-MAX_SLICE_CALLS = 4  # runs x terms of a reduction in the slice form, at most
 
 
 def aggregate_lines(plan: Plan, op: AggregateOp, constants: dict[str, object], producer: dict,
@@ -64,7 +56,7 @@ def aggregate_lines(plan: Plan, op: AggregateOp, constants: dict[str, object], p
         name = f"{k}_{r}"
         runs = slice_runs(reduction, columns)
         if runs is not None:
-            lines += ["    " + line for line in _slice_lines(reduction, runs, columns, op.bias, name, constants)]
+            lines += ["    " + line for line in slice_lines(reduction, runs, columns, op.bias, name, constants)]
             continue
         constants[f"I{name}"] = columns[reduction.rows]
         constants[f"w{name}"] = np.ascontiguousarray(reduction.weights[:, :, None])
@@ -76,56 +68,3 @@ def aggregate_lines(plan: Plan, op: AggregateOp, constants: dict[str, object], p
     reads_inputs = bool(len(columns)) and int(columns.min()) < len(plan.inputs)
     return GroupLines(lines, reads_inputs, padded=False)
 
-
-def slice_runs(reduction: Reduction, columns: np.ndarray) -> list[tuple[int, int]] | None:
-    """The runs ``(first, stop)`` of a reduction's targets that read consecutive columns in every
-    term, or None when the reduction has no slice form (see the module doc).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from nngraph.ir.plan import Reduction
-    >>> rows = np.array([[0, 4], [1, 5], [2, 6], [3, 0]])  # targets 0-2 read (0, 4), (1, 5), (2, 6)
-    >>> slice_runs(Reduction("product", 0, rows, np.ones((4, 2))), np.arange(10, 17))
-    [(0, 3), (3, 4)]
-    >>> slice_runs(Reduction("mean", 0, rows, np.ones((4, 2))), np.arange(10, 17)) is None  # no ufunc
-    True
-    """
-    targets, terms = reduction.rows.shape
-    if reduction.aggregation not in PAIRWISE or targets == 0 or terms == 0:
-        return None
-    read = columns[reduction.rows]
-    breaks = np.flatnonzero((np.diff(read, axis=0) != 1).any(axis=1)) + 1
-    bounds = [0, *breaks.tolist(), targets]
-    runs = list(zip(bounds[:-1], bounds[1:]))
-    return runs if len(runs) * terms <= MAX_SLICE_CALLS and targets >= 2 * len(runs) else None
-
-
-def _slice_lines(reduction: Reduction, runs: list[tuple[int, int]], columns: np.ndarray, bias: np.ndarray,
-                 name: str, constants: dict[str, object]) -> list[str]:
-    """The lines of a reduction in the slice form: per run, the first term into the run's block,
-    then one ufunc call per further term; the bias last, where it is not all 0."""
-    function = PAIRWISE[reduction.aggregation]
-    targets, terms = reduction.rows.shape
-    read = columns[reduction.rows]
-    ones = [bool((reduction.weights[:, term] == 1.0).all()) for term in range(terms)]
-    if not all(ones):
-        constants[f"w{name}"] = np.ascontiguousarray(reduction.weights.T[:, :, None])  # terms x targets x 1
-    lines = [f"# {reduction.aggregation} of {terms} terms each, from slices: {len(runs)} run"
-             f"{'s' if len(runs) > 1 else ''} of consecutive columns"]
-    for first, stop in runs:
-        block = f"z[{reduction.start + first}:{reduction.start + stop}]"
-        parts = []
-        for term in range(terms):
-            low = int(read[first, term])
-            part = f"A[{low}:{low + stop - first}]"
-            parts.append(part if ones[term] else f"{part} * w{name}[{term}, {first}:{stop}]")
-        if terms == 1:
-            lines.append(f"{block}[...] = {parts[0]}")
-            continue
-        lines.append(f"{function}({parts[0]}, {parts[1]}, out={block})")
-        lines += [f"{function}({block}, {part}, out={block})" for part in parts[2:]]
-    span = f"{reduction.start}:{reduction.start + targets}"
-    if bias[reduction.start:reduction.start + targets].any():
-        lines.append(f"z[{span}] += b{name.split('_')[0]}[{span}]")
-    return lines
