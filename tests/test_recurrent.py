@@ -152,6 +152,7 @@ def test_an_lstm_runs_one_sample_in_the_native_kernel_and_its_products_from_slic
     assert plan.program.native_batch_limit >= 1
     assert "A[I" not in plan.code  # no gathered terms: every product and sum of a step reads slices
     assert plan.code.count("from slices") == 4 * 20  # per step: kept and written, cell, activated cell, hidden
+    assert plan.code.count("if Z is A:  # not tracing: the activation reads the copied columns") == 20  # tanh(cell)
     x = RNG.normal(size=(2, 160))
     assert_equivalent(plan, model.graph, x)
     assert_equivalent(plan, model.graph, x[0])

@@ -154,9 +154,26 @@ def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], 
         return None
     constants[f"b{op.index}"] = _column(op.bias)
     lines = [op_comment(op, producer), f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
-    lines += slice_lines(reduction, runs, columns, op.bias, str(op.index), constants)
-    lines += activation_lines(op, constants, options)
+    summed = slice_lines(reduction, runs, columns, op.bias, str(op.index), constants)
+    activation = activation_lines(op, constants, options)
+    copies = terms == 1 and len(runs) == 1 and (reduction.weights == 1.0).all() and not op.bias.any()
+    if copies and _reads_z_once(activation):
+        [comment, copy] = summed
+        # A copy (one term of weight 1, no bias) into an activation that reads z once: when not
+        # tracing, the weighted sum is not kept, so the activation reads the source itself.
+        source = copy.split(" = ", 1)[1]
+        lines += [comment, "if Z is A:  # not tracing: the activation reads the copied columns in place",
+                  "    " + activation[0].replace("(z, ", f"({source}, ", 1), "else:",
+                  "    " + copy, "    " + activation[0], *activation[1:]]
+    else:
+        lines += summed + activation
     return GroupLines(lines, int(columns.min()) < len(plan.inputs), padded=False)
+
+
+def _reads_z_once(activation: list[str]) -> bool:
+    """Whether in-place activation lines read the weighted sums ``z`` in their first call only."""
+    return (activation[0].startswith("np.") and "(z, " in activation[0] and activation[0].count("z") == 1
+            and not any("z" in line for line in activation[1:]))
 
 
 def _sparse_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
