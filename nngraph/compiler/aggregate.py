@@ -20,8 +20,8 @@ import numpy as np
 
 from nngraph.compiler.costs import CodegenOptions
 from nngraph.compiler.products import GroupLines, activation_lines
-from nngraph.core.aggregations import resolve_aggregation
 from nngraph.compiler.slices import slice_lines, slice_runs
+from nngraph.core.aggregations import resolve_aggregation
 from nngraph.ir.plan import AggregateOp, Plan
 from nngraph.ir.text import op_comment
 

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nngraph.compiler.costs import CodegenOptions, shared_product_batch_limit
-from nngraph.core.activations import resolve_activation
 from nngraph.compiler.slices import slice_lines, slice_runs
+from nngraph.core.activations import resolve_activation
 from nngraph.ir.plan import DENSE, SHARED, SPARSE, AggregateOp, FusedOp, Plan, Reduction, SharedOp
 from nngraph.ir.text import op_comment
 
