@@ -11,9 +11,10 @@
                   plans), compiled; products.py writes each product's lines, kernels.py is the
                   sparse kernel they call; native.py the native kernel (numba) for small batches
 
-``build_plan(G)`` runs the stages up to the passes, stores equal arrays once, and returns the IR; ``generate(plan)`` returns
-its ``Program``. ``nngraph.compile_network`` (in ``nngraph.execute.compiled``) does both and hands
-back a ``CompiledPlan`` that runs. The compiler imports nothing from the executors.
+``build_plan(G)`` runs the stages up to the passes, stores equal arrays once, and returns the IR;
+``generate(plan)`` returns its ``Program``. ``nngraph.compile_network`` (in
+``nngraph.execute.compiled``) does both and hands back a ``CompiledPlan`` that runs. The compiler
+imports nothing from the executors.
 """
 
 from __future__ import annotations

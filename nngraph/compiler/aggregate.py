@@ -54,9 +54,10 @@ def aggregate_lines(plan: Plan, op: AggregateOp, constants: dict[str, object], p
              "reference"]
     for r, reduction in enumerate(op.reductions):
         name = f"{k}_{r}"
-        runs = slice_runs(reduction, columns)
+        runs = slice_runs(reduction, columns=columns)
         if runs is not None:
-            lines += ["    " + line for line in slice_lines(reduction, runs, columns, op.bias, name, constants)]
+            sliced = slice_lines(reduction, runs=runs, columns=columns, bias=op.bias, name=name, constants=constants)
+            lines += ["    " + line for line in sliced]
             continue
         constants[f"I{name}"] = columns[reduction.rows]
         constants[f"w{name}"] = np.ascontiguousarray(reduction.weights[:, :, None])

@@ -53,10 +53,10 @@ to one thread, float64): those of the products hold from batches of about 64 up,
 scalar code for one sample; those of the native kernel by timing it on the lesson's network, the
 NEAT-style DAG of the benchmarks and 784-512-512-10 at batches 1 to 4096 (float32 and float64
 alike: its sums run in float64), and its figure for a block at one sample on 128-256-256-10 and an
-unrolled LSTM(32) of 20 steps (0.22 to 0.3 ns per connection). A recheck with ``timeit`` found a numpy call on a small array at
-0.4 to 1.8 us (900 ns is typical) and a multiply-add of a product at 0.03 (512 x 512) to 0.045 ns
-(40 x 20). The figures only rank choices, so being off by tens of per cent moves a threshold, never
-a result: every choice computes the same numbers.
+unrolled LSTM(32) of 20 steps (0.22 to 0.3 ns per connection). A recheck with ``timeit`` found a
+numpy call on a small array at 0.4 to 1.8 us (900 ns is typical) and a multiply-add of a product at
+0.03 (512 x 512) to 0.045 ns (40 x 20). The figures only rank choices, so being off by tens of per
+cent moves a threshold, never a result: every choice computes the same numbers.
 
 Each choice of codegen can be switched off by name with ``CodegenOptions``, to compare it or to
 test the code without it: ``compile_network(G, options=CodegenOptions(scalar_code=False))``.

@@ -149,12 +149,13 @@ def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], 
     terms = int(counts[0])
     reduction = Reduction("sum", 0, rows[order].reshape(-1, terms), values[order].reshape(-1, terms))
     columns = np.array([plan.columns[node] for node in op.sources], dtype=np.intp)
-    runs = slice_runs(reduction, columns)
+    runs = slice_runs(reduction, columns=columns)
     if runs is None:
         return None
     constants[f"b{op.index}"] = _column(op.bias)
     lines = [op_comment(op, producer), f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
-    summed = slice_lines(reduction, runs, columns, op.bias, str(op.index), constants)
+    summed = slice_lines(reduction, runs=runs, columns=columns, bias=op.bias, name=str(op.index),
+                         constants=constants)
     activation = activation_lines(op, constants, options)
     copies = terms == 1 and len(runs) == 1 and (reduction.weights == 1.0).all() and not op.bias.any()
     if copies and _reads_z_once(activation):

@@ -25,7 +25,7 @@ PAIRWISE = {"sum": "np.add", "product": "np.multiply", "max": "np.maximum", "min
 MAX_SLICE_CALLS = 4  # runs x terms of a reduction in the slice form, at most
 
 
-def slice_runs(reduction: Reduction, columns: np.ndarray) -> list[tuple[int, int]] | None:
+def slice_runs(reduction: Reduction, *, columns: np.ndarray) -> list[tuple[int, int]] | None:
     """The runs ``(first, stop)`` of a reduction's targets that read consecutive columns in every
     term (``columns`` maps the reduction's rows to buffer columns), or None when the reduction
     does not take the slice form (see the module doc).
@@ -35,9 +35,9 @@ def slice_runs(reduction: Reduction, columns: np.ndarray) -> list[tuple[int, int
     >>> import numpy as np
     >>> from nngraph.ir.plan import Reduction
     >>> rows = np.array([[0, 4], [1, 5], [2, 6], [3, 0]])  # targets 0-2 read (0, 4), (1, 5), (2, 6)
-    >>> slice_runs(Reduction("product", 0, rows, np.ones((4, 2))), np.arange(10, 17))
+    >>> slice_runs(Reduction("product", 0, rows, np.ones((4, 2))), columns=np.arange(10, 17))
     [(0, 3), (3, 4)]
-    >>> slice_runs(Reduction("mean", 0, rows, np.ones((4, 2))), np.arange(10, 17)) is None  # no ufunc
+    >>> slice_runs(Reduction("mean", 0, rows, np.ones((4, 2))), columns=np.arange(10, 17)) is None  # no ufunc
     True
     """
     targets, terms = reduction.rows.shape
@@ -50,7 +50,7 @@ def slice_runs(reduction: Reduction, columns: np.ndarray) -> list[tuple[int, int
     return runs if len(runs) * terms <= MAX_SLICE_CALLS and targets >= 2 * len(runs) else None
 
 
-def slice_lines(reduction: Reduction, runs: list[tuple[int, int]], columns: np.ndarray, bias: np.ndarray,
+def slice_lines(reduction: Reduction, *, runs: list[tuple[int, int]], columns: np.ndarray, bias: np.ndarray,
                 name: str, constants: dict[str, object]) -> list[str]:
     """The lines of a reduction in the slice form, into ``z`` (the op's block of weighted sums):
     per run, the first term, then one ufunc call per further term; then the bias ``b<k>`` (``k``
