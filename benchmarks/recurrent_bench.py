@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"LSTM({UNITS}) over {STEPS} steps of {FEATURES} features: {model.graph.number_of_nodes():,} neurons, "
           f"{model.graph.number_of_edges():,} connections, {len(plan.ops)} ops; built in {built:.2f} s, "
           f"compiled in {compiled:.2f} s; threads {args.threads}")
+    for line in str(plan).splitlines()[-2:]:  # the numbers stored once, and which runner runs which batch
+        print(line)
     loop = numpy_loop(kernel, recurrent, bias)
     peer = torch_lstm(kernel, recurrent, bias, args.threads)
     print(f"{'batch':>6} {'plan(x) ms':>11} {'numpy loop':>11} {'torch':>9} {'plan/numpy':>11} "

@@ -152,8 +152,84 @@ def test_check_plan_names_a_broken_aggregate_op() -> None:
         nngraph.check_plan(dataclasses.replace(plan, ops=(op, fused, plan.ops[2])))
 
 
-def test_plans_with_aggregate_ops_run_neither_scalar_code_nor_the_native_kernel() -> None:
-    # Both sum their connections: an aggregate op has code of its own, in the fused numpy pass.
+def test_plans_with_aggregate_ops_other_than_products_run_neither_scalar_code_nor_the_native_kernel() -> None:
+    # Scalar code sums connections only; the native kernel sums or multiplies them: max, maxabs
+    # and mean have code of their own, in the fused numpy pass.
     plan = nngraph.compile_network(pooled())
     assert plan.program.runners == ("numpy",)
     assert_equivalent(plan, pooled(), np.array([[0.5, -1.0, 2.0, 0.0], [1.0, 2.0, -3.0, 4.0]]))
+
+
+def gated() -> nx.DiGraph:
+    """Three inputs; a tanh layer, two product gates (one of no terms: bias + 1.0), an output sum."""
+    G = nngraph.new_network()
+    for i in range(3):
+        nngraph.add_input(G, f"x{i}")
+    for j in range(2):
+        nngraph.add_neuron(G, Neuron(f"h{j}", activation="tanh", bias=0.1 * j))
+        for i in range(3):
+            nngraph.connect(G, f"x{i}", f"h{j}", 0.5 - 0.3 * i + j)
+    nngraph.add_neuron(G, Neuron("g", aggregation="product", bias=0.25, activation="sigmoid"))
+    for source, weight in (("h0", -1.5), ("x2", 0.0), ("h1", 2.0)):  # a weight of 0.0: NaN still gives NaN
+        nngraph.connect(G, source, "g", weight)
+    nngraph.add_neuron(G, Neuron("e", aggregation="product", bias=-0.5))
+    nngraph.add_neuron(G, Neuron("y", role="output"))
+    for source in ("g", "e", "h0"):
+        nngraph.connect(G, source, "y", 1.0)
+    return G
+
+
+def test_product_gates_run_in_the_native_kernel_for_one_sample() -> None:
+    G = gated()
+    plan = nngraph.compile_network(G, options=nngraph.CodegenOptions(scalar_code=False))
+    assert plan.program.runners == ("numpy", "native") and plan.runner.startswith("the native kernel for batches")
+    rng = np.random.default_rng(3)
+    for batch in (1, 2, 7):
+        assert_equivalent(plan, G, rng.uniform(-2.0, 2.0, size=(batch, 3)))  # every runner
+    x = np.array([[0.5, -1.0, np.nan], [np.inf, 0.0, 1.0]])
+    for row in x:
+        assert_equivalent(plan, G, row)
+    assert_equivalent(nngraph.compile_network(G, dtype=np.float32), G, x)
+    trace = plan.trace([1.0, 2.0, 3.0])  # one sample: the native kernel
+    np.testing.assert_allclose(trace.weighted_sum("e"), [0.5])  # -0.5 + the product of no terms, 1.0
+    np.testing.assert_allclose(trace.weighted_sum("g"), 0.25 + (-1.5 * trace.value("h0")) * 0.0
+                               * (2.0 * trace.value("h1")))
+
+
+def runs_of_gates() -> nx.DiGraph:
+    """Six inputs; per aggregation (product, max, min) three neurons whose terms read consecutive
+    inputs (x0-x2 then x3-x5: a slice each), weighted 1 or not, biased or not; and three products
+    of one term. Outputs sum them."""
+    G = nngraph.new_network()
+    for i in range(6):
+        nngraph.add_input(G, f"x{i}")
+    for aggregation, weights, bias in (("product", (1.0, 1.0), 0.0), ("max", (2.0, -1.0), 0.5),
+                                       ("min", (1.0, 3.0), 0.0), ("product", (1.0,), -0.25)):
+        for j in range(3):
+            node = f"{aggregation}{len(weights)}/{j}"
+            nngraph.add_neuron(G, Neuron(node, aggregation=aggregation, bias=bias, activation="tanh"))
+            for term, weight in enumerate(weights):
+                nngraph.connect(G, f"x{j + 3 * term}", node, weight)
+    nngraph.add_neuron(G, Neuron("y", role="output"))
+    for node in list(G):
+        if node[0] in "pm":
+            nngraph.connect(G, node, "y", 1.0)
+    return G
+
+
+def test_reductions_over_consecutive_columns_read_slices_and_agree_with_the_reference() -> None:
+    G = runs_of_gates()
+    plan = nngraph.compile_network(G, options=nngraph.CodegenOptions(native_kernel=False))
+    code = plan.code
+    assert "np.multiply(A[0:3], A[3:6], out=z[0:3])" in code and "A[I" not in code  # no gather at all
+    assert "np.maximum(A[0:3] * w0_1[0, 0:3], A[3:6] * w0_1[1, 0:3], out=z[3:6])" in code
+    assert "z[3:6] += b0[3:6]" in code and "z[0:3] += b0" not in code  # a bias of 0 is not added
+    assert "from slices: 1 run of consecutive columns" in code
+    x = np.array([[0.5, -1.0, 2.0, 3.0, -0.5, 0.25], [np.nan, 0.0, np.inf, 1.0, -np.inf, 2.0]])
+    assert_equivalent(plan, G, x)
+    assert_equivalent(nngraph.compile_network(G, dtype=np.float32), G, x)
+
+
+def test_scattered_terms_keep_the_gather() -> None:
+    plan = nngraph.compile_network(pooled())  # max of (x0, x1) and (x2, x3): consecutive targets jump by 2
+    assert "A[I0_0]" in plan.code and "from slices" not in plan.code.split("# op 1")[0].split("I0_1")[0]

@@ -126,14 +126,15 @@ def test_to_networkx_is_the_op_dag(plan: nngraph.CompiledPlan) -> None:
 def test_runner_choice_is_stated(model: Sequential, plan: nngraph.Plan) -> None:
     assert plan.program.scalar_batch_limit >= 1
     assert plan.runner.startswith("straight-line scalar code for batches of up to")
-    big = Sequential([Dense(units=64, input_shape=(64,), activation="relu"), Dense(units=10)], seed=1)
+    big = Sequential([Dense(units=256, input_shape=(128,), activation="relu"), Dense(units=256, activation="relu"),
+                      Dense(units=10)], seed=1)
     big_plan = nngraph.compile_network(big.graph)
     assert big_plan.runner == "fused numpy" and big_plan.program.scalar is None
     assert "runner: fused numpy" in str(big_plan)
     with pytest.raises(nngraph.InputError, match="no scalar code"):
-        run_plan(big_plan, np.zeros(64), runner="scalar")
+        run_plan(big_plan, np.zeros(128), runner="scalar")
     with pytest.raises(nngraph.InputError, match="no native kernel"):
-        run_plan(big_plan, np.zeros(64), runner="native")
+        run_plan(big_plan, np.zeros(128), runner="native")
     assert plan.runner.endswith(", the native kernel for batches of up to 57 samples, fused numpy for larger ones")
     assert [run_plan(plan, np.zeros((batch, 8)), runner=None).shape for batch in (0, 3, 57, 58)] == [
         (0, 4), (3, 4), (57, 4), (58, 4)]

@@ -5,14 +5,16 @@
     lower.py      groups -> dense fused ops over the column layout of ``nngraph.ir.plan``
     passes.py     named rewrites (share_weights, from share.py; merge_levels, choose_kinds);
                   check.py's ``check_plan`` after each
+    store.py      equal arrays of the plan stored once (tied weights: one matrix for every time step)
     costs.py      the cost model behind every choice made for speed, and ``CodegenOptions``
     codegen.py    the ``Program``: the source the plan runs (fused numpy; scalar.py's code for tiny
                   plans), compiled; products.py writes each product's lines, kernels.py is the
                   sparse kernel they call; native.py the native kernel (numba) for small batches
 
-``build_plan(G)`` runs the stages up to the passes and returns the IR; ``generate(plan)`` returns
-its ``Program``. ``nngraph.compile_network`` (in ``nngraph.execute.compiled``) does both and hands
-back a ``CompiledPlan`` that runs. The compiler imports nothing from the executors.
+``build_plan(G)`` runs the stages up to the passes, stores equal arrays once, and returns the IR;
+``generate(plan)`` returns its ``Program``. ``nngraph.compile_network`` (in
+``nngraph.execute.compiled``) does both and hands back a ``CompiledPlan`` that runs. The compiler
+imports nothing from the executors.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from nngraph.compiler.groups import find_groups
 from nngraph.compiler.lower import lower
 from nngraph.compiler.passes import DEFAULT_PASSES, PASSES, run_passes
 from nngraph.compiler.schedule import schedule
+from nngraph.compiler.store import store_once
 from nngraph.core.dtypes import check_dtype
 from nngraph.core.structure import columns, levels
 from nngraph.core.validate import validate
@@ -65,4 +68,4 @@ def build_plan(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
     base = levels(G)
     plan = lower(G, find_groups(G, schedule(G, base)), dtype=dtype, display=columns(G, level=base))
     check_plan(plan, stage="lowering")
-    return run_passes(plan, passes)
+    return store_once(run_passes(plan, passes))

@@ -7,6 +7,11 @@ registry's aggregation (``nngraph.core.aggregations``, the one the reference pas
 bias, into the op's weighted sums; then the activation computes the values, as for every op.
 Every term is a connection, so a NaN reaches exactly the neurons it feeds. Speed: one gather and
 one reduction per reduction of the op, each a temporary of ``targets * K * batch`` numbers.
+
+Slices instead of a gather: where consecutive targets read consecutive columns in each term (the
+gates of a recurrent cell: ``f[j] * cell[j]`` for every unit ``j``), a reduction of product, max
+or min is computed from slices of the buffer instead, with no gather and no temporary
+(``nngraph.compiler.slices`` says when); the code's comments say which form each reduction takes.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import numpy as np
 
 from nngraph.compiler.costs import CodegenOptions
 from nngraph.compiler.products import GroupLines, activation_lines
+from nngraph.compiler.slices import slice_lines, slice_runs
 from nngraph.core.aggregations import resolve_aggregation
 from nngraph.ir.plan import AggregateOp, Plan
 from nngraph.ir.text import op_comment
@@ -48,6 +54,11 @@ def aggregate_lines(plan: Plan, op: AggregateOp, constants: dict[str, object], p
              "reference"]
     for r, reduction in enumerate(op.reductions):
         name = f"{k}_{r}"
+        runs = slice_runs(reduction, columns=columns)
+        if runs is not None:
+            sliced = slice_lines(reduction, runs=runs, columns=columns, bias=op.bias, name=name, constants=constants)
+            lines += ["    " + line for line in sliced]
+            continue
         constants[f"I{name}"] = columns[reduction.rows]
         constants[f"w{name}"] = np.ascontiguousarray(reduction.weights[:, :, None])
         constants[f"R{name}"] = resolve_aggregation(reduction.aggregation)
@@ -57,3 +68,4 @@ def aggregate_lines(plan: Plan, op: AggregateOp, constants: dict[str, object], p
     lines += activation_lines(op, constants, options)
     reads_inputs = bool(len(columns)) and int(columns.min()) < len(plan.inputs)
     return GroupLines(lines, reads_inputs, padded=False)
+

@@ -45,6 +45,7 @@ from nngraph.compiler.costs import DEFAULT_OPTIONS, CodegenOptions, native_batch
 from nngraph.compiler.native import NATIVE_AVAILABLE, NativeArrays, has_native_form, native_arrays
 from nngraph.compiler.products import group_lines, product_groups, zero_row
 from nngraph.compiler.scalar import scalar_source
+from nngraph.compiler.store import store_constants
 from nngraph.errors import CompileError
 from nngraph.ir.plan import AGGREGATE, SHARED, SPARSE, Plan
 from nngraph.ir.text import producers
@@ -117,6 +118,7 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
         lines += ["", ""] + scalar_lines
     code = "\n".join(lines) + "\n"
     _check_source(code)
+    constants = store_constants(constants)
     for value in constants.values():
         _freeze(value)
     namespace = dict(constants)
@@ -140,7 +142,7 @@ def _runner(scalar_limit: int, native_limit: int) -> str:
         parts.append(f"straight-line scalar code for batches of up to {scalar_limit} sample"
                      f"{'s' if scalar_limit > 1 else ''}")
     if native_limit > scalar_limit:
-        parts.append(f"the native kernel for batches of up to {native_limit} samples")
+        parts.append(f"the native kernel for batches of up to {native_limit} sample{'s' if native_limit > 1 else ''}")
     if not parts:
         return "fused numpy"
     return ", ".join(parts) + ", fused numpy for larger ones"

@@ -36,7 +36,11 @@ The choices that depend on what work costs are each taken here, from the same fi
   it keeps those batches where both exist.
 - **native kernel** (codegen, with numba installed; ``nngraph.compiler.native``): one compiled
   call for the whole plan costs ``NATIVE_CALL_NS``, plus ``NATIVE_CONNECTION_NS`` per connection
-  (its loop set-up) and ``NATIVE_SAMPLE_NS`` per connection and sample. The fused numpy pass
+  (its loop set-up) and ``NATIVE_SAMPLE_NS`` per connection and sample; for one sample, a
+  connection of a block (a dense op without padding, which the kernel then adds source by source
+  to all targets at once, vectorised) costs ``NATIVE_BLOCK_NS`` instead. So a plan of hundreds of
+  numpy calls (an unrolled LSTM: a few per op and time step) runs one sample in one call, even
+  with 100,000 connections. The fused numpy pass
   costs ``NUMPY_CALL_NS`` per numpy call plus its products per sample (``dense_cost``,
   ``sparse_cost``). The kernel's fixed cost is far lower and its cost per sample higher (it
   multiplies one connection at a time, where BLAS blocks), so it runs batches up to where the two
@@ -48,10 +52,11 @@ The figures were measured on the project's 2-core machine (Python 3.11, numpy 2.
 to one thread, float64): those of the products hold from batches of about 64 up, those of the
 scalar code for one sample; those of the native kernel by timing it on the lesson's network, the
 NEAT-style DAG of the benchmarks and 784-512-512-10 at batches 1 to 4096 (float32 and float64
-alike: its sums run in float64). A recheck with ``timeit`` found a numpy call on a small array at
-0.4 to 1.8 us (900 ns is typical) and a multiply-add of a product at 0.03 (512 x 512) to 0.045 ns
-(40 x 20). The figures only rank choices, so being off by tens of per cent moves a threshold, never
-a result: every choice computes the same numbers.
+alike: its sums run in float64), and its figure for a block at one sample on 128-256-256-10 and an
+unrolled LSTM(32) of 20 steps (0.22 to 0.3 ns per connection). A recheck with ``timeit`` found a
+numpy call on a small array at 0.4 to 1.8 us (900 ns is typical) and a multiply-add of a product at
+0.03 (512 x 512) to 0.045 ns (40 x 20). The figures only rank choices, so being off by tens of per
+cent moves a threshold, never a result: every choice computes the same numbers.
 
 Each choice of codegen can be switched off by name with ``CodegenOptions``, to compare it or to
 test the code without it: ``compile_network(G, options=CodegenOptions(scalar_code=False))``.
@@ -80,6 +85,7 @@ NEURON_NS = {"inline": 40.0, "call": 120.0, "softmax": 150.0}  # one neuron's ac
 NATIVE_CALL_NS = 2000.0        # one call of the native kernel
 NATIVE_CONNECTION_NS = 3.0     # one connection of the native kernel, per call
 NATIVE_SAMPLE_NS = 1.3         # one connection of the native kernel, per sample
+NATIVE_BLOCK_NS = 0.3          # one connection of a block in the native kernel, one sample
 
 OP_CALLS = 3                   # numpy calls of an op of its own: product, bias, activation
 
@@ -274,13 +280,17 @@ def native_batch_limit(plan: Plan, *, numpy_calls: int, options: CodegenOptions)
     if not options.native_kernel:
         return 0
     connections = sum(op.connections for op in plan.ops)
+    blocks = sum(op.connections for op in plan.ops if op.kind == DENSE and not op.padded)
     numpy_fixed = NUMPY_CALL_NS * numpy_calls
-    numpy_per_sample = sum(sparse_cost(op) if op.kind == SPARSE else
-                           dense_cost(op, reads_slice=plan.reads_slice(op)) for op in plan.ops)
+    numpy_per_sample = sum(dense_cost(op, reads_slice=plan.reads_slice(op)) if op.kind == DENSE else
+                           sparse_cost(op) for op in plan.ops)
     native_fixed = NATIVE_CALL_NS + NATIVE_CONNECTION_NS * connections
     native_per_sample = NATIVE_SAMPLE_NS * connections
+    one_sample = NATIVE_CALL_NS + NATIVE_CONNECTION_NS * (connections - blocks) + NATIVE_BLOCK_NS * blocks
+    at_least = 1 if one_sample < numpy_fixed + numpy_per_sample else 0
     if native_fixed >= numpy_fixed:
-        return 0
+        return at_least
     if native_per_sample <= numpy_per_sample:
         return NATIVE_MAX_BATCH
-    return min(NATIVE_MAX_BATCH, int((numpy_fixed - native_fixed) / (native_per_sample - numpy_per_sample)))
+    return max(at_least, min(NATIVE_MAX_BATCH,
+                             int((numpy_fixed - native_fixed) / (native_per_sample - numpy_per_sample))))

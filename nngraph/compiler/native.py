@@ -3,13 +3,18 @@
 Between the batches the scalar code serves and those where matrix products dominate, a plan's time
 is the fixed cost of its numpy calls (a dozen for the lesson's network, hundreds for a NEAT-style
 DAG). With numba (the ``native`` extra), ``run_native`` instead computes every op in one call of
-a loop compiled once for all plans (and cached on disk): each neuron's weighted sum, the bias
-first, then its connections one by one over the whole batch, then its value. The plan is handed
-over as data (``native_arrays``): every op's connections as CSR rows indexed by buffer column,
-exactly those of the sparse product (a stored weight of 0.0 included, so NaN propagates as in the
-reference), its activation as a code. No source is generated, so nothing from a graph reaches
-compiled code. Activations with a native form: linear, relu, leaky_relu, tanh, sigmoid and
-softmax; a plan with any other gets no native kernel.
+a loop compiled once for all plans (and cached on disk): each neuron's weighted sum, its
+connections one by one over the whole batch, then its value. The plan is handed over as data
+(``native_arrays``): every op's connections as CSR rows indexed by buffer column, exactly those of
+the sparse product (a stored weight of 0.0 included, so NaN propagates as in the reference), or,
+for an aggregate op, its terms in their order; each row's aggregation and each op's activation as
+a code; a dense op without padding also as its weight matrix, which for one sample the kernel adds
+source by source to all its targets at once (a vectorised loop). No source is generated, so
+nothing from a graph reaches compiled code. Aggregations with a
+native form: sum (weighted-sum ops) and product (aggregate ops: the gates of a recurrent cell);
+activations: linear, relu, leaky_relu, tanh, sigmoid and softmax; a plan with any other gets no
+native kernel. A whole unrolled LSTM is then one call, where the numpy pass makes a few calls per
+op and time step.
 
 Without numba, ``NATIVE_AVAILABLE`` is false and codegen never chooses the kernel: the fused numpy
 pass stays the reference of speed and correctness. Which batches the kernel runs is
@@ -27,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
-from nngraph.ir.plan import WEIGHTED_SUM, Plan
+from nngraph.ir.plan import AGGREGATE, DENSE, WEIGHTED_SUM, AggregateOp, Op, Plan
 
 # numba is imported on the kernel's first run only: it takes about half a second to import, which
 # every command-line call would pay otherwise.
@@ -35,15 +40,25 @@ NATIVE_AVAILABLE = importlib.util.find_spec("numba") is not None
 
 # Activation codes the kernel understands.
 ACTIVATION_CODES = {"linear": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4, "softmax": 5}
+# Aggregation codes: how a row combines its terms (weighted-sum ops sum; aggregate ops name theirs).
+AGGREGATION_CODES = {"sum": 0, "product": 1}
 
 
 @dataclass(frozen=True, eq=False)
 class NativeArrays:
     """A plan as the kernel reads it: op ``k`` writes columns ``first[k]`` to ``first[k] +
     rows[k + 1] - rows[k]``, from CSR rows ``rows[k]`` to ``rows[k + 1]`` of ``indptr``,
-    ``indices`` (buffer columns) and ``weights``, plus ``bias`` per row; ``activation[k]`` is a
-    code of ``ACTIVATION_CODES`` with parameter ``alpha[k]``; ``outputs`` selects the rows of
-    the output neurons (a slice where their columns are contiguous, as they usually are)."""
+    ``indices`` (buffer columns) and ``weights``, combined by ``aggregation`` per row (a code of
+    ``AGGREGATION_CODES``), plus ``bias`` per row; ``activation[k]`` is a code of
+    ``ACTIVATION_CODES`` with parameter ``alpha[k]``; ``outputs`` selects the rows of the output
+    neurons (a slice where their columns are contiguous, as they usually are).
+
+    A dense op every entry of which is a connection is also a block: ``block[k]`` is where its
+    weights start in ``block_weights`` (``(sources, targets)``, row-major) and its sources are the
+    columns ``block_columns[block_sources[k]:block_sources[k + 1]]``; ``block[k]`` is -1 for the
+    other ops. For one sample the kernel adds a block's sources one by one to all its targets at
+    once, which the compiler vectorises (each target still adds its terms in source order, as a row
+    does); for several, it reads the rows, whose loop over the samples is vectorised instead."""
 
     n_inputs: int
     outputs: slice | np.ndarray
@@ -55,14 +70,25 @@ class NativeArrays:
     indices: np.ndarray
     weights: np.ndarray
     bias: np.ndarray
+    aggregation: np.ndarray
+    block: np.ndarray
+    block_sources: np.ndarray
+    block_columns: np.ndarray
+    block_weights: np.ndarray
 
 
 def has_native_form(plan: Plan) -> bool:
-    """Whether the kernel can run ``plan``: every op a weighted sum (the kernel sums its connections;
-    aggregate and shared-weight ops have code of their own) whose activation has a native form, a
-    softmax over all the op's neurons (not several groups)."""
-    return all(op.operation == WEIGHTED_SUM and resolve_activation(op.activation).kind in ACTIVATION_CODES
-               and op.groups == 1 for op in plan.ops)
+    """Whether the kernel can run ``plan``: every op a weighted sum, or an aggregate op whose
+    aggregations have a native form (shared-weight ops have code of their own), whose activation
+    has a native form, a softmax over all the op's neurons (not several groups)."""
+    return all(_native_aggregations(op) and resolve_activation(op.activation).kind in ACTIVATION_CODES
+               and getattr(op, "groups", 1) == 1 for op in plan.ops)
+
+
+def _native_aggregations(op: Op) -> bool:
+    if op.operation == AGGREGATE:
+        return all(aggregation in AGGREGATION_CODES for aggregation in op.aggregations)
+    return op.operation == WEIGHTED_SUM
 
 
 def native_arrays(plan: Plan) -> NativeArrays:
@@ -76,14 +102,23 @@ def native_arrays(plan: Plan) -> NativeArrays:
     >>> arrays.first.tolist(), arrays.rows.tolist(), arrays.activation.tolist(), len(arrays.weights)
     ([8, 14, 20], [0, 6, 12, 16], [1, 1, 5], 108)
     """
-    indptr, indices, weights = [np.zeros(1, dtype=np.int64)], [], []
+    indptr, indices, weights, aggregation = [np.zeros(1, dtype=np.int64)], [], [], []
+    block, block_sources, block_columns, block_weights = [], [0], [], []
     for op in plan.ops:
-        matrix = op.connection_matrix().T.tocsr()
-        matrix.sort_indices()
         sources = np.array([plan.columns[node] for node in op.sources], dtype=np.int64)
-        indptr.append(matrix.indptr[1:].astype(np.int64) + indptr[-1][-1])
-        indices.append(sources[matrix.indices])
-        weights.append(matrix.data)
+        if _is_block(op):
+            block.append(sum(len(part) for part in block_weights))
+            block_columns.append(sources)
+            block_weights.append(op.weights.reshape(-1))
+        else:
+            block.append(-1)
+            block_columns.append(np.zeros(0, dtype=np.int64))
+        counts, rows, values, codes = _terms(op) if isinstance(op, AggregateOp) else _connections(op)
+        block_sources.append(block_sources[-1] + len(block_columns[-1]))
+        indptr.append(np.cumsum(counts, dtype=np.int64) + indptr[-1][-1])
+        indices.append(sources[rows])
+        weights.append(values)
+        aggregation.append(codes)
     activations = [resolve_activation(op.activation) for op in plan.ops]
     arrays = NativeArrays(
         n_inputs=len(plan.inputs),
@@ -94,11 +129,43 @@ def native_arrays(plan: Plan) -> NativeArrays:
         alpha=np.array([dict(a.params).get("alpha", 0.0) for a in activations], dtype=np.float64),
         indptr=np.concatenate(indptr), indices=np.concatenate(indices + [np.zeros(0, np.int64)]),
         weights=np.concatenate(weights + [np.zeros(0)]).astype(plan.dtype),
-        bias=np.concatenate([op.bias for op in plan.ops]).astype(plan.dtype))
+        bias=np.concatenate([op.bias for op in plan.ops]).astype(plan.dtype),
+        aggregation=np.concatenate(aggregation + [np.zeros(0, np.int64)]),
+        block=np.array(block, dtype=np.int64), block_sources=np.array(block_sources, dtype=np.int64),
+        block_columns=np.concatenate(block_columns + [np.zeros(0, np.int64)]),
+        block_weights=np.concatenate(block_weights + [np.zeros(0)]).astype(plan.dtype))
     for value in vars(arrays).values():
         if isinstance(value, np.ndarray):
             value.flags.writeable = False
     return arrays
+
+
+def _is_block(op: Op) -> bool:
+    """Whether the kernel computes ``op`` as a block: dense, every entry a connection."""
+    return op.operation == WEIGHTED_SUM and op.kind == DENSE and not op.padded and len(op.sources) > 0
+
+
+def _connections(op: Op) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A weighted-sum op's rows: connections per target, their source rows and weights (sorted by
+    source within a target), and the aggregation codes (all sums)."""
+    codes = np.full(len(op.targets), AGGREGATION_CODES["sum"], dtype=np.int64)
+    matrix = op.connection_matrix().T.tocsr()
+    matrix.sort_indices()
+    return np.diff(matrix.indptr), matrix.indices, matrix.data, codes
+
+
+def _terms(op: AggregateOp) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """An aggregate op's rows, as ``_connections``: each target's terms in their order."""
+    counts, rows, values, codes = [], [], [], []
+    for reduction in op.reductions:
+        targets, terms = reduction.rows.shape
+        counts.append(np.full(targets, terms, dtype=np.int64))
+        rows.append(reduction.rows.reshape(-1))
+        values.append(reduction.weights.reshape(-1))
+        codes.append(np.full(targets, AGGREGATION_CODES[reduction.aggregation], dtype=np.int64))
+    empty = [np.zeros(0, dtype=np.int64)]
+    return (np.concatenate(counts + empty), np.concatenate(rows + empty).astype(np.int64),
+            np.concatenate(values + [np.zeros(0)]), np.concatenate(codes + empty))
 
 
 def _rows(columns: np.ndarray) -> slice | np.ndarray:
@@ -108,24 +175,66 @@ def _rows(columns: np.ndarray) -> slice | np.ndarray:
     return columns
 
 
-def _forward(X, Z, A, n_inputs, first, rows, activation, alpha, indptr, indices, weights, bias):
+def _forward(X, Z, A, n_inputs, first, rows, activation, alpha, indptr, indices, weights, bias, aggregation,
+             block, block_sources, block_columns, block_weights):
     """The kernel: inputs into ``A``, then each op's weighted sums into ``Z`` and values into ``A``
     (``Z`` may be ``A``). Written for numba; plain Python runs it too, slowly."""
     n = X.shape[1]
     A[:n_inputs] = X
     total = np.empty(n, dtype=np.float64)
+    widest = 0
+    for k in range(len(first)):
+        widest = max(widest, rows[k + 1] - rows[k])
+    weighted, values = Z.reshape(-1), A.reshape(-1)  # flat views: the buffers are C-contiguous
+    single = np.empty(widest, dtype=np.float64)  # a block's weighted sums, for one sample
     for k in range(len(first)):
         start = first[k]
         count = rows[k + 1] - rows[k]
-        for t in range(count):
+        offset, low, high = block[k], block_sources[k], block_sources[k + 1]
+        by_rows = count
+        if offset >= 0 and n == 1:  # a block, one sample: each source's row of weights to all targets
+            for t in range(count):
+                single[t] = bias[rows[k] + t]
+            for i in range(high - low):
+                value = A[block_columns[low + i], 0]
+                base = offset + i * count
+                for t in range(count):  # contiguous: vectorised
+                    single[t] += block_weights[base + t] * value
+            for t in range(count):
+                Z[start + t, 0] = single[t]
+            by_rows = 0  # done: its rows are for several samples
+        for t in range(by_rows):
             row = rows[k] + t
+            if n == 1:  # one sample: a scalar loop, in float64 as the rest
+                if aggregation[row] == 1:  # product: bias + the product of the terms (1.0 for none)
+                    product = 1.0
+                    for j in range(indptr[row], indptr[row + 1]):
+                        product *= weights[j] * A[indices[j], 0]
+                    Z[start + t, 0] = bias[row] + product
+                else:
+                    acc = float(bias[row])
+                    for j in range(indptr[row], indptr[row + 1]):
+                        acc += weights[j] * A[indices[j], 0]
+                    Z[start + t, 0] = acc
+                continue
+            if aggregation[row] == 1:  # product: bias + the product of the terms (1.0 for none)
+                for s in range(n):
+                    total[s] = 1.0
+                for j in range(indptr[row], indptr[row + 1]):
+                    w = weights[j]
+                    source = indices[j]
+                    for s in range(n):
+                        total[s] *= w * A[source, s]
+                for s in range(n):
+                    Z[start + t, s] = bias[row] + total[s]
+                continue
             for s in range(n):
                 total[s] = bias[row]
             for j in range(indptr[row], indptr[row + 1]):
                 w = weights[j]
-                source = A[indices[j]]
+                source = indices[j]
                 for s in range(n):
-                    total[s] += w * source[s]
+                    total[s] += w * A[source, s]
             for s in range(n):
                 Z[start + t, s] = total[s]
         code = activation[k]
@@ -144,24 +253,30 @@ def _forward(X, Z, A, n_inputs, first, rows, activation, alpha, indptr, indices,
                 for t in range(count):
                     A[start + t, s] = A[start + t, s] / norm
             continue
-        for t in range(count):
-            for s in range(n):
-                z = Z[start + t, s]
-                if code == 1:
-                    a = 0.0 if z < 0.0 else z  # NaN stays NaN
-                elif code == 2:
-                    a = z if z > 0.0 else alpha[k] * z
-                elif code == 3:
-                    a = math.tanh(z)
-                elif code == 4:
-                    if z >= 0.0:
-                        a = 1.0 / (1.0 + math.exp(-z))
-                    else:  # also NaN: exp(NaN) is NaN
-                        e = math.exp(z)
-                        a = e / (1.0 + e)
-                else:
-                    a = z
-                A[start + t, s] = a
+        # Element-wise: the op's block is one run of the flat (C-order) buffers; one loop per code.
+        low, high = start * n, (start + count) * n
+        if code == 1:
+            for e in range(low, high):
+                z = weighted[e]
+                values[e] = 0.0 if z < 0.0 else z  # NaN stays NaN
+        elif code == 2:
+            for e in range(low, high):
+                z = weighted[e]
+                values[e] = z if z > 0.0 else alpha[k] * z
+        elif code == 3:
+            for e in range(low, high):
+                values[e] = math.tanh(weighted[e])
+        elif code == 4:
+            for e in range(low, high):
+                z = weighted[e]
+                if z >= 0.0:
+                    values[e] = 1.0 / (1.0 + math.exp(-z))
+                else:  # also NaN: exp(NaN) is NaN
+                    exp = math.exp(z)
+                    values[e] = exp / (1.0 + exp)
+        else:
+            for e in range(low, high):
+                values[e] = weighted[e]
 
 
 @functools.cache
@@ -194,4 +309,5 @@ def run_native(arrays: NativeArrays, X: np.ndarray, Z: np.ndarray, A: np.ndarray
     array([1., 1.])
     """
     _kernel()(X, Z, A, arrays.n_inputs, arrays.first, arrays.rows, arrays.activation, arrays.alpha,
-              arrays.indptr, arrays.indices, arrays.weights, arrays.bias)
+              arrays.indptr, arrays.indices, arrays.weights, arrays.bias, arrays.aggregation, arrays.block,
+              arrays.block_sources, arrays.block_columns, arrays.block_weights)

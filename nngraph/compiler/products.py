@@ -16,7 +16,9 @@ its values ``A[start:stop]``. Three ways to read sources:
 - sparse: the weighted sums are set to the bias, then scipy's CSR kernel
   (``nngraph.compiler.kernels``) adds the connections, reading the value buffer in place. The
   sparse ops of one level always share one kernel call: their rows are simply stacked, with no
-  zero added.
+  zero added. A sparse op alone whose targets each add as many connections, from runs of
+  consecutive columns (a recurrent cell's ``cell = kept + written``), adds slices of the buffer
+  instead (``nngraph.compiler.slices``).
 
 In the exact pass (``exact=True``) padded dense ops are computed sparse and nothing shares a
 gather, so that no product multiplies a zero that is no connection.
@@ -29,8 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from nngraph.compiler.costs import CodegenOptions, shared_product_batch_limit
+from nngraph.compiler.slices import slice_lines, slice_runs
 from nngraph.core.activations import resolve_activation
-from nngraph.ir.plan import DENSE, SHARED, SPARSE, AggregateOp, FusedOp, Plan, SharedOp
+from nngraph.ir.plan import DENSE, SHARED, SPARSE, AggregateOp, FusedOp, Plan, Reduction, SharedOp
 from nngraph.ir.text import op_comment
 
 # Activations with an in-place numpy form (``CodegenOptions.in_place_activations``); others call
@@ -103,7 +106,8 @@ def group_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
         [op] = ops
         return _shared_lines(plan, op, constants, producer, options)
     if sparse_in(ops[0], exact=exact):
-        return _sparse_lines(plan, ops, constants, producer, options)
+        sliced = _sliced_lines(plan, ops, constants, producer, options)
+        return sliced or _sparse_lines(plan, ops, constants, producer, options)
     if gathers(plan, ops[0], exact=exact):
         return _gathered_lines(plan, ops, constants, producer, options)
     [op] = ops
@@ -127,6 +131,50 @@ def _sparse_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
         lines += activation_lines(op, constants, options)
     reads_inputs = bool(len(columns)) and int(columns.min()) < len(plan.inputs)
     return GroupLines(lines, reads_inputs, padded=False)
+
+
+def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], producer: dict,
+                  options: CodegenOptions) -> GroupLines | None:
+    """A sparse op alone whose targets each add ``K`` connections from runs of consecutive columns
+    (a recurrent cell's ``cell = kept + written``), in the slice form (``nngraph.compiler.slices``);
+    None when it does not take it."""
+    if len(ops) > 1:
+        return None
+    [op] = ops
+    rows, cols, values = _connections(op)
+    order = np.lexsort((rows, cols))  # target by target, each target's sources in row order
+    counts = np.bincount(cols, minlength=len(op.targets))
+    if not len(counts) or counts.min() != counts.max() or counts[0] == 0:
+        return None
+    terms = int(counts[0])
+    reduction = Reduction("sum", 0, rows[order].reshape(-1, terms), values[order].reshape(-1, terms))
+    columns = np.array([plan.columns[node] for node in op.sources], dtype=np.intp)
+    runs = slice_runs(reduction, columns=columns)
+    if runs is None:
+        return None
+    constants[f"b{op.index}"] = _column(op.bias)
+    lines = [op_comment(op, producer), f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
+    summed = slice_lines(reduction, runs=runs, columns=columns, bias=op.bias, name=str(op.index),
+                         constants=constants)
+    activation = activation_lines(op, constants, options)
+    copies = terms == 1 and len(runs) == 1 and (reduction.weights == 1.0).all() and not op.bias.any()
+    if copies and _reads_z_once(activation):
+        [comment, copy] = summed
+        # A copy (one term of weight 1, no bias) into an activation that reads z once: when not
+        # tracing, the weighted sum is not kept, so the activation reads the source itself.
+        source = copy.split(" = ", 1)[1]
+        lines += [comment, "if Z is A:  # not tracing: the activation reads the copied columns in place",
+                  "    " + activation[0].replace("(z, ", f"({source}, ", 1), "else:",
+                  "    " + copy, "    " + activation[0], *activation[1:]]
+    else:
+        lines += summed + activation
+    return GroupLines(lines, int(columns.min()) < len(plan.inputs), padded=False)
+
+
+def _reads_z_once(activation: list[str]) -> bool:
+    """Whether in-place activation lines read the weighted sums ``z`` in their first call only."""
+    return (activation[0].startswith("np.") and "(z, " in activation[0] and activation[0].count("z") == 1
+            and not any("z" in line for line in activation[1:]))
 
 
 def _sparse_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object],

@@ -31,6 +31,10 @@ what they compute (``op.operation``), each with its formula:
     It stores the kernel once, not a ``(sources, targets)`` matrix that repeats it, and runs as
     one gather of the windows and one matrix product (``nngraph.compiler.share`` finds it).
 
+Ops may share arrays: wherever the arrays of two ops are equal (the weights of a recurrent layer at
+every time step), the plan holds one, which both reference (``nngraph.compiler.store``); the arrays
+are read-only, so sharing changes nothing an op computes.
+
 A new kind is one entry here (and in ``OPERATIONS``), one lowering (``nngraph.compiler.lower``),
 one code template (``nngraph.compiler.products``, ``nngraph.compiler.aggregate``) and one check
 (``nngraph.compiler.check``); the property tests compare it with the reference pass.

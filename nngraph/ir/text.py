@@ -121,9 +121,37 @@ def plan_table(plan: Plan, *, runner: str | None = None) -> str:
     lines += [line(row) for row in rows]
     lines.append(f"totals: {len(plan.ops)} ops, {weights + biases} parameters ({weights} nonzero "
                  f"weights + {biases} biases), {work} multiply-adds per sample")
+    stored = _stored_once(plan)
+    if stored:
+        lines.append(stored)
     if runner is not None:
         lines.append(f"runner: {runner}")
     return "\n".join(lines)
+
+
+def _stored_once(plan: Plan) -> str:
+    """A line saying how many numbers the ops' weight arrays hold, each array counted once (ops
+    with equal weights, such as the time steps of a recurrent layer, share one), or "" when no
+    op shares its weights."""
+    arrays = [array for op in plan.ops for array in _weight_arrays(op)]
+    distinct = {id(array): array for array in arrays}
+    if len(distinct) == len(arrays):
+        return ""
+
+    def numbers(array: object) -> int:
+        return int(array.nnz) if hasattr(array, "nnz") else int(array.size)
+
+    return (f"stored once: {len(arrays)} weight arrays are {len(distinct)} distinct ones, "
+            f"{sum(map(numbers, distinct.values()))} numbers stored for {sum(map(numbers, arrays))}")
+
+
+def _weight_arrays(op: Op) -> list[object]:
+    """The arrays holding an op's weights."""
+    if op.kind == "shared":
+        return [op.kernel]
+    if op.kind == "aggregate":
+        return [reduction.weights for reduction in op.reductions]
+    return [op.weights]
 
 
 def explain_neuron(plan: Plan, node: Hashable) -> str:

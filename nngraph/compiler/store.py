@@ -1,0 +1,82 @@
+"""Equal arrays of a plan stored once: tied weights (one kernel at every time step) share one array.
+
+An unrolled recurrent layer applies the same weights at every step, so lowering gives every step's
+op its own copy of the same matrix, bias and term layout. ``store_once`` makes the ops of a plan
+reference one array wherever their arrays are equal (same dtype, shape and numbers): the plan then
+holds each distinct weight matrix once, in memory and in a pickle (``pickle`` writes an object
+referenced twice once), and ``print(plan)`` says how many numbers that saves. It changes no
+number: the arrays are read-only, and an op reads them as before. ``build_plan`` runs it last;
+codegen does the same for the constants of the generated code (``store_constants``), whose
+gathered weights are built op by op.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from scipy import sparse
+
+from nngraph.ir.plan import AggregateOp, FusedOp, Op, Plan, Reduction, SharedOp
+
+
+class _Store:
+    """The first array seen with each content; ``get`` returns it for an equal array."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[tuple, object] = {}
+
+    def get(self, array: np.ndarray | sparse.csr_array | None) -> np.ndarray | sparse.csr_array | None:
+        if array is None:
+            return None
+        if sparse.issparse(array):
+            key: tuple = ("csr", array.shape, array.dtype.str, array.data.tobytes(), array.indices.tobytes(),
+                          array.indptr.tobytes())
+        else:
+            key = ("dense", array.shape, array.dtype.str, np.ascontiguousarray(array).tobytes())
+        return self._arrays.setdefault(key, array)
+
+
+def store_once(plan: Plan) -> Plan:
+    """Return ``plan`` with each set of equal arrays of its ops replaced by one of them.
+
+    Examples
+    --------
+    >>> from nngraph.compiler import build_plan
+    >>> from nngraph.layers import LSTM, Input
+    >>> from nngraph.models import Sequential
+    >>> plan = build_plan(Sequential([Input(shape=(4, 2)), LSTM(3)], seed=0).graph)
+    >>> gates = [op for op in plan.ops if op.kind == "dense" and op.activation == "sigmoid"]
+    >>> len(gates), len({id(op.weights) for op in gates})  # step 0 reads no state: its own weights
+    (4, 2)
+    """
+    store = _Store()
+    return dataclasses.replace(plan, ops=tuple(_stored(op, store) for op in plan.ops))
+
+
+def _stored(op: Op, store: _Store) -> Op:
+    if isinstance(op, FusedOp):
+        return dataclasses.replace(op, weights=store.get(op.weights), bias=store.get(op.bias),
+                                   connected=store.get(op.connected))
+    if isinstance(op, SharedOp):
+        return dataclasses.replace(op, window=store.get(op.window), kernel=store.get(op.kernel),
+                                   bias=store.get(op.bias))
+    assert isinstance(op, AggregateOp)
+    reductions = tuple(Reduction(reduction.aggregation, reduction.start, store.get(reduction.rows),
+                                 store.get(reduction.weights)) for reduction in op.reductions)
+    return dataclasses.replace(op, bias=store.get(op.bias), reductions=reductions)
+
+
+def store_constants(constants: dict[str, object]) -> dict[str, object]:
+    """The constants of generated code with each set of equal arrays replaced by one of them (the
+    names stay: ``W6_7`` and ``W12_13`` of two time steps are one array); other values as they are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stored = store_constants({"W0": np.ones(3), "W1": np.ones(3), "f0": np.tanh})
+    >>> stored["W0"] is stored["W1"], stored["f0"] is np.tanh
+    (True, True)
+    """
+    store = _Store()
+    return {name: store.get(value) if isinstance(value, np.ndarray) else value for name, value in constants.items()}

@@ -1,0 +1,66 @@
+"""Equal arrays of a plan stored once: the tied weights of every time step are one array."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import numpy as np
+from strategies import assert_equivalent
+
+import nngraph
+from nngraph.compiler import build_plan
+from nngraph.execute.compiled import compile_plan
+from nngraph.layers import LSTM, Conv1D, Input
+from nngraph.models import Sequential
+
+
+def lstm_graph(steps: int = 20) -> object:
+    return Sequential([Input(shape=(steps, 8)), LSTM(32)], seed=0).graph
+
+
+def test_every_step_of_an_lstm_references_one_weight_matrix() -> None:
+    plan = build_plan(lstm_graph())
+    gates = [op for op in plan.ops if op.kind == "dense" and op.activation == "sigmoid"]
+    assert len(gates) == 20
+    later = gates[1:]  # step 0 reads no state: its weights have fewer rows
+    assert all(op.weights is later[0].weights and op.bias is later[0].bias for op in later)
+    assert gates[0].weights is not later[0].weights
+    products = [op for op in plan.ops if op.kind == "aggregate"]
+    assert len({id(op.reductions[0].weights) for op in products}) < len(products)
+    assert not later[0].weights.flags.writeable  # shared, so read-only
+
+
+def test_the_plan_pickles_each_distinct_array_once_and_runs_the_same() -> None:
+    G = lstm_graph()
+    plan = build_plan(G, dtype=np.float32)
+    dense = [op for op in plan.ops if op.kind == "dense"]
+    unshared = dataclasses.replace(plan, ops=tuple(dataclasses.replace(op, weights=op.weights.copy())
+                                                   if op.kind == "dense" else op for op in plan.ops))
+    repeated = sum(op.weights.nbytes for op in dense) - sum({id(op.weights): op.weights.nbytes
+                                                             for op in dense}.values())
+    assert repeated > 350_000  # 36 of the 40 gate matrices repeat others
+    assert len(pickle.dumps(unshared)) - len(pickle.dumps(plan)) > repeated
+    loaded = pickle.loads(pickle.dumps(plan))
+    dense = [op for op in loaded.ops if op.kind == "dense" and op.activation == "tanh"]
+    assert dense[1].weights is dense[2].weights  # pickle keeps the sharing
+    compiled = nngraph.compile_network(G, dtype=np.float32)
+    x = np.random.default_rng(0).normal(size=(3, 160))
+    np.testing.assert_array_equal(compile_plan(loaded)(x), compiled(x))
+
+
+def test_the_table_says_how_many_numbers_are_stored_once() -> None:
+    plan = nngraph.compile_network(lstm_graph(3))
+    assert "stored once: 18 weight arrays are 8 distinct ones, 6432 numbers stored for 12032" in str(plan)
+    generated = plan.program.constants
+    assert generated["W6_7"] is generated["W12_13"]  # the generated code's constants too
+
+
+def test_storing_once_changes_no_number() -> None:
+    model = Sequential([Input(shape=(12, 2)), Conv1D(3, 3, activation="relu"), LSTM(4, return_sequences=True),
+                        LSTM(2)], seed=1)
+    G = model.graph
+    x = np.random.default_rng(1).normal(size=(4, 24))
+    plan = nngraph.compile_network(G)
+    assert_equivalent(plan, G, x)
+    assert_equivalent(plan, G, x[0])
