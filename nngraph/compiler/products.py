@@ -129,11 +129,20 @@ def _sparse_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
     return GroupLines(lines, reads_inputs, padded=False)
 
 
-def _sparse_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
-                      name: str) -> np.ndarray:
-    """``P<name>``, ``J<name>``, ``V<name>``: the ops' connections as CSR arrays, one row per
-    target, indexed by buffer column (zero weights stay stored); ``b<name>`` their biases. Returns
-    the columns read."""
+@dataclass(frozen=True)
+class SparseRows:
+    """Sparse ops' connections as CSR arrays, one row per target, indexed by buffer column (zero
+    weights stay stored): ``indptr``, ``columns``, ``weights``; ``bias`` one per target, as a column."""
+
+    indptr: np.ndarray
+    columns: np.ndarray
+    weights: np.ndarray
+    bias: np.ndarray
+
+
+def sparse_rows(plan: Plan, ops: list[FusedOp]) -> SparseRows:
+    """The connections of ``ops`` (consecutive ops of one level; a dense op gives its connections,
+    not its padding) as one ``SparseRows``, their targets stacked in order."""
     # Every connection of the ops as (target, buffer column, weight), then one stable sort by
     # target: each target's sources stay in row order (the ops' rows are sorted by column).
     targets, sources, weights, offset = [], [], [], 0
@@ -151,11 +160,19 @@ def _sparse_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, objec
     np.cumsum(np.bincount(target, minlength=offset), out=indptr[1:])
     columns = np.concatenate(sources)[by_target]
     index = np.int32 if max(len(columns), plan.n_columns) < 2**31 else np.int64
-    constants[f"P{name}"] = indptr.astype(index)
-    constants[f"J{name}"] = columns.astype(index)
-    constants[f"V{name}"] = np.concatenate(weights)[by_target].astype(plan.dtype)
-    constants[f"b{name}"] = _column(np.concatenate([op.bias for op in ops]))
-    return columns
+    return SparseRows(indptr=indptr.astype(index), columns=columns.astype(index),
+                      weights=np.concatenate(weights)[by_target].astype(plan.dtype),
+                      bias=_column(np.concatenate([op.bias for op in ops])))
+
+
+def _sparse_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
+                      name: str) -> np.ndarray:
+    """``P<name>``, ``J<name>``, ``V<name>``: the ops' ``sparse_rows``; ``b<name>`` their biases.
+    Returns the columns read."""
+    rows = sparse_rows(plan, ops)
+    constants[f"P{name}"], constants[f"J{name}"], constants[f"V{name}"] = rows.indptr, rows.columns, rows.weights
+    constants[f"b{name}"] = rows.bias
+    return rows.columns
 
 
 def _connections(op: FusedOp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
