@@ -17,6 +17,8 @@ from nngraph.compiler import build_plan, loop
 from nngraph.compiler.loop import level_loop_applies
 from nngraph.compiler.passes import choose_kinds
 from nngraph.execute.compiled import compile_plan
+from nngraph.layers import Dense
+from nngraph.models import Sequential
 
 LOOP_LINE = "for start, stop, P, J, V, b, activations in LEVELS:"
 ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid", "elu", "softsign", "swish")
@@ -98,6 +100,9 @@ def test_few_ops_dense_ops_softmax_or_other_aggregations_keep_straight_line_code
         assert not level_loop_applies(dense, options=CodegenOptions())
         assert not level_loop_applies(choose_kinds(dense, kind="sparse"), options=CodegenOptions())
         assert not level_loop_applies(aggregates, options=CodegenOptions())
+        wide = Sequential([Dense(units=32, input_shape=(32,), activation="tanh"),
+                           Dense(units=32, activation="tanh")], seed=0).graph
+        assert not level_loop_applies(build_plan(wide), options=CodegenOptions())  # BLAS beats the kernel
 
 
 def summing(G: nx.DiGraph) -> nx.DiGraph:

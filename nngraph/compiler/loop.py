@@ -6,7 +6,7 @@ one use, such as a generation of neuroevolution genomes (``nngraph.population``)
 running it. Where every op is a weighted sum with an element-wise activation, the sparse ops of a level
 already share one sparse product (``nngraph.compiler.products``); the level loop makes the same
 numpy calls in the same order, with the code fixed and each level's arrays in the constant
-``LEVELS``, one entry per level (small dense ops join their level's product too)::
+``LEVELS``, one entry per level (small dense ops join their level's product)::
 
     (start, stop, P, J, V, b, activations)
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from nngraph.compiler.costs import KEEP_APART, LEVEL_LOOP_OPS, CodegenOptions
+from nngraph.compiler.costs import LEVEL_LOOP_OPS, CodegenOptions, joins_level_loop
 from nngraph.compiler.products import sparse_rows
 from nngraph.core.activations import resolve_activation
 from nngraph.ir.plan import DENSE, SPARSE, FusedOp, Plan
@@ -41,9 +41,8 @@ LOOP = [
 
 def level_loop_applies(plan: Plan, *, options: CodegenOptions) -> bool:
     """Whether codegen writes ``plan`` as the level loop: switched on, at least ``LEVEL_LOOP_OPS``
-    ops, each a weighted sum with one element-wise activation, sparse or a dense op of fewer than
-    ``KEEP_APART`` weights (which joins its level's sparse product with its connections only, as
-    the ``merge_levels`` pass would merge it).
+    ops, each a weighted sum with one element-wise activation, sparse, or dense and small enough
+    to join its level's sparse product with its connections only (``joins_level_loop``).
 
     Examples
     --------
@@ -52,13 +51,14 @@ def level_loop_applies(plan: Plan, *, options: CodegenOptions) -> bool:
     >>> level_loop_applies(build_plan(lesson_model().graph), options=CodegenOptions())  # 3 ops
     False
     """
-    return options.level_loop and len(plan.ops) >= LEVEL_LOOP_OPS and all(map(_loops, plan.ops))
+    return options.level_loop and len(plan.ops) >= LEVEL_LOOP_OPS and all(_loops(plan, op) for op in plan.ops)
 
 
-def _loops(op: object) -> bool:
+def _loops(plan: Plan, op: object) -> bool:
     """Whether the level loop computes ``op``."""
-    return (isinstance(op, FusedOp) and op.groups == 1 and not resolve_activation(op.activation).group_wise
-            and (op.kind == SPARSE or (op.kind == DENSE and op.weights.size < KEEP_APART)))
+    if not (isinstance(op, FusedOp) and op.groups == 1 and not resolve_activation(op.activation).group_wise):
+        return False
+    return op.kind == SPARSE or (op.kind == DENSE and joins_level_loop(op, reads_slice=plan.reads_slice(op)))
 
 
 def level_loop_lines(plan: Plan, constants: dict[str, object]) -> tuple[list[str], int]:
