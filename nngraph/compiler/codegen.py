@@ -42,6 +42,7 @@ import numpy as np
 
 from nngraph.compiler.aggregate import aggregate_lines
 from nngraph.compiler.costs import DEFAULT_OPTIONS, CodegenOptions, native_batch_limit, scalar_batch_limit
+from nngraph.compiler.loop import level_loop_applies, level_loop_lines
 from nngraph.compiler.native import NATIVE_AVAILABLE, NativeArrays, has_native_form, native_arrays
 from nngraph.compiler.products import group_lines, product_groups, zero_row
 from nngraph.compiler.scalar import scalar_source
@@ -111,7 +112,7 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
                     if NATIVE_AVAILABLE and has_native_form(plan) else 0)
     scalar_lines = scalar_source(plan, options=options)
     limit = scalar_batch_limit(plan, numpy_calls=numpy_calls) if scalar_lines else 0
-    lines = _header(plan, limit, padded) + [""] + forward_lines
+    lines = _header(plan, limit, padded, options) + [""] + forward_lines
     if padded:
         lines += ["", ""] + _forward(plan, constants, options, exact=True)[0]
     if limit:
@@ -173,12 +174,23 @@ def _counts_as_call(line: str) -> bool:
     return bool(text) and not text.startswith(skipped)
 
 
-def _header(plan: Plan, limit: int, padded: bool) -> list[str]:
+def _header(plan: Plan, limit: int, padded: bool, options: CodegenOptions) -> list[str]:
     ones = plan.n_columns
     lines = [
         f"# nngraph plan: {len(plan.ops)} fused ops over {plan.n_columns} columns, {plan.dtype}.",
         "# Generated code: this is what the plan runs, line for line.",
         f"# A[c] holds column c (one neuron) for the whole batch; A[{ones}] is a row of ones.",
+    ]
+    if level_loop_applies(plan, options=options):
+        lines += [
+            "# The level loop (nngraph.compiler.loop): LEVELS holds, level by level, the block of weighted",
+            "# sums start:stop, its connections as CSR arrays P, J, V (targets x columns of A), its biases b,",
+            "# and each op's block low:high of values with its activation f (None: linear).",
+            "import numpy as np",
+            "from nngraph.compiler.kernels import csr_accumulate",
+        ]
+        return lines + ["from math import exp, tanh"] * bool(limit)
+    lines += [
         "# Constants: W<k> is op k's weights transposed (targets x sources); b<k> its bias as a",
         "# column; P<k>, J<k>, V<k> its connections as CSR arrays (targets x columns of A);",
         "# f<k> its activation.",
@@ -206,24 +218,12 @@ def _forward(plan: Plan, constants: dict[str, object], options: CodegenOptions, 
              exact: bool) -> tuple[list[str], bool, int]:
     """The lines of ``forward`` (or, ``exact``, of ``forward_exact``), whether any of its
     products multiplies padding, and how many numpy calls its body makes (for the cost model)."""
-    producer = producers(plan)
-    groups = [aggregate_lines(plan, ops[0], constants, producer, options) if ops[0].kind == AGGREGATE
-              else group_lines(plan, ops, constants, producer, options, exact=exact)
-              for ops in product_groups(plan, exact=exact)]
-    body = [line for group in groups for line in group.lines]
-    padded = any(group.padded for group in groups)
-    prologue = []
-    if any(group.reads_inputs for group in groups):
-        prologue.append(f"A[0:{len(plan.inputs)}] = X  # some op reads inputs together with other columns")
-    if any("A.take(i" in line for line in body):  # dense gathers (i<k>) read the row of ones
-        prologue.append(f"A[{plan.n_columns}] = 1.0  # the row of ones that gathered reads include")
-    zeros = zero_row(plan)
-    if zeros is not None:
-        prologue.append(f"A[{zeros}] = 0.0  # the row of zeros that window entries without a source read")
-    if any("csr_accumulate(" in line for line in body):
-        prologue += ["n = X.shape[1]",
-                     "a_flat, z_flat = A.reshape(-1), Z.reshape(-1)  # views: the buffers are C-contiguous"]
-    body = prologue + body + [_return_outputs(plan, constants)]
+    if level_loop_applies(plan, options=options):  # never padded: no exact pass asks for it
+        body, numpy_calls = level_loop_lines(plan, constants)
+        body, padded = body + [_return_outputs(plan, constants)], False
+    else:
+        body, padded = _straight_lines(plan, constants, options, exact=exact)
+        numpy_calls = None
     ignored = {"over": "exp(-z) of a sigmoid may overflow to inf",
                "invalid": "0 * inf of padding gives NaN, which the runner catches"}
     if not any(op.activation == "sigmoid" for op in plan.ops):
@@ -234,7 +234,8 @@ def _forward(plan: Plan, constants: dict[str, object], options: CodegenOptions, 
         flags = ", ".join(f"{name}='ignore'" for name in ignored)
         body = [f"with np.errstate({flags}):  # {'; '.join(ignored.values())}"] + [
             "    " + line for line in body]
-    numpy_calls = sum(1 for line in body if _counts_as_call(line))
+    if numpy_calls is None:
+        numpy_calls = sum(1 for line in body if _counts_as_call(line))
     if exact:
         signature = [
             "def forward_exact(X, Z, A):",
@@ -248,6 +249,29 @@ def _forward(plan: Plan, constants: dict[str, object], options: CodegenOptions, 
             '    and value buffers (one buffer when not tracing). Returns the outputs block of A."""',
         ]
     return signature + ["    " + line for line in body], padded, numpy_calls
+
+
+def _straight_lines(plan: Plan, constants: dict[str, object], options: CodegenOptions, *,
+                    exact: bool) -> tuple[list[str], bool]:
+    """The straight-line body of ``forward`` (or ``forward_exact``): a few lines per op, and whether
+    any of its products multiplies padding."""
+    producer = producers(plan)
+    groups = [aggregate_lines(plan, ops[0], constants, producer, options) if ops[0].kind == AGGREGATE
+              else group_lines(plan, ops, constants, producer, options, exact=exact)
+              for ops in product_groups(plan, exact=exact)]
+    body = [line for group in groups for line in group.lines]
+    prologue = []
+    if any(group.reads_inputs for group in groups):
+        prologue.append(f"A[0:{len(plan.inputs)}] = X  # some op reads inputs together with other columns")
+    if any("A.take(i" in line for line in body):  # dense gathers (i<k>) read the row of ones
+        prologue.append(f"A[{plan.n_columns}] = 1.0  # the row of ones that gathered reads include")
+    zeros = zero_row(plan)
+    if zeros is not None:
+        prologue.append(f"A[{zeros}] = 0.0  # the row of zeros that window entries without a source read")
+    if any("csr_accumulate(" in line for line in body):
+        prologue += ["n = X.shape[1]",
+                     "a_flat, z_flat = A.reshape(-1), Z.reshape(-1)  # views: the buffers are C-contiguous"]
+    return prologue + body + [_return_outputs(plan, constants)], any(group.padded for group in groups)
 
 
 def _return_outputs(plan: Plan, constants: dict[str, object]) -> str:

@@ -47,6 +47,14 @@ The choices that depend on what work costs are each taken here, from the same fi
   meet (at most ``NATIVE_MAX_BATCH``), above those of the scalar code: the lesson's network up to
   about 60 samples, a NEAT-style DAG of 6,000 connections and 300 numpy calls up to about 40, a
   784-512-512-10 network never.
+- **level loop** (codegen; ``nngraph.compiler.loop``): a plan of at least ``LEVEL_LOOP_OPS`` ops,
+  sparse, or dense ones small enough to join their level's sparse product (``joins_level_loop``:
+  the kernel over their connections costs no more than their product plus the two numpy calls
+  they save, at ``REFERENCE_BATCH``), runs as one loop over its levels instead of straight-line
+  code. It makes the same
+  numpy calls, and its Python loop adds well under a numpy call per op, while writing and
+  compiling an op's straight-line code costs about 50 to 100 us, tens of runs of it at small
+  batches: a plan built for one generation of genomes runs once.
 
 The figures were measured on the project's 2-core machine (Python 3.11, numpy 2.4, OpenBLAS pinned
 to one thread, float64): those of the products hold from batches of about 64 up, those of the
@@ -96,6 +104,7 @@ MAX_SHARED_BATCH = 1024        # shared products run batches up to this size at 
 SCALAR_MAX_CONNECTIONS = 2048  # larger plans get no scalar code (its source would be long)
 SCALAR_MAX_BATCH = 64          # scalar code runs batches up to this size at most
 NATIVE_MAX_BATCH = 4096        # the native kernel runs batches up to this size at most
+LEVEL_LOOP_OPS = 32            # sparse plans of this many ops run as the level loop
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,7 @@ class CodegenOptions:
     in_place_activations : numpy's in-place forms for relu, tanh, sigmoid and softmax (otherwise
         each op calls the activation registry's function).
     native_kernel : the native kernel for small batches, where numba is installed.
+    level_loop : a plan of many sparse ops as one loop over its levels (``nngraph.compiler.loop``).
 
     Examples
     --------
@@ -124,6 +134,7 @@ class CodegenOptions:
     shared_products: bool = True
     in_place_activations: bool = True
     native_kernel: bool = True
+    level_loop: bool = True
 
     def __post_init__(self) -> None:
         for option in fields(self):
@@ -163,6 +174,26 @@ def cheaper_kind(op: FusedOp, *, reads_slice: bool) -> str:
     """``"sparse"`` when the sparse kernel is expected to cost less per sample than the dense
     product, else ``"dense"`` (the rule of the ``choose_kinds`` pass; example at ``dense_cost``)."""
     return SPARSE if sparse_cost(op) < dense_cost(op, reads_slice=reads_slice) else DENSE
+
+
+def joins_level_loop(op: FusedOp, *, reads_slice: bool) -> bool:
+    """Whether a dense op joins its level's sparse product in the level loop: when the sparse
+    kernel over its connections is expected to cost at most the dense product plus the two numpy
+    calls of its own it saves, weighed at ``REFERENCE_BATCH`` samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nngraph.ir.plan import fused_op
+    >>> def dense(n_sources, n_targets):
+    ...     return fused_op(index=0, targets=range(n_targets), sources=range(n_sources),
+    ...                     weights=np.ones((n_sources, n_targets)), bias=np.zeros(n_targets),
+    ...                     activation="tanh", level=1)
+    >>> joins_level_loop(dense(3, 2), reads_slice=True), joins_level_loop(dense(32, 32), reads_slice=True)
+    (True, False)
+    """
+    saved = 2 * NUMPY_CALL_NS / REFERENCE_BATCH
+    return sparse_cost(op) <= dense_cost(op, reads_slice=reads_slice) + saved
 
 
 def shared_cost(*, positions: int, entries: int, filters: int) -> float:

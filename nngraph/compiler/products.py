@@ -27,6 +27,7 @@ gather, so that no product multiplies a zero that is no connection.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -177,35 +178,6 @@ def _reads_z_once(activation: list[str]) -> bool:
             and not any("z" in line for line in activation[1:]))
 
 
-def _sparse_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
-                      name: str) -> np.ndarray:
-    """``P<name>``, ``J<name>``, ``V<name>``: the ops' connections as CSR arrays, one row per
-    target, indexed by buffer column (zero weights stay stored); ``b<name>`` their biases. Returns
-    the columns read."""
-    # Every connection of the ops as (target, buffer column, weight), then one stable sort by
-    # target: each target's sources stay in row order (the ops' rows are sorted by column).
-    targets, sources, weights, offset = [], [], [], 0
-    for op in ops:
-        rows, cols, values = _connections(op)
-        source_columns = np.fromiter(map(plan.columns.__getitem__, op.sources), dtype=np.int64,
-                                     count=len(op.sources))
-        targets.append(cols + offset)
-        sources.append(source_columns[rows])
-        weights.append(values)
-        offset += len(op.targets)
-    target = np.concatenate(targets)
-    by_target = np.argsort(target, kind="stable")
-    indptr = np.zeros(offset + 1, dtype=np.int64)
-    np.cumsum(np.bincount(target, minlength=offset), out=indptr[1:])
-    columns = np.concatenate(sources)[by_target]
-    index = np.int32 if max(len(columns), plan.n_columns) < 2**31 else np.int64
-    constants[f"P{name}"] = indptr.astype(index)
-    constants[f"J{name}"] = columns.astype(index)
-    constants[f"V{name}"] = np.concatenate(weights)[by_target].astype(plan.dtype)
-    constants[f"b{name}"] = _column(np.concatenate([op.bias for op in ops]))
-    return columns
-
-
 def _connections(op: FusedOp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The op's connections as (source row, target column, weight) arrays, row by row, in numpy
     calls rather than scipy's conversions."""
@@ -214,6 +186,63 @@ def _connections(op: FusedOp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr)), weights.indices, weights.data
     rows, cols = np.nonzero(op.connection_mask())
     return rows, cols, op.weights[rows, cols]
+
+
+@dataclass(frozen=True)
+class SparseRows:
+    """Sparse ops' connections as CSR arrays, one row per target, indexed by buffer column (zero
+    weights stay stored): ``indptr``, ``columns``, ``weights``; ``bias`` one per target, as a column."""
+
+    indptr: np.ndarray
+    columns: np.ndarray
+    weights: np.ndarray
+    bias: np.ndarray
+
+
+def sparse_rows(plan: Plan, ops: list[FusedOp]) -> SparseRows:
+    """The connections of ``ops`` (consecutive ops of one level; a dense op gives its connections,
+    not its padding) as one ``SparseRows``, their targets stacked in order."""
+    # Every connection of the ops as (target, buffer column, weight), gathered op by op with no
+    # more than a slice or two each, then one stable sort by target: each target's sources stay in
+    # row order (the ops' rows are sorted by column).
+    per_row, cols, values, sizes = [], [], [], []
+    for op in ops:
+        if op.kind == SPARSE:
+            indptr = op.weights.indptr
+            per_row.append(indptr[1:] - indptr[:-1])
+            cols.append(op.weights.indices)
+            values.append(op.weights.data)
+        else:
+            rows, columns = np.nonzero(op.connection_mask())
+            per_row.append(np.bincount(rows, minlength=op.shape[0]))
+            cols.append(columns)
+            values.append(op.weights[rows, columns])
+        sizes.append(len(cols[-1]))
+    width = [len(op.targets) for op in ops]
+    offset = sum(width)
+    sources = np.fromiter(map(plan.columns.__getitem__, chain.from_iterable(op.sources for op in ops)),
+                          dtype=np.int64, count=sum(len(op.sources) for op in ops))
+    source = np.repeat(sources, np.concatenate(per_row))
+    first_target = np.cumsum(width) - width  # where each op's targets start among the ops'
+    target = np.concatenate(cols).astype(np.int64) + np.repeat(first_target, sizes)
+    by_target = np.argsort(target, kind="stable")
+    indptr = np.zeros(offset + 1, dtype=np.int64)
+    np.cumsum(np.bincount(target, minlength=offset), out=indptr[1:])
+    columns = source[by_target]
+    index = np.int32 if max(len(columns), plan.n_columns) < 2**31 else np.int64
+    return SparseRows(indptr=indptr.astype(index), columns=columns.astype(index),
+                      weights=np.concatenate(values)[by_target].astype(plan.dtype),
+                      bias=_column(np.concatenate([op.bias for op in ops])))
+
+
+def _sparse_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
+                      name: str) -> np.ndarray:
+    """``P<name>``, ``J<name>``, ``V<name>``: the ops' ``sparse_rows``; ``b<name>`` their biases.
+    Returns the columns read."""
+    rows = sparse_rows(plan, ops)
+    constants[f"P{name}"], constants[f"J{name}"], constants[f"V{name}"] = rows.indptr, rows.columns, rows.weights
+    constants[f"b{name}"] = rows.bias
+    return rows.columns
 
 
 def _gather_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object], name: str) -> None:

@@ -288,8 +288,7 @@ def evaluate_genomes(genomes: Iterable[tuple[Hashable, Any]] | Mapping[Hashable,
     """
     pop = compile_genomes(genomes, config, dtype=dtype)
     outputs = pop(inputs)
-    axis = outputs.ndim - 2
-    return {key: np.take(outputs, i, axis=axis) for i, key in enumerate(pop.keys)}
+    return dict(zip(pop.keys, np.moveaxis(outputs, outputs.ndim - 2, 0)))  # views, one per genome
 
 
 def make_eval_genomes(inputs: ArrayLike, targets: ArrayLike,

@@ -1,0 +1,88 @@
+"""The level loop: a plan of many small ops runs as one short loop over its levels, its data in constants.
+
+Straight-line code (``nngraph.compiler.codegen``) writes a few lines per op, and writing and
+compiling them costs tens of microseconds per op: for a plan of many small ops that is built for
+one use, such as a generation of neuroevolution genomes (``nngraph.population``), more than
+running it. Where every op is a weighted sum with an element-wise activation, the sparse ops of a level
+already share one sparse product (``nngraph.compiler.products``); the level loop makes the same
+numpy calls in the same order, with the code fixed and each level's arrays in the constant
+``LEVELS``, one entry per level (small dense ops join their level's product)::
+
+    (start, stop, P, J, V, b, activations)
+
+``Z[start:stop]`` are the level's weighted sums: set to the biases ``b``, then ``P``, ``J``, ``V``
+(CSR arrays, one row per target, indexed by buffer column) are added by the sparse kernel. Each op
+of the level is one ``(low, high, f)`` of ``activations``: its values ``A[low:high]`` are
+``f(Z[low:high])``, ``f`` the activation registry's function (``None`` for linear: the value is
+the weighted sum). Codegen takes this form for a plan of at least ``LEVEL_LOOP_OPS`` ops
+(``nngraph.compiler.costs``) unless ``CodegenOptions(level_loop=False)``.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from nngraph.compiler.costs import LEVEL_LOOP_OPS, CodegenOptions, joins_level_loop
+from nngraph.compiler.products import sparse_rows
+from nngraph.core.activations import resolve_activation
+from nngraph.ir.plan import DENSE, SPARSE, FusedOp, Plan
+
+LOOP = [
+    "for start, stop, P, J, V, b, activations in LEVELS:  # one level: its sparse ops' product",
+    "    Z[start:stop] = b",
+    "    csr_accumulate(stop - start, {columns}, n, P, J, V, a_flat, z_flat[start * n:stop * n])",
+    "    for low, high, f in activations:  # each op's activation over its block",
+    "        if f is not None:",
+    "            A[low:high] = f(Z[low:high])",
+    "        elif Z is not A:  # linear: the value is the weighted sum",
+    "            A[low:high] = Z[low:high]",
+]
+
+
+def level_loop_applies(plan: Plan, *, options: CodegenOptions) -> bool:
+    """Whether codegen writes ``plan`` as the level loop: switched on, at least ``LEVEL_LOOP_OPS``
+    ops, each a weighted sum with one element-wise activation, sparse, or dense and small enough
+    to join its level's sparse product with its connections only (``joins_level_loop``).
+
+    Examples
+    --------
+    >>> from nngraph.compiler import build_plan
+    >>> from nngraph.demo import lesson_model
+    >>> level_loop_applies(build_plan(lesson_model().graph), options=CodegenOptions())  # 3 ops
+    False
+    """
+    return options.level_loop and len(plan.ops) >= LEVEL_LOOP_OPS and all(_loops(plan, op) for op in plan.ops)
+
+
+def _loops(plan: Plan, op: object) -> bool:
+    """Whether the level loop computes ``op``."""
+    if not (isinstance(op, FusedOp) and op.groups == 1 and not resolve_activation(op.activation).group_wise):
+        return False
+    return op.kind == SPARSE or (op.kind == DENSE and joins_level_loop(op, reads_slice=plan.reads_slice(op)))
+
+
+def level_loop_lines(plan: Plan, constants: dict[str, object]) -> tuple[list[str], int]:
+    """The body of ``forward`` as the level loop, up to its return (``LEVELS`` goes into
+    ``constants``), and how many numpy calls a run makes (for the cost model)."""
+    levels = []
+    calls = 0
+    for _, level in groupby(plan.ops, key=lambda op: op.level):  # ops run level by level
+        ops = list(level)
+        rows = sparse_rows(plan, ops)
+        for array in (rows.indptr, rows.columns, rows.weights, rows.bias):
+            array.flags.writeable = False
+        activations = []
+        for op in ops:
+            low = plan.columns[op.targets[0]]
+            function = None if op.activation == "linear" else resolve_activation(op.activation).function
+            activations.append((low, low + len(op.targets), function))
+        start, stop = activations[0][0], activations[-1][1]
+        levels.append((start, stop, rows.indptr, rows.columns, rows.weights, rows.bias, tuple(activations)))
+        calls += 2 + len(ops)
+    constants["LEVELS"] = tuple(levels)
+    lines = [f"A[0:{len(plan.inputs)}] = X  # the sparse products read inputs from A",
+             "n = X.shape[1]",
+             "a_flat, z_flat = A.reshape(-1), Z.reshape(-1)  # views: the buffers are C-contiguous"]
+    lines += [line.format(columns=plan.n_columns) for line in LOOP]
+    return lines, calls + 3
+
