@@ -132,7 +132,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, status: int, *cul
 
 # --- help -------------------------------------------------------------------------------------------
 
-COMMANDS = ("demo", "new", "summary", "run", "inspect", "compile", "render", "export")
+COMMANDS = ("demo", "new", "summary", "run", "inspect", "compile", "render", "export", "import")
 
 
 def test_every_command_has_help_with_an_example() -> None:
@@ -375,6 +375,8 @@ def bad_files(files: dict[str, Path]) -> dict[str, Path]:
     contents = {
         "truncated.json": '{"format": "nngraph", "version": 1, "inputs": [',
         "not_a_model.json": '{"hello": "world"}',
+        "garbage.onnx": "not a protobuf \x00\x01",
+        "garbage.keras": "not a zip",
         "bad_weight.json": json.dumps({**json.loads(files["model.json"].read_text()), "connections": [
             {"source": "input/0", "target": "dense/0", "weight": "heavy"}]}),
         "seven.csv": "1,2,3,4,5,6,7,8\n1,2,3,4,5,6,7\n",
@@ -490,6 +492,15 @@ def error_cases(f: dict[str, Path], bad: dict[str, Path]) -> dict[str, tuple[Cal
         "export dtype": (Call(("export", model, "-o", "m.onnx", "--dtype", "float16")), 2, ("--dtype", "float16")),
         "unwritable export": (Call(("export", model, "-o", not_a_folder / "m.onnx")), 1,
                               (str(not_a_folder / "m.onnx"), "cannot write: Not a directory")),
+        "import type": (Call(("import", model.with_suffix(".pt"), "-o", "m.json")), 2,
+                        ("FILE", "'" + str(model.with_suffix(".pt")) + "'", ".onnx", ".keras", "nngraph.from_torch")),
+        "import output type": (Call(("import", bad["garbage.onnx"], "-o", "m.onnx")), 2,
+                               ("-o/--output", "'m.onnx'", ".json")),
+        "import missing": (Call(("import", f["folder"] / "nowhere.keras", "-o", "m.json")), 1, ("nowhere.keras",)),
+        "import garbage onnx": (Call(("import", bad["garbage.onnx"], "-o", "m.json")), 1, (str(bad["garbage.onnx"]),)),
+        "import garbage keras": (Call(("import", bad["garbage.keras"], "-o", "m.json")), 1,
+                                 (str(bad["garbage.keras"]), "not a .keras file")),
+        "import a model file": (Call(("import", model, "-o", "m.json")), 1, (str(model),)),
         "neuron outside layer": (Call(("inspect", model, "-i", f["x.csv"], "--layer", "dense",
                                        "--neuron", "dense_1/0")), 2, ("--neuron", "'dense_1/0'", "'dense'")),
     }

@@ -59,10 +59,19 @@ def writing_commands(model: Path, samples: Path, folder: Path) -> dict[str, tupl
         "render": (["render", model, "-o", folder / "d.dot", "-i", samples], folder / "d.dot"),
         "demo": (["demo", "--diagrams", folder / "demo"], folder / "demo" / "lesson_layers.dot"),
         "export": (["export", model, "-o", folder / "m.onnx"], folder / "m.onnx"),
+        "import": (["import", _onnx_of(model), "-o", folder / "imported.json"], folder / "imported.json"),
     }
 
 
-COMMANDS = ("new", "run csv", "run npy", "run json", "render", "demo", "export")
+def _onnx_of(model: Path) -> Path:
+    """``model`` as an ONNX file beside it (what ``nngraph import`` reads)."""
+    path = model.with_name("foreign.onnx")
+    if not path.exists():
+        nngraph.to_onnx(nngraph.load(model), path)
+    return path
+
+
+COMMANDS = ("new", "run csv", "run npy", "run json", "render", "demo", "export", "import")
 
 
 @pytest.mark.parametrize("command", COMMANDS)

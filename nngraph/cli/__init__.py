@@ -1,4 +1,4 @@
-"""The ``nngraph`` command line: build, summarise, run, inspect, compile, draw and export saved models.
+"""The ``nngraph`` command line: build, summarise, run, inspect, compile, draw, export and import models.
 
 ``main`` parses the arguments, runs one command from ``nngraph.cli.commands``
 and turns every problem into one line on standard error::
@@ -11,7 +11,7 @@ an unknown file type, ``--layers`` beyond the size limit, a negative ``--seed``)
 1 for bad models, inputs or files that cannot be read or written, 130 when
 interrupted. ``--debug`` shows the traceback instead.
 
-Every file a command writes (``new``, ``run -o``, ``render``, ``demo``, ``export``) is
+Every file a command writes (``new``, ``run -o``, ``render``, ``demo``, ``export``, ``import``) is
 written atomically, and missing folders on its path are made
 (``nngraph.files.atomic_write``): a write that fails leaves the previous file.
 """

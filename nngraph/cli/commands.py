@@ -25,11 +25,15 @@ from nngraph.cli.progress import Progress
 from nngraph.demo import run_demo
 from nngraph.errors import ArgumentError, LayerError, RenderError, UnknownActivationError, UsageError
 from nngraph.execute.trace import Trace
+from nngraph.interop.keras_models import from_keras
+from nngraph.interop.neat_json import from_neat_json
 from nngraph.interop.onnx_export import DEFAULT_OPSET, to_onnx
+from nngraph.interop.onnx_import import from_onnx
 from nngraph.io import save
 from nngraph.keras.layers.core import MAX_CONNECTIONS, Dense, check_size
 from nngraph.keras.sequential import Sequential
 from nngraph.core.network import inputs, outputs
+from nngraph.core.params import count_params
 from nngraph.render import render as write_diagram
 from nngraph.render.output import format_of
 from nngraph.keras.summary import describe
@@ -243,5 +247,29 @@ def export(args: argparse.Namespace, console: Console) -> None:
                   f"{len(inputs(G))} inputs -> {len(outputs(G))} outputs")
 
 
+# A foreign file's suffix -> what it holds and the importer that reads it (never running its code).
+IMPORTERS = {".onnx": ("ONNX", from_onnx), ".keras": ("Keras", from_keras),
+             ".json": ("neat-python's JSON export", from_neat_json)}
+
+
+def import_(args: argparse.Namespace, console: Console) -> None:
+    """``nngraph import``: an ONNX, Keras or neat-python file as an nngraph model file, written atomically."""
+    suffix = Path(args.file).suffix.lower()
+    if suffix not in IMPORTERS:
+        raise UsageError("FILE", f"{args.file!r}: nngraph imports .onnx (ONNX), .keras (Keras 3) and .json "
+                         "(neat-python's export_network_json) files; a PyTorch or scikit-learn model is "
+                         "code, so import it in Python: nngraph.from_torch, nngraph.from_sklearn")
+    if Path(args.output).suffix.lower() != ".json":
+        raise UsageError("-o/--output", f"{args.output!r}: an nngraph model file's name ends in .json")
+    library, importer = IMPORTERS[suffix]
+    with console.progress.task(f"importing {args.file}"):
+        G = importer(args.file)
+    with writing(args.output):
+        save(G, args.output)
+    console.print(f"wrote {args.output}: {args.file} ({library}), {G.number_of_nodes()} neurons ("
+                  f"{len(inputs(G))} inputs, {len(outputs(G))} outputs), {G.number_of_edges()} connections, "
+                  f"{count_params(G)} parameters")
+
+
 COMMANDS = {"demo": demo, "new": new, "summary": summary, "run": run, "inspect": inspect,
-            "compile": compile_, "render": render, "export": export}
+            "compile": compile_, "render": render, "export": export, "import": import_}

@@ -181,4 +181,15 @@ def build_parser() -> Parser:
                         help="the model's element type (default: float32)")
     export.add_argument("--opset", type=_positive_int, default=None, metavar="N",
                         help=f"the ONNX operator set, {MIN_OPSET} or later (default: {DEFAULT_OPSET})")
+
+    import_ = _command(commands, "import", "read another library's model file into an nngraph model file",
+                       "  nngraph import model.onnx -o model.json\n"
+                       "  nngraph import classifier.keras -o classifier.json\n"
+                       "  nngraph import winner.json -o winner-network.json   # neat-python's JSON export",
+                       common)
+    import_.add_argument("file", metavar="FILE",
+                         help="an ONNX model (.onnx), a Keras 3 model (.keras), or a network exported by "
+                              "neat-python's export_network_json (.json); read as untrusted data, never run")
+    import_.add_argument("-o", "--output", metavar="FILE", required=True,
+                         help="the nngraph model file to write (.json)")
     return parser
