@@ -420,3 +420,16 @@ def test_the_import_torch_example_agrees_with_pytorch(tmp_path: Path, capsys: py
     assert difference < 1e-5
     assert (tmp_path / "torch_layers.dot").read_text().count("(Conv2D)") == 2
     assert (tmp_path / "torch_neurons.dot").exists()
+
+
+def test_layer_values_are_channels_last_whatever_order_the_inputs_come_in() -> None:
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 4 * 4, 2)).eval()
+    G = from_torch(module, (3, 6, 6))
+    x = np.random.default_rng(0).normal(size=(2, 3, 6, 6))
+    trace = nngraph.compile_network(G).trace(x.reshape(2, -1))
+    np.testing.assert_array_equal(trace.layer_values("input"), x.transpose(0, 2, 3, 1))
+    with torch.no_grad():
+        feature_maps = module[1](module[0](torch.from_numpy(x).float())).numpy()
+    [conv] = [record.name for record in nngraph.layer_records(G) if record.kind == "Conv2D"]
+    np.testing.assert_allclose(trace.layer_values(conv), feature_maps.transpose(0, 2, 3, 1), rtol=1e-5, atol=1e-6)

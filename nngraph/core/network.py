@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
 ROLE = "role"
 BIAS = "bias"
@@ -288,6 +289,23 @@ def reordered(G: nx.DiGraph, *, inputs: list[Hashable] | None = None,
     # Target by target, so that each neuron's terms keep their order (G.pred).
     H.add_edges_from((source, target, data) for target in G for source, data in G.pred[target].items())
     return H
+
+
+def position_ids(prefix: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Node ids ``"<prefix>/<index>"`` for every position of ``shape``, as an array of that shape:
+    how the layer builders name neurons, and how the inputs of a shaped network are found by position.
+
+    Examples
+    --------
+    >>> position_ids("dense", (2,)).tolist(), position_ids("conv", (1, 2)).tolist()
+    (['dense/0', 'dense/1'], [['conv/0,0', 'conv/0,1']])
+    """
+    ids = np.empty(shape, dtype=object)
+    if len(shape) == 1:
+        ids[:] = [f"{prefix}/{index}" for index in range(shape[0])]
+    else:
+        ids.reshape(-1)[:] = [f"{prefix}/{','.join(map(str, index))}" for index in np.ndindex(*shape)]
+    return ids
 
 
 def computed(G: nx.DiGraph) -> list[Hashable]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from nngraph.core.network import ACTIVATION, DEFAULT_ACTIVATION, INPUT, LAYER, OUTPUT, ROLE, inputs
+from nngraph.core.network import ACTIVATION, DEFAULT_ACTIVATION, INPUT, LAYER, OUTPUT, ROLE, inputs, position_ids
 
 
 def levels(G: nx.DiGraph) -> dict[Hashable, int]:
@@ -185,7 +185,8 @@ def layer_positions(G: nx.DiGraph) -> tuple[LayerPositions, ...]:
     inside, such as LayerNormalization's normalised values, lists those first): its output is
     the last ``prod(output_shape)`` of them. A layer that only renames positions (Flatten,
     Reshape, Dropout) lists none and hands on the layer before it in its own shape. The inputs,
-    named ``"input"``, take the first record's input shape. Records written by other hands need
+    named ``"input"``, take the first record's input shape (in the positions their builder names
+    say, whatever order they take their features in: ``reordered``). Records written by other hands need
     not chain so: a layer whose shape does not fit its neurons is read as the flat list of them
     (the inputs too), and a renaming layer whose shape does not fit the layer before it has no
     positions. A graph without records has none.
@@ -203,6 +204,12 @@ def layer_positions(G: nx.DiGraph) -> tuple[LayerPositions, ...]:
         return ()
     input_nodes = tuple(inputs(G))
     shape = _shape(records[0]["input_shape"])
+    if _fits(shape, input_nodes):
+        # By name where the builders named them: an import from a channels-first library (PyTorch,
+        # ONNX) takes its features in that library's order, while the shape is channels-last.
+        named = tuple(position_ids("input", shape).reshape(-1).tolist())
+        if set(named) == set(input_nodes):
+            input_nodes = named
     result = [LayerPositions("input", "Input", shape if _fits(shape, input_nodes) else (len(input_nodes),),
                              input_nodes)]
     for record in records:

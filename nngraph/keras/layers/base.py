@@ -24,7 +24,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nngraph.core.network import BIAS, WEIGHT, LayerRecord
+from nngraph.core.network import BIAS, WEIGHT, LayerRecord, position_ids  # position_ids: re-exported for the layers
 from nngraph.core.params import assign
 from nngraph.core.validate import first_bad_number
 from nngraph.errors import ArgumentError, LayerError, NetworkError, shown
@@ -138,22 +138,6 @@ def padding_mode(value: object, layer: str, *, rank: int = 1) -> Padding:
 def padding_config(padding: Padding) -> str | list[list[int]]:
     """``padding`` as a layer's config holds it (JSON): the mode, or ``[[before, after], ...]``."""
     return padding if isinstance(padding, str) else [list(pair) for pair in padding]
-
-
-def position_ids(prefix: str, shape: tuple[int, ...]) -> np.ndarray:
-    """Node ids ``"<prefix>/<index>"`` for every position of ``shape``, as an array of that shape.
-
-    Examples
-    --------
-    >>> position_ids("dense", (2,)).tolist(), position_ids("conv", (1, 2)).tolist()
-    (['dense/0', 'dense/1'], [['conv/0,0', 'conv/0,1']])
-    """
-    ids = np.empty(shape, dtype=object)
-    if len(shape) == 1:
-        ids[:] = [f"{prefix}/{index}" for index in range(shape[0])]
-    else:
-        ids.reshape(-1)[:] = [f"{prefix}/{','.join(map(str, index))}" for index in np.ndindex(*shape)]
-    return ids
 
 
 def group_name(layer: str, index: tuple[int, ...], output_rank: int) -> str:
