@@ -28,10 +28,10 @@ from numpy.typing import DTypeLike
 
 import dataclasses
 
-from nngraph.compiler.arrays import array_levels, graph_arrays
+from nngraph.compiler.arrays import NetworkArrays, array_levels, graph_arrays
 from nngraph.compiler.check import check_plan
 from nngraph.compiler.codegen import Program, generate
-from nngraph.compiler.costs import CodegenOptions, lowers_from_arrays
+from nngraph.compiler.costs import CodegenOptions, lowers_from_arrays, repeats_weights
 from nngraph.compiler.groups import find_groups
 from nngraph.compiler.lower import lower
 from nngraph.compiler.lower_arrays import lower_arrays, units
@@ -92,17 +92,22 @@ def build_plan(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
         from_arrays = lowering == "arrays"
     else:
         raise ArgumentError(f"lowering must be 'graph', 'arrays' or None, got {shown(lowering)}")
-    if from_arrays:
-        network = graph_arrays(G)
-        level = array_levels(network.n_neurons, network.n_inputs, network.sources, network.targets,
-                             unit=units(network))
-        if np.any(level < 0):
-            validate_paths(G)  # raises the error naming the cycle
-            raise CompileError("the connections form a cycle; a network must be a DAG")
-        plan = dataclasses.replace(lower_arrays(network, dtype=dtype, level=level), lowering="arrays")
-        check_plan(plan, stage="lowering")
-        return store_once(run_passes(plan, passes))
-    base = validate_paths(G)  # the levels, found by its test for cycles
-    plan = lower(G, find_groups(G, schedule(G, base)), dtype=dtype, display=columns(G, level=base))
+    network = graph_arrays(G) if from_arrays else None
+    if network is not None and (lowering == "arrays" or not repeats_weights(network.weights)):
+        plan = _lower_from_arrays(G, network, dtype=dtype)
+    else:
+        base = validate_paths(G)  # the levels, found by its test for cycles
+        plan = lower(G, find_groups(G, schedule(G, base)), dtype=dtype, display=columns(G, level=base))
     check_plan(plan, stage="lowering")
     return store_once(run_passes(plan, passes))
+
+
+def _lower_from_arrays(G: nx.DiGraph, network: NetworkArrays, *, dtype: np.dtype) -> Plan:
+    """The array path: its levels stand for ``validate``'s test for cycles, which runs (and names
+    the cycle) only when they find one."""
+    level = array_levels(network.n_neurons, network.n_inputs, network.sources, network.targets,
+                         unit=units(network))
+    if np.any(level < 0):
+        validate_paths(G)  # raises the error naming the cycle
+        raise CompileError("the connections form a cycle; a network must be a DAG")
+    return dataclasses.replace(lower_arrays(network, dtype=dtype, level=level), lowering="arrays")

@@ -71,7 +71,8 @@ The choices that depend on what work costs are each taken here, from the same fi
   blocks of one level apart, which the array path merges) and it carries no layer records: a graph
   built layer by layer compiles fast on the graph path (a few large groups), and its convolutions
   and large fully connected layers need ``share_weights`` and ``keeps_apart``, which look at the
-  graph path's groups.
+  graph path's groups; so do graphs whose weights repeat (``repeats_weights``: a convolution built
+  neuron by neuron), found once the array path has read them.
 
 The figures were measured on the project's 2-core machine (Python 3.11, numpy 2.4, OpenBLAS pinned
 to one thread, float64): those of the products hold from batches of about 64 up, those of the
@@ -261,6 +262,19 @@ def lowers_from_arrays(*, connections: int, neurons: int, layered: bool, passes:
     """
     return (connections >= ARRAY_LOWERING_CONNECTIONS and connections < ARRAY_LOWERING_FAN_IN * neurons
             and not layered and "merge_levels" in passes and "choose_kinds" in passes)
+
+
+def repeats_weights(weights: np.ndarray) -> bool:
+    """Whether a graph's connection ``weights`` repeat enough that ``share_weights`` may find a
+    kernel applied at many positions (a convolution built neuron by neuron, tied numbers): fewer
+    distinct values than half the connections. The array path then gives way to the graph path.
+
+    Examples
+    --------
+    >>> repeats_weights(np.tile([0.5, -1.0, 2.0], 100)), repeats_weights(np.arange(300.0))
+    (True, False)
+    """
+    return len(np.unique(weights)) * 2 < len(weights)
 
 
 def keeps_apart(op: FusedOp) -> bool:
