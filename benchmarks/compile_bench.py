@@ -160,12 +160,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max", type=float, default=1e6, help="the largest number of connections")
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
     args = parser.parse_args(argv)
-    rows = [measure(kind, size) for kind in args.kinds for size in SIZES if size <= args.max]
     print(f"Compile time against one networkx build (target: at most {TARGET}x, memory at most the graph's)")
     print("| " + " | ".join(HEADER) + " |")
     print("|" + "---|" * len(HEADER))
-    for row in rows:
-        print("| " + " | ".join(row) + " |", flush=True)
+    for kind in args.kinds:
+        for size in SIZES:
+            if size <= args.max:
+                print("| " + " | ".join(measure(kind, size)) + " |", flush=True)
 
 
 if __name__ == "__main__":
