@@ -3,6 +3,9 @@
     schedule.py   each neuron's level: longest path from the inputs, softmax groups as one unit
     groups.py     neurons of one level, one activation, one predecessor set -> one group
     lower.py      groups -> dense fused ops over the column layout of ``nngraph.ir.plan``
+    arrays.py     the array path instead of the three above: the graph read once into flat arrays,
+    lower_arrays.py  and lowered in numpy calls, one op per level and activation (sparse DAGs,
+                  NEAT-style genomes, populations; the choice is ``costs.lowers_from_arrays``)
     passes.py     named rewrites (share_weights, from share.py; merge_levels, choose_kinds);
                   check.py's ``check_plan`` after each
     store.py      equal arrays of the plan stored once (tied weights: one matrix for every time step)
@@ -25,8 +28,6 @@ from collections.abc import Sequence
 import networkx as nx
 import numpy as np
 from numpy.typing import DTypeLike
-
-import dataclasses
 
 from nngraph.compiler.arrays import NetworkArrays, array_levels, graph_arrays
 from nngraph.compiler.check import check_plan
@@ -110,4 +111,4 @@ def _lower_from_arrays(G: nx.DiGraph, network: NetworkArrays, *, dtype: np.dtype
     if np.any(level < 0):
         validate_paths(G)  # raises the error naming the cycle
         raise CompileError("the connections form a cycle; a network must be a DAG")
-    return dataclasses.replace(lower_arrays(network, dtype=dtype, level=level), lowering="arrays")
+    return lower_arrays(network, dtype=dtype, level=level)

@@ -78,7 +78,7 @@ def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray |
         display = level_columns(network, level, order, by_column)
     return Plan(ops=tuple(ops), inputs=tuple(by_column[:n_inputs].tolist()),
                 outputs=tuple(network.nodes[network.outputs].tolist()), dtype=np.dtype(dtype),
-                columns=columns, groups=tuple(display))
+                columns=columns, groups=tuple(display), lowering="arrays")
 
 
 def units(network: NetworkArrays) -> np.ndarray | None:
