@@ -54,7 +54,7 @@ def dense(connections: int, rng: np.random.Generator) -> tuple[Nodes, Edges]:
     return nodes, edges
 
 
-def _random_dag(connections: int, rng: np.random.Generator, *, fan_in: np.ndarray, level: np.ndarray,
+def _random_dag(rng: np.random.Generator, *, fan_in: np.ndarray, level: np.ndarray,
                 n_inputs: int, n_outputs: int, activations: tuple[str, ...]) -> tuple[Nodes, Edges]:
     """Neurons in level order, each fed by ``fan_in`` distinct neurons of lower levels."""
     n = len(level)
@@ -81,7 +81,7 @@ def sparse_dag(connections: int, rng: np.random.Generator) -> tuple[Nodes, Edges
     n_inputs, n_outputs = max(8, n // LEVELS), 8
     level = np.concatenate([np.zeros(n_inputs, int), np.sort(rng.integers(1, LEVELS, size=n - n_inputs - n_outputs)),
                             np.full(n_outputs, LEVELS)])
-    return _random_dag(connections, rng, fan_in=np.full(n, 4), level=level, n_inputs=n_inputs,
+    return _random_dag(rng, fan_in=np.full(n, 4), level=level, n_inputs=n_inputs,
                        n_outputs=n_outputs, activations=("tanh",))
 
 
@@ -91,7 +91,7 @@ def neat_like(connections: int, rng: np.random.Generator) -> tuple[Nodes, Edges]
     n_inputs, n_outputs = 16, 4
     level = np.concatenate([np.zeros(n_inputs, int), np.arange(1, n - n_inputs - n_outputs + 1),
                             np.full(n_outputs, n)])
-    return _random_dag(connections, rng, fan_in=rng.integers(1, 7, size=n), level=level,
+    return _random_dag(rng, fan_in=rng.integers(1, 7, size=n), level=level,
                        n_inputs=n_inputs, n_outputs=n_outputs, activations=("tanh", "sigmoid", "relu"))
 
 
