@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/render_bench.py
 	$(BIN)/python benchmarks/html_bench.py
 	$(BIN)/python benchmarks/recurrent_bench.py
+	$(BIN)/python benchmarks/compile_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis out

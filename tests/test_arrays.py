@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import assert_equivalent, networks, networks_and_batches
 
 import nngraph
-from nngraph.compiler import build_plan, check_plan
+from nngraph.compiler import build_plan, check_plan, costs
 from nngraph.compiler.arrays import array_levels, graph_arrays, reaching
 from nngraph.compiler.lower_arrays import lower_arrays
 from nngraph.compiler.schedule import schedule
 from nngraph.execute.compiled import compile_plan
+from nngraph.errors import ArgumentError, CycleError
 from nngraph.ir.plan import AggregateOp
+from nngraph.layers import Dense
+from nngraph.models import Sequential
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -127,3 +131,54 @@ def test_memory_follows_the_connections_not_the_square_of_the_neurons() -> None:
     tracemalloc.stop()
     assert plan(np.ones((2, n_inputs))).shape == (2, members)
     assert peak < 2_000 * (len(targets) + n), f"{peak / 1e6:.0f} MB for {len(targets)} connections"
+
+
+def _sparse_dag(n_neurons: int, *, seed: int = 0) -> nx.DiGraph:
+    """A DAG in which every neuron is fed by three random earlier ones (skip connections): many
+    predecessor sets, no layer records."""
+    rng = np.random.default_rng(seed)
+    G = nx.DiGraph()
+    G.add_nodes_from([f"x{i}" for i in range(8)], role="input")
+    names = [f"x{i}" for i in range(8)]
+    for i in range(8, n_neurons):
+        name = f"n{i}"
+        G.add_node(name, role="output" if i >= n_neurons - 4 else "hidden", bias=float(rng.normal()),
+                   activation=("tanh", "relu", "sigmoid")[i % 3])
+        for u in set(rng.integers(i, size=3).tolist()):
+            G.add_edge(names[u], name, weight=float(rng.normal()))
+        names.append(name)
+    return G
+
+
+def test_the_cost_model_lowers_large_unlayered_graphs_from_arrays_and_print_says_so() -> None:
+    G = _sparse_dag(400)
+    assert G.number_of_edges() >= costs.ARRAY_LOWERING_CONNECTIONS
+    plan = nngraph.compile_network(G)
+    assert plan.plan.lowering == "arrays" and "lowered from arrays" in str(plan)
+    assert plan.passes == nngraph.compiler.DEFAULT_PASSES
+    x = np.random.default_rng(1).normal(size=(5, 8))
+    assert_equivalent(plan, G, x)
+    assert_equivalent(nngraph.compile_network(G, dtype=np.float32), G, x)
+    assert plan.explain("n399") == build_plan(G, lowering="graph").explain("n399").replace(
+        f"op {build_plan(G, lowering='graph').op_of('n399').index}", f"op {plan.op_of('n399').index}")
+
+
+def test_small_layered_or_unmerged_graphs_keep_the_graph_path() -> None:
+    small = _sparse_dag(40)
+    assert small.number_of_edges() < costs.ARRAY_LOWERING_CONNECTIONS
+    assert build_plan(small).lowering == "graph"
+    assert "lowered" not in str(nngraph.compile_network(small))
+    for passes in ((), ("merge_levels",), ("choose_kinds",)):  # the array path makes what both make
+        assert build_plan(_sparse_dag(400), passes=passes).lowering == "graph"
+    model = Sequential([Dense(units=64, input_shape=(32,), activation="relu"), Dense(units=8)], seed=0)
+    assert model.graph.number_of_edges() >= costs.ARRAY_LOWERING_CONNECTIONS
+    assert build_plan(model.graph).lowering == "graph"  # layer records: share_weights, keeps_apart
+
+
+def test_a_cycle_found_by_the_array_levels_is_named() -> None:
+    G = _sparse_dag(400)
+    G.add_weighted_edges_from([("n100", "n399", 1.0), ("n399", "n100", 1.0)])
+    with pytest.raises(CycleError, match="cycle: .*'n399'"):
+        build_plan(G, lowering="arrays")
+    with pytest.raises(ArgumentError, match="lowering must be 'graph', 'arrays' or None"):
+        build_plan(_sparse_dag(20), lowering="numpy")

@@ -10,7 +10,7 @@ from strategies import assert_equivalent, networks, networks_and_batches
 
 import nngraph
 from nngraph import CodegenOptions, compile_network
-from nngraph.compiler import PASSES, build_plan, check_plan
+from nngraph.compiler import DEFAULT_PASSES, LOWERINGS, PASSES, build_plan, check_plan
 from nngraph.compiler.passes import choose_kinds
 from nngraph.execute.compiled import compile_plan
 
@@ -38,6 +38,17 @@ def test_every_pass_alone_preserves_the_trace(case: tuple[nx.DiGraph, np.ndarray
     G, x = case
     plan = compile_network(G, passes=passes)
     assert plan.passes == passes
+    assert_equivalent(plan, G, x)
+
+
+@settings(max_examples=30, deadline=None)
+@given(networks_and_batches(), st.sampled_from(LOWERINGS), st.sampled_from([np.float64, np.float32]),
+       st.sampled_from([(), DEFAULT_PASSES]))
+def test_each_lowering_agrees_with_the_reference(case: tuple[nx.DiGraph, np.ndarray], lowering: str,
+                                                 dtype: type, passes: tuple[str, ...]) -> None:
+    G, x = case
+    plan = compile_plan(build_plan(G, dtype=dtype, passes=passes, lowering=lowering))
+    assert (plan.plan.lowering, plan.passes) == (lowering, tuple(passes))
     assert_equivalent(plan, G, x)
 
 

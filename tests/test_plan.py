@@ -235,7 +235,7 @@ def test_the_plan_is_data_and_the_program_is_built_from_it(model: Sequential,
     ir = plan.plan
     assert isinstance(ir, nngraph.Plan) and not callable(ir) and not hasattr(ir, "code")
     assert {field.name for field in dataclasses.fields(ir)} == {
-        "ops", "inputs", "outputs", "dtype", "columns", "groups", "passes", "layers"}
+        "ops", "inputs", "outputs", "dtype", "columns", "groups", "passes", "layers", "lowering"}
     assert str(plan) == str(ir) + f"\nrunner: {plan.runner}" and "runner" not in str(ir)
     assert [op.operation for op in plan.ops] == ["weighted_sum"] * 3
     kinds = ir_module.__doc__.split("Op kinds\n")[1].split("Column layout\n")[0]

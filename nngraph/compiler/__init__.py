@@ -3,6 +3,9 @@
     schedule.py   each neuron's level: longest path from the inputs, softmax groups as one unit
     groups.py     neurons of one level, one activation, one predecessor set -> one group
     lower.py      groups -> dense fused ops over the column layout of ``nngraph.ir.plan``
+    arrays.py     the array path instead of the three above: the graph read once into flat arrays,
+    lower_arrays.py  and lowered in numpy calls, one op per level and activation (sparse DAGs,
+                  NEAT-style genomes, populations; the choice is ``costs.lowers_from_arrays``)
     passes.py     named rewrites (share_weights, from share.py; merge_levels, choose_kinds);
                   check.py's ``check_plan`` after each
     store.py      equal arrays of the plan stored once (tied weights: one matrix for every time step)
@@ -26,24 +29,31 @@ import networkx as nx
 import numpy as np
 from numpy.typing import DTypeLike
 
+from nngraph.compiler.arrays import NetworkArrays, array_levels, graph_arrays
 from nngraph.compiler.check import check_plan
 from nngraph.compiler.codegen import Program, generate
-from nngraph.compiler.costs import CodegenOptions
+from nngraph.compiler.costs import CodegenOptions, lowers_from_arrays, repeats_weights
 from nngraph.compiler.groups import find_groups
 from nngraph.compiler.lower import lower
+from nngraph.compiler.lower_arrays import lower_arrays, units
 from nngraph.compiler.passes import DEFAULT_PASSES, PASSES, run_passes
 from nngraph.compiler.schedule import schedule
 from nngraph.compiler.store import store_once
 from nngraph.core.dtypes import check_dtype
-from nngraph.core.structure import columns, levels
-from nngraph.core.validate import validate
+from nngraph.core.network import LAYERS, inputs
+from nngraph.errors import ArgumentError, CompileError, shown
+from nngraph.core.structure import columns
+from nngraph.core.validate import validate_parts, validate_paths
 from nngraph.ir.plan import Plan
 
-__all__ = ["DEFAULT_PASSES", "PASSES", "CodegenOptions", "Program", "build_plan", "check_plan", "generate"]
+__all__ = ["DEFAULT_PASSES", "LOWERINGS", "PASSES", "CodegenOptions", "Program", "build_plan", "check_plan", "generate"]
+
+
+LOWERINGS = ("graph", "arrays")
 
 
 def build_plan(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
-               passes: Sequence[str] = DEFAULT_PASSES) -> Plan:
+               passes: Sequence[str] = DEFAULT_PASSES, lowering: str | None = None) -> Plan:
     """Compile the network ``G`` into its ``Plan`` (the IR, no code); ``G`` itself is left untouched.
 
     Parameters
@@ -54,6 +64,15 @@ def build_plan(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
         The precision the plan computes in.
     passes : sequence of str
         The passes to run, in order (``nngraph.compiler.PASSES``); ``()`` switches them off.
+    lowering : "graph", "arrays" or None
+        How to lower: schedule -> groups -> lower over the graph, or ``graph_arrays`` ->
+        ``lower_arrays``; by default the cost model's choice (``costs.lowers_from_arrays``). The
+        array path makes one op per level and activation, which is what ``merge_levels`` makes of
+        the groups, so by default it is chosen only when the passes include ``merge_levels`` and
+        ``choose_kinds``. The passes then run on its plan as on the graph path's: ``choose_kinds``
+        picks each op's kind, ``merge_levels`` finds nothing left to merge, and ``share_weights``
+        no per-position ops to share (graphs that need it, built layer by layer, keep the graph
+        path by default).
 
     Examples
     --------
@@ -64,9 +83,32 @@ def build_plan(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
     >>> generate(plan).runner.startswith("straight-line scalar code")
     True
     """
-    validate(G)
+    validate_parts(G)
     dtype = check_dtype(dtype)
-    base = levels(G)
-    plan = lower(G, find_groups(G, schedule(G, base)), dtype=dtype, display=columns(G, level=base))
+    if lowering is None:
+        from_arrays = lowers_from_arrays(connections=G.number_of_edges(),
+                                         neurons=G.number_of_nodes() - len(inputs(G)),
+                                         layered=bool(G.graph.get(LAYERS)), passes=passes)
+    elif lowering in LOWERINGS:
+        from_arrays = lowering == "arrays"
+    else:
+        raise ArgumentError(f"lowering must be 'graph', 'arrays' or None, got {shown(lowering)}")
+    network = graph_arrays(G) if from_arrays else None
+    if network is not None and (lowering == "arrays" or not repeats_weights(network.weights)):
+        plan = _lower_from_arrays(G, network, dtype=dtype)
+    else:
+        base = validate_paths(G)  # the levels, found by its test for cycles
+        plan = lower(G, find_groups(G, schedule(G, base)), dtype=dtype, display=columns(G, level=base))
     check_plan(plan, stage="lowering")
     return store_once(run_passes(plan, passes))
+
+
+def _lower_from_arrays(G: nx.DiGraph, network: NetworkArrays, *, dtype: np.dtype) -> Plan:
+    """The array path: its levels stand for ``validate``'s test for cycles, which runs (and names
+    the cycle) only when they find one."""
+    level = array_levels(network.n_neurons, network.n_inputs, network.sources, network.targets,
+                         unit=units(network))
+    if np.any(level < 0):
+        validate_paths(G)  # raises the error naming the cycle
+        raise CompileError("the connections form a cycle; a network must be a DAG")
+    return lower_arrays(network, dtype=dtype, level=level)

@@ -56,6 +56,24 @@ The choices that depend on what work costs are each taken here, from the same fi
   compiling an op's straight-line code costs about 50 to 100 us, tens of runs of it at small
   batches: a plan built for one generation of genomes runs once.
 
+- **lowering** (``nngraph.compiler.build_plan``): the graph path (schedule -> groups -> lower)
+  costs a Python step per group, and a group per neuron where predecessor sets differ (a sparse
+  DAG with skip connections, a NEAT-style genome): 12 to 41 us per connection, six to twenty times
+  the time to build the graph. The array path (``graph_arrays`` -> ``lower_arrays``) reads each
+  connection once and lowers in numpy calls per level, 0.5 to 1 us per connection whatever the
+  shape. It makes what ``merge_levels`` makes of the groups (one op per level and activation), each
+  op sparse or dense, so it is taken when the passes ask for ``merge_levels`` and ``choose_kinds``
+  (which then picks each op's kind as on the graph path), the graph has at least
+  ``ARRAY_LOWERING_CONNECTIONS`` connections (below, both take a few milliseconds and the graph
+  path's plans are the ones the examples show), fewer than ``ARRAY_LOWERING_FAN_IN`` per neuron on
+  average (the graph path's cost is per group, tens of microseconds, at worst one per neuron: from
+  that fan-in on it is within the target, and its ``keeps_apart`` keeps large fully connected
+  blocks of one level apart, which the array path merges) and it carries no layer records: a graph
+  built layer by layer compiles fast on the graph path (a few large groups), and its convolutions
+  and large fully connected layers need ``share_weights`` and ``keeps_apart``, which look at the
+  graph path's groups; so do graphs whose weights repeat (``repeats_weights``: a convolution built
+  neuron by neuron), found once the array path has read them.
+
 The figures were measured on the project's 2-core machine (Python 3.11, numpy 2.4, OpenBLAS pinned
 to one thread, float64): those of the products hold from batches of about 64 up, those of the
 scalar code for one sample; those of the native kernel by timing it on the lesson's network, the
@@ -105,6 +123,8 @@ SCALAR_MAX_CONNECTIONS = 2048  # larger plans get no scalar code (its source wou
 SCALAR_MAX_BATCH = 64          # scalar code runs batches up to this size at most
 NATIVE_MAX_BATCH = 4096        # the native kernel runs batches up to this size at most
 LEVEL_LOOP_OPS = 32            # sparse plans of this many ops run as the level loop
+ARRAY_LOWERING_CONNECTIONS = 512  # graphs this large without layer records lower from arrays,
+ARRAY_LOWERING_FAN_IN = 64         # when their neurons have fewer connections than this on average
 
 
 @dataclass(frozen=True)
@@ -224,6 +244,37 @@ def sharing_pays(*, positions: int, entries: int, filters: int, connections: int
                 MULTIPLY_ADD_NS * sources * targets + TARGET_NS * targets)
     saved = apart - shared_cost(positions=positions, entries=entries, filters=filters)
     return saved * REFERENCE_BATCH > OP_CALLS * NUMPY_CALL_NS
+
+
+def lowers_from_arrays(*, connections: int, neurons: int, layered: bool, passes: Sequence[str]) -> bool:
+    """Whether ``build_plan`` lowers a graph of ``connections`` and ``neurons`` (computed ones) from
+    arrays (see the module doc): ``layered`` says whether it carries layer records, ``passes`` are the passes asked for.
+
+    Examples
+    --------
+    >>> both = ("merge_levels", "choose_kinds")
+    >>> lowers_from_arrays(connections=100_000, neurons=30_000, layered=False, passes=both)
+    True
+    >>> lowers_from_arrays(connections=100_000, neurons=30_000, layered=True, passes=both)
+    False
+    >>> lowers_from_arrays(connections=100_000, neurons=1_000, layered=False, passes=both)  # fan-in 100
+    False
+    """
+    return (connections >= ARRAY_LOWERING_CONNECTIONS and connections < ARRAY_LOWERING_FAN_IN * neurons
+            and not layered and "merge_levels" in passes and "choose_kinds" in passes)
+
+
+def repeats_weights(weights: np.ndarray) -> bool:
+    """Whether a graph's connection ``weights`` repeat enough that ``share_weights`` may find a
+    kernel applied at many positions (a convolution built neuron by neuron, tied numbers): fewer
+    distinct values than half the connections. The array path then gives way to the graph path.
+
+    Examples
+    --------
+    >>> repeats_weights(np.tile([0.5, -1.0, 2.0], 100)), repeats_weights(np.arange(300.0))
+    (True, False)
+    """
+    return len(np.unique(weights)) * 2 < len(weights)
 
 
 def keeps_apart(op: FusedOp) -> bool:

@@ -63,7 +63,7 @@ def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray |
     """
     n, n_inputs = network.n_neurons, network.n_inputs
     if level is None:
-        level = array_levels(n, n_inputs, network.sources, network.targets, unit=_units(network))
+        level = array_levels(n, n_inputs, network.sources, network.targets, unit=units(network))
     order, op_starts, op_aggregates = _op_order(network, level)
     column = np.empty(n, dtype=np.int64)
     column[:n_inputs] = np.arange(n_inputs)
@@ -78,11 +78,23 @@ def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray |
         display = level_columns(network, level, order, by_column)
     return Plan(ops=tuple(ops), inputs=tuple(by_column[:n_inputs].tolist()),
                 outputs=tuple(network.nodes[network.outputs].tolist()), dtype=np.dtype(dtype),
-                columns=columns, groups=tuple(display))
+                columns=columns, groups=tuple(display), lowering="arrays")
 
 
-def _units(network: NetworkArrays) -> np.ndarray | None:
-    """Each neuron's unit (see ``array_levels``): the first neuron of its group-wise layer, or itself."""
+def units(network: NetworkArrays) -> np.ndarray | None:
+    """Each neuron's unit (see ``array_levels``): the first neuron of its group-wise layer, or itself;
+    ``None`` when every neuron is its own.
+
+    Examples
+    --------
+    >>> from nngraph.compiler.arrays import NetworkArrays, object_array
+    >>> network = NetworkArrays(
+    ...     nodes=object_array(["x", "a", "b"]), n_inputs=1, outputs=np.array([1, 2]),
+    ...     sources=np.array([0, 0]), targets=np.array([1, 2]), weights=np.ones(2), bias=np.zeros(3),
+    ...     activation=np.array([-1, 0, 0]), activations=("softmax",), layer=np.array([-1, 0, 0]))
+    >>> units(network).tolist()
+    [0, 1, 1]
+    """
     if network.layer is None or not np.any(network.layer >= 0):
         return None
     unit = np.arange(network.n_neurons)

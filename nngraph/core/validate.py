@@ -56,13 +56,37 @@ def validate(G: object) -> None:
     ...
     nngraph.errors.UnknownActivationError: neuron 'y': unknown activation 'rleu'; ...
     """
+    validate_parts(G)
+    validate_paths(G)
+
+
+def validate_paths(G: nx.DiGraph) -> dict[Hashable, int]:
+    """The rest of ``validate`` after ``validate_parts``: no cycle, and no path joins two neurons of
+    one softmax group. Returns ``levels(G)``, which the test for cycles computes anyway."""
+    level = _check_acyclic(G)
+    _check_groups(G, level=level)
+    return level
+
+
+def validate_parts(G: object) -> None:
+    """``validate`` without its walks over paths: no test for cycles, nor for paths between the
+    neurons of one softmax group. For a caller that finds levels anyway, faster than networkx
+    can (the compiler's array path, ``nngraph.compiler.arrays.array_levels``), and that calls
+    ``validate`` for its error where those levels show a cycle.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", role="input"); G.add_node("h", role="hidden"); G.add_node("y", role="output")
+    >>> G.add_weighted_edges_from([("x", "h", 1.0), ("h", "y", 1.0), ("y", "h", 1.0)])
+    >>> validate_parts(G)  # the cycle h -> y -> h is not looked for
+    """
     if not isinstance(G, nx.DiGraph) or G.is_multigraph():
         raise NetworkError(f"a network must be a networkx.DiGraph, got {type(G).__name__}")
     _check_neurons(G)
     _check_ties(G, connections=_check_weights(G))
     _check_layers(G)
-    _check_acyclic(G)
-    _check_groups(G)
 
 
 def _check_neurons(G: nx.DiGraph) -> None:
@@ -280,13 +304,12 @@ def _check_record_neurons(G: nx.DiGraph, where: str, name: str, neurons: object,
         owner[node] = name
 
 
-def _check_acyclic(G: nx.DiGraph) -> None:
+def _check_acyclic(G: nx.DiGraph) -> dict[Hashable, int]:
     # ``levels`` walks the graph anyway (the compiler and renderers need it) and is several
     # times cheaper than a separate acyclicity test; networkx then names the cycle. It does not
     # look behind inputs, which _check_neurons has already shown to have no incoming connections.
     try:
-        levels(G)
-        return
+        return levels(G)
     except nx.NetworkXUnfeasible:
         pass
     cycle = [(u, v) for u, v, *_ in nx.find_cycle(G)]
@@ -294,7 +317,7 @@ def _check_acyclic(G: nx.DiGraph) -> None:
     raise CycleError(f"the connections form a cycle: {path}; a network must be a DAG", cycle=cycle)
 
 
-def _check_groups(G: nx.DiGraph) -> None:
+def _check_groups(G: nx.DiGraph, *, level: Mapping[Hashable, int]) -> None:
     """Neurons normalised together must be computable together: no path may join two of them."""
     groups = softmax_groups(G)
     shared = [members for members in groups.values() if len(members) > 1]
@@ -305,7 +328,6 @@ def _check_groups(G: nx.DiGraph) -> None:
     # are safe; and a path raises the level at each step, so members sharing one level are too.
     if not any(G.out_degree(node) for members in shared for node in members):
         return
-    level = levels(G)
     if all(len({level[node] for node in members}) == 1 for members in shared):
         return
     contracted = contract(G, groups.values())

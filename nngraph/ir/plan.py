@@ -539,7 +539,8 @@ class Plan:
     Fields: ``ops`` (in execution order), ``inputs`` and ``outputs`` (neurons, in the order of
     the input features and output columns), ``dtype``, ``columns`` (neuron -> column, the layout
     above), ``groups`` (the display columns a ``Trace`` prints by), ``passes`` (the passes
-    applied), ``layers`` (each layer's output positions, for ``trace.layer_values``).
+    applied), ``layers`` (each layer's output positions, for ``trace.layer_values``), ``lowering``
+    (how the compiler lowered it: ``"graph"`` or ``"arrays"``, see ``nngraph.compiler.costs``).
 
     Examples
     --------
@@ -564,6 +565,7 @@ class Plan:
     groups: tuple[Column, ...] = field(repr=False)
     passes: tuple[str, ...] = ()
     layers: tuple[LayerPositions, ...] = field(default=(), repr=False)
+    lowering: str = "graph"
 
     def __repr__(self) -> str:
         return (f"<Plan: {len(self.ops)} fused ops, {len(self.inputs)} inputs -> {len(self.outputs)} "

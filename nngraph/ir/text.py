@@ -116,6 +116,8 @@ def plan_table(plan: Plan, *, runner: str | None = None) -> str:
     biases = sum(len(op.targets) for op in plan.ops)
     work = sum(multiply_adds(op) for op in plan.ops)
     passes = ", ".join(plan.passes) or "none"
+    if plan.lowering != "graph":
+        passes = f"{passes}; lowered from {plan.lowering}"
     lines = [f"plan: {len(plan.ops)} fused ops, {len(plan.inputs)} inputs -> {len(plan.outputs)} "
              f"outputs, {plan.dtype} (passes: {passes})", line(header)]
     lines += [line(row) for row in rows]
