@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from nngraph.core.network import BIAS, WEIGHT, LayerRecord
-from nngraph.core.params import assign
+from nngraph.core.params import assign_lists
 from nngraph.core.validate import first_bad_number
 from nngraph.errors import ArgumentError, LayerError, NetworkError, shown
 
@@ -414,11 +414,14 @@ class Layer:
                 for shape, (held, places) in zip(self.weight_shapes(), self._places())]
 
     def _write_weights(self, G: nx.DiGraph, arrays: list[np.ndarray]) -> None:
-        written: dict[str, dict] = {"weights": {}, "biases": {}}
-        for array, (held, places) in zip(arrays, self._places()):
-            written[held].update(zip(places, array.reshape(-1).tolist()))
+        places: dict[str, list] = {"weights": [], "biases": []}
+        numbers: dict[str, list] = {"weights": [], "biases": []}
+        for array, (held, where) in zip(arrays, self._places()):
+            places[held] += where
+            numbers[held] += array.reshape(-1).tolist()
         try:
-            assign(G, weights=written["weights"], biases=written["biases"])
+            assign_lists(G, edges=places["weights"], weights=numbers["weights"], neurons=places["biases"],
+                         biases=numbers["biases"])
         except NetworkError as error:
             raise LayerError(f"{self.label}: {error}") from None
 
