@@ -4,7 +4,8 @@ A connection's ``param`` and a neuron's ``bias_param`` name a number; one name i
 wherever it appears (a convolution kernel's entry at every position, one scale per channel, a
 recurrent weight at every time step). ``validate`` refuses tied copies that differ; the helpers
 here find the copies (``tied``), count every number once (``count_params``) and write a number
-to all its copies (``set_param``, ``assign``), so that a graph stays valid.
+to all its copies (``set_param``, ``assign``; ``assign_lists`` for a layer's hundreds of
+thousands), so that a graph stays valid.
 """
 
 from __future__ import annotations
@@ -262,9 +263,10 @@ def _first_bad(values: list) -> int | None:
 
 def _floats(values: list) -> list[float]:
     """``values``, finite numbers all, as Python floats."""
-    if set(map(type, values)) <= {float}:
+    kinds = set(map(type, values))
+    if kinds <= {float}:
         return values
-    if set(map(type, values)) <= PLAIN_NUMBERS:
+    if kinds <= PLAIN_NUMBERS:
         return np.asarray(values, dtype=float).tolist()
     return [float(value) for value in values]
 
@@ -393,25 +395,18 @@ def _first_numbers(names: list[str | None], numbers: list[float],
 
 def _write_names(G: nx.DiGraph, numbers: Mapping[str, float]) -> None:
     """Write each name's number to every copy of it: one pass over the connections that carry more
-    than their weight and over the neurons, as ``first_difference`` reads them, rather than a list
-    of every copy of every name (a convolution's kernel entries have hundreds of thousands).
-    Names that are not non-empty strs are refused, as ``ties`` refuses them."""
-    for source, targets in G._adj.items():
-        for target, data in targets.items():
-            if len(data) > 1:
-                name = data.get(PARAM)
-                if name is None:
-                    continue
-                if type(name) is not str or not name:
-                    _refuse_name(name, f"connection {source!r} -> {target!r}: param", edge=(source, target))
-                if name in numbers:
-                    data[WEIGHT] = numbers[name]
-    for node, data in G._node.items():
-        name = data.get(BIAS_PARAM)
-        if name is None:
-            continue
-        if type(name) is not str or not name:
-            _refuse_name(name, f"neuron {node!r}: bias_param", node=node)
+    than their weight and one over the neurons, rather than through a list of every copy of every
+    name (a convolution's kernel entries have hundreds of thousands)."""
+    connections = [data for targets in G._adj.values() for data in targets.values()
+                   if len(data) > 1 and PARAM in data]
+    neurons = [data for data in G._node.values() if data.get(BIAS_PARAM) is not None]
+    names = [data[PARAM] for data in connections] + [data[BIAS_PARAM] for data in neurons]
+    if set(map(type, names)) - {str} or "" in names:
+        ties(G)  # refuses a name that is not a non-empty str, naming its connection or neuron
+    for data, name in zip(connections, names):
+        if name in numbers:
+            data[WEIGHT] = numbers[name]
+    for data, name in zip(neurons, names[len(connections):]):
         if name in numbers:
             data[BIAS] = numbers[name]
 
