@@ -4,12 +4,14 @@ float32 plan)."""
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 import pytest
 from layer_references import ACTIVATIONS, assert_close, batch_norm, conv, global_pool, layer_norm, pool
 
 import nngraph
-from nngraph import LayerError
+from nngraph import LayerError, NetworkError
+from nngraph.keras.layers.base import add_connections, connect_all
 from nngraph.layers import (Activation, AveragePooling1D, AveragePooling2D, BatchNormalization, Conv1D, Conv2D,
                             Dense, Dropout, Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D,
                             GlobalMaxPooling1D, GlobalMaxPooling2D, Input, LayerNormalization, MaxPooling1D,
@@ -190,6 +192,33 @@ def test_renaming_layers_add_no_neurons() -> None:
     kernel, bias = model.layers[3].get_weights()
     x = sample((2, 3, 2))
     check_model(model, x, x.reshape(3, 3, 4) @ kernel + bias)
+
+
+def test_layers_add_connections_as_networkx_does_in_the_same_order() -> None:
+    def contents(G: nx.DiGraph) -> tuple:
+        return (list(G.edges(data=True)), [list(G.pred[node].items()) for node in G],
+                [list(G.succ[node].items()) for node in G])
+
+    connections = [(f"x{i}", f"y{j}", {"weight": i - 0.5 * j}) for i in range(3) for j in range(2)]
+    expected = nx.DiGraph()
+    expected.add_nodes_from(["x0", "x1", "x2", "y0", "y1"])
+    built = expected.copy()
+    expected.add_edges_from(connections)
+    expected.add_edge("x1", "y0", param="k")
+    add_connections(built, connections)
+    add_connections(built, [("x1", "y0", {"param": "k"})])  # a connection already there gets the new data
+    assert contents(built) == contents(expected)
+    block = expected.copy()
+    block.remove_edges_from(connections)
+    block.__networkx_cache__["stale"] = True
+    connect_all(block, ["x0", "x1", "x2"], ["y0", "y1"], [[{"weight": i - 0.5 * j} for j in range(2)] for i in range(3)])
+    block["x1"]["y0"]["param"] = "k"
+    assert contents(block) == contents(expected) and not block.__networkx_cache__
+    with pytest.raises(NetworkError, match="connection 'x0' -> 'q': neuron 'q' is not in the network"):
+        add_connections(built, [("x0", "q", {"weight": 1.0})])
+    with pytest.raises(NetworkError, match="neuron 'q' is not in the network, so it cannot be connected"):
+        connect_all(built, ["q"], ["y0"], [[{"weight": 1.0}]])
+    assert "q" not in built
 
 
 def test_lenet5_has_keras_parameter_counts_and_shapes() -> None:

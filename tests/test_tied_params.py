@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import nngraph
-from nngraph import LayerError, NetworkError, Neuron
-from nngraph.core.params import assign, tied
+from nngraph import ArgumentError, LayerError, NetworkError, Neuron
+from nngraph.core.params import assign, assign_lists, tied
 from nngraph.keras.summary import describe
 from nngraph.layers import Dense
 from nngraph.models import Sequential
@@ -114,6 +114,42 @@ def test_assign_writes_tied_copies_and_refuses_two_numbers_for_one_name_before_w
         assign(G, biases={"x0": 1.0})
     with pytest.raises(NetworkError, match="neuron 'q' is not in the network, so it has no bias to write"):
         assign(G, biases={"q": 1.0})
+
+
+def test_assign_checks_all_numbers_at_once_and_names_the_first_bad_one_in_order() -> None:
+    model = Sequential([Dense(units=40, input_shape=(30,))], seed=0)
+    G = model.graph
+    edges = [("input/3", "dense/7"), ("input/29", "dense/39"), ("input/0", "dense/0")]
+    with pytest.raises(NetworkError, match="connection 'input/29' -> 'dense/39' must be a finite number, got nan"):
+        assign(G, weights={edges[0]: 1.0, edges[1]: float("nan"), edges[2]: float("inf")})
+    with pytest.raises(NetworkError, match="the bias of neuron 'dense/2' must be a finite number, got True"):
+        assign(G, weights=dict.fromkeys(edges, 2.0), biases={"dense/1": 0.5, "dense/2": True})
+    assert G.edges["input/3", "dense/7"]["weight"] != 2.0  # nothing was written
+    # ints and numpy numbers are written as Python floats
+    assign(G, weights={edges[0]: 3, edges[1]: np.float32(0.5)}, biases={"dense/2": np.int64(-2)})
+    written = [G.edges[edges[0]]["weight"], G.edges[edges[1]]["weight"], G.nodes["dense/2"]["bias"]]
+    assert written == [3.0, 0.5, -2.0] and {type(number) for number in written} == {float}
+
+
+def test_assign_reports_a_tie_given_two_numbers_or_a_bad_number_whichever_comes_first() -> None:
+    conflict = "connection 'x0' -> 'y0' and connection 'x1' -> 'y1' are tied by the name 'w'"
+    with pytest.raises(NetworkError, match=conflict):
+        assign(shared(), weights={("x0", "y0"): 1.0, ("x1", "y1"): 2.0, ("x1", "y2"): float("nan")})
+    with pytest.raises(NetworkError, match="connection 'x1' -> 'y2' must be a finite number, got nan"):
+        assign(shared(), weights={("x0", "y0"): 1.0, ("x1", "y2"): float("nan"), ("x1", "y1"): 2.0})
+
+
+def test_assign_lists_pairs_places_and_numbers_and_refuses_lists_of_other_lengths() -> None:
+    G = shared()
+    assign_lists(G, edges=[("x1", "y2"), ("x1", "y1")], weights=[4.0, -3.0], neurons=["y0"], biases=[1.5])
+    assert [G.edges[edge]["weight"] for edge in [("x0", "y0"), ("x1", "y1"), ("x0", "y2"), ("x1", "y2")]] == \
+        [-3.0, -3.0, -3.0, 4.0]
+    assert [G.nodes[node]["bias"] for node in ("y0", "y1", "y2")] == [1.5, 1.5, 0.5]
+    with pytest.raises(ArgumentError, match="a number for each place: 2 edges, 1 weights, 0 neurons, 0 biases"):
+        assign_lists(G, edges=[("x1", "y2"), ("x1", "y1")], weights=[4.0])
+    G.edges["x1", "y2"]["param"] = 7
+    with pytest.raises(NetworkError, match="connection 'x1' -> 'y2': param must be a name"):
+        assign_lists(G, edges=[("x0", "y0")], weights=[1.0])
 
 
 def test_count_params_counts_a_tied_number_once() -> None:

@@ -4,20 +4,23 @@ A connection's ``param`` and a neuron's ``bias_param`` name a number; one name i
 wherever it appears (a convolution kernel's entry at every position, one scale per channel, a
 recurrent weight at every time step). ``validate`` refuses tied copies that differ; the helpers
 here find the copies (``tied``), count every number once (``count_params``) and write a number
-to all its copies (``set_param``, ``assign``), so that a graph stays valid.
+to all its copies (``set_param``, ``assign``; ``assign_lists`` for a layer's hundreds of
+thousands), so that a graph stays valid.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
+import numpy as np
 
+from nngraph.core.dtypes import PLAIN_NUMBERS, all_finite
 from nngraph.core.network import BIAS, BIAS_PARAM, DEFAULT_BIAS, INPUT, PARAM, ROLE, WEIGHT, computed
-from nngraph.errors import NetworkError
+from nngraph.errors import ArgumentError, NetworkError
 
 Edge = tuple[Hashable, Hashable]
 
@@ -235,9 +238,37 @@ def count_params_of(G: nx.DiGraph, groups: Sequence[Iterable[Hashable]], *, with
 
 
 def _finite(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+    if not _finite_number(value):
         raise NetworkError(f"{what} must be a finite number, got {value!r}")
     return float(value)
+
+
+def _finite_number(value: object) -> bool:
+    """Whether ``value`` is a real number, not a bool, and finite (``numbers.Real``'s test)."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
+
+
+def _first_bad(values: list) -> int | None:
+    """The index of the first of ``values`` that is not a finite number, or None.
+
+    Layers write hundreds of thousands at once: one scan of their types and one finiteness test of
+    them all; each value is tested alone only when that finds a culprit (or an unusual kind of
+    number, such as a ``Fraction``).
+    """
+    kinds = set(map(type, values))
+    if kinds <= PLAIN_NUMBERS and all_finite(values, kinds):
+        return None
+    return next((index for index, value in enumerate(values) if not _finite_number(value)), None)
+
+
+def _floats(values: list) -> list[float]:
+    """``values``, finite numbers all, as Python floats."""
+    kinds = set(map(type, values))
+    if kinds <= {float}:
+        return values
+    if kinds <= PLAIN_NUMBERS:
+        return np.asarray(values, dtype=float).tolist()
+    return [float(value) for value in values]
 
 
 def set_param(G: nx.DiGraph, name: str, value: float) -> int:
@@ -283,37 +314,101 @@ def assign(G: nx.DiGraph, *, weights: Mapping[Edge, float] | None = None,
     >>> G.edges["x", "y1"]["weight"]
     3.0
     """
-    given = []
-    for (source, target), value in (weights or {}).items():
-        if not G.has_edge(source, target):
-            raise NetworkError(f"there is no connection {source!r} -> {target!r} to write", edge=(source, target))
-        given.append((Place(edge=(source, target)), value, G._adj[source][target].get(PARAM)))
-    for node, value in (biases or {}).items():
-        if node not in G or G._node[node].get(ROLE) == INPUT:
+    weights, biases = weights or {}, biases or {}
+    assign_lists(G, edges=list(weights), weights=list(weights.values()), neurons=list(biases),
+                 biases=list(biases.values()))
+
+
+def assign_lists(G: nx.DiGraph, *, edges: Sequence[Edge], weights: Sequence[float],
+                 neurons: Sequence[Hashable] = (), biases: Sequence[float] = ()) -> None:
+    """``assign`` for connections and neurons listed in the order of their numbers: ``weights[i]`` to
+    ``edges[i]``, ``biases[i]`` to ``neurons[i]``, and every tied copy.
+
+    What layers use to write hundreds of thousands of numbers: no mapping to build, one check of
+    all the numbers at once (each is tested alone, and its place named, only when that finds a
+    culprit). Refusals are ``assign``'s, in its order: a connection or bias that is not there, then
+    place by place a number that is not finite or two numbers for one name.
+
+    Examples
+    --------
+    >>> import nngraph
+    >>> G = nngraph.new_network()
+    >>> _ = nngraph.add_input(G, "x"); _ = nngraph.add_neuron(G, nngraph.Neuron("y", role="output"))
+    >>> _ = nngraph.connect(G, "x", "y", 0.5)
+    >>> assign_lists(G, edges=[("x", "y")], weights=[2.0], neurons=["y"], biases=[float("inf")])
+    Traceback (most recent call last):
+    ...
+    nngraph.errors.NetworkError: the bias of neuron 'y' must be a finite number, got inf
+    """
+    if len(edges) != len(weights) or len(neurons) != len(biases):
+        raise ArgumentError(f"assign_lists takes a number for each place: {len(edges)} edges, {len(weights)} "
+                            f"weights, {len(neurons)} neurons, {len(biases)} biases")
+    adjacency, data = G._adj, G._node
+    try:  # the data dict of each connection, then of each neuron, given
+        places = [adjacency[source][target] for source, target in edges]
+    except KeyError:
+        source, target = next((source, target) for source, target in edges if not G.has_edge(source, target))
+        raise NetworkError(f"there is no connection {source!r} -> {target!r} to write",
+                           edge=(source, target)) from None
+    for node in neurons:
+        if node not in G or data[node].get(ROLE) == INPUT:
             what = "an input, which has" if node in G else "not in the network, so it has"
             raise NetworkError(f"neuron {node!r} is {what} no bias to write", node=node)
-        given.append((Place(node=node), value, G._node[node].get(BIAS_PARAM)))
-    chosen: dict[str, tuple[float, Place]] = {}
-    plain: list[tuple[Place, float]] = []
-    for place, value, name in given:
-        number = _finite(value, place.label())
+        places.append(data[node])
+    count = len(edges)
+
+    def label(index: int) -> str:  # only for a message: the place given at ``index``
+        return (Place(edge=edges[index]) if index < count else Place(node=neurons[index - count])).label()
+
+    values = [*weights, *biases]
+    bad = _first_bad(values)
+    numbers = _floats(values if bad is None else values[:bad])
+    names = [place.get(PARAM) for place in places[:count]] + [place.get(BIAS_PARAM) for place in places[count:]]
+    # A name's first number, and where it was given (a Dense layer's connections have no name).
+    chosen = _first_numbers(names, numbers, label) if names.count(None) < len(names) else {}
+    if bad is not None:  # after the ties given before it, as each place is checked in turn
+        _finite(values[bad], label(bad))
+    # Tied places are written here too, and again (with their name's first number) below.
+    for place, number in zip(places[:count], numbers):
+        place[WEIGHT] = number
+    for place, number in zip(places[count:], numbers[count:]):
+        place[BIAS] = number
+    if chosen:
+        _write_names(G, {name: number for name, (number, _) in chosen.items()})
+
+
+def _first_numbers(names: list[str | None], numbers: list[float],
+                   label: Callable[[int], str]) -> dict[str, tuple[float, int]]:
+    """Each name's number and the index it was first given at; ``NetworkError`` naming both places
+    (``label(index)``) when a name is given two different numbers."""
+    chosen: dict[str, tuple[float, int]] = {}
+    for index, (name, number) in enumerate(zip(names, numbers)):
         if name is None:
-            plain.append((place, number))
             continue
-        first = chosen.setdefault(name, (number, place))
+        first = chosen.setdefault(name, (number, index))
         if first[0] != number:
-            raise NetworkError(f"{first[1].label()} and {place.label()} are tied by the name {name!r}, "
+            raise NetworkError(f"{label(first[1])} and {label(index)} are tied by the name {name!r}, "
                                f"but are given different numbers ({first[0]!r} and {number!r}); "
                                "tied numbers are one number")
-    for place, number in plain:
-        if place.edge is not None:
-            G._adj[place.edge[0]][place.edge[1]][WEIGHT] = number
-        else:
-            G._node[place.node][BIAS] = number
-    if chosen:
-        found = ties(G)
-        for name, (number, _) in chosen.items():
-            _write(G, found, name, number)
+    return chosen
+
+
+def _write_names(G: nx.DiGraph, numbers: Mapping[str, float]) -> None:
+    """Write each name's number to every copy of it: one pass over the connections that carry more
+    than their weight and one over the neurons, rather than through a list of every copy of every
+    name (a convolution's kernel entries have hundreds of thousands)."""
+    connections = [data for targets in G._adj.values() for data in targets.values()
+                   if len(data) > 1 and PARAM in data]
+    neurons = [data for data in G._node.values() if data.get(BIAS_PARAM) is not None]
+    names = [data[PARAM] for data in connections] + [data[BIAS_PARAM] for data in neurons]
+    if set(map(type, names)) - {str} or "" in names:
+        ties(G)  # refuses a name that is not a non-empty str, naming its connection or neuron
+    for data, name in zip(connections, names):
+        if name in numbers:
+            data[WEIGHT] = numbers[name]
+    for data, name in zip(neurons, names[len(connections):]):
+        if name in numbers:
+            data[BIAS] = numbers[name]
 
 
 def _write(G: nx.DiGraph, found: Ties, name: str, number: float) -> None:

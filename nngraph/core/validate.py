@@ -16,6 +16,7 @@ import numpy as np
 
 from nngraph.core.activations import resolve_activation
 from nngraph.core.aggregations import resolve_aggregation
+from nngraph.core.dtypes import PLAIN_NUMBERS, all_finite
 from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATION,
                                   DEFAULT_AGGREGATION, DEFAULT_BIAS, INPUT, LAYER, LAYER_RECORD_KEYS,
                                   LAYERS, ROLE, ROLES, WEIGHT)
@@ -23,8 +24,6 @@ from nngraph.core.params import first_difference
 from nngraph.errors import CycleError, NetworkError, shown
 from nngraph.names import quoted, unfaithful_character
 from nngraph.core.structure import contract, levels
-
-_PLAIN_NUMBERS = {float, int, np.float64, np.float32, np.float16, np.int64, np.int32}
 
 
 def validate(G: object) -> None:
@@ -210,7 +209,7 @@ def _check_weights(G: nx.DiGraph) -> bool:
         weights = [data.get(WEIGHT) for targets in G._adj.values() for data in targets.values()]
         kinds = set(map(type, weights))
     # Fast path for large networks: one type scan and one finiteness test.
-    if kinds <= _PLAIN_NUMBERS and _all_finite(weights, kinds):
+    if kinds <= PLAIN_NUMBERS and all_finite(weights, kinds):
         return more
     for source, target, weight in G.edges(data=WEIGHT):
         if weight is None:
@@ -221,18 +220,6 @@ def _check_weights(G: nx.DiGraph) -> bool:
             raise NetworkError(f"connection {source!r} -> {target!r}: weight must be a finite number, {problem}",
                                edge=(source, target))
     return more
-
-
-def _all_finite(weights: list, kinds: set[type]) -> bool:
-    """Whether every weight, each of a plain number type, is finite; one pass over them."""
-    try:
-        if int in kinds:  # Python ints are unbounded: convert each
-            return bool(np.isfinite(np.asarray(weights, dtype=float)).all())
-        # A sum is finite only if every term is; one that overflows is a false alarm, which the
-        # slow path clears.
-        return math.isfinite(sum(weights))
-    except OverflowError:
-        return False
 
 
 def _check_ties(G: nx.DiGraph, *, connections: bool) -> None:

@@ -25,8 +25,8 @@ from nngraph.core.network import (ACTIVATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATI
                                   WEIGHT)
 from nngraph.errors import LayerError
 from nngraph.keras.initializers import get_initializer
-from nngraph.keras.layers.base import (Layer, Padding, Windows, padding_config, padding_mode, position_ids,
-                                       size_tuple, tied_name, whole_number, windows)
+from nngraph.keras.layers.base import (Layer, Padding, Windows, add_connections, padding_config, padding_mode,
+                                       position_ids, size_tuple, tied_name, whole_number, windows)
 
 
 class BaseConv(Layer):
@@ -128,7 +128,7 @@ class BaseConv(Layer):
         G.add_nodes_from(nodes)
         names = [tied_name(str(self.name), "kernel", index) for index in np.ndindex(*kernel.shape)]
         values = kernel.reshape(-1).tolist()
-        G.add_edges_from(self._connections(sources, neurons, values, names))
+        add_connections(G, self._connections(sources, neurons, values, names))
         return neurons
 
     def _connections(self, sources: np.ndarray, neurons: np.ndarray, values: list[float],

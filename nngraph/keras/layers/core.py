@@ -27,7 +27,8 @@ from nngraph.core.network import (ACTIVATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATI
 from nngraph.errors import LayerError, shown
 from nngraph.keras.initializers import get_initializer
 from nngraph.keras.layers.base import (BYTES_PER_CONNECTION, BYTES_PER_NEURON, MAX_CONNECTIONS, Layer, Weightless,
-                                       check_shape, check_size, group_name, position_ids, tied_name, whole_number)
+                                       add_connections, check_shape, check_size, connect_all, group_name,
+                                       position_ids, tied_name, whole_number)
 
 __all__ = ["BYTES_PER_CONNECTION", "BYTES_PER_NEURON", "MAX_CONNECTIONS", "Activation", "Dense", "Dropout",
            "Flatten", "Input", "Reshape", "check_size"]
@@ -149,23 +150,22 @@ class Dense(Layer):
         G.add_nodes_from(nodes)
         values = kernel.tolist()
         if not tied:
-            G.add_edges_from((source, target, {WEIGHT: values[i][j]})
-                             for i, source in enumerate(inputs[0]) for j, target in enumerate(targets[0]))
+            connect_all(G, inputs[0].tolist(), targets[0].tolist(), [[{WEIGHT: w} for w in row] for row in values])
             return neurons
         names = [[tied_name(str(self.name), "kernel", (i, j)) for j in range(self.units)] for i in range(features)]
-        G.add_edges_from((source, target, {WEIGHT: values[i][j], PARAM: names[i][j]})
-                         for sources_row, targets_row in zip(inputs, targets)
-                         for i, source in enumerate(sources_row) for j, target in enumerate(targets_row))
+        for sources_row, targets_row in zip(inputs.tolist(), targets.tolist()):
+            connect_all(G, sources_row, targets_row, [[{WEIGHT: w, PARAM: name} for w, name in zip(row, row_names)]
+                                                      for row, row_names in zip(values, names)])
         return neurons
 
     def _places(self) -> list[tuple[str, list]]:
         # A 1-D layer uses each weight once; on more axes, the first position's copies stand for
         # the tied ones at every other position.
         features = self._input[-1]
-        inputs = self.sources.reshape(-1, features)[0]
-        targets = self.neurons.reshape(-1, self.units)[0]
+        inputs = self.sources.reshape(-1, features)[0].tolist()
+        targets = self.neurons.reshape(-1, self.units)[0].tolist()
         kernel = [(source, target) for source in inputs for target in targets]
-        return [("weights", kernel)] + ([("biases", list(targets))] if self.use_bias else [])
+        return [("weights", kernel)] + ([("biases", targets)] if self.use_bias else [])
 
 
 class Activation(Weightless):
@@ -202,8 +202,8 @@ class Activation(Weightless):
         layers = _layer_of(self, self.activation, output)
         G.add_nodes_from((neurons[index], {ROLE: HIDDEN, BIAS: 0.0, ACTIVATION: self.activation,
                                            LAYER: layers[index]}) for index in np.ndindex(*output))
-        G.add_edges_from((source, target, {WEIGHT: 1.0})
-                         for source, target in zip(sources.reshape(-1), neurons.reshape(-1)))
+        add_connections(G, ((source, target, {WEIGHT: 1.0})
+                            for source, target in zip(sources.reshape(-1).tolist(), neurons.reshape(-1).tolist())))
         return neurons
 
 

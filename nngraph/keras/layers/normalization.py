@@ -31,7 +31,7 @@ from nngraph.core.network import (ACTIVATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATI
 from nngraph.core.params import assign
 from nngraph.errors import LayerError
 from nngraph.keras.initializers import get_initializer
-from nngraph.keras.layers.base import Layer, group_name, position_ids, tied_name, whole_number
+from nngraph.keras.layers.base import Layer, add_connections, group_name, position_ids, tied_name, whole_number
 
 
 def _check_axis(layer: Layer, axis: object) -> None:
@@ -67,7 +67,7 @@ def _affine_neurons(G: nx.DiGraph, layer: Layer, sources: np.ndarray, neurons: n
                 edge[PARAM] = weight_names[c]
             edges.append((source[c], node[c], edge))
     G.add_nodes_from(nodes)
-    G.add_edges_from(edges)
+    add_connections(G, edges)
 
 
 class BatchNormalization(Layer):
@@ -244,7 +244,7 @@ class LayerNormalization(Layer):
                                  LAYER: group_name(f"{self.name}/normalized", index, len(shape))}))
             edges.append((sources[index], node, {WEIGHT: 1.0}))
         G.add_nodes_from(nodes)
-        G.add_edges_from(edges)
+        add_connections(G, edges)
         if not self.affine:
             return self.normalized
         channels = (shape[-1],)

@@ -19,8 +19,8 @@ import numpy as np
 
 from nngraph.core.network import AGGREGATION, ACTIVATION, BIAS, DEFAULT_ACTIVATION, HIDDEN, LAYER, ROLE, WEIGHT
 from nngraph.errors import LayerError
-from nngraph.keras.layers.base import (Layer, Padding, Weightless, Windows, padding_config, padding_mode, position_ids,
-                                       size_tuple, windows)
+from nngraph.keras.layers.base import (Layer, Padding, Weightless, Windows, add_connections, padding_config,
+                                       padding_mode, position_ids, size_tuple, windows)
 
 MAX, AVERAGE = "max", "average"
 
@@ -49,7 +49,7 @@ def _add_pooling_neurons(G: nx.DiGraph, layer: Layer, sources: np.ndarray, neuro
         weight = 1.0 if mode == MAX else 1.0 / (divisor or len(cells))
         for c, target in enumerate(targets[position]):
             edges.extend((inputs[cell][c], target, {WEIGHT: weight}) for cell in cells)
-    G.add_edges_from(edges)
+    add_connections(G, edges)
 
 
 class BasePooling(Weightless):

@@ -32,7 +32,7 @@ from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, BIAS_PARAM, HID
                                   LayerRecord)
 from nngraph.errors import LayerError
 from nngraph.keras.initializers import get_initializer
-from nngraph.keras.layers.base import Layer, tied_name, whole_number
+from nngraph.keras.layers.base import Layer, add_connections, tied_name, whole_number
 
 PRODUCT = "product"
 LINEAR = "linear"
@@ -186,7 +186,7 @@ class Recurrent(Layer):
             for role in self.roles:
                 by_role[role].append(self._step_nodes.get(role, [None] * self.units))
         G.add_nodes_from(self._nodes)
-        G.add_edges_from(self._edges)
+        add_connections(G, self._edges)
         hidden = np.array(by_role["hidden"], dtype=object)
         outputs = hidden if self.return_sequences else hidden[-1]
         last = set(outputs.reshape(-1).tolist())
