@@ -213,10 +213,10 @@ def sparse_rows(plan: Plan, ops: list[FusedOp]) -> SparseRows:
             cols.append(op.weights.indices)
             values.append(op.weights.data)
         else:
-            rows, columns = np.nonzero(op.connection_mask())
+            rows, columns, weights = _connections(op)
             per_row.append(np.bincount(rows, minlength=op.shape[0]))
             cols.append(columns)
-            values.append(op.weights[rows, columns])
+            values.append(weights)
         sizes.append(len(cols[-1]))
     width = [len(op.targets) for op in ops]
     offset = sum(width)
