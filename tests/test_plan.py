@@ -171,6 +171,41 @@ def test_concurrent_calls_agree(plan: nngraph.CompiledPlan) -> None:
         assert all(pool.map(work, range(len(samples))))
 
 
+
+def test_small_batch_paths_are_built_once_on_their_first_use(model: Sequential,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from nngraph.compiler import codegen
+
+    built = {"scalar": 0, "native": 0}
+    scalar_source, native_arrays = codegen.scalar_source, codegen.native_arrays
+
+    def counted(name: str, function):  # noqa: ANN001, ANN202 - a pass-through that counts calls
+        def call(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            built[name] += 1
+            return function(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(codegen, "scalar_source", counted("scalar", scalar_source))
+    monkeypatch.setattr(codegen, "native_arrays", counted("native", native_arrays))
+    fresh = nngraph.compile_network(model.graph)
+    assert fresh.program.runners == ("numpy", "scalar", "native")  # known before anything is built
+    assert "straight-line scalar code for batches of up to" in str(fresh) and built == {"scalar": 0, "native": 0}
+    x = RNG.normal(size=(5, 8))
+    expected = [run_plan(fresh, x[:1], runner="numpy"), run_plan(fresh, x, runner="numpy")]
+    assert built == {"scalar": 0, "native": 0}  # the numpy pass needs neither
+    barrier = threading.Barrier(8)
+
+    def first_calls(index: int) -> bool:
+        barrier.wait()  # all start together: one builds, the others wait for it
+        return np.allclose(fresh(x[:1] if index % 2 else x), expected[0] if index % 2 else expected[1],
+                           rtol=1e-12, atol=0.0)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(first_calls, range(8)))
+    assert built == {"scalar": 1, "native": 1}
+    assert "def forward_scalar(sample):" in fresh.code and built == {"scalar": 1, "native": 1}
+
+
 # Checks and verification
 
 

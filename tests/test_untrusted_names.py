@@ -196,8 +196,11 @@ def test_scalar_code_writes_numbers_only_as_finite_float_literals() -> None:
     # A plan changed by hand after validation: a number that is no float literal is refused.
     [op] = plan.ops
     broken = dataclasses.replace(plan.plan, ops=(dataclasses.replace(op, bias=np.array([np.inf])),))
+    program = generate(broken)  # the scalar code is written on its first use, and refused there
     with pytest.raises(nngraph.CompileError, match="scalar code: inf is not a finite number"):
-        generate(broken)
+        program.scalar
+    with pytest.raises(nngraph.CompileError, match="scalar code: inf is not a finite number"):
+        program.code
 
 
 @pytest.mark.parametrize("name, where", [(name, where) for name in UNHOLDABLE for where in ("input", "output")]

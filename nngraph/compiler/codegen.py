@@ -30,12 +30,23 @@ numba is installed, small plans also get the native kernel (``nngraph.compiler.n
 compiled call instead of the numpy pass, for batches up to where the numpy pass gets cheaper. The
 runners chosen are stated in ``plan.runner`` and ``print(plan)``. Which of these choices pay is
 ``nngraph.compiler.costs``; ``CodegenOptions`` switches each off by name.
+
+The scalar code and the native kernel's arrays serve small batches only, and writing them costs
+more than the rest of compiling a plan of a thousand connections (the scalar code's source is a
+term per connection, and compiling it with Python's ``compile`` is the larger part). So
+``generate`` decides which runners the plan has, and up to which batch each runs, from the plan
+alone (``has_scalar_form``, ``has_native_form`` and the cost model), and builds their code on the
+first call that needs them (``Program.scalar``, ``Program.native``), once, under a lock: threads
+calling at once build it once, and every caller sees the finished result. ``Program.code`` holds
+the scalar code too (it is built when the source is asked for): the source is what the plan runs.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
@@ -45,7 +56,7 @@ from nngraph.compiler.costs import DEFAULT_OPTIONS, CodegenOptions, native_batch
 from nngraph.compiler.loop import level_loop_applies, level_loop_lines
 from nngraph.compiler.native import NATIVE_AVAILABLE, NativeArrays, has_native_form, native_arrays
 from nngraph.compiler.products import group_lines, product_groups, zero_row
-from nngraph.compiler.scalar import scalar_source
+from nngraph.compiler.scalar import has_scalar_form, scalar_source
 from nngraph.compiler.store import store_constants
 from nngraph.errors import CompileError
 from nngraph.ir.plan import AGGREGATE, SHARED, SPARSE, Plan
@@ -63,26 +74,68 @@ class Program:
     ``scalar(sample)`` is straight-line float code for one sample (``None`` if the plan has
     none), used for batches of at most ``scalar_batch_limit`` samples. ``native`` holds the plan's
     arrays for the native kernel (``None`` if it has none), used for larger batches of at most
-    ``native_batch_limit`` samples. ``runner`` says which.
+    ``native_batch_limit`` samples. ``runner`` says which. ``scalar`` and ``native`` are built
+    on first use (see the module doc); the limits and ``runner`` are known from the start.
     ``constants`` are the arrays the code names (``W0``, ``b0``, ...): ``exec(code, dict(constants))``
     defines the same functions again.
     """
 
-    code: str
+    plan: Plan = field(repr=False)
+    options: CodegenOptions
+    numpy_code: str = field(repr=False)
     constants: Mapping[str, object]
     forward: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     exact: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None
-    scalar: Callable[[list[float]], list[float]] | None
     scalar_batch_limit: int
-    native: NativeArrays | None
     native_batch_limit: int
     rows: int
     runner: str
+    _built: dict[str, object] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def runners(self) -> tuple[str, ...]:
         """The runners this program has, as ``run_plan(..., runner=...)`` names them."""
-        return ("numpy",) + ("scalar",) * (self.scalar is not None) + ("native",) * (self.native is not None)
+        return ("numpy",) + ("scalar",) * (self.scalar_batch_limit > 0) + ("native",) * (self.native_batch_limit > 0)
+
+    @property
+    def scalar(self) -> Callable[[list[float]], list[float]] | None:
+        """The scalar code's function (built on first use), or ``None``."""
+        return self._small_batch_paths()["scalar"] if self.scalar_batch_limit else None
+
+    @property
+    def native(self) -> NativeArrays | None:
+        """The native kernel's arrays (built on first use), or ``None``."""
+        return self._small_batch_paths()["native"] if self.native_batch_limit else None
+
+    @property
+    def code(self) -> str:
+        """The whole source: the numpy pass, and the scalar code where the plan has it."""
+        return self._small_batch_paths()["code"]
+
+    def _small_batch_paths(self) -> dict[str, object]:
+        """The scalar code, its source and the native arrays, built once (the first caller builds,
+        under the lock; the others wait for it, then read)."""
+        built = self._built
+        if not built:
+            with self._lock:
+                if not built:
+                    built.update(_small_batch_paths(self))
+        return built
+
+
+def _small_batch_paths(program: Program) -> dict[str, object]:
+    """What ``Program`` builds on first use: ``code``, ``scalar`` and ``native``."""
+    plan, code, scalar = program.plan, program.numpy_code, None
+    if program.scalar_batch_limit:
+        lines = scalar_source(plan, options=program.options)
+        scalar_code = "\n".join(lines) + "\n"
+        _check_source(scalar_code)
+        namespace = {"exp": math.exp, "tanh": math.tanh}
+        exec(compile(scalar_code, f"<nngraph scalar code of {len(plan.ops)} ops>", "exec"), namespace)
+        code, scalar = code + "\n\n" + scalar_code, namespace["forward_scalar"]
+    native = native_arrays(plan) if program.native_batch_limit else None
+    return {"code": code, "scalar": scalar, "native": native}
 
 
 def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Program:
@@ -110,13 +163,10 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
     forward_lines, padded, numpy_calls = _forward(plan, constants, options, exact=False)
     native_limit = (native_batch_limit(plan, numpy_calls=numpy_calls, options=options)
                     if NATIVE_AVAILABLE and has_native_form(plan) else 0)
-    scalar_lines = scalar_source(plan, options=options)
-    limit = scalar_batch_limit(plan, numpy_calls=numpy_calls) if scalar_lines else 0
+    limit = scalar_batch_limit(plan, numpy_calls=numpy_calls) if has_scalar_form(plan, options=options) else 0
     lines = _header(plan, limit, padded, options) + [""] + forward_lines
     if padded:
         lines += ["", ""] + _forward(plan, constants, options, exact=True)[0]
-    if limit:
-        lines += ["", ""] + scalar_lines
     code = "\n".join(lines) + "\n"
     _check_source(code)
     constants = store_constants(constants)
@@ -128,12 +178,10 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
     runner = _runner(limit, native_limit)
     if padded:
         runner += " (run again over real connections only when NaN comes out of padding)"
-    return Program(code=code, constants=MappingProxyType(constants), forward=namespace["forward"],
-                   exact=namespace["forward_exact"] if padded else None,
-                   scalar=namespace["forward_scalar"] if limit else None,
-                   scalar_batch_limit=limit, native=native_arrays(plan) if native_limit else None,
-                   native_batch_limit=native_limit, rows=plan.n_columns + (1 if zero_row(plan) is None else 2),
-                   runner=runner)
+    return Program(plan=plan, options=options, numpy_code=code, constants=MappingProxyType(constants),
+                   forward=namespace["forward"], exact=namespace["forward_exact"] if padded else None,
+                   scalar_batch_limit=limit, native_batch_limit=native_limit,
+                   rows=plan.n_columns + (1 if zero_row(plan) is None else 2), runner=runner)
 
 
 def _runner(scalar_limit: int, native_limit: int) -> str:

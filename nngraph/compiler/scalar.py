@@ -44,8 +44,13 @@ def _literal(number: float) -> str:
     return repr(value)
 
 
-def _element_wise(kind: str, z: str, a: str, params: dict[str, float]) -> str | None:
-    """One neuron's value from its weighted sum, as a Python statement; None if there is no form."""
+# The element-wise activations with a scalar form; softmax is the one group-wise one.
+ELEMENT_WISE_KINDS = ("linear", "relu", "leaky_relu", "tanh", "sigmoid")
+
+
+def _element_wise(kind: str, z: str, a: str, params: dict[str, float]) -> str:
+    """One neuron's value from its weighted sum, as a Python statement (``kind`` is one of
+    ``ELEMENT_WISE_KINDS``)."""
     if kind == "linear":
         return f"{a} = {z}"
     if kind == "relu":
@@ -54,9 +59,31 @@ def _element_wise(kind: str, z: str, a: str, params: dict[str, float]) -> str | 
         return f"{a} = {z} if {z} > 0.0 else {_literal(params['alpha'])} * {z}"
     if kind == "tanh":
         return f"{a} = tanh({z})"
-    if kind == "sigmoid":
-        return f"{a} = sigmoid({z})"
-    return None
+    assert kind == "sigmoid", kind
+    return f"{a} = sigmoid({z})"
+
+
+def has_scalar_form(plan: Plan, *, options: CodegenOptions) -> bool:
+    """Whether ``plan`` gets scalar code: the cost model allows it (``scalar_code_allowed``), every
+    op is a weighted sum (aggregate and shared ops have code of their own) and every activation
+    has a scalar form. Decided without writing the code, which is built on first use.
+
+    Examples
+    --------
+    >>> from nngraph.compiler import build_plan
+    >>> from nngraph.demo import lesson_model
+    >>> has_scalar_form(build_plan(lesson_model().graph), options=CodegenOptions())
+    True
+    """
+    if not scalar_code_allowed(plan, options=options):
+        return False
+    for op in plan.ops:
+        activation = resolve_activation(op.activation)
+        kind = activation.kind
+        if op.operation != WEIGHTED_SUM or not (
+                kind == "softmax" if activation.group_wise else kind in ELEMENT_WISE_KINDS):
+            return False
+    return True
 
 
 def scalar_source(plan: Plan, *, options: CodegenOptions) -> list[str] | None:
@@ -75,17 +102,12 @@ def scalar_source(plan: Plan, *, options: CodegenOptions) -> list[str] | None:
         a1 = 0.0 if z1 < 0.0 else z1
         return [a1]
     """
-    if not scalar_code_allowed(plan, options=options):
-        return None
-    if any(op.operation != WEIGHTED_SUM for op in plan.ops):  # aggregate and shared ops have code of their own
+    if not has_scalar_form(plan, options=options):
         return None
     body: list[str] = []
     producer = producers(plan)
     for op in plan.ops:
-        lines = _op_lines(plan, op)
-        if lines is None:
-            return None
-        body += [op_comment(op, producer)] + lines
+        body += [op_comment(op, producer)] + _op_lines(plan, op)
     inputs = ", ".join(f"a{plan.columns[node]}" for node in plan.inputs)
     outputs = ", ".join(f"a{plan.columns[node]}" for node in plan.outputs)
     lines = ["def forward_scalar(sample):",
@@ -98,7 +120,7 @@ def scalar_source(plan: Plan, *, options: CodegenOptions) -> list[str] | None:
     return lines
 
 
-def _op_lines(plan: Plan, op: FusedOp) -> list[str] | None:
+def _op_lines(plan: Plan, op: FusedOp) -> list[str]:
     activation = resolve_activation(op.activation)
     params = dict(activation.params)
     start = plan.columns[op.targets[0]]
@@ -111,13 +133,8 @@ def _op_lines(plan: Plan, op: FusedOp) -> list[str] | None:
         rows = np.flatnonzero(connected[:, j])
         lines += _weighted_sum(column, float(op.bias[j]), weights[rows, j], [sources[i] for i in rows])
         if not activation.group_wise:
-            statement = _element_wise(activation.kind, f"z{column}", f"a{column}", params)
-            if statement is None:
-                return None
-            lines.append(statement)
-    if activation.group_wise:
-        if activation.kind != "softmax":
-            return None
+            lines.append(_element_wise(activation.kind, f"z{column}", f"a{column}", params))
+    if activation.group_wise:  # softmax (has_scalar_form)
         size = len(op.targets) // op.groups
         for first in range(start, start + len(op.targets), size):  # each group normalised apart
             lines += _softmax(range(first, first + size))

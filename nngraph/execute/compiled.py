@@ -256,9 +256,9 @@ def run_plan(plan: CompiledPlan, x: ArrayLike, *, runner: str | None = None) -> 
         runner = _choose_runner(program, len(batch))
     elif runner not in RUNNERS:
         raise InputError(f"runner must be 'numpy', 'scalar' or 'native', got {runner!r}")
-    elif runner == "scalar" and program.scalar is None:
+    elif runner == "scalar" and not program.scalar_batch_limit:
         raise InputError("this plan has no scalar code (it is not tiny, or not float64)")
-    elif runner == "native" and program.native is None:
+    elif runner == "native" and not program.native_batch_limit:
         raise InputError("this plan has no native kernel (numba is not installed, or the plan is "
                          "not small, or an activation has no native form)")
     if runner == "scalar":
@@ -308,7 +308,7 @@ def trace_plan(plan: CompiledPlan, x: ArrayLike) -> Trace:
     weighted_sums = np.empty_like(values)
     weighted_sums[: len(ir.inputs)] = np.nan  # inputs have no weighted sum; every other row is written
     n = ir.n_columns
-    if program.native is not None and 0 < len(batch) <= program.native_batch_limit:
+    if 0 < len(batch) <= program.native_batch_limit:  # the limit first: ``native`` is built on first use
         run_native(program.native, batch.T, weighted_sums, values)  # scalar code keeps no sums
     else:
         values[: len(ir.inputs)] = batch.T
