@@ -13,6 +13,7 @@ import nngraph
 from nngraph.compiler import build_plan, check_plan, costs
 from nngraph.compiler.arrays import array_levels, graph_arrays, reaching
 from nngraph.compiler.lower_arrays import lower_arrays
+from nngraph.compiler.passes import choose_kinds, run_passes
 from nngraph.compiler.schedule import schedule
 from nngraph.execute.compiled import compile_plan
 from nngraph.errors import ArgumentError, CycleError
@@ -42,6 +43,39 @@ def test_a_float32_plan_from_arrays_agrees_with_the_float32_reference(
         case: tuple[nx.DiGraph, np.ndarray]) -> None:
     G, x = case
     assert_equivalent(array_plan(G, np.float32), G, x)
+
+
+
+@settings(max_examples=30, deadline=None)
+@given(networks_and_batches(), st.sampled_from([np.float64, np.float32]))
+def test_lowering_to_any_kind_is_what_choose_kinds_makes(case: tuple[nx.DiGraph, np.ndarray], dtype: type) -> None:
+    G, x = case
+    network = graph_arrays(G)
+    chosen = lower_arrays(network, dtype=np.dtype(dtype), any_kind=True)
+    expected = choose_kinds(lower_arrays(network, dtype=np.dtype(dtype)))
+    assert choose_kinds(chosen).ops == chosen.ops  # the pass finds nothing left to change
+    for op, other in zip(chosen.ops, expected.ops, strict=True):
+        assert (op.kind, op.targets, op.sources, op.padded) == (other.kind, other.targets, other.sources, other.padded)
+        if not isinstance(op, AggregateOp):
+            np.testing.assert_array_equal(op.dense_weights(), other.dense_weights())
+            np.testing.assert_array_equal(op.connection_mask(), other.connection_mask())
+    assert_equivalent(compile_plan(run_passes(chosen, ("share_weights", "merge_levels", "choose_kinds"))), G, x)
+
+
+def test_passes_that_change_nothing_are_not_checked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nngraph.compiler import passes
+
+    model = Sequential([Dense(units=6, input_shape=(4,), activation="tanh"), Dense(units=2)], seed=0)
+    plan = build_plan(model.graph, passes=())
+    checked: list[str] = []
+    monkeypatch.setattr(passes, "check_plan", lambda plan, *, stage: checked.append(stage))
+    assert run_passes(plan, ("merge_levels",)).ops == plan.ops and checked == []  # one op per level
+    forced = run_passes(plan, ("choose_kinds",))
+    assert forced.passes == ("choose_kinds",) and checked == []  # each op already the cheaper kind
+    assert [op.kind for op in passes.choose_kinds(plan, kind="sparse").ops] == ["sparse", "sparse"]
+    monkeypatch.setitem(passes.PASSES, "all_sparse", lambda plan: passes.choose_kinds(plan, kind="sparse"))
+    run_passes(plan, ("all_sparse", "merge_levels"))
+    assert checked == ["pass 'all_sparse'"]
 
 
 @SETTINGS

@@ -95,7 +95,7 @@ def build_plan(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
         raise ArgumentError(f"lowering must be 'graph', 'arrays' or None, got {shown(lowering)}")
     network = graph_arrays(G) if from_arrays else None
     if network is not None and (lowering == "arrays" or not repeats_weights(network.weights)):
-        plan = _lower_from_arrays(G, network, dtype=dtype)
+        plan = _lower_from_arrays(G, network, dtype=dtype, any_kind="choose_kinds" in passes)
     else:
         base = validate_paths(G)  # the levels, found by its test for cycles
         plan = lower(G, find_groups(G, schedule(G, base)), dtype=dtype, display=columns(G, level=base))
@@ -103,12 +103,13 @@ def build_plan(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
     return store_once(run_passes(plan, passes))
 
 
-def _lower_from_arrays(G: nx.DiGraph, network: NetworkArrays, *, dtype: np.dtype) -> Plan:
+def _lower_from_arrays(G: nx.DiGraph, network: NetworkArrays, *, dtype: np.dtype, any_kind: bool) -> Plan:
     """The array path: its levels stand for ``validate``'s test for cycles, which runs (and names
-    the cycle) only when they find one."""
+    the cycle) only when they find one. ``any_kind``: each op of the kind ``choose_kinds`` would
+    give it, when that pass is to run (it then has nothing to do)."""
     level = array_levels(network.n_neurons, network.n_inputs, network.sources, network.targets,
                          unit=units(network))
     if np.any(level < 0):
         validate_paths(G)  # raises the error naming the cycle
         raise CompileError("the connections form a cycle; a network must be a DAG")
-    return lower_arrays(network, dtype=dtype, level=level)
+    return lower_arrays(network, dtype=dtype, level=level, any_kind=any_kind)

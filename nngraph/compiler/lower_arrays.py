@@ -20,9 +20,11 @@ such network, so a whole generation of genomes compiles at once.
    finds it cheaper. Other ops stay sparse: dense, a partly connected op (or gathering ops sharing
    one product) multiplies padding, and codegen then writes the plan's code twice (the exact pass of
    ``nngraph.compiler.codegen``), which costs more than the faster product saves when the plan
-   serves one generation of genomes. Neurons that do not sum become ``AggregateOp``s, one reduction
-   per run of targets that aggregate alike with as many terms, each target's terms in the order of
-   its connections.
+   serves one generation of genomes. With ``any_kind=True`` (``build_plan``, whose passes include
+   ``choose_kinds``), every op takes the kind the cost model finds cheaper, as that pass would
+   choose it; the pass then finds nothing to change. Neurons that do not sum become
+   ``AggregateOp``s, one reduction per run of targets that aggregate alike with as many terms, each
+   target's terms in the order of its connections.
 
 Memory stays proportional to the connections: no step holds a neurons-by-neurons array.
 """
@@ -43,11 +45,12 @@ from nngraph.ir.plan import DENSE, SPARSE, AggregateOp, Op, Plan, Reduction, agg
 
 
 def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray | None = None,
-                 display: Sequence[Column] | None = None) -> Plan:
+                 display: Sequence[Column] | None = None, any_kind: bool = False) -> Plan:
     """Return the plan of ``network``: one sparse op per level and activation (see the module doc).
 
     ``level`` may pass in ``array_levels`` of the network when the caller has it (every entry must
     be at least 0: no cycle). ``display`` are the trace's columns; by default one per level.
+    ``any_kind``: each op dense or sparse as the cost model finds cheaper (``choose_kinds``' rule).
 
     Examples
     --------
@@ -73,7 +76,7 @@ def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray |
     with np.errstate(over="ignore"):  # in float32, a weight beyond range is inf, as in the reference
         weights = network.weights.astype(dtype)
         bias = network.bias[order].astype(dtype)
-    ops = _ops(network, level, order, op_starts, op_aggregates, column, by_column, weights, bias)
+    ops = _ops(network, level, order, op_starts, op_aggregates, column, by_column, weights, bias, any_kind)
     if display is None:
         display = level_columns(network, level, order, by_column)
     return Plan(ops=tuple(ops), inputs=tuple(by_column[:n_inputs].tolist()),
@@ -160,7 +163,7 @@ def _by_reduction(network: NetworkArrays, order: np.ndarray, op_starts: np.ndarr
 
 def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts: np.ndarray,
          op_aggregates: np.ndarray, column: np.ndarray, by_column: np.ndarray, weights: np.ndarray,
-         bias: np.ndarray) -> list[Op]:
+         bias: np.ndarray, any_kind: bool) -> list[Op]:
     """One op per run of ``order``, its CSR arrays cut from the connections sorted once by (op,
     source column, target column): every array is computed for all ops at once, then sliced."""
     n_inputs = network.n_inputs
@@ -204,10 +207,9 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
                       kind=SPARSE)
         reads_slice = len(sources) == 0 or sources[-1] - sources[0] + 1 == len(sources)  # Plan.reads_slice
         fully_connected = last - first == op.shape[0] * op.shape[1]
-        if reads_slice and fully_connected and cheaper_kind(op, reads_slice=True) == DENSE:
-            op = fused_op(index=index, targets=op.targets, sources=op.sources, weights=matrix.toarray(),
-                          bias=op.bias, activation=op.activation, level=op.level,
-                          connected=np.ones(matrix.shape, dtype=bool))
+        if (any_kind or reads_slice and fully_connected) and cheaper_kind(op, reads_slice=reads_slice) == DENSE:
+            op = fused_op(index=index, targets=op.targets, sources=op.sources, weights=matrix, kind=DENSE,
+                          bias=op.bias, activation=op.activation, level=op.level)
         ops.append(op)
     return ops
 

@@ -1,7 +1,9 @@
 """Stage 4, passes: named plan-to-plan rewrites, each legal under a stated condition.
 
 A pass is a pure function ``Plan -> Plan``; ``run_passes`` applies the named ones in order and
-runs ``check_plan`` after each. ``compile_network(G, passes=())`` switches them all off.
+runs ``check_plan`` after each that changed the plan (one that returns every op and field as it was
+leaves nothing new to check: the plan it was given has been checked). ``compile_network(G,
+passes=())`` switches them all off.
 
 - ``share_weights``: ops of one level that apply the same weights to shifted sources (a
   convolution, lowered one op per position) become one shared-weights op, where the cost model
@@ -66,6 +68,8 @@ def merge_levels(plan: Plan) -> Plan:
         else:
             key = (op.level, op.activation)
         buckets.setdefault(key, []).append(op)
+    if len(buckets) == len(plan.ops):  # nothing to merge: every op stays as it is, where it is
+        return plan
     merged = [members[0] if len(members) == 1 else _merge(members, plan.columns)
               for members in buckets.values()]
     return relayout(plan, merged)
@@ -198,7 +202,16 @@ def run_passes(plan: Plan, names: Sequence[str]) -> Plan:
     if unknown:
         raise CompileError(f"unknown pass {shown(unknown[0])}; known passes: {', '.join(PASSES)}")
     for name in names:
-        plan = PASSES[name](plan)
-        plan = dataclasses.replace(plan, passes=plan.passes + (name,))
-        check_plan(plan, stage=f"pass {name!r}")
+        result = PASSES[name](plan)
+        changed = not _unchanged(plan, result)
+        plan = dataclasses.replace(result, passes=result.passes + (name,))
+        if changed:
+            check_plan(plan, stage=f"pass {name!r}")
     return plan
+
+
+def _unchanged(before: Plan, after: Plan) -> bool:
+    """Whether a pass returned ``before`` as it was: every field but ``passes`` the same objects (the
+    ops the same ops, in order), so that ``check_plan`` has nothing new to find."""
+    return all(getattr(before, name) is getattr(after, name) or name == "ops" and before.ops == after.ops
+               for name in (field.name for field in dataclasses.fields(Plan)) if name != "passes")
