@@ -230,6 +230,12 @@ def test_check_plan_names_the_op_and_neurons(plan: nngraph.CompiledPlan) -> None
         (broken(plan, 0, sources=("dense_1/0",) * 8), 0, "reads neurons not computed before it",
          ("dense_1/0",) * 8),
         (broken(plan, 2, level=2), 2, "on level 2 reads", plan.ops[1].targets),
+        (broken(plan, 2, level=2), 2, r"reads \['dense_1/0', .*\] from level 2; an op may read only lower",
+         plan.ops[1].targets),
+        (broken(plan, 1, sources=("nope",) + plan.ops[1].sources[1:]), 1, r"reads unknown neurons: \['nope'\]",
+         ("nope",)),
+        (broken(plan, 1, sources=plan.ops[1].sources[:1] * 2 + plan.ops[1].sources[2:]), 1,
+         "sources are not sorted by column, or repeat one", plan.ops[1].sources[:1] * 2 + plan.ops[1].sources[2:]),
         (broken(plan, 1, activation="ReLU"), 1, "not canonical", plan.ops[1].targets),
         (broken(plan, 1, bias=np.zeros(6, dtype=np.float32)), 1, "bias are float32", ()),
     ]

@@ -25,6 +25,7 @@ order:
 from __future__ import annotations
 
 from collections.abc import Hashable
+from itertools import repeat
 
 import numpy as np
 from scipy import sparse
@@ -51,15 +52,17 @@ def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
     _check_inputs(plan, where)
     computed_by: dict[Hashable, int] = {}
     input_set = set(plan.inputs)
-    level_of = dict.fromkeys(plan.inputs, 0)
+    # The level of each column computed so far (-1: not yet); an op's targets hold the next columns.
+    level_of = np.full(len(plan.columns), -1, dtype=np.int64)
+    level_of[: len(plan.inputs)] = 0
     next_column = len(plan.inputs)
     for position, op in enumerate(plan.ops):
         _check_header(op, position, where)
         _check_targets(plan, op, computed_by, input_set, next_column, where)
         _check_sources(plan, op, level_of, where)
         _check_arrays(plan, op, where)
+        level_of[next_column:next_column + len(op.targets)] = op.level
         next_column += len(op.targets)
-        level_of.update(dict.fromkeys(op.targets, op.level))
     if len(plan.columns) != next_column:
         extra = [node for node in plan.columns if node not in computed_by and node not in input_set]
         raise CompileError(f"{where}the column map holds {len(plan.columns)} neurons, but the inputs and "
@@ -127,19 +130,23 @@ def _check_targets(plan: Plan, op: Op, computed_by: dict[Hashable, int],
                         f"targets are contiguous), holds {plan.columns.get(node)!r}", (node,))
 
 
-def _check_sources(plan: Plan, op: Op, level_of: dict[Hashable, int], where: str) -> None:
-    missing = [node for node in op.sources if node not in level_of]
-    if missing:
+def _check_sources(plan: Plan, op: Op, level_of: np.ndarray, where: str) -> None:
+    """Sources known, computed before ``op`` (``level_of``: each column's level, -1 if not yet) on a
+    lower level, and sorted by column without repeats: a few numpy calls per op."""
+    columns = np.fromiter(map(plan.columns.get, op.sources, repeat(-1)), dtype=np.int64, count=len(op.sources))
+    known = (columns >= 0) & (columns < len(level_of))
+    levels = np.where(known, level_of[np.where(known, columns, 0)], -1)
+    if not known.all() or np.any(levels < 0):
+        missing = [node for node, level in zip(op.sources, levels.tolist()) if level < 0]
         late = [node for node in missing if node in plan.columns]
         what = "reads neurons not computed before it" if late else "reads unknown neurons"
         raise _fail(where, op, f"{what}: {missing[:5]!r}", tuple(missing))
-    columns = np.fromiter(map(plan.columns.__getitem__, op.sources), dtype=np.int64, count=len(op.sources))
     if columns.size and np.any(np.diff(columns) <= 0):
         raise _fail(where, op, "sources are not sorted by column, or repeat one", op.sources)
-    deep = [node for node in op.sources if level_of[node] >= op.level]
-    if deep:
-        raise _fail(where, op, f"on level {op.level} reads {deep[:5]!r} from level "
-                    f"{level_of[deep[0]]}; an op may read only lower levels", tuple(deep))
+    if np.any(levels >= op.level):
+        deep = [(node, level) for node, level in zip(op.sources, levels.tolist()) if level >= op.level]
+        raise _fail(where, op, f"on level {op.level} reads {[node for node, _ in deep][:5]!r} from level "
+                    f"{deep[0][1]}; an op may read only lower levels", tuple(node for node, _ in deep))
 
 
 def _check_arrays(plan: Plan, op: Op, where: str) -> None:
