@@ -40,7 +40,7 @@ from nngraph.compiler.passes import DEFAULT_PASSES, PASSES, run_passes
 from nngraph.compiler.schedule import schedule
 from nngraph.compiler.store import store_once
 from nngraph.core.dtypes import check_dtype
-from nngraph.core.network import LAYERS, inputs
+from nngraph.core.network import LAYERS
 from nngraph.errors import ArgumentError, CompileError, shown
 from nngraph.core.structure import columns
 from nngraph.core.validate import validate_parts, validate_paths
@@ -83,17 +83,17 @@ def build_plan(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
     >>> generate(plan).runner.startswith("straight-line scalar code")
     True
     """
-    validate_parts(G)
+    read = validate_parts(G)
     dtype = check_dtype(dtype)
     if lowering is None:
-        from_arrays = lowers_from_arrays(connections=G.number_of_edges(),
-                                         neurons=G.number_of_nodes() - len(inputs(G)),
+        from_arrays = lowers_from_arrays(connections=sum(map(len, read.predecessors)),
+                                         neurons=len(read.computed),
                                          layered=bool(G.graph.get(LAYERS)), passes=passes)
     elif lowering in LOWERINGS:
         from_arrays = lowering == "arrays"
     else:
         raise ArgumentError(f"lowering must be 'graph', 'arrays' or None, got {shown(lowering)}")
-    network = graph_arrays(G) if from_arrays else None
+    network = graph_arrays(G, read=read) if from_arrays else None
     if network is not None and (lowering == "arrays" or not repeats_weights(network.weights)):
         plan = _lower_from_arrays(G, network, dtype=dtype, any_kind="choose_kinds" in passes)
     else:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import networkx as nx
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
-from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, DEFAULT_ACTIVATION, DEFAULT_AGGREGATION,
-                                  DEFAULT_BIAS, INPUT, LAYER, ROLE, WEIGHT, inputs, outputs)
+from nngraph.core.network import DEFAULT_AGGREGATION
+from nngraph.core.validate import GraphRead, read_graph
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,9 +83,10 @@ def object_array(items: Sequence[Hashable]) -> np.ndarray:
     return np.fromiter(items, dtype=object, count=len(items))
 
 
-def graph_arrays(G: nx.DiGraph) -> NetworkArrays:
+def graph_arrays(G: nx.DiGraph, *, read: GraphRead | None = None) -> NetworkArrays:
     """The validated network ``G`` as arrays: inputs first, then the other neurons in ``G``'s
-    order; each neuron's connections in the order of its predecessors.
+    order; each neuron's connections in the order of its predecessors. ``read``: ``G`` as
+    ``validate_parts`` read it (by default it is read here), so that it is read once.
 
     Examples
     --------
@@ -95,37 +97,39 @@ def graph_arrays(G: nx.DiGraph) -> NetworkArrays:
     >>> network.nodes.tolist(), network.weights.tolist(), network.activations
     (['x', 'y'], [2.0], ('tanh',))
     """
-    data = G.nodes
-    input_nodes = inputs(G)
-    computed = [node for node, role in G.nodes(data=ROLE) if role != INPUT]
-    index = {node: i for i, node in enumerate(input_nodes + computed)}
-    # networkx's own algorithms read the adjacency dicts directly, as this does: the public views
-    # cost about three times as much per connection.
-    predecessors = [G._pred[node] for node in computed]
-    counts = np.fromiter(map(len, predecessors), dtype=np.int64, count=len(computed))
-    sources = np.fromiter((index[u] for pred in predecessors for u in pred), dtype=np.int64,
-                          count=int(counts.sum()))
-    weights = np.fromiter((d[WEIGHT] for pred in predecessors for d in pred.values()), dtype=np.float64,
-                          count=len(sources))
-    targets = np.repeat(np.arange(len(input_nodes), len(index)), counts)
+    if read is None:
+        read = read_graph(G)
+    input_nodes, computed = read.inputs, read.computed
+    n_inputs, n = len(input_nodes), len(input_nodes) + len(computed)
+    index = dict(zip(input_nodes, range(n_inputs)))
+    index.update(zip(computed, range(n_inputs, n)))
+    counts = np.fromiter(map(len, read.predecessors), dtype=np.int64, count=len(computed))
+    total = int(counts.sum())
+    sources = np.fromiter(map(index.__getitem__, chain.from_iterable(read.predecessors)), dtype=np.int64,
+                          count=total)
+    weights = np.array(read.weights(), dtype=np.float64) if total else np.zeros(0)
+    targets = np.repeat(np.arange(n_inputs, n), counts)
+    # Each distinct activation (and aggregation) name is resolved once, in order of first appearance.
+    resolved = {spec: resolve_activation(spec) for spec in dict.fromkeys(read.activation)}
     names: dict[str, int] = {}
-    activation = np.full(len(index), -1, dtype=np.int64)
-    layer = np.full(len(index), -1, dtype=np.int64)
+    code = {spec: names.setdefault(activation.name, len(names)) for spec, activation in resolved.items()}
+    activation = np.full(n, -1, dtype=np.int64)
+    activation[n_inputs:] = np.fromiter(map(code.__getitem__, read.activation), dtype=np.int64, count=len(computed))
+    layer = np.full(n, -1, dtype=np.int64)
     layers: dict[str, int] = {}
-    aggregation = np.full(len(index), -1, dtype=np.int64)
-    aggregations: dict[str, int] = {}
-    for i, node in enumerate(computed, start=len(input_nodes)):
-        attributes = data[node]
-        resolved = resolve_activation(attributes.get(ACTIVATION, DEFAULT_ACTIVATION))
-        activation[i] = names.setdefault(resolved.name, len(names))
-        if resolved.group_wise:
-            layer[i] = layers.setdefault(attributes[LAYER], len(layers))
-        aggregation[i] = aggregations.setdefault(attributes.get(AGGREGATION, DEFAULT_AGGREGATION),
-                                                 len(aggregations))
-    bias = np.zeros(len(index))
-    bias[len(input_nodes):] = [data[node].get(BIAS, DEFAULT_BIAS) for node in computed]
-    return NetworkArrays(nodes=object_array(input_nodes + computed), n_inputs=len(input_nodes),
-                         outputs=np.array([index[node] for node in outputs(G)], dtype=np.int64),
+    if any(item.group_wise for item in resolved.values()):
+        for i, (spec, name) in enumerate(zip(read.activation, read.layer), start=n_inputs):
+            if resolved[spec].group_wise:
+                layer[i] = layers.setdefault(name, len(layers))
+    aggregations = {name: i for i, name in enumerate(dict.fromkeys(read.aggregation))}
+    aggregation = np.full(n, -1, dtype=np.int64)
+    aggregation[n_inputs:] = np.fromiter(map(aggregations.__getitem__, read.aggregation), dtype=np.int64,
+                                         count=len(computed))
+    bias = np.zeros(n)
+    bias[n_inputs:] = read.bias
+    return NetworkArrays(nodes=object_array(input_nodes + computed), n_inputs=n_inputs,
+                         outputs=np.fromiter(map(index.__getitem__, read.outputs), dtype=np.int64,
+                                             count=len(read.outputs)),
                          sources=sources, targets=targets, weights=weights, bias=bias,
                          activation=activation, activations=tuple(names),
                          layer=layer if layers else None,

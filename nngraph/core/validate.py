@@ -10,6 +10,7 @@ import decimal
 import math
 import numbers
 from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -19,9 +20,9 @@ from nngraph.core.aggregations import resolve_aggregation
 from nngraph.core.dtypes import PLAIN_NUMBERS, all_finite
 from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATION,
                                   DEFAULT_AGGREGATION, DEFAULT_BIAS, INPUT, LAYER, LAYER_RECORD_KEYS,
-                                  LAYERS, ROLE, ROLES, WEIGHT)
+                                  LAYERS, OUTPUT, ROLE, ROLES, WEIGHT)
 from nngraph.core.params import first_difference
-from nngraph.errors import CycleError, NetworkError, shown
+from nngraph.errors import CycleError, NetworkError, NNGraphError, shown
 from nngraph.names import quoted, unfaithful_character
 from nngraph.core.structure import contract, levels
 
@@ -67,11 +68,81 @@ def validate_paths(G: nx.DiGraph) -> dict[Hashable, int]:
     return level
 
 
-def validate_parts(G: object) -> None:
+@dataclass(frozen=True, eq=False)
+class GraphRead:
+    """A network as ``read_graph`` reads it: one pass over its neurons, one over its connections.
+
+    ``validate_parts`` checks these lists, and the compiler's array path
+    (``nngraph.compiler.arrays.graph_arrays``) lowers from them, so that the graph is read once.
+
+    Fields
+    ------
+    inputs, outputs : the input and output neurons, in ``G``'s order (``network.inputs``, ``outputs``).
+    computed : every other neuron, in ``G``'s order; the lists below hold one entry per computed neuron.
+    bias, activation, aggregation, layer : their attributes as found (defaults filled in; ``layer``
+        ``None`` where absent).
+    predecessors : their predecessor dicts (``G._pred[node]``), in the order the connections are read.
+    input_attributes : the inputs' attribute dicts.
+    """
+
+    inputs: list[Hashable]
+    outputs: list[Hashable]
+    computed: list[Hashable]
+    bias: list[object]
+    activation: list[object]
+    aggregation: list[object]
+    layer: list[object]
+    predecessors: list[Mapping[Hashable, dict]]
+    input_attributes: list[dict]
+
+    def weights(self, *, only_weight: bool = False) -> list[object]:
+        """Every connection's weight as found (``None`` where absent), neuron by neuron in the order
+        of its predecessors; with ``only_weight``, ``_MoreThanWeight`` stands for a connection that
+        carries more than its weight."""
+        if only_weight:
+            return [data.get(WEIGHT) if len(data) == 1 else _MoreThanWeight
+                    for pred in self.predecessors for data in pred.values()]
+        return [data.get(WEIGHT) for pred in self.predecessors for data in pred.values()]
+
+
+def read_graph(G: nx.DiGraph) -> GraphRead:
+    """``G``'s neurons and connections as lists (``GraphRead``), read once and not checked.
+
+    Examples
+    --------
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", role="input"); G.add_node("y", role="output", activation="tanh")
+    >>> G.add_edge("x", "y", weight=0.5)
+    >>> read = read_graph(G)
+    >>> read.inputs, read.computed, read.activation, read.weights()
+    (['x'], ['y'], ['tanh'], [0.5])
+    """
+    # networkx's own algorithms read the node and adjacency dicts directly, as this does: the
+    # public views cost about three times as much per neuron and connection.
+    nodes, attributes = list(G._node), list(G._node.values())
+    roles = [data.get(ROLE) for data in attributes]
+    computed = [node for node, role in zip(nodes, roles) if role != INPUT]
+    data = [data for data, role in zip(attributes, roles) if role != INPUT]
+    return GraphRead(inputs=[node for node, role in zip(nodes, roles) if role == INPUT],
+                     outputs=[node for node, role in zip(nodes, roles) if role == OUTPUT],
+                     computed=computed, bias=[item.get(BIAS, DEFAULT_BIAS) for item in data],
+                     activation=[item.get(ACTIVATION, DEFAULT_ACTIVATION) for item in data],
+                     aggregation=[item.get(AGGREGATION, DEFAULT_AGGREGATION) for item in data],
+                     layer=[item.get(LAYER) for item in data],
+                     predecessors=list(map(G._pred.__getitem__, computed)),
+                     input_attributes=[item for item, role in zip(attributes, roles) if role == INPUT])
+
+
+def validate_parts(G: object) -> GraphRead:
     """``validate`` without its walks over paths: no test for cycles, nor for paths between the
     neurons of one softmax group. For a caller that finds levels anyway, faster than networkx
     can (the compiler's array path, ``nngraph.compiler.arrays.array_levels``), and that calls
-    ``validate`` for its error where those levels show a cycle.
+    ``validate`` for its error where those levels show a cycle. Returns the graph as it was read
+    (``read_graph``), for the caller to reuse.
+
+    The checks run over the lists read, in a few passes of C-level calls (types, finiteness, the
+    distinct activation and aggregation names); where one fails, the check of each neuron or
+    connection in turn finds and names the culprit.
 
     Examples
     --------
@@ -79,13 +150,57 @@ def validate_parts(G: object) -> None:
     >>> G = nx.DiGraph()
     >>> G.add_node("x", role="input"); G.add_node("h", role="hidden"); G.add_node("y", role="output")
     >>> G.add_weighted_edges_from([("x", "h", 1.0), ("h", "y", 1.0), ("y", "h", 1.0)])
-    >>> validate_parts(G)  # the cycle h -> y -> h is not looked for
+    >>> validate_parts(G).computed  # the cycle h -> y -> h is not looked for
+    ['h', 'y']
     """
     if not isinstance(G, nx.DiGraph) or G.is_multigraph():
         raise NetworkError(f"a network must be a networkx.DiGraph, got {type(G).__name__}")
-    _check_neurons(G)
-    _check_ties(G, connections=_check_weights(G))
+    read = read_graph(G)
+    if not _neurons_pass(G, read):
+        _check_neurons(G)  # names the culprit (the test above may also have been cautious)
+    _check_ties(G, connections=_check_weights(G, read))
     _check_layers(G)
+    return read
+
+
+_INPUT_KEYS = (BIAS, ACTIVATION, LAYER, AGGREGATION, BIAS_PARAM)  # what an input may not carry
+
+
+def _neurons_pass(G: nx.DiGraph, read: GraphRead) -> bool:
+    """Whether every neuron passes ``_check_neurons``, tested over ``read``'s lists at once. False
+    when some may not (``_check_neurons`` then looks at each)."""
+    if not (read.inputs and read.outputs):
+        return False
+    names = list(G._node)
+    kinds = set(map(type, names))
+    if not kinds <= {str, int} or not "".join(
+            names if int not in kinds else [name for name in names if type(name) is str]).isprintable():
+        return False
+    roles = {data.get(ROLE) for data in G._node.values()}
+    if not roles <= set(ROLES):
+        return False
+    if any(key in data for data in read.input_attributes for key in _INPUT_KEYS) or any(
+            map(G._pred.__getitem__, read.inputs)):
+        return False
+    kinds = set(map(type, read.bias))
+    if not (kinds <= PLAIN_NUMBERS and all_finite(read.bias, kinds)):
+        return False
+    try:
+        activations = dict.fromkeys(read.activation)
+        aggregations = dict.fromkeys(read.aggregation)
+        layers = dict.fromkeys(read.layer)
+    except TypeError:  # an unhashable attribute: not a name
+        return False
+    try:
+        group_wise = {name for name in activations if resolve_activation(name).group_wise}
+        for name in aggregations:
+            resolve_aggregation(name)
+    except NNGraphError:
+        return False
+    if not all(layer is None or type(layer) is str and unfaithful_character(layer) is None for layer in layers):
+        return False
+    return not group_wise or all(layer is not None for activation, layer in zip(read.activation, read.layer)
+                                 if activation in group_wise)
 
 
 def _check_neurons(G: nx.DiGraph) -> None:
@@ -197,16 +312,14 @@ class _MoreThanWeight:
     """Stands, in the one read of every connection, for a connection that carries more than its weight."""
 
 
-def _check_weights(G: nx.DiGraph) -> bool:
-    """Check every weight; return whether some connection carries more than its weight (a ``param``?)."""
-    # Read the adjacency dicts directly, as networkx's own algorithms do: this check touches
-    # every connection, and the public edge view costs three times as much per connection.
-    weights = [data.get(WEIGHT) if len(data) == 1 else _MoreThanWeight
-               for targets in G._adj.values() for data in targets.values()]
+def _check_weights(G: nx.DiGraph, read: GraphRead) -> bool:
+    """Check every weight; return whether some connection carries more than its weight (a ``param``?).
+    ``read`` holds every connection: ``_check_neurons`` has passed, so no input has one."""
+    weights = read.weights(only_weight=True)
     kinds = set(map(type, weights))
     more = type in kinds  # the class itself stands in the list
     if more:
-        weights = [data.get(WEIGHT) for targets in G._adj.values() for data in targets.values()]
+        weights = read.weights()
         kinds = set(map(type, weights))
     # Fast path for large networks: one type scan and one finiteness test.
     if kinds <= PLAIN_NUMBERS and all_finite(weights, kinds):
