@@ -74,8 +74,9 @@ class Program:
     ``scalar(sample)`` is straight-line float code for one sample (``None`` if the plan has
     none), used for batches of at most ``scalar_batch_limit`` samples. ``native`` holds the plan's
     arrays for the native kernel (``None`` if it has none), used for larger batches of at most
-    ``native_batch_limit`` samples. ``runner`` says which. ``scalar`` and ``native`` are built
-    on first use (see the module doc); the limits and ``runner`` are known from the start.
+    ``native_batch_limit`` samples. ``runner`` says which. ``exact``, ``scalar`` and ``native``
+    are built on first use (see the module doc); ``padded`` (whether there is an ``exact``), the
+    limits and ``runner`` are known from the start.
     ``constants`` are the arrays the code names (``W0``, ``b0``, ...): ``exec(code, dict(constants))``
     defines the same functions again.
     """
@@ -83,9 +84,9 @@ class Program:
     plan: Plan = field(repr=False)
     options: CodegenOptions
     numpy_code: str = field(repr=False)
-    constants: Mapping[str, object]
+    numpy_constants: Mapping[str, object] = field(repr=False)
     forward: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-    exact: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None
+    padded: bool
     scalar_batch_limit: int
     native_batch_limit: int
     rows: int
@@ -109,9 +110,19 @@ class Program:
         return self._small_batch_paths()["native"] if self.native_batch_limit else None
 
     @property
+    def exact(self) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None:
+        """The pass over real connections only (built on first use), or ``None``."""
+        return self._small_batch_paths()["exact"] if self.padded else None
+
+    @property
     def code(self) -> str:
-        """The whole source: the numpy pass, and the scalar code where the plan has it."""
+        """The whole source: the numpy pass, its exact form and the scalar code where the plan has them."""
         return self._small_batch_paths()["code"]
+
+    @property
+    def constants(self) -> Mapping[str, object]:
+        """The constants ``code`` names."""
+        return self._small_batch_paths()["constants"]
 
     def _small_batch_paths(self) -> dict[str, object]:
         """The scalar code, its source and the native arrays, built once (the first caller builds,
@@ -125,8 +136,16 @@ class Program:
 
 
 def _small_batch_paths(program: Program) -> dict[str, object]:
-    """What ``Program`` builds on first use: ``code``, ``scalar`` and ``native``."""
-    plan, code, scalar = program.plan, program.numpy_code, None
+    """What ``Program`` builds on first use: ``code``, ``constants``, ``exact``, ``scalar`` and ``native``."""
+    plan, code, scalar, exact, constants = program.plan, program.numpy_code, None, None, program.numpy_constants
+    if program.padded:
+        added: dict[str, object] = {}
+        exact_code = "\n".join(_forward(plan, added, program.options, exact=True)[0]) + "\n"
+        _check_source(exact_code)
+        constants = _stored_constants({**constants, **added})
+        namespace = dict(constants)
+        exec(compile(code + "\n\n" + exact_code, f"<nngraph plan of {len(plan.ops)} ops>", "exec"), namespace)
+        code, exact = code + "\n\n" + exact_code, namespace["forward_exact"]
     if program.scalar_batch_limit:
         lines = scalar_source(plan, options=program.options)
         scalar_code = "\n".join(lines) + "\n"
@@ -135,7 +154,7 @@ def _small_batch_paths(program: Program) -> dict[str, object]:
         exec(compile(scalar_code, f"<nngraph scalar code of {len(plan.ops)} ops>", "exec"), namespace)
         code, scalar = code + "\n\n" + scalar_code, namespace["forward_scalar"]
     native = native_arrays(plan) if program.native_batch_limit else None
-    return {"code": code, "scalar": scalar, "native": native}
+    return {"code": code, "constants": constants, "exact": exact, "scalar": scalar, "native": native}
 
 
 def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Program:
@@ -165,21 +184,17 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
                     if NATIVE_AVAILABLE and has_native_form(plan) else 0)
     limit = scalar_batch_limit(plan, numpy_calls=numpy_calls) if has_scalar_form(plan, options=options) else 0
     lines = _header(plan, limit, padded, options) + [""] + forward_lines
-    if padded:
-        lines += ["", ""] + _forward(plan, constants, options, exact=True)[0]
     code = "\n".join(lines) + "\n"
     _check_source(code)
-    constants = store_constants(constants)
-    for value in constants.values():
-        _freeze(value)
+    constants = _stored_constants(constants)
     namespace = dict(constants)
     exec(compile(code, f"<nngraph plan of {len(plan.ops)} ops>", "exec"), namespace)
     native_limit = max(native_limit, limit) if native_limit else 0
     runner = _runner(limit, native_limit)
     if padded:
         runner += " (run again over real connections only when NaN comes out of padding)"
-    return Program(plan=plan, options=options, numpy_code=code, constants=MappingProxyType(constants),
-                   forward=namespace["forward"], exact=namespace["forward_exact"] if padded else None,
+    return Program(plan=plan, options=options, numpy_code=code, numpy_constants=constants,
+                   forward=namespace["forward"], padded=padded,
                    scalar_batch_limit=limit, native_batch_limit=native_limit,
                    rows=plan.n_columns + (1 if zero_row(plan) is None else 2), runner=runner)
 
@@ -207,6 +222,14 @@ def _check_source(code: str) -> None:
     raise CompileError(f"generated code line {number} holds a character other than printable ASCII; "
                        "nngraph writes no text from a graph into code, so this is a bug in nngraph: "
                        "please report it")
+
+
+def _stored_constants(constants: dict[str, object]) -> Mapping[str, object]:
+    """The constants with equal arrays stored once (``store_constants``), read-only."""
+    stored = store_constants(constants)
+    for value in stored.values():
+        _freeze(value)
+    return MappingProxyType(stored)
 
 
 def _freeze(value: object) -> None:

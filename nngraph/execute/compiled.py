@@ -324,7 +324,7 @@ def trace_plan(plan: CompiledPlan, x: ArrayLike) -> Trace:
 def _needs_exact(program: Program, watched: np.ndarray) -> bool:
     """Whether the fast pass may have spread a NaN through padding: it has padding, and ``watched``
     holds a value that is not finite (one sum finds it; a sum that overflows also counts, harmlessly)."""
-    return program.exact is not None and not np.isfinite(watched.sum())
+    return program.padded and not np.isfinite(watched.sum())  # ``exact`` is built on first use
 
 
 def _buffer(program: Program, batch: int, dtype: np.dtype) -> np.ndarray:
