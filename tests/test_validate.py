@@ -7,8 +7,11 @@ import math
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from strategies import networks
 
 from nngraph import CycleError, NetworkError, NNGraphError, UnknownActivationError, validate
+from nngraph.core.validate import _neurons_pass, read_graph, validate_parts
 
 
 def small() -> nx.DiGraph:
@@ -179,3 +182,28 @@ def test_validate_does_not_change_the_graph() -> None:
     before = nx.node_link_data(G, edges="edges")
     validate(G)
     assert nx.node_link_data(G, edges="edges") == before
+
+
+@settings(max_examples=30, deadline=None)
+@given(networks())
+def test_valid_networks_pass_the_test_of_all_neurons_at_once(G: nx.DiGraph) -> None:
+    read = validate_parts(G)  # read once: the compiler lowers from these lists
+    assert _neurons_pass(G, read)  # the neuron-by-neuron check is only for naming a culprit
+    assert read.computed == [node for node in G if G.nodes[node]["role"] != "input"]
+    assert read.weights() == [G.edges[u, v]["weight"] for v in read.computed for u in G.pred[v]]
+
+
+@pytest.mark.parametrize("fault", [
+    lambda G: G.nodes["h"].update(bias=math.nan), lambda G: G.nodes["h"].update(bias=True),
+    lambda G: G.nodes["h"].update(activation="rleu"), lambda G: G.nodes["h"].update(activation=["relu"]),
+    lambda G: G.nodes["h"].update(aggregation="median?"), lambda G: G.nodes["h"].update(layer=3),
+    lambda G: G.nodes["h"].update(activation="softmax"), lambda G: G.nodes["h"].update(layer="a\0b"),
+    lambda G: G.nodes["h"].update(role="hiden"), lambda G: G.nodes["x"].update(bias=0.0),
+    lambda G: G.add_edge("h", "x", weight=1.0), lambda G: G.nodes["y"].update(role="hidden"),
+    lambda G: nx.relabel_nodes(G, {"h": "h\0"}, copy=False)])
+def test_each_fault_fails_the_test_of_all_neurons_and_is_named(fault: object) -> None:
+    G = small()
+    fault(G)
+    assert not _neurons_pass(G, read_graph(G))
+    with pytest.raises(NetworkError, match="neuron|input|outputs|connection"):
+        validate_parts(G)

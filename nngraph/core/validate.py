@@ -250,7 +250,7 @@ def _check_name(node: Hashable, *, layer: str | None = None) -> None:
 
 
 def _check_input(G: nx.DiGraph, node: Hashable, data: dict) -> None:
-    for key in (BIAS, ACTIVATION, LAYER, AGGREGATION, BIAS_PARAM):
+    for key in _INPUT_KEYS:
         if key in data:
             raise NetworkError(
                 f"input {node!r} carries {key!r}; inputs pass their feature through unchanged, "
