@@ -33,12 +33,13 @@ runners chosen are stated in ``plan.runner`` and ``print(plan)``. Which of these
 
 The scalar code and the native kernel's arrays serve small batches only, and writing them costs
 more than the rest of compiling a plan of a thousand connections (the scalar code's source is a
-term per connection, and compiling it with Python's ``compile`` is the larger part). So
-``generate`` decides which runners the plan has, and up to which batch each runs, from the plan
-alone (``has_scalar_form``, ``has_native_form`` and the cost model), and builds their code on the
-first call that needs them (``Program.scalar``, ``Program.native``), once, under a lock: threads
-calling at once build it once, and every caller sees the finished result. ``Program.code`` holds
-the scalar code too (it is built when the source is asked for): the source is what the plan runs.
+term per connection, and compiling it with Python's ``compile`` is the larger part); the exact pass
+serves only a call whose fast pass gives NaN. So ``generate`` decides which the plan has, and up to
+which batch each runner runs, from the plan alone (``has_scalar_form``, ``has_native_form``,
+whether a product multiplies padding, and the cost model), and builds them on the first call that
+needs them (``Program.scalar``, ``Program.native``, ``Program.exact``), once, under a lock: threads
+calling at once build them once, and every caller sees the finished result. ``Program.code`` (and
+its ``constants``) hold them too, built when asked for: the source is what the plan runs.
 """
 
 from __future__ import annotations
