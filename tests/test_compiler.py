@@ -307,6 +307,25 @@ def test_dtypes() -> None:
         nngraph.compile_network(model.graph, dtype=np.float16)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_in_place_agrees_with_the_reference_at_the_extremes_without_overflowing(dtype: type) -> None:
+    """The fused pass computes a sigmoid as (1 + tanh(z / 2)) / 2: no exp to overflow, and the
+    reference's values from -1e4 through the tails to +-inf and NaN."""
+    G = nx.DiGraph()
+    G.add_node("x", role="input")
+    G.add_nodes_from(["s", "t"], role="output", activation="sigmoid")
+    G.add_weighted_edges_from([("x", "s", 1.0), ("x", "t", -3.0)])
+    plan = nngraph.compile_network(G, dtype=dtype)
+    assert any("np.tanh(a, out=a)" in line for line in plan.code.splitlines())
+    z = np.array([[-1e4], [-745.0], [-90.0], [-40.0], [-20.0], [-1e-20], [0.0], [1e-20], [1.0], [20.0],
+                  [40.0], [1e4], [np.inf], [-np.inf], [np.nan]])
+    assert_equivalent(plan, G, z)
+    buffer = np.empty((plan.program.rows, len(z)), dtype=dtype)
+    with np.errstate(all="raise", under="ignore"):  # nothing overflows, not even for -1e4
+        outputs = plan.program.forward(z.T.astype(dtype), buffer, buffer)
+    np.testing.assert_array_equal(outputs[:, [0, 11, 12, 13]], [[0.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, 1.0]])
+
+
 def test_empty_batch_single_sample_integers_and_nan() -> None:
     model = lesson_model()
     plan = nngraph.compile_network(model.graph)

@@ -171,7 +171,6 @@ def test_concurrent_calls_agree(plan: nngraph.CompiledPlan) -> None:
         assert all(pool.map(work, range(len(samples))))
 
 
-
 def test_small_batch_paths_are_built_once_on_their_first_use(model: Sequential,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from nngraph.compiler import codegen
@@ -204,6 +203,34 @@ def test_small_batch_paths_are_built_once_on_their_first_use(model: Sequential,
         assert all(pool.map(first_calls, range(8)))
     assert built == {"scalar": 1, "native": 1}
     assert "def forward_scalar(sample):" in fresh.code and built == {"scalar": 1, "native": 1}
+
+
+@pytest.mark.parametrize("runner", ["numpy", "native"])
+def test_calls_return_their_own_arrays_though_the_buffer_is_kept(runner: str) -> None:
+    """plan(x) runs in a buffer kept between calls; what it returns is a copy (even a single
+    column, whose transpose would otherwise be a view of the buffer)."""
+    one_output = Sequential([Dense(units=3, input_shape=(2,), activation="tanh"), Dense(units=1)], seed=0)
+    plan = nngraph.compile_network(one_output.graph)
+    first_x, second_x = RNG.normal(size=(5, 2)), RNG.normal(size=(5, 2))
+    first = run_plan(plan, first_x, runner=runner)
+    expected = nngraph.run_reference(one_output.graph, first_x).outputs
+    buffer = plan.scratch.buffer(rows=plan.program.rows, batch=5, dtype=plan.dtype)
+    assert not np.shares_memory(first, buffer)
+    second = run_plan(plan, second_x, runner=runner)
+    np.testing.assert_allclose(first, expected, rtol=1e-12)
+    np.testing.assert_allclose(second, nngraph.run_reference(one_output.graph, second_x).outputs, rtol=1e-12)
+
+
+def test_only_buffers_up_to_kept_bytes_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nngraph.execute import scratch
+
+    kept = scratch.Scratch()
+    dtype = np.dtype(np.float32)
+    assert np.shares_memory(kept.buffer(rows=4, batch=8, dtype=dtype), kept.buffer(rows=4, batch=8, dtype=dtype))
+    assert not np.shares_memory(kept.buffer(rows=4, batch=8, dtype=dtype),
+                                kept.buffer(rows=4, batch=8, dtype=np.dtype(np.float64)))
+    monkeypatch.setattr(scratch, "KEPT_BYTES", 4 * 8 * 4 - 1)
+    assert not np.shares_memory(kept.buffer(rows=4, batch=8, dtype=dtype), kept.buffer(rows=4, batch=8, dtype=dtype))
 
 
 # Checks and verification

@@ -49,21 +49,19 @@ def aggregate_lines(plan: Plan, op: AggregateOp, constants: dict[str, object], p
     columns = np.array([plan.columns[node] for node in op.sources], dtype=np.intp)
     constants[f"b{k}"] = np.ascontiguousarray(op.bias.reshape(-1, 1))
     lines = [op_comment(op, producer),
-             f"z, a = Z[{start}:{start + len(op.targets)}], A[{start}:{start + len(op.targets)}]",
-             "with np.errstate(invalid='ignore', over='ignore'):  # 0 * inf, inf - inf, overflow: as the "
-             "reference"]
+             f"z, a = Z[{start}:{start + len(op.targets)}], A[{start}:{start + len(op.targets)}]"]
     for r, reduction in enumerate(op.reductions):
         name = f"{k}_{r}"
         runs = slice_runs(reduction, columns=columns)
         if runs is not None:
             sliced = slice_lines(reduction, runs=runs, columns=columns, bias=op.bias, name=name, constants=constants)
-            lines += ["    " + line for line in sliced]
+            lines += sliced
             continue
         constants[f"I{name}"] = columns[reduction.rows]
         constants[f"w{name}"] = np.ascontiguousarray(reduction.weights[:, :, None])
         constants[f"R{name}"] = resolve_aggregation(reduction.aggregation)
         block = f"{reduction.start}:{reduction.start + len(reduction.rows)}"
-        lines.append(f"    np.add(R{name}(A[I{name}] * w{name}, axis=1), b{k}[{block}], out=z[{block}])  "
+        lines.append(f"np.add(R{name}(A[I{name}] * w{name}, axis=1), b{k}[{block}], out=z[{block}])  "
                      f"# {reduction.aggregation} of {reduction.rows.shape[1]} terms each")
     lines += activation_lines(op, constants, options)
     reads_inputs = bool(len(columns)) and int(columns.min()) < len(plan.inputs)

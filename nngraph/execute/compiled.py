@@ -8,12 +8,13 @@ so a compiled plan can be shipped to worker processes.
 
 ``run_plan`` checks the input as the reference does (``as_batch``), then runs the program's scalar
 code for small batches of a tiny plan, its native kernel (numba) for small batches of a small plan,
-or its fused numpy pass, on one fresh buffer: which by batch size is the cost model's choice,
-stated in ``plan.runner``. ``trace_plan`` runs the native kernel or the numpy pass with separate
-weighted-sum and value buffers, and hands them to a ``Trace`` as they are. When the numpy pass
+or its fused numpy pass, in one buffer kept per thread (``nngraph.execute.scratch``): which by
+batch size is the cost model's choice, stated in ``plan.runner``. ``trace_plan`` runs the native
+kernel or the numpy pass with separate, fresh weighted-sum and value buffers, and hands them to a
+``Trace`` as they are. When the numpy pass
 multiplies padding and what it returns holds a NaN, the pass is run again over real connections
-only (``Program.exact``; why that suffices is in ``nngraph.compiler.codegen``). Buffers are
-allocated per call, so concurrent calls share nothing mutable.
+only (``Program.exact``; why that suffices is in ``nngraph.compiler.codegen``). Concurrent calls
+share nothing mutable: each thread has its own buffer, and a trace gets fresh ones.
 
 The numpy pass runs under ``np.errstate(over="ignore", invalid="ignore")``, as the reference does:
 huge inputs overflow to infinity and ``inf - inf`` gives NaN, as IEEE arithmetic says, and numpy's
@@ -23,7 +24,7 @@ huge inputs overflow to infinity and ``inf - inf`` gives NaN, as IEEE arithmetic
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -36,6 +37,7 @@ from nngraph.compiler.native import run_native
 from nngraph.core.structure import Column
 from nngraph.errors import CompileError, InputError
 from nngraph.execute.inputs import as_batch
+from nngraph.execute.scratch import Scratch
 from nngraph.execute.trace import Trace
 from nngraph.execute.verify import verify_plan
 from nngraph.ir.plan import FusedOp, Plan
@@ -47,7 +49,8 @@ class CompiledPlan:
     """A plan and the program that runs it: ``plan(x)`` runs, everything else reads the plan.
 
     Fields: ``plan`` (the IR, a ``nngraph.Plan``), ``program`` (its generated code, a
-    ``nngraph.compiler.Program``) and ``options`` (the ``CodegenOptions`` it was generated with).
+    ``nngraph.compiler.Program``), ``options`` (the ``CodegenOptions`` it was generated with) and
+    ``scratch`` (the buffers calls run in, one per thread; see ``nngraph.execute.scratch``).
     The plan's fields and methods read through: ``ops``, ``inputs``, ``outputs``, ``dtype``,
     ``columns``, ``groups``, ``passes``, ``n_columns``, ``op_of``, ``reads_slice``, ``explain``,
     ``to_networkx``; the program's through ``code`` and ``runner``. Make one with
@@ -72,6 +75,7 @@ class CompiledPlan:
     plan: Plan
     program: Program
     options: CodegenOptions = DEFAULT_OPTIONS
+    scratch: Scratch = field(default_factory=Scratch, repr=False)  # plan(x)'s buffers, one per thread
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_regenerate, (self.plan, self.options))
@@ -265,16 +269,16 @@ def run_plan(plan: CompiledPlan, x: ArrayLike, *, runner: str | None = None) -> 
         outputs = np.array([program.scalar(sample) for sample in batch.tolist()], dtype=ir.dtype)
         outputs = outputs.reshape(len(batch), len(ir.outputs))
     elif runner == "native":
-        buffer = _buffer(program, len(batch), ir.dtype)
+        buffer = plan.scratch.buffer(rows=program.rows, batch=len(batch), dtype=ir.dtype)
         run_native(program.native, batch.T, buffer, buffer)
-        outputs = np.ascontiguousarray(buffer[program.native.outputs].T)
+        outputs = buffer[program.native.outputs].T.copy()  # out of the kept buffer, as below
     else:
-        buffer = _buffer(program, len(batch), ir.dtype)
+        buffer = plan.scratch.buffer(rows=program.rows, batch=len(batch), dtype=ir.dtype)
         with np.errstate(over="ignore", invalid="ignore"):
             outputs = program.forward(batch.T, buffer, buffer)
             if _needs_exact(program, outputs):
                 outputs = program.exact(batch.T, buffer, buffer)
-        outputs = np.ascontiguousarray(outputs.T)
+        outputs = outputs.T.copy()  # out of the kept buffer, which the next call overwrites
     return outputs[0] if single else outputs
 
 
