@@ -75,6 +75,17 @@ class NativeArrays:
     block_sources: np.ndarray
     block_columns: np.ndarray
     block_weights: np.ndarray
+    #: ``n_inputs``, then the offsets of ``INTEGER_PARTS`` within this array, then those arrays.
+    integers: np.ndarray
+    #: ``REAL_PARTS`` one after the other (offsets in ``integers``).
+    reals: np.ndarray
+
+
+# The kernel gets its arrays packed into one of integers and one of reals (and ``alpha``): numba
+# unboxes each argument of a call, about 80 ns each, which a one-sample call would feel.
+INTEGER_PARTS = ("first", "rows", "activation", "indptr", "indices", "aggregation", "block",
+                 "block_sources", "block_columns")
+REAL_PARTS = ("weights", "bias", "block_weights")
 
 
 def has_native_form(plan: Plan) -> bool:
@@ -120,20 +131,30 @@ def native_arrays(plan: Plan) -> NativeArrays:
         weights.append(values)
         aggregation.append(codes)
     activations = [resolve_activation(op.activation) for op in plan.ops]
+    named = {
+        "first": np.array([plan.columns[op.targets[0]] for op in plan.ops], dtype=np.int64),
+        "rows": np.cumsum([0] + [len(op.targets) for op in plan.ops], dtype=np.int64),
+        "activation": np.array([ACTIVATION_CODES[a.kind] for a in activations], dtype=np.int64),
+        "indptr": np.concatenate(indptr), "indices": np.concatenate(indices + [np.zeros(0, np.int64)]),
+        "aggregation": np.concatenate(aggregation + [np.zeros(0, np.int64)]),
+        "block": np.array(block, dtype=np.int64), "block_sources": np.array(block_sources, dtype=np.int64),
+        "block_columns": np.concatenate(block_columns + [np.zeros(0, np.int64)]),
+        "weights": np.concatenate(weights + [np.zeros(0)]),
+        "bias": np.concatenate([op.bias for op in plan.ops]),
+        "block_weights": np.concatenate(block_weights + [np.zeros(0)])}
+    header = 1 + len(INTEGER_PARTS) + 1 + len(REAL_PARTS) + 1
+    integer_bounds = np.cumsum([header] + [len(named[name]) for name in INTEGER_PARTS]).tolist()
+    real_bounds = np.cumsum([0] + [len(named[name]) for name in REAL_PARTS]).tolist()
+    integers = np.concatenate([np.array([len(plan.inputs)] + integer_bounds + real_bounds, dtype=np.int64)]
+                              + [named[name] for name in INTEGER_PARTS])
+    reals = np.concatenate([named[name] for name in REAL_PARTS]).astype(plan.dtype)
+    views = {name: integers[integer_bounds[i]:integer_bounds[i + 1]] for i, name in enumerate(INTEGER_PARTS)}
+    views.update({name: reals[real_bounds[i]:real_bounds[i + 1]] for i, name in enumerate(REAL_PARTS)})
     arrays = NativeArrays(
         n_inputs=len(plan.inputs),
         outputs=_rows(np.array([plan.columns[node] for node in plan.outputs], dtype=np.intp)),
-        first=np.array([plan.columns[op.targets[0]] for op in plan.ops], dtype=np.int64),
-        rows=np.cumsum([0] + [len(op.targets) for op in plan.ops], dtype=np.int64),
-        activation=np.array([ACTIVATION_CODES[a.kind] for a in activations], dtype=np.int64),
         alpha=np.array([dict(a.params).get("alpha", 0.0) for a in activations], dtype=np.float64),
-        indptr=np.concatenate(indptr), indices=np.concatenate(indices + [np.zeros(0, np.int64)]),
-        weights=np.concatenate(weights + [np.zeros(0)]).astype(plan.dtype),
-        bias=np.concatenate([op.bias for op in plan.ops]).astype(plan.dtype),
-        aggregation=np.concatenate(aggregation + [np.zeros(0, np.int64)]),
-        block=np.array(block, dtype=np.int64), block_sources=np.array(block_sources, dtype=np.int64),
-        block_columns=np.concatenate(block_columns + [np.zeros(0, np.int64)]),
-        block_weights=np.concatenate(block_weights + [np.zeros(0)]).astype(plan.dtype))
+        integers=integers, reals=reals, **views)
     for value in vars(arrays).values():
         if isinstance(value, np.ndarray):
             value.flags.writeable = False
@@ -175,10 +196,17 @@ def _rows(columns: np.ndarray) -> slice | np.ndarray:
     return columns
 
 
-def _forward(X, Z, A, n_inputs, first, rows, activation, alpha, indptr, indices, weights, bias, aggregation,
-             block, block_sources, block_columns, block_weights):
+def _forward(X, Z, A, integers, reals, alpha):
     """The kernel: inputs into ``A``, then each op's weighted sums into ``Z`` and values into ``A``
-    (``Z`` may be ``A``). Written for numba; plain Python runs it too, slowly."""
+    (``Z`` may be ``A``), the plan unpacked from ``integers`` and ``reals`` (``NativeArrays``).
+    Written for numba; plain Python runs it too, slowly."""
+    n_inputs = integers[0]
+    i = integers[1:2 + len(INTEGER_PARTS)]  # where each of INTEGER_PARTS starts, and the last ends
+    r = integers[2 + len(INTEGER_PARTS):3 + len(INTEGER_PARTS) + len(REAL_PARTS)]  # REAL_PARTS' bounds
+    first, rows, activation = integers[i[0]:i[1]], integers[i[1]:i[2]], integers[i[2]:i[3]]
+    indptr, indices, aggregation = integers[i[3]:i[4]], integers[i[4]:i[5]], integers[i[5]:i[6]]
+    block, block_sources, block_columns = integers[i[6]:i[7]], integers[i[7]:i[8]], integers[i[8]:i[9]]
+    weights, bias, block_weights = reals[r[0]:r[1]], reals[r[1]:r[2]], reals[r[2]:r[3]]
     n = X.shape[1]
     A[:n_inputs] = X
     total = np.empty(n, dtype=np.float64)
@@ -308,6 +336,4 @@ def run_native(arrays: NativeArrays, X: np.ndarray, Z: np.ndarray, A: np.ndarray
     >>> A[-4:].sum(axis=0)  # softmax outputs
     array([1., 1.])
     """
-    _kernel()(X, Z, A, arrays.n_inputs, arrays.first, arrays.rows, arrays.activation, arrays.alpha,
-              arrays.indptr, arrays.indices, arrays.weights, arrays.bias, arrays.aggregation, arrays.block,
-              arrays.block_sources, arrays.block_columns, arrays.block_weights)
+    _kernel()(X, Z, A, arrays.integers, arrays.reals, arrays.alpha)
