@@ -201,12 +201,12 @@ def _forward(X, Z, A, integers, reals, alpha):
     (``Z`` may be ``A``), the plan unpacked from ``integers`` and ``reals`` (``NativeArrays``).
     Written for numba; plain Python runs it too, slowly."""
     n_inputs = integers[0]
-    i = integers[1:2 + len(INTEGER_PARTS)]  # where each of INTEGER_PARTS starts, and the last ends
-    r = integers[2 + len(INTEGER_PARTS):3 + len(INTEGER_PARTS) + len(REAL_PARTS)]  # REAL_PARTS' bounds
-    first, rows, activation = integers[i[0]:i[1]], integers[i[1]:i[2]], integers[i[2]:i[3]]
-    indptr, indices, aggregation = integers[i[3]:i[4]], integers[i[4]:i[5]], integers[i[5]:i[6]]
-    block, block_sources, block_columns = integers[i[6]:i[7]], integers[i[7]:i[8]], integers[i[8]:i[9]]
-    weights, bias, block_weights = reals[r[0]:r[1]], reals[r[1]:r[2]], reals[r[2]:r[3]]
+    at = integers[1:2 + len(INTEGER_PARTS)]  # where each of INTEGER_PARTS starts, and the last ends
+    real_at = integers[2 + len(INTEGER_PARTS):3 + len(INTEGER_PARTS) + len(REAL_PARTS)]  # REAL_PARTS' bounds
+    first, rows, activation = integers[at[0]:at[1]], integers[at[1]:at[2]], integers[at[2]:at[3]]
+    indptr, indices, aggregation = integers[at[3]:at[4]], integers[at[4]:at[5]], integers[at[5]:at[6]]
+    block, block_sources, block_columns = integers[at[6]:at[7]], integers[at[7]:at[8]], integers[at[8]:at[9]]
+    weights, bias, block_weights = reals[real_at[0]:real_at[1]], reals[real_at[1]:real_at[2]], reals[real_at[2]:real_at[3]]
     n = X.shape[1]
     A[:n_inputs] = X
     total = np.empty(n, dtype=np.float64)
@@ -259,52 +259,59 @@ def _forward(X, Z, A, integers, reals, alpha):
             for s in range(n):
                 total[s] = bias[row]
             for j in range(indptr[row], indptr[row + 1]):
-                w = weights[j]
-                source = indices[j]
+                w, a_row = weights[j], A[indices[j]]
                 for s in range(n):
-                    total[s] += w * A[source, s]
+                    total[s] += w * a_row[s]
+            z_row = Z[start + t]
             for s in range(n):
-                Z[start + t, s] = total[s]
+                z_row[s] = total[s]
         code = activation[k]
-        if code == 5:  # softmax over the op's neurons, per sample
+        if code == 5:  # softmax over the op's neurons, per sample: the largest sum, exp, the norm
             for s in range(n):
-                top = Z[start, s]
-                for t in range(1, count):
-                    z = Z[start + t, s]
-                    if z > top or math.isnan(z):  # NaN, once met, stays the top: all NaN
-                        top = z
-                norm = 0.0
-                for t in range(count):
-                    e = math.exp(Z[start + t, s] - top)
-                    A[start + t, s] = e
-                    norm += e
-                for t in range(count):
-                    A[start + t, s] = A[start + t, s] / norm
+                total[s] = Z[start, s]
+            for t in range(1, count):
+                z_row = Z[start + t]
+                for s in range(n):
+                    z = z_row[s]
+                    if z > total[s] or math.isnan(z):  # NaN, once met, stays the top: all NaN
+                        total[s] = z
+            norm = np.zeros(n, dtype=np.float64)
+            for t in range(count):
+                z_row, a_row = Z[start + t], A[start + t]
+                for s in range(n):
+                    e = math.exp(z_row[s] - total[s])
+                    a_row[s] = e
+                    norm[s] += e
+            for t in range(count):
+                a_row = A[start + t]
+                for s in range(n):
+                    a_row[s] = a_row[s] / norm[s]
             continue
-        # Element-wise: the op's block is one run of the flat (C-order) buffers; one loop per code.
-        low, high = start * n, (start + count) * n
+        # Element-wise: the op's block is one run of the flat (C-order) buffers; one loop per code,
+        # over views indexed from 0, which the compiler vectorises.
+        z_block, a_block = weighted[start * n:(start + count) * n], values[start * n:(start + count) * n]
         if code == 1:
-            for e in range(low, high):
-                z = weighted[e]
-                values[e] = 0.0 if z < 0.0 else z  # NaN stays NaN
+            for e in range(len(z_block)):
+                z = z_block[e]
+                a_block[e] = 0.0 if z < 0.0 else z  # NaN stays NaN
         elif code == 2:
-            for e in range(low, high):
-                z = weighted[e]
-                values[e] = z if z > 0.0 else alpha[k] * z
+            for e in range(len(z_block)):
+                z = z_block[e]
+                a_block[e] = z if z > 0.0 else alpha[k] * z
         elif code == 3:
-            for e in range(low, high):
-                values[e] = math.tanh(weighted[e])
+            for e in range(len(z_block)):
+                a_block[e] = math.tanh(z_block[e])
         elif code == 4:
-            for e in range(low, high):
-                z = weighted[e]
+            for e in range(len(z_block)):
+                z = z_block[e]
                 if z >= 0.0:
-                    values[e] = 1.0 / (1.0 + math.exp(-z))
+                    a_block[e] = 1.0 / (1.0 + math.exp(-z))
                 else:  # also NaN: exp(NaN) is NaN
                     exp = math.exp(z)
-                    values[e] = exp / (1.0 + exp)
+                    a_block[e] = exp / (1.0 + exp)
         else:
-            for e in range(low, high):
-                values[e] = weighted[e]
+            for e in range(len(z_block)):
+                a_block[e] = z_block[e]
 
 
 @functools.cache
