@@ -197,8 +197,8 @@ def _rows(columns: np.ndarray) -> slice | np.ndarray:
 
 
 def _forward(X, Z, A, integers, reals, alpha):
-    """The kernel: inputs into ``A``, then each op's weighted sums into ``Z`` and values into ``A``
-    (``Z`` may be ``A``), the plan unpacked from ``integers`` and ``reals`` (``NativeArrays``).
+    """The kernel: inputs into ``A`` (and NaN into their rows of ``Z``, unless ``Z`` is ``A``), then
+    each op's weighted sums into ``Z`` and values into ``A``, the plan unpacked from ``integers`` and ``reals`` (``NativeArrays``).
     Written for numba; plain Python runs it too, slowly."""
     n_inputs = integers[0]
     at = integers[1:2 + len(INTEGER_PARTS)]  # where each of INTEGER_PARTS starts, and the last ends
@@ -209,6 +209,8 @@ def _forward(X, Z, A, integers, reals, alpha):
     weights, bias, block_weights = reals[real_at[0]:real_at[1]], reals[real_at[1]:real_at[2]], reals[real_at[2]:real_at[3]]
     n = X.shape[1]
     A[:n_inputs] = X
+    if Z.ctypes.data != A.ctypes.data:  # tracing: the inputs have no weighted sum
+        Z[:n_inputs] = np.nan
     total = np.empty(n, dtype=np.float64)
     widest = 0
     for k in range(len(first)):

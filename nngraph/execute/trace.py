@@ -64,6 +64,27 @@ class Trace:
     #: the trace can show itself on its network (``_repr_html_``). ``None`` when unknown.
     source: object = field(default=None, repr=False)
 
+    @classmethod
+    def of_fields(cls, **fields: object) -> Trace:
+        """The trace ``Trace(**fields)`` makes, given every field, built in one step: a frozen
+        dataclass's ``__init__`` sets its eight fields one by one (about 1.5 us), which a plan's
+        trace of a few samples, itself a few microseconds, would feel.
+
+        Examples
+        --------
+        >>> import dataclasses
+        >>> import numpy as np
+        >>> fields = dict(weighted_sums=np.zeros((1, 1)), values=np.ones((1, 1)), columns={"x": 0},
+        ...               input_nodes=("x",), output_nodes=("x",), groups=(), layers=(), source=None)
+        >>> Trace.of_fields(**fields).outputs
+        array([[1.]])
+        >>> sorted(fields) == sorted(field.name for field in dataclasses.fields(Trace))
+        True
+        """
+        trace = object.__new__(cls)
+        trace.__dict__.update(fields)  # frozen forbids setting attributes, not filling __dict__
+        return trace
+
     @property
     def batch_size(self) -> int:
         """How many samples the trace holds."""
