@@ -44,8 +44,9 @@ The choices that depend on what work costs are each taken here, from the same fi
   with 100,000 connections. The fused numpy pass
   costs ``NUMPY_PASS_NS`` (its ``np.errstate``) and ``NUMPY_CALL_NS`` per numpy call (a reduction
   or gather nested in a line counts as a call of its own), plus per sample its products
-  (``dense_cost``, ``sparse_cost``) and ``ACTIVATION_NS`` per neuron. The kernel's fixed cost is far lower and its cost per sample higher (it
-  multiplies one connection at a time, where BLAS blocks), so it runs batches up to where the two
+  (``dense_cost``, ``sparse_cost``) and ``ACTIVATION_NS`` per neuron. The kernel's fixed cost is
+  far lower and its cost per sample higher (it multiplies one connection at a time, where BLAS
+  blocks), so it runs batches up to where the two
   meet (at most ``NATIVE_MAX_BATCH``), above those of the scalar code: the lesson's network up to
   about 280 samples (measured: the two meet at 350 in float32, 550 in float64), a NEAT-style DAG of
   6,000 connections and 166 numpy calls up to about 40 (measured: 32 to 64), a 784-512-512-10
@@ -84,8 +85,8 @@ NEAT-style DAG of the benchmarks and 784-512-512-10 at batches 1 to 4096 (float3
 alike: its sums run in float64), and its figure for a block at one sample on 128-256-256-10 and an
 unrolled LSTM(32) of 20 steps (0.22 to 0.3 ns per connection). A recheck with ``timeit`` found a
 numpy call on a small array at 0.4 to 1.8 us (900 ns is typical; the fused passes of the lesson's
-network and the NEAT-style DAG at 8 samples take 1.0 to 1.1 us per call, with numpy 2.4) and a multiply-add of a product at
-0.03 (512 x 512) to 0.045 ns (40 x 20). The figures only rank choices, so being off by tens of per
+network and the NEAT-style DAG at 8 samples take 1.0 to 1.1 us per call, with numpy 2.4) and a
+multiply-add of a product at 0.03 (512 x 512) to 0.045 ns (40 x 20). The figures only rank choices, so being off by tens of per
 cent moves a threshold, never a result: every choice computes the same numbers.
 
 Each choice of codegen can be switched off by name with ``CodegenOptions``, to compare it or to

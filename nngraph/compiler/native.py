@@ -58,7 +58,9 @@ class NativeArrays:
     columns ``block_columns[block_sources[k]:block_sources[k + 1]]``; ``block[k]`` is -1 for the
     other ops. For one sample the kernel adds a block's sources one by one to all its targets at
     once, which the compiler vectorises (each target still adds its terms in source order, as a row
-    does); for several, it reads the rows, whose loop over the samples is vectorised instead."""
+    does); for several, it reads the rows, whose loop over the samples is vectorised instead.
+
+    The named arrays are views of two: ``integers`` and ``reals``, which are what the kernel gets."""
 
     n_inputs: int
     outputs: slice | np.ndarray
@@ -198,15 +200,16 @@ def _rows(columns: np.ndarray) -> slice | np.ndarray:
 
 def _forward(X, Z, A, integers, reals, alpha):
     """The kernel: inputs into ``A`` (and NaN into their rows of ``Z``, unless ``Z`` is ``A``), then
-    each op's weighted sums into ``Z`` and values into ``A``, the plan unpacked from ``integers`` and ``reals`` (``NativeArrays``).
-    Written for numba; plain Python runs it too, slowly."""
+    each op's weighted sums into ``Z`` and values into ``A``, the plan unpacked from ``integers``
+    and ``reals`` (``NativeArrays``). Written for numba; plain Python runs it too, slowly."""
     n_inputs = integers[0]
     at = integers[1:2 + len(INTEGER_PARTS)]  # where each of INTEGER_PARTS starts, and the last ends
-    real_at = integers[2 + len(INTEGER_PARTS):3 + len(INTEGER_PARTS) + len(REAL_PARTS)]  # REAL_PARTS' bounds
+    real_at = integers[2 + len(INTEGER_PARTS):3 + len(INTEGER_PARTS) + len(REAL_PARTS)]  # and REAL_PARTS'
     first, rows, activation = integers[at[0]:at[1]], integers[at[1]:at[2]], integers[at[2]:at[3]]
     indptr, indices, aggregation = integers[at[3]:at[4]], integers[at[4]:at[5]], integers[at[5]:at[6]]
     block, block_sources, block_columns = integers[at[6]:at[7]], integers[at[7]:at[8]], integers[at[8]:at[9]]
-    weights, bias, block_weights = reals[real_at[0]:real_at[1]], reals[real_at[1]:real_at[2]], reals[real_at[2]:real_at[3]]
+    weights, bias = reals[real_at[0]:real_at[1]], reals[real_at[1]:real_at[2]]
+    block_weights = reals[real_at[2]:real_at[3]]
     n = X.shape[1]
     A[:n_inputs] = X
     if Z.ctypes.data != A.ctypes.data:  # tracing: the inputs have no weighted sum
