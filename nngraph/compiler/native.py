@@ -272,19 +272,18 @@ def _forward(X, Z, A, integers, reals, alpha):
                 z_row[s] = total[s]
         code = activation[k]
         if code == 5:  # softmax over the op's neurons, per sample: the largest sum, exp, the norm
-            for s in range(n):
-                total[s] = Z[start, s]
+            top = Z[start].copy()  # in the plan's precision, as the exps
             for t in range(1, count):
                 z_row = Z[start + t]
                 for s in range(n):
                     z = z_row[s]
-                    if z > total[s] or math.isnan(z):  # NaN, once met, stays the top: all NaN
-                        total[s] = z
+                    if z > top[s] or math.isnan(z):  # NaN, once met, stays the top: all NaN
+                        top[s] = z
             norm = np.zeros(n, dtype=np.float64)
             for t in range(count):
                 z_row, a_row = Z[start + t], A[start + t]
                 for s in range(n):
-                    e = math.exp(z_row[s] - total[s])
+                    e = math.exp(z_row[s] - top[s])
                     a_row[s] = e
                     norm[s] += e
             for t in range(count):
