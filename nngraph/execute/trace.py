@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 
 import numpy as np
 
@@ -72,15 +73,21 @@ class Trace:
 
         Examples
         --------
-        >>> import dataclasses
         >>> import numpy as np
         >>> fields = dict(weighted_sums=np.zeros((1, 1)), values=np.ones((1, 1)), columns={"x": 0},
         ...               input_nodes=("x",), output_nodes=("x",), groups=(), layers=(), source=None)
         >>> Trace.of_fields(**fields).outputs
         array([[1.]])
-        >>> sorted(fields) == sorted(field.name for field in dataclasses.fields(Trace))
-        True
+        >>> Trace.of_fields(**{name: value for name, value in fields.items() if name != "source"})
+        Traceback (most recent call last):
+        ...
+        nngraph.errors.ArgumentError: Trace.of_fields takes every field of a Trace; missing: source; unknown: none
         """
+        if fields.keys() != _FIELD_NAMES:
+            missing = ", ".join(name for name in _FIELD_NAMES_IN_ORDER if name not in fields)
+            unknown = ", ".join(sorted(map(str, fields.keys() - _FIELD_NAMES)))
+            raise ArgumentError(f"Trace.of_fields takes every field of a Trace; missing: {missing or 'none'}; "
+                                f"unknown: {unknown or 'none'}")
         trace = object.__new__(cls)
         trace.__dict__.update(fields)  # frozen forbids setting attributes, not filling __dict__
         return trace
@@ -220,3 +227,7 @@ class Trace:
         from nngraph.render.notebook import trace_html
 
         return trace_html(self)
+
+
+_FIELD_NAMES_IN_ORDER = tuple(each.name for each in dataclass_fields(Trace))
+_FIELD_NAMES = frozenset(_FIELD_NAMES_IN_ORDER)
