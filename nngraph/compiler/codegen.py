@@ -239,11 +239,15 @@ def _freeze(value: object) -> None:
         value.flags.writeable = False
 
 
-def _counts_as_call(line: str) -> bool:
-    """Whether a line of ``forward`` is a numpy call (for the cost model), not a comment or view."""
+def _numpy_calls(line: str) -> int:
+    """How many numpy calls a line of ``forward`` makes (for the cost model): none for a comment or
+    a view, else one, plus one per call nested in it along an axis (the reduction ``z.max(axis=0)``
+    of a softmax, the gather ``A.take(i0, axis=0)``)."""
     text = line.strip()
     skipped = ("#", "if ", "else:", "return ", "z, a =", "zg, ag =", "n = ", "a_flat, z_flat =")
-    return bool(text) and not text.startswith(skipped)
+    if not text or text.startswith(skipped):
+        return 0
+    return 1 + text.count("axis=")
 
 
 def _header(plan: Plan, limit: int, padded: bool, options: CodegenOptions) -> list[str]:
@@ -308,7 +312,7 @@ def _forward(plan: Plan, constants: dict[str, object], options: CodegenOptions, 
         flags = ", ".join(f"{name}='ignore'" for name in sorted(ignored))
         body = [f"with np.errstate({flags}):  # {'; '.join(reasons)}"] + ["    " + line for line in body]
     if numpy_calls is None:
-        numpy_calls = sum(1 for line in body if _counts_as_call(line))
+        numpy_calls = sum(_numpy_calls(line) for line in body)
     if exact:
         signature = [
             "def forward_exact(X, Z, A):",

@@ -36,17 +36,21 @@ The choices that depend on what work costs are each taken here, from the same fi
   it keeps those batches where both exist.
 - **native kernel** (codegen, with numba installed; ``nngraph.compiler.native``): one compiled
   call for the whole plan costs ``NATIVE_CALL_NS``, plus ``NATIVE_CONNECTION_NS`` per connection
-  (its loop set-up) and ``NATIVE_SAMPLE_NS`` per connection and sample; for one sample, a
+  (its loop set-up) and ``NATIVE_SAMPLE_NS`` per connection and sample (``NATIVE_BLOCK_SAMPLE_NS``
+  for a connection of a dense op, whose rows stay in cache); for one sample, a
   connection of a block (a dense op without padding, which the kernel then adds source by source
   to all targets at once, vectorised) costs ``NATIVE_BLOCK_NS`` instead. So a plan of hundreds of
   numpy calls (an unrolled LSTM: a few per op and time step) runs one sample in one call, even
   with 100,000 connections. The fused numpy pass
-  costs ``NUMPY_CALL_NS`` per numpy call plus its products per sample (``dense_cost``,
-  ``sparse_cost``). The kernel's fixed cost is far lower and its cost per sample higher (it
-  multiplies one connection at a time, where BLAS blocks), so it runs batches up to where the two
+  costs ``NUMPY_PASS_NS`` (its ``np.errstate``) and ``NUMPY_CALL_NS`` per numpy call (a reduction
+  or gather nested in a line counts as a call of its own), plus per sample its products
+  (``dense_cost``, ``sparse_cost``) and ``ACTIVATION_NS`` per neuron. The kernel's fixed cost is
+  far lower and its cost per sample higher (it multiplies one connection at a time, where BLAS
+  blocks), so it runs batches up to where the two
   meet (at most ``NATIVE_MAX_BATCH``), above those of the scalar code: the lesson's network up to
-  about 60 samples, a NEAT-style DAG of 6,000 connections and 300 numpy calls up to about 40, a
-  784-512-512-10 network never.
+  about 280 samples (measured: the two meet at 350 in float32, 550 in float64), a NEAT-style DAG of
+  6,000 connections and 166 numpy calls up to about 40 (measured: 32 to 64), a 784-512-512-10
+  network never.
 - **level loop** (codegen; ``nngraph.compiler.loop``): a plan of at least ``LEVEL_LOOP_OPS`` ops,
   sparse, or dense ones small enough to join their level's sparse product (``joins_level_loop``:
   the kernel over their connections costs no more than their product plus the two numpy calls
@@ -80,8 +84,9 @@ scalar code for one sample; those of the native kernel by timing it on the lesso
 NEAT-style DAG of the benchmarks and 784-512-512-10 at batches 1 to 4096 (float32 and float64
 alike: its sums run in float64), and its figure for a block at one sample on 128-256-256-10 and an
 unrolled LSTM(32) of 20 steps (0.22 to 0.3 ns per connection). A recheck with ``timeit`` found a
-numpy call on a small array at 0.4 to 1.8 us (900 ns is typical) and a multiply-add of a product at
-0.03 (512 x 512) to 0.045 ns (40 x 20). The figures only rank choices, so being off by tens of per
+numpy call on a small array at 0.4 to 1.8 us (900 ns is typical; the fused passes of the lesson's
+network and the NEAT-style DAG at 8 samples take 1.0 to 1.1 us per call, with numpy 2.4) and a
+multiply-add of a product at 0.03 (512 x 512) to 0.045 ns (40 x 20). The figures only rank choices, so being off by tens of per
 cent moves a threshold, never a result: every choice computes the same numbers.
 
 Each choice of codegen can be switched off by name with ``CodegenOptions``, to compare it or to
@@ -100,17 +105,20 @@ from nngraph.errors import CompileError
 from nngraph.ir.plan import DENSE, SPARSE, FusedOp, Plan
 
 # Fixed costs and costs per sample, in nanoseconds.
-NUMPY_CALL_NS = 900.0          # one numpy call on a small array (its fixed overhead)
+NUMPY_CALL_NS = 1000.0         # one numpy call on a small array (its fixed overhead)
 MULTIPLY_ADD_NS = 0.04         # one multiply-add of a dense product (BLAS)
 GATHER_NS = 0.18               # one source row copied out by a gather
 CONNECTION_NS = 0.25           # one connection of the sparse kernel
 TARGET_NS = 0.2                # one target's bias written
+ACTIVATION_NS = 1.0            # one neuron's bias and activation in the fused numpy pass, per sample
 SAMPLE_NS = 400.0              # calling the scalar code for one sample
 SCALAR_CONNECTION_NS = 15.0    # one connection in scalar Python code
 NEURON_NS = {"inline": 40.0, "call": 120.0, "softmax": 150.0}  # one neuron's activation, scalar
 NATIVE_CALL_NS = 2000.0        # one call of the native kernel
 NATIVE_CONNECTION_NS = 3.0     # one connection of the native kernel, per call
-NATIVE_SAMPLE_NS = 1.3         # one connection of the native kernel, per sample
+NATIVE_SAMPLE_NS = 1.0         # one connection of the native kernel, per sample
+NATIVE_BLOCK_SAMPLE_NS = 0.6   # one connection of a block (a dense op) of the native kernel, per sample
+NUMPY_PASS_NS = 1000.0         # np.errstate around the fused numpy pass (the native kernel needs none)
 NATIVE_BLOCK_NS = 0.3          # one connection of a block in the native kernel, one sample
 
 OP_CALLS = 3                   # numpy calls of an op of its own: product, bias, activation
@@ -355,7 +363,7 @@ def native_batch_limit(plan: Plan, *, numpy_calls: int, options: CodegenOptions)
     >>> from nngraph.demo import lesson_model
     >>> plan = build_plan(lesson_model().graph)
     >>> native_batch_limit(plan, numpy_calls=14, options=DEFAULT_OPTIONS)
-    77
+    307
     >>> native_batch_limit(plan, numpy_calls=14, options=CodegenOptions(native_kernel=False))
     0
     """
@@ -363,11 +371,12 @@ def native_batch_limit(plan: Plan, *, numpy_calls: int, options: CodegenOptions)
         return 0
     connections = sum(op.connections for op in plan.ops)
     blocks = sum(op.connections for op in plan.ops if op.kind == DENSE and not op.padded)
-    numpy_fixed = NUMPY_CALL_NS * numpy_calls
+    numpy_fixed = NUMPY_PASS_NS + NUMPY_CALL_NS * numpy_calls
     numpy_per_sample = sum(dense_cost(op, reads_slice=plan.reads_slice(op)) if op.kind == DENSE else
                            sparse_cost(op) for op in plan.ops)
+    numpy_per_sample += ACTIVATION_NS * sum(len(op.targets) for op in plan.ops)
     native_fixed = NATIVE_CALL_NS + NATIVE_CONNECTION_NS * connections
-    native_per_sample = NATIVE_SAMPLE_NS * connections
+    native_per_sample = NATIVE_SAMPLE_NS * (connections - blocks) + NATIVE_BLOCK_SAMPLE_NS * blocks
     one_sample = NATIVE_CALL_NS + NATIVE_CONNECTION_NS * (connections - blocks) + NATIVE_BLOCK_NS * blocks
     at_least = 1 if one_sample < numpy_fixed + numpy_per_sample else 0
     if native_fixed >= numpy_fixed:

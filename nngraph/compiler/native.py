@@ -58,7 +58,9 @@ class NativeArrays:
     columns ``block_columns[block_sources[k]:block_sources[k + 1]]``; ``block[k]`` is -1 for the
     other ops. For one sample the kernel adds a block's sources one by one to all its targets at
     once, which the compiler vectorises (each target still adds its terms in source order, as a row
-    does); for several, it reads the rows, whose loop over the samples is vectorised instead."""
+    does); for several, it reads the rows, whose loop over the samples is vectorised instead.
+
+    The named arrays are views of two: ``integers`` and ``reals``, which are what the kernel gets."""
 
     n_inputs: int
     outputs: slice | np.ndarray
@@ -75,6 +77,17 @@ class NativeArrays:
     block_sources: np.ndarray
     block_columns: np.ndarray
     block_weights: np.ndarray
+    #: ``n_inputs``, then the offsets of ``INTEGER_PARTS`` within this array, then those arrays.
+    integers: np.ndarray
+    #: ``REAL_PARTS`` one after the other (offsets in ``integers``).
+    reals: np.ndarray
+
+
+# The kernel gets its arrays packed into one of integers and one of reals (and ``alpha``): numba
+# unboxes each argument of a call, about 80 ns each, which a one-sample call would feel.
+INTEGER_PARTS = ("first", "rows", "activation", "indptr", "indices", "aggregation", "block",
+                 "block_sources", "block_columns")
+REAL_PARTS = ("weights", "bias", "block_weights")
 
 
 def has_native_form(plan: Plan) -> bool:
@@ -120,20 +133,30 @@ def native_arrays(plan: Plan) -> NativeArrays:
         weights.append(values)
         aggregation.append(codes)
     activations = [resolve_activation(op.activation) for op in plan.ops]
+    named = {
+        "first": np.array([plan.columns[op.targets[0]] for op in plan.ops], dtype=np.int64),
+        "rows": np.cumsum([0] + [len(op.targets) for op in plan.ops], dtype=np.int64),
+        "activation": np.array([ACTIVATION_CODES[a.kind] for a in activations], dtype=np.int64),
+        "indptr": np.concatenate(indptr), "indices": np.concatenate(indices + [np.zeros(0, np.int64)]),
+        "aggregation": np.concatenate(aggregation + [np.zeros(0, np.int64)]),
+        "block": np.array(block, dtype=np.int64), "block_sources": np.array(block_sources, dtype=np.int64),
+        "block_columns": np.concatenate(block_columns + [np.zeros(0, np.int64)]),
+        "weights": np.concatenate(weights + [np.zeros(0)]),
+        "bias": np.concatenate([op.bias for op in plan.ops]),
+        "block_weights": np.concatenate(block_weights + [np.zeros(0)])}
+    header = 1 + len(INTEGER_PARTS) + 1 + len(REAL_PARTS) + 1
+    integer_bounds = np.cumsum([header] + [len(named[name]) for name in INTEGER_PARTS]).tolist()
+    real_bounds = np.cumsum([0] + [len(named[name]) for name in REAL_PARTS]).tolist()
+    integers = np.concatenate([np.array([len(plan.inputs)] + integer_bounds + real_bounds, dtype=np.int64)]
+                              + [named[name] for name in INTEGER_PARTS])
+    reals = np.concatenate([named[name] for name in REAL_PARTS]).astype(plan.dtype)
+    views = {name: integers[integer_bounds[i]:integer_bounds[i + 1]] for i, name in enumerate(INTEGER_PARTS)}
+    views.update({name: reals[real_bounds[i]:real_bounds[i + 1]] for i, name in enumerate(REAL_PARTS)})
     arrays = NativeArrays(
         n_inputs=len(plan.inputs),
         outputs=_rows(np.array([plan.columns[node] for node in plan.outputs], dtype=np.intp)),
-        first=np.array([plan.columns[op.targets[0]] for op in plan.ops], dtype=np.int64),
-        rows=np.cumsum([0] + [len(op.targets) for op in plan.ops], dtype=np.int64),
-        activation=np.array([ACTIVATION_CODES[a.kind] for a in activations], dtype=np.int64),
         alpha=np.array([dict(a.params).get("alpha", 0.0) for a in activations], dtype=np.float64),
-        indptr=np.concatenate(indptr), indices=np.concatenate(indices + [np.zeros(0, np.int64)]),
-        weights=np.concatenate(weights + [np.zeros(0)]).astype(plan.dtype),
-        bias=np.concatenate([op.bias for op in plan.ops]).astype(plan.dtype),
-        aggregation=np.concatenate(aggregation + [np.zeros(0, np.int64)]),
-        block=np.array(block, dtype=np.int64), block_sources=np.array(block_sources, dtype=np.int64),
-        block_columns=np.concatenate(block_columns + [np.zeros(0, np.int64)]),
-        block_weights=np.concatenate(block_weights + [np.zeros(0)]).astype(plan.dtype))
+        integers=integers, reals=reals, **views)
     for value in vars(arrays).values():
         if isinstance(value, np.ndarray):
             value.flags.writeable = False
@@ -175,12 +198,22 @@ def _rows(columns: np.ndarray) -> slice | np.ndarray:
     return columns
 
 
-def _forward(X, Z, A, n_inputs, first, rows, activation, alpha, indptr, indices, weights, bias, aggregation,
-             block, block_sources, block_columns, block_weights):
-    """The kernel: inputs into ``A``, then each op's weighted sums into ``Z`` and values into ``A``
-    (``Z`` may be ``A``). Written for numba; plain Python runs it too, slowly."""
+def _forward(X, Z, A, integers, reals, alpha):
+    """The kernel: inputs into ``A`` (and NaN into their rows of ``Z``, unless ``Z`` is ``A``), then
+    each op's weighted sums into ``Z`` and values into ``A``, the plan unpacked from ``integers``
+    and ``reals`` (``NativeArrays``). Written for numba; plain Python runs it too, slowly."""
+    n_inputs = integers[0]
+    at = integers[1:2 + len(INTEGER_PARTS)]  # where each of INTEGER_PARTS starts, and the last ends
+    real_at = integers[2 + len(INTEGER_PARTS):3 + len(INTEGER_PARTS) + len(REAL_PARTS)]  # and REAL_PARTS'
+    first, rows, activation = integers[at[0]:at[1]], integers[at[1]:at[2]], integers[at[2]:at[3]]
+    indptr, indices, aggregation = integers[at[3]:at[4]], integers[at[4]:at[5]], integers[at[5]:at[6]]
+    block, block_sources, block_columns = integers[at[6]:at[7]], integers[at[7]:at[8]], integers[at[8]:at[9]]
+    weights, bias = reals[real_at[0]:real_at[1]], reals[real_at[1]:real_at[2]]
+    block_weights = reals[real_at[2]:real_at[3]]
     n = X.shape[1]
     A[:n_inputs] = X
+    if Z.ctypes.data != A.ctypes.data:  # tracing: the inputs have no weighted sum
+        Z[:n_inputs] = np.nan
     total = np.empty(n, dtype=np.float64)
     widest = 0
     for k in range(len(first)):
@@ -231,52 +264,58 @@ def _forward(X, Z, A, n_inputs, first, rows, activation, alpha, indptr, indices,
             for s in range(n):
                 total[s] = bias[row]
             for j in range(indptr[row], indptr[row + 1]):
-                w = weights[j]
-                source = indices[j]
+                w, a_row = weights[j], A[indices[j]]
                 for s in range(n):
-                    total[s] += w * A[source, s]
+                    total[s] += w * a_row[s]
+            z_row = Z[start + t]
             for s in range(n):
-                Z[start + t, s] = total[s]
+                z_row[s] = total[s]
         code = activation[k]
-        if code == 5:  # softmax over the op's neurons, per sample
-            for s in range(n):
-                top = Z[start, s]
-                for t in range(1, count):
-                    z = Z[start + t, s]
-                    if z > top or math.isnan(z):  # NaN, once met, stays the top: all NaN
-                        top = z
-                norm = 0.0
-                for t in range(count):
-                    e = math.exp(Z[start + t, s] - top)
-                    A[start + t, s] = e
-                    norm += e
-                for t in range(count):
-                    A[start + t, s] = A[start + t, s] / norm
+        if code == 5:  # softmax over the op's neurons, per sample: the largest sum, exp, the norm
+            top = Z[start].copy()  # in the plan's precision, as the exps
+            for t in range(1, count):
+                z_row = Z[start + t]
+                for s in range(n):
+                    z = z_row[s]
+                    if z > top[s] or math.isnan(z):  # NaN, once met, stays the top: all NaN
+                        top[s] = z
+            norm = np.zeros(n, dtype=np.float64)
+            for t in range(count):
+                z_row, a_row = Z[start + t], A[start + t]
+                for s in range(n):
+                    e = math.exp(z_row[s] - top[s])
+                    a_row[s] = e
+                    norm[s] += e
+            for t in range(count):
+                a_row = A[start + t]
+                for s in range(n):
+                    a_row[s] = a_row[s] / norm[s]
             continue
-        # Element-wise: the op's block is one run of the flat (C-order) buffers; one loop per code.
-        low, high = start * n, (start + count) * n
+        # Element-wise: the op's block is one run of the flat (C-order) buffers; one loop per code,
+        # over views indexed from 0, which the compiler vectorises.
+        z_block, a_block = weighted[start * n:(start + count) * n], values[start * n:(start + count) * n]
         if code == 1:
-            for e in range(low, high):
-                z = weighted[e]
-                values[e] = 0.0 if z < 0.0 else z  # NaN stays NaN
+            for e in range(len(z_block)):
+                z = z_block[e]
+                a_block[e] = 0.0 if z < 0.0 else z  # NaN stays NaN
         elif code == 2:
-            for e in range(low, high):
-                z = weighted[e]
-                values[e] = z if z > 0.0 else alpha[k] * z
+            for e in range(len(z_block)):
+                z = z_block[e]
+                a_block[e] = z if z > 0.0 else alpha[k] * z
         elif code == 3:
-            for e in range(low, high):
-                values[e] = math.tanh(weighted[e])
+            for e in range(len(z_block)):
+                a_block[e] = math.tanh(z_block[e])
         elif code == 4:
-            for e in range(low, high):
-                z = weighted[e]
+            for e in range(len(z_block)):
+                z = z_block[e]
                 if z >= 0.0:
-                    values[e] = 1.0 / (1.0 + math.exp(-z))
+                    a_block[e] = 1.0 / (1.0 + math.exp(-z))
                 else:  # also NaN: exp(NaN) is NaN
                     exp = math.exp(z)
-                    values[e] = exp / (1.0 + exp)
+                    a_block[e] = exp / (1.0 + exp)
         else:
-            for e in range(low, high):
-                values[e] = weighted[e]
+            for e in range(len(z_block)):
+                a_block[e] = z_block[e]
 
 
 @functools.cache
@@ -308,6 +347,4 @@ def run_native(arrays: NativeArrays, X: np.ndarray, Z: np.ndarray, A: np.ndarray
     >>> A[-4:].sum(axis=0)  # softmax outputs
     array([1., 1.])
     """
-    _kernel()(X, Z, A, arrays.n_inputs, arrays.first, arrays.rows, arrays.activation, arrays.alpha,
-              arrays.indptr, arrays.indices, arrays.weights, arrays.bias, arrays.aggregation, arrays.block,
-              arrays.block_sources, arrays.block_columns, arrays.block_weights)
+    _kernel()(X, Z, A, arrays.integers, arrays.reals, arrays.alpha)

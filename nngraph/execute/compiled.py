@@ -308,21 +308,20 @@ def trace_plan(plan: CompiledPlan, x: ArrayLike) -> Trace:
     """
     ir, program = plan.plan, plan.program
     batch, _ = as_batch(x, len(ir.inputs), ir.dtype)
-    values = _buffer(program, len(batch), ir.dtype)
-    weighted_sums = np.empty_like(values)
-    weighted_sums[: len(ir.inputs)] = np.nan  # inputs have no weighted sum; every other row is written
+    values, weighted_sums = _buffer(program, len(batch), ir.dtype), _buffer(program, len(batch), ir.dtype)
     n = ir.n_columns
     if 0 < len(batch) <= program.native_batch_limit:  # the limit first: ``native`` is built on first use
         run_native(program.native, batch.T, weighted_sums, values)  # scalar code keeps no sums
     else:
+        weighted_sums[: len(ir.inputs)].fill(np.nan)  # inputs have no weighted sum; every other row is written
         values[: len(ir.inputs)] = batch.T
         with np.errstate(over="ignore", invalid="ignore"):
             program.forward(batch.T, weighted_sums, values)
             if _needs_exact(program, values[:n]):  # the last row may be unused, and uninitialised
                 program.exact(batch.T, weighted_sums, values)
-    return Trace(weighted_sums=weighted_sums[:n].T, values=values[:n].T, columns=ir.columns,
-                 input_nodes=ir.inputs, output_nodes=ir.outputs, groups=ir.groups, layers=ir.layers,
-                 source=plan)
+    return Trace.of_fields(weighted_sums=weighted_sums[:n].T, values=values[:n].T, columns=ir.columns,
+                           input_nodes=ir.inputs, output_nodes=ir.outputs, groups=ir.groups,
+                           layers=ir.layers, source=plan)
 
 
 def _needs_exact(program: Program, watched: np.ndarray) -> bool:
