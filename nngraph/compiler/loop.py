@@ -66,18 +66,25 @@ def level_loop_lines(plan: Plan, constants: dict[str, object]) -> tuple[list[str
     ``constants``), and how many numpy calls a run makes (for the cost model)."""
     levels = []
     calls = 0
+    # Every op's connections as one CSR over all targets (targets are columns n_inputs onwards, in
+    # op order), then cut level by level: one sort for the whole plan, not one per level.
+    rows = sparse_rows(plan, list(plan.ops))
+    n_inputs = len(plan.inputs)
     for _, level in groupby(plan.ops, key=lambda op: op.level):  # ops run level by level
         ops = list(level)
-        rows = sparse_rows(plan, ops)
-        for array in (rows.indptr, rows.columns, rows.weights, rows.bias):
-            array.flags.writeable = False
         activations = []
         for op in ops:
             low = plan.columns[op.targets[0]]
             function = None if op.activation == "linear" else resolve_activation(op.activation).function
             activations.append((low, low + len(op.targets), function))
         start, stop = activations[0][0], activations[-1][1]
-        levels.append((start, stop, rows.indptr, rows.columns, rows.weights, rows.bias, tuple(activations)))
+        first, last = start - n_inputs, stop - n_inputs
+        indptr = rows.indptr[first:last + 1] - rows.indptr[first]
+        span = slice(int(rows.indptr[first]), int(rows.indptr[last]))
+        arrays = (indptr, rows.columns[span], rows.weights[span], rows.bias[first:last])
+        for array in arrays:
+            array.flags.writeable = False
+        levels.append((start, stop, *arrays, tuple(activations)))
         calls += 2 + len(ops)
     constants["LEVELS"] = tuple(levels)
     lines = [f"A[0:{len(plan.inputs)}] = X  # the sparse products read inputs from A",
