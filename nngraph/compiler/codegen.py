@@ -103,59 +103,68 @@ class Program:
     @property
     def scalar(self) -> Callable[[list[float]], list[float]] | None:
         """The scalar code's function (built on first use), or ``None``."""
-        return self._small_batch_paths()["scalar"] if self.scalar_batch_limit else None
+        return self._part("scalar")[0] if self.scalar_batch_limit else None
 
     @property
     def native(self) -> NativeArrays | None:
         """The native kernel's arrays (built on first use), or ``None``."""
-        return self._small_batch_paths()["native"] if self.native_batch_limit else None
+        return self._part("native") if self.native_batch_limit else None
 
     @property
     def exact(self) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None:
         """The pass over real connections only (built on first use), or ``None``."""
-        return self._small_batch_paths()["exact"] if self.padded else None
+        return self._part("exact")[0] if self.padded else None
 
     @property
     def code(self) -> str:
         """The whole source: the numpy pass, its exact form and the scalar code where the plan has them."""
-        return self._small_batch_paths()["code"]
+        code = self.numpy_code
+        if self.padded:
+            code += "\n\n" + self._part("exact")[1]
+        if self.scalar_batch_limit:
+            code += "\n\n" + self._part("scalar")[1]
+        return code
 
     @property
     def constants(self) -> Mapping[str, object]:
         """The constants ``code`` names."""
-        return self._small_batch_paths()["constants"]
+        return self._part("exact")[2] if self.padded else self.numpy_constants
 
-    def _small_batch_paths(self) -> dict[str, object]:
-        """The scalar code, its source and the native arrays, built once (the first caller builds,
-        under the lock; the others wait for it, then read)."""
+    def _part(self, name: str) -> object:
+        """One part built on first use (``exact``, ``scalar`` or ``native``), built once: the first
+        caller builds it under the lock, the others wait for it, then read."""
         built = self._built
-        if not built:
+        if name not in built:
             with self._lock:
-                if not built:
-                    built.update(_small_batch_paths(self))
-        return built
+                if name not in built:
+                    built[name] = _BUILDERS[name](self)
+        return built[name]
 
 
-def _small_batch_paths(program: Program) -> dict[str, object]:
-    """What ``Program`` builds on first use: ``code``, ``constants``, ``exact``, ``scalar`` and ``native``."""
-    plan, code, scalar, exact, constants = program.plan, program.numpy_code, None, None, program.numpy_constants
-    if program.padded:
-        added: dict[str, object] = {}
-        exact_code = "\n".join(_forward(plan, added, program.options, exact=True)[0]) + "\n"
-        _check_source(exact_code)
-        constants = _stored_constants({**constants, **added})
-        namespace = dict(constants)
-        exec(compile(code + "\n\n" + exact_code, f"<nngraph plan of {len(plan.ops)} ops>", "exec"), namespace)
-        code, exact = code + "\n\n" + exact_code, namespace["forward_exact"]
-    if program.scalar_batch_limit:
-        lines = scalar_source(plan, options=program.options)
-        scalar_code = "\n".join(lines) + "\n"
-        _check_source(scalar_code)
-        namespace = {"exp": math.exp, "tanh": math.tanh}
-        exec(compile(scalar_code, f"<nngraph scalar code of {len(plan.ops)} ops>", "exec"), namespace)
-        code, scalar = code + "\n\n" + scalar_code, namespace["forward_scalar"]
-    native = native_arrays(plan) if program.native_batch_limit else None
-    return {"code": code, "constants": constants, "exact": exact, "scalar": scalar, "native": native}
+def _exact_pass(program: Program) -> tuple[Callable, str, Mapping[str, object]]:
+    """The pass over real connections only: its function, its source, and the constants the whole
+    source names (the numpy pass's and its own, equal arrays stored once)."""
+    added: dict[str, object] = {}
+    exact_code = "\n".join(_forward(program.plan, added, program.options, exact=True)[0]) + "\n"
+    _check_source(exact_code)
+    constants = _stored_constants({**program.numpy_constants, **added})
+    namespace = dict(constants)
+    whole = program.numpy_code + "\n\n" + exact_code  # the numpy pass's header imports what both use
+    exec(compile(whole, f"<nngraph plan of {len(program.plan.ops)} ops>", "exec"), namespace)
+    return namespace["forward_exact"], exact_code, constants
+
+
+def _scalar_code(program: Program) -> tuple[Callable, str]:
+    """The straight-line scalar code for one sample: its function and its source."""
+    scalar_code = "\n".join(scalar_source(program.plan, options=program.options)) + "\n"
+    _check_source(scalar_code)
+    namespace = {"exp": math.exp, "tanh": math.tanh}
+    exec(compile(scalar_code, f"<nngraph scalar code of {len(program.plan.ops)} ops>", "exec"), namespace)
+    return namespace["forward_scalar"], scalar_code
+
+
+_BUILDERS: dict[str, Callable[[Program], object]] = {
+    "exact": _exact_pass, "scalar": _scalar_code, "native": lambda program: native_arrays(program.plan)}
 
 
 def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Program:
