@@ -6,7 +6,8 @@ order:
 1. inputs hold columns ``0 .. n_inputs - 1`` in input order;
 2. each op sits at its own index, computes a known operation, has a known kind and activation,
    targets at least one neuron, and splits them into ``groups`` of one size (only a group-wise
-   activation has more than one);
+   activation has more than one); a mixed op's activation runs are canonical, element-wise,
+   distinct from their neighbours and cover its targets;
 3. every computed neuron of the network is computed by exactly one op, and no op computes an input;
 4. the neuron <-> column map is a bijection onto ``0 .. n_columns - 1``, each op's targets taking
    the next contiguous columns in order;
@@ -33,8 +34,8 @@ from scipy import sparse
 from nngraph.core.activations import resolve_activation
 from nngraph.core.aggregations import known_aggregations
 from nngraph.errors import CompileError, UnknownActivationError
-from nngraph.ir.plan import (AGGREGATE, DENSE, KINDS, OPERATIONS, SHARED, SPARSE, AggregateOp, FusedOp, Op, Plan,
-                             SharedOp)
+from nngraph.ir.plan import (AGGREGATE, DENSE, KINDS, MIXED, OPERATIONS, SHARED, SPARSE, AggregateOp,
+                             FusedOp, Op, Plan, SharedOp)
 
 
 def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
@@ -94,18 +95,42 @@ def _check_header(op: Op, position: int, where: str) -> None:
                     "a SharedOp")
     if not op.targets:
         raise _fail(where, op, "computes no neuron")
-    try:
-        name = resolve_activation(op.activation).name
-    except UnknownActivationError as error:
-        raise _fail(where, op, str(error), op.targets) from None
-    if name != op.activation:
-        raise _fail(where, op, f"activation {op.activation!r} is not canonical (expected {name!r})",
-                    op.targets)
+    runs = op.activation_runs()
+    for name, _, _ in runs:
+        try:
+            canonical = resolve_activation(name).name
+        except UnknownActivationError as error:
+            raise _fail(where, op, str(error), op.targets) from None
+        if canonical != name:
+            raise _fail(where, op, f"activation {name!r} is not canonical (expected {canonical!r})",
+                        op.targets)
+    mixed = op.activations is not None
+    if mixed:
+        _check_runs(op, runs, where)
     groups = getattr(op, "groups", 1)
     if not isinstance(groups, int) or groups < 1 or len(op.targets) % groups or (
-            groups > 1 and not resolve_activation(op.activation).group_wise):
+            groups > 1 and (mixed or not resolve_activation(op.activation).group_wise)):
         raise _fail(where, op, f"groups={groups!r} must be a whole number of at least 1 dividing its "
                     f"{len(op.targets)} targets, and 1 unless its activation is group-wise")
+
+
+def _check_runs(op: FusedOp, runs: list[tuple[str, int, int]], where: str) -> None:
+    """A mixed op's runs: ``activation`` says ``"mixed"``, at least two runs of positive length cover
+    the targets, neighbours differ, and none is group-wise (those normalise over a whole op)."""
+    if op.activation != MIXED:
+        raise _fail(where, op, f"has activation runs but says activation {op.activation!r}; a mixed op "
+                    f"says {MIXED!r}")
+    if len(runs) < 2 or runs[-1][2] != len(op.targets) or any(stop <= start for _, start, stop in runs):
+        raise _fail(where, op, f"activation runs {op.activations!r} must be at least two runs of "
+                    f"positive length covering its {len(op.targets)} targets")
+    for (name, start, stop), (after, _, _) in zip(runs, runs[1:]):
+        if name == after:
+            raise _fail(where, op, f"neighbouring activation runs both {name!r}: join them",
+                        op.targets[start:stop])
+    for name, start, stop in runs:
+        if resolve_activation(name).group_wise:
+            raise _fail(where, op, f"a run of group-wise activation {name!r} in a mixed op; a group-wise "
+                        "activation normalises over an op of its own", op.targets[start:stop])
 
 
 def _check_targets(plan: Plan, op: Op, computed_by: dict[Hashable, int],

@@ -9,7 +9,10 @@ Op kinds
 --------
 Every op computes, for each of its targets ``t``, a weighted sum ``z[t]`` and a value
 ``a[t] = activation(z[t])`` (``softmax`` normalises over the op's targets, or over each of its
-``groups``: equal runs of consecutive targets). The kinds of op, by
+``groups``: equal runs of consecutive targets). A weighted-sum op may apply different element-wise
+activations to runs of consecutive targets (``activations``: the neurons of one level, whatever
+their activations, are then one product); every consumer reads them through
+``op.activation_runs()``, which gives one run for an op of one activation. The kinds of op, by
 what they compute (``op.operation``), each with its formula:
 
 ``"weighted_sum"`` (``FusedOp``)
@@ -86,6 +89,7 @@ WEIGHTED_SUM = "weighted_sum"
 AGGREGATE = "aggregate"
 SHARED = "shared"
 OPERATIONS = (WEIGHTED_SUM, AGGREGATE, SHARED)  # the op kinds of the module doc, by what they compute
+MIXED = "mixed"  # the ``activation`` of a FusedOp whose runs of targets have different activations
 DENSE = "dense"
 SPARSE = "sparse"
 KINDS = (DENSE, SPARSE)  # the storage kinds of a FusedOp
@@ -96,8 +100,38 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
+class _Activated:
+    """What every op kind shares about its activations: ``activation_runs``."""
+
+    activation: str
+    activations: tuple[tuple[str, int], ...] | None
+    targets: tuple[Hashable, ...]
+
+    def activation_runs(self) -> list[tuple[str, int, int]]:
+        """Each run of targets of one activation: ``(canonical name, start, stop)``, positions in
+        ``targets``, covering them in order; one run unless the op is mixed (``activations``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> op = fused_op(index=0, targets=["h", "g", "k"], sources=["x"], weights=np.ones((1, 3)),
+        ...               bias=np.zeros(3), activations=[("relu", 2), ("tanh", 1)], level=1)
+        >>> op.activation, op.activation_runs()
+        ('mixed', [('relu', 0, 2), ('tanh', 2, 3)])
+        """
+        runs = self.activations
+        if runs is None:
+            return [(self.activation, 0, len(self.targets))]
+        bounds = np.cumsum([0] + [count for _, count in runs]).tolist()
+        return [(name, start, stop) for (name, _), start, stop in zip(runs, bounds[:-1], bounds[1:])]
+
+    def target_activations(self) -> list[str]:
+        """Each target's activation, in target order."""
+        return [name for name, start, stop in self.activation_runs() for _ in range(stop - start)]
+
+
 @dataclass(frozen=True, eq=False, repr=False)
-class FusedOp:
+class FusedOp(_Activated):
     """One fused op: ``a[targets] = activation(a[sources] @ weights + bias)``.
 
     Fields
@@ -109,7 +143,12 @@ class FusedOp:
     weights : shape ``(len(sources), len(targets))``; zero where there is no connection. A sparse
         op stores exactly its connections, those of weight 0.0 included.
     bias : shape ``(len(targets),)``.
-    activation : canonical activation name (``resolve_activation(...).name``).
+    activation : canonical activation name (``resolve_activation(...).name``); ``"mixed"`` (``MIXED``)
+        when runs of targets have different activations, which is no activation name.
+    activations : for a mixed op, the runs of consecutive targets of one element-wise activation,
+        ``((canonical name, count), ...)`` in target order, two neighbours never the same name
+        (never a group-wise activation); ``None`` for an op of one activation. Read both through
+        ``activation_runs()``.
     nonzeros : nonzero weights; density : ``nonzeros / weights.size`` (1.0 when empty).
     level : the level its targets are scheduled at (longest path from the inputs).
     groups : for a group-wise activation (softmax, layer_norm), how many runs of consecutive targets,
@@ -135,6 +174,7 @@ class FusedOp:
     level: int
     connected: np.ndarray | None = field(default=None, repr=False)
     groups: int = 1
+    activations: tuple[tuple[str, int], ...] | None = None
 
     def __repr__(self) -> str:
         return (f"FusedOp(index={self.index}, kind={self.kind!r}, activation={self.activation!r}, "
@@ -201,9 +241,14 @@ class FusedOp:
 
 
 def fused_op(*, index: int, targets: Iterable[Hashable], sources: Iterable[Hashable],
-             weights: np.ndarray | sparse.sparray, bias: np.ndarray, activation: str, level: int,
-             kind: str | None = None, connected: np.ndarray | None = None, groups: int = 1) -> FusedOp:
+             weights: np.ndarray | sparse.sparray, bias: np.ndarray, level: int, activation: str | None = None,
+             activations: Iterable[tuple[str, int]] | None = None, kind: str | None = None,
+             connected: np.ndarray | None = None, groups: int = 1) -> FusedOp:
     """Return a ``FusedOp`` with its counts and connections filled in and its arrays read-only.
+
+    Give either ``activation`` (one for all targets) or ``activations``, runs ``(name, count)`` over
+    consecutive targets: neighbouring runs of one name are joined, and runs of a single name make
+    an op of that activation (``activation`` is then that name, otherwise ``"mixed"``).
 
     ``kind`` defaults to the kind of ``weights``; given, the weights are converted to it. Sparse
     weights handed in as a canonical ``csr_array`` become the op's own (and read-only).
@@ -235,10 +280,34 @@ def fused_op(*, index: int, targets: Iterable[Hashable], sources: Iterable[Hasha
         nonzeros = int(np.count_nonzero(matrix))
         mask = _dense_connections(matrix, weights, connected, nonzeros)
     size = matrix.shape[0] * matrix.shape[1]
+    activation, runs = _activation_fields(activation, activations)
     return FusedOp(index=index, kind=kind, targets=tuple(targets), sources=tuple(sources),
                    weights=matrix, bias=_frozen(np.array(bias)), activation=activation,
                    nonzeros=nonzeros, density=nonzeros / size if size else 1.0, level=level,
-                   connected=mask, groups=groups)
+                   connected=mask, groups=groups, activations=runs)
+
+
+def _activation_fields(activation: str | None, activations: Iterable[tuple[str, int]] | None
+                       ) -> tuple[str, tuple[tuple[str, int], ...] | None]:
+    """``activation`` and ``activations`` of a ``FusedOp``: the runs joined where neighbours share a
+    name, and ``None`` (with that name as ``activation``) when one name remains."""
+    if activations is None:
+        if activation is None:
+            raise TypeError("fused_op needs activation or activations")
+        return activation, None
+    if activation is not None:
+        raise TypeError("fused_op takes activation or activations, not both")
+    runs: list[tuple[str, int]] = []
+    for name, count in activations:
+        if runs and runs[-1][0] == name:
+            runs[-1] = (name, runs[-1][1] + int(count))
+        elif count:
+            runs.append((name, int(count)))
+    if not runs:
+        raise ValueError("fused_op's activations cover no target")
+    if len(runs) == 1:
+        return runs[0][0], None
+    return MIXED, tuple(runs)
 
 
 def _sparse_connections(weights: np.ndarray | sparse.sparray,
@@ -300,7 +369,7 @@ class Reduction:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class AggregateOp:
+class AggregateOp(_Activated):
     """The gather-and-reduce op: each target's weighted sum is its bias plus an aggregation (max,
     product, ...) of its weighted terms, reduction by reduction; then the activation (see the module
     doc). It presents its connections as ``FusedOp`` does (``shape``, ``connection_matrix()``, ...),
@@ -323,6 +392,7 @@ class AggregateOp:
     operation = AGGREGATE
     padded = False  # every term is a connection
     connected = None
+    activations = None  # one activation for all targets
 
     def __repr__(self) -> str:
         return (f"AggregateOp(index={self.index}, aggregations={self.aggregations!r}, "
@@ -401,7 +471,7 @@ def aggregate_op(*, index: int, targets: Iterable[Hashable], sources: Iterable[H
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class SharedOp:
+class SharedOp(_Activated):
     """The shared-weights op: ``z[f * P + p] = bias[f * P + p] + sum over entries k with
     window[p, k] >= 0 of kernel[k, f] * a[sources[window[p, k]]]``, then the activation.
 
@@ -436,6 +506,7 @@ class SharedOp:
     operation = SHARED
     padded = False  # a window entry without a source reads a row of zeros, which is never NaN
     connected = None
+    activations = None  # one activation for all targets (a shared kernel)
 
     def __repr__(self) -> str:
         return (f"SharedOp(index={self.index}, activation={self.activation!r}, kernel {self.entries}x"
