@@ -46,7 +46,8 @@ AGGREGATION_CODES = {"sum": 0, "product": 1}
 
 @dataclass(frozen=True, eq=False)
 class NativeArrays:
-    """A plan as the kernel reads it: op ``k`` writes columns ``first[k]`` to ``first[k] +
+    """A plan as the kernel reads it, in kernel ops: one per op, or one per run of targets of one
+    activation of a mixed op (``activation_runs``). Kernel op ``k`` writes columns ``first[k]`` to ``first[k] +
     rows[k + 1] - rows[k]``, from CSR rows ``rows[k]`` to ``rows[k + 1]`` of ``indptr``,
     ``indices`` (buffer columns) and ``weights``, combined by ``aggregation`` per row (a code of
     ``AGGREGATION_CODES``), plus ``bias`` per row; ``activation[k]`` is a code of
@@ -94,8 +95,9 @@ def has_native_form(plan: Plan) -> bool:
     """Whether the kernel can run ``plan``: every op a weighted sum, or an aggregate op whose
     aggregations have a native form (shared-weight ops have code of their own), whose activation
     has a native form, a softmax over all the op's neurons (not several groups)."""
-    return all(_native_aggregations(op) and resolve_activation(op.activation).kind in ACTIVATION_CODES
-               and getattr(op, "groups", 1) == 1 for op in plan.ops)
+    return all(_native_aggregations(op) and getattr(op, "groups", 1) == 1
+               and all(resolve_activation(name).kind in ACTIVATION_CODES
+                       for name, _, _ in op.activation_runs()) for op in plan.ops)
 
 
 def _native_aggregations(op: Op) -> bool:
@@ -117,25 +119,30 @@ def native_arrays(plan: Plan) -> NativeArrays:
     """
     indptr, indices, weights, aggregation = [np.zeros(1, dtype=np.int64)], [], [], []
     block, block_sources, block_columns, block_weights = [], [0], [], []
+    first, counts_of, activations = [], [], []
     for op in plan.ops:
         sources = np.array([plan.columns[node] for node in op.sources], dtype=np.int64)
-        if _is_block(op):
-            block.append(sum(len(part) for part in block_weights))
-            block_columns.append(sources)
-            block_weights.append(op.weights.reshape(-1))
-        else:
-            block.append(-1)
-            block_columns.append(np.zeros(0, dtype=np.int64))
+        start = plan.columns[op.targets[0]]
+        for name, low, high in op.activation_runs():  # one kernel op per run of one activation
+            first.append(start + low)
+            counts_of.append(high - low)
+            activations.append(resolve_activation(name))
+            if _is_block(op):
+                block.append(sum(len(part) for part in block_weights))
+                block_columns.append(sources)
+                block_weights.append(np.ascontiguousarray(op.weights[:, low:high]).reshape(-1))
+            else:
+                block.append(-1)
+                block_columns.append(np.zeros(0, dtype=np.int64))
+            block_sources.append(block_sources[-1] + len(block_columns[-1]))
         counts, rows, values, codes = _terms(op) if isinstance(op, AggregateOp) else _connections(op)
-        block_sources.append(block_sources[-1] + len(block_columns[-1]))
         indptr.append(np.cumsum(counts, dtype=np.int64) + indptr[-1][-1])
         indices.append(sources[rows])
         weights.append(values)
         aggregation.append(codes)
-    activations = [resolve_activation(op.activation) for op in plan.ops]
     named = {
-        "first": np.array([plan.columns[op.targets[0]] for op in plan.ops], dtype=np.int64),
-        "rows": np.cumsum([0] + [len(op.targets) for op in plan.ops], dtype=np.int64),
+        "first": np.array(first, dtype=np.int64),
+        "rows": np.cumsum([0] + counts_of, dtype=np.int64),
         "activation": np.array([ACTIVATION_CODES[a.kind] for a in activations], dtype=np.int64),
         "indptr": np.concatenate(indptr), "indices": np.concatenate(indices + [np.zeros(0, np.int64)]),
         "aggregation": np.concatenate(aggregation + [np.zeros(0, np.int64)]),
