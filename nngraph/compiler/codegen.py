@@ -253,7 +253,7 @@ def _numpy_calls(line: str) -> int:
     a view, else one, plus one per call nested in it along an axis (the reduction ``z.max(axis=0)``
     of a softmax, the gather ``A.take(i0, axis=0)``)."""
     text = line.strip()
-    skipped = ("#", "if ", "else:", "return ", "z, a =", "zg, ag =", "n = ", "a_flat, z_flat =")
+    skipped = ("#", "if ", "else:", "return ", "z, a =", "zg, ag =", "zr, ar =", "n = ", "a_flat, z_flat =")
     if not text or text.startswith(skipped):
         return 0
     return 1 + text.count("axis=")

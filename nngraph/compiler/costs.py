@@ -65,7 +65,7 @@ The choices that depend on what work costs are each taken here, from the same fi
   DAG with skip connections, a NEAT-style genome): 12 to 41 us per connection, six to twenty times
   the time to build the graph. The array path (``graph_arrays`` -> ``lower_arrays``) reads each
   connection once and lowers in numpy calls per level, 0.5 to 1 us per connection whatever the
-  shape. It makes what ``merge_levels`` makes of the groups (one op per level and activation), each
+  shape. It makes what ``merge_levels`` makes of the groups (one op per level, a run per activation), each
   op sparse or dense, so it is taken when the passes ask for ``merge_levels`` and ``choose_kinds``
   (which then picks each op's kind as on the graph path), the graph has at least
   ``ARRAY_LOWERING_CONNECTIONS`` connections (below, both take a few milliseconds and the graph
@@ -346,9 +346,10 @@ def scalar_batch_limit(plan: Plan, *, numpy_calls: int) -> int:
     (example at ``scalar_code_allowed``)."""
     per_sample = SAMPLE_NS + SCALAR_CONNECTION_NS * sum(op.connections for op in plan.ops)
     for op in plan.ops:
-        kind = resolve_activation(op.activation).kind
-        cost = "softmax" if kind == "softmax" else "call" if kind in ("tanh", "sigmoid") else "inline"
-        per_sample += NEURON_NS[cost] * len(op.targets)
+        for name, start, stop in op.activation_runs():
+            kind = resolve_activation(name).kind
+            cost = "softmax" if kind == "softmax" else "call" if kind in ("tanh", "sigmoid") else "inline"
+            per_sample += NEURON_NS[cost] * (stop - start)
     return min(SCALAR_MAX_BATCH, int(NUMPY_CALL_NS * numpy_calls // per_sample))
 
 

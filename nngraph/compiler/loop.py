@@ -1,21 +1,23 @@
 """The level loop: a plan of many small ops runs as one short loop over its levels, its data in constants.
 
 Straight-line code (``nngraph.compiler.codegen``) writes a few lines per op, and writing and
-compiling them costs tens of microseconds per op: for a plan of many small ops that is built for
-one use, such as a generation of neuroevolution genomes (``nngraph.population``), more than
-running it. Where every op is a weighted sum with an element-wise activation, the sparse ops of a level
-already share one sparse product (``nngraph.compiler.products``); the level loop makes the same
-numpy calls in the same order, with the code fixed and each level's arrays in the constant
-``LEVELS``, one entry per level (small dense ops join their level's product)::
+compiling them costs tens of microseconds per op (and per activation run of a mixed op): for a plan
+of many small ops that is built for one use, such as a generation of neuroevolution genomes
+(``nngraph.population``), more than running it. Where every op is a weighted sum with an
+element-wise activation, the sparse ops of a level already share one sparse product
+(``nngraph.compiler.products``); the level loop makes the same numpy calls in the same order, with
+the code fixed and each level's arrays in the constant ``LEVELS``, one entry per level (small dense
+ops join their level's product)::
 
     (start, stop, P, J, V, b, activations)
 
 ``Z[start:stop]`` are the level's weighted sums: set to the biases ``b``, then ``P``, ``J``, ``V``
 (CSR arrays, one row per target, indexed by buffer column) are added by the sparse kernel. Each op
-of the level is one ``(low, high, f)`` of ``activations``: its values ``A[low:high]`` are
-``f(Z[low:high])``, ``f`` the activation registry's function (``None`` for linear: the value is
-the weighted sum). Codegen takes this form for a plan of at least ``LEVEL_LOOP_OPS`` ops
-(``nngraph.compiler.costs``) unless ``CodegenOptions(level_loop=False)``.
+of the level, or each run of one activation of a mixed op, is one ``(low, high, f)`` of
+``activations``: its values ``A[low:high]`` are ``f(Z[low:high])``, ``f`` the activation registry's
+function (``None`` for linear: the value is the weighted sum). Codegen takes this form for a plan of
+at least ``LEVEL_LOOP_OPS`` ops or runs (``nngraph.compiler.costs``) unless
+``CodegenOptions(level_loop=False)``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ LOOP = [
 
 def level_loop_applies(plan: Plan, *, options: CodegenOptions) -> bool:
     """Whether codegen writes ``plan`` as the level loop: switched on, at least ``LEVEL_LOOP_OPS``
-    ops, each a weighted sum with one element-wise activation, sparse, or dense and small enough
+    activations to apply (an op's, or each run's of a mixed op: straight-line code writes lines for
+    each), each op a weighted sum with one element-wise activation, sparse, or dense and small enough
     to join its level's sparse product with its connections only (``joins_level_loop``).
 
     Examples
@@ -51,12 +54,14 @@ def level_loop_applies(plan: Plan, *, options: CodegenOptions) -> bool:
     >>> level_loop_applies(build_plan(lesson_model().graph), options=CodegenOptions())  # 3 ops
     False
     """
-    return options.level_loop and len(plan.ops) >= LEVEL_LOOP_OPS and all(_loops(plan, op) for op in plan.ops)
+    return (options.level_loop and sum(len(op.activation_runs()) for op in plan.ops) >= LEVEL_LOOP_OPS
+            and all(_loops(plan, op) for op in plan.ops))
 
 
 def _loops(plan: Plan, op: object) -> bool:
     """Whether the level loop computes ``op``."""
-    if not (isinstance(op, FusedOp) and op.groups == 1 and not resolve_activation(op.activation).group_wise):
+    if not (isinstance(op, FusedOp) and op.groups == 1
+            and not any(resolve_activation(name).group_wise for name, _, _ in op.activation_runs())):
         return False
     return op.kind == SPARSE or (op.kind == DENSE and joins_level_loop(op, reads_slice=plan.reads_slice(op)))
 
@@ -74,9 +79,10 @@ def level_loop_lines(plan: Plan, constants: dict[str, object]) -> tuple[list[str
         ops = list(level)
         activations = []
         for op in ops:
-            low = plan.columns[op.targets[0]]
-            function = None if op.activation == "linear" else resolve_activation(op.activation).function
-            activations.append((low, low + len(op.targets), function))
+            column = plan.columns[op.targets[0]]
+            for name, low, high in op.activation_runs():
+                function = None if name == "linear" else resolve_activation(name).function
+                activations.append((column + low, column + high, function))
         start, stop = activations[0][0], activations[-1][1]
         first, last = start - n_inputs, stop - n_inputs
         indptr = rows.indptr[first:last + 1] - rows.indptr[first]
@@ -85,7 +91,7 @@ def level_loop_lines(plan: Plan, constants: dict[str, object]) -> tuple[list[str
         for array in arrays:
             array.flags.writeable = False
         levels.append((start, stop, *arrays, tuple(activations)))
-        calls += 2 + len(ops)
+        calls += 2 + len(activations)
     constants["LEVELS"] = tuple(levels)
     lines = [f"A[0:{len(plan.inputs)}] = X  # the sparse products read inputs from A",
              "n = X.shape[1]",

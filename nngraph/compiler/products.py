@@ -40,14 +40,15 @@ from nngraph.ir.text import op_comment
 # Activations with an in-place numpy form (``CodegenOptions.in_place_activations``); others call
 # the registry's function.
 IN_PLACE = {
-    "relu": ["np.maximum(z, 0.0, out=a)"],
-    "tanh": ["np.tanh(z, out=a)"],
+    "relu": ["np.maximum({z}, 0.0, out={a})"],
+    "tanh": ["np.tanh({z}, out={a})"],
     # (1 + tanh(z / 2)) / 2 equals 1 / (1 + exp(-z)) and never overflows; numpy's tanh is as
     # vectorised as its exp, and no reciprocal is needed (a quarter less time for the same calls).
     # Its error is absolute, within an ulp of 1: a value below that (z < -37 in float64) is 0.
-    "sigmoid": ["np.multiply(z, 0.5, out=a)", "np.tanh(a, out=a)", "a *= 0.5", "a += 0.5"],
-    "softmax": ["np.subtract(z, z.max(axis=0), out=a)", "np.exp(a, out=a)", "a /= a.sum(axis=0)"],
-}
+    "sigmoid": ["np.multiply({z}, 0.5, out={a})", "np.tanh({a}, out={a})", "{a} *= 0.5", "{a} += 0.5"],
+    "softmax": ["np.subtract({z}, {z}.max(axis=0), out={a})", "np.exp({a}, out={a})",
+                "{a} /= {a}.sum(axis=0)"],
+}  # each line a template over the views ``z`` and ``a``
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def product_groups(plan: Plan, *, exact: bool) -> list[list[FusedOp]]:
     >>> G.add_node("h", role="hidden", activation="tanh"); G.add_node("g", role="hidden")
     >>> G.add_node("y", role="output")
     >>> G.add_weighted_edges_from([("x", "h", 1.0), ("x", "g", 1.0), ("h", "y", 1.0), ("g", "y", 1.0)])
-    >>> plan = choose_kinds(build_plan(G), kind="sparse")
+    >>> plan = choose_kinds(build_plan(G, passes=()), kind="sparse")  # unmerged: an op per activation
     >>> [[op.index for op in ops] for ops in product_groups(plan, exact=False)]  # h and g: level 1
     [[0, 1], [2]]
     """
@@ -361,19 +362,34 @@ def _span(low: int, high: int, n_inputs: int) -> tuple[str, bool]:
 
 def activation_lines(op: FusedOp | AggregateOp | SharedOp, constants: dict[str, object],
                      options: CodegenOptions) -> list[str]:
-    """The lines computing an op's values ``a`` from its weighted sums ``z`` (views of its block)."""
-    activation = resolve_activation(op.activation)
-    if op.activation == "linear":
-        return ["if Z is not A:  # linear: the value is the weighted sum", "    a[...] = z"]
+    """The lines computing an op's values ``a`` from its weighted sums ``z`` (views of its block);
+    for a mixed op, each run of targets of one activation over its views ``zr, ar`` of the block."""
+    runs = op.activation_runs()
+    if len(runs) == 1:
+        return _one_activation(op, op.activation, str(op.index), constants, options)
+    lines = []
+    for run, (name, start, stop) in enumerate(runs):
+        lines.append(f"zr, ar = z[{start}:{stop}], a[{start}:{stop}]  # targets {start}-{stop - 1}: {name}")
+        lines += _one_activation(op, name, f"{op.index}_{run}", constants, options, z="zr", a="ar")
+    return lines
+
+
+def _one_activation(op: FusedOp | AggregateOp | SharedOp, name: str, suffix: str, constants: dict[str, object],
+                    options: CodegenOptions, *, z: str = "z", a: str = "a") -> list[str]:
+    """The lines applying the activation ``name`` to all of the views ``z`` into ``a`` (its function,
+    if called, the constant ``f<suffix>``)."""
+    activation = resolve_activation(name)
+    if name == "linear":
+        return ["if Z is not A:  # linear: the value is the weighted sum", f"    {a}[...] = {z}"]
     groups = getattr(op, "groups", 1)
     if groups > 1:
         return _grouped_activation_lines(op, activation.function, groups, constants, options)
-    if options.in_place_activations and op.activation in IN_PLACE:
-        return list(IN_PLACE[op.activation])
-    constants[f"f{op.index}"] = activation.function
+    if options.in_place_activations and name in IN_PLACE:
+        return [line.format(z=z, a=a) for line in IN_PLACE[name]]
+    constants[f"f{suffix}"] = activation.function
     if activation.group_wise:
-        return [f"a[...] = f{op.index}(z.T).T  # {op.activation} over the op's neurons"]
-    return [f"a[...] = f{op.index}(z)  # {op.activation}"]
+        return [f"{a}[...] = f{suffix}({z}.T).T  # {name} over the op's neurons"]
+    return [f"{a}[...] = f{suffix}({z})  # {name}"]
 
 
 def _grouped_activation_lines(op: FusedOp, function: object, groups: int, constants: dict[str, object],

@@ -78,11 +78,13 @@ def has_scalar_form(plan: Plan, *, options: CodegenOptions) -> bool:
     if not scalar_code_allowed(plan, options=options):
         return False
     for op in plan.ops:
-        activation = resolve_activation(op.activation)
-        kind = activation.kind
-        if op.operation != WEIGHTED_SUM or not (
-                kind == "softmax" if activation.group_wise else kind in ELEMENT_WISE_KINDS):
+        if op.operation != WEIGHTED_SUM:
             return False
+        for name, _, _ in op.activation_runs():
+            activation = resolve_activation(name)
+            kind = activation.kind
+            if not (kind == "softmax" if activation.group_wise else kind in ELEMENT_WISE_KINDS):
+                return False
     return True
 
 
@@ -115,29 +117,30 @@ def scalar_source(plan: Plan, *, options: CodegenOptions) -> list[str] | None:
              f'the {len(plan.outputs)} outputs out."""',
              f"    [{inputs}] = sample"]
     lines += ["    " + line for line in body] + [f"    return [{outputs}]", ""]
-    if any(op.activation == "sigmoid" for op in plan.ops):
+    if any(name == "sigmoid" for op in plan.ops for name, _, _ in op.activation_runs()):
         lines = _SIGMOID + ["", ""] + lines
     return lines
 
 
 def _op_lines(plan: Plan, op: FusedOp) -> list[str]:
-    activation = resolve_activation(op.activation)
-    params = dict(activation.params)
     start = plan.columns[op.targets[0]]
     weights = op.dense_weights()
     connected = op.connection_mask()
     sources = [plan.columns[node] for node in op.sources]
     lines: list[str] = []
-    for j in range(len(op.targets)):
-        column = start + j
-        rows = np.flatnonzero(connected[:, j])
-        lines += _weighted_sum(column, float(op.bias[j]), weights[rows, j], [sources[i] for i in rows])
-        if not activation.group_wise:
-            lines.append(_element_wise(activation.kind, f"z{column}", f"a{column}", params))
-    if activation.group_wise:  # softmax (has_scalar_form)
-        size = len(op.targets) // op.groups
-        for first in range(start, start + len(op.targets), size):  # each group normalised apart
-            lines += _softmax(range(first, first + size))
+    for name, low, high in op.activation_runs():
+        activation = resolve_activation(name)
+        params = dict(activation.params)
+        for j in range(low, high):
+            column = start + j
+            rows = np.flatnonzero(connected[:, j])
+            lines += _weighted_sum(column, float(op.bias[j]), weights[rows, j], [sources[i] for i in rows])
+            if not activation.group_wise:
+                lines.append(_element_wise(activation.kind, f"z{column}", f"a{column}", params))
+        if activation.group_wise:  # softmax (has_scalar_form), never in a mixed op: the whole op
+            size = len(op.targets) // op.groups
+            for first in range(start, start + len(op.targets), size):  # each group normalised apart
+                lines += _softmax(range(first, first + size))
     return lines
 
 

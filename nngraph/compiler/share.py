@@ -52,9 +52,10 @@ def _rows(op: FusedOp) -> _Rows:
 
 
 def _candidate(op: object) -> bool:
-    """Fully connected dense weighted-sum ops with sources and an element-wise activation."""
+    """Fully connected dense weighted-sum ops with sources and one element-wise activation (a shared
+    kernel applies one activation: a mixed op is never shared)."""
     return (isinstance(op, FusedOp) and op.kind == DENSE and not op.padded and len(op.sources) > 0
-            and not resolve_activation(op.activation).group_wise)
+            and op.activations is None and not resolve_activation(op.activation).group_wise)
 
 
 def _blocks(members: list[_Rows]) -> list[list[_Rows]]:

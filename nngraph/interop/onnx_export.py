@@ -108,10 +108,18 @@ def to_onnx(network_or_plan: nx.DiGraph | Sequential | CompiledPlan | Plan,
     tensors = _Tensors(graph, plan.inputs)
     for op in plan.ops:
         z = _weighted_sums(graph, plan, op, tensors)
-        a = activation_nodes(graph, z, op.activation, groups=getattr(op, "groups", 1), width=len(op.targets),
-                             op=op.index)
-        graph.nodes[-1].doc_string = _op_doc(op)
-        tensors.add(a, op.targets)
+        runs = op.activation_runs()
+        if len(runs) == 1:
+            a = activation_nodes(graph, z, op.activation, groups=getattr(op, "groups", 1),
+                                 width=len(op.targets), op=op.index)
+            graph.nodes[-1].doc_string = _op_doc(op)
+            tensors.add(a, op.targets)
+            continue
+        for name, start, stop in runs:  # a mixed op: each run's columns of z through its activation
+            run = graph.add("Slice", [z, graph.indices([start]), graph.indices([stop]), graph.indices([1])])
+            a = activation_nodes(graph, run, name, width=stop - start, op=op.index)
+            graph.nodes[-1].doc_string = _op_doc(op, name, start, stop)
+            tensors.add(a, op.targets[start:stop])
     graph.add("Identity", [tensors.read_exactly(plan.outputs)], output=OUTPUT_NAME)
     model = _model(onnx, graph, plan, opset)
     if model.ByteSize() > PROTOBUF_LIMIT:
@@ -279,9 +287,11 @@ def _names(nodes: Sequence[Hashable], limit: int | None = None) -> str:
     return text + (f" and {len(nodes) - limit} more" if limit is not None and len(nodes) > limit else "")
 
 
-def _op_doc(op: Op) -> str:
-    return (f"nngraph op {op.index} ({op.kind}, {ascii_printable(op.activation)}): the values of "
-            f"{_names(op.targets, _LISTED)}")
+def _op_doc(op: Op, activation: str | None = None, start: int = 0, stop: int | None = None) -> str:
+    """The doc string of the node giving op ``op``'s values (of its targets ``start:stop`` with
+    ``activation``, for a run of a mixed op)."""
+    return (f"nngraph op {op.index} ({op.kind}, {ascii_printable(activation or op.activation)}): the values "
+            f"of {_names(op.targets[start:stop], _LISTED)}")
 
 
 def _model(onnx: Any, graph: OnnxGraph, plan: Plan, opset: int) -> Any:

@@ -82,12 +82,20 @@ def multiply_adds(op: Op) -> int:
 def _activation_text(op: Op) -> str:
     """An op's activation, and the groups it normalises apart when there are several."""
     groups = getattr(op, "groups", 1)
-    return f"{op.activation} ({groups} groups)" if groups > 1 else op.activation
+    return f"{op.activation} ({groups} groups)" if groups > 1 else activations_text(op)
+
+
+def activations_text(op: Op) -> str:
+    """An op's activation, or a mixed op's runs: ``relu 3, tanh 2`` (activation and targets)."""
+    runs = op.activation_runs()
+    if len(runs) == 1:
+        return op.activation
+    return ", ".join(f"{name} {stop - start}" for name, start, stop in runs)
 
 
 def describe_op(op: Op, producer: dict[Hashable, str]) -> str:
     """One line about an op, for comments: ``op 0: relu over a .. f (6) <- inputs (8)  [dense 8x6, level 1]``."""
-    return (f"op {op.index}: {op.activation} over {block_name(op.targets)} <- "
+    return (f"op {op.index}: {activations_text(op)} over {block_name(op.targets)} <- "
             f"{source_blocks(op, producer)}  [{kind_name(op)} {weights_text(op)}, level {op.level}]")
 
 
@@ -167,8 +175,9 @@ def explain_neuron(plan: Plan, node: Hashable) -> str:
         return (f"neuron {quoted(node)} is input {column} (column {column}): its value is the feature "
                 f"itself and it has no weighted sum; {read}")
     target = column - plan.columns[op.targets[0]]  # an op's targets hold contiguous columns
+    activation = op.target_activations()[target]
     lines = [f"neuron {quoted(node)} (column {column}) is computed by op {op.index} "
-             f"({kind_name(op)}, {op.activation}, level {op.level}):"]
+             f"({kind_name(op)}, {activation}, level {op.level}):"]
     if op.kind == "aggregate":
         lines += _aggregate_terms(op, target)
     else:
@@ -196,7 +205,7 @@ def explain_neuron(plan: Plan, node: Hashable) -> str:
         lines.append(f"  value = softmax(weighted sum) over op {op.index}'s {len(op.targets)} "
                      f"neurons: {block_name(op.targets)}")
     else:
-        lines.append(f"  value = {op.activation}(weighted sum)")
+        lines.append(f"  value = {activation}(weighted sum)")
     return "\n".join(lines)
 
 

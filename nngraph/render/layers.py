@@ -25,6 +25,7 @@ from nngraph.render.checks import choice, is_plan, network_of
 from nngraph.render.layout import is_layer
 from nngraph.core.network import HIDDEN, INPUT, OUTPUT, LayerRecord, inputs, layer_records
 from nngraph.core.structure import Column, columns, layer_positions
+from nngraph.ir.text import activations_text
 from nngraph.keras.summary import graph_rows, layer_table
 
 DIRECTIONS = ("TB", "LR")
@@ -221,7 +222,7 @@ def _group_boxes(plan: Any, *, collapse_above: int | None) -> tuple[list[Box], l
         key = f"op{op.index}"
         units[key], params[key] = len(op.targets), op.nonzeros + len(op.targets)
         boxes.append(Box(key, f"group {op.index}", f"{op.kind} op", (
-            (f"{style.count(len(op.targets), 'unit')}, {op.activation}", style.count(params[key], "param")),
+            (f"{style.count(len(op.targets), 'unit')}, {activations_text(op)}", style.count(params[key], "param")),
             (f"input {shape(len(op.sources))}", f"output {shape(len(op.targets))}")),
             style.BOX_FILL[role]))
     boxes, arrows, fold = fold_boxes(boxes, op_arrows(plan), collapse_above=collapse_above, function=FUNCTION,

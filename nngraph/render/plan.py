@@ -16,6 +16,7 @@ from typing import Any
 import graphviz
 
 from nngraph.errors import RenderError
+from nngraph.ir.text import activations_text
 from nngraph.render import style
 from nngraph.render.boxes import (BOXES_SHOWN, FOLDED, Arrow, Box, Fold, add_arrows, add_box, fold_boxes,
                                   fold_note, listing, new_box_digraph)
@@ -31,7 +32,7 @@ def _op_box(op: Any) -> Box:
                else f"weights {rows:,} × {cols:,}")
     return Box(f"op{op.index}", f"op {op.index}", op.kind, (
         (weights, f"density {style.number(op.density)} ({op.nonzeros:,} nonzero)"),
-        (f"activation {op.activation}", f"level {op.level}"),
+        (f"activation {activations_text(op)}", f"level {op.level}"),
         (f"computes {listing(op.targets)}",)), style.BOX_FILL.get(op.kind, style.BOX_FILL["dense"]))
 
 

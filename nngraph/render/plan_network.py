@@ -56,10 +56,11 @@ def network_of_plan(plan: Plan) -> nx.DiGraph:
                                   if node not in outputs and group.role != INPUT]
     G.add_nodes_from(order)
     for op in plan.ops:
-        group_wise = resolve_activation(op.activation).group_wise
+        activations = op.target_activations()  # per neuron: a mixed op has runs of several
+        group_wise = resolve_activation(activations[0]).group_wise  # then the op's only activation
         size = len(op.targets) // getattr(op, "groups", 1)
         for position, (node, bias) in enumerate(zip(op.targets, op.bias.tolist())):
-            data = {ROLE: OUTPUT if node in outputs else HIDDEN, BIAS: bias, ACTIVATION: op.activation}
+            data = {ROLE: OUTPUT if node in outputs else HIDDEN, BIAS: bias, ACTIVATION: activations[position]}
             if op.kind == "aggregate":
                 data[AGGREGATION] = op.reduction_of(position)[0].aggregation
             base = f"op {op.index}" if by_level else column_of[node]
