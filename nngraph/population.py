@@ -316,7 +316,8 @@ def compile_population(networks: Networks, *, dtype: DTypeLike = np.float64) -> 
 
     Computes what ``compile_network(population_graph(networks))`` computes, without building that
     graph: each member is read into arrays and the whole population lowered at once, one op per
-    level and activation across all members (``nngraph.compiler.lower_arrays``).
+    level across all members, each activation over its run of the op's neurons
+    (``nngraph.compiler.lower_arrays``).
 
     Parameters
     ----------

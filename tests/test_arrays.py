@@ -93,11 +93,16 @@ def test_levels_are_the_schedule_of_the_graph_path(G: nx.DiGraph) -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(networks())
-def test_ops_are_one_per_level_activation_and_layer(G: nx.DiGraph) -> None:
+def test_ops_are_one_weighted_sum_per_level_and_one_aggregate_per_level_and_activation(G: nx.DiGraph) -> None:
     plan = lower_arrays(graph_arrays(G), dtype=np.dtype("float64"))
-    keys = [(op.level, op.activation, isinstance(op, AggregateOp)) for op in plan.ops
-            if not nngraph.resolve_activation(op.activation).group_wise]
+    keys = [(op.level, op.activation if isinstance(op, AggregateOp) else None) for op in plan.ops
+            if op.activations is not None or not nngraph.resolve_activation(op.activation).group_wise]
     assert len(keys) == len(set(keys))
+    for op in plan.ops:  # each neuron with its own activation, one run per activation
+        names = [name for name, _, _ in op.activation_runs()]
+        assert len(names) == len(set(names))
+        assert op.target_activations() == [
+            nngraph.resolve_activation(G.nodes[node].get("activation", "linear")).name for node in op.targets]
     # the same neurons on the same levels as the graph path, each computed once
     graph_plan = build_plan(G)
     assert sorted(map(repr, plan.columns)) == sorted(map(repr, graph_plan.columns))

@@ -127,14 +127,18 @@ def test_skip_connection_reads_inputs_and_hidden_neurons() -> None:
     assert_equivalent(plan, G, RNG.normal(size=(4, 2)))
 
 
-def test_one_level_with_different_activations_gives_one_op_per_activation() -> None:
+def test_one_level_with_different_activations_gives_one_op_with_a_run_per_activation() -> None:
     neurons = {"x": {"role": "input"}}
     neurons.update({f"y{i}": {"role": "output", "activation": act}
                     for i, act in enumerate(["relu", "tanh", "relu", "gelu"])})
     G = small_network([("x", f"y{i}") for i in range(4)], neurons)
-    plan = nngraph.compile_network(G, verify=True)
-    assert [(op.activation, op.targets) for op in plan.ops] == [
+    unmerged = nngraph.compile_network(G, passes=())
+    assert [(op.activation, op.targets) for op in unmerged.ops] == [
         ("relu", ("y0", "y2")), ("tanh", ("y1",)), ("gelu", ("y3",))]
+    plan = nngraph.compile_network(G, verify=True)
+    [op] = plan.ops
+    assert op.activation == "mixed" and op.targets == ("y0", "y2", "y1", "y3")
+    assert op.activation_runs() == [("relu", 0, 2), ("tanh", 2, 3), ("gelu", 3, 4)]
     assert_equivalent(plan, G, RNG.normal(size=(3, 1)))
 
 

@@ -61,7 +61,9 @@ def test_choose_kinds_can_make_every_op_one_kind() -> None:
 
 def test_sparse_ops_of_one_level_share_one_kernel_call() -> None:
     G = neat_genome(n_inputs=16, n_hidden=300, n_outputs=4, n_connections=2500, depth=25, seed=2)
-    plan = compile_network(G, options=CodegenOptions(level_loop=False))  # straight-line code
+    # without merge_levels, a level has an op per activation; all sparse, in straight-line code
+    plan = compile_plan(choose_kinds(build_plan(G, passes=()), kind="sparse"),
+                        options=CodegenOptions(level_loop=False))
     levels = {op.level for op in plan.ops if op.kind == "sparse"}
     source = forward_source(plan)
     assert source.count("csr_accumulate(") == len(levels) < sum(op.kind == "sparse" for op in plan.ops)

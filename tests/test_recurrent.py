@@ -323,7 +323,9 @@ def test_the_plan_fuses_each_steps_gates_and_products(kind: str) -> None:
     for op in plan.ops:  # no op mixes steps
         assert len({str(node).split("/")[1] for node in op.targets}) == 1
     gates = plan.op_of(f"{model.layers[0].name}/t3/{'forget' if kind == 'lstm' else 'update'}/2")
-    assert gates.kind == "dense" and len(gates.targets) == 4 * (3 if kind == "lstm" else 2)
+    assert gates.kind == "dense" and len(gates.targets) == 4 * (4 if kind == "lstm" else 2)
+    if kind == "lstm":  # the sigmoid gates and the tanh candidate: one product, an activation each
+        assert gates.activation_runs() == [("sigmoid", 0, 12), ("tanh", 12, 16)]
     assert "aggregate (product)" in str(plan)
 
 

@@ -4,7 +4,7 @@
     groups.py     neurons of one level, one activation, one predecessor set -> one group
     lower.py      groups -> dense fused ops over the column layout of ``nngraph.ir.plan``
     arrays.py     the array path instead of the three above: the graph read once into flat arrays,
-    lower_arrays.py  and lowered in numpy calls, one op per level and activation (sparse DAGs,
+    lower_arrays.py  and lowered in numpy calls, one op per level, an activation per run (sparse DAGs,
                   NEAT-style genomes, populations; the choice is ``costs.lowers_from_arrays``)
     passes.py     named rewrites (share_weights, from share.py; merge_levels, choose_kinds);
                   check.py's ``check_plan`` after each
@@ -67,7 +67,7 @@ def build_plan(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
     lowering : "graph", "arrays" or None
         How to lower: schedule -> groups -> lower over the graph, or ``graph_arrays`` ->
         ``lower_arrays``; by default the cost model's choice (``costs.lowers_from_arrays``). The
-        array path makes one op per level and activation, which is what ``merge_levels`` makes of
+        array path makes one op per level (a run of neurons per activation), which is what ``merge_levels`` makes of
         the groups, so by default it is chosen only when the passes include ``merge_levels`` and
         ``choose_kinds``. The passes then run on its plan as on the graph path's: ``choose_kinds``
         picks each op's kind, ``merge_levels`` finds nothing left to merge, and ``share_weights``

@@ -9,11 +9,13 @@ such network, so a whole generation of genomes compiles at once.
 1. **Levels** (``array_levels``): a neuron's level is the longest path from the inputs, as
    ``nngraph.core.structure.levels`` says; the neurons of a group-wise layer (softmax) move as one
    unit and share a level, as ``nngraph.compiler.schedule`` does.
-2. **Groups**: the computed neurons of one level and one activation form one op (one per layer for
-   a group-wise activation), across every network they come from: what the ``merge_levels`` pass
-   makes of the graph path's groups. Neurons that do not sum form ops of their own, as
-   ``nngraph.compiler.groups`` says. Ops are ordered by level, then by their first neuron; an op's
-   targets keep the neurons' order. The column layout is ``nngraph.ir.plan``'s.
+2. **Groups**: the summing neurons of one level with element-wise activations form one op, across
+   every network they come from, its targets ordered by activation so that each activation applies
+   to one run of them (a mixed op, ``FusedOp.activations``); a group-wise activation has one op per
+   layer: what the ``merge_levels`` pass makes of the graph path's groups. Neurons that do not sum
+   form ops of their own, as ``nngraph.compiler.groups`` says. Ops are ordered by level, then by
+   their first neuron; in an op, each activation's neurons keep their order, and the runs follow one
+   another in the order of their first neuron. The column layout is ``nngraph.ir.plan``'s.
 3. **Ops**: the connections, sorted once by (op, source column, target column), are cut into one
    sparse (CSR) weighted-sum op per group, with exactly its connections stored; a fully connected
    op that reads one slice of columns is made dense where the cost model (``nngraph.compiler.costs``)
@@ -39,6 +41,7 @@ from scipy import sparse
 
 from nngraph.compiler.arrays import NetworkArrays, array_levels, distinct, ranges
 from nngraph.compiler.costs import cheaper_kind
+from nngraph.core.activations import resolve_activation
 from nngraph.core.network import DEFAULT_AGGREGATION, HIDDEN, INPUT, OUTPUT
 from nngraph.core.structure import Column
 from nngraph.ir.plan import DENSE, SPARSE, AggregateOp, Op, Plan, Reduction, aggregate_op, fused_op
@@ -46,7 +49,7 @@ from nngraph.ir.plan import DENSE, SPARSE, AggregateOp, Op, Plan, Reduction, agg
 
 def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray | None = None,
                  display: Sequence[Column] | None = None, any_kind: bool = False) -> Plan:
-    """Return the plan of ``network``: one sparse op per level and activation (see the module doc).
+    """Return the plan of ``network``: one sparse op per level (see the module doc).
 
     ``level`` may pass in ``array_levels`` of the network when the caller has it (every entry must
     be at least 0: no cycle). ``display`` are the trace's columns; by default one per level.
@@ -112,10 +115,12 @@ def _op_order(network: NetworkArrays, level: np.ndarray) -> tuple[np.ndarray, np
     """The computed neurons in column order, where each op's targets start in it (plus the end), and
     whether each op aggregates (otherwise than by a sum alone).
 
-    An op is a run of neurons sharing (level, activation, layer, aggregates); runs are ordered by
-    level, then by their first neuron. Neurons that do not sum form their own op (a group-wise
-    layer with one such member aggregates as a whole); in it, those that aggregate alike with as
-    many connections sit together, in order of first appearance, as ``nngraph.compiler.groups`` says.
+    An op is a run of neurons sharing (level, layer, aggregates, and the activation for those that
+    aggregate or whose activation is group-wise), its neurons in runs of one activation (each in
+    neuron order, runs in the order of their first neuron); ops are ordered by level, then by their
+    first neuron. Neurons that do not sum form their own op (a group-wise layer with one such member
+    aggregates as a whole); in it, those that aggregate alike with as many connections sit together,
+    in order of first appearance, as ``nngraph.compiler.groups`` says.
     """
     n_inputs = network.n_inputs
     computed = np.arange(n_inputs, network.n_neurons)
@@ -126,18 +131,37 @@ def _op_order(network: NetworkArrays, level: np.ndarray) -> tuple[np.ndarray, np
         layer_aggregates = np.zeros(int(layer.max()) + 1, dtype=bool)
         np.logical_or.at(layer_aggregates, layer[grouped], aggregates[grouped])
         aggregates[grouped] = layer_aggregates[layer[grouped]]
-    keys = (level[computed], network.activation[computed], layer, aggregates.astype(np.int64))
-    by_key = np.lexsort((computed,) + keys[::-1])
+    activation = network.activation[computed]
+    group_wise = np.array([resolve_activation(name).group_wise for name in network.activations] + [False])
+    # Summing neurons of element-wise activations share their level's op, whatever the activation;
+    # aggregating and group-wise ones keep one op per activation (and layer).
+    apart = aggregates | group_wise[activation]
+    keys = (level[computed], np.where(apart, activation, -1), layer, aggregates.astype(np.int64))
+    by_key = np.lexsort((computed, activation) + keys[::-1])
     sorted_keys = [key[by_key] for key in keys]
+    sorted_activation = activation[by_key]
     new_run = np.ones(len(computed), dtype=bool)
     new_run[1:] = np.any([key[1:] != key[:-1] for key in sorted_keys], axis=0)
+    # Within an op, a part per activation, parts ordered by their first neuron (as merge_levels
+    # orders the graph path's ops of one level); ops ordered by level, then by their first neuron.
+    new_part = new_run.copy()
+    new_part[1:] |= sorted_activation[1:] != sorted_activation[:-1]
+    part_starts = np.flatnonzero(new_part)
+    part_counts = np.diff(np.append(part_starts, len(computed)))
+    part_first = computed[by_key][part_starts]
+    part_op = np.cumsum(new_run)[part_starts] - 1
+    op_parts = np.flatnonzero(new_run[part_starts])
+    op_first = np.minimum.reduceat(part_first, op_parts) if len(op_parts) else part_first
     run_starts = np.flatnonzero(new_run)
+    parts = np.lexsort((part_first, op_first[part_op], sorted_keys[0][run_starts][part_op]))
+    order = computed[by_key][ranges(part_starts[parts], part_counts[parts])]
+    op_of_part = part_op[parts]
+    first_part = np.ones(len(parts), dtype=bool)
+    first_part[1:] = op_of_part[1:] != op_of_part[:-1]
+    op_order = op_of_part[first_part]
     run_counts = np.diff(np.append(run_starts, len(computed)))
-    first = computed[by_key][run_starts]
-    runs = np.lexsort((first, sorted_keys[0][run_starts]))
-    order = computed[by_key][ranges(run_starts[runs], run_counts[runs])]
-    op_starts = np.concatenate([[0], np.cumsum(run_counts[runs])])
-    op_aggregates = sorted_keys[3][run_starts[runs]].astype(bool)
+    op_starts = np.concatenate([[0], np.cumsum(run_counts[op_order])])
+    op_aggregates = sorted_keys[3][run_starts[op_order]].astype(bool)
     if op_aggregates.any():
         order = _by_reduction(network, order, op_starts, op_aggregates)
     return order, op_starts, op_aggregates
@@ -187,7 +211,7 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
     row_sources = source_column[new_row]
     first_row = np.searchsorted(op_of[new_row], np.arange(len(op_starts)))
     first_level = level[order[op_starts[:-1]]].tolist()
-    activation = network.activation[order[op_starts[:-1]]].tolist()
+    runs = _activation_runs(network, order, op_starts)
     bounds, rows = op_starts.tolist(), first_row.tolist()
     ops: list[Op] = []
     for index in range(len(op_starts) - 1):
@@ -203,15 +227,25 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
                                   shape=(end - top, stop - start))
         op = fused_op(index=index, targets=by_column[n_inputs + start:n_inputs + stop].tolist(),
                       sources=by_column[sources].tolist(), weights=matrix, bias=bias[start:stop],
-                      activation=network.activations[activation[index]], level=first_level[index],
-                      kind=SPARSE)
+                      activations=runs[index], level=first_level[index], kind=SPARSE)
         reads_slice = len(sources) == 0 or sources[-1] - sources[0] + 1 == len(sources)  # Plan.reads_slice
         fully_connected = last - first == op.shape[0] * op.shape[1]
         if (any_kind or reads_slice and fully_connected) and cheaper_kind(op, reads_slice=reads_slice) == DENSE:
             op = fused_op(index=index, targets=op.targets, sources=op.sources, weights=matrix, kind=DENSE,
-                          bias=op.bias, activation=op.activation, level=op.level)
+                          bias=op.bias, activations=runs[index], level=op.level)
         ops.append(op)
     return ops
+
+
+def _activation_runs(network: NetworkArrays, order: np.ndarray,
+                     op_starts: np.ndarray) -> list[list[tuple[str, int]]]:
+    """Each op's runs of targets of one activation, ``(name, count)`` in target order."""
+    codes = network.activation[order]
+    cuts = np.union1d(np.flatnonzero(codes[1:] != codes[:-1]) + 1, op_starts)  # runs' starts, and the end
+    names = [network.activations[code] for code in codes[cuts[:-1]].tolist()]
+    counts = np.diff(cuts).tolist()
+    firsts = np.searchsorted(cuts, op_starts).tolist()
+    return [list(zip(names[low:high], counts[low:high])) for low, high in zip(firsts[:-1], firsts[1:])]
 
 
 def _aggregate_op(network: NetworkArrays, index: int, level: np.ndarray, order: np.ndarray,

@@ -8,17 +8,18 @@ passes=())`` switches them all off.
 - ``share_weights``: ops of one level that apply the same weights to shifted sources (a
   convolution, lowered one op per position) become one shared-weights op, where the cost model
   says it pays (``nngraph.compiler.share``). Runs first, before merging mixes them with others.
-- ``merge_levels`` (horizontal fusion): the ops of one level with the same element-wise activation
-  become one op, whose sources are the union of theirs (zeros where a source does not feed a
-  target; the op keeps which entries are connections). Legal because ops of one level never read
-  each other (``check_plan`` enforces it), and no level is folded into another, so every weighted
-  sum stays observable. It pays where ops are small or share sources, as in NEAT-style genomes and
-  pruned layers; large fully connected ops stay apart (``costs.keeps_apart``), since padding them
-  with zeros would only add work. Group-wise ops (softmax, layer_norm) of one level merge only with
-  ops of the same activation and group size, each group still normalised apart (the op's
-  ``groups``): a softmax or LayerNormalization over a feature map's channels, one group per
-  position, is one op. Aggregate ops, which are no matrix product, and shared-weights ops, which
-  would lose their shared kernel, are never merged.
+- ``merge_levels`` (horizontal fusion): the ops of one level with element-wise activations become
+  one op, whose sources are the union of theirs (zeros where a source does not feed a target; the op
+  keeps which entries are connections) and whose targets are theirs side by side, grouped by
+  activation: each activation applies to its run of targets (a mixed op, ``FusedOp.activations``).
+  Legal because ops of one level never read each other (``check_plan`` enforces it), and no level is
+  folded into another, so every weighted sum stays observable. It pays where ops are small or share
+  sources, as in NEAT-style genomes and pruned layers; large fully connected ops stay apart
+  (``costs.keeps_apart``), since padding them with zeros would only add work. Group-wise ops
+  (softmax, layer_norm) of one level merge only with ops of the same activation and group size, each
+  group still normalised apart (the op's ``groups``): a softmax or LayerNormalization over a feature
+  map's channels, one group per position, is one op. Aggregate ops, which are no matrix product, and
+  shared-weights ops, which would lose their shared kernel, are never merged.
 - ``choose_kinds``: an op is ``"sparse"`` when scipy's CSR kernel over its connections is expected
   to cost less per sample than the dense product, ``"dense"`` (with zeros) otherwise, by the cost
   model of ``nngraph.compiler.costs``. Legal because both kinds compute the same connections.
@@ -46,7 +47,8 @@ DENSE_BUILD_LIMIT = 1 << 24
 
 
 def merge_levels(plan: Plan) -> Plan:
-    """Merge the ops of one level that share an element-wise activation (see the module doc).
+    """Merge the ops of one level whose activations are element-wise, or that share a group-wise
+    activation and group size (see the module doc).
 
     Examples
     --------
@@ -63,10 +65,10 @@ def merge_levels(plan: Plan) -> Plan:
     for op in plan.ops:
         if not isinstance(op, FusedOp) or keeps_apart(op):
             key: tuple = ("alone", op.index)
-        elif resolve_activation(op.activation).group_wise:
+        elif op.activations is None and resolve_activation(op.activation).group_wise:
             key = ("groups", op.level, op.activation, len(op.targets) // op.groups)
         else:
-            key = (op.level, op.activation)
+            key = ("element-wise", op.level)
         buckets.setdefault(key, []).append(op)
     if len(buckets) == len(plan.ops):  # nothing to merge: every op stays as it is, where it is
         return plan
@@ -76,6 +78,10 @@ def merge_levels(plan: Plan) -> Plan:
 
 
 def _merge(members: list[FusedOp], columns: Mapping[Hashable, int]) -> FusedOp:
+    """One op of ``members``' targets: ops of one activation side by side, activations in order of
+    first appearance (as ``lower_arrays`` orders them), each a run of the merged op's activations."""
+    rank = {name: i for i, name in enumerate(dict.fromkeys(op.activation_runs()[0][0] for op in members))}
+    members = sorted(members, key=lambda op: rank[op.activation_runs()[0][0]])
     sources = sorted(set().union(*(op.sources for op in members)), key=columns.__getitem__)
     row = {node: i for i, node in enumerate(sources)}
     rows, cols, values = [], [], []
@@ -91,11 +97,13 @@ def _merge(members: list[FusedOp], columns: Mapping[Hashable, int]) -> FusedOp:
     coo = sparse.coo_array((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
                            shape=shape)
     first = members[0]
-    return fused_op(index=first.index, targets=[n for op in members for n in op.targets],
-                    sources=sources, weights=coo,
-                    bias=np.concatenate([op.bias for op in members]), activation=first.activation,
-                    level=first.level, kind=SPARSE if shape[0] * shape[1] > DENSE_BUILD_LIMIT else DENSE,
-                    groups=sum(op.groups for op in members) if resolve_activation(first.activation).group_wise else 1)
+    runs = [(name, stop - start) for op in members for name, start, stop in op.activation_runs()]
+    group_wise = first.activations is None and resolve_activation(first.activation).group_wise
+    return fused_op(index=min(op.index for op in members), targets=[n for op in members for n in op.targets],
+                    sources=sources, weights=coo, bias=np.concatenate([op.bias for op in members]),
+                    activations=runs, level=first.level,
+                    kind=SPARSE if shape[0] * shape[1] > DENSE_BUILD_LIMIT else DENSE,
+                    groups=sum(op.groups for op in members) if group_wise else 1)
 
 
 def choose_kinds(plan: Plan, *, kind: str | None = None) -> Plan:
@@ -167,7 +175,8 @@ def _replace(plan: Plan, **changes: object) -> Plan:
 def _with(op: FusedOp, **changes: object) -> FusedOp:
     """A new op with ``changes``; new ``weights`` must be sparse, their stored entries the connections."""
     fields = {"index": op.index, "targets": op.targets, "sources": op.sources,
-              "weights": op.connection_matrix(), "bias": op.bias, "activation": op.activation,
+              "weights": op.connection_matrix(), "bias": op.bias,
+              "activations": [(name, stop - start) for name, start, stop in op.activation_runs()],
               "level": op.level, "kind": op.kind, "groups": op.groups}
     fields.update(changes)
     return fused_op(**fields)
