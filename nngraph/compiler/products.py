@@ -206,7 +206,7 @@ def sparse_rows(plan: Plan, ops: list[FusedOp]) -> SparseRows:
     """The connections of ``ops`` (consecutive ops of one level; a dense op gives its connections,
     not its padding) as one ``SparseRows``, their targets stacked in order."""
     # Every connection of the ops as (target, buffer column, weight), gathered op by op with no
-    # more than a slice or two each, then one stable sort by target: each target's sources stay in
+    # more than a slice or two each, then one sort by target that keeps each target's sources in
     # row order (the ops' rows are sorted by column).
     per_row, cols, values, sizes = [], [], [], []
     for op in ops:
@@ -228,7 +228,9 @@ def sparse_rows(plan: Plan, ops: list[FusedOp]) -> SparseRows:
     source = np.repeat(sources, np.concatenate(per_row))
     first_target = np.cumsum(width) - width  # where each op's targets start among the ops'
     target = np.concatenate(cols).astype(np.int64) + np.repeat(first_target, sizes)
-    by_target = np.argsort(target, kind="stable")
+    # The stable order by target, as the order of a key per connection (target, then position):
+    # numpy's default sort of unique keys takes a quarter of the time of its stable sort.
+    by_target = np.argsort(target * len(target) + np.arange(len(target)))
     indptr = np.zeros(offset + 1, dtype=np.int64)
     np.cumsum(np.bincount(target, minlength=offset), out=indptr[1:])
     columns = source[by_target]

@@ -119,11 +119,13 @@ class _Activated:
         >>> op.activation, op.activation_runs()
         ('mixed', [('relu', 0, 2), ('tanh', 2, 3)])
         """
-        runs = self.activations
-        if runs is None:
+        if self.activations is None:
             return [(self.activation, 0, len(self.targets))]
-        bounds = np.cumsum([0] + [count for _, count in runs]).tolist()
-        return [(name, start, stop) for (name, _), start, stop in zip(runs, bounds[:-1], bounds[1:])]
+        runs, start = [], 0
+        for name, count in self.activations:
+            runs.append((name, start, start + count))
+            start += count
+        return runs
 
     def target_activations(self) -> list[str]:
         """Each target's activation, in target order."""
