@@ -270,7 +270,7 @@ def _header(plan: Plan, limit: int, padded: bool, options: CodegenOptions) -> li
         lines += [
             "# The level loop (nngraph.compiler.loop): LEVELS holds, level by level, the block of weighted",
             "# sums start:stop, its connections as CSR arrays P, J, V (targets x columns of A), its biases b,",
-            "# and each op's block low:high of values with its activation f (None: linear).",
+            "# and each op's (or activation run's) block low:high of values with its activation f (None: linear).",
             "import numpy as np",
             "from nngraph.compiler.kernels import csr_accumulate",
         ]
@@ -278,7 +278,7 @@ def _header(plan: Plan, limit: int, padded: bool, options: CodegenOptions) -> li
     lines += [
         "# Constants: W<k> is op k's weights transposed (targets x sources); b<k> its bias as a",
         "# column; P<k>, J<k>, V<k> its connections as CSR arrays (targets x columns of A);",
-        "# f<k> its activation.",
+        "# f<k> its activation (f<k>_<r> that of run r of a mixed op, over its views zr, ar of the block).",
         "# Where an op gathers its sources (the columns i<k>, then the row of ones), W<k> holds",
         "# the bias as its last column. Suffixed <k>_<m>, a constant serves ops k to m of a level at once.",
     ]
