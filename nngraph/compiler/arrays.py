@@ -176,7 +176,7 @@ def reaching(n_neurons: int, sources: np.ndarray, targets: np.ndarray, seeds: np
     [True, True, True, False, False]
     """
     found = np.zeros(n_neurons, dtype=bool)
-    by_target = np.argsort(targets, kind="stable")
+    by_target = np.argsort(targets)  # grouped by target; the order within a group does not matter
     tails = sources[by_target]
     starts = np.zeros(n_neurons + 1, dtype=np.int64)
     np.cumsum(np.bincount(targets, minlength=n_neurons), out=starts[1:])
@@ -207,7 +207,7 @@ def array_levels(n_neurons: int, n_inputs: int, sources: np.ndarray, targets: np
     if unit is not None:
         sources, targets = unit[sources], unit[targets]
     indegree = np.bincount(targets, minlength=n_neurons)
-    by_source = np.argsort(sources, kind="stable")
+    by_source = np.argsort(sources)  # grouped by source (any order within: numpy's fastest sort)
     heads = targets[by_source]
     starts = np.zeros(n_neurons + 1, dtype=np.int64)
     np.cumsum(np.bincount(sources, minlength=n_neurons), out=starts[1:])
