@@ -7,9 +7,9 @@ a loop compiled once for all plans (and cached on disk): each neuron's weighted 
 connections one by one over the whole batch, then its value. The plan is handed over as data
 (``native_arrays``): every op's connections as CSR rows indexed by buffer column, exactly those of
 the sparse product (a stored weight of 0.0 included, so NaN propagates as in the reference), or,
-for an aggregate op, its terms in their order; each row's aggregation and each op's activation as
-a code; a dense op without padding also as its weight matrix, which for one sample the kernel adds
-source by source to all its targets at once (a vectorised loop). No source is generated, so
+for an aggregate op, its terms in their order; each row's aggregation and each op's activation (each
+run's, for a mixed op) as a code; a dense op without padding also as its weight matrix, which for
+one sample the kernel adds source by source to all its targets at once (a vectorised loop). No source is generated, so
 nothing from a graph reaches compiled code. Aggregations with a
 native form: sum (weighted-sum ops) and product (aggregate ops: the gates of a recurrent cell);
 activations: linear, relu, leaky_relu, tanh, sigmoid and softmax; a plan with any other gets no
@@ -47,8 +47,8 @@ AGGREGATION_CODES = {"sum": 0, "product": 1}
 @dataclass(frozen=True, eq=False)
 class NativeArrays:
     """A plan as the kernel reads it, in kernel ops: one per op, or one per run of targets of one
-    activation of a mixed op (``activation_runs``). Kernel op ``k`` writes columns ``first[k]`` to ``first[k] +
-    rows[k + 1] - rows[k]``, from CSR rows ``rows[k]`` to ``rows[k + 1]`` of ``indptr``,
+    activation of a mixed op (``activation_runs``). Kernel op ``k`` writes columns ``first[k]`` to
+    ``first[k] + rows[k + 1] - rows[k]``, from CSR rows ``rows[k]`` to ``rows[k + 1]`` of ``indptr``,
     ``indices`` (buffer columns) and ``weights``, combined by ``aggregation`` per row (a code of
     ``AGGREGATION_CODES``), plus ``bias`` per row; ``activation[k]`` is a code of
     ``ACTIVATION_CODES`` with parameter ``alpha[k]``; ``outputs`` selects the rows of the output
