@@ -9,9 +9,8 @@ connections one by one over the whole batch, then its value. The plan is handed 
 the sparse product (a stored weight of 0.0 included, so NaN propagates as in the reference), or,
 for an aggregate op, its terms in their order; each row's aggregation and each op's activation (each
 run's, for a mixed op) as a code; a dense op without padding also as its weight matrix, which for
-one sample the kernel adds source by source to all its targets at once (a vectorised loop). No source is generated, so
-nothing from a graph reaches compiled code. Aggregations with a
-native form: sum (weighted-sum ops) and product (aggregate ops: the gates of a recurrent cell);
+one sample the kernel adds source by source to all its targets at once (a vectorised loop). No
+source is generated, so nothing from a graph reaches compiled code. Aggregations with a native form: sum (weighted-sum ops) and product (aggregate ops: the gates of a recurrent cell);
 activations: linear, relu, leaky_relu, tanh, sigmoid and softmax; a plan with any other gets no
 native kernel. A whole unrolled LSTM is then one call, where the numpy pass makes a few calls per
 op and time step.
