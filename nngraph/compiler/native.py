@@ -2,18 +2,18 @@
 
 Between the batches the scalar code serves and those where matrix products dominate, a plan's time
 is the fixed cost of its numpy calls (a dozen for the lesson's network, hundreds for a NEAT-style
-DAG). With numba (the ``native`` extra), ``run_native`` instead computes every op in one call of
-a loop compiled once for all plans (and cached on disk): each neuron's weighted sum, its
-connections one by one over the whole batch, then its value. The plan is handed over as data
+DAG). With numba (the ``native`` extra), ``run_native`` instead computes every op in one call of a
+loop compiled once for all plans (and cached on disk): each neuron's weighted sum, its connections
+one by one over the whole batch, then its value. The plan is handed over as data
 (``native_arrays``): every op's connections as CSR rows indexed by buffer column, exactly those of
-the sparse product (a stored weight of 0.0 included, so NaN propagates as in the reference), or,
-for an aggregate op, its terms in their order; each row's aggregation and each op's activation (each
+the sparse product (a stored weight of 0.0 included, so NaN propagates as in the reference), or, for
+an aggregate op, its terms in their order; each row's aggregation and each op's activation (each
 run's, for a mixed op) as a code; a dense op without padding also as its weight matrix, which for
 one sample the kernel adds source by source to all its targets at once (a vectorised loop). No
-source is generated, so nothing from a graph reaches compiled code. Aggregations with a native form: sum (weighted-sum ops) and product (aggregate ops: the gates of a recurrent cell);
-activations: linear, relu, leaky_relu, tanh, sigmoid and softmax; a plan with any other gets no
-native kernel. A whole unrolled LSTM is then one call, where the numpy pass makes a few calls per
-op and time step.
+source is generated, so nothing from a graph reaches compiled code. Aggregations with a native form:
+sum (weighted-sum ops) and product (aggregate ops: the gates of a recurrent cell); activations:
+linear, relu, leaky_relu, tanh, sigmoid and softmax; a plan with any other gets no native kernel. A
+whole unrolled LSTM is then one call, where the numpy pass makes a few calls per op and time step.
 
 Without numba, ``NATIVE_AVAILABLE`` is false and codegen never chooses the kernel: the fused numpy
 pass stays the reference of speed and correctness. Which batches the kernel runs is
