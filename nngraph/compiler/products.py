@@ -3,7 +3,7 @@ of one level, computes.
 
 ``codegen`` walks the plan's ops in ``product_groups`` and asks ``group_lines`` for the lines of
 each group: the product into the weighted sums ``Z[start:stop]``, then each op's activation into
-its values ``A[start:stop]``. Three ways to read sources:
+its values ``A[start:stop]`` (for a mixed op, each run's activation into its rows of the block). Three ways to read sources:
 
 - dense, contiguous columns: one slice of the buffer (or of the input), no copy;
 - dense, scattered columns: one gather of exactly those rows plus the row of ones, so the bias
