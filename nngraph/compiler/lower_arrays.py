@@ -290,17 +290,20 @@ def level_columns(network: NetworkArrays, level: np.ndarray, order: np.ndarray,
     """The trace's columns: the inputs, then one column per level (neurons in column order)."""
     n_inputs = network.n_inputs
     result = [Column("input", INPUT, tuple(by_column[:n_inputs].tolist()), None, 0)]
+    if not len(order):
+        return result
     levels = level[order]
-    bounds = np.flatnonzero(np.diff(levels)) + 1
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(levels)) + 1])  # each level's first place
+    codes = network.activation[order]
     is_output = np.zeros(network.n_neurons, dtype=bool)
     is_output[network.outputs] = True
-    for part in np.split(np.arange(len(order)), bounds):
-        if not part.size:
-            continue
-        neurons = order[part]
-        codes = np.unique(network.activation[neurons])
-        activation = network.activations[codes[0]] if len(codes) == 1 else "mixed"
-        role = OUTPUT if is_output[neurons].all() else HIDDEN
-        result.append(Column(f"level {levels[part[0]]}", role, tuple(by_column[n_inputs + part].tolist()),
-                             activation, int(levels[part[0]])))
+    # Per level, in a few numpy calls: one activation (lowest code = highest) or several; all outputs.
+    lowest, highest = np.minimum.reduceat(codes, starts), np.maximum.reduceat(codes, starts)
+    outputs_only = np.logical_and.reduceat(is_output[order], starts)
+    names = by_column[n_inputs:].tolist()
+    bounds = starts.tolist() + [len(order)]
+    for k, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
+        activation = network.activations[lowest[k]] if lowest[k] == highest[k] else "mixed"
+        result.append(Column(f"level {levels[start]}", OUTPUT if outputs_only[k] else HIDDEN,
+                             tuple(names[start:stop]), activation, int(levels[start])))
     return result
