@@ -53,7 +53,8 @@ from types import MappingProxyType
 import numpy as np
 
 from nngraph.compiler.aggregate import aggregate_lines
-from nngraph.compiler.costs import DEFAULT_OPTIONS, CodegenOptions, native_batch_limit, scalar_batch_limit
+from nngraph.compiler.costs import (DEFAULT_OPTIONS, CodegenOptions, native_batch_limit, scalar_batch_limit,
+                                    scalar_code_pays)
 from nngraph.compiler.loop import level_loop_applies, level_loop_lines
 from nngraph.compiler.native import NATIVE_AVAILABLE, NativeArrays, has_native_form, native_arrays
 from nngraph.compiler.products import group_lines, product_groups, zero_row
@@ -192,7 +193,8 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
     forward_lines, padded, numpy_calls = _forward(plan, constants, options, exact=False)
     native_limit = (native_batch_limit(plan, numpy_calls=numpy_calls, options=options)
                     if NATIVE_AVAILABLE and has_native_form(plan) else 0)
-    limit = scalar_batch_limit(plan, numpy_calls=numpy_calls) if has_scalar_form(plan, options=options) else 0
+    scalar = has_scalar_form(plan, options=options) and scalar_code_pays(plan, native_kernel=native_limit > 0)
+    limit = scalar_batch_limit(plan, numpy_calls=numpy_calls) if scalar else 0
     lines = _header(plan, limit, padded, options) + [""] + forward_lines
     code = "\n".join(lines) + "\n"
     _check_source(code)
