@@ -144,7 +144,7 @@ def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], 
     if len(ops) > 1:
         return None
     [op] = ops
-    rows, cols, values = _connections(op)
+    rows, cols, values = connection_arrays(op)
     order = np.lexsort((rows, cols))  # target by target, each target's sources in row order
     counts = np.bincount(cols, minlength=len(op.targets))
     if not len(counts) or counts.min() != counts.max() or counts[0] == 0:
@@ -180,7 +180,7 @@ def _reads_z_once(activation: list[str]) -> bool:
             and not any("z" in line for line in activation[1:]))
 
 
-def _connections(op: FusedOp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def connection_arrays(op: FusedOp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The op's connections as (source row, target column, weight) arrays, row by row, in numpy
     calls rather than scipy's conversions."""
     if op.kind == SPARSE:
@@ -215,7 +215,7 @@ def sparse_rows(plan: Plan, ops: list[FusedOp]) -> SparseRows:
             cols.append(op.weights.indices)
             values.append(op.weights.data)
         else:
-            rows, columns, weights = _connections(op)
+            rows, columns, weights = connection_arrays(op)
             per_row.append(np.bincount(rows, minlength=op.shape[0]))
             cols.append(columns)
             values.append(weights)
