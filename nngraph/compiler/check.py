@@ -147,7 +147,10 @@ def _sources_hold(plan: Plan) -> bool:
     n = len(plan.columns)
     widths = np.fromiter((len(op.targets) for op in ops), dtype=np.int64, count=len(ops))
     counts = np.fromiter((len(op.sources) for op in ops), dtype=np.int64, count=len(ops))
-    op_levels = np.fromiter((op.level for op in ops), dtype=np.int64, count=len(ops))
+    try:
+        op_levels = np.fromiter((op.level for op in ops), dtype=np.int64, count=len(ops))
+    except (TypeError, ValueError, OverflowError):  # a level that is no int64: op by op
+        return False
     level_of = np.repeat(np.concatenate([[0], op_levels]), np.concatenate([[len(plan.inputs)], widths]))[:n]
     level_of = np.concatenate([level_of, np.full(n - len(level_of), -1, dtype=np.int64)])
     starts = len(plan.inputs) + np.cumsum(widths) - widths
