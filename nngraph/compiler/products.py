@@ -32,7 +32,7 @@ from itertools import chain
 import numpy as np
 
 from nngraph.compiler.costs import CodegenOptions, shared_product_batch_limit
-from nngraph.compiler.slices import slice_lines, slice_runs
+from nngraph.compiler.slices import MAX_SLICE_CALLS, slice_lines, slice_runs
 from nngraph.core.activations import resolve_activation
 from nngraph.ir.plan import DENSE, SHARED, SPARSE, AggregateOp, FusedOp, Plan, Reduction, SharedOp
 from nngraph.ir.text import op_comment
@@ -144,6 +144,9 @@ def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], 
     if len(ops) > 1:
         return None
     [op] = ops
+    terms, uneven = divmod(op.connections, len(op.targets))
+    if uneven or not 0 < terms <= MAX_SLICE_CALLS:  # said without the arrays: no form (see slice_runs)
+        return None
     rows, cols, values = connection_arrays(op)
     order = np.lexsort((rows, cols))  # target by target, each target's sources in row order
     counts = np.bincount(cols, minlength=len(op.targets))
