@@ -36,8 +36,8 @@ The choices that depend on what work costs are each taken here, from the same fi
   plan of a hundred connections, so it keeps those batches where both exist; beside the kernel, a
   plan of more than ``SCALAR_BESIDE_NATIVE_CONNECTIONS`` connections gets none
   (``scalar_code_pays``): the kernel runs its one sample faster (measured on the benchmarks' DAGs
-  of 300 to 1,000 connections: 8 to 17 us against 14 to 58 us), and writing the scalar code, built
-  on the first call of one sample, costs 10 to 15 us per connection (mostly Python's ``compile``):
+  of 300 to 1,000 connections: 8 to 17 us against 11 to 58 us), and writing the scalar code, built
+  on the first call of one sample, costs about 15 us per connection (16 ms for the DAG of 958; mostly Python's ``compile``):
   more than compiling the rest of the plan.
 - **native kernel** (codegen, with numba installed; ``nngraph.compiler.native``): one compiled
   call for the whole plan costs ``NATIVE_CALL_NS``, plus ``NATIVE_CONNECTION_NS`` per connection
