@@ -37,8 +37,8 @@ The choices that depend on what work costs are each taken here, from the same fi
   plan of more than ``SCALAR_BESIDE_NATIVE_CONNECTIONS`` connections gets none
   (``scalar_code_pays``): the kernel runs its one sample faster (measured on the benchmarks' DAGs
   of 300 to 1,000 connections: 8 to 17 us against 11 to 58 us), and writing the scalar code, built
-  on the first call of one sample, costs about 15 us per connection (16 ms for the DAG of 958; mostly Python's ``compile``):
-  more than compiling the rest of the plan.
+  on the first call of one sample, costs about 15 us per connection (16 ms for the DAG of 958
+  connections; mostly Python's ``compile``): more than compiling the rest of the plan.
 - **native kernel** (codegen, with numba installed; ``nngraph.compiler.native``): one compiled
   call for the whole plan costs ``NATIVE_CALL_NS``, plus ``NATIVE_CONNECTION_NS`` per connection
   (its loop set-up) and ``NATIVE_SAMPLE_NS`` per connection and sample (``NATIVE_BLOCK_SAMPLE_NS``
