@@ -102,7 +102,8 @@ def plans(G: nx.DiGraph) -> list[nngraph.CompiledPlan]:
     kernel (with scalar code, which a plan of more than a few hundred connections gets only then)."""
     plan = nngraph.compile_network(G)
     return [plan, compile_plan(choose_kinds(plan.plan, kind="sparse")), nngraph.compile_network(G, dtype=np.float32),
-            nngraph.compile_network(G, passes=()), nngraph.compile_network(G, options=CodegenOptions(native_kernel=False))]
+            nngraph.compile_network(G, passes=()),
+            nngraph.compile_network(G, options=CodegenOptions(native_kernel=False))]
 
 
 def check_every_view(G: nx.DiGraph, x: np.ndarray) -> None:
@@ -140,7 +141,8 @@ def test_hostile_names_compile_run_trace_print_and_explain_correctly() -> None:
     G = hostile_network(HOSTILE)
     x = np.random.default_rng(1).uniform(-2, 2, size=(3, 5))
     check_every_view(G, x)
-    assert [plan.program.runners for plan in plans(G)][::4] == [("numpy", "native"), ("numpy", "scalar")]  # all covered
+    runners = [plan.program.runners for plan in plans(G)]
+    assert runners[0] == ("numpy", "native") and runners[-1] == ("numpy", "scalar")  # all covered
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=[repr(separator) for separator in SEPARATORS])
