@@ -11,7 +11,9 @@ Three kinds of network at 1e3 to 1e6 connections:
 
 Per cell: the seconds of one build with networkx (``add_nodes_from`` with attributes, one
 ``add_weighted_edges_from``: the connections are generated beforehand, untimed), the seconds of
-``compile_network(G)`` (best of a few), their ratio, and peak memory by ``tracemalloc``: that of
+``compile_network(G)``, their ratio (up to 1e5 connections the median of interleaved rounds,
+``timing.compare``, ratios taken round by round, so that a busy spell of a shared machine hits
+both alike; at 1e6 one run each), and peak memory by ``tracemalloc``: that of
 building the graph (the graph's own) and that of compiling it. The target is a ratio of at most
 1.5 with compile memory at most the graph's; the last column says whether both hold. The code for
 small batches (scalar code, the native kernel's arrays) is built on the first call that needs it,
@@ -32,10 +34,12 @@ import networkx as nx
 import numpy as np
 
 import nngraph
+from timing import compare
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 LEVELS = 16
 TARGET = 1.5
+ROUNDS = 9
 Nodes = list[tuple[str, dict]]
 Edges = list[tuple[str, str, float]]
 
@@ -137,21 +141,26 @@ def peak_bytes(work: Callable[[], object]) -> int:
 def measure(kind: str, connections: int) -> list[str]:
     """One row of the table: build and compile of one network."""
     nodes, edges = KINDS[kind](connections, np.random.default_rng(connections))
-    repeat = 3 if len(edges) <= 100_000 else 1
     G = build(nodes, edges)
-    built = best_seconds(lambda: build(nodes, edges), repeat=repeat)
-    compiled = best_seconds(lambda: nngraph.compile_network(G), repeat=repeat)
     plan = nngraph.compile_network(G)
     x = np.random.default_rng(1).normal(size=(3, len(plan.inputs)))
-    first_call = best_seconds(lambda: nngraph.compile_network(G)(x[:1]), repeat=repeat)
+    if len(edges) <= 100_000:  # interleaved rounds, ratios round by round: a busy spell hits all three
+        timings = compare({"build": lambda: build(nodes, edges), "compile": lambda: nngraph.compile_network(G),
+                           "first call": lambda: nngraph.compile_network(G)(x[:1])}, rounds=ROUNDS)
+        built, compiled = timings.seconds("build"), timings.seconds("compile")
+        ratio, first_ratio = timings.ratio("compile", "build"), timings.ratio("first call", "build")
+    else:  # one run each: 1e6 connections take seconds
+        built = best_seconds(lambda: build(nodes, edges), repeat=1)
+        compiled = best_seconds(lambda: nngraph.compile_network(G), repeat=1)
+        ratio = compiled / built
+        first_ratio = best_seconds(lambda: nngraph.compile_network(G)(x[:1]), repeat=1) / built
     if len(edges) <= 10_000:  # the reference is slow on large graphs; the property tests cover them
         np.testing.assert_allclose(plan(x), nngraph.run_reference(G, x).outputs, rtol=1e-9, atol=1e-12)
     graph_memory = peak_bytes(lambda: build(nodes, edges))
     compile_memory = peak_bytes(lambda: nngraph.compile_network(G))
-    ratio = compiled / built
     held = ratio <= TARGET and compile_memory <= graph_memory
     return [kind, f"{len(edges):,}", str(len(plan.ops)), f"{built * 1e6 / len(edges):.2f}",
-            f"{compiled * 1e6 / len(edges):.2f}", f"{ratio:.2f}x", f"{first_call / built:.2f}x",
+            f"{compiled * 1e6 / len(edges):.2f}", f"{ratio:.2f}x", f"{first_ratio:.2f}x",
             f"{graph_memory / 2**20:.1f}", f"{compile_memory / 2**20:.1f}", "yes" if held else "**no**"]
 
 

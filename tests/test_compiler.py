@@ -224,6 +224,20 @@ def test_neat_style_genome_compiles_to_few_wide_ops() -> None:
     assert_equivalent(nngraph.compile_network(G, passes=()), G, RNG.uniform(-1, 1, size=(3, 16)))
 
 
+def test_a_genome_of_a_thousand_connections_runs_one_sample_natively_not_as_scalar_code() -> None:
+    from nngraph.compiler.costs import SCALAR_BESIDE_NATIVE_CONNECTIONS
+
+    G = neat_genome(n_inputs=8, n_hidden=120, n_outputs=3, n_connections=1000, depth=12, seed=5)
+    assert G.number_of_edges() > SCALAR_BESIDE_NATIVE_CONNECTIONS
+    plan = nngraph.compile_network(G)
+    assert plan.program.runners == ("numpy", "native") and plan.program.scalar is None
+    assert plan.runner.startswith("the native kernel for batches of up to")
+    assert_equivalent(plan, G, RNG.uniform(-1, 1, size=(1, 8)))
+    without = nngraph.compile_network(G, options=nngraph.CodegenOptions(native_kernel=False))
+    assert without.program.runners == ("numpy", "scalar")  # without the kernel, scalar code pays
+    assert_equivalent(without, G, RNG.uniform(-1, 1, size=(1, 8)))
+
+
 def test_two_towers_of_large_dense_blocks_stay_apart() -> None:
     G = nx.DiGraph()
     for tower in "ab":

@@ -15,6 +15,7 @@ from strategies import assert_equivalent
 import nngraph
 from nngraph import CodegenOptions, CompileError, FusedOp, NeuronNotFoundError, VerificationError
 from nngraph.compiler import build_plan
+from nngraph.compiler.check import _sources_hold
 from nngraph.execute import verify
 from nngraph.execute.compiled import compile_plan, run_plan
 from nngraph.ir import plan as ir_module
@@ -266,7 +267,9 @@ def test_check_plan_names_the_op_and_neurons(plan: nngraph.CompiledPlan) -> None
         (broken(plan, 1, activation="ReLU"), 1, "not canonical", plan.ops[1].targets),
         (broken(plan, 1, bias=np.zeros(6, dtype=np.float32)), 1, "bias are float32", ()),
     ]
+    assert _sources_hold(plan.plan)  # the whole plan's sources in one test; op by op only on a fault
     for bad, index, message, nodes in cases:
+        assert _sources_hold(bad) == ("reads" not in message and "sources" not in message and "level" not in message)
         with pytest.raises(CompileError, match=message) as error:
             nngraph.check_plan(bad, stage="a test")
         assert str(error.value).startswith(f"after a test: op {index}: ")

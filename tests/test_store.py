@@ -10,6 +10,7 @@ from strategies import assert_equivalent
 
 import nngraph
 from nngraph.compiler import build_plan
+from nngraph.compiler.store import store_once
 from nngraph.execute.compiled import compile_plan
 from nngraph.layers import LSTM, Conv1D, Input
 from nngraph.models import Sequential
@@ -30,6 +31,11 @@ def test_every_step_of_an_lstm_references_one_weight_matrix() -> None:
     products = [op for op in plan.ops if op.kind == "aggregate"]
     assert len({id(op.reductions[0].weights) for op in products}) < len(products)
     assert not later[0].weights.flags.writeable  # shared, so read-only
+    unstored = dataclasses.replace(plan, ops=tuple(dataclasses.replace(op, weights=op.weights.copy())
+                                                   if op.kind == "dense" else op for op in plan.ops))
+    again = store_once(unstored)
+    assert again.ops[0] is unstored.ops[0]  # an op whose arrays are all its own is kept, not copied
+    assert sum(op is before for op, before in zip(again.ops, unstored.ops)) < len(unstored.ops)
 
 
 def test_the_plan_pickles_each_distinct_array_once_and_runs_the_same() -> None:

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nngraph
-from nngraph import ModelFileError, NetworkError
+from nngraph import CodegenOptions, ModelFileError, NetworkError
 from nngraph.cli import main as cli_main
 from nngraph.cli.progress import Progress
 from nngraph.compiler.codegen import generate
@@ -98,10 +98,12 @@ def hostile_network(names: list) -> nx.DiGraph:
 
 
 def plans(G: nx.DiGraph) -> list[nngraph.CompiledPlan]:
-    """``G`` compiled every way: chosen kinds (with scalar code), all sparse, float32, no passes."""
+    """``G`` compiled every way: chosen kinds, all sparse, float32, no passes, and without the native
+    kernel (with scalar code, which a plan of more than a few hundred connections gets only then)."""
     plan = nngraph.compile_network(G)
     return [plan, compile_plan(choose_kinds(plan.plan, kind="sparse")), nngraph.compile_network(G, dtype=np.float32),
-            nngraph.compile_network(G, passes=())]
+            nngraph.compile_network(G, passes=()),
+            nngraph.compile_network(G, options=CodegenOptions(native_kernel=False))]
 
 
 def check_every_view(G: nx.DiGraph, x: np.ndarray) -> None:
@@ -139,7 +141,8 @@ def test_hostile_names_compile_run_trace_print_and_explain_correctly() -> None:
     G = hostile_network(HOSTILE)
     x = np.random.default_rng(1).uniform(-2, 2, size=(3, 5))
     check_every_view(G, x)
-    assert nngraph.compile_network(G).program.runners == ("numpy", "scalar", "native")  # all covered
+    runners = [plan.program.runners for plan in plans(G)]
+    assert runners[0] == ("numpy", "native") and runners[-1] == ("numpy", "scalar")  # all covered
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=[repr(separator) for separator in SEPARATORS])

@@ -207,3 +207,17 @@ def test_each_fault_fails_the_test_of_all_neurons_and_is_named(fault: object) ->
     assert not _neurons_pass(G, read_graph(G))
     with pytest.raises(NetworkError, match="neuron|input|outputs|connection"):
         validate_parts(G)
+
+
+def test_the_connections_are_read_once_for_the_check_and_the_compiler() -> None:
+    G = nx.DiGraph()
+    G.add_node("x", role="input")
+    G.add_node("y", role="output")
+    G.add_edge("x", "y", weight=0.5)
+    read = validate_parts(G)
+    assert read.weights() is read.weights(only_weight=True) and read.weights() == [0.5]
+    G.add_node("z", role="output")
+    G.add_edge("x", "z", weight=2.0, param="tied")  # more than its weight: the check's list differs
+    read = validate_parts(G)
+    assert read.weights() == [0.5, 2.0] and read.weights(only_weight=True)[:1] == [0.5]
+    assert read.weights(only_weight=True) is not read.weights() and read.weights() is read.weights()

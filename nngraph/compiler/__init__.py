@@ -94,6 +94,7 @@ def build_plan(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
     else:
         raise ArgumentError(f"lowering must be 'graph', 'arrays' or None, got {shown(lowering)}")
     network = graph_arrays(G, read=read) if from_arrays else None
+    del read  # its lists (the weights among them) are not needed past here: lowering runs without them
     if network is not None and (lowering == "arrays" or not repeats_weights(network.weights)):
         plan = _lower_from_arrays(G, network, dtype=dtype, any_kind="choose_kinds" in passes)
     else:

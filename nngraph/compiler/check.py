@@ -21,12 +21,16 @@ order:
    ``(targets, terms)`` shape (weights in the plan's dtype), no target reading a source twice,
    and every source read;
 7. every output is computed by some op.
+
+Check 5 runs for the whole plan at once (``_sources_hold``: a few numpy calls, where op by op they
+cost more than the rest of the check of a small op); only when it finds a fault does it run op by
+op, to name the op and neurons.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
-from itertools import repeat
+from itertools import chain, repeat
 
 import numpy as np
 from scipy import sparse
@@ -57,10 +61,12 @@ def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
     level_of = np.full(len(plan.columns), -1, dtype=np.int64)
     level_of[: len(plan.inputs)] = 0
     next_column = len(plan.inputs)
+    sources_hold = _sources_hold(plan)  # one test of every op's sources; op by op only to name a fault
     for position, op in enumerate(plan.ops):
         _check_header(op, position, where)
         _check_targets(plan, op, computed_by, input_set, next_column, where)
-        _check_sources(plan, op, level_of, where)
+        if not sources_hold:
+            _check_sources(plan, op, level_of, where)
         _check_arrays(plan, op, where)
         level_of[next_column:next_column + len(op.targets)] = op.level
         next_column += len(op.targets)
@@ -153,6 +159,38 @@ def _check_targets(plan: Plan, op: Op, computed_by: dict[Hashable, int],
         if plan.columns.get(node) != start + offset:
             raise _fail(where, op, f"target {node!r} should hold column {start + offset} (the op's "
                         f"targets are contiguous), holds {plan.columns.get(node)!r}", (node,))
+
+
+def _sources_hold(plan: Plan) -> bool:
+    """Whether every op's sources pass ``_check_sources``, in a few numpy calls for the whole plan
+    (each op's own numpy calls cost more than the rest of the check of a small op). Each column's
+    level is the one ``check_plan`` gives it, the level of the op whose targets take it by position;
+    a source must be known, on a column before the op's first (computed earlier), of a level of at
+    least 0 and below the op's, and sorted by column without repeats. False sends ``check_plan``
+    op by op, to name the fault."""
+    ops = plan.ops
+    n = len(plan.columns)
+    widths = np.fromiter((len(op.targets) for op in ops), dtype=np.int64, count=len(ops))
+    counts = np.fromiter((len(op.sources) for op in ops), dtype=np.int64, count=len(ops))
+    try:
+        op_levels = np.fromiter((op.level for op in ops), dtype=np.int64, count=len(ops))
+    except (TypeError, ValueError, OverflowError):  # a level that is no int64: op by op
+        return False
+    level_of = np.repeat(np.concatenate([[0], op_levels]), np.concatenate([[len(plan.inputs)], widths]))[:n]
+    level_of = np.concatenate([level_of, np.full(n - len(level_of), -1, dtype=np.int64)])
+    starts = len(plan.inputs) + np.cumsum(widths) - widths
+    columns = np.fromiter(map(plan.columns.get, chain.from_iterable(op.sources for op in ops), repeat(-1)),
+                          dtype=np.int64, count=int(counts.sum()))
+    start, level = np.repeat(starts, counts), np.repeat(op_levels, counts)
+    if not np.all((columns >= 0) & (columns < np.minimum(start, n))):
+        return False
+    levels = level_of[columns]
+    if not np.all((levels >= 0) & (levels < level)):
+        return False
+    first = np.cumsum(counts) - counts  # each op's first source: no order to keep with the one before
+    rising = np.diff(columns) > 0
+    rising[first[(first > 0) & (counts > 0)] - 1] = True
+    return bool(rising.all())
 
 
 def _check_sources(plan: Plan, op: Op, level_of: np.ndarray, where: str) -> None:

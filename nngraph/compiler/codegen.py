@@ -53,7 +53,8 @@ from types import MappingProxyType
 import numpy as np
 
 from nngraph.compiler.aggregate import aggregate_lines
-from nngraph.compiler.costs import DEFAULT_OPTIONS, CodegenOptions, native_batch_limit, scalar_batch_limit
+from nngraph.compiler.costs import (DEFAULT_OPTIONS, CodegenOptions, native_batch_limit, scalar_batch_limit,
+                                    scalar_code_pays)
 from nngraph.compiler.loop import level_loop_applies, level_loop_lines
 from nngraph.compiler.native import NATIVE_AVAILABLE, NativeArrays, has_native_form, native_arrays
 from nngraph.compiler.products import group_lines, product_groups, zero_row
@@ -145,7 +146,8 @@ def _exact_pass(program: Program) -> tuple[Callable, str, Mapping[str, object]]:
     """The pass over real connections only: its function, its source, and the constants the whole
     source names (the numpy pass's and its own, equal arrays stored once)."""
     added: dict[str, object] = {}
-    exact_code = "\n".join(_forward(program.plan, added, program.options, exact=True)[0]) + "\n"
+    looped = level_loop_applies(program.plan, options=program.options)
+    exact_code = "\n".join(_forward(program.plan, added, program.options, exact=True, looped=looped)[0]) + "\n"
     _check_source(exact_code)
     constants = _stored_constants({**program.numpy_constants, **added})
     namespace = dict(constants)
@@ -189,11 +191,13 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
     True
     """
     constants: dict[str, object] = {}
-    forward_lines, padded, numpy_calls = _forward(plan, constants, options, exact=False)
+    looped = level_loop_applies(plan, options=options)  # decided once: the header says it too
+    forward_lines, padded, numpy_calls = _forward(plan, constants, options, exact=False, looped=looped)
     native_limit = (native_batch_limit(plan, numpy_calls=numpy_calls, options=options)
                     if NATIVE_AVAILABLE and has_native_form(plan) else 0)
-    limit = scalar_batch_limit(plan, numpy_calls=numpy_calls) if has_scalar_form(plan, options=options) else 0
-    lines = _header(plan, limit, padded, options) + [""] + forward_lines
+    scalar = has_scalar_form(plan, options=options) and scalar_code_pays(plan, native_kernel=native_limit > 0)
+    limit = scalar_batch_limit(plan, numpy_calls=numpy_calls) if scalar else 0
+    lines = _header(plan, limit, padded, looped=looped) + [""] + forward_lines
     code = "\n".join(lines) + "\n"
     _check_source(code)
     constants = _stored_constants(constants)
@@ -259,14 +263,14 @@ def _numpy_calls(line: str) -> int:
     return 1 + text.count("axis=")
 
 
-def _header(plan: Plan, limit: int, padded: bool, options: CodegenOptions) -> list[str]:
+def _header(plan: Plan, limit: int, padded: bool, *, looped: bool) -> list[str]:
     ones = plan.n_columns
     lines = [
         f"# nngraph plan: {len(plan.ops)} fused ops over {plan.n_columns} columns, {plan.dtype}.",
         "# Generated code: this is what the plan runs, line for line.",
         f"# A[c] holds column c (one neuron) for the whole batch; A[{ones}] is a row of ones.",
     ]
-    if level_loop_applies(plan, options=options):
+    if looped:
         lines += [
             "# The level loop (nngraph.compiler.loop): LEVELS holds, level by level, the block of weighted",
             "# sums start:stop, its connections as CSR arrays P, J, V (targets x columns of A), its biases b,",
@@ -300,10 +304,10 @@ def _header(plan: Plan, limit: int, padded: bool, options: CodegenOptions) -> li
 
 
 def _forward(plan: Plan, constants: dict[str, object], options: CodegenOptions, *,
-             exact: bool) -> tuple[list[str], bool, int]:
+             exact: bool, looped: bool) -> tuple[list[str], bool, int]:
     """The lines of ``forward`` (or, ``exact``, of ``forward_exact``), whether any of its
     products multiplies padding, and how many numpy calls its body makes (for the cost model)."""
-    if level_loop_applies(plan, options=options):  # never padded: no exact pass asks for it
+    if looped:  # the level loop (``level_loop_applies``), never padded: no exact pass asks for it
         body, numpy_calls = level_loop_lines(plan, constants)
         body, padded = body + [_return_outputs(plan, constants)], False
     else:

@@ -32,8 +32,13 @@ The choices that depend on what work costs are each taken here, from the same fi
   ``SCALAR_CONNECTION_NS`` per connection and ``NEURON_NS`` per neuron by how its activation is
   written (an expression, a function call, softmax). It runs batches up to the size where the
   fused numpy pass, about ``NUMPY_CALL_NS`` per numpy call, gets cheaper (at most
-  ``SCALAR_MAX_BATCH``). For one sample or a few, it is about as fast as the native kernel, so
-  it keeps those batches where both exist.
+  ``SCALAR_MAX_BATCH``). For one sample or a few, it is about as fast as the native kernel on a
+  plan of a hundred connections, so it keeps those batches where both exist; beside the kernel, a
+  plan of more than ``SCALAR_BESIDE_NATIVE_CONNECTIONS`` connections gets none
+  (``scalar_code_pays``): the kernel runs its one sample faster (measured on the benchmarks' DAGs
+  of 300 to 1,000 connections: 8 to 17 us against 11 to 58 us), and writing the scalar code, built
+  on the first call of one sample, costs about 15 us per connection (16 ms for the DAG of 958
+  connections; mostly Python's ``compile``): more than compiling the rest of the plan.
 - **native kernel** (codegen, with numba installed; ``nngraph.compiler.native``): one compiled
   call for the whole plan costs ``NATIVE_CALL_NS``, plus ``NATIVE_CONNECTION_NS`` per connection
   (its loop set-up) and ``NATIVE_SAMPLE_NS`` per connection and sample (``NATIVE_BLOCK_SAMPLE_NS``
@@ -129,6 +134,7 @@ KEEP_APART = 4096              # fully connected ops this large are never merged
 MAX_SHARED_BATCH = 1024        # shared products run batches up to this size at most
 SCALAR_MAX_CONNECTIONS = 2048  # larger plans get no scalar code (its source would be long)
 SCALAR_MAX_BATCH = 64          # scalar code runs batches up to this size at most
+SCALAR_BESIDE_NATIVE_CONNECTIONS = 256  # beside the native kernel, larger plans get no scalar code
 NATIVE_MAX_BATCH = 4096        # the native kernel runs batches up to this size at most
 LEVEL_LOOP_OPS = 32            # sparse plans of this many ops run as the level loop
 ARRAY_LOWERING_CONNECTIONS = 512  # graphs this large without layer records lower from arrays,
@@ -339,6 +345,22 @@ def scalar_code_allowed(plan: Plan, *, options: CodegenOptions) -> bool:
     """
     connections = sum(op.connections for op in plan.ops)
     return options.scalar_code and plan.dtype == np.float64 and connections <= SCALAR_MAX_CONNECTIONS
+
+
+def scalar_code_pays(plan: Plan, *, native_kernel: bool) -> bool:
+    """Whether scalar code is worth writing for ``plan`` (one ``scalar_code_allowed`` allows) when
+    the native kernel runs it too (``native_kernel``) or not: beside the kernel, only for plans of
+    at most ``SCALAR_BESIDE_NATIVE_CONNECTIONS`` connections.
+
+    Examples
+    --------
+    >>> from nngraph.compiler import build_plan
+    >>> from nngraph.demo import lesson_model
+    >>> plan = build_plan(lesson_model().graph)  # 108 connections
+    >>> scalar_code_pays(plan, native_kernel=True), scalar_code_pays(plan, native_kernel=False)
+    (True, True)
+    """
+    return not native_kernel or sum(op.connections for op in plan.ops) <= SCALAR_BESIDE_NATIVE_CONNECTIONS
 
 
 def scalar_batch_limit(plan: Plan, *, numpy_calls: int) -> int:

@@ -32,7 +32,7 @@ from itertools import chain
 import numpy as np
 
 from nngraph.compiler.costs import CodegenOptions, shared_product_batch_limit
-from nngraph.compiler.slices import slice_lines, slice_runs
+from nngraph.compiler.slices import MAX_SLICE_CALLS, slice_lines, slice_runs
 from nngraph.core.activations import resolve_activation
 from nngraph.ir.plan import DENSE, SHARED, SPARSE, AggregateOp, FusedOp, Plan, Reduction, SharedOp
 from nngraph.ir.text import op_comment
@@ -145,7 +145,10 @@ def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], 
     if len(ops) > 1:
         return None
     [op] = ops
-    rows, cols, values = _connections(op)
+    terms, uneven = divmod(op.connections, len(op.targets))
+    if uneven or not 0 < terms <= MAX_SLICE_CALLS:  # said without the arrays: no form (see slice_runs)
+        return None
+    rows, cols, values = connection_arrays(op)
     order = np.lexsort((rows, cols))  # target by target, each target's sources in row order
     counts = np.bincount(cols, minlength=len(op.targets))
     if not len(counts) or counts.min() != counts.max() or counts[0] == 0:
@@ -181,7 +184,7 @@ def _reads_z_once(activation: list[str]) -> bool:
             and not any("z" in line for line in activation[1:]))
 
 
-def _connections(op: FusedOp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def connection_arrays(op: FusedOp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The op's connections as (source row, target column, weight) arrays, row by row, in numpy
     calls rather than scipy's conversions."""
     if op.kind == SPARSE:
@@ -216,7 +219,7 @@ def sparse_rows(plan: Plan, ops: list[FusedOp]) -> SparseRows:
             cols.append(op.weights.indices)
             values.append(op.weights.data)
         else:
-            rows, columns, weights = _connections(op)
+            rows, columns, weights = connection_arrays(op)
             per_row.append(np.bincount(rows, minlength=op.shape[0]))
             cols.append(columns)
             values.append(weights)

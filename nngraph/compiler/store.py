@@ -55,16 +55,22 @@ def store_once(plan: Plan) -> Plan:
 
 
 def _stored(op: Op, store: _Store) -> Op:
+    """``op`` with its arrays as ``store`` holds them: ``op`` itself when they are its own already
+    (an op with no array equal to an earlier one is not copied)."""
     if isinstance(op, FusedOp):
-        return dataclasses.replace(op, weights=store.get(op.weights), bias=store.get(op.bias),
-                                   connected=store.get(op.connected))
-    if isinstance(op, SharedOp):
-        return dataclasses.replace(op, window=store.get(op.window), kernel=store.get(op.kernel),
-                                   bias=store.get(op.bias))
-    assert isinstance(op, AggregateOp)
-    reductions = tuple(Reduction(reduction.aggregation, reduction.start, store.get(reduction.rows),
-                                 store.get(reduction.weights)) for reduction in op.reductions)
-    return dataclasses.replace(op, bias=store.get(op.bias), reductions=reductions)
+        fields = {"weights": store.get(op.weights), "bias": store.get(op.bias), "connected": store.get(op.connected)}
+    elif isinstance(op, SharedOp):
+        fields = {"window": store.get(op.window), "kernel": store.get(op.kernel), "bias": store.get(op.bias)}
+    else:
+        assert isinstance(op, AggregateOp)
+        reductions = tuple(Reduction(reduction.aggregation, reduction.start, store.get(reduction.rows),
+                                     store.get(reduction.weights)) for reduction in op.reductions)
+        fields = {"bias": store.get(op.bias), "reductions": reductions}
+        if all(new.rows is old.rows and new.weights is old.weights for new, old in zip(reductions, op.reductions)):
+            fields["reductions"] = op.reductions
+    if all(value is getattr(op, name) for name, value in fields.items()):
+        return op
+    return dataclasses.replace(op, **fields)
 
 
 def store_constants(constants: dict[str, object]) -> dict[str, object]:

@@ -10,7 +10,7 @@ import decimal
 import math
 import numbers
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
@@ -95,14 +95,23 @@ class GraphRead:
     predecessors: list[Mapping[Hashable, dict]]
     input_attributes: list[dict]
 
+    _read: dict[bool, list[object]] = field(default_factory=dict, repr=False)  # weights(), once read
+
     def weights(self, *, only_weight: bool = False) -> list[object]:
         """Every connection's weight as found (``None`` where absent), neuron by neuron in the order
         of its predecessors; with ``only_weight``, ``_MoreThanWeight`` stands for a connection that
-        carries more than its weight."""
-        if only_weight:
-            return [data.get(WEIGHT) if len(data) == 1 else _MoreThanWeight
-                    for pred in self.predecessors for data in pred.values()]
-        return [data.get(WEIGHT) for pred in self.predecessors for data in pred.values()]
+        carries more than its weight. Each list is read once (later calls return it: not to be
+        changed), and where no connection carries more than its weight the two are one."""
+        if only_weight not in self._read:
+            if only_weight:
+                found = [data.get(WEIGHT) if len(data) == 1 else _MoreThanWeight
+                         for pred in self.predecessors for data in pred.values()]
+                if type not in set(map(type, found)):  # the class itself stands in the list
+                    self._read[False] = found
+            else:
+                found = [data.get(WEIGHT) for pred in self.predecessors for data in pred.values()]
+            self._read[only_weight] = found
+        return self._read[only_weight]
 
 
 def read_graph(G: nx.DiGraph) -> GraphRead:
