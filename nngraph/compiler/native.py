@@ -258,7 +258,7 @@ def _forward(X, Z, A, integers, reals, alpha):
             by_rows = 0  # done: its rows are for several samples
         for t in range(by_rows):
             row = rows[k] + t
-            if n == 1:  # one sample: a scalar loop, in float64 as the rest
+            if n == 1:  # one sample: a scalar loop, in float64
                 if aggregation[row] == 1:  # product: bias + the product of the terms (1.0 for none)
                     product = 1.0
                     for j in range(indptr[row], indptr[row + 1]):
@@ -281,15 +281,23 @@ def _forward(X, Z, A, integers, reals, alpha):
                 for s in range(n):
                     Z[start + t, s] = bias[row] + total[s]
                 continue
-            for s in range(n):
-                total[s] = bias[row]
-            for j in range(indptr[row], indptr[row + 1]):
-                w, a_row = weights[j], A[indices[j]]
-                for s in range(n):
-                    total[s] += w * a_row[s]
+            # Several samples: each connection adds its source's row to the target's row of sums,
+            # in the plan's precision (as the reference's), four connections a pass, in their
+            # order: one load and store of the sums per four.
             z_row = Z[start + t]
             for s in range(n):
-                z_row[s] = total[s]
+                z_row[s] = bias[row]
+            j, end = indptr[row], indptr[row + 1]
+            while j + 4 <= end:
+                w0, w1, w2, w3 = weights[j], weights[j + 1], weights[j + 2], weights[j + 3]
+                r0, r1, r2, r3 = A[indices[j]], A[indices[j + 1]], A[indices[j + 2]], A[indices[j + 3]]
+                for s in range(n):
+                    z_row[s] = (((z_row[s] + w0 * r0[s]) + w1 * r1[s]) + w2 * r2[s]) + w3 * r3[s]
+                j += 4
+            for j in range(j, end):
+                w, a_row = weights[j], A[indices[j]]
+                for s in range(n):
+                    z_row[s] += w * a_row[s]
         code = activation[k]
         # Element-wise: the op's block is one run of the flat (C-order) buffers. Each loop reads
         # and writes the values' block only (a copy of the sums' when tracing), in place: over
