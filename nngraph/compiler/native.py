@@ -379,20 +379,27 @@ def _forward(X, Z, A, integers, reals, alpha):
                     for s in range(n):
                         a_row[s] = a_row[s] / norm[s]
 
+# Contraction only: a multiply and an add may become one fused multiply-add, rounded once (as BLAS
+# does in the numpy pass), which shortens the exp's polynomial and the sums. No other fast-math
+# flag: those assume no NaN or inf, or reorder sums, and the kernel must keep the reference's.
+_FAST_MATH = {"contract"}
+
+
 @functools.cache
 def _kernel() -> Callable[..., None]:
     """The compiled kernel (compiled on first use, a few seconds, then loaded from numba's cache on
     disk), or the plain Python loop where numba is missing. numpy's error model: a float division
     by zero gives inf or NaN, as numpy's, where Python's would test every divisor and raise, which
-    keeps loops with a division from being vectorised."""
+    keeps loops with a division from being vectorised. Of the fast-math flags, only contraction
+    (``_FAST_MATH``)."""
     if not NATIVE_AVAILABLE:
         return _forward
     import numba
 
     try:
-        return numba.njit(cache=True, nogil=True, error_model="numpy")(_forward)
+        return numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST_MATH)(_forward)
     except RuntimeError:  # no writable place for the cache: compile in every process instead
-        return numba.njit(nogil=True, error_model="numpy")(_forward)
+        return numba.njit(nogil=True, error_model="numpy", fastmath=_FAST_MATH)(_forward)
 
 
 def run_native(arrays: NativeArrays, X: np.ndarray, Z: np.ndarray, A: np.ndarray) -> None:
