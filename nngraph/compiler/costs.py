@@ -42,7 +42,8 @@ The choices that depend on what work costs are each taken here, from the same fi
 - **native kernel** (codegen, with numba installed; ``nngraph.compiler.native``): one compiled
   call for the whole plan costs ``NATIVE_CALL_NS``, plus ``NATIVE_CONNECTION_NS`` per connection
   (its loop set-up) and ``NATIVE_SAMPLE_NS`` per connection and sample (``NATIVE_BLOCK_SAMPLE_NS``
-  for a connection of a dense op, whose rows stay in cache); for one sample, a
+  for a connection of a dense op, whose rows stay in cache), each by the plan's precision (its
+  sums run in it); for one sample, a
   connection of a block (a dense op without padding, which the kernel then adds source by source
   to all targets at once, vectorised) costs ``NATIVE_BLOCK_NS`` instead. So a plan of hundreds of
   numpy calls (an unrolled LSTM: a few per op and time step) runs one sample in one call, even
@@ -53,8 +54,10 @@ The choices that depend on what work costs are each taken here, from the same fi
   far lower and its cost per sample higher (it multiplies one connection at a time, where BLAS
   blocks), so it runs batches up to where the two
   meet (at most ``NATIVE_MAX_BATCH``), above those of the scalar code: the lesson's network up to
-  about 280 samples (measured: the two meet at 350 in float32, 550 in float64), a NEAT-style DAG of
-  6,000 connections and 166 numpy calls up to about 40 (measured: 32 to 64), a 784-512-512-10
+  about 1700 samples (measured, wall time: the kernel 0.74x the numpy pass at 1024 samples, 0.86x
+  at 1536; the two meet at about 2500 in float32, 1800 in float64), a
+  NEAT-style DAG of 6,000 connections and 166 numpy calls up to about 400 in float32 (measured:
+  they meet at 512) and 200 in float64 (measured: the kernel ahead to 4096), a 784-512-512-10
   network never.
 - **level loop** (codegen; ``nngraph.compiler.loop``): a plan of at least ``LEVEL_LOOP_OPS`` ops,
   sparse, or dense ones small enough to join their level's sparse product (``joins_level_loop``:
@@ -86,8 +89,13 @@ The choices that depend on what work costs are each taken here, from the same fi
 The figures were measured on the project's 2-core machine (Python 3.11, numpy 2.4, OpenBLAS pinned
 to one thread, float64): those of the products hold from batches of about 64 up, those of the
 scalar code for one sample; those of the native kernel by timing it on the lesson's network, the
-NEAT-style DAG of the benchmarks and 784-512-512-10 at batches 1 to 4096 (float32 and float64
-alike: its sums run in float64), and its figure for a block at one sample on 128-256-256-10 and an
+NEAT-style DAG of the benchmarks and 784-512-512-10 at batches 1 to 4096 (its figures per sample
+retimed on the lesson's network and the NEAT-style DAG with its exp of its own and its sums in the
+plan's precision: 0.43 ns per connection of the DAG in float32, 0.53 in float64; those of the
+lesson's dense ops set where the kernel and the numpy pass meet, since from about 2000 samples the
+kernel's rows leave the first-level cache; the numpy pass took 33 ns (lesson) and 2.6 us (DAG) per
+sample in float32: ``ACTIVATION_NS`` is 2 ns to match), and its figure for a block at one sample on
+128-256-256-10 and an
 unrolled LSTM(32) of 20 steps (0.22 to 0.3 ns per connection). A recheck with ``timeit`` found a
 numpy call on a small array at 0.4 to 1.8 us (900 ns is typical; the fused passes of the lesson's
 network and the NEAT-style DAG at 8 samples take 1.0 to 1.1 us per call, with numpy 2.4) and a
@@ -115,14 +123,15 @@ MULTIPLY_ADD_NS = 0.04         # one multiply-add of a dense product (BLAS)
 GATHER_NS = 0.18               # one source row copied out by a gather
 CONNECTION_NS = 0.25           # one connection of the sparse kernel
 TARGET_NS = 0.2                # one target's bias written
-ACTIVATION_NS = 1.0            # one neuron's bias and activation in the fused numpy pass, per sample
+ACTIVATION_NS = 2.0            # one neuron's bias and activation in the fused numpy pass, per sample
 SAMPLE_NS = 400.0              # calling the scalar code for one sample
 SCALAR_CONNECTION_NS = 15.0    # one connection in scalar Python code
 NEURON_NS = {"inline": 40.0, "call": 120.0, "softmax": 150.0}  # one neuron's activation, scalar
 NATIVE_CALL_NS = 2000.0        # one call of the native kernel
-NATIVE_CONNECTION_NS = 3.0     # one connection of the native kernel, per call
-NATIVE_SAMPLE_NS = 1.0         # one connection of the native kernel, per sample
-NATIVE_BLOCK_SAMPLE_NS = 0.6   # one connection of a block (a dense op) of the native kernel, per sample
+NATIVE_CONNECTION_NS = 4.0     # one connection of the native kernel, per call (LSTM(32) at 2 samples: 4.2)
+# One connection of the native kernel per sample, and one of a block (a dense op), by precision.
+NATIVE_SAMPLE_NS = {np.dtype(np.float32): 0.5, np.dtype(np.float64): 0.55}
+NATIVE_BLOCK_SAMPLE_NS = {np.dtype(np.float32): 0.43, np.dtype(np.float64): 0.43}
 NUMPY_PASS_NS = 1000.0         # np.errstate around the fused numpy pass (the native kernel needs none)
 NATIVE_BLOCK_NS = 0.3          # one connection of a block in the native kernel, one sample
 
@@ -386,7 +395,7 @@ def native_batch_limit(plan: Plan, *, numpy_calls: int, options: CodegenOptions)
     >>> from nngraph.demo import lesson_model
     >>> plan = build_plan(lesson_model().graph)
     >>> native_batch_limit(plan, numpy_calls=14, options=DEFAULT_OPTIONS)
-    307
+    1816
     >>> native_batch_limit(plan, numpy_calls=14, options=CodegenOptions(native_kernel=False))
     0
     """
@@ -399,7 +408,8 @@ def native_batch_limit(plan: Plan, *, numpy_calls: int, options: CodegenOptions)
                            sparse_cost(op) for op in plan.ops)
     numpy_per_sample += ACTIVATION_NS * sum(len(op.targets) for op in plan.ops)
     native_fixed = NATIVE_CALL_NS + NATIVE_CONNECTION_NS * connections
-    native_per_sample = NATIVE_SAMPLE_NS * (connections - blocks) + NATIVE_BLOCK_SAMPLE_NS * blocks
+    native_per_sample = (NATIVE_SAMPLE_NS[plan.dtype] * (connections - blocks)
+                         + NATIVE_BLOCK_SAMPLE_NS[plan.dtype] * blocks)
     one_sample = NATIVE_CALL_NS + NATIVE_CONNECTION_NS * (connections - blocks) + NATIVE_BLOCK_NS * blocks
     at_least = 1 if one_sample < numpy_fixed + numpy_per_sample else 0
     if native_fixed >= numpy_fixed:

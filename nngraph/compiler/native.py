@@ -14,6 +14,10 @@ source is generated, so nothing from a graph reaches compiled code. Aggregations
 sum (weighted-sum ops) and product (aggregate ops: the gates of a recurrent cell); activations:
 linear, relu, leaky_relu, tanh, sigmoid and softmax; a plan with any other gets no native kernel. A
 whole unrolled LSTM is then one call, where the numpy pass makes a few calls per op and time step.
+Each activation is a loop over the op's values in place, which the compiler vectorises; tanh,
+sigmoid and softmax take their exps from one loop of the kernel's own (a polynomial after reducing
+the argument by powers of two, within 2e-16 of exp), since the C library's ``exp`` and ``tanh``, a
+call per value, would take most of the kernel's time.
 
 Without numba, ``NATIVE_AVAILABLE`` is false and codegen never chooses the kernel: the fused numpy
 pass stays the reference of speed and correctness. Which batches the kernel runs is
@@ -89,6 +93,17 @@ class NativeArrays:
 INTEGER_PARTS = ("first", "rows", "activation", "indptr", "indices", "aggregation", "block",
                  "block_sources", "block_columns")
 REAL_PARTS = ("weights", "bias", "block_weights")
+
+
+# The kernel's exp (for tanh, sigmoid and softmax): math.exp and math.tanh are calls of the C
+# library per value, which the compiler cannot vectorise; this loop it can. Arguments go through
+# a chunk of scratch at a time, a few kilobytes whatever the batch.
+_EXP_CHUNK = 256
+_EXP_LOW, _EXP_HIGH = -746.0, 710.0  # exp is 0.0 below (half the least subnormal), inf above
+_LOG2_E = 1.4426950408889634
+_LN2_HIGH, _LN2_LOW = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # j * _LN2_HIGH is exact
+(_E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13) = (
+    1.0 / math.factorial(power) for power in range(2, 14))
 
 
 def has_native_form(plan: Plan) -> bool:
@@ -219,14 +234,20 @@ def _forward(X, Z, A, integers, reals, alpha):
     block_weights = reals[real_at[2]:real_at[3]]
     n = X.shape[1]
     A[:n_inputs] = X
-    if Z.ctypes.data != A.ctypes.data:  # tracing: the inputs have no weighted sum
+    tracing = Z.ctypes.data != A.ctypes.data
+    if tracing:  # the inputs have no weighted sum
         Z[:n_inputs] = np.nan
-    total = np.empty(n, dtype=np.float64)
     widest = 0
     for k in range(len(first)):
         widest = max(widest, rows[k + 1] - rows[k])
     weighted, values = Z.reshape(-1), A.reshape(-1)  # flat views: the buffers are C-contiguous
-    single = np.empty(widest, dtype=np.float64)  # a block's weighted sums, for one sample
+    # Scratch, in float64, one allocation: a row's products, a softmax's largest sums and norms
+    # (per sample), a block's sums for one sample, and a chunk's exp arguments and powers of two.
+    scratch = np.empty(3 * n + widest + 3 * _EXP_CHUNK, dtype=np.float64)
+    total, top, norm = scratch[:n], scratch[n:2 * n], scratch[2 * n:3 * n]
+    single = scratch[3 * n:3 * n + widest]
+    reduced, powers = scratch[3 * n + widest:3 * n + widest + _EXP_CHUNK], scratch[3 * n + widest + _EXP_CHUNK:]
+    power_bits = powers.view(np.int64)
     for k in range(len(first)):
         start = first[k]
         count = rows[k + 1] - rows[k]
@@ -245,7 +266,7 @@ def _forward(X, Z, A, integers, reals, alpha):
             by_rows = 0  # done: its rows are for several samples
         for t in range(by_rows):
             row = rows[k] + t
-            if n == 1:  # one sample: a scalar loop, in float64 as the rest
+            if n == 1:  # one sample: a scalar loop, in float64
                 if aggregation[row] == 1:  # product: bias + the product of the terms (1.0 for none)
                     product = 1.0
                     for j in range(indptr[row], indptr[row + 1]):
@@ -268,75 +289,125 @@ def _forward(X, Z, A, integers, reals, alpha):
                 for s in range(n):
                     Z[start + t, s] = bias[row] + total[s]
                 continue
-            for s in range(n):
-                total[s] = bias[row]
-            for j in range(indptr[row], indptr[row + 1]):
-                w, a_row = weights[j], A[indices[j]]
-                for s in range(n):
-                    total[s] += w * a_row[s]
+            # Several samples: each connection adds its source's row to the target's row of sums,
+            # in the plan's precision (as the reference's), four connections a pass, in their
+            # order: one load and store of the sums per four.
             z_row = Z[start + t]
             for s in range(n):
-                z_row[s] = total[s]
+                z_row[s] = bias[row]
+            j, end = indptr[row], indptr[row + 1]
+            while j + 4 <= end:
+                w0, w1, w2, w3 = weights[j], weights[j + 1], weights[j + 2], weights[j + 3]
+                r0, r1, r2, r3 = A[indices[j]], A[indices[j + 1]], A[indices[j + 2]], A[indices[j + 3]]
+                for s in range(n):
+                    z_row[s] = (((z_row[s] + w0 * r0[s]) + w1 * r1[s]) + w2 * r2[s]) + w3 * r3[s]
+                j += 4
+            for j in range(j, end):
+                w, a_row = weights[j], A[indices[j]]
+                for s in range(n):
+                    z_row[s] += w * a_row[s]
         code = activation[k]
-        if code == 5:  # softmax over the op's neurons, per sample: the largest sum, exp, the norm
-            top = Z[start].copy()  # in the plan's precision, as the exps
-            for t in range(1, count):
-                z_row = Z[start + t]
-                for s in range(n):
-                    z = z_row[s]
-                    if z > top[s] or math.isnan(z):  # NaN, once met, stays the top: all NaN
-                        top[s] = z
-            norm = np.zeros(n, dtype=np.float64)
-            for t in range(count):
-                z_row, a_row = Z[start + t], A[start + t]
-                for s in range(n):
-                    e = math.exp(z_row[s] - top[s])
-                    a_row[s] = e
-                    norm[s] += e
-            for t in range(count):
-                a_row = A[start + t]
-                for s in range(n):
-                    a_row[s] = a_row[s] / norm[s]
-            continue
-        # Element-wise: the op's block is one run of the flat (C-order) buffers; one loop per code,
-        # over views indexed from 0, which the compiler vectorises.
-        z_block, a_block = weighted[start * n:(start + count) * n], values[start * n:(start + count) * n]
+        # Element-wise: the op's block is one run of the flat (C-order) buffers. Each loop reads
+        # and writes the values' block only (a copy of the sums' when tracing), in place: over
+        # views indexed from 0, which the compiler vectorises (two views of one buffer it would
+        # not: it cannot tell that they are the same).
+        a_block = values[start * n:(start + count) * n]
+        if tracing:
+            sums = weighted[start * n:(start + count) * n]
+            for e in range(len(a_block)):
+                a_block[e] = sums[e]
         if code == 1:
-            for e in range(len(z_block)):
-                z = z_block[e]
+            for e in range(len(a_block)):
+                z = a_block[e]
                 a_block[e] = 0.0 if z < 0.0 else z  # NaN stays NaN
         elif code == 2:
-            for e in range(len(z_block)):
-                z = z_block[e]
-                a_block[e] = z if z > 0.0 else alpha[k] * z
-        elif code == 3:
-            for e in range(len(z_block)):
-                a_block[e] = math.tanh(z_block[e])
-        elif code == 4:
-            for e in range(len(z_block)):
-                z = z_block[e]
-                if z >= 0.0:
-                    a_block[e] = 1.0 / (1.0 + math.exp(-z))
-                else:  # also NaN: exp(NaN) is NaN
-                    exp = math.exp(z)
-                    a_block[e] = exp / (1.0 + exp)
-        else:
-            for e in range(len(z_block)):
-                a_block[e] = z_block[e]
+            slope = alpha[k]
+            for e in range(len(a_block)):
+                z = a_block[e]
+                a_block[e] = z if z > 0.0 else slope * z
+        elif code != 0:  # tanh, sigmoid, softmax: from exp, a chunk of the block at a time
+            if code == 5:  # softmax over the op's neurons, per sample: z - the largest z, then exp
+                top[:] = A[start]
+                for t in range(1, count):
+                    a_row = A[start + t]
+                    for s in range(n):
+                        z = a_row[s]
+                        if z > top[s] or math.isnan(z):  # NaN, once met, stays the top: all NaN
+                            top[s] = z
+                for t in range(count):
+                    a_row = A[start + t]
+                    for s in range(n):  # in the plan's precision: the difference of two of its numbers
+                        a_row[s] = a_row[s] - top[s]
+            scale = 2.0 if code == 3 else 1.0
+            done = 0
+            while done < len(a_block):
+                size = min(_EXP_CHUNK, len(a_block) - done)
+                for i in range(size):  # the arguments: z - top (softmax), -|z| (sigmoid), -2|z| (tanh)
+                    z = a_block[done + i]
+                    reduced[i] = z if code == 5 else -abs(z) * scale
+                # exp(u) = 2**j * (1 + expm1(r)), u = j ln 2 + r, |r| <= ln(2) / 2, expm1(r) by its
+                # Taylor series (to r**13 / 13!: within 2e-16); u clipped to where 2**j is zero or
+                # infinite, 2**j as two powers of two whose bits are written as integers (each a
+                # normal number, so that 2**j may be subnormal); a NaN stays NaN.
+                for i in range(size):
+                    u = reduced[i]
+                    clipped = u if u > _EXP_LOW else _EXP_LOW  # NaN too: int(NaN) is undefined
+                    clipped = clipped if clipped < _EXP_HIGH else _EXP_HIGH
+                    j = math.floor(clipped * _LOG2_E + 0.5)
+                    r = (clipped - j * _LN2_HIGH) - j * _LN2_LOW
+                    expm1 = r * (1.0 + r * (_E2 + r * (_E3 + r * (_E4 + r * (_E5 + r * (_E6 + r * (
+                        _E7 + r * (_E8 + r * (_E9 + r * (_E10 + r * (_E11 + r * (_E12 + r * _E13))))))))))))
+                    reduced[i] = expm1 if u == u else u
+                    power = int(j)
+                    half = power >> 1
+                    power_bits[i] = (half + 1023) << 52
+                    power_bits[_EXP_CHUNK + i] = (power - half + 1023) << 52
+                if code == 5:
+                    for i in range(size):
+                        a_block[done + i] = ((1.0 + reduced[i]) * powers[i]) * powers[_EXP_CHUNK + i]
+                elif code == 4:  # 1 / (1 + exp(-z)), or exp(z) / (1 + exp(z)) for z < 0
+                    for i in range(size):
+                        exp = ((1.0 + reduced[i]) * powers[i]) * powers[_EXP_CHUNK + i]
+                        a_block[done + i] = (1.0 if a_block[done + i] >= 0.0 else exp) / (1.0 + exp)
+                else:  # tanh |z| = -expm1(-2|z|) / (2 + expm1(-2|z|)), exact near 0 too
+                    for i in range(size):
+                        two_to_j = powers[i] * powers[_EXP_CHUNK + i]
+                        expm1 = two_to_j * reduced[i] + (two_to_j - 1.0)
+                        value = -expm1 / (2.0 + expm1)
+                        a_block[done + i] = value if a_block[done + i] >= 0.0 else -value  # NaN: NaN
+                done += size
+            if code == 5:  # the exps over their sum per sample (in float64)
+                norm[:] = 0.0
+                for t in range(count):
+                    a_row = A[start + t]
+                    for s in range(n):
+                        norm[s] += a_row[s]
+                for t in range(count):
+                    a_row = A[start + t]
+                    for s in range(n):
+                        a_row[s] = a_row[s] / norm[s]
+
+# Contraction only: a multiply and an add may become one fused multiply-add, rounded once (as BLAS
+# does in the numpy pass), which shortens the exp's polynomial and the sums. No other fast-math
+# flag: those assume no NaN or inf, or reorder sums, and the kernel must keep the reference's.
+_FAST_MATH = {"contract"}
 
 
 @functools.cache
 def _kernel() -> Callable[..., None]:
     """The compiled kernel (compiled on first use, a few seconds, then loaded from numba's cache on
-    disk), or the plain Python loop where numba is missing."""
+    disk), or the plain Python loop where numba is missing. numpy's error model: a float division
+    by zero gives inf or NaN, as numpy's, where Python's would test every divisor and raise, which
+    keeps loops with a division from being vectorised. Of the fast-math flags, only contraction
+    (``_FAST_MATH``)."""
     if not NATIVE_AVAILABLE:
         return _forward
     import numba
 
     try:
-        return numba.njit(cache=True, nogil=True)(_forward)
+        return numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST_MATH)(_forward)
     except RuntimeError:  # no writable place for the cache: compile in every process instead
-        return numba.njit(nogil=True)(_forward)
+        return numba.njit(nogil=True, error_model="numpy", fastmath=_FAST_MATH)(_forward)
 
 
 def run_native(arrays: NativeArrays, X: np.ndarray, Z: np.ndarray, A: np.ndarray) -> None:

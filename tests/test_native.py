@@ -1,0 +1,95 @@
+"""The native kernel's activations agree with the reference over the whole range of their sums.
+
+tanh, sigmoid and softmax come from the kernel's own exp (a polynomial the compiler vectorises,
+not the C library's), so they are checked where that differs most: near 0, where exp's result
+becomes subnormal, zero or infinite, at NaN and the infinities, and over chunks of many samples.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+from strategies import RTOL, assert_close
+
+import nngraph
+from nngraph.compiler import build_plan
+from nngraph.compiler.native import _forward, native_arrays, run_native
+
+WIDTH = 6
+ACTIVATIONS = ("linear", "relu", "leaky_relu(alpha=0.1)", "tanh", "sigmoid", "softmax")
+SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 5e-324, -5e-324, 1e-300, -1e-300, 1e-8, -1e-8, 0.3465,
+           -0.3466, 0.5, 20.0, -20.0, 88.7, 89.0, -103.0, -104.0, 354.9, -372.6, 708.0, 709.9, 710.0,
+           -744.0, -745.2, -746.0, 1e30, -1e30]
+
+
+def pass_through(activation: str) -> nx.DiGraph:
+    """x_i -> y_i with weight 1.0 and no bias: each output's weighted sum is its input, exactly."""
+    G = nngraph.new_network()
+    for i in range(WIDTH):
+        nngraph.add_input(G, f"x{i}")
+        nngraph.add_neuron(G, nngraph.Neuron(f"y{i}", role="output", activation=activation, layer="out"))
+        nngraph.connect(G, f"x{i}", f"y{i}", 1.0)
+    return G
+
+
+def sums(samples: int) -> np.ndarray:
+    """``samples`` rows of weighted sums: the special values, then numbers over many scales."""
+    rng = np.random.default_rng(samples)
+    spread = [rng.uniform(-1.0, 1.0, 200), rng.uniform(-40.0, 40.0, 200), rng.uniform(-800.0, 800.0, 200),
+              rng.choice([-1.0, 1.0], 200) * 10.0 ** rng.uniform(-30.0, 3.0, 200)]
+    values = np.concatenate([SPECIAL] + spread)
+    return np.resize(values, samples * WIDTH).reshape(samples, WIDTH)
+
+
+def run(plan: nngraph.compiler.Plan, x: np.ndarray, *, tracing: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's weighted sums and values, ``(batch, columns)``: into one buffer, or two."""
+    values = np.empty((plan.n_columns, len(x)), dtype=plan.dtype)
+    weighted = np.empty_like(values) if tracing else values
+    run_native(native_arrays(plan), x.T, weighted, values)
+    return weighted.T, values.T
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_each_activation_agrees_with_the_reference_over_the_range_of_its_sums(activation: str,
+                                                                             dtype: type) -> None:
+    G = pass_through(activation)
+    plan = build_plan(G, dtype=dtype)
+    for samples in (1, 7, 300):  # 300 samples: the exp's arguments go through many chunks
+        with np.errstate(over="ignore"):
+            x = sums(samples).astype(dtype)
+        reference = nngraph.run_reference(G, x, dtype=dtype)
+        columns = [plan.columns[node] for node in reference.columns]
+        for tracing in (False, True):
+            weighted, values = run(plan, x, tracing=tracing)
+            assert_close(values[:, columns], reference.values, rtol=RTOL[np.dtype(dtype)],
+                         what=f"{activation} values, {samples} samples", names=list(reference.columns))
+            if tracing:
+                assert_close(weighted[:, columns], reference.weighted_sums, rtol=RTOL[np.dtype(dtype)],
+                             what=f"{activation} sums", names=list(reference.columns))
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_tanh_and_sigmoid_are_exact_to_rounding_near_zero(activation: str) -> None:
+    # Relative, not absolute: tanh's form from expm1 keeps its digits where 1 - exp(-2|z|) would not.
+    G = pass_through(activation)
+    plan = build_plan(G)
+    x = np.concatenate([np.geomspace(1e-300, 1.0, 150), -np.geomspace(1e-300, 1.0, 150)]).reshape(-1, WIDTH)
+    _, values = run(plan, x, tracing=False)
+    expected = nngraph.run_reference(G, x).outputs
+    np.testing.assert_allclose(values[:, [plan.columns[f"y{i}"] for i in range(WIDTH)]], expected,
+                               rtol=4e-16, atol=0.0)
+
+
+def test_the_kernel_runs_as_plain_python_too() -> None:
+    # Where numba is missing the kernel is never chosen, but its source stays a valid plain loop.
+    G = pass_through("softmax")
+    plan = build_plan(G)
+    x = sums(3)
+    arrays = native_arrays(plan)
+    values = np.empty((plan.n_columns, 3))
+    with np.errstate(all="ignore"):
+        _forward(x.T, values, values, arrays.integers, arrays.reals, arrays.alpha)
+    assert_close(values[[plan.columns[f"y{i}"] for i in range(WIDTH)]].T, nngraph.run_reference(G, x).outputs,
+                 rtol=RTOL[np.dtype(np.float64)], what="plain Python softmax")
