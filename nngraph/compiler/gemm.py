@@ -1,0 +1,109 @@
+"""The packed-weight product: a wide dense op's weights packed once, when the plan is compiled, into
+the layouts its compiled kernels stream.
+
+A BLAS product ``W @ x`` copies ``W`` into blocks of its own layout on every call: for a batch of a
+few samples that copy costs more than the arithmetic (784 x 512 float32 weights, 8 samples: about
+two thirds of the product). ``pack_weights`` does that copy once, at compile time, and
+``packed_product`` runs the kernels of ``nngraph.compiler.gemm_kernels`` (numba, compiled on first
+use and cached on disk) over the packed weights: per call it copies only the samples, a few
+hundred times fewer numbers. Which ops and batches it serves is ``nngraph.compiler.costs.
+packed_batch_limit``; without numba it serves none, and the generated code keeps ``np.matmul``.
+
+Two layouts, one per kernel (a panel is a run of targets, each source's weights for them
+contiguous, the targets past the last zero):
+
+- ``panels``: panels of ``2 * lanes`` targets (a vector holds ``lanes`` numbers: 16 float32, 8
+  float64), for few samples;
+- ``rows``: panels of ``ROWS`` targets, for whole blocks of ``2 * lanes`` samples.
+
+The kernels add the terms of each sum in source order and round each product-and-add once (a
+fused multiply-add), as a BLAS does; a weight of 0.0 times NaN or infinity gives NaN as in
+``np.matmul``, so the fused numpy pass stays the reference of its non-finite values.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+VECTOR_BYTES = 64   # one AVX-512 register
+ROWS = 12           # targets of a tile of the ``rows`` kernel
+
+
+@dataclass(frozen=True, eq=False)
+class PackedWeights:
+    """An op's weights (``targets x sources``) in the layouts of the kernels (see the module doc),
+    flat and read-only."""
+
+    targets: int
+    sources: int
+    panels: np.ndarray
+    rows: np.ndarray
+
+
+def lanes(dtype: np.dtype) -> int:
+    """How many numbers of ``dtype`` a vector holds.
+
+    Examples
+    --------
+    >>> lanes(np.dtype(np.float32)), lanes(np.dtype(np.float64))
+    (16, 8)
+    """
+    return VECTOR_BYTES // np.dtype(dtype).itemsize
+
+
+def pack_weights(weights: np.ndarray) -> PackedWeights:
+    """``weights`` (``targets x sources``) packed for ``packed_product``.
+
+    Examples
+    --------
+    >>> packed = pack_weights(np.arange(6.0).reshape(2, 3))  # 2 targets, 3 sources, float64
+    >>> packed.panels.reshape(3, 16)[:, :3]  # source-major, 16 targets a panel (the last 14 zero)
+    array([[0., 3., 0.],
+           [1., 4., 0.],
+           [2., 5., 0.]])
+    >>> packed.rows.shape
+    (36,)
+    """
+    return PackedWeights(targets=weights.shape[0], sources=weights.shape[1],
+                         panels=_panels(weights, 2 * lanes(weights.dtype)), rows=_panels(weights, ROWS))
+
+
+def _panels(weights: np.ndarray, width: int) -> np.ndarray:
+    """``weights`` as panels of ``width`` targets, each source-major, flat (targets padded with zeros)."""
+    targets, sources = weights.shape
+    count = -(-targets // width)
+    padded = np.zeros((count * width, sources), dtype=weights.dtype)
+    padded[:targets] = weights
+    panels = np.ascontiguousarray(padded.reshape(count, width, sources).transpose(0, 2, 1)).reshape(-1)
+    panels.flags.writeable = False
+    return panels
+
+
+def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, out: np.ndarray) -> None:
+    """``out[...] = weights @ values + bias`` for the weights ``packed`` holds: ``values`` is
+    ``(sources, batch)``, ``bias`` ``(targets, 1)`` and ``out`` ``(targets, batch)``, all of the
+    weights' dtype.
+
+    Examples
+    --------
+    >>> weights = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    >>> out = np.empty((3, 2))
+    >>> packed_product(pack_weights(weights), np.array([[1.0, 0.0], [1.0, 1.0]]), np.ones((3, 1)), out)
+    >>> out
+    array([[ 4.,  3.],
+           [ 8.,  5.],
+           [12.,  7.]])
+    """
+    _kernels().product(packed.panels, packed.rows, values, bias.reshape(-1), out)
+
+
+@functools.cache
+def _kernels() -> ModuleType:
+    """The compiled kernels' module, imported on first use (it imports numba: half a second)."""
+    from nngraph.compiler import gemm_kernels
+
+    return gemm_kernels

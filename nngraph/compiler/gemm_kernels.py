@@ -1,0 +1,270 @@
+"""The packed-weight product's compiled kernels: numba code over explicit SIMD vectors.
+
+Imported by ``nngraph.compiler.gemm`` on the first product only (it imports numba). LLVM
+vectorises loops on its own, but it neither keeps a block of sums in registers across a loop nor
+uses 512-bit registers unasked; so the kernels hold their sums in ``Vector`` values (one SIMD
+register of the array's dtype: 16 float32 or 8 float64) through five intrinsics, and LLVM only
+allocates registers. Two kernels, each adding products one source at a time (``k``) into a tile of
+sums:
+
+- ``columns`` (few samples): a panel of ``2 * lanes`` targets (two vectors of weights, from the
+  packed weights) times 8 samples, each sample's value broadcast: 16 vectors of sums.
+- ``rows`` (whole blocks of ``2 * lanes`` samples): ``ROWS`` (12) targets (each weight broadcast,
+  from the packed rows) times ``2 * lanes`` samples (two vectors of values): 24 vectors of sums,
+  written out as contiguous runs of the output.
+
+The samples are copied first into blocks laid out as each kernel reads them, zero-padded to whole
+blocks; the sums of padding (and of the rows of padding the last panel holds) are never written
+out. Every sum adds its terms in source order, one fused multiply-add each, as a BLAS does.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic, models, register_model
+
+from nngraph.compiler.gemm import ROWS, VECTOR_BYTES
+
+COLUMNS = 8  # samples of a ``columns`` tile
+
+
+class Vector(types.Type):
+    """``VECTOR_BYTES`` of ``dtype``: what the kernels keep in one register (where the CPU has no
+    AVX-512, LLVM splits it in two)."""
+
+    def __init__(self, dtype: types.Float) -> None:
+        self.dtype = dtype
+        self.lanes = VECTOR_BYTES * 8 // dtype.bitwidth
+        super().__init__(name=f"Vector({dtype})")
+
+
+@register_model(Vector)
+class _VectorModel(models.PrimitiveModel):
+    def __init__(self, dmm: object, fe_type: Vector) -> None:
+        element = dmm.lookup(fe_type.dtype).get_value_type()
+        super().__init__(dmm, fe_type, ir.VectorType(element, fe_type.lanes))
+
+
+def _address(context: object, builder: ir.IRBuilder, array_type: types.Array, array: object,
+             index: ir.Value) -> ir.Value:
+    """The address of ``array[index]`` (a flat index, no bounds check: the kernels stay in bounds)."""
+    data = context.make_array(array_type)(context, builder, array).data
+    return builder.gep(data, [index])
+
+
+@intrinsic
+def zero(typingctx: object, array: types.Array) -> tuple:
+    """A vector of zeros of ``array``'s dtype."""
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        return ir.Constant(context.get_value_type(vector), None)
+    return vector(array), codegen
+
+
+@intrinsic
+def load(typingctx: object, array: types.Array, index: types.Integer) -> tuple:
+    """The vector ``array[index:index + lanes]`` (a flat C-contiguous array)."""
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        pointer = _address(context, builder, signature.args[0], args[0], args[1])
+        return builder.load(builder.bitcast(pointer, context.get_value_type(vector).as_pointer()),
+                            align=array.dtype.bitwidth // 8)
+    return vector(array, index), codegen
+
+
+@intrinsic
+def splat(typingctx: object, array: types.Array, index: types.Integer) -> tuple:
+    """A vector holding ``array[index]`` in every lane."""
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(vector)
+        value = builder.load(_address(context, builder, signature.args[0], args[0], args[1]))
+        single = builder.insert_element(ir.Constant(vector_type, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
+        everywhere = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), None)
+        return builder.shuffle_vector(single, ir.Constant(vector_type, ir.Undefined), everywhere)
+    return vector(array, index), codegen
+
+
+@intrinsic
+def fma(typingctx: object, a: Vector, b: Vector, c: Vector) -> tuple:
+    """``a * b + c`` lane by lane, rounded once."""
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(signature.return_type)
+        suffix = f"v{vector_type.count}f{a.dtype.bitwidth}"
+        function = builder.module.declare_intrinsic(f"llvm.fma.{suffix}", (), ir.FunctionType(vector_type, [vector_type] * 3))
+        return builder.call(function, list(args))
+    return c(a, b, c), codegen
+
+
+@intrinsic
+def store(typingctx: object, array: types.Array, index: types.Integer, vector: Vector) -> tuple:
+    """Write ``vector`` to ``array[index:index + lanes]`` (a flat C-contiguous array)."""
+    def codegen(context, builder, signature, args):
+        pointer = _address(context, builder, signature.args[0], args[0], args[1])
+        builder.store(args[2], builder.bitcast(pointer, args[2].type.as_pointer()), align=array.dtype.bitwidth // 8)
+    return types.void(array, index, vector), codegen
+
+
+def _jit(function):
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # no writable place for the cache: compile in every process instead
+        return numba.njit(nogil=True)(function)
+
+
+@_jit
+def _pack(values, first, count, width, packed):
+    """Samples ``first`` to ``first + count`` of ``values`` (sources x samples) into ``packed``, in
+    blocks of ``width`` samples, each block source-major (``packed[(block * sources + k) * width
+    + j]``), zero-padded to whole blocks."""
+    sources = values.shape[0]
+    blocks = (count + width - 1) // width
+    for block in range(blocks):
+        filled = min(width, count - block * width)
+        for k in range(sources):
+            at = (block * sources + k) * width
+            for j in range(filled):
+                packed[at + j] = values[k, first + block * width + j]
+            for j in range(filled, width):
+                packed[at + j] = 0.0
+
+
+@_jit
+def _columns(panels, samples, first, count, bias, out):
+    """``out[:, first:first + count]`` = weights @ samples + bias, from the weights packed in panels
+    of two vectors of targets and the samples packed in
+    blocks of ``COLUMNS``."""
+    targets = out.shape[0]
+    lanes = VECTOR_BYTES // panels.itemsize
+    width = 2 * lanes
+    n_panels = (targets + width - 1) // width
+    sources = len(panels) // (n_panels * width)
+    tile = np.empty(width * COLUMNS, dtype=panels.dtype)
+    for p in range(n_panels):
+        for block in range((count + COLUMNS - 1) // COLUMNS):
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = zero(panels)
+            c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = zero(panels)
+            w_at = p * sources * width
+            s_at = block * sources * COLUMNS
+            for k in range(sources):
+                w0, w1 = load(panels, w_at), load(panels, w_at + lanes)
+                x = splat(samples, s_at)
+                a0, c0 = fma(w0, x, a0), fma(w1, x, c0)
+                x = splat(samples, s_at + 1)
+                a1, c1 = fma(w0, x, a1), fma(w1, x, c1)
+                x = splat(samples, s_at + 2)
+                a2, c2 = fma(w0, x, a2), fma(w1, x, c2)
+                x = splat(samples, s_at + 3)
+                a3, c3 = fma(w0, x, a3), fma(w1, x, c3)
+                x = splat(samples, s_at + 4)
+                a4, c4 = fma(w0, x, a4), fma(w1, x, c4)
+                x = splat(samples, s_at + 5)
+                a5, c5 = fma(w0, x, a5), fma(w1, x, c5)
+                x = splat(samples, s_at + 6)
+                a6, c6 = fma(w0, x, a6), fma(w1, x, c6)
+                x = splat(samples, s_at + 7)
+                a7, c7 = fma(w0, x, a7), fma(w1, x, c7)
+                w_at += width
+                s_at += COLUMNS
+            # Sample j's sums of the panel's targets: tile[j * width:(j + 1) * width].
+            store(tile, 0, a0); store(tile, lanes, c0)
+            store(tile, width, a1); store(tile, width + lanes, c1)
+            store(tile, 2 * width, a2); store(tile, 2 * width + lanes, c2)
+            store(tile, 3 * width, a3); store(tile, 3 * width + lanes, c3)
+            store(tile, 4 * width, a4); store(tile, 4 * width + lanes, c4)
+            store(tile, 5 * width, a5); store(tile, 5 * width + lanes, c5)
+            store(tile, 6 * width, a6); store(tile, 6 * width + lanes, c6)
+            store(tile, 7 * width, a7); store(tile, 7 * width + lanes, c7)
+            column = first + block * COLUMNS
+            for i in range(min(width, targets - p * width)):
+                row = p * width + i
+                for j in range(min(COLUMNS, count - block * COLUMNS)):
+                    out[row, column + j] = tile[j * width + i] + bias[row]
+
+
+@_jit
+def _rows(rows, samples, blocks, bias, out):
+    """``out[:, :blocks * 2 * lanes]`` = weights @ samples + bias, from the weights packed in panels
+    of ``ROWS`` targets and the samples packed in blocks of two vectors."""
+    targets = out.shape[0]
+    lanes = VECTOR_BYTES // rows.itemsize
+    width = 2 * lanes
+    n_panels = (targets + ROWS - 1) // ROWS
+    sources = len(rows) // (n_panels * ROWS)
+    tile = np.empty(ROWS * width, dtype=rows.dtype)
+    for p in range(n_panels):
+        for block in range(blocks):
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = a10 = a11 = zero(rows)
+            c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = c10 = c11 = zero(rows)
+            w_at = p * sources * ROWS
+            s_at = block * sources * width
+            for k in range(sources):
+                x0, x1 = load(samples, s_at), load(samples, s_at + lanes)
+                w = splat(rows, w_at)
+                a0, c0 = fma(x0, w, a0), fma(x1, w, c0)
+                w = splat(rows, w_at + 1)
+                a1, c1 = fma(x0, w, a1), fma(x1, w, c1)
+                w = splat(rows, w_at + 2)
+                a2, c2 = fma(x0, w, a2), fma(x1, w, c2)
+                w = splat(rows, w_at + 3)
+                a3, c3 = fma(x0, w, a3), fma(x1, w, c3)
+                w = splat(rows, w_at + 4)
+                a4, c4 = fma(x0, w, a4), fma(x1, w, c4)
+                w = splat(rows, w_at + 5)
+                a5, c5 = fma(x0, w, a5), fma(x1, w, c5)
+                w = splat(rows, w_at + 6)
+                a6, c6 = fma(x0, w, a6), fma(x1, w, c6)
+                w = splat(rows, w_at + 7)
+                a7, c7 = fma(x0, w, a7), fma(x1, w, c7)
+                w = splat(rows, w_at + 8)
+                a8, c8 = fma(x0, w, a8), fma(x1, w, c8)
+                w = splat(rows, w_at + 9)
+                a9, c9 = fma(x0, w, a9), fma(x1, w, c9)
+                w = splat(rows, w_at + 10)
+                a10, c10 = fma(x0, w, a10), fma(x1, w, c10)
+                w = splat(rows, w_at + 11)
+                a11, c11 = fma(x0, w, a11), fma(x1, w, c11)
+                w_at += ROWS
+                s_at += width
+            # Target i's sums of the block's samples: tile[i * width:(i + 1) * width].
+            store(tile, 0, a0); store(tile, lanes, c0)
+            store(tile, width, a1); store(tile, width + lanes, c1)
+            store(tile, 2 * width, a2); store(tile, 2 * width + lanes, c2)
+            store(tile, 3 * width, a3); store(tile, 3 * width + lanes, c3)
+            store(tile, 4 * width, a4); store(tile, 4 * width + lanes, c4)
+            store(tile, 5 * width, a5); store(tile, 5 * width + lanes, c5)
+            store(tile, 6 * width, a6); store(tile, 6 * width + lanes, c6)
+            store(tile, 7 * width, a7); store(tile, 7 * width + lanes, c7)
+            store(tile, 8 * width, a8); store(tile, 8 * width + lanes, c8)
+            store(tile, 9 * width, a9); store(tile, 9 * width + lanes, c9)
+            store(tile, 10 * width, a10); store(tile, 10 * width + lanes, c10)
+            store(tile, 11 * width, a11); store(tile, 11 * width + lanes, c11)
+            for i in range(min(ROWS, targets - p * ROWS)):
+                row = p * ROWS + i
+                out_row = out[row]
+                for j in range(width):
+                    out_row[block * width + j] = tile[i * width + j] + bias[row]
+
+
+@_jit
+def product(panels, rows, values, bias, out):
+    """``out = weights @ values + bias`` (``nngraph.compiler.gemm.packed_product``): whole blocks
+    of ``2 * lanes`` samples by ``_rows``, the rest by ``_columns``."""
+    sources, n = values.shape
+    width = 2 * (VECTOR_BYTES // rows.itemsize)
+    blocks = n // width
+    if blocks:
+        packed = np.empty(blocks * width * sources, dtype=rows.dtype)
+        _pack(values, 0, blocks * width, width, packed)
+        _rows(rows, packed, blocks, bias, out)
+    rest = n - blocks * width
+    if rest:
+        packed = np.empty((rest + COLUMNS - 1) // COLUMNS * COLUMNS * sources, dtype=rows.dtype)
+        _pack(values, blocks * width, rest, COLUMNS, packed)
+        _columns(panels, packed, blocks * width, rest, bias, out)
