@@ -7,7 +7,8 @@ two thirds of the product). ``pack_weights`` does that copy once, at compile tim
 ``packed_product`` runs the kernels of ``nngraph.compiler.gemm_kernels`` (numba, compiled on first
 use and cached on disk) over the packed weights: per call it copies only the samples, a few
 hundred times fewer numbers. Which ops and batches it serves is ``nngraph.compiler.costs.
-packed_batch_limit``; without numba it serves none, and the generated code keeps ``np.matmul``.
+packed_batch_limit``; without numba (``PACKED`` is false) it serves none, and the generated code
+keeps ``np.matmul``.
 
 Two layouts, one per kernel (a panel is a run of targets, each source's weights for them
 contiguous, the targets past the last zero):
@@ -29,8 +30,10 @@ from types import ModuleType
 
 import numpy as np
 
-VECTOR_BYTES = 64   # one AVX-512 register
-ROWS = 12           # targets of a tile of the ``rows`` kernel
+from nngraph.compiler.costs import PACKED_VECTOR_BYTES as VECTOR_BYTES
+from nngraph.compiler.native import NATIVE_AVAILABLE as PACKED
+
+ROWS = 12  # targets of a tile of the ``rows`` kernel
 
 
 @dataclass(frozen=True, eq=False)

@@ -29,6 +29,7 @@ from numba.extending import intrinsic, models, register_model
 from nngraph.compiler.gemm import ROWS, VECTOR_BYTES
 
 COLUMNS = 8  # samples of a ``columns`` tile
+PREFETCH = 16
 
 
 class Vector(types.Type):
@@ -111,6 +112,18 @@ def store(typingctx: object, array: types.Array, index: types.Integer, vector: V
     return types.void(array, index, vector), codegen
 
 
+@intrinsic
+def prefetch(typingctx: object, array: types.Array, index: types.Integer) -> tuple:
+    """Ask the cache for ``array[index]`` (never faults, even past the end)."""
+    def codegen(context, builder, signature, args):
+        pointer = builder.bitcast(_address(context, builder, signature.args[0], args[0], args[1]), ir.IntType(8).as_pointer())
+        function = builder.module.declare_intrinsic("llvm.prefetch", (), ir.FunctionType(
+            ir.VoidType(), [ir.IntType(8).as_pointer()] + [ir.IntType(32)] * 3))
+        builder.call(function, [pointer, ir.Constant(ir.IntType(32), 0), ir.Constant(ir.IntType(32), 3),
+                                ir.Constant(ir.IntType(32), 1)])
+    return types.void(array, index), codegen
+
+
 def _jit(function):
     try:
         return numba.njit(cache=True, nogil=True)(function)
@@ -153,6 +166,7 @@ def _columns(panels, samples, first, count, bias, out):
             w_at = p * sources * width
             s_at = block * sources * COLUMNS
             for k in range(sources):
+                prefetch(panels, w_at + PREFETCH * width)
                 w0, w1 = load(panels, w_at), load(panels, w_at + lanes)
                 x = splat(samples, s_at)
                 a0, c0 = fma(w0, x, a0), fma(w1, x, c0)
