@@ -1,14 +1,24 @@
-"""The packed-weight product (``nngraph.compiler.gemm``) against numpy's, kernel by kernel."""
+"""The packed-weight product (``nngraph.compiler.gemm``): against numpy's, kernel by kernel, and in
+plans, where the cost model picks it or a test forces it onto every dense op."""
 
 from __future__ import annotations
 
+import pickle
+
+import networkx as nx
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import RTOL, assert_close
+from strategies import RTOL, assert_close, assert_equivalent, networks_and_batches
 
+import nngraph
+from nngraph import CodegenOptions, compile_network
+from nngraph.compiler import products
+from nngraph.compiler.costs import packed_batch_limit
 from nngraph.compiler.gemm import lanes, pack_weights, packed_product
+from nngraph.layers import Dense
+from nngraph.models import Sequential
 
 
 def _check(weights: np.ndarray, values: np.ndarray, bias: np.ndarray) -> None:
@@ -68,3 +78,58 @@ def test_panels_hold_two_vectors_of_targets_source_by_source() -> None:
     assert np.array_equal(panels[:, :3], weights.T) and not panels[:, 3:].any()
     assert np.array_equal(packed.rows.reshape(5, 12)[:, :3], weights.T)
     assert not packed.panels.flags.writeable and not packed.rows.flags.writeable
+
+
+def _always_packed(op: object, *, dtype: np.dtype, options: CodegenOptions) -> int:
+    """A cost model that picks the packed-weight product for every dense op that reads a slice."""
+    return 10**6 if options.packed_products else 0
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks_and_batches(max_batch=40), st.sampled_from([np.float32, np.float64]))
+def test_plans_forced_onto_the_packed_product_agree_with_the_reference(case: tuple[nx.DiGraph, np.ndarray],
+                                                                       dtype: type) -> None:
+    """Small random networks, every dense op that reads a slice on the packed-weight product from
+    3 samples on: the trace and every runner agree with the reference, NaN and infinities too."""
+    G, x = case
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(products, "packed_batch_limit", _always_packed)
+        plan = compile_network(G, dtype=dtype)
+    assert_equivalent(plan, G, x)
+
+
+def _wide_network() -> nx.DiGraph:
+    model = Sequential([Dense(96, input_shape=(40,), activation="relu"), Dense(64, activation="tanh"),
+                        Dense(3, activation="softmax")], seed=3)
+    return model.graph
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_wide_dense_ops_take_the_packed_product_for_the_batches_the_cost_model_gives(dtype: type) -> None:
+    plan = compile_network(_wide_network(), dtype=dtype)
+    limit = packed_batch_limit(plan.ops[0], dtype=plan.dtype, options=plan.options)
+    assert limit > 8
+    assert plan.code.count("packed_product(K") == 2  # not the softmax op: 3 targets fill no panel
+    assert f"if 2 < z.shape[1] <= {limit}:" in plan.code
+    plain = compile_network(_wide_network(), dtype=dtype, options=CodegenOptions(packed_products=False))
+    assert "packed_product" not in plain.code
+    x = np.random.default_rng(0).uniform(-2.0, 2.0, (limit + 1, 40))
+    x[5, 7] = np.nan
+    for batch in (1, 2, 3, 8, 33, limit, limit + 1):  # below, at and past the limits
+        assert_close(plan(x[:batch]), plain(x[:batch]), rtol=RTOL[plan.dtype], what=f"batch {batch}")
+        trace, plain_trace = plan.trace(x[:batch]), plain.trace(x[:batch])
+        assert_close(trace.weighted_sums, plain_trace.weighted_sums, rtol=RTOL[plan.dtype], what="weighted sums")
+
+
+def test_without_numba_the_code_keeps_numpy_products(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(products, "PACKED", False)
+    plan = compile_network(_wide_network(), dtype=np.float32)
+    assert "packed" not in plan.code and "np.matmul(W0, X, out=z)" in plan.code
+
+
+def test_a_pickled_plan_packs_its_weights_again() -> None:
+    plan = compile_network(_wide_network(), dtype=np.float32)
+    loaded = pickle.loads(pickle.dumps(plan))
+    assert loaded.code == plan.code
+    x = np.random.default_rng(1).uniform(-1.0, 1.0, (16, 40))
+    assert np.array_equal(loaded(x), plan(x))

@@ -31,7 +31,8 @@ from itertools import chain
 
 import numpy as np
 
-from nngraph.compiler.costs import CodegenOptions, shared_product_batch_limit
+from nngraph.compiler.costs import BLAS_NO_COPY_BATCH, CodegenOptions, packed_batch_limit, shared_product_batch_limit
+from nngraph.compiler.gemm import PACKED, pack_weights
 from nngraph.compiler.slices import slice_lines, slice_runs
 from nngraph.core.activations import resolve_activation
 from nngraph.ir.plan import DENSE, SHARED, SPARSE, AggregateOp, FusedOp, Plan, Reduction, SharedOp
@@ -114,7 +115,7 @@ def group_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
     if gathers(plan, ops[0], exact=exact):
         return _gathered_lines(plan, ops, constants, producer, options)
     [op] = ops
-    return _slice_lines(plan, op, constants, producer, options)
+    return _slice_lines(plan, op, constants, producer, options, exact=exact)
 
 
 def _sparse_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
@@ -296,8 +297,11 @@ def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object]
 
 
 def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer: dict,
-                 options: CodegenOptions) -> GroupLines:
-    """A dense op that reads one slice of columns (or nothing: its weighted sum is its bias)."""
+                 options: CodegenOptions, *, exact: bool) -> GroupLines:
+    """A dense op that reads one slice of columns (or nothing: its weighted sum is its bias); for
+    the batches where the cost model expects it to pay, by the packed-weight product (``K<k>``:
+    the weights packed, ``nngraph.compiler.gemm``), which adds the bias too (not in the exact
+    pass: it runs only when the fast pass gives NaN, which is rare)."""
     k = op.index
     lines = [op_comment(op, producer), f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
     reads_inputs = False
@@ -308,7 +312,14 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
         low, high = plan.columns[op.sources[0]], plan.columns[op.sources[-1]] + 1
         constants[f"W{k}"] = np.ascontiguousarray(op.weights.T)
         source, reads_inputs = _span(low, high, len(plan.inputs))
-        lines += [f"np.matmul(W{k}, {source}, out=z)", f"z += b{k}"]
+        product = [f"np.matmul(W{k}, {source}, out=z)", f"z += b{k}"]
+        limit = packed_batch_limit(op, dtype=plan.dtype, options=options) if PACKED and not exact else 0
+        if limit:
+            constants[f"K{k}"] = pack_weights(constants[f"W{k}"])
+            product = [f"if {BLAS_NO_COPY_BATCH} < z.shape[1] <= {limit}:  # the packed-weight product pays",
+                       f"    packed_product(K{k}, {source}, b{k}, z)",
+                       "else:"] + ["    " + line for line in product]
+        lines += product
     lines += activation_lines(op, constants, options)
     return GroupLines(lines, reads_inputs, padded=op.padded)
 
