@@ -39,6 +39,8 @@ def test_every_tile_shape_and_tail(dtype: type, batch: int) -> None:
     bias = rng.uniform(-1.0, 1.0, (50, 1)).astype(dtype)
     _check(weights, values, bias)
     _check(weights, np.asfortranarray(values), bias)  # the inputs reach it transposed, column-major
+    wider = np.asfortranarray(rng.uniform(-1.0, 1.0, (40, batch)).astype(dtype))
+    _check(weights, wider[2:39], bias)  # some of the inputs: neither layout
 
 
 @settings(max_examples=30, deadline=None)

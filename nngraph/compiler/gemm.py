@@ -101,7 +101,13 @@ def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, 
            [ 8.,  5.],
            [12.,  7.]])
     """
-    _kernels().product(packed.panels, packed.rows, values, bias.reshape(-1), out)
+    if values.flags.c_contiguous:  # the buffers: each source's samples contiguous
+        flat, k_step, j_step = values.reshape(-1), values.shape[1], 1
+    elif values.flags.f_contiguous:  # the inputs (the batch transposed): each sample's sources contiguous
+        flat, k_step, j_step = values.T.reshape(-1), 1, values.shape[0]
+    else:
+        flat, k_step, j_step = np.ascontiguousarray(values).reshape(-1), values.shape[1], 1
+    _kernels().product(packed.panels, packed.rows, flat, k_step, j_step, bias.reshape(-1), out)
 
 
 @functools.cache

@@ -14,7 +14,8 @@ sums:
   written out as contiguous runs of the output.
 
 The samples are copied first into blocks laid out as each kernel reads them, zero-padded to whole
-blocks; the sums of padding (and of the rows of padding the last panel holds) are never written
+blocks (``rows`` reads them in place where each source's samples are contiguous, as in the
+buffers; the inputs come sample by sample); the sums of padding (and of the rows of padding the last panel holds) are never written
 out. Every sum adds its terms in source order, one fused multiply-add each, as a BLAS does.
 """
 
@@ -132,18 +133,17 @@ def _jit(function):
 
 
 @_jit
-def _pack(values, first, count, width, packed):
-    """Samples ``first`` to ``first + count`` of ``values`` (sources x samples) into ``packed``, in
-    blocks of ``width`` samples, each block source-major (``packed[(block * sources + k) * width
-    + j]``), zero-padded to whole blocks."""
-    sources = values.shape[0]
+def _pack(values, k_step, j_step, sources, first, count, width, packed):
+    """Samples ``first`` to ``first + count`` into ``packed``, in blocks of ``width`` samples, each
+    block source-major (``packed[(block * sources + k) * width + j]``), zero-padded to whole
+    blocks; sample ``j``'s value of source ``k`` is ``values[k * k_step + j * j_step]``."""
     blocks = (count + width - 1) // width
     for block in range(blocks):
         filled = min(width, count - block * width)
         for k in range(sources):
             at = (block * sources + k) * width
             for j in range(filled):
-                packed[at + j] = values[k, first + block * width + j]
+                packed[at + j] = values[k * k_step + (first + block * width + j) * j_step]
             for j in range(filled, width):
                 packed[at + j] = 0.0
 
@@ -203,9 +203,10 @@ def _columns(panels, samples, first, count, bias, out):
 
 
 @_jit
-def _rows(rows, samples, blocks, bias, out):
+def _rows(rows, samples, block_step, k_step, blocks, bias, out):
     """``out[:, :blocks * 2 * lanes]`` = weights @ samples + bias, from the weights packed in panels
-    of ``ROWS`` targets and the samples packed in blocks of two vectors."""
+    of ``ROWS`` targets; block ``b``'s two vectors of samples of source ``k`` start at
+    ``samples[b * block_step + k * k_step]`` (packed blocks, or the rows of the values)."""
     targets = out.shape[0]
     lanes = VECTOR_BYTES // rows.itemsize
     width = 2 * lanes
@@ -217,7 +218,7 @@ def _rows(rows, samples, blocks, bias, out):
             a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = a10 = a11 = zero(rows)
             c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = c10 = c11 = zero(rows)
             w_at = p * sources * ROWS
-            s_at = block * sources * width
+            s_at = block * block_step
             for k in range(sources):
                 x0, x1 = load(samples, s_at), load(samples, s_at + lanes)
                 w = splat(rows, w_at)
@@ -245,7 +246,7 @@ def _rows(rows, samples, blocks, bias, out):
                 w = splat(rows, w_at + 11)
                 a11, c11 = fma(x0, w, a11), fma(x1, w, c11)
                 w_at += ROWS
-                s_at += width
+                s_at += k_step
             # Target i's sums of the block's samples: tile[i * width:(i + 1) * width].
             store(tile, 0, a0); store(tile, lanes, c0)
             store(tile, width, a1); store(tile, width + lanes, c1)
@@ -267,18 +268,22 @@ def _rows(rows, samples, blocks, bias, out):
 
 
 @_jit
-def product(panels, rows, values, bias, out):
-    """``out = weights @ values + bias`` (``nngraph.compiler.gemm.packed_product``): whole blocks
-    of ``2 * lanes`` samples by ``_rows``, the rest by ``_columns``."""
-    sources, n = values.shape
+def product(panels, rows, values, k_step, j_step, bias, out):
+    """``out = weights @ values + bias`` (``nngraph.compiler.gemm.packed_product``; ``values`` flat,
+    as ``_pack`` reads them): whole blocks of ``2 * lanes`` samples by ``_rows``, reading the
+    values in place where each source's samples are contiguous, the rest by ``_columns``."""
+    targets, n = out.shape
+    sources = len(values) // n
     width = 2 * (VECTOR_BYTES // rows.itemsize)
     blocks = n // width
-    if blocks:
+    if blocks and j_step == 1:
+        _rows(rows, values, width, k_step, blocks, bias, out)
+    elif blocks:
         packed = np.empty(blocks * width * sources, dtype=rows.dtype)
-        _pack(values, 0, blocks * width, width, packed)
-        _rows(rows, packed, blocks, bias, out)
+        _pack(values, k_step, j_step, sources, 0, blocks * width, width, packed)
+        _rows(rows, packed, sources * width, width, blocks, bias, out)
     rest = n - blocks * width
     if rest:
         packed = np.empty((rest + COLUMNS - 1) // COLUMNS * COLUMNS * sources, dtype=rows.dtype)
-        _pack(values, blocks * width, rest, COLUMNS, packed)
+        _pack(values, k_step, j_step, sources, blocks * width, rest, COLUMNS, packed)
         _columns(panels, packed, blocks * width, rest, bias, out)
