@@ -418,11 +418,9 @@ def packed_batch_limit(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions)
     --------
     >>> import numpy as np
     >>> from nngraph.ir.plan import fused_op
-    >>> def dense(n_sources, n_targets):
-    ...     return fused_op(index=0, targets=range(n_targets), sources=range(n_sources),
-    ...                     weights=np.ones((n_sources, n_targets)), bias=np.zeros(n_targets),
-    ...                     activation="relu", level=1)
-    >>> wide, narrow = dense(784, 512), dense(512, 10)
+    >>> wide, narrow = (fused_op(index=0, targets=range(targets), sources=range(sources), activation="relu",
+    ...                          weights=np.ones((sources, targets)), bias=np.zeros(targets), level=1)
+    ...                 for sources, targets in ((784, 512), (512, 10)))
     >>> packed_batch_limit(wide, dtype=np.dtype(np.float32), options=DEFAULT_OPTIONS)
     119
     >>> packed_batch_limit(narrow, dtype=np.dtype(np.float32), options=DEFAULT_OPTIONS)

@@ -133,6 +133,36 @@ def _jit(function):
 
 
 @_jit
+def _multiply_add(v0, v1, scalars, at, a0, c0, a1, c1, a2, c2, a3, c3):
+    """One source's step for four pairs of sums: pair ``m`` adds ``v0`` and ``v1`` times
+    ``scalars[at + m]`` (broadcast)."""
+    x = splat(scalars, at)
+    a0, c0 = fma(v0, x, a0), fma(v1, x, c0)
+    x = splat(scalars, at + 1)
+    a1, c1 = fma(v0, x, a1), fma(v1, x, c1)
+    x = splat(scalars, at + 2)
+    a2, c2 = fma(v0, x, a2), fma(v1, x, c2)
+    x = splat(scalars, at + 3)
+    a3, c3 = fma(v0, x, a3), fma(v1, x, c3)
+    return a0, c0, a1, c1, a2, c2, a3, c3
+
+
+@_jit
+def _store_pairs(tile, at, step, a0, c0, a1, c1, a2, c2, a3, c3):
+    """Four pairs of vectors into ``tile``: pair ``m`` at ``at + m * step``, its second vector a
+    vector's length after its first."""
+    lanes = VECTOR_BYTES // tile.itemsize
+    store(tile, at, a0)
+    store(tile, at + lanes, c0)
+    store(tile, at + step, a1)
+    store(tile, at + step + lanes, c1)
+    store(tile, at + 2 * step, a2)
+    store(tile, at + 2 * step + lanes, c2)
+    store(tile, at + 3 * step, a3)
+    store(tile, at + 3 * step + lanes, c3)
+
+
+@_jit
 def _pack(values, k_step, j_step, sources, first, count, width, packed):
     """Samples ``first`` to ``first + count`` into ``packed``, in blocks of ``width`` samples, each
     block source-major (``packed[(block * sources + k) * width + j]``), zero-padded to whole
@@ -168,33 +198,13 @@ def _columns(panels, samples, first, count, bias, out):
             for k in range(sources):
                 prefetch(panels, w_at + PREFETCH * width)
                 w0, w1 = load(panels, w_at), load(panels, w_at + lanes)
-                x = splat(samples, s_at)
-                a0, c0 = fma(w0, x, a0), fma(w1, x, c0)
-                x = splat(samples, s_at + 1)
-                a1, c1 = fma(w0, x, a1), fma(w1, x, c1)
-                x = splat(samples, s_at + 2)
-                a2, c2 = fma(w0, x, a2), fma(w1, x, c2)
-                x = splat(samples, s_at + 3)
-                a3, c3 = fma(w0, x, a3), fma(w1, x, c3)
-                x = splat(samples, s_at + 4)
-                a4, c4 = fma(w0, x, a4), fma(w1, x, c4)
-                x = splat(samples, s_at + 5)
-                a5, c5 = fma(w0, x, a5), fma(w1, x, c5)
-                x = splat(samples, s_at + 6)
-                a6, c6 = fma(w0, x, a6), fma(w1, x, c6)
-                x = splat(samples, s_at + 7)
-                a7, c7 = fma(w0, x, a7), fma(w1, x, c7)
+                a0, c0, a1, c1, a2, c2, a3, c3 = _multiply_add(w0, w1, samples, s_at, a0, c0, a1, c1, a2, c2, a3, c3)
+                a4, c4, a5, c5, a6, c6, a7, c7 = _multiply_add(w0, w1, samples, s_at + 4, a4, c4, a5, c5, a6, c6, a7, c7)
                 w_at += width
                 s_at += COLUMNS
             # Sample j's sums of the panel's targets: tile[j * width:(j + 1) * width].
-            store(tile, 0, a0); store(tile, lanes, c0)
-            store(tile, width, a1); store(tile, width + lanes, c1)
-            store(tile, 2 * width, a2); store(tile, 2 * width + lanes, c2)
-            store(tile, 3 * width, a3); store(tile, 3 * width + lanes, c3)
-            store(tile, 4 * width, a4); store(tile, 4 * width + lanes, c4)
-            store(tile, 5 * width, a5); store(tile, 5 * width + lanes, c5)
-            store(tile, 6 * width, a6); store(tile, 6 * width + lanes, c6)
-            store(tile, 7 * width, a7); store(tile, 7 * width + lanes, c7)
+            _store_pairs(tile, 0, width, a0, c0, a1, c1, a2, c2, a3, c3)
+            _store_pairs(tile, 4 * width, width, a4, c4, a5, c5, a6, c6, a7, c7)
             column = first + block * COLUMNS
             for i in range(min(width, targets - p * width)):
                 row = p * width + i
@@ -221,45 +231,16 @@ def _rows(rows, samples, block_step, k_step, blocks, bias, out):
             s_at = block * block_step
             for k in range(sources):
                 x0, x1 = load(samples, s_at), load(samples, s_at + lanes)
-                w = splat(rows, w_at)
-                a0, c0 = fma(x0, w, a0), fma(x1, w, c0)
-                w = splat(rows, w_at + 1)
-                a1, c1 = fma(x0, w, a1), fma(x1, w, c1)
-                w = splat(rows, w_at + 2)
-                a2, c2 = fma(x0, w, a2), fma(x1, w, c2)
-                w = splat(rows, w_at + 3)
-                a3, c3 = fma(x0, w, a3), fma(x1, w, c3)
-                w = splat(rows, w_at + 4)
-                a4, c4 = fma(x0, w, a4), fma(x1, w, c4)
-                w = splat(rows, w_at + 5)
-                a5, c5 = fma(x0, w, a5), fma(x1, w, c5)
-                w = splat(rows, w_at + 6)
-                a6, c6 = fma(x0, w, a6), fma(x1, w, c6)
-                w = splat(rows, w_at + 7)
-                a7, c7 = fma(x0, w, a7), fma(x1, w, c7)
-                w = splat(rows, w_at + 8)
-                a8, c8 = fma(x0, w, a8), fma(x1, w, c8)
-                w = splat(rows, w_at + 9)
-                a9, c9 = fma(x0, w, a9), fma(x1, w, c9)
-                w = splat(rows, w_at + 10)
-                a10, c10 = fma(x0, w, a10), fma(x1, w, c10)
-                w = splat(rows, w_at + 11)
-                a11, c11 = fma(x0, w, a11), fma(x1, w, c11)
+                a0, c0, a1, c1, a2, c2, a3, c3 = _multiply_add(x0, x1, rows, w_at, a0, c0, a1, c1, a2, c2, a3, c3)
+                a4, c4, a5, c5, a6, c6, a7, c7 = _multiply_add(x0, x1, rows, w_at + 4, a4, c4, a5, c5, a6, c6, a7, c7)
+                a8, c8, a9, c9, a10, c10, a11, c11 = _multiply_add(x0, x1, rows, w_at + 8, a8, c8, a9, c9, a10, c10,
+                                                                   a11, c11)
                 w_at += ROWS
                 s_at += k_step
             # Target i's sums of the block's samples: tile[i * width:(i + 1) * width].
-            store(tile, 0, a0); store(tile, lanes, c0)
-            store(tile, width, a1); store(tile, width + lanes, c1)
-            store(tile, 2 * width, a2); store(tile, 2 * width + lanes, c2)
-            store(tile, 3 * width, a3); store(tile, 3 * width + lanes, c3)
-            store(tile, 4 * width, a4); store(tile, 4 * width + lanes, c4)
-            store(tile, 5 * width, a5); store(tile, 5 * width + lanes, c5)
-            store(tile, 6 * width, a6); store(tile, 6 * width + lanes, c6)
-            store(tile, 7 * width, a7); store(tile, 7 * width + lanes, c7)
-            store(tile, 8 * width, a8); store(tile, 8 * width + lanes, c8)
-            store(tile, 9 * width, a9); store(tile, 9 * width + lanes, c9)
-            store(tile, 10 * width, a10); store(tile, 10 * width + lanes, c10)
-            store(tile, 11 * width, a11); store(tile, 11 * width + lanes, c11)
+            _store_pairs(tile, 0, width, a0, c0, a1, c1, a2, c2, a3, c3)
+            _store_pairs(tile, 4 * width, width, a4, c4, a5, c5, a6, c6, a7, c7)
+            _store_pairs(tile, 8 * width, width, a8, c8, a9, c9, a10, c10, a11, c11)
             for i in range(min(ROWS, targets - p * ROWS)):
                 row = p * ROWS + i
                 out_row = out[row]
