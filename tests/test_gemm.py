@@ -95,6 +95,7 @@ def test_plans_forced_onto_the_packed_product_agree_with_the_reference(case: tup
     3 samples on: the trace and every runner agree with the reference, NaN and infinities too."""
     G, x = case
     with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(products, "PACKED", True)  # on any CPU: without AVX-512 it is only slower
         patch.setattr(products, "packed_batch_limit", _always_packed)
         plan = compile_network(G, dtype=dtype)
     assert_equivalent(plan, G, x)
@@ -107,7 +108,9 @@ def _wide_network() -> nx.DiGraph:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_wide_dense_ops_take_the_packed_product_for_the_batches_the_cost_model_gives(dtype: type) -> None:
+def test_wide_dense_ops_take_the_packed_product_for_the_batches_the_cost_model_gives(
+        dtype: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(products, "PACKED", True)  # on any CPU, as above
     plan = compile_network(_wide_network(), dtype=dtype)
     limit = packed_batch_limit(plan.ops[0], dtype=plan.dtype, options=plan.options)
     assert limit > 8
@@ -129,8 +132,10 @@ def test_without_numba_the_code_keeps_numpy_products(monkeypatch: pytest.MonkeyP
     assert "packed" not in plan.code and "np.matmul(W0, X, out=z)" in plan.code
 
 
-def test_a_pickled_plan_packs_its_weights_again() -> None:
+def test_a_pickled_plan_packs_its_weights_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(products, "PACKED", True)
     plan = compile_network(_wide_network(), dtype=np.float32)
+    assert "packed_product(K0" in plan.code
     loaded = pickle.loads(pickle.dumps(plan))
     assert loaded.code == plan.code
     x = np.random.default_rng(1).uniform(-1.0, 1.0, (16, 40))

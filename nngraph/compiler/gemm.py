@@ -7,8 +7,8 @@ two thirds of the product). ``pack_weights`` does that copy once, at compile tim
 ``packed_product`` runs the kernels of ``nngraph.compiler.gemm_kernels`` (numba, compiled on first
 use and cached on disk) over the packed weights: per call it copies only the samples, a few
 hundred times fewer numbers. Which ops and batches it serves is ``nngraph.compiler.costs.
-packed_batch_limit``; without numba (``PACKED`` is false) it serves none, and the generated code
-keeps ``np.matmul``.
+packed_batch_limit``; without numba, or on a CPU without AVX-512 (``PACKED`` is false), it
+serves none, and the generated code keeps ``np.matmul``.
 
 Two layouts, one per kernel (a panel is a run of targets, each source's weights for them
 contiguous, the targets past the last zero):
@@ -25,15 +25,32 @@ fused multiply-add), as a BLAS does; a weight of 0.0 times NaN or infinity gives
 from __future__ import annotations
 
 import functools
+import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
 
 from nngraph.compiler.costs import PACKED_VECTOR_BYTES as VECTOR_BYTES
-from nngraph.compiler.native import NATIVE_AVAILABLE as PACKED
+from nngraph.compiler.native import NATIVE_AVAILABLE
 
 ROWS = 12  # targets of a tile of the ``rows`` kernel
+
+
+def _has_vector_registers() -> bool:
+    """Whether the CPU has AVX-512, as numpy found at import: the kernels hold 24 vectors of 64
+    bytes in registers, which AVX2's 16 registers of 32 bytes cannot, and the cost model's figures
+    are measured with it."""
+    for module in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):  # numpy 2, numpy 1
+        try:
+            features = importlib.import_module(module).__cpu_features__
+        except (ImportError, AttributeError):
+            continue
+        return bool(features.get("AVX512F"))
+    return False
+
+
+PACKED = NATIVE_AVAILABLE and _has_vector_registers()
 
 
 @dataclass(frozen=True, eq=False)
