@@ -5,7 +5,10 @@ of one level, computes.
 each group: the product into the weighted sums ``Z[start:stop]``, then each op's activation into
 its values ``A[start:stop]``. Three ways to read sources:
 
-- dense, contiguous columns: one slice of the buffer (or of the input), no copy;
+- dense, contiguous columns: one slice of the buffer (or of the input), no copy; where numba and
+  AVX-512 are there and the op is wide, for the batches the cost model gives (the line tests the
+  batch), the packed-weight product (``nngraph.compiler.gemm``) instead of ``np.matmul``, its
+  weights packed at compile time;
 - dense, scattered columns: one gather of exactly those rows plus the row of ones, so the bias
   rides along in the product; for small batches the gathering ops of one level share one gather
   and one product (``nngraph.compiler.costs`` gives the batch limit), at the price of multiplying
