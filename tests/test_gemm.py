@@ -4,6 +4,7 @@ plans, where the cost model picks it or a test forces it onto every dense op."""
 from __future__ import annotations
 
 import pickle
+from concurrent.futures import ThreadPoolExecutor
 
 import networkx as nx
 import numpy as np
@@ -75,11 +76,19 @@ def test_non_finite_values_spread_as_in_numpy(dtype: type, batch: int) -> None:
 def test_panels_hold_two_vectors_of_targets_source_by_source() -> None:
     weights = np.arange(3 * 5, dtype=np.float32).reshape(3, 5)  # 3 targets, 5 sources
     packed = pack_weights(weights)
+    panels, rows = packed.layouts()
+    assert packed.layouts()[0] is panels  # packed once
     width = 2 * lanes(weights.dtype)
-    panels = packed.panels.reshape(5, width)
-    assert np.array_equal(panels[:, :3], weights.T) and not panels[:, 3:].any()
-    assert np.array_equal(packed.rows.reshape(5, 12)[:, :3], weights.T)
-    assert not packed.panels.flags.writeable and not packed.rows.flags.writeable
+    assert np.array_equal(panels.reshape(5, width)[:, :3], weights.T) and not panels.reshape(5, width)[:, 3:].any()
+    assert np.array_equal(rows.reshape(5, 12)[:, :3], weights.T)
+    assert not panels.flags.writeable and not rows.flags.writeable
+
+
+def test_threads_calling_at_once_pack_once() -> None:
+    packed = pack_weights(np.ones((64, 50)))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        layouts = list(pool.map(lambda _: packed.layouts(), range(32)))
+    assert all(panels is layouts[0][0] and rows is layouts[0][1] for panels, rows in layouts)
 
 
 def _always_packed(op: object, *, dtype: np.dtype, options: CodegenOptions) -> int:

@@ -63,7 +63,7 @@ The choices that depend on what work costs are each taken here, from the same fi
   copies a product's weights into blocks of its own on every call, ``BLAS_COPY_NS`` per weight
   (except for at most ``BLAS_NO_COPY_BATCH`` samples, which it multiplies without a copy), then
   makes ``BLAS_MULTIPLY_ADD_NS`` per multiply-add; the packed-weight product has its weights
-  copied once, when the plan is compiled, and costs ``PACKED_CALL_NS`` per call plus
+  copied once, by its first call, and costs ``PACKED_CALL_NS`` per call plus
   ``PACKED_MULTIPLY_ADD_NS`` per multiply-add, its targets rounded up to a panel of two vectors
   and its samples to a block of 8 (it also adds the bias, a numpy call saved). A dense op that
   reads one slice of columns uses it for the batches where it is expected to cost less

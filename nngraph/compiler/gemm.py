@@ -1,9 +1,9 @@
-"""The packed-weight product: a wide dense op's weights packed once, when the plan is compiled, into
-the layouts its compiled kernels stream.
+"""The packed-weight product: a wide dense op's weights packed once, on its first call, into the
+layouts its compiled kernels stream.
 
 A BLAS product ``W @ x`` copies ``W`` into blocks of its own layout on every call: for a batch of a
 few samples that copy costs more than the arithmetic (784 x 512 float32 weights, 8 samples: about
-two thirds of the product). ``pack_weights`` does that copy once, at compile time, and
+two thirds of the product). ``pack_weights`` has that copy made once, by the first product, and
 ``packed_product`` runs the kernels of ``nngraph.compiler.gemm_kernels`` (numba, compiled on first
 use and cached on disk) over the packed weights: per call it copies only the samples, a few
 hundred times fewer numbers. Which ops and batches it serves is ``nngraph.compiler.costs.
@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import functools
 import importlib
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
@@ -55,13 +56,23 @@ PACKED = NATIVE_AVAILABLE and _has_vector_registers()
 
 @dataclass(frozen=True, eq=False)
 class PackedWeights:
-    """An op's weights (``targets x sources``) in the layouts of the kernels (see the module doc),
-    flat and read-only."""
+    """An op's weights (``targets x sources``, the generated code's ``W<k>``) and their layouts for
+    the kernels (see the module doc), packed on the first product that needs them: compiling a
+    plan packs nothing, and a plan never run at those batches never holds the copies."""
 
-    targets: int
-    sources: int
-    panels: np.ndarray
-    rows: np.ndarray
+    weights: np.ndarray
+    _layouts: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def layouts(self) -> tuple[np.ndarray, np.ndarray]:
+        """``panels`` and ``rows`` (see the module doc), flat and read-only; packed once, by the
+        first caller, while threads asking at the same time wait for it."""
+        if not self._layouts:
+            with self._lock:
+                if not self._layouts:
+                    self._layouts.append((_panels(self.weights, 2 * lanes(self.weights.dtype)),
+                                          _panels(self.weights, ROWS)))
+        return self._layouts[0]
 
 
 def lanes(dtype: np.dtype) -> int:
@@ -76,20 +87,19 @@ def lanes(dtype: np.dtype) -> int:
 
 
 def pack_weights(weights: np.ndarray) -> PackedWeights:
-    """``weights`` (``targets x sources``) packed for ``packed_product``.
+    """``weights`` (``targets x sources``) for ``packed_product``, packed on first use.
 
     Examples
     --------
-    >>> packed = pack_weights(np.arange(6.0).reshape(2, 3))  # 2 targets, 3 sources, float64
-    >>> packed.panels.reshape(3, 16)[:, :3]  # source-major, 16 targets a panel (the last 14 zero)
+    >>> panels, rows = pack_weights(np.arange(6.0).reshape(2, 3)).layouts()  # 2 targets, 3 sources
+    >>> panels.reshape(3, 16)[:, :3]  # source-major, 16 float64 targets a panel (the last 14 zero)
     array([[0., 3., 0.],
            [1., 4., 0.],
            [2., 5., 0.]])
-    >>> packed.rows.shape
+    >>> rows.shape  # 12 targets a panel
     (36,)
     """
-    return PackedWeights(targets=weights.shape[0], sources=weights.shape[1],
-                         panels=_panels(weights, 2 * lanes(weights.dtype)), rows=_panels(weights, ROWS))
+    return PackedWeights(weights)
 
 
 def _panels(weights: np.ndarray, width: int) -> np.ndarray:
@@ -124,7 +134,8 @@ def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, 
         flat, k_step, j_step = values.T.reshape(-1), 1, values.shape[0]
     else:
         flat, k_step, j_step = np.ascontiguousarray(values).reshape(-1), values.shape[1], 1
-    _kernels().product(packed.panels, packed.rows, flat, k_step, j_step, bias.reshape(-1), out)
+    panels, rows = packed.layouts()
+    _kernels().product(panels, rows, flat, k_step, j_step, bias.reshape(-1), out)
 
 
 @functools.cache
