@@ -12,7 +12,8 @@
     costs.py      the cost model behind every choice made for speed, and ``CodegenOptions``
     codegen.py    the ``Program``: the source the plan runs (fused numpy; scalar.py's code for tiny
                   plans), compiled; products.py writes each product's lines, kernels.py is the
-                  sparse kernel they call; native.py the native kernel (numba) for small batches;
+                  sparse kernel they call, gemm.py (gemm_kernels.py) the packed-weight product of
+                  wide dense ops (numba); native.py the native kernel (numba) for small batches;
                   loop.py the level loop that runs plans of many small ops instead
 
 ``build_plan(G)`` runs the stages up to the passes, stores equal arrays once, and returns the IR;

@@ -197,7 +197,8 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
                     if NATIVE_AVAILABLE and has_native_form(plan) else 0)
     scalar = has_scalar_form(plan, options=options) and scalar_code_pays(plan, native_kernel=native_limit > 0)
     limit = scalar_batch_limit(plan, numpy_calls=numpy_calls) if scalar else 0
-    lines = _header(plan, limit, padded, looped=looped) + [""] + forward_lines
+    packed = any("packed_product(" in line for line in forward_lines)
+    lines = _header(plan, limit, padded, looped=looped, packed=packed) + [""] + forward_lines
     code = "\n".join(lines) + "\n"
     _check_source(code)
     constants = _stored_constants(constants)
@@ -263,7 +264,7 @@ def _numpy_calls(line: str) -> int:
     return 1 + text.count("axis=")
 
 
-def _header(plan: Plan, limit: int, padded: bool, *, looped: bool) -> list[str]:
+def _header(plan: Plan, limit: int, padded: bool, *, looped: bool, packed: bool) -> list[str]:
     ones = plan.n_columns
     lines = [
         f"# nngraph plan: {len(plan.ops)} fused ops over {plan.n_columns} columns, {plan.dtype}.",
@@ -292,12 +293,17 @@ def _header(plan: Plan, limit: int, padded: bool, *, looped: bool) -> list[str]:
     if any(op.kind == SHARED for op in plan.ops):
         lines.append("# A shared-weights op k gathers its windows through G<k> (entries x positions) and")
         lines.append("# multiplies them by its kernel W<k> (filters x entries); its block holds filter by filter.")
+    if packed:
+        lines.append("# K<k>: op k's weights packed for the packed-weight product (nngraph.compiler.gemm),")
+        lines.append("# which computes its weighted sums, bias included, for the batches its line tests.")
     if padded:
         lines.append("# forward multiplies zeros that are no connection; when it gives NaN, the runner runs")
         lines.append("# forward_exact, the same pass over real connections only.")
     lines.append("import numpy as np")
     if any(op.kind == SPARSE or op.padded for op in plan.ops):
         lines.append("from nngraph.compiler.kernels import csr_accumulate")
+    if packed:
+        lines.append("from nngraph.compiler.gemm import packed_product")
     if limit:
         lines.append("from math import exp, tanh")
     return lines

@@ -67,7 +67,17 @@ The choices that depend on what work costs are each taken here, from the same fi
   numpy calls, and its Python loop adds well under a numpy call per op, while writing and
   compiling an op's straight-line code costs about 50 to 100 us, tens of runs of it at small
   batches: a plan built for one generation of genomes runs once.
-
+- **packed-weight products** (codegen, with numba installed; ``nngraph.compiler.gemm``): BLAS
+  copies a product's weights into blocks of its own on every call, ``BLAS_COPY_NS`` per weight
+  (except for at most ``BLAS_NO_COPY_BATCH`` samples, which it multiplies without a copy), then
+  makes ``BLAS_MULTIPLY_ADD_NS`` per multiply-add; the packed-weight product has its weights
+  copied once, by its first call, and costs ``PACKED_CALL_NS`` per call plus
+  ``PACKED_MULTIPLY_ADD_NS`` per multiply-add, its targets rounded up to a panel of two vectors
+  and its samples to a block of 8 (it also adds the bias, a numpy call saved). A dense op that
+  reads one slice of columns uses it for the batches where it is expected to cost less
+  (``packed_batch_limit``), which the generated code tests: 784 x 512 weights from 3 to about
+  120 samples in float32, 512 x 512 in float64 to about 100; an op of fewer targets than a panel
+  holds (32 in float32, 16 in float64), or one of 32 x 32 weights, never.
 - **lowering** (``nngraph.compiler.build_plan``): the graph path (schedule -> groups -> lower)
   costs a Python step per group, and a group per neuron where predecessor sets differ (a sparse
   DAG with skip connections, a NEAT-style genome): 12 to 41 us per connection, six to twenty times
@@ -136,6 +146,14 @@ NUMPY_PASS_NS = 1000.0         # np.errstate around the fused numpy pass (the na
 NATIVE_BLOCK_NS = 0.3          # one connection of a block in the native kernel, one sample
 
 OP_CALLS = 3                   # numpy calls of an op of its own: product, bias, activation
+# By the size of a number (4: float32, 8: float64); BLAS is OpenBLAS, one thread.
+BLAS_COPY_NS = {4: 0.24, 8: 0.5}               # BLAS's copy of a product's weights, per weight
+BLAS_MULTIPLY_ADD_NS = {4: 0.014, 8: 0.03}     # one multiply-add of a BLAS product, weights copied
+PACKED_MULTIPLY_ADD_NS = {4: 0.016, 8: 0.035}  # one multiply-add of the packed-weight product
+PACKED_CALL_NS = 1500.0        # one call of the packed-weight product (numba's dispatch, the samples' copy)
+BLAS_NO_COPY_BATCH = 2         # BLAS multiplies up to this many samples without copying the weights
+PACKED_VECTOR_BYTES = 64       # the packed-weight product's vector: its panels hold two
+PACKED_BLOCK = 8               # the packed-weight product's block of samples (its fewest)
 
 # Limits.
 REFERENCE_BATCH = 32           # the batch at which an op's fixed cost is weighed against its work
@@ -145,6 +163,7 @@ SCALAR_MAX_CONNECTIONS = 2048  # larger plans get no scalar code (its source wou
 SCALAR_MAX_BATCH = 64          # scalar code runs batches up to this size at most
 SCALAR_BESIDE_NATIVE_CONNECTIONS = 256  # beside the native kernel, larger plans get no scalar code
 NATIVE_MAX_BATCH = 4096        # the native kernel runs batches up to this size at most
+PACKED_MAX_BATCH = 4096        # the packed-weight product runs batches up to this size at most
 LEVEL_LOOP_OPS = 32            # sparse plans of this many ops run as the level loop
 ARRAY_LOWERING_CONNECTIONS = 512  # graphs this large without layer records lower from arrays,
 ARRAY_LOWERING_FAN_IN = 64         # when their neurons have fewer connections than this on average
@@ -162,6 +181,8 @@ class CodegenOptions:
         each op calls the activation registry's function).
     native_kernel : the native kernel for small batches, where numba is installed.
     level_loop : a plan of many sparse ops as one loop over its levels (``nngraph.compiler.loop``).
+    packed_products : the packed-weight product for wide dense ops, where numba is installed
+        (``nngraph.compiler.gemm``).
 
     Examples
     --------
@@ -178,6 +199,7 @@ class CodegenOptions:
     in_place_activations: bool = True
     native_kernel: bool = True
     level_loop: bool = True
+    packed_products: bool = True
 
     def __post_init__(self) -> None:
         for option in fields(self):
@@ -418,3 +440,43 @@ def native_batch_limit(plan: Plan, *, numpy_calls: int, options: CodegenOptions)
         return NATIVE_MAX_BATCH
     return max(at_least, min(NATIVE_MAX_BATCH,
                              int((numpy_fixed - native_fixed) / (native_per_sample - numpy_per_sample))))
+
+
+def packed_batch_limit(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> int:
+    """Up to how many samples the packed-weight product is expected to beat BLAS on ``op``, a
+    dense op reading one slice of columns, from ``BLAS_NO_COPY_BATCH + 1`` samples on (0: never, or
+    switched off; whether it exists at all is ``nngraph.compiler.gemm``'s to say).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nngraph.ir.plan import fused_op
+    >>> wide, narrow = (fused_op(index=0, targets=range(targets), sources=range(sources), activation="relu",
+    ...                          weights=np.ones((sources, targets)), bias=np.zeros(targets), level=1)
+    ...                 for sources, targets in ((784, 512), (512, 10)))
+    >>> packed_batch_limit(wide, dtype=np.dtype(np.float32), options=DEFAULT_OPTIONS)
+    119
+    >>> packed_batch_limit(narrow, dtype=np.dtype(np.float32), options=DEFAULT_OPTIONS)
+    0
+    >>> packed_batch_limit(wide, dtype=np.dtype(np.float32), options=CodegenOptions(packed_products=False))
+    0
+    """
+    size = np.dtype(dtype).itemsize
+    if not options.packed_products or size not in PACKED_MULTIPLY_ADD_NS:
+        return 0
+    sources, targets = op.shape
+    panel = 2 * PACKED_VECTOR_BYTES // size
+    if targets < panel:  # most of every panel would be padding
+        return 0
+    weights, padded = sources * targets, sources * -(-targets // panel) * panel
+
+    def saved(batch: int) -> float:  # BLAS's expected time minus the packed product's, one call
+        blas = NUMPY_CALL_NS + BLAS_COPY_NS[size] * weights + BLAS_MULTIPLY_ADD_NS[size] * weights * batch
+        packed = PACKED_CALL_NS + PACKED_MULTIPLY_ADD_NS[size] * padded * -(-batch // PACKED_BLOCK) * PACKED_BLOCK
+        return blas - packed
+
+    if saved(BLAS_NO_COPY_BATCH + 1) <= 0:
+        return 0
+    extra = PACKED_MULTIPLY_ADD_NS[size] * padded - BLAS_MULTIPLY_ADD_NS[size] * weights  # per sample
+    fixed = NUMPY_CALL_NS + BLAS_COPY_NS[size] * weights - PACKED_CALL_NS
+    return PACKED_MAX_BATCH if extra <= 0 else max(PACKED_BLOCK, min(PACKED_MAX_BATCH, int(fixed / extra)))

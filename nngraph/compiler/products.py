@@ -3,9 +3,13 @@ of one level, computes.
 
 ``codegen`` walks the plan's ops in ``product_groups`` and asks ``group_lines`` for the lines of
 each group: the product into the weighted sums ``Z[start:stop]``, then each op's activation into
-its values ``A[start:stop]`` (for a mixed op, each run's activation into its rows of the block). Three ways to read sources:
+its values ``A[start:stop]`` (for a mixed op, each run's activation into its rows of the block).
+Three ways to read sources:
 
-- dense, contiguous columns: one slice of the buffer (or of the input), no copy;
+- dense, contiguous columns: one slice of the buffer (or of the input), no copy; where numba and
+  AVX-512 are there and the op is wide, for the batches the cost model gives (the line tests the
+  batch), the packed-weight product (``nngraph.compiler.gemm``) instead of ``np.matmul``, its
+  weights packed on its first call;
 - dense, scattered columns: one gather of exactly those rows plus the row of ones, so the bias
   rides along in the product; for small batches the gathering ops of one level share one gather
   and one product (``nngraph.compiler.costs`` gives the batch limit), at the price of multiplying
@@ -31,7 +35,9 @@ from itertools import chain
 
 import numpy as np
 
-from nngraph.compiler.costs import CodegenOptions, shared_product_batch_limit
+from nngraph.compiler.costs import (BLAS_NO_COPY_BATCH, CodegenOptions, packed_batch_limit,
+                                   shared_product_batch_limit)
+from nngraph.compiler.gemm import PACKED, pack_weights
 from nngraph.compiler.slices import MAX_SLICE_CALLS, slice_lines, slice_runs
 from nngraph.core.activations import resolve_activation
 from nngraph.ir.plan import DENSE, SHARED, SPARSE, AggregateOp, FusedOp, Plan, Reduction, SharedOp
@@ -115,7 +121,7 @@ def group_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
     if gathers(plan, ops[0], exact=exact):
         return _gathered_lines(plan, ops, constants, producer, options)
     [op] = ops
-    return _slice_lines(plan, op, constants, producer, options)
+    return _slice_lines(plan, op, constants, producer, options, exact=exact)
 
 
 def _sparse_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
@@ -302,8 +308,11 @@ def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object]
 
 
 def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer: dict,
-                 options: CodegenOptions) -> GroupLines:
-    """A dense op that reads one slice of columns (or nothing: its weighted sum is its bias)."""
+                 options: CodegenOptions, *, exact: bool) -> GroupLines:
+    """A dense op that reads one slice of columns (or nothing: its weighted sum is its bias); for
+    the batches where the cost model expects it to pay, by the packed-weight product (``K<k>``:
+    the weights, packed on first use, ``nngraph.compiler.gemm``), which adds the bias too (not in the exact
+    pass: it runs only when the fast pass gives NaN, which is rare)."""
     k = op.index
     lines = [op_comment(op, producer), f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
     reads_inputs = False
@@ -314,7 +323,14 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
         low, high = plan.columns[op.sources[0]], plan.columns[op.sources[-1]] + 1
         constants[f"W{k}"] = np.ascontiguousarray(op.weights.T)
         source, reads_inputs = _span(low, high, len(plan.inputs))
-        lines += [f"np.matmul(W{k}, {source}, out=z)", f"z += b{k}"]
+        product = [f"np.matmul(W{k}, {source}, out=z)", f"z += b{k}"]
+        limit = packed_batch_limit(op, dtype=plan.dtype, options=options) if PACKED and not exact else 0
+        if limit:
+            constants[f"K{k}"] = pack_weights(constants[f"W{k}"])
+            product = [f"if {BLAS_NO_COPY_BATCH} < z.shape[1] <= {limit}:  # the packed-weight product pays",
+                       f"    packed_product(K{k}, {source}, b{k}, z)",
+                       "else:"] + ["    " + line for line in product]
+        lines += product
     lines += activation_lines(op, constants, options)
     return GroupLines(lines, reads_inputs, padded=op.padded)
 

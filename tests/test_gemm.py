@@ -1,0 +1,151 @@
+"""The packed-weight product (``nngraph.compiler.gemm``): against numpy's, kernel by kernel, and in
+plans, where the cost model picks it or a test forces it onto every dense op."""
+
+from __future__ import annotations
+
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import RTOL, assert_close, assert_equivalent, networks_and_batches
+
+import nngraph
+from nngraph import CodegenOptions, compile_network
+from nngraph.compiler import products
+from nngraph.compiler.costs import packed_batch_limit
+from nngraph.compiler.gemm import lanes, pack_weights, packed_product
+from nngraph.layers import Dense
+from nngraph.models import Sequential
+
+
+def _check(weights: np.ndarray, values: np.ndarray, bias: np.ndarray) -> None:
+    out = np.full((len(weights), values.shape[1]), -7.0, dtype=weights.dtype)
+    packed_product(pack_weights(weights), values, bias, out)
+    expected = weights.astype(np.float64) @ values.astype(np.float64) + bias
+    assert_close(out, expected, rtol=RTOL[weights.dtype], what="packed product")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch", [1, 7, 8, 9, 31, 32, 33, 64, 70])
+def test_every_tile_shape_and_tail(dtype: type, batch: int) -> None:
+    """Batches that fill whole blocks of each kernel, and blocks and panels left partly full: 50
+    targets are 1 to 4 panels of either layout and the rows kernel's last panel holds 2 of 12."""
+    rng = np.random.default_rng(batch)
+    weights = rng.uniform(-1.0, 1.0, (50, 37)).astype(dtype)
+    values = rng.uniform(-1.0, 1.0, (37, batch)).astype(dtype)
+    bias = rng.uniform(-1.0, 1.0, (50, 1)).astype(dtype)
+    _check(weights, values, bias)
+    _check(weights, np.asfortranarray(values), bias)  # the inputs reach it transposed, column-major
+    wider = np.asfortranarray(rng.uniform(-1.0, 1.0, (40, batch)).astype(dtype))
+    _check(weights, wider[2:39], bias)  # some of the inputs: neither layout
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 30), st.integers(1, 70), st.sampled_from([np.float32, np.float64]),
+       st.integers(0, 2**32 - 1))
+def test_any_shape_agrees_with_numpy(targets: int, sources: int, batch: int, dtype: type, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    _check(rng.uniform(-1.0, 1.0, (targets, sources)).astype(dtype),
+           rng.uniform(-1.0, 1.0, (sources, batch)).astype(dtype), rng.uniform(-1.0, 1.0, (targets, 1)).astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch", [3, 40])
+def test_non_finite_values_spread_as_in_numpy(dtype: type, batch: int) -> None:
+    """NaN and infinities reach exactly the sums they reach in ``np.matmul``, a weight of 0.0 included."""
+    rng = np.random.default_rng(batch)
+    weights = rng.uniform(-1.0, 1.0, (20, 6)).astype(dtype)
+    weights[3] = 0.0  # 0.0 * inf and 0.0 * NaN are NaN
+    weights[5, 2] = np.inf
+    values = rng.uniform(-1.0, 1.0, (6, batch)).astype(dtype)
+    values[1, 0], values[2, 1], values[4, 2] = np.nan, np.inf, -np.inf
+    bias = np.zeros((20, 1), dtype=dtype)
+    out = np.empty((20, batch), dtype=dtype)
+    packed_product(pack_weights(weights), values, bias, out)
+    with np.errstate(invalid="ignore"):
+        expected = weights @ values + bias
+    assert np.array_equal(np.isnan(out), np.isnan(expected))
+    assert np.array_equal(out[np.isinf(expected)], expected[np.isinf(expected)])
+    assert np.isinf(expected).any() and np.isnan(expected).any()
+
+
+def test_panels_hold_two_vectors_of_targets_source_by_source() -> None:
+    weights = np.arange(3 * 5, dtype=np.float32).reshape(3, 5)  # 3 targets, 5 sources
+    packed = pack_weights(weights)
+    panels, rows = packed.layouts()
+    assert packed.layouts()[0] is panels  # packed once
+    width = 2 * lanes(weights.dtype)
+    assert np.array_equal(panels.reshape(5, width)[:, :3], weights.T) and not panels.reshape(5, width)[:, 3:].any()
+    assert np.array_equal(rows.reshape(5, 12)[:, :3], weights.T)
+    assert not panels.flags.writeable and not rows.flags.writeable
+
+
+def test_threads_calling_at_once_pack_once() -> None:
+    packed = pack_weights(np.ones((64, 50)))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        layouts = list(pool.map(lambda _: packed.layouts(), range(32)))
+    assert all(panels is layouts[0][0] and rows is layouts[0][1] for panels, rows in layouts)
+
+
+def _always_packed(op: object, *, dtype: np.dtype, options: CodegenOptions) -> int:
+    """A cost model that picks the packed-weight product for every dense op that reads a slice."""
+    return 10**6 if options.packed_products else 0
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks_and_batches(max_batch=40), st.sampled_from([np.float32, np.float64]))
+def test_plans_forced_onto_the_packed_product_agree_with_the_reference(case: tuple[nx.DiGraph, np.ndarray],
+                                                                       dtype: type) -> None:
+    """Small random networks, every dense op that reads a slice on the packed-weight product from
+    3 samples on: the trace and every runner agree with the reference, NaN and infinities too."""
+    G, x = case
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(products, "PACKED", True)  # on any CPU: without AVX-512 it is only slower
+        patch.setattr(products, "packed_batch_limit", _always_packed)
+        plan = compile_network(G, dtype=dtype)
+    assert_equivalent(plan, G, x)
+
+
+def _wide_network() -> nx.DiGraph:
+    model = Sequential([Dense(96, input_shape=(40,), activation="relu"), Dense(64, activation="tanh"),
+                        Dense(3, activation="softmax")], seed=3)
+    return model.graph
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_wide_dense_ops_take_the_packed_product_for_the_batches_the_cost_model_gives(
+        dtype: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(products, "PACKED", True)  # on any CPU, as above
+    plan = compile_network(_wide_network(), dtype=dtype)
+    limit = packed_batch_limit(plan.ops[0], dtype=plan.dtype, options=plan.options)
+    assert limit > 8
+    assert plan.code.count("packed_product(K") == 2  # not the softmax op: 3 targets fill no panel
+    assert f"if 2 < z.shape[1] <= {limit}:" in plan.code
+    plain = compile_network(_wide_network(), dtype=dtype, options=CodegenOptions(packed_products=False))
+    assert "packed_product" not in plain.code
+    x = np.random.default_rng(0).uniform(-2.0, 2.0, (limit + 1, 40))
+    x[5, 7] = np.nan
+    for batch in (1, 2, 3, 8, 33, limit, limit + 1):  # below, at and past the limits
+        assert_close(plan(x[:batch]), plain(x[:batch]), rtol=RTOL[plan.dtype], what=f"batch {batch}")
+        trace, plain_trace = plan.trace(x[:batch]), plain.trace(x[:batch])
+        assert_close(trace.weighted_sums, plain_trace.weighted_sums, rtol=RTOL[plan.dtype], what="weighted sums")
+
+
+def test_without_numba_the_code_keeps_numpy_products(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(products, "PACKED", False)
+    plan = compile_network(_wide_network(), dtype=np.float32)
+    assert "packed" not in plan.code and "np.matmul(W0, X, out=z)" in plan.code
+
+
+def test_a_pickled_plan_packs_its_weights_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(products, "PACKED", True)
+    plan = compile_network(_wide_network(), dtype=np.float32)
+    assert "packed_product(K0" in plan.code
+    loaded = pickle.loads(pickle.dumps(plan))
+    assert loaded.code == plan.code
+    x = np.random.default_rng(1).uniform(-1.0, 1.0, (16, 40))
+    assert np.array_equal(loaded(x), plan(x))
