@@ -34,7 +34,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nngraph.compiler.products import connection_arrays
 from nngraph.core.activations import resolve_activation
 from nngraph.ir.plan import AGGREGATE, DENSE, WEIGHTED_SUM, AggregateOp, Op, Plan
 
@@ -194,7 +193,7 @@ def _connections(op: Op) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     """A weighted-sum op's rows: connections per target, their source rows and weights (sorted by
     source within a target), and the aggregation codes (all sums)."""
     codes = np.full(len(op.targets), AGGREGATION_CODES["sum"], dtype=np.int64)
-    rows, cols, values = connection_arrays(op)  # row by row: a stable sort by target keeps them sorted
+    rows, cols, values = op.connection_arrays()  # row by row: a stable sort by target keeps them sorted
     by_target = np.argsort(cols, kind="stable")
     return np.bincount(cols, minlength=len(op.targets)), rows[by_target], values[by_target], codes
 

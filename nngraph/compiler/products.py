@@ -154,7 +154,7 @@ def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], 
     terms, uneven = divmod(op.connections, len(op.targets))
     if uneven or not 0 < terms <= MAX_SLICE_CALLS:  # said without the arrays: no form (see slice_runs)
         return None
-    rows, cols, values = connection_arrays(op)
+    rows, cols, values = op.connection_arrays()
     order = np.lexsort((rows, cols))  # target by target, each target's sources in row order
     counts = np.bincount(cols, minlength=len(op.targets))
     if not len(counts) or counts.min() != counts.max() or counts[0] == 0:
@@ -190,16 +190,6 @@ def _reads_z_once(activation: list[str]) -> bool:
             and not any("z" in line for line in activation[1:]))
 
 
-def connection_arrays(op: FusedOp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The op's connections as (source row, target column, weight) arrays, row by row, in numpy
-    calls rather than scipy's conversions."""
-    if op.kind == SPARSE:
-        weights = op.weights
-        return np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr)), weights.indices, weights.data
-    rows, cols = np.nonzero(op.connection_mask())
-    return rows, cols, op.weights[rows, cols]
-
-
 @dataclass(frozen=True)
 class SparseRows:
     """Sparse ops' connections as CSR arrays, one row per target, indexed by buffer column (zero
@@ -225,7 +215,7 @@ def sparse_rows(plan: Plan, ops: list[FusedOp]) -> SparseRows:
             cols.append(op.weights.indices)
             values.append(op.weights.data)
         else:
-            rows, columns, weights = connection_arrays(op)
+            rows, columns, weights = op.connection_arrays()
             per_row.append(np.bincount(rows, minlength=op.shape[0]))
             cols.append(columns)
             values.append(weights)

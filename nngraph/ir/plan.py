@@ -233,6 +233,16 @@ class FusedOp(_Activated):
             return _stored_entries(self.weights)
         return np.ones(self.shape, dtype=bool) if self.connected is None else self.connected
 
+    def connection_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The connections as (source row, target column, weight) arrays, row by row: what
+        ``connection_matrix`` holds, in numpy calls rather than scipy's conversions (codegen and the
+        native kernel read every op's connections this way)."""
+        if self.kind == SPARSE:
+            weights = self.weights
+            return np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr)), weights.indices, weights.data
+        rows, cols = np.nonzero(self.connection_mask())
+        return rows, cols, self.weights[rows, cols]
+
     def connection_matrix(self) -> sparse.coo_array:
         """The connections as a sparse matrix: one stored entry per connection, its weight the value
         (a connection of weight 0.0 is stored too)."""
