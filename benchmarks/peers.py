@@ -2,8 +2,8 @@
 PyTorch eager, neat-python.
 
 Each peer computes the network as one would write it by hand, layer by layer: for each op of the
-plan, the tensors its sources live in (concatenated when there are several), one product, the
-bias, the activation (``peer_layers`` lays that out for numpy and PyTorch; ``nngraph.to_onnx``
+plan (each run of one activation, for an op that mixes them), the tensors its sources live in
+(concatenated when there are several), one product, the bias, the activation (``peer_layers`` lays that out for numpy and PyTorch; ``nngraph.to_onnx``
 exports the same layout for onnxruntime). onnxruntime, PyTorch
 and neat-python are optional (the ``bench`` extra); each builder returns ``None`` when its package
 is missing.
@@ -48,10 +48,13 @@ def peer_layers(plan: nngraph.Plan) -> list[PeerLayer]:
         for row, node in enumerate(op.sources):
             tensor, column = place[node]
             weights[offsets[tensor] + column] = dense[row]
-        name = f"op{op.index}"
-        layers.append(PeerLayer(name, tuple(tensors), weights, op.bias.copy(), op.activation))
-        widths[name] = len(op.targets)
-        place.update({node: (name, j) for j, node in enumerate(op.targets)})
+        runs = op.activation_runs()
+        for r, (activation, start, stop) in enumerate(runs):  # an op of mixed activations: a layer per run
+            name = f"op{op.index}" if len(runs) == 1 else f"op{op.index}_{r}"
+            layers.append(PeerLayer(name, tuple(tensors), np.ascontiguousarray(weights[:, start:stop]),
+                                    op.bias[start:stop].copy(), activation))
+            widths[name] = stop - start
+            place.update({node: (name, j) for j, node in enumerate(op.targets[start:stop])})
     last = layers[-1].name
     assert [place[node] for node in plan.outputs] == [(last, j) for j in range(len(plan.outputs))], \
         "the peers expect the outputs to be the last op's neurons"
