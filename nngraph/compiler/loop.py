@@ -60,9 +60,7 @@ def level_loop_applies(plan: Plan, *, options: CodegenOptions) -> bool:
 
 def _loops(plan: Plan, op: object) -> bool:
     """Whether the level loop computes ``op``."""
-    # A mixed op's runs are element-wise (check_plan): only an op of one activation may be group-wise.
-    if not (isinstance(op, FusedOp) and op.groups == 1
-            and (op.activations is not None or not resolve_activation(op.activation).group_wise)):
+    if not (isinstance(op, FusedOp) and op.groups == 1 and not op.group_wise):
         return False
     return op.kind == SPARSE or (op.kind == DENSE and joins_level_loop(op, reads_slice=plan.reads_slice(op)))
 

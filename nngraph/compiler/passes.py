@@ -36,7 +36,6 @@ from scipy import sparse
 
 from nngraph.compiler.check import check_plan
 from nngraph.compiler.costs import cheaper_kind, keeps_apart
-from nngraph.core.activations import resolve_activation
 from nngraph.errors import ArgumentError, CompileError, shown
 from nngraph.compiler.share import share_weights
 from nngraph.ir.plan import (DENSE, KINDS, SPARSE, AggregateOp, FusedOp, Op, Plan, Reduction, SharedOp,
@@ -65,7 +64,7 @@ def merge_levels(plan: Plan) -> Plan:
     for op in plan.ops:
         if not isinstance(op, FusedOp) or keeps_apart(op):
             key: tuple = ("alone", op.index)
-        elif op.activations is None and resolve_activation(op.activation).group_wise:
+        elif op.group_wise:
             key = ("groups", op.level, op.activation, len(op.targets) // op.groups)
         else:
             key = ("element-wise", op.level)
@@ -98,7 +97,7 @@ def _merge(members: list[FusedOp], columns: Mapping[Hashable, int]) -> FusedOp:
                            shape=shape)
     first = members[0]
     runs = [(name, stop - start) for op in members for name, start, stop in op.activation_runs()]
-    group_wise = first.activations is None and resolve_activation(first.activation).group_wise
+    group_wise = first.group_wise
     return fused_op(index=min(op.index for op in members), targets=[n for op in members for n in op.targets],
                     sources=sources, weights=coo, bias=np.concatenate([op.bias for op in members]),
                     activations=runs, level=first.level,

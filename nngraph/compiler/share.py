@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from nngraph.compiler.costs import sharing_pays
-from nngraph.core.activations import resolve_activation
 from nngraph.ir.plan import DENSE, FusedOp, Plan, SharedOp, shared_op
 
 MIN_POSITIONS = 2  # a block of one op shares nothing
@@ -55,7 +54,7 @@ def _candidate(op: object) -> bool:
     """Fully connected dense weighted-sum ops with sources and one element-wise activation (a shared
     kernel applies one activation: a mixed op is never shared)."""
     return (isinstance(op, FusedOp) and op.kind == DENSE and not op.padded and len(op.sources) > 0
-            and op.activations is None and not resolve_activation(op.activation).group_wise)
+            and op.activations is None and not op.group_wise)
 
 
 def _blocks(members: list[_Rows]) -> list[list[_Rows]]:

@@ -81,6 +81,7 @@ import networkx as nx
 import numpy as np
 from scipy import sparse
 
+from nngraph.core.activations import resolve_activation
 from nngraph.core.structure import Column, LayerPositions
 from nngraph.errors import NeuronNotFoundError
 from nngraph.ir.text import explain_neuron, plan_table
@@ -126,6 +127,12 @@ class _Activated:
             runs.append((name, start, start + count))
             start += count
         return runs
+
+    @property
+    def group_wise(self) -> bool:
+        """Whether the op's activation normalises over groups of targets (softmax, layer_norm);
+        never for a mixed op, whose runs are element-wise."""
+        return self.activations is None and resolve_activation(self.activation).group_wise
 
     def target_activations(self) -> list[str]:
         """Each target's activation, in target order."""

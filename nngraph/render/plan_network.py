@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from nngraph.core.activations import resolve_activation
 from nngraph.core.network import ACTIVATION, AGGREGATION, BIAS, HIDDEN, INPUT, LAYER, OUTPUT, ROLE, WEIGHT
 
 if TYPE_CHECKING:
@@ -57,7 +56,7 @@ def network_of_plan(plan: Plan) -> nx.DiGraph:
     G.add_nodes_from(order)
     for op in plan.ops:
         activations = op.target_activations()  # per neuron: a mixed op has runs of several
-        group_wise = resolve_activation(activations[0]).group_wise  # then the op's only activation
+        group_wise = op.group_wise
         size = len(op.targets) // getattr(op, "groups", 1)
         for position, (node, bias) in enumerate(zip(op.targets, op.bias.tolist())):
             data = {ROLE: OUTPUT if node in outputs else HIDDEN, BIAS: bias, ACTIVATION: activations[position]}
