@@ -146,8 +146,8 @@ def _exact_pass(program: Program) -> tuple[Callable, str, Mapping[str, object]]:
     """The pass over real connections only: its function, its source, and the constants the whole
     source names (the numpy pass's and its own, equal arrays stored once)."""
     added: dict[str, object] = {}
-    looped = level_loop_applies(program.plan, options=program.options)
-    exact_code = "\n".join(_forward(program.plan, added, program.options, exact=True, looped=looped)[0]) + "\n"
+    # Only a padded plan has an exact pass, and a plan run as the level loop is never padded.
+    exact_code = "\n".join(_forward(program.plan, added, program.options, exact=True, looped=False)[0]) + "\n"
     _check_source(exact_code)
     constants = _stored_constants({**program.numpy_constants, **added})
     namespace = dict(constants)
