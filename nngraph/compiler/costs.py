@@ -59,8 +59,8 @@ The choices that depend on what work costs are each taken here, from the same fi
   NEAT-style DAG of 6,000 connections and 166 numpy calls up to about 400 in float32 (measured:
   they meet at 512) and 200 in float64 (measured: the kernel ahead to 4096), a 784-512-512-10
   network never.
-- **level loop** (codegen; ``nngraph.compiler.loop``): a plan of at least ``LEVEL_LOOP_OPS`` ops,
-  sparse, or dense ones small enough to join their level's sparse product (``joins_level_loop``:
+- **level loop** (codegen; ``nngraph.compiler.loop``): a plan of at least ``LEVEL_LOOP_OPS``
+  activations to apply (an op's, or each run's of a mixed op), its ops sparse, or dense ones small enough to join their level's sparse product (``joins_level_loop``:
   the kernel over their connections costs no more than their product plus the two numpy calls
   they save, at ``REFERENCE_BATCH``), runs as one loop over its levels instead of straight-line
   code. It makes the same
@@ -164,7 +164,7 @@ SCALAR_MAX_BATCH = 64          # scalar code runs batches up to this size at mos
 SCALAR_BESIDE_NATIVE_CONNECTIONS = 256  # beside the native kernel, larger plans get no scalar code
 NATIVE_MAX_BATCH = 4096        # the native kernel runs batches up to this size at most
 PACKED_MAX_BATCH = 4096        # the packed-weight product runs batches up to this size at most
-LEVEL_LOOP_OPS = 32            # sparse plans of this many ops run as the level loop
+LEVEL_LOOP_OPS = 32            # sparse plans applying this many activations run as the level loop
 ARRAY_LOWERING_CONNECTIONS = 512  # graphs this large without layer records lower from arrays,
 ARRAY_LOWERING_FAN_IN = 64         # when their neurons have fewer connections than this on average
 
