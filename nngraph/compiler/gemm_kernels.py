@@ -22,13 +22,13 @@ multiply-add each, as a BLAS does.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, models, register_model
 
 from nngraph.compiler.gemm import ROWS, VECTOR_BYTES
+from nngraph.compiler.native import compiled
 
 COLUMNS = 8    # samples of a ``columns`` tile
 PREFETCH = 16  # sources ahead that ``columns`` asks the cache for: its panels come from L3 between layers
@@ -128,15 +128,7 @@ def _prefetch(typingctx: object, array: types.Array, index: types.Integer) -> tu
     return types.void(array, index), codegen
 
 
-def _jit(function):
-    """``function`` compiled by numba on first call, and cached on disk where it can be."""
-    try:
-        return numba.njit(cache=True, nogil=True)(function)
-    except RuntimeError:  # no writable place for the cache: compile in every process instead
-        return numba.njit(nogil=True)(function)
-
-
-@_jit
+@compiled
 def _multiply_add(v0, v1, scalars, at, a0, c0, a1, c1, a2, c2, a3, c3):
     """One source's step for four pairs of sums: pair ``m`` adds ``v0`` and ``v1`` times
     ``scalars[at + m]`` (broadcast)."""
@@ -151,7 +143,7 @@ def _multiply_add(v0, v1, scalars, at, a0, c0, a1, c1, a2, c2, a3, c3):
     return a0, c0, a1, c1, a2, c2, a3, c3
 
 
-@_jit
+@compiled
 def _store_pairs(tile, at, step, a0, c0, a1, c1, a2, c2, a3, c3):
     """Four pairs of vectors into ``tile``: pair ``m`` at ``at + m * step``, its second vector a
     vector's length after its first."""
@@ -166,7 +158,7 @@ def _store_pairs(tile, at, step, a0, c0, a1, c1, a2, c2, a3, c3):
     _store(tile, at + 3 * step + lanes, c3)
 
 
-@_jit
+@compiled
 def _panels_of(packed, targets, panel):
     """How many panels of ``panel`` targets the ``packed`` weights of ``targets`` targets hold, and
     how many sources each has."""
@@ -174,7 +166,7 @@ def _panels_of(packed, targets, panel):
     return n_panels, len(packed) // (n_panels * panel)
 
 
-@_jit
+@compiled
 def _pack(values, k_step, j_step, sources, first, count, width, packed):
     """Samples ``first`` to ``first + count`` into ``packed``, in blocks of ``width`` samples, each
     block source-major (``packed[(block * sources + k) * width + j]``), zero-padded to whole
@@ -190,7 +182,7 @@ def _pack(values, k_step, j_step, sources, first, count, width, packed):
                 packed[at + j] = 0.0
 
 
-@_jit
+@compiled
 def _columns(panels, samples, first, count, bias, out):
     """``out[:, first:first + count]`` = weights @ samples + bias, from the weights packed in panels
     of two vectors of targets and the samples packed in blocks of ``COLUMNS``."""
@@ -223,7 +215,7 @@ def _columns(panels, samples, first, count, bias, out):
                     out[row, column + j] = tile[j * width + i] + bias[row]
 
 
-@_jit
+@compiled
 def _rows(rows, samples, block_step, k_step, blocks, bias, out):
     """``out[:, :blocks * 2 * lanes]`` = weights @ samples + bias, from the weights packed in panels
     of ``ROWS`` targets; block ``b``'s two vectors of samples of source ``k`` start at
@@ -258,7 +250,7 @@ def _rows(rows, samples, block_step, k_step, blocks, bias, out):
                     out_row[block * width + j] = tile[i * width + j] + bias[row]
 
 
-@_jit
+@compiled
 def product(panels, rows, values, k_step, j_step, bias, out):
     """``out = weights @ values + bias`` (``nngraph.compiler.gemm.packed_product``; ``values`` flat,
     as ``_pack`` reads them): whole blocks of ``2 * lanes`` samples by ``_rows``, reading the

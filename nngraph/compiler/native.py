@@ -401,12 +401,18 @@ def _kernel() -> Callable[..., None]:
     (``_FAST_MATH``)."""
     if not NATIVE_AVAILABLE:
         return _forward
+    return compiled(_forward, error_model="numpy", fastmath=_FAST_MATH)
+
+
+def compiled(function: Callable, **options: object) -> Callable:
+    """``function`` compiled by numba (``njit`` with ``options``, releasing the GIL) on its first
+    call, and cached on disk where it can be; numba must be installed."""
     import numba
 
     try:
-        return numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST_MATH)(_forward)
+        return numba.njit(cache=True, nogil=True, **options)(function)
     except RuntimeError:  # no writable place for the cache: compile in every process instead
-        return numba.njit(nogil=True, error_model="numpy", fastmath=_FAST_MATH)(_forward)
+        return numba.njit(nogil=True, **options)(function)
 
 
 def run_native(arrays: NativeArrays, X: np.ndarray, Z: np.ndarray, A: np.ndarray) -> None:
