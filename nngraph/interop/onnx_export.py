@@ -109,15 +109,11 @@ def to_onnx(network_or_plan: nx.DiGraph | Sequential | CompiledPlan | Plan,
     for op in plan.ops:
         z = _weighted_sums(graph, plan, op, tensors)
         runs = op.activation_runs()
-        if len(runs) == 1:
-            a = activation_nodes(graph, z, op.activation, groups=getattr(op, "groups", 1),
-                                 width=len(op.targets), op=op.index)
-            graph.nodes[-1].doc_string = _op_doc(op)
-            tensors.add(a, op.targets)
-            continue
-        for name, start, stop in runs:  # a mixed op: each run's columns of z through its activation
-            run = graph.add("Slice", [z, graph.indices([start]), graph.indices([stop]), graph.indices([1])])
-            a = activation_nodes(graph, run, name, width=stop - start, op=op.index)
+        for name, start, stop in runs:  # each run's columns of z through its activation
+            part = z if len(runs) == 1 else graph.add("Slice", [z, graph.indices([start]), graph.indices([stop]),
+                                                                graph.indices([1])])
+            a = activation_nodes(graph, part, name, groups=getattr(op, "groups", 1), width=stop - start,
+                                 op=op.index)
             graph.nodes[-1].doc_string = _op_doc(op, name, start, stop)
             tensors.add(a, op.targets[start:stop])
     graph.add("Identity", [tensors.read_exactly(plan.outputs)], output=OUTPUT_NAME)
@@ -287,10 +283,10 @@ def _names(nodes: Sequence[Hashable], limit: int | None = None) -> str:
     return text + (f" and {len(nodes) - limit} more" if limit is not None and len(nodes) > limit else "")
 
 
-def _op_doc(op: Op, activation: str | None = None, start: int = 0, stop: int | None = None) -> str:
-    """The doc string of the node giving op ``op``'s values (of its targets ``start:stop`` with
-    ``activation``, for a run of a mixed op)."""
-    return (f"nngraph op {op.index} ({op.kind}, {ascii_printable(activation or op.activation)}): the values "
+def _op_doc(op: Op, activation: str, start: int, stop: int) -> str:
+    """The doc string of the node giving op ``op``'s values of its targets ``start:stop`` (all of
+    them, or a run of a mixed op) through ``activation``."""
+    return (f"nngraph op {op.index} ({op.kind}, {ascii_printable(activation)}): the values "
             f"of {_names(op.targets[start:stop], _LISTED)}")
 
 
