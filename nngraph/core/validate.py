@@ -95,7 +95,7 @@ class GraphRead:
     predecessors: list[Mapping[Hashable, dict]]
     input_attributes: list[dict]
 
-    _read: dict[bool, list[object]] = field(default_factory=dict, repr=False)  # weights(), once read
+    _read: dict[bool, list[object]] = field(default_factory=dict, init=False, repr=False)  # weights(), once read
 
     def weights(self, *, only_weight: bool = False) -> list[object]:
         """Every connection's weight as found (``None`` where absent), neuron by neuron in the order
