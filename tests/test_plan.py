@@ -234,6 +234,24 @@ def test_only_buffers_up_to_kept_bytes_are_kept(monkeypatch: pytest.MonkeyPatch)
     assert not np.shares_memory(kept.buffer(rows=4, batch=8, dtype=dtype), kept.buffer(rows=4, batch=8, dtype=dtype))
 
 
+def test_a_trace_copies_its_inputs_block_by_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trace's value buffer takes the inputs transposed, a block of samples at a time: with
+    blocks of 3 samples, 10 samples make four blocks, the last one short."""
+    from nngraph.execute import scratch
+
+    monkeypatch.setattr(scratch, "BLOCK_BYTES", 3 * 5 * 8)
+    batch = RNG.normal(size=(10, 5))
+    out = np.full((5, 10), np.nan)
+    scratch.copy_transposed(batch, out=out)
+    np.testing.assert_array_equal(out, batch.T)
+    wide = Sequential([Dense(units=3, input_shape=(5,), activation="relu"), Dense(units=2)], seed=0)
+    plan = nngraph.compile_network(wide.graph, options=CodegenOptions(native_kernel=False))
+    trace, reference = plan.trace(batch), nngraph.run_reference(wide.graph, batch)
+    np.testing.assert_array_equal(trace.values[:, :5], batch)
+    for node in wide.graph:
+        np.testing.assert_allclose(trace.value(node), reference.value(node), rtol=1e-12)
+
+
 # Checks and verification
 
 

@@ -37,7 +37,7 @@ from nngraph.compiler.native import run_native
 from nngraph.core.structure import Column
 from nngraph.errors import CompileError, InputError
 from nngraph.execute.inputs import as_batch
-from nngraph.execute.scratch import Scratch
+from nngraph.execute.scratch import Scratch, copy_transposed
 from nngraph.execute.trace import Trace
 from nngraph.execute.verify import verify_plan
 from nngraph.ir.plan import FusedOp, Plan
@@ -314,7 +314,7 @@ def trace_plan(plan: CompiledPlan, x: ArrayLike) -> Trace:
         run_native(program.native, batch.T, weighted_sums, values)  # scalar code keeps no sums
     else:
         weighted_sums[: len(ir.inputs)].fill(np.nan)  # inputs have no weighted sum; every other row is written
-        values[: len(ir.inputs)] = batch.T
+        copy_transposed(batch, out=values[: len(ir.inputs)])
         with np.errstate(over="ignore", invalid="ignore"):
             program.forward(batch.T, weighted_sums, values)
             if _needs_exact(program, values[:n]):  # the last row may be unused, and uninitialised

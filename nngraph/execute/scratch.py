@@ -7,6 +7,11 @@ fifth of the call. A kept buffer pays them once. Each thread keeps its own, so c
 share nothing mutable, and a call copies what it returns out of the buffer. A buffer larger than
 ``KEPT_BYTES`` is not kept, so that one huge batch does not hold its memory after the call; a
 trace keeps its buffers in the ``Trace``, so it always gets fresh ones.
+
+A trace also holds the inputs in its value buffer, neuron-major: ``copy_transposed`` writes them
+there a block of samples at a time, since numpy's plain transposing copy strides through the whole
+destination for every sample (784 inputs x 4096 samples in float64: 24 ms plain, 8 ms by blocks,
+4 ms for a straight copy of the same bytes).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import threading
 import numpy as np
 
 KEPT_BYTES = 64 * 2**20  # larger buffers are allocated per call and freed after it
+BLOCK_BYTES = 2**20  # ``copy_transposed`` reads samples in blocks of this size, well within a core's cache
 
 
 class Scratch:
@@ -44,3 +50,21 @@ class Scratch:
         if kept is None or kept.dtype != dtype or kept.size < size:
             kept = self._local.array = np.empty(size, dtype=dtype)
         return kept[:size].reshape(rows, batch)
+
+
+def copy_transposed(batch: np.ndarray, *, out: np.ndarray) -> None:
+    """Write ``batch.T`` into ``out``: ``batch`` is ``(samples, features)``, C-contiguous, and
+    ``out`` is ``(features, samples)``, a block of ``BLOCK_BYTES`` of samples at a time.
+
+    Examples
+    --------
+    >>> batch = np.arange(6.0).reshape(3, 2)
+    >>> out = np.empty((2, 3))
+    >>> copy_transposed(batch, out=out)
+    >>> out
+    array([[0., 2., 4.],
+           [1., 3., 5.]])
+    """
+    step = max(1, BLOCK_BYTES // max(1, batch.shape[1] * batch.itemsize))
+    for start in range(0, len(batch), step):
+        out[:, start:start + step] = batch[start:start + step].T
