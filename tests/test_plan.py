@@ -248,6 +248,7 @@ def test_a_trace_copies_its_inputs_block_by_block(monkeypatch: pytest.MonkeyPatc
     plan = nngraph.compile_network(wide.graph, options=CodegenOptions(native_kernel=False))
     trace, reference = plan.trace(batch), nngraph.run_reference(wide.graph, batch)
     np.testing.assert_array_equal(trace.values[:, :5], batch)
+    assert np.isnan(trace.weighted_sums[:, :5]).all()  # the numpy pass's trace; the native one's below
     for node in wide.graph:
         np.testing.assert_allclose(trace.value(node), reference.value(node), rtol=1e-12)
 

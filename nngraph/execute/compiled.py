@@ -312,10 +312,10 @@ def trace_plan(plan: CompiledPlan, x: ArrayLike) -> Trace:
     batch, _ = as_batch(x, len(ir.inputs), ir.dtype)
     values, weighted_sums = _buffer(program, len(batch), ir.dtype), _buffer(program, len(batch), ir.dtype)
     n = ir.n_columns
+    weighted_sums[: len(ir.inputs)].fill(np.nan)  # inputs have no weighted sum; every other row is written
     if 0 < len(batch) <= program.native_batch_limit:  # the limit first: ``native`` is built on first use
         run_native(program.native, batch.T, weighted_sums, values)  # scalar code keeps no sums
     else:
-        weighted_sums[: len(ir.inputs)].fill(np.nan)  # inputs have no weighted sum; every other row is written
         copy_transposed(batch, out=values[: len(ir.inputs)])
         with np.errstate(over="ignore", invalid="ignore"):
             program.forward(batch.T, weighted_sums, values)
