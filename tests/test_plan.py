@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import networkx as nx
@@ -232,6 +233,55 @@ def test_only_buffers_up_to_kept_bytes_are_kept(monkeypatch: pytest.MonkeyPatch)
                                 kept.buffer(rows=4, batch=8, dtype=np.dtype(np.float64)))
     monkeypatch.setattr(scratch, "KEPT_BYTES", 4 * 8 * 4 - 1)
     assert not np.shares_memory(kept.buffer(rows=4, batch=8, dtype=dtype), kept.buffer(rows=4, batch=8, dtype=dtype))
+
+
+def test_a_trace_reuses_the_buffers_of_a_dropped_trace_and_no_others() -> None:
+    """A trace's buffers go to the next trace once nothing refers to them: not while the trace,
+    or a view of one of its arrays, is alive; what the earlier trace's views hold stays as it was.
+    (A weak reference to a trace's buffer does not hold it: it finds the buffer while kept.)"""
+    net = Sequential([Dense(units=5, input_shape=(4,), activation="tanh"), Dense(units=3)], seed=0)
+    plan = nngraph.compile_network(net.graph, options=CodegenOptions(native_kernel=False))
+    xs = [RNG.normal(size=(6, 4)) for _ in range(4)]
+    first = plan.trace(xs[0])
+    kept = weakref.ref(first.values.base)
+    column = first.weighted_sum("dense/2")  # a view of the first trace's weighted sums
+    saved = column.copy()
+    del first
+    second = plan.trace(xs[1])  # the first trace's buffers are still held by ``column``
+    assert second.values.base is not kept()
+    np.testing.assert_array_equal(column, saved)
+    del column
+    third = plan.trace(xs[2])  # ``second`` is alive, and its buffers are the ones kept
+    assert third.values.base is not second.values.base
+    kept = weakref.ref(third.values.base)
+    del third
+    fourth = plan.trace(xs[3])
+    assert kept() is not None and fourth.values.base is kept()
+    np.testing.assert_array_equal(second.values[:, :4], xs[1])
+    for trace, x in ((second, xs[1]), (fourth, xs[3])):
+        reference = nngraph.run_reference(net.graph, x)
+        for node in net.graph:
+            np.testing.assert_allclose(trace.value(node), reference.value(node), rtol=1e-12)
+        assert np.isnan(trace.weighted_sums[:, :4]).all()
+
+def test_trace_buffers_are_kept_up_to_kept_bytes_and_by_dtype(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nngraph.execute import scratch
+
+    kept, float32 = scratch.Scratch(), np.dtype(np.float32)
+
+    def bases(rows: int, dtype: np.dtype = float32) -> tuple[weakref.ref, weakref.ref]:
+        sums, values = kept.trace_buffers(rows=rows, batch=8, dtype=dtype)
+        return weakref.ref(sums.base), weakref.ref(values.base)
+
+    def same(one: tuple[weakref.ref, weakref.ref], other: tuple[weakref.ref, weakref.ref]) -> bool:
+        return all(a() is not None and a() is b() for a, b in zip(one, other))
+
+    first = bases(4)
+    assert same(bases(4), first) and first[0]() is not first[1]()
+    assert same(bases(2), first)  # fewer rows: the same buffers
+    assert not same(bases(4, np.dtype(np.float64)), first)
+    monkeypatch.setattr(scratch, "KEPT_BYTES", 4 * 8 * 4 - 1)
+    assert [ref() for ref in bases(4)] == [None, None]  # not kept: freed with their arrays
 
 
 def test_a_trace_copies_its_inputs_block_by_block(monkeypatch: pytest.MonkeyPatch) -> None:
