@@ -17,8 +17,9 @@ import nngraph
 from nngraph import CodegenOptions, CompileError, FusedOp, NeuronNotFoundError, VerificationError
 from nngraph.compiler import build_plan
 from nngraph.compiler.check import _sources_hold
+from nngraph.compiler.costs import NATIVE_MAX_BATCH
 from nngraph.execute import verify
-from nngraph.execute.compiled import compile_plan, run_plan
+from nngraph.execute.compiled import _choose_runner, compile_plan, run_plan
 from nngraph.ir import plan as ir_module
 from nngraph.ir.plan import fused_op, layout
 from nngraph.layers import Dense
@@ -137,9 +138,15 @@ def test_runner_choice_is_stated(model: Sequential, plan: nngraph.Plan) -> None:
         run_plan(big_plan, np.zeros(128), runner="scalar")
     with pytest.raises(nngraph.InputError, match="no native kernel"):
         run_plan(big_plan, np.zeros(128), runner="native")
-    assert plan.runner.endswith(", the native kernel for batches of up to 1671 samples, fused numpy for larger ones")
-    assert [run_plan(plan, np.zeros((batch, 8)), runner=None).shape for batch in (0, 3, 1671, 1672)] == [
-        (0, 4), (3, 4), (1671, 4), (1672, 4)]
+    # The limits are the cost model's, from timings measured on one machine: what holds is their
+    # order, that the runner's statement gives them, and that the choice follows them.
+    scalar, native = plan.program.scalar_batch_limit, plan.program.native_batch_limit
+    assert 0 < scalar < native <= NATIVE_MAX_BATCH
+    assert plan.runner.endswith(f", the native kernel for batches of up to {native} samples, fused numpy for larger ones")
+    assert [(batch, _choose_runner(plan.program, batch)) for batch in (1, scalar + 1, native, native + 1)] == [
+        (1, "scalar"), (scalar + 1, "native"), (native, "native"), (native + 1, "numpy")]
+    assert [run_plan(plan, np.zeros((batch, 8)), runner=None).shape for batch in (0, 3, native, native + 1)] == [
+        (0, 4), (3, 4), (native, 4), (native + 1, 4)]
 
 
 def test_trace_comes_from_the_fused_buffers(model: Sequential, plan: nngraph.Plan) -> None:
