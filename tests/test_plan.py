@@ -242,10 +242,13 @@ def test_only_buffers_up_to_kept_bytes_are_kept(monkeypatch: pytest.MonkeyPatch)
     assert not np.shares_memory(kept.buffer(rows=4, batch=8, dtype=dtype), kept.buffer(rows=4, batch=8, dtype=dtype))
 
 
-def test_a_trace_reuses_the_buffers_of_a_dropped_trace_and_no_others() -> None:
+def test_a_trace_reuses_the_buffers_of_a_dropped_trace_and_no_others(monkeypatch: pytest.MonkeyPatch) -> None:
     """A trace's buffers go to the next trace once nothing refers to them: not while the trace,
     or a view of one of its arrays, is alive; what the earlier trace's views hold stays as it was.
     (A weak reference to a trace's buffer does not hold it: it finds the buffer while kept.)"""
+    from nngraph.execute import scratch
+
+    monkeypatch.setattr(scratch, "REUSED_BYTES", 0)  # these buffers are small
     net = Sequential([Dense(units=5, input_shape=(4,), activation="tanh"), Dense(units=3)], seed=0)
     plan = nngraph.compile_network(net.graph, options=CodegenOptions(native_kernel=False))
     xs = [RNG.normal(size=(6, 4)) for _ in range(4)]
@@ -271,10 +274,14 @@ def test_a_trace_reuses_the_buffers_of_a_dropped_trace_and_no_others() -> None:
             np.testing.assert_allclose(trace.value(node), reference.value(node), rtol=1e-12)
         assert np.isnan(trace.weighted_sums[:, :4]).all()
 
-def test_trace_buffers_are_kept_up_to_kept_bytes_and_by_dtype(monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_trace_buffers_are_reused_from_reused_bytes_up_to_kept_bytes_and_by_dtype(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from nngraph.execute import scratch
 
     kept, float32 = scratch.Scratch(), np.dtype(np.float32)
+    assert kept.trace_buffers(rows=4, batch=8, dtype=float32)[0].base is None  # small: fresh, unkept
+    monkeypatch.setattr(scratch, "REUSED_BYTES", 2 * 8 * 4)
 
     def bases(rows: int, dtype: np.dtype = float32) -> tuple[weakref.ref, weakref.ref]:
         sums, values = kept.trace_buffers(rows=rows, batch=8, dtype=dtype)

@@ -29,6 +29,9 @@ import threading
 import numpy as np
 
 KEPT_BYTES = 64 * 2**20  # larger buffers are allocated per call and freed after it
+# Smaller trace buffers are always fresh: looking for a dropped trace's takes about 4 us, np.empty
+# under 1 us, and the heap hands out small arrays without page faults.
+REUSED_BYTES = 2**20
 BLOCK_BYTES = 2**20  # ``copy_transposed`` reads samples in blocks of this size, well within a core's cache
 
 
@@ -61,19 +64,22 @@ class Scratch:
 
     def trace_buffers(self, *, rows: int, batch: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
         """Two C-contiguous ``(rows, batch)`` arrays of ``dtype``, with any contents, for a trace to
-        keep: this thread's last trace's, if nothing refers to them any more and they are large
-        enough, else fresh ones (kept for the next trace when within ``KEPT_BYTES`` each).
+        keep: from ``REUSED_BYTES`` up, this thread's last trace's, if nothing refers to them any more
+        and they are large enough, else fresh ones (kept for the next trace when within
+        ``KEPT_BYTES`` each); below it, fresh ones.
 
         Examples
         --------
         >>> scratch, float64 = Scratch(), np.dtype(np.float64)
-        >>> sums, values = scratch.trace_buffers(rows=3, batch=4, dtype=float64)
+        >>> sums, values = scratch.trace_buffers(rows=1000, batch=256, dtype=float64)  # 2 MB each
         >>> column = values[:, 0]  # a view keeps the buffers in use
         >>> del sums, values
-        >>> np.shares_memory(column, scratch.trace_buffers(rows=3, batch=4, dtype=float64)[1])
+        >>> np.shares_memory(column, scratch.trace_buffers(rows=1000, batch=256, dtype=float64)[1])
         False
         """
         size = rows * batch
+        if size * dtype.itemsize < REUSED_BYTES:  # small: fresh ones cost less than looking
+            return np.empty((rows, batch), dtype=dtype), np.empty((rows, batch), dtype=dtype)
         kept = getattr(self._local, "trace", [])
         if not (kept and kept[0].dtype == dtype and kept[0].size >= size and _unused(kept)):
             kept = [np.empty(size, dtype=dtype), np.empty(size, dtype=dtype)]
