@@ -331,4 +331,3 @@ def _needs_exact(program: Program, watched: np.ndarray) -> bool:
     """Whether the fast pass may have spread a NaN through padding: it has padding, and ``watched``
     holds a value that is not finite (one sum finds it; a sum that overflows also counts, harmlessly)."""
     return program.padded and not np.isfinite(watched.sum())  # ``exact`` is built on first use
-
