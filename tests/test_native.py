@@ -46,6 +46,8 @@ def run(plan: nngraph.compiler.Plan, x: np.ndarray, *, tracing: bool) -> tuple[n
     """The kernel's weighted sums and values, ``(batch, columns)``: into one buffer, or two."""
     values = np.empty((plan.n_columns, len(x)), dtype=plan.dtype)
     weighted = np.empty_like(values) if tracing else values
+    if tracing:
+        weighted[: len(plan.inputs)] = np.nan  # the inputs have no weighted sum: the caller's to say
     run_native(native_arrays(plan), x.T, weighted, values)
     return weighted.T, values.T
 

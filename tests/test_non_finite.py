@@ -22,7 +22,7 @@ from nngraph.compiler import build_plan, check_plan
 from nngraph.compiler.passes import choose_kinds
 from nngraph.execute.compiled import compile_plan, run_plan
 from nngraph.ir.plan import fused_op
-from nngraph.layers import Dense
+from nngraph.layers import LSTM, Dense, Input
 from nngraph.models import Sequential
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
@@ -203,6 +203,24 @@ def test_overflow_follows_ieee_arithmetic_without_numpy_warnings(activation: str
                     expected = reference.outputs[0] if np.ndim(x) == 1 else reference.outputs
                     assert run_plan(plan, x, runner=runner).shape == expected.shape
                 assert plan.trace(x).values.dtype == reference.values.dtype == dtype
+
+
+def test_the_runner_alone_sets_the_errstate_of_padded_and_aggregate_plans() -> None:
+    """``np.errstate`` is set once per call, by the runner, for every plan; the generated code
+    sets none of its own (a second one cost a microsecond or two per call). A padded product's
+    ``0 * inf``, which warns outside it, stays quiet in ``plan(x)`` and ``plan.trace(x)``."""
+    recurrent = Sequential([Input(shape=(2, 2)), LSTM(3)], seed=0)  # aggregate ops: the gates
+    numpy_pass = CodegenOptions(native_kernel=False, scalar_code=False)
+    for G, x in ((two_towers(), NON_FINITE), (recurrent.graph, HUGE_INPUTS[:4].reshape(2, 4))):
+        plan = compile_network(G, options=numpy_pass)
+        assert any(op.padded or op.kind == "aggregate" for op in plan.ops)
+        assert "errstate" not in plan.code
+        reference = nngraph.run_reference(G, x)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            outputs, trace = plan(x), plan.trace(x)
+        np.testing.assert_allclose(outputs, reference.outputs, rtol=1e-12)
+        np.testing.assert_allclose(trace.outputs, reference.outputs, rtol=1e-12)
 
 
 def test_trace_tables_print_huge_numbers_compactly() -> None:

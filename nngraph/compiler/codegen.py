@@ -319,17 +319,8 @@ def _forward(plan: Plan, constants: dict[str, object], options: CodegenOptions, 
     else:
         body, padded = _straight_lines(plan, constants, options, exact=exact)
         numpy_calls = None
-    # Set once for the whole pass: a ``with np.errstate`` per op costs a microsecond each time.
-    ignored, reasons = set(), []
-    if padded:
-        ignored.add("invalid")
-        reasons.append("0 * inf of padding gives NaN, which the runner catches")
-    if any(op.kind == AGGREGATE for op in plan.ops):
-        ignored.update(("invalid", "over"))
-        reasons.append("0 * inf, inf - inf and overflow among an aggregate op's terms, as in the reference")
-    if ignored:
-        flags = ", ".join(f"{name}='ignore'" for name in sorted(ignored))
-        body = [f"with np.errstate({flags}):  # {'; '.join(reasons)}"] + ["    " + line for line in body]
+    # No ``np.errstate`` here: the runner (``nngraph.execute.compiled``) sets it once around every
+    # call, for every plan, covering the NaN of padding and an aggregate op's overflows too.
     if numpy_calls is None:
         numpy_calls = sum(_numpy_calls(line) for line in body)
     if exact:

@@ -220,8 +220,8 @@ def _rows(columns: np.ndarray) -> slice | np.ndarray:
 
 
 def _forward(X, Z, A, integers, reals, alpha):
-    """The kernel: inputs into ``A`` (and NaN into their rows of ``Z``, unless ``Z`` is ``A``), then
-    each op's weighted sums into ``Z`` and values into ``A``, the plan unpacked from ``integers``
+    """The kernel: inputs into ``A``, then each op's weighted sums into ``Z`` and values into ``A``
+    (the inputs' rows of ``Z`` it leaves as they are), the plan unpacked from ``integers``
     and ``reals`` (``NativeArrays``). Written for numba; plain Python runs it too, slowly."""
     n_inputs = integers[0]
     at = integers[1:2 + len(INTEGER_PARTS)]  # where each of INTEGER_PARTS starts, and the last ends
@@ -233,9 +233,7 @@ def _forward(X, Z, A, integers, reals, alpha):
     block_weights = reals[real_at[2]:real_at[3]]
     n = X.shape[1]
     A[:n_inputs] = X
-    tracing = Z.ctypes.data != A.ctypes.data
-    if tracing:  # the inputs have no weighted sum
-        Z[:n_inputs] = np.nan
+    tracing = Z.ctypes.data != A.ctypes.data  # the inputs' rows of Z are the caller's (trace_plan's)
     widest = 0
     for k in range(len(first)):
         widest = max(widest, rows[k + 1] - rows[k])

@@ -10,15 +10,18 @@ so a compiled plan can be shipped to worker processes.
 code for small batches of a tiny plan, its native kernel (numba) for small batches of a small plan,
 or its fused numpy pass, in one buffer kept per thread (``nngraph.execute.scratch``): which by
 batch size is the cost model's choice, stated in ``plan.runner``. ``trace_plan`` runs the native
-kernel or the numpy pass with separate, fresh weighted-sum and value buffers, and hands them to a
-``Trace`` as they are. When the numpy pass
+kernel or the numpy pass with separate weighted-sum and value buffers, and hands them to a
+``Trace`` as they are: fresh ones, or those of a trace of the thread dropped since
+(``Scratch.trace_buffers``). When the numpy pass
 multiplies padding and what it returns holds a NaN, the pass is run again over real connections
 only (``Program.exact``; why that suffices is in ``nngraph.compiler.codegen``). Concurrent calls
-share nothing mutable: each thread has its own buffer, and a trace gets fresh ones.
+share nothing mutable: each thread has its own buffers, and a trace gets buffers nothing else holds.
 
 The numpy pass runs under ``np.errstate(over="ignore", invalid="ignore")``, as the reference does:
 huge inputs overflow to infinity and ``inf - inf`` gives NaN, as IEEE arithmetic says, and numpy's
-``RuntimeWarning`` about it would only repeat what the result shows.
+``RuntimeWarning`` about it would only repeat what the result shows. The runners here set it, once
+per call, for every plan (padding's ``0 * inf`` and an aggregate op's overflows included): the
+generated code sets none of its own.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from nngraph.compiler.native import run_native
 from nngraph.core.structure import Column
 from nngraph.errors import CompileError, InputError
 from nngraph.execute.inputs import as_batch
-from nngraph.execute.scratch import Scratch
+from nngraph.execute.scratch import Scratch, copy_transposed
 from nngraph.execute.trace import Trace
 from nngraph.execute.verify import verify_plan
 from nngraph.ir.plan import FusedOp, Plan
@@ -308,13 +311,13 @@ def trace_plan(plan: CompiledPlan, x: ArrayLike) -> Trace:
     """
     ir, program = plan.plan, plan.program
     batch, _ = as_batch(x, len(ir.inputs), ir.dtype)
-    values, weighted_sums = _buffer(program, len(batch), ir.dtype), _buffer(program, len(batch), ir.dtype)
+    weighted_sums, values = plan.scratch.trace_buffers(rows=program.rows, batch=len(batch), dtype=ir.dtype)
     n = ir.n_columns
+    weighted_sums[: len(ir.inputs)].fill(np.nan)  # inputs have no weighted sum; every other row is written
     if 0 < len(batch) <= program.native_batch_limit:  # the limit first: ``native`` is built on first use
         run_native(program.native, batch.T, weighted_sums, values)  # scalar code keeps no sums
     else:
-        weighted_sums[: len(ir.inputs)].fill(np.nan)  # inputs have no weighted sum; every other row is written
-        values[: len(ir.inputs)] = batch.T
+        copy_transposed(batch, out=values[: len(ir.inputs)])
         with np.errstate(over="ignore", invalid="ignore"):
             program.forward(batch.T, weighted_sums, values)
             if _needs_exact(program, values[:n]):  # the last row may be unused, and uninitialised
@@ -328,7 +331,3 @@ def _needs_exact(program: Program, watched: np.ndarray) -> bool:
     """Whether the fast pass may have spread a NaN through padding: it has padding, and ``watched``
     holds a value that is not finite (one sum finds it; a sum that overflows also counts, harmlessly)."""
     return program.padded and not np.isfinite(watched.sum())  # ``exact`` is built on first use
-
-
-def _buffer(program: Program, batch: int, dtype: np.dtype) -> np.ndarray:
-    return np.empty((program.rows, batch), dtype=dtype)
