@@ -206,6 +206,50 @@ def test_small_batch_paths_are_built_once_on_their_first_use(model: Sequential,
     assert "def forward_scalar(sample):" in fresh.code and built == {"scalar": 1, "native": 1}
 
 
+def test_the_numpy_pass_is_compiled_once_on_its_first_use(model: Sequential,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan run only on small batches never compiles its numpy pass; its source is there at once,
+    pickling needs none of it, and threads that first need it at once compile it once."""
+    import pickle
+
+    from nngraph.compiler import codegen
+
+    compiled = []
+    numpy_pass = codegen._BUILDERS["numpy"]
+
+    def counted(program: codegen.Program) -> object:
+        compiled.append(program)
+        return numpy_pass(program)
+
+    monkeypatch.setitem(codegen._BUILDERS, "numpy", counted)
+    fresh = nngraph.compile_network(model.graph)
+    x = RNG.normal(size=(64, 8))
+    expected = nngraph.run_reference(model.graph, x).outputs
+    assert fresh.program.runners == ("numpy", "scalar", "native")
+    np.testing.assert_allclose(fresh(x[0]), expected[0], rtol=1e-12, atol=0.0)  # the scalar code
+    np.testing.assert_allclose(run_plan(fresh, x[:4], runner="native"), expected[:4], rtol=1e-12, atol=0.0)
+    assert "def forward(X, Z, A):" in fresh.code and not fresh.program.padded
+    assert compiled == []  # the source is written, not compiled
+    loaded = pickle.loads(pickle.dumps(fresh))
+    assert compiled == []
+    np.testing.assert_allclose(run_plan(loaded, x, runner="numpy"), expected, rtol=1e-12, atol=0.0)
+    assert compiled == [loaded.program]
+    barrier = threading.Barrier(8)
+
+    def first_calls(index: int) -> bool:
+        barrier.wait()  # all start together: one compiles, the others wait for it
+        rows = slice(index, index + 32)
+        return np.allclose(run_plan(fresh, x[rows], runner="numpy"), expected[rows], rtol=1e-12, atol=0.0)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(first_calls, range(8)))
+    assert compiled == [loaded.program, fresh.program]
+    namespace = dict(fresh.program.constants)  # the constants the source names, as before
+    exec(fresh.code, namespace)
+    buffer = np.empty((fresh.program.rows, 3))
+    np.testing.assert_allclose(namespace["forward"](x[:3].T, buffer, buffer).T, expected[:3], rtol=1e-12, atol=0.0)
+
+
 @pytest.mark.parametrize("runner", ["numpy", "native"])
 def test_calls_return_their_own_arrays_though_the_buffer_is_kept(runner: str) -> None:
     """plan(x) runs in a buffer kept between calls; what it returns is a copy (even a single
