@@ -15,7 +15,7 @@ from strategies import assert_equivalent
 import nngraph
 from nngraph import CodegenOptions, CompileError, FusedOp, NeuronNotFoundError, VerificationError
 from nngraph.compiler import build_plan
-from nngraph.compiler.check import _sources_hold
+from nngraph.compiler.check import _headers_hold, _sources_hold
 from nngraph.execute import verify
 from nngraph.execute.compiled import compile_plan, run_plan
 from nngraph.ir import plan as ir_module
@@ -312,8 +312,10 @@ def test_check_plan_names_the_op_and_neurons(plan: nngraph.CompiledPlan) -> None
         (broken(plan, 1, bias=np.zeros(6, dtype=np.float32)), 1, "bias are float32", ()),
     ]
     assert _sources_hold(plan.plan)  # the whole plan's sources in one test; op by op only on a fault
+    assert _headers_hold(plan.plan)  # and its headers
     for bad, index, message, nodes in cases:
         assert _sources_hold(bad) == ("reads" not in message and "sources" not in message and "level" not in message)
+        assert _headers_hold(bad) == ("canonical" not in message)
         with pytest.raises(CompileError, match=message) as error:
             nngraph.check_plan(bad, stage="a test")
         assert str(error.value).startswith(f"after a test: op {index}: ")
