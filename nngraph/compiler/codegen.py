@@ -59,7 +59,7 @@ import numpy as np
 from nngraph.compiler.aggregate import aggregate_lines
 from nngraph.compiler.costs import (DEFAULT_OPTIONS, CodegenOptions, native_batch_limit, scalar_batch_limit,
                                     scalar_code_pays)
-from nngraph.compiler.loop import level_loop_applies, level_loop_lines
+from nngraph.compiler.loop import level_loop_applies, level_loop_levels, level_loop_lines
 from nngraph.compiler.native import NATIVE_AVAILABLE, NativeArrays, has_native_form, native_arrays
 from nngraph.compiler.products import group_lines, product_groups, zero_row
 from nngraph.compiler.scalar import has_scalar_form, scalar_source
@@ -96,7 +96,9 @@ class Program:
     native_batch_limit: int
     rows: int
     runner: str
+    looped: bool  # whether ``forward`` is the level loop (``nngraph.compiler.loop``)
     _constants: dict[str, object] = field(repr=False)  # what numpy_code names, before ``_stored_constants``
+    # (the level loop's ``LEVELS`` is built with ``forward``)
     _built: dict[str, object] = field(default_factory=dict, init=False, repr=False)
     # Reentrant: building the exact pass reads the numpy pass's constants, built under the same lock.
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
@@ -182,7 +184,10 @@ def _scalar_code(program: Program) -> tuple[Callable, str]:
 
 def _numpy_pass(program: Program) -> tuple[Callable, Mapping[str, object]]:
     """The fused numpy pass: its function, compiled from ``numpy_code``, and the constants it names."""
-    constants = _stored_constants(program._constants)
+    constants = dict(program._constants)
+    if program.looped:
+        constants["LEVELS"] = level_loop_levels(program.plan)
+    constants = _stored_constants(constants)
     namespace = dict(constants)
     exec(compile(program.numpy_code, f"<nngraph plan of {len(program.plan.ops)} ops>", "exec"), namespace)
     return namespace["forward"], constants
@@ -231,7 +236,7 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
     return Program(plan=plan, options=options, numpy_code=code, padded=padded,
                    scalar_batch_limit=limit, native_batch_limit=native_limit,
                    rows=plan.n_columns + (1 if zero_row(plan) is None else 2), runner=runner,
-                   _constants=constants)
+                   looped=looped, _constants=constants)
 
 
 def _runner(scalar_limit: int, native_limit: int) -> str:
@@ -334,7 +339,7 @@ def _forward(plan: Plan, constants: dict[str, object], options: CodegenOptions, 
     """The lines of ``forward`` (or, ``exact``, of ``forward_exact``), whether any of its
     products multiplies padding, and how many numpy calls its body makes (for the cost model)."""
     if looped:  # the level loop (``level_loop_applies``), never padded: no exact pass asks for it
-        body, numpy_calls = level_loop_lines(plan, constants)
+        body, numpy_calls = level_loop_lines(plan)  # its constant LEVELS is built with the function
         body, padded = body + [_return_outputs(plan, constants)], False
     else:
         body, padded = _straight_lines(plan, constants, options, exact=exact)
