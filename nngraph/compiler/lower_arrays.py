@@ -214,7 +214,11 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
     first_row = np.searchsorted(op_of[new_row], np.arange(len(op_starts)))
     first_level = level[order[op_starts[:-1]]].tolist()
     runs = _activation_runs(network, order, op_starts)
+    # What each op takes, as Python lists made once for all ops and sliced per op (numpy calls per
+    # op cost more than the rest of lowering a small op): names, row bounds, connection bounds.
     bounds, rows = op_starts.tolist(), first_row.tolist()
+    target_names, source_names = by_column[n_inputs:].tolist(), by_column[row_sources].tolist()
+    row_columns, entries = row_sources.tolist(), row_starts.tolist()
     ops: list[Op] = []
     for index in range(len(op_starts) - 1):
         if op_aggregates[index]:
@@ -222,16 +226,16 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
                                      bias))
             continue
         start, stop, top, end = bounds[index], bounds[index + 1], rows[index], rows[index + 1]
-        sources = row_sources[top:end]
-        indptr = row_starts[top:end + 1] - row_starts[top]
-        first, last = int(row_starts[top]), int(row_starts[end])
+        first, last = entries[top], entries[end]
+        indptr = row_starts[top:end + 1] - first
         matrix = sparse.csr_array((sorted_weights[first:last], local_column[first:last], indptr),
                                   shape=(end - top, stop - start))
-        op = fused_op(index=index, targets=by_column[n_inputs + start:n_inputs + stop].tolist(),
-                      sources=by_column[sources].tolist(), weights=matrix, bias=bias[start:stop],
-                      activations=runs[index], level=first_level[index], kind=SPARSE)
-        reads_slice = len(sources) == 0 or sources[-1] - sources[0] + 1 == len(sources)  # Plan.reads_slice
-        fully_connected = last - first == op.shape[0] * op.shape[1]
+        op = fused_op(index=index, targets=target_names[start:stop], sources=source_names[top:end],
+                      weights=matrix, bias=bias[start:stop], activations=runs[index],
+                      level=first_level[index], kind=SPARSE)
+        # Plan.reads_slice: no sources, or contiguous columns
+        reads_slice = top == end or row_columns[end - 1] - row_columns[top] + 1 == end - top
+        fully_connected = last - first == (end - top) * (stop - start)
         if (any_kind or reads_slice and fully_connected) and cheaper_kind(op, reads_slice=reads_slice) == DENSE:
             op = fused_op(index=index, targets=op.targets, sources=op.sources, weights=matrix, kind=DENSE,
                           bias=op.bias, activations=runs[index], level=op.level)
