@@ -40,11 +40,11 @@ import numpy as np
 from scipy import sparse
 
 from nngraph.compiler.arrays import NetworkArrays, array_levels, distinct, ranges
-from nngraph.compiler.costs import cheaper_kind
+from nngraph.compiler.costs import cheaper_kind_of
 from nngraph.core.activations import resolve_activation
 from nngraph.core.network import DEFAULT_AGGREGATION, HIDDEN, INPUT, OUTPUT
 from nngraph.core.structure import Column
-from nngraph.ir.plan import DENSE, SPARSE, AggregateOp, Op, Plan, Reduction, aggregate_op, fused_op
+from nngraph.ir.plan import SPARSE, AggregateOp, Op, Plan, Reduction, aggregate_op, fused_op
 
 
 def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray | None = None,
@@ -227,19 +227,28 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
             continue
         start, stop, top, end = bounds[index], bounds[index + 1], rows[index], rows[index + 1]
         first, last = entries[top], entries[end]
+        shape = (end - top, stop - start)
         indptr = row_starts[top:end + 1] - first
-        matrix = sparse.csr_array((sorted_weights[first:last], local_column[first:last], indptr),
-                                  shape=(end - top, stop - start))
-        op = fused_op(index=index, targets=target_names[start:stop], sources=source_names[top:end],
-                      weights=matrix, bias=bias[start:stop], activations=runs[index],
-                      level=first_level[index], kind=SPARSE)
         # Plan.reads_slice: no sources, or contiguous columns
         reads_slice = top == end or row_columns[end - 1] - row_columns[top] + 1 == end - top
-        fully_connected = last - first == (end - top) * (stop - start)
-        if (any_kind or reads_slice and fully_connected) and cheaper_kind(op, reads_slice=reads_slice) == DENSE:
-            op = fused_op(index=index, targets=op.targets, sources=op.sources, weights=matrix, kind=DENSE,
-                          bias=op.bias, activations=runs[index], level=op.level)
-        ops.append(op)
+        fully_connected = last - first == shape[0] * shape[1]
+        kind = SPARSE
+        if any_kind or reads_slice and fully_connected:  # the kind choose_kinds gives it, chosen now
+            kind = cheaper_kind_of(*shape, connections=last - first, reads_slice=reads_slice)
+        connected = None
+        if kind == SPARSE:
+            matrix = sparse.csr_array((sorted_weights[first:last], local_column[first:last], indptr), shape=shape)
+        else:  # written dense at once, its connections marked (a weight of 0.0 stays a connection)
+            matrix = np.zeros(shape, dtype=sorted_weights.dtype)
+            places = (np.repeat(np.arange(shape[0]), np.diff(indptr)), local_column[first:last])
+            matrix[places] = sorted_weights[first:last]
+            connected = np.ones(shape, dtype=bool)
+            if not fully_connected:
+                connected[:] = False
+                connected[places] = True
+        ops.append(fused_op(index=index, targets=target_names[start:stop], sources=source_names[top:end],
+                            weights=matrix, bias=bias[start:stop], activations=runs[index],
+                            level=first_level[index], kind=kind, connected=connected))
     return ops
 
 
