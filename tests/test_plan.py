@@ -250,6 +250,32 @@ def test_the_numpy_pass_is_compiled_once_on_its_first_use(model: Sequential,
     np.testing.assert_allclose(namespace["forward"](x[:3].T, buffer, buffer).T, expected[:3], rtol=1e-12, atol=0.0)
 
 
+def test_the_arrays_the_numpy_pass_names_are_built_when_it_is_compiled(model: Sequential,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sparse product's CSR arrays (``store.Later``) are built with the numpy pass, once, not at
+    compile time: the plan's source names them from the start."""
+    from nngraph.compiler import products
+    from nngraph.compiler.passes import choose_kinds
+
+    built = []
+    sparse_rows = products.sparse_rows
+
+    def counted(plan: nngraph.Plan, ops: list) -> products.SparseRows:
+        built.append(tuple(op.index for op in ops))
+        return sparse_rows(plan, ops)
+
+    monkeypatch.setattr(products, "sparse_rows", counted)
+    sparse = compile_plan(choose_kinds(build_plan(model.graph), kind="sparse"))
+    assert sparse.code.count("csr_accumulate(") == 3  # the source names them
+    assert built == []
+    x = RNG.normal(size=(64, 8))
+    np.testing.assert_allclose(run_plan(sparse, x, runner="numpy"), nngraph.run_reference(model.graph, x).outputs,
+                               rtol=1e-12, atol=0.0)
+    assert built == [(0,), (1,), (2,)]  # one build per product, its four constants read from it
+    np.testing.assert_array_equal(sparse.program.constants["J1"], sparse_rows(sparse.plan, [sparse.ops[1]]).columns)
+    assert built == [(0,), (1,), (2,)]
+
+
 @pytest.mark.parametrize("runner", ["numpy", "native"])
 def test_calls_return_their_own_arrays_though_the_buffer_is_kept(runner: str) -> None:
     """plan(x) runs in a buffer kept between calls; what it returns is a copy (even a single

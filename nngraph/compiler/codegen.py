@@ -43,7 +43,9 @@ whether a product multiplies padding, and the cost model), and builds each on th
 needs it (``Program.forward``, ``Program.scalar``, ``Program.native``, ``Program.exact``), once,
 under a lock: threads calling at once build it once, and every caller sees the finished result.
 ``Program.code`` (and its ``constants``) hold them too, built when asked for: the source is what
-the plan runs.
+the plan runs. The arrays the numpy pass names but its lines need not (a sparse product's CSR
+arrays, the level loop's ``LEVELS``) are given as ``nngraph.compiler.store.Later`` and built with
+the pass.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ from nngraph.compiler.loop import level_loop_applies, level_loop_levels, level_l
 from nngraph.compiler.native import NATIVE_AVAILABLE, NativeArrays, has_native_form, native_arrays
 from nngraph.compiler.products import group_lines, product_groups, zero_row
 from nngraph.compiler.scalar import has_scalar_form, scalar_source
-from nngraph.compiler.store import store_constants
+from nngraph.compiler.store import Later, store_constants
 from nngraph.errors import CompileError
 from nngraph.ir.plan import AGGREGATE, SHARED, SPARSE, Plan
 from nngraph.ir.text import producers
@@ -96,9 +98,8 @@ class Program:
     native_batch_limit: int
     rows: int
     runner: str
-    looped: bool  # whether ``forward`` is the level loop (``nngraph.compiler.loop``)
-    _constants: dict[str, object] = field(repr=False)  # what numpy_code names, before ``_stored_constants``
-    # (the level loop's ``LEVELS`` is built with ``forward``)
+    # What numpy_code names, before ``_stored_constants`` (which builds those given as ``Later``).
+    _constants: dict[str, object] = field(repr=False)
     _built: dict[str, object] = field(default_factory=dict, init=False, repr=False)
     # Reentrant: building the exact pass reads the numpy pass's constants, built under the same lock.
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
@@ -184,10 +185,7 @@ def _scalar_code(program: Program) -> tuple[Callable, str]:
 
 def _numpy_pass(program: Program) -> tuple[Callable, Mapping[str, object]]:
     """The fused numpy pass: its function, compiled from ``numpy_code``, and the constants it names."""
-    constants = dict(program._constants)
-    if program.looped:
-        constants["LEVELS"] = level_loop_levels(program.plan)
-    constants = _stored_constants(constants)
+    constants = _stored_constants(program._constants)
     namespace = dict(constants)
     exec(compile(program.numpy_code, f"<nngraph plan of {len(program.plan.ops)} ops>", "exec"), namespace)
     return namespace["forward"], constants
@@ -236,7 +234,7 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
     return Program(plan=plan, options=options, numpy_code=code, padded=padded,
                    scalar_batch_limit=limit, native_batch_limit=native_limit,
                    rows=plan.n_columns + (1 if zero_row(plan) is None else 2), runner=runner,
-                   looped=looped, _constants=constants)
+                   _constants=constants)
 
 
 def _runner(scalar_limit: int, native_limit: int) -> str:
@@ -339,7 +337,8 @@ def _forward(plan: Plan, constants: dict[str, object], options: CodegenOptions, 
     """The lines of ``forward`` (or, ``exact``, of ``forward_exact``), whether any of its
     products multiplies padding, and how many numpy calls its body makes (for the cost model)."""
     if looped:  # the level loop (``level_loop_applies``), never padded: no exact pass asks for it
-        body, numpy_calls = level_loop_lines(plan)  # its constant LEVELS is built with the function
+        body, numpy_calls = level_loop_lines(plan)
+        constants["LEVELS"] = Later(lambda: level_loop_levels(plan))
         body, padded = body + [_return_outputs(plan, constants)], False
     else:
         body, padded = _straight_lines(plan, constants, options, exact=exact)
