@@ -155,6 +155,12 @@ def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], 
     terms, uneven = divmod(op.connections, len(op.targets))
     if uneven or not 0 < terms <= MAX_SLICE_CALLS:  # said without the arrays: no form (see slice_runs)
         return None
+    columns = np.array([plan.columns[node] for node in op.sources], dtype=np.intp)
+    read = columns[np.diff(op.weights.indptr) > 0 if op.kind == SPARSE else op.connection_mask().any(axis=1)]
+    if np.count_nonzero(np.diff(read) != 1) >= MAX_SLICE_CALLS:
+        # The columns the form reads are at most MAX_SLICE_CALLS runs (one per run and term), so
+        # sources in more runs than that rule it out, before the arrays it would need are made.
+        return None
     rows, cols, values = op.connection_arrays()
     order = np.lexsort((rows, cols))  # target by target, each target's sources in row order
     counts = np.bincount(cols, minlength=len(op.targets))
@@ -162,7 +168,6 @@ def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], 
         return None
     terms = int(counts[0])
     reduction = Reduction("sum", 0, rows[order].reshape(-1, terms), values[order].reshape(-1, terms))
-    columns = np.array([plan.columns[node] for node in op.sources], dtype=np.intp)
     runs = slice_runs(reduction, columns=columns)
     if runs is None:
         return None
