@@ -214,11 +214,17 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
     first_row = np.searchsorted(op_of[new_row], np.arange(len(op_starts)))
     first_level = level[order[op_starts[:-1]]].tolist()
     runs = _activation_runs(network, order, op_starts)
-    # What each op takes, as Python lists made once for all ops and sliced per op (numpy calls per
-    # op cost more than the rest of lowering a small op): names, row bounds, connection bounds.
-    bounds, rows = op_starts.tolist(), first_row.tolist()
+    # What each op takes, as Python lists made once for all ops and sliced or read per op (numpy
+    # calls per op cost more than the rest of lowering a small op): names, and per op its bounds of
+    # targets, rows and connections, and whether its sources are contiguous columns
+    # (Plan.reads_slice: no sources, or one run of columns).
+    bounds, rows, entries = op_starts.tolist(), first_row.tolist(), row_starts[first_row].tolist()
     target_names, source_names = by_column[n_inputs:].tolist(), by_column[row_sources].tolist()
-    row_columns, entries = row_sources.tolist(), row_starts.tolist()
+    n_rows = np.diff(first_row)
+    has_rows = n_rows > 0
+    spans = np.zeros(len(n_rows), dtype=np.int64)
+    spans[has_rows] = row_sources[first_row[1:][has_rows] - 1] - row_sources[first_row[:-1][has_rows]] + 1
+    contiguous = (~has_rows | (spans == n_rows)).tolist()
     ops: list[Op] = []
     for index in range(len(op_starts) - 1):
         if op_aggregates[index]:
@@ -226,11 +232,9 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
                                      bias))
             continue
         start, stop, top, end = bounds[index], bounds[index + 1], rows[index], rows[index + 1]
-        first, last = entries[top], entries[end]
+        first, last, reads_slice = entries[index], entries[index + 1], contiguous[index]
         shape = (end - top, stop - start)
         indptr = row_starts[top:end + 1] - first
-        # Plan.reads_slice: no sources, or contiguous columns
-        reads_slice = top == end or row_columns[end - 1] - row_columns[top] + 1 == end - top
         fully_connected = last - first == shape[0] * shape[1]
         kind = SPARSE
         if any_kind or reads_slice and fully_connected:  # the kind choose_kinds gives it, chosen now
