@@ -50,6 +50,7 @@ the pass.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Mapping
@@ -104,9 +105,10 @@ class Program:
     # Reentrant: building the exact pass reads the numpy pass's constants, built under the same lock.
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
 
-    @property
+    @functools.cached_property
     def forward(self) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
-        """The fused numpy pass's function (compiled on first use)."""
+        """The fused numpy pass's function (compiled on first use, under the lock of ``_part``;
+        then an attribute: every numpy call reads it)."""
         return self._part("numpy")[0]
 
     @property
