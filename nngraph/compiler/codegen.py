@@ -194,7 +194,8 @@ def _numpy_pass(program: Program) -> tuple[Callable, Mapping[str, object]]:
 
 
 _BUILDERS: dict[str, Callable[[Program], object]] = {
-    "numpy": _numpy_pass, "exact": _exact_pass, "scalar": _scalar_code, "native": lambda program: native_arrays(program.plan)}
+    "numpy": _numpy_pass, "exact": _exact_pass, "scalar": _scalar_code,
+    "native": lambda program: native_arrays(program.plan)}
 
 
 def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Program:

@@ -254,8 +254,10 @@ def cheaper_kind_of(sources: int, targets: int, *, connections: int, reads_slice
 
     Examples
     --------
-    >>> cheaper_kind_of(3, 2, connections=2, reads_slice=False), cheaper_kind_of(3, 2, connections=6, reads_slice=True)
-    ('sparse', 'dense')
+    >>> cheaper_kind_of(3, 2, connections=2, reads_slice=False)
+    'sparse'
+    >>> cheaper_kind_of(3, 2, connections=6, reads_slice=True)
+    'dense'
     """
     sparse_ns = _sparse_ns(connections, targets)
     return SPARSE if sparse_ns < _dense_ns(sources, targets, reads_slice=reads_slice) else DENSE

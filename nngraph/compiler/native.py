@@ -218,7 +218,8 @@ def _connections(op: Op) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
 
 
 def _terms(op: AggregateOp) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """An aggregate op's rows (counts, source rows, weights, aggregation codes): each target's terms in their order."""
+    """An aggregate op's rows (counts, source rows, weights, aggregation codes): each target's terms
+    in their order."""
     counts, rows, values, codes = [], [], [], []
     for reduction in op.reductions:
         targets, terms = reduction.rows.shape

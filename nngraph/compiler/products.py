@@ -156,7 +156,7 @@ def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], 
     if uneven or not 0 < terms <= MAX_SLICE_CALLS:  # said without the arrays: no form (see slice_runs)
         return None
     columns = np.array([plan.columns[node] for node in op.sources], dtype=np.intp)
-    read = columns[np.diff(op.weights.indptr) > 0 if op.kind == SPARSE else op.connection_mask().any(axis=1)]
+    read = columns[_read_rows(op)]
     if np.count_nonzero(np.diff(read) != 1) >= MAX_SLICE_CALLS:
         # The columns the form reads are at most MAX_SLICE_CALLS runs (one per run and term), so
         # sources in more runs than that rule it out, before the arrays it would need are made.
@@ -257,9 +257,13 @@ def _first_read(plan: Plan, ops: list[FusedOp]) -> float:
     """The lowest column the ops' connections read (infinity when they have none): a source's
     column where some connection reads it (a dense op's padding reads nothing)."""
     columns = [plan.columns[op.sources[int(np.argmax(read))]] for op in ops
-               for read in [np.diff(op.weights.indptr) > 0 if op.kind == SPARSE else op.connection_mask().any(axis=1)]
-               if read.any()]
+               for read in [_read_rows(op)] if read.any()]
     return min(columns, default=math.inf)
+
+
+def _read_rows(op: FusedOp) -> np.ndarray:
+    """Which of an op's sources some connection reads (a dense op's padding reads nothing)."""
+    return np.diff(op.weights.indptr) > 0 if op.kind == SPARSE else op.connection_mask().any(axis=1)
 
 
 def _gather_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object], name: str) -> None:
