@@ -15,11 +15,11 @@ Per cell: the seconds of one build with networkx (``add_nodes_from`` with attrib
 ``timing.compare``, ratios taken round by round, so that a busy spell of a shared machine hits
 both alike; at 1e6 one run each), and peak memory by ``tracemalloc``: that of
 building the graph (the graph's own) and that of compiling it. The target is a ratio of at most
-1.5 with compile memory at most the graph's; the last column says whether both hold. The code for
-small batches (scalar code, the native kernel's arrays) is built on the first call that needs it,
-so the table also gives compiling plus that first call, of one sample, against the build: the
-cost of a plan compiled to run once. Prints one table. ``--max`` caps the sizes (1e6 takes minutes
-on a busy machine).
+1.5 with compile memory at most the graph's; the last column says whether both hold. The code
+that runs a call (the compiled numpy pass, the scalar code, the native kernel's arrays) is built
+on the first call that needs it, so the table also gives compiling plus that first call, of one
+sample, against the build: the cost of a plan compiled to run once. Prints one table. ``--max``
+caps the sizes (1e6 takes minutes on a busy machine).
 """
 
 from __future__ import annotations

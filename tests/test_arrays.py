@@ -125,6 +125,12 @@ def test_neurons_that_feed_each_other_have_no_level() -> None:
     assert array_levels(5, 1, sources, targets).tolist() == [0, -1, -1, -1, -1]
 
 
+def test_a_neuron_without_predecessors_is_on_level_one_and_what_it_feeds_above() -> None:
+    # neuron 1 reads nothing (level 1) and feeds 2 beside the input: 2 is on level 2, 3 (input only) on 1
+    assert array_levels(4, 1, np.array([1, 0, 0]), np.array([2, 2, 3])).tolist() == [0, 1, 2, 1]
+    assert array_levels(3, 0, np.array([0]), np.array([1])).tolist() == [1, 2, 1]  # no inputs at all
+
+
 def test_a_unit_shares_its_deepest_members_level() -> None:
     # neurons 2 and 3 are one unit (a softmax layer); 3 is fed by 1, which is fed by the input
     unit = np.array([0, 1, 2, 2, 4])

@@ -16,6 +16,7 @@ from strategies import assert_close, assert_equivalent, unit
 import nngraph
 from nngraph import CodegenOptions, CompileError
 from nngraph.compiler import build_plan, check_plan, loop
+from nngraph.compiler.check import _headers_hold
 from nngraph.compiler.lower_arrays import lower_arrays
 from nngraph.compiler.arrays import graph_arrays
 from nngraph.execute.compiled import compile_plan, run_plan
@@ -210,9 +211,11 @@ def test_runs_of_one_activation_join_and_make_no_mixed_op() -> None:
 def test_the_lint_rejects_bad_activation_runs(runs: tuple, message: str) -> None:
     plan = build_plan(mixed_level(LEVEL))
     bad = dataclasses.replace(plan, ops=(dataclasses.replace(plan.ops[0], activations=runs),) + plan.ops[1:])
+    assert _headers_hold(plan) and not _headers_hold(bad)  # the whole plan's test finds it, op by op names it
     with pytest.raises(CompileError, match=message):
         check_plan(bad)
     uniform = dataclasses.replace(plan, ops=(dataclasses.replace(plan.ops[0], activation="relu"),) + plan.ops[1:])
+    assert not _headers_hold(uniform)
     with pytest.raises(CompileError, match="says activation 'relu'"):
         check_plan(uniform)
 

@@ -16,7 +16,7 @@ from strategies import assert_equivalent
 import nngraph
 from nngraph import CodegenOptions, CompileError, FusedOp, NeuronNotFoundError, VerificationError
 from nngraph.compiler import build_plan
-from nngraph.compiler.check import _sources_hold
+from nngraph.compiler.check import _headers_hold, _sources_hold
 from nngraph.compiler.costs import NATIVE_MAX_BATCH
 from nngraph.execute import verify
 from nngraph.execute.compiled import _choose_runner, compile_plan, run_plan
@@ -214,6 +214,76 @@ def test_small_batch_paths_are_built_once_on_their_first_use(model: Sequential,
     assert "def forward_scalar(sample):" in fresh.code and built == {"scalar": 1, "native": 1}
 
 
+def test_the_numpy_pass_is_compiled_once_on_its_first_use(model: Sequential,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan run only on small batches never compiles its numpy pass; its source is there at once,
+    pickling needs none of it, and threads that first need it at once compile it once."""
+    import pickle
+
+    from nngraph.compiler import codegen
+
+    compiled = []
+    numpy_pass = codegen._BUILDERS["numpy"]
+
+    def counted(program: codegen.Program) -> object:
+        compiled.append(program)
+        return numpy_pass(program)
+
+    monkeypatch.setitem(codegen._BUILDERS, "numpy", counted)
+    fresh = nngraph.compile_network(model.graph)
+    x = RNG.normal(size=(64, 8))
+    expected = nngraph.run_reference(model.graph, x).outputs
+    assert fresh.program.runners == ("numpy", "scalar", "native")
+    np.testing.assert_allclose(fresh(x[0]), expected[0], rtol=1e-12, atol=0.0)  # the scalar code
+    np.testing.assert_allclose(run_plan(fresh, x[:4], runner="native"), expected[:4], rtol=1e-12, atol=0.0)
+    assert "def forward(X, Z, A):" in fresh.code and not fresh.program.padded
+    assert compiled == []  # the source is written, not compiled
+    loaded = pickle.loads(pickle.dumps(fresh))
+    assert compiled == []
+    np.testing.assert_allclose(run_plan(loaded, x, runner="numpy"), expected, rtol=1e-12, atol=0.0)
+    assert compiled == [loaded.program]
+    barrier = threading.Barrier(8)
+
+    def first_calls(index: int) -> bool:
+        barrier.wait()  # all start together: one compiles, the others wait for it
+        rows = slice(index, index + 32)
+        return np.allclose(run_plan(fresh, x[rows], runner="numpy"), expected[rows], rtol=1e-12, atol=0.0)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(first_calls, range(8)))
+    assert compiled == [loaded.program, fresh.program]
+    namespace = dict(fresh.program.constants)  # the constants the source names, as before
+    exec(fresh.code, namespace)
+    buffer = np.empty((fresh.program.rows, 3))
+    np.testing.assert_allclose(namespace["forward"](x[:3].T, buffer, buffer).T, expected[:3], rtol=1e-12, atol=0.0)
+
+
+def test_the_arrays_the_numpy_pass_names_are_built_when_it_is_compiled(model: Sequential,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sparse product's CSR arrays (``store.Later``) are built with the numpy pass, once, not at
+    compile time: the plan's source names them from the start."""
+    from nngraph.compiler import products
+    from nngraph.compiler.passes import choose_kinds
+
+    built = []
+    sparse_rows = products.sparse_rows
+
+    def counted(plan: nngraph.Plan, ops: list) -> products.SparseRows:
+        built.append(tuple(op.index for op in ops))
+        return sparse_rows(plan, ops)
+
+    monkeypatch.setattr(products, "sparse_rows", counted)
+    sparse = compile_plan(choose_kinds(build_plan(model.graph), kind="sparse"))
+    assert sparse.code.count("csr_accumulate(") == 3  # the source names them
+    assert built == []
+    x = RNG.normal(size=(64, 8))
+    np.testing.assert_allclose(run_plan(sparse, x, runner="numpy"), nngraph.run_reference(model.graph, x).outputs,
+                               rtol=1e-12, atol=0.0)
+    assert built == [(0,), (1,), (2,)]  # one build per product, its four constants read from it
+    np.testing.assert_array_equal(sparse.program.constants["J1"], sparse_rows(sparse.plan, [sparse.ops[1]]).columns)
+    assert built == [(0,), (1,), (2,)]
+
+
 @pytest.mark.parametrize("runner", ["numpy", "native"])
 def test_calls_return_their_own_arrays_though_the_buffer_is_kept(runner: str) -> None:
     """plan(x) runs in a buffer kept between calls; what it returns is a copy (even a single
@@ -351,8 +421,10 @@ def test_check_plan_names_the_op_and_neurons(plan: nngraph.CompiledPlan) -> None
         (broken(plan, 1, bias=np.zeros(6, dtype=np.float32)), 1, "bias are float32", ()),
     ]
     assert _sources_hold(plan.plan)  # the whole plan's sources in one test; op by op only on a fault
+    assert _headers_hold(plan.plan)  # and its headers
     for bad, index, message, nodes in cases:
         assert _sources_hold(bad) == ("reads" not in message and "sources" not in message and "level" not in message)
+        assert _headers_hold(bad) == ("canonical" not in message)
         with pytest.raises(CompileError, match=message) as error:
             nngraph.check_plan(bad, stage="a test")
         assert str(error.value).startswith(f"after a test: op {index}: ")

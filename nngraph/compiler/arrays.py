@@ -213,15 +213,22 @@ def array_levels(n_neurons: int, n_inputs: int, sources: np.ndarray, targets: np
     np.cumsum(np.bincount(sources, minlength=n_neurons), out=starts[1:])
     stands = np.ones(n_neurons, dtype=bool) if unit is None else unit == np.arange(n_neurons)
     level = np.full(n_neurons, -1, dtype=np.int64)
-    frontier = np.flatnonzero((indegree == 0) & stands)
-    level[frontier] = 1
-    level[:n_inputs] = 0
-    while frontier.size:
-        counts = starts[frontier + 1] - starts[frontier]
-        reached = heads[ranges(starts[frontier], counts)]
-        np.maximum.at(level, reached, np.repeat(level[frontier] + 1, counts))
+    # Kahn's algorithm in rounds: round r takes every neuron whose predecessors are all taken, and
+    # that is its level (one more than its deepest predecessor's), so no maximum is taken per
+    # connection. The inputs are round 0; neurons without predecessors join in round 1, their level.
+    parentless = np.flatnonzero((indegree == 0) & stands)
+    parentless = parentless[parentless >= n_inputs]
+    frontier = np.arange(n_inputs)
+    level[frontier] = 0
+    depth = 0
+    while frontier.size or depth == 0:
+        starts_of = starts[frontier]
+        reached = heads[ranges(starts_of, starts[frontier + 1] - starts_of)]
         np.subtract.at(indegree, reached, 1)
-        reached = distinct(reached)
-        frontier = reached[indegree[reached] == 0]
+        depth += 1
+        frontier = distinct(reached[indegree[reached] == 0])  # reached by its last connection now
+        if depth == 1:
+            frontier = np.concatenate([frontier, parentless])
+        level[frontier] = depth
     level[stands & (indegree > 0)] = -1
     return level if unit is None else level[unit]

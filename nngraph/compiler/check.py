@@ -22,9 +22,9 @@ order:
    and every source read;
 7. every output is computed by some op.
 
-Check 5 runs for the whole plan at once (``_sources_hold``: a few numpy calls, where op by op they
-cost more than the rest of the check of a small op); only when it finds a fault does it run op by
-op, to name the op and neurons.
+Checks 2 and 5 run for the whole plan at once (``_headers_hold``: each distinct kind and activation
+once; ``_sources_hold``: a few numpy calls), where op by op they cost more than the rest of the
+check of a small op; only when one finds a fault does it run op by op, to name the op and neurons.
 """
 
 from __future__ import annotations
@@ -62,8 +62,10 @@ def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
     level_of[: len(plan.inputs)] = 0
     next_column = len(plan.inputs)
     sources_hold = _sources_hold(plan)  # one test of every op's sources; op by op only to name a fault
+    headers_hold = _headers_hold(plan)  # and of every op's header
     for position, op in enumerate(plan.ops):
-        _check_header(op, position, where)
+        if not headers_hold:
+            _check_header(op, position, where)
         _check_targets(plan, op, computed_by, input_set, next_column, where)
         if not sources_hold:
             _check_sources(plan, op, level_of, where)
@@ -118,6 +120,38 @@ def _check_header(op: Op, position: int, where: str) -> None:
             groups > 1 and (mixed or not resolve_activation(op.activation).group_wise)):
         raise _fail(where, op, f"groups={groups!r} must be a whole number of at least 1 dividing its "
                     f"{len(op.targets)} targets, and 1 unless its activation is group-wise")
+
+
+def _headers_hold(plan: Plan) -> bool:
+    """Whether every op passes ``_check_header``, tested for the whole plan at once: each distinct
+    (type, operation, kind), activation name and ``groups`` once, not once per op (the header's
+    checks op by op cost more than the rest of the check of a small op). False sends
+    ``check_plan`` op by op, to name the fault."""
+    ops = plan.ops
+    if [op.index for op in ops] != list(range(len(ops))) or not all(op.targets for op in ops):
+        return False
+    for op_type, operation, kind in {(type(op), op.operation, op.kind) for op in ops}:
+        if operation not in OPERATIONS or kind not in {AggregateOp: (AGGREGATE,), SharedOp: (SHARED,)}.get(
+                op_type, KINDS):
+            return False
+    if {getattr(op, "groups", 1) for op in ops} != {1}:  # some op normalises over groups: op by op
+        return False
+    mixed = [op for op in ops if op.activations is not None]
+    names = {op.activation for op in ops if op.activations is None}
+    names.update(name for op in mixed for name, _ in op.activations)
+    try:
+        activations = {name: resolve_activation(name) for name in names}
+    except UnknownActivationError:
+        return False
+    if any(activation.name != name for name, activation in activations.items()):
+        return False
+    for op in mixed:  # a mixed op's runs (``_check_runs``), read from the names resolved above
+        runs = op.activation_runs()
+        if (op.activation != MIXED or len(runs) < 2 or runs[-1][2] != len(op.targets)
+                or any(stop <= start or activations[name].group_wise for name, start, stop in runs)
+                or any(name == after for (name, _, _), (after, _, _) in zip(runs, runs[1:]))):
+            return False
+    return True
 
 
 def _check_runs(op: FusedOp, runs: list[tuple[str, int, int]], where: str) -> None:
@@ -232,7 +266,9 @@ def _check_arrays(plan: Plan, op: Op, where: str) -> None:
         if array.dtype != plan.dtype:
             raise _fail(where, op, f"{name} are {array.dtype}, the plan computes in {plan.dtype}")
     _check_connected(op, where)
-    nonzeros = int(weights.count_nonzero() if op.kind == SPARSE else np.count_nonzero(weights))
+    # A canonical CSR matrix (as ``fused_op`` stores) holds one value per place: they are counted as they are.
+    nonzeros = int(np.count_nonzero(weights) if op.kind == DENSE else np.count_nonzero(weights.data)
+                   if weights.has_canonical_format else weights.count_nonzero())
     size = op.shape[0] * op.shape[1]
     density = nonzeros / size if size else 1.0
     if nonzeros != op.nonzeros or abs(density - op.density) > 1e-12 * abs(op.density):

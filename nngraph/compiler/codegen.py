@@ -34,16 +34,23 @@ runners chosen are stated in ``plan.runner`` and ``print(plan)``. Which of these
 The scalar code and the native kernel's arrays serve small batches only, and writing them costs
 more than the rest of compiling a plan of a thousand connections (the scalar code's source is a
 term per connection, and compiling it with Python's ``compile`` is the larger part); the exact pass
-serves only a call whose fast pass gives NaN. So ``generate`` decides which the plan has, and up to
+serves only a call whose fast pass gives NaN; and a small plan run only on small batches never
+runs the numpy pass, whose ``compile`` alone is a tenth of compiling a plan of a thousand
+connections. So ``generate`` writes the numpy pass's source (its numpy calls are what the cost
+model weighs, and its text is checked at once), decides which other parts the plan has, and up to
 which batch each runner runs, from the plan alone (``has_scalar_form``, ``has_native_form``,
-whether a product multiplies padding, and the cost model), and builds them on the first call that
-needs them (``Program.scalar``, ``Program.native``, ``Program.exact``), once, under a lock: threads
-calling at once build them once, and every caller sees the finished result. ``Program.code`` (and
-its ``constants``) hold them too, built when asked for: the source is what the plan runs.
+whether a product multiplies padding, and the cost model), and builds each on the first call that
+needs it (``Program.forward``, ``Program.scalar``, ``Program.native``, ``Program.exact``), once,
+under a lock: threads calling at once build it once, and every caller sees the finished result.
+``Program.code`` (and its ``constants``) hold them too, built when asked for: the source is what
+the plan runs. The arrays the numpy pass names but its lines need not (a sparse product's CSR
+arrays, the level loop's ``LEVELS``) are given as ``nngraph.compiler.store.Later`` and built with
+the pass.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Mapping
@@ -55,11 +62,11 @@ import numpy as np
 from nngraph.compiler.aggregate import aggregate_lines
 from nngraph.compiler.costs import (DEFAULT_OPTIONS, CodegenOptions, native_batch_limit, scalar_batch_limit,
                                     scalar_code_pays)
-from nngraph.compiler.loop import level_loop_applies, level_loop_lines
+from nngraph.compiler.loop import level_loop_applies, level_loop_levels, level_loop_lines
 from nngraph.compiler.native import NATIVE_AVAILABLE, NativeArrays, has_native_form, native_arrays
 from nngraph.compiler.products import group_lines, product_groups, zero_row
 from nngraph.compiler.scalar import has_scalar_form, scalar_source
-from nngraph.compiler.store import store_constants
+from nngraph.compiler.store import Later, store_constants
 from nngraph.errors import CompileError
 from nngraph.ir.plan import AGGREGATE, SHARED, SPARSE, Plan
 from nngraph.ir.text import producers
@@ -76,9 +83,10 @@ class Program:
     ``scalar(sample)`` is straight-line float code for one sample (``None`` if the plan has
     none), used for batches of at most ``scalar_batch_limit`` samples. ``native`` holds the plan's
     arrays for the native kernel (``None`` if it has none), used for larger batches of at most
-    ``native_batch_limit`` samples. ``runner`` says which. ``exact``, ``scalar`` and ``native``
-    are built on first use (see the module doc); ``padded`` (whether there is an ``exact``), the
-    limits and ``runner`` are known from the start.
+    ``native_batch_limit`` samples. ``runner`` says which. ``forward`` (compiled from
+    ``numpy_code``, which is written from the start), ``exact``, ``scalar`` and ``native`` are built
+    on first use (see the module doc); ``padded`` (whether there is an ``exact``), the limits and
+    ``runner`` are known from the start.
     ``constants`` are the arrays the code names (``W0``, ``b0``, ...): ``exec(code, dict(constants))``
     defines the same functions again.
     """
@@ -86,15 +94,27 @@ class Program:
     plan: Plan = field(repr=False)
     options: CodegenOptions
     numpy_code: str = field(repr=False)
-    numpy_constants: Mapping[str, object] = field(repr=False)
-    forward: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     padded: bool
     scalar_batch_limit: int
     native_batch_limit: int
     rows: int
     runner: str
+    # What numpy_code names, before ``_stored_constants`` (which builds those given as ``Later``).
+    _constants: dict[str, object] = field(repr=False)
     _built: dict[str, object] = field(default_factory=dict, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    # Reentrant: building the exact pass reads the numpy pass's constants, built under the same lock.
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
+
+    @functools.cached_property
+    def forward(self) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+        """The fused numpy pass's function (compiled on first use, under the lock of ``_part``;
+        then an attribute: every numpy call reads it)."""
+        return self._part("numpy")[0]
+
+    @property
+    def numpy_constants(self) -> Mapping[str, object]:
+        """The constants ``numpy_code`` names, equal arrays stored once, read-only (on first use)."""
+        return self._part("numpy")[1]
 
     @property
     def runners(self) -> tuple[str, ...]:
@@ -132,8 +152,8 @@ class Program:
         return self._part("exact")[2] if self.padded else self.numpy_constants
 
     def _part(self, name: str) -> object:
-        """One part built on first use (``exact``, ``scalar`` or ``native``), built once: the first
-        caller builds it under the lock, the others wait for it, then read."""
+        """One part built on first use (``numpy``, ``exact``, ``scalar`` or ``native``), built once:
+        the first caller builds it under the lock, the others wait for it, then read."""
         built = self._built
         if name not in built:
             with self._lock:
@@ -165,8 +185,17 @@ def _scalar_code(program: Program) -> tuple[Callable, str]:
     return namespace["forward_scalar"], scalar_code
 
 
+def _numpy_pass(program: Program) -> tuple[Callable, Mapping[str, object]]:
+    """The fused numpy pass: its function, compiled from ``numpy_code``, and the constants it names."""
+    constants = _stored_constants(program._constants)
+    namespace = dict(constants)
+    exec(compile(program.numpy_code, f"<nngraph plan of {len(program.plan.ops)} ops>", "exec"), namespace)
+    return namespace["forward"], constants
+
+
 _BUILDERS: dict[str, Callable[[Program], object]] = {
-    "exact": _exact_pass, "scalar": _scalar_code, "native": lambda program: native_arrays(program.plan)}
+    "numpy": _numpy_pass, "exact": _exact_pass, "scalar": _scalar_code,
+    "native": lambda program: native_arrays(program.plan)}
 
 
 def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Program:
@@ -201,17 +230,14 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
     lines = _header(plan, limit, padded, looped=looped, packed=packed) + [""] + forward_lines
     code = "\n".join(lines) + "\n"
     _check_source(code)
-    constants = _stored_constants(constants)
-    namespace = dict(constants)
-    exec(compile(code, f"<nngraph plan of {len(plan.ops)} ops>", "exec"), namespace)
     native_limit = max(native_limit, limit) if native_limit else 0
     runner = _runner(limit, native_limit)
     if padded:
         runner += " (run again over real connections only when NaN comes out of padding)"
-    return Program(plan=plan, options=options, numpy_code=code, numpy_constants=constants,
-                   forward=namespace["forward"], padded=padded,
+    return Program(plan=plan, options=options, numpy_code=code, padded=padded,
                    scalar_batch_limit=limit, native_batch_limit=native_limit,
-                   rows=plan.n_columns + (1 if zero_row(plan) is None else 2), runner=runner)
+                   rows=plan.n_columns + (1 if zero_row(plan) is None else 2), runner=runner,
+                   _constants=constants)
 
 
 def _runner(scalar_limit: int, native_limit: int) -> str:
@@ -314,7 +340,8 @@ def _forward(plan: Plan, constants: dict[str, object], options: CodegenOptions, 
     """The lines of ``forward`` (or, ``exact``, of ``forward_exact``), whether any of its
     products multiplies padding, and how many numpy calls its body makes (for the cost model)."""
     if looped:  # the level loop (``level_loop_applies``), never padded: no exact pass asks for it
-        body, numpy_calls = level_loop_lines(plan, constants)
+        body, numpy_calls = level_loop_lines(plan)
+        constants["LEVELS"] = Later(lambda: level_loop_levels(plan))
         body, padded = body + [_return_outputs(plan, constants)], False
     else:
         body, padded = _straight_lines(plan, constants, options, exact=exact)

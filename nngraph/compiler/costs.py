@@ -223,7 +223,10 @@ def dense_cost(op: FusedOp, *, reads_slice: bool) -> float:
     >>> round(dense_cost(op, reads_slice=False), 2), round(sparse_cost(op), 2)  # gathers 3 sources
     (1.04, 0.9)
     """
-    sources, targets = op.shape
+    return _dense_ns(*op.shape, reads_slice=reads_slice)
+
+
+def _dense_ns(sources: int, targets: int, *, reads_slice: bool) -> float:
     if reads_slice:
         return MULTIPLY_ADD_NS * sources * targets + TARGET_NS * targets
     return GATHER_NS * (sources + 1) + MULTIPLY_ADD_NS * (sources + 1) * targets
@@ -232,13 +235,32 @@ def dense_cost(op: FusedOp, *, reads_slice: bool) -> float:
 def sparse_cost(op: FusedOp) -> float:
     """The sparse kernel's expected nanoseconds per sample (see the module doc; example at
     ``dense_cost``)."""
-    return CONNECTION_NS * op.connections + TARGET_NS * len(op.targets)
+    return _sparse_ns(op.connections, len(op.targets))
+
+
+def _sparse_ns(connections: int, targets: int) -> float:
+    return CONNECTION_NS * connections + TARGET_NS * targets
 
 
 def cheaper_kind(op: FusedOp, *, reads_slice: bool) -> str:
     """``"sparse"`` when the sparse kernel is expected to cost less per sample than the dense
     product, else ``"dense"`` (the rule of the ``choose_kinds`` pass; example at ``dense_cost``)."""
-    return SPARSE if sparse_cost(op) < dense_cost(op, reads_slice=reads_slice) else DENSE
+    return cheaper_kind_of(*op.shape, connections=op.connections, reads_slice=reads_slice)
+
+
+def cheaper_kind_of(sources: int, targets: int, *, connections: int, reads_slice: bool) -> str:
+    """``cheaper_kind`` of an op of ``sources`` x ``targets`` weights and ``connections``
+    connections, told before the op is made (the array lowering makes each op once, of its kind).
+
+    Examples
+    --------
+    >>> cheaper_kind_of(3, 2, connections=2, reads_slice=False)
+    'sparse'
+    >>> cheaper_kind_of(3, 2, connections=6, reads_slice=True)
+    'dense'
+    """
+    sparse_ns = _sparse_ns(connections, targets)
+    return SPARSE if sparse_ns < _dense_ns(sources, targets, reads_slice=reads_slice) else DENSE
 
 
 def joins_level_loop(op: FusedOp, *, reads_slice: bool) -> bool:

@@ -65,19 +65,30 @@ def _loops(plan: Plan, op: object) -> bool:
     return op.kind == SPARSE or (op.kind == DENSE and joins_level_loop(op, reads_slice=plan.reads_slice(op)))
 
 
-def level_loop_lines(plan: Plan, constants: dict[str, object]) -> tuple[list[str], int]:
-    """The body of ``forward`` as the level loop, up to its return (``LEVELS`` goes into
-    ``constants``), and how many numpy calls a run makes (for the cost model)."""
+def level_loop_lines(plan: Plan) -> tuple[list[str], int]:
+    """The body of ``forward`` as the level loop, up to its return, and how many numpy calls a run
+    makes (for the cost model): both known from the ops alone. Its data, the constant ``LEVELS``, is
+    ``level_loop_levels(plan)``, built when the pass is first run (``nngraph.compiler.codegen``)."""
+    calls = sum(2 + sum(len(op.activation_runs()) for op in ops)
+                for _, ops in groupby(plan.ops, key=lambda op: op.level))
+    lines = [f"A[0:{len(plan.inputs)}] = X  # the sparse products read inputs from A",
+             "n = X.shape[1]",
+             "a_flat, z_flat = A.reshape(-1), Z.reshape(-1)  # views: the buffers are C-contiguous"]
+    lines += [line.format(columns=plan.n_columns) for line in LOOP]
+    return lines, calls + 3
+
+
+def level_loop_levels(plan: Plan) -> tuple[tuple, ...]:
+    """The constant ``LEVELS`` of the level loop: one ``(start, stop, P, J, V, b, activations)`` per
+    level (see the module doc), its arrays read-only."""
     levels = []
-    calls = 0
     # Every op's connections as one CSR over all targets (targets are columns n_inputs onwards, in
     # op order), then cut level by level: one sort for the whole plan, not one per level.
     rows = sparse_rows(plan, list(plan.ops))
     n_inputs = len(plan.inputs)
     for _, level in groupby(plan.ops, key=lambda op: op.level):  # ops run level by level
-        ops = list(level)
         activations = []
-        for op in ops:
+        for op in level:
             column = plan.columns[op.targets[0]]
             for name, low, high in op.activation_runs():
                 function = None if name == "linear" else resolve_activation(name).function
@@ -90,11 +101,4 @@ def level_loop_lines(plan: Plan, constants: dict[str, object]) -> tuple[list[str
         for array in arrays:
             array.flags.writeable = False
         levels.append((start, stop, *arrays, tuple(activations)))
-        calls += 2 + len(activations)
-    constants["LEVELS"] = tuple(levels)
-    lines = [f"A[0:{len(plan.inputs)}] = X  # the sparse products read inputs from A",
-             "n = X.shape[1]",
-             "a_flat, z_flat = A.reshape(-1), Z.reshape(-1)  # views: the buffers are C-contiguous"]
-    lines += [line.format(columns=plan.n_columns) for line in LOOP]
-    return lines, calls + 3
-
+    return tuple(levels)

@@ -40,11 +40,11 @@ import numpy as np
 from scipy import sparse
 
 from nngraph.compiler.arrays import NetworkArrays, array_levels, distinct, ranges
-from nngraph.compiler.costs import cheaper_kind
+from nngraph.compiler.costs import cheaper_kind_of
 from nngraph.core.activations import resolve_activation
 from nngraph.core.network import DEFAULT_AGGREGATION, HIDDEN, INPUT, OUTPUT
 from nngraph.core.structure import Column
-from nngraph.ir.plan import DENSE, SPARSE, AggregateOp, Op, Plan, Reduction, aggregate_op, fused_op
+from nngraph.ir.plan import SPARSE, AggregateOp, Op, Plan, Reduction, aggregate_op, fused_op
 
 
 def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray | None = None,
@@ -214,7 +214,17 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
     first_row = np.searchsorted(op_of[new_row], np.arange(len(op_starts)))
     first_level = level[order[op_starts[:-1]]].tolist()
     runs = _activation_runs(network, order, op_starts)
-    bounds, rows = op_starts.tolist(), first_row.tolist()
+    # What each op takes, as Python lists made once for all ops and sliced or read per op (numpy
+    # calls per op cost more than the rest of lowering a small op): names, and per op its bounds of
+    # targets, rows and connections, and whether its sources are contiguous columns
+    # (Plan.reads_slice: no sources, or one run of columns).
+    bounds, rows, entries = op_starts.tolist(), first_row.tolist(), row_starts[first_row].tolist()
+    target_names, source_names = by_column[n_inputs:].tolist(), by_column[row_sources].tolist()
+    n_rows = np.diff(first_row)
+    has_rows = n_rows > 0
+    spans = np.zeros(len(n_rows), dtype=np.int64)
+    spans[has_rows] = row_sources[first_row[1:][has_rows] - 1] - row_sources[first_row[:-1][has_rows]] + 1
+    contiguous = (~has_rows | (spans == n_rows)).tolist()
     ops: list[Op] = []
     for index in range(len(op_starts) - 1):
         if op_aggregates[index]:
@@ -222,20 +232,27 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
                                      bias))
             continue
         start, stop, top, end = bounds[index], bounds[index + 1], rows[index], rows[index + 1]
-        sources = row_sources[top:end]
-        indptr = row_starts[top:end + 1] - row_starts[top]
-        first, last = int(row_starts[top]), int(row_starts[end])
-        matrix = sparse.csr_array((sorted_weights[first:last], local_column[first:last], indptr),
-                                  shape=(end - top, stop - start))
-        op = fused_op(index=index, targets=by_column[n_inputs + start:n_inputs + stop].tolist(),
-                      sources=by_column[sources].tolist(), weights=matrix, bias=bias[start:stop],
-                      activations=runs[index], level=first_level[index], kind=SPARSE)
-        reads_slice = len(sources) == 0 or sources[-1] - sources[0] + 1 == len(sources)  # Plan.reads_slice
-        fully_connected = last - first == op.shape[0] * op.shape[1]
-        if (any_kind or reads_slice and fully_connected) and cheaper_kind(op, reads_slice=reads_slice) == DENSE:
-            op = fused_op(index=index, targets=op.targets, sources=op.sources, weights=matrix, kind=DENSE,
-                          bias=op.bias, activations=runs[index], level=op.level)
-        ops.append(op)
+        first, last, reads_slice = entries[index], entries[index + 1], contiguous[index]
+        shape = (end - top, stop - start)
+        indptr = row_starts[top:end + 1] - first
+        fully_connected = last - first == shape[0] * shape[1]
+        kind = SPARSE
+        if any_kind or reads_slice and fully_connected:  # the kind choose_kinds gives it, chosen now
+            kind = cheaper_kind_of(*shape, connections=last - first, reads_slice=reads_slice)
+        connected = None
+        if kind == SPARSE:
+            matrix = sparse.csr_array((sorted_weights[first:last], local_column[first:last], indptr), shape=shape)
+        else:  # written dense at once, its connections marked (a weight of 0.0 stays a connection)
+            matrix = np.zeros(shape, dtype=sorted_weights.dtype)
+            places = (np.repeat(np.arange(shape[0]), np.diff(indptr)), local_column[first:last])
+            matrix[places] = sorted_weights[first:last]
+            connected = np.ones(shape, dtype=bool)
+            if not fully_connected:
+                connected[:] = False
+                connected[places] = True
+        ops.append(fused_op(index=index, targets=target_names[start:stop], sources=source_names[top:end],
+                            weights=matrix, bias=bias[start:stop], activations=runs[index],
+                            level=first_level[index], kind=kind, connected=connected))
     return ops
 
 

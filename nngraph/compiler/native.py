@@ -30,12 +30,13 @@ import functools
 import importlib.util
 import math
 from collections.abc import Callable
+from itertools import groupby
 from dataclasses import dataclass
 
 import numpy as np
 
 from nngraph.core.activations import resolve_activation
-from nngraph.ir.plan import AGGREGATE, DENSE, WEIGHTED_SUM, AggregateOp, Op, Plan
+from nngraph.ir.plan import AGGREGATE, DENSE, SPARSE, WEIGHTED_SUM, AggregateOp, Op, Plan
 
 # numba is imported on the kernel's first run only: it takes about half a second to import, which
 # every command-line call would pay otherwise.
@@ -131,11 +132,16 @@ def native_arrays(plan: Plan) -> NativeArrays:
     >>> arrays.first.tolist(), arrays.rows.tolist(), arrays.activation.tolist(), len(arrays.weights)
     ([8, 14, 20], [0, 6, 12, 16], [1, 1, 5], 108)
     """
+    # Here, not at the top: products imports this module (through the packed product of gemm).
+    from nngraph.compiler.products import sparse_rows
+
     indptr, indices, weights, aggregation = [np.zeros(1, dtype=np.int64)], [], [], []
     block, block_sources, block_columns, block_weights = [], [0], [], []
     first, counts_of, activations = [], [], []
+    source_columns = []  # each op's sources' columns (a sparse op's are read by sparse_rows)
     for op in plan.ops:
-        sources = np.array([plan.columns[node] for node in op.sources], dtype=np.int64)
+        source_columns.append(None if op.kind == SPARSE else
+                              np.array([plan.columns[node] for node in op.sources], dtype=np.int64))
         start = plan.columns[op.targets[0]]
         for name, low, high in op.activation_runs():  # one kernel op per run of one activation
             first.append(start + low)
@@ -143,17 +149,28 @@ def native_arrays(plan: Plan) -> NativeArrays:
             activations.append(resolve_activation(name))
             if _is_block(op):
                 block.append(sum(len(part) for part in block_weights))
-                block_columns.append(sources)
+                block_columns.append(source_columns[-1])
                 block_weights.append(np.ascontiguousarray(op.weights[:, low:high]).reshape(-1))
             else:
                 block.append(-1)
                 block_columns.append(np.zeros(0, dtype=np.int64))
             block_sources.append(block_sources[-1] + len(block_columns[-1]))
-        counts, rows, values, codes = _terms(op) if isinstance(op, AggregateOp) else _connections(op)
-        indptr.append(np.cumsum(counts, dtype=np.int64) + indptr[-1][-1])
-        indices.append(sources[rows])
-        weights.append(values)
-        aggregation.append(codes)
+    # Each op's rows: those of consecutive sparse ops as one ``sparse_rows`` (one sort for them all,
+    # not numpy calls per op); a dense op's, and an aggregate op's terms, op by op.
+    for kind, group in groupby(zip(plan.ops, source_columns), key=lambda item: item[0].kind):
+        for part in ([list(group)] if kind == SPARSE else [[item] for item in group]):
+            if kind == SPARSE:
+                connections = sparse_rows(plan, [op for op, _ in part])
+                counts, columns, values = np.diff(connections.indptr), connections.columns, connections.weights
+                codes = np.full(len(counts), AGGREGATION_CODES["sum"], dtype=np.int64)
+            else:
+                [(op, sources)] = part
+                counts, rows, values, codes = _terms(op) if kind == AGGREGATE else _connections(op)
+                columns = sources[rows]
+            indptr.append(np.cumsum(counts, dtype=np.int64) + indptr[-1][-1])
+            indices.append(columns.astype(np.int64, copy=False))
+            weights.append(values)
+            aggregation.append(codes)
     named = {
         "first": np.array(first, dtype=np.int64),
         "rows": np.cumsum([0] + counts_of, dtype=np.int64),
@@ -190,16 +207,19 @@ def _is_block(op: Op) -> bool:
 
 
 def _connections(op: Op) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A weighted-sum op's rows: connections per target, their source rows and weights (sorted by
-    source within a target), and the aggregation codes (all sums)."""
+    """A dense op's rows: connections per target, their source rows and weights (sorted by source
+    within a target), and the aggregation codes (all sums)."""
     codes = np.full(len(op.targets), AGGREGATION_CODES["sum"], dtype=np.int64)
     rows, cols, values = op.connection_arrays()  # row by row: a stable sort by target keeps them sorted
     by_target = np.argsort(cols, kind="stable")
     return np.bincount(cols, minlength=len(op.targets)), rows[by_target], values[by_target], codes
 
 
+
+
 def _terms(op: AggregateOp) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """An aggregate op's rows, as ``_connections``: each target's terms in their order."""
+    """An aggregate op's rows (counts, source rows, weights, aggregation codes): each target's terms
+    in their order."""
     counts, rows, values, codes = [], [], [], []
     for reduction in op.reductions:
         targets, terms = reduction.rows.shape

@@ -30,6 +30,7 @@ gather, so that no product multiplies a zero that is no connection.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import chain
 
@@ -39,6 +40,7 @@ from nngraph.compiler.costs import (BLAS_NO_COPY_BATCH, CodegenOptions, packed_b
                                    shared_product_batch_limit)
 from nngraph.compiler.gemm import PACKED, pack_weights
 from nngraph.compiler.slices import MAX_SLICE_CALLS, slice_lines, slice_runs
+from nngraph.compiler.store import Later
 from nngraph.core.activations import resolve_activation
 from nngraph.ir.plan import DENSE, SHARED, SPARSE, AggregateOp, FusedOp, Plan, Reduction, SharedOp
 from nngraph.ir.text import op_comment
@@ -129,7 +131,7 @@ def _sparse_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
     """Bias first, then one kernel call adds every connection of the ops; then each activation."""
     name = _name(ops)
     start, stop = plan.columns[ops[0].targets[0]], plan.columns[ops[-1].targets[-1]] + 1
-    columns = _sparse_constants(plan, ops, constants, name)
+    _sparse_constants(plan, ops, constants, name)
     connections = sum(op.connections for op in ops)
     lines = [f"# ops {ops[0].index}-{ops[-1].index}: one sparse product serves them all"] if len(ops) > 1 else []
     lines += [f"Z[{start}:{stop}] = b{name}",
@@ -139,8 +141,7 @@ def _sparse_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
         lines += [op_comment(op, producer),
                   f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
         lines += activation_lines(op, constants, options)
-    reads_inputs = bool(len(columns)) and int(columns.min()) < len(plan.inputs)
-    return GroupLines(lines, reads_inputs, padded=False)
+    return GroupLines(lines, _first_read(plan, ops) < len(plan.inputs), padded=False)
 
 
 def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], producer: dict,
@@ -154,6 +155,12 @@ def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], 
     terms, uneven = divmod(op.connections, len(op.targets))
     if uneven or not 0 < terms <= MAX_SLICE_CALLS:  # said without the arrays: no form (see slice_runs)
         return None
+    columns = np.array([plan.columns[node] for node in op.sources], dtype=np.intp)
+    read = columns[_read_rows(op)]
+    if np.count_nonzero(np.diff(read) != 1) >= MAX_SLICE_CALLS:
+        # The columns the form reads are at most MAX_SLICE_CALLS runs (one per run and term), so
+        # sources in more runs than that rule it out, before the arrays it would need are made.
+        return None
     rows, cols, values = op.connection_arrays()
     order = np.lexsort((rows, cols))  # target by target, each target's sources in row order
     counts = np.bincount(cols, minlength=len(op.targets))
@@ -161,7 +168,6 @@ def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], 
         return None
     terms = int(counts[0])
     reduction = Reduction("sum", 0, rows[order].reshape(-1, terms), values[order].reshape(-1, terms))
-    columns = np.array([plan.columns[node] for node in op.sources], dtype=np.intp)
     runs = slice_runs(reduction, columns=columns)
     if runs is None:
         return None
@@ -239,14 +245,25 @@ def sparse_rows(plan: Plan, ops: list[FusedOp]) -> SparseRows:
                       bias=_column(np.concatenate([op.bias for op in ops])))
 
 
-def _sparse_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
-                      name: str) -> np.ndarray:
-    """``P<name>``, ``J<name>``, ``V<name>``: the ops' ``sparse_rows``; ``b<name>`` their biases.
-    Returns the columns read."""
-    rows = sparse_rows(plan, ops)
-    constants[f"P{name}"], constants[f"J{name}"], constants[f"V{name}"] = rows.indptr, rows.columns, rows.weights
-    constants[f"b{name}"] = rows.bias
-    return rows.columns
+def _sparse_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object], name: str) -> None:
+    """``P<name>``, ``J<name>``, ``V<name>``: the ops' ``sparse_rows``; ``b<name>`` their biases;
+    built when the code is compiled (``Later``)."""
+    rows = Later.shared(lambda: sparse_rows(plan, ops))
+    for prefix, part in (("P", "indptr"), ("J", "columns"), ("V", "weights"), ("b", "bias")):
+        constants[f"{prefix}{name}"] = Later(lambda part=part: getattr(rows(), part))
+
+
+def _first_read(plan: Plan, ops: list[FusedOp]) -> float:
+    """The lowest column the ops' connections read (infinity when they have none): a source's
+    column where some connection reads it (a dense op's padding reads nothing)."""
+    columns = [plan.columns[op.sources[int(np.argmax(read))]] for op in ops
+               for read in [_read_rows(op)] if read.any()]
+    return min(columns, default=math.inf)
+
+
+def _read_rows(op: FusedOp) -> np.ndarray:
+    """Which of an op's sources some connection reads (a dense op's padding reads nothing)."""
+    return np.diff(op.weights.indptr) > 0 if op.kind == SPARSE else op.connection_mask().any(axis=1)
 
 
 def _gather_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object], name: str) -> None:

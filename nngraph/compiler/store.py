@@ -13,6 +13,9 @@ gathered weights are built op by op.
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -73,16 +76,33 @@ def _stored(op: Op, store: _Store) -> Op:
     return dataclasses.replace(op, **fields)
 
 
+@dataclass(frozen=True)
+class Later:
+    """A constant of generated code built only when the code is compiled, by ``store_constants``:
+    the arrays some lines name (a sparse product's CSR arrays, the level loop's ``LEVELS``) cost
+    more to build than their lines, and a plan run only on small batches never compiles its numpy
+    pass. ``build`` returns the constant; ``Later.shared`` builds one value for several."""
+
+    build: Callable[[], object]
+
+    @staticmethod
+    def shared(build: Callable[[], object]) -> Callable[[], object]:
+        """``build``, called once however many ``Later`` read its result."""
+        return functools.cache(build)
+
+
 def store_constants(constants: dict[str, object]) -> dict[str, object]:
-    """The constants of generated code with each set of equal arrays replaced by one of them (the
-    names stay: ``W6_7`` and ``W12_13`` of two time steps are one array); other values as they are.
+    """The constants of generated code, each ``Later`` built, with each set of equal arrays replaced
+    by one of them (the names stay: ``W6_7`` and ``W12_13`` of two time steps are one array); other
+    values as they are.
 
     Examples
     --------
     >>> import numpy as np
-    >>> stored = store_constants({"W0": np.ones(3), "W1": np.ones(3), "f0": np.tanh})
+    >>> stored = store_constants({"W0": np.ones(3), "W1": Later(lambda: np.ones(3)), "f0": np.tanh})
     >>> stored["W0"] is stored["W1"], stored["f0"] is np.tanh
     (True, True)
     """
     store = _Store()
-    return {name: store.get(value) if isinstance(value, np.ndarray) else value for name, value in constants.items()}
+    built = {name: value.build() if isinstance(value, Later) else value for name, value in constants.items()}
+    return {name: store.get(value) if isinstance(value, np.ndarray) else value for name, value in built.items()}
