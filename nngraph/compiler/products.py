@@ -317,9 +317,18 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
         limit = packed_batch_limit(op, dtype=plan.dtype, options=options) if PACKED and not exact else 0
         if limit:
             constants[f"K{k}"] = pack_weights(constants[f"W{k}"])
-            product = [f"if {BLAS_NO_COPY_BATCH} < z.shape[1] <= {limit}:  # the packed-weight product pays",
+            pays = f"{BLAS_NO_COPY_BATCH} < z.shape[1] <= {limit}"
+            product = [f"if {pays}:  # the packed-weight product pays",
                        f"    packed_product(K{k}, {source}, b{k}, z)",
                        "else:"] + ["    " + line for line in product]
+            if op.activation_runs() == [("relu", 0, len(op.targets))]:
+                # Not tracing (the values overwrite the weighted sums), the product applies relu
+                # to its sums while they are in registers: no pass over the block of its own.
+                fused = [f"if Z is A and {pays}:  # the packed-weight product pays, relu in it",
+                         f"    packed_product(K{k}, {source}, b{k}, a, relu=True)", "else:"]
+                body = product + activation_lines(op, constants, options)
+                return GroupLines(lines + fused + ["    " + line for line in body], reads_inputs,
+                                  padded=op.padded)
         lines += product
     lines += activation_lines(op, constants, options)
     return GroupLines(lines, reads_inputs, padded=op.padded)
