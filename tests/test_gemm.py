@@ -24,11 +24,14 @@ from nngraph.models import Sequential
 
 def _check(weights: np.ndarray, values: np.ndarray, bias: np.ndarray, *, relu: bool = False) -> None:
     out = np.full((len(weights), values.shape[1]), -7.0, dtype=weights.dtype)
-    packed_product(pack_weights(weights), values, bias, out, relu=relu)
+    activated = np.full_like(out, -7.0)
+    packed_product(pack_weights(weights), values, bias, out, relu_out=activated if relu else None)
     expected = weights.astype(np.float64) @ values.astype(np.float64) + bias
-    if relu:
-        expected = np.maximum(expected, 0.0)
     assert_close(out, expected, rtol=RTOL[weights.dtype], what="packed product")
+    if relu:
+        assert_close(activated, np.maximum(expected, 0.0), rtol=RTOL[weights.dtype], what="its relu")
+        packed_product(pack_weights(weights), values, bias, out, relu_out=out)  # into the sums
+        assert_close(out, np.maximum(expected, 0.0), rtol=RTOL[weights.dtype], what="relu in place")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -67,10 +70,15 @@ def test_a_block_of_output_not_contiguous_is_written_through_a_copy() -> None:
     rng = np.random.default_rng(6)
     weights, values = rng.uniform(-1.0, 1.0, (40, 20)), rng.uniform(-1.0, 1.0, (20, 35))
     out = np.zeros((40, 70))
-    packed_product(pack_weights(weights), values, np.ones((40, 1)), out[:, ::2], relu=True)
+    activated = np.zeros((40, 70))
+    packed_product(pack_weights(weights), values, np.ones((40, 1)), out[:, ::2], relu_out=activated[:, 1::2])
+    assert_close(out[:, ::2], weights @ values + 1.0, rtol=RTOL[np.dtype(np.float64)], what="strided output")
+    assert_close(activated[:, 1::2], np.maximum(weights @ values + 1.0, 0.0), rtol=RTOL[np.dtype(np.float64)],
+                 what="strided relu")
+    assert not out[:, 1::2].any() and not activated[:, ::2].any()
+    packed_product(pack_weights(weights), values, np.ones((40, 1)), out[:, ::2], relu_out=out[:, ::2])
     assert_close(out[:, ::2], np.maximum(weights @ values + 1.0, 0.0), rtol=RTOL[np.dtype(np.float64)],
-                 what="strided output")
-    assert not out[:, 1::2].any()
+                 what="strided relu in place")
 
 
 @settings(max_examples=30, deadline=None)
@@ -100,7 +108,7 @@ def test_non_finite_values_spread_as_in_numpy(dtype: type, batch: int, layout: s
     values = np.asarray(values, order=layout)
     bias = np.zeros((20, 1), dtype=dtype)
     out = np.empty((20, batch), dtype=dtype)
-    packed_product(pack_weights(weights), values, bias, out, relu=relu)
+    packed_product(pack_weights(weights), values, bias, out, relu_out=out if relu else None)
     with np.errstate(invalid="ignore"):
         expected = weights @ values + bias
         if relu:
@@ -161,11 +169,9 @@ def test_wide_dense_ops_take_the_packed_product_for_the_batches_the_cost_model_g
     plan = compile_network(_wide_network(), dtype=dtype)
     limit = packed_batch_limit(plan.ops[0], dtype=plan.dtype, options=plan.options)
     assert limit > 8
-    # relu's op twice (relu in the product when not tracing, or apart), tanh's once, not the softmax
-    # op: 3 targets fill no panel
-    assert plan.code.count("packed_product(K0") == 2 and plan.code.count("packed_product(K1") == 1
-    assert "packed_product(K0, X, b0, a, relu=True)" in plan.code
-    assert f"if Z is A and 2 < z.shape[1] <= {limit}:" in plan.code
+    assert plan.code.count("packed_product(K") == 2  # not the softmax op: 3 targets fill no panel
+    assert "packed_product(K0, X, b0, z, relu_out=a)" in plan.code  # relu in the product
+    assert "packed_product(K1, A[40:136], b1, z)\n" in plan.code  # tanh apart
     assert f"if 2 < z.shape[1] <= {limit}:" in plan.code
     plain = compile_network(_wide_network(), dtype=dtype, options=CodegenOptions(packed_products=False))
     assert "packed_product" not in plain.code

@@ -7,7 +7,7 @@ two thirds of the product). ``pack_weights`` has that copy made once, by the fir
 ``packed_product`` runs the kernels of ``nngraph.compiler.gemm_kernels`` (numba, compiled on first
 use and cached on disk) over the packed weights: per call it copies only the samples, a few
 hundred times fewer numbers. From a few dozen samples on, where that copy matters less, the
-product still saves passes over its output: it adds the bias, and (``relu=True``) applies relu,
+product still saves passes over its output: it adds the bias, and (``relu_out``) applies relu,
 while the sums are in registers, where numpy makes a pass of its own for each (for 256 samples of
 784-512-512-10 in float32, the two relu layers' bias and relu passes took about 8% of the call,
 and the product's multiply-adds cost what OpenBLAS's do, 0.014 ns each). Which ops and batches it
@@ -118,23 +118,23 @@ def _panels(weights: np.ndarray, width: int) -> np.ndarray:
 
 
 def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, out: np.ndarray, *,
-                   relu: bool = False) -> None:
-    """``out[...] = weights @ values + bias`` for the weights ``packed`` holds, then ``max(out, 0)``
-    if ``relu`` (while the sums are still in registers: no pass of its own); ``values`` is
-    ``(sources, batch)``, ``bias`` ``(targets, 1)`` and ``out`` ``(targets, batch)``, all of the
-    weights' dtype.
+                   relu_out: np.ndarray | None = None) -> None:
+    """``out[...] = weights @ values + bias`` for the weights ``packed`` holds, and, given
+    ``relu_out`` (an array like ``out``, or ``out`` itself), ``relu_out[...] = max(out, 0)``, while
+    the sums are still in registers: no pass of its own. ``values`` is ``(sources, batch)``,
+    ``bias`` ``(targets, 1)`` and ``out`` ``(targets, batch)``, all of the weights' dtype.
 
     Examples
     --------
     >>> weights = np.array([[1.0, 2.0], [3.0, 4.0], [-5.0, -6.0]])
-    >>> out = np.empty((3, 2))
-    >>> packed_product(pack_weights(weights), np.array([[1.0, 0.0], [1.0, 1.0]]), np.ones((3, 1)), out)
+    >>> out, values = np.empty((3, 2)), np.empty((3, 2))
+    >>> packed_product(pack_weights(weights), np.array([[1.0, 0.0], [1.0, 1.0]]), np.ones((3, 1)), out,
+    ...                relu_out=values)
     >>> out
     array([[  4.,   3.],
            [  8.,   5.],
            [-10.,  -5.]])
-    >>> packed_product(pack_weights(weights), np.array([[1.0, 0.0], [1.0, 1.0]]), np.ones((3, 1)), out, relu=True)
-    >>> out
+    >>> values
     array([[4., 3.],
            [8., 5.],
            [0., 0.]])
@@ -146,12 +146,17 @@ def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, 
     else:
         flat, k_step, j_step = np.ascontiguousarray(values).reshape(-1), values.shape[1], 1
     panels, rows = packed.layouts()
-    if out.flags.c_contiguous:  # the buffers' blocks always are
-        _kernels().product(panels, rows, flat, k_step, j_step, bias.reshape(-1), relu, out)
+    # The kernels write C-contiguous arrays (the buffers' blocks always are); others through a copy.
+    sums = out if out.flags.c_contiguous else np.empty(out.shape, dtype=out.dtype)
+    if relu_out is None or relu_out is out:
+        activated = sums
     else:
-        sums = np.empty(out.shape, dtype=out.dtype)
-        _kernels().product(panels, rows, flat, k_step, j_step, bias.reshape(-1), relu, sums)
+        activated = relu_out if relu_out.flags.c_contiguous else np.empty(out.shape, dtype=out.dtype)
+    _kernels().product(panels, rows, flat, k_step, j_step, bias.reshape(-1), relu_out is not None, sums, activated)
+    if sums is not out:
         out[...] = sums
+    if relu_out is not None and activated is not sums and activated is not relu_out:
+        relu_out[...] = activated
 
 
 @functools.cache

@@ -13,7 +13,7 @@ each adding products one source at a time (``k``) into a tile of sums:
   from the packed rows) times ``2 * lanes`` samples (two vectors of values): 24 vectors of sums
   (with the two vectors of values and a broadcast weight, 27 of the 32 registers), blocked over
   sources and samples as a BLIS product (``_rows``) and written out as contiguous runs of the
-  output, where relu can be applied on the way.
+  output, where relu can be applied on the way (into the output, or into a second array too).
 
 The samples are copied first into blocks laid out as each kernel reads them, zero-padded to whole
 blocks (``_pack``: the inputs, which come sample by sample, by squares transposed in registers);
@@ -277,9 +277,9 @@ def _pack(values, k_step, j_step, first_source, depth, first, count, width, pack
 
 
 @compiled
-def _columns(panels, samples, first, count, bias, relu, out):
-    """``out[:, first:first + count]`` = weights @ samples + bias (then ``max(., 0)`` if
-    ``relu``), from the weights packed in panels of two vectors of targets and the samples packed
+def _columns(panels, samples, first, count, bias, relu, out, activated):
+    """``out[:, first:first + count]`` = weights @ samples + bias (and ``max(., 0)`` of it into
+    ``activated`` if ``relu``), from the weights packed in panels of two vectors of targets and the samples packed
     in blocks of ``COLUMNS``."""
     targets = out.shape[0]
     lanes = VECTOR_BYTES // panels.itemsize
@@ -308,7 +308,9 @@ def _columns(panels, samples, first, count, bias, relu, out):
                 row = p * width + i
                 for j in range(min(COLUMNS, count - block * COLUMNS)):
                     value = tile[j * width + i] + bias[row]
-                    out[row, column + j] = 0.0 if relu and value < 0.0 else value
+                    out[row, column + j] = value
+                    if relu:
+                        activated[row, column + j] = 0.0 if value < 0.0 else value
 
 
 @compiled
@@ -334,16 +336,17 @@ def _rows_tile(rows, r_at, samples, s_at, depth, tile):
 
 
 @compiled
-def _rows(rows, values, k_step, j_step, count, bias, relu, out):
-    """``out[:, :count]`` = weights @ values + bias (then ``max(., 0)`` if ``relu``; ``count`` a
-    whole number of blocks of ``2 * lanes`` samples), from the weights packed in panels of ``ROWS``
-    targets; ``values`` as ``_pack`` reads them, ``out`` flat (C-contiguous, ``targets x n``).
+def _rows(rows, values, k_step, j_step, count, bias, relu, out, activated):
+    """``out[:, :count]`` = weights @ values + bias (and ``max(., 0)`` of it into ``activated`` if
+    ``relu``; ``count`` a whole number of blocks of ``2 * lanes`` samples), from the weights packed
+    in panels of ``ROWS`` targets; ``values`` as ``_pack`` reads them, ``out`` and ``activated``
+    flat (C-contiguous, ``targets x n``).
 
     Blocked as a BLIS product: ``SAMPLES`` samples at a time, their values for ``DEPTH`` sources
     at a time packed into blocks (``_pack``); then each panel's weights for those sources (a few
     KiB) stay in the first-level cache while the blocks of samples stream past them from the
     second-level cache, contiguous. Each tile adds its sums to the output (to the bias, at the
-    first sources), applying ``relu`` at the last."""
+    first sources), writing relu's values too at the last."""
     targets = bias.shape[0]
     n = len(out) // targets
     lanes = VECTOR_BYTES // rows.itemsize
@@ -369,14 +372,15 @@ def _rows(rows, values, k_step, j_step, count, bias, relu, out):
                         for half in range(0, width, lanes):
                             sums = _load(tile, i * width + half)
                             sums = _add(sums, _splat(bias, row) if starts else _load(out, at + half))
-                            if ends and relu:
-                                sums = _relu(sums)
                             _store(out, at + half, sums)
+                            if ends and relu:
+                                _store(activated, at + half, _relu(sums))
 
 
 @compiled
-def product(panels, rows, values, k_step, j_step, bias, relu, out):
-    """``out = weights @ values + bias``, then ``max(out, 0)`` if ``relu``
+def product(panels, rows, values, k_step, j_step, bias, relu, out, activated):
+    """``out = weights @ values + bias``, and ``activated = max(out, 0)`` if ``relu`` (``activated``
+    may be ``out``)
     (``nngraph.compiler.gemm.packed_product``; ``values`` flat, as ``_pack`` reads them): whole
     blocks of ``2 * lanes`` samples by ``_rows``, the rest by ``_columns``.
 
@@ -385,7 +389,7 @@ def product(panels, rows, values, k_step, j_step, bias, relu, out):
     >>> from nngraph.compiler.gemm import pack_weights
     >>> panels, rows = pack_weights(np.array([[1.0, 2.0], [-3.0, -4.0]])).layouts()
     >>> out = np.empty((2, 3))
-    >>> product(panels, rows, np.array([1.0, 0.0, 2.0, 1.0, 1.0, 1.0]), 3, 1, np.zeros(2), True, out)
+    >>> product(panels, rows, np.array([1.0, 0.0, 2.0, 1.0, 1.0, 1.0]), 3, 1, np.zeros(2), True, out, out)
     >>> out  # max([[1, 2], [-3, -4]] @ [[1, 0, 2], [1, 1, 1]], 0)
     array([[3., 2., 4.],
            [0., 0., 0.]])
@@ -395,9 +399,9 @@ def product(panels, rows, values, k_step, j_step, bias, relu, out):
     width = 2 * (VECTOR_BYTES // rows.itemsize)
     whole = n // width * width
     if whole:
-        _rows(rows, values, k_step, j_step, whole, bias, relu, out.reshape(-1))
+        _rows(rows, values, k_step, j_step, whole, bias, relu, out.reshape(-1), activated.reshape(-1))
     rest = n - whole
     if rest:
         packed = np.empty((rest + COLUMNS - 1) // COLUMNS * COLUMNS * sources, dtype=rows.dtype)
         _pack(values, k_step, j_step, 0, sources, whole, rest, COLUMNS, packed)
-        _columns(panels, packed, whole, rest, bias, relu, out)
+        _columns(panels, packed, whole, rest, bias, relu, out, activated)

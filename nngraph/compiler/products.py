@@ -322,13 +322,12 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
                        f"    packed_product(K{k}, {source}, b{k}, z)",
                        "else:"] + ["    " + line for line in product]
             if op.activation_runs() == [("relu", 0, len(op.targets))]:
-                # Not tracing (the values overwrite the weighted sums), the product applies relu
-                # to its sums while they are in registers: no pass over the block of its own.
-                fused = [f"if Z is A and {pays}:  # the packed-weight product pays, relu in it",
-                         f"    packed_product(K{k}, {source}, b{k}, a, relu=True)", "else:"]
-                body = product + activation_lines(op, constants, options)
-                return GroupLines(lines + fused + ["    " + line for line in body], reads_inputs,
-                                  padded=op.padded)
+                # The product applies relu as its sums leave registers (into the values, which
+                # are the weighted sums when not tracing): no pass over the block of its own.
+                product[:2] = [f"if {pays}:  # the packed-weight product pays, relu in it",
+                               f"    packed_product(K{k}, {source}, b{k}, z, relu_out=a)"]
+                product += ["    " + line for line in activation_lines(op, constants, options)]
+                return GroupLines(lines + product, reads_inputs, padded=op.padded)
         lines += product
     lines += activation_lines(op, constants, options)
     return GroupLines(lines, reads_inputs, padded=op.padded)
