@@ -33,7 +33,9 @@ from nngraph.compiler.gemm import ROWS, VECTOR_BYTES
 from nngraph.compiler.native import compiled
 
 COLUMNS = 8    # samples of a ``columns`` tile
-PREFETCH = 48  # sources ahead that ``columns`` asks the cache for: its panels come from L3 between layers (16: 1-2% slower at 8 samples of 784-512-512-10, 96: no faster)
+# Sources ahead that ``columns`` asks the cache for: its panels come from L3 between layers (16
+# was 1-2% slower at 8 samples of 784-512-512-10, 96 no faster).
+PREFETCH = 48
 # The ``rows`` kernel's blocks (see ``_rows``), sized for a core of 48 KiB first-level and 2 MiB
 # second-level cache. DEPTH sources at most (an op's sources split evenly: 784 as 4 x 196): a
 # panel's weights for them (12 x 256 float32, 12 KiB; 24 KiB float64) stay in the first-level
@@ -151,8 +153,7 @@ def _transpose(typingctx: object, values: types.Array, at: types.Integer, step: 
     """Transpose a square of ``lanes x lanes`` numbers in registers: vector ``m`` of
     ``values[at + m * step:]`` becomes lane ``m`` of the vectors written to ``packed[packed_at + s
     * packed_step:]``. Four rounds (three for float64) each swap the off-diagonal squares of
-    every square twice their size, a shuffle of two vectors each: a quarter of a cycle a number,
-    where a copy number by number takes a few."""
+    every square twice their size, a shuffle of two vectors each (see ``_pack`` for what it saves)."""
     lanes = VECTOR_BYTES * 8 // values.dtype.bitwidth
 
     def codegen(context, builder, signature, args):
@@ -239,9 +240,11 @@ def _pack(values, k_step, j_step, first_source, depth, first, count, width, pack
     """Sources ``first_source`` to ``first_source + depth`` of samples ``first`` to ``first +
     count`` into ``packed``, in blocks of ``width`` samples, each block source-major
     (``packed[(block * depth + k) * width + j]``), zero-padded to whole blocks; sample ``j``'s
-    value of source ``k`` is ``values[k * k_step + j * j_step]``. Read in the order the values
-    lie in: sample by sample where each sample's sources are contiguous (the inputs), the block
-    then written with a stride (it stays in the first-level cache), else source by source."""
+    value of source ``k`` is ``values[k * k_step + j * j_step]``. Where each sample's sources are
+    contiguous (the inputs), a whole block of the rows kernel by squares transposed in registers
+    (copied number by number, the inputs' packing took 15% of the time of OpenBLAS's product at 256
+    samples of 784-512-512-10; by squares, 3%); where each source's samples are, two vectors a
+    source."""
     lanes = VECTOR_BYTES // packed.itemsize
     blocks = (count + width - 1) // width
     for block in range(blocks):
@@ -279,8 +282,8 @@ def _pack(values, k_step, j_step, first_source, depth, first, count, width, pack
 @compiled
 def _columns(panels, samples, first, count, bias, relu, out, activated):
     """``out[:, first:first + count]`` = weights @ samples + bias (and ``max(., 0)`` of it into
-    ``activated`` if ``relu``), from the weights packed in panels of two vectors of targets and the samples packed
-    in blocks of ``COLUMNS``."""
+    ``activated`` if ``relu``), from the weights packed in panels of two vectors of targets and the
+    samples packed in blocks of ``COLUMNS``."""
     targets = out.shape[0]
     lanes = VECTOR_BYTES // panels.itemsize
     width = 2 * lanes
@@ -380,9 +383,8 @@ def _rows(rows, values, k_step, j_step, count, bias, relu, out, activated):
 @compiled
 def product(panels, rows, values, k_step, j_step, bias, relu, out, activated):
     """``out = weights @ values + bias``, and ``activated = max(out, 0)`` if ``relu`` (``activated``
-    may be ``out``)
-    (``nngraph.compiler.gemm.packed_product``; ``values`` flat, as ``_pack`` reads them): whole
-    blocks of ``2 * lanes`` samples by ``_rows``, the rest by ``_columns``.
+    may be ``out``; ``nngraph.compiler.gemm.packed_product``; ``values`` flat, as ``_pack`` reads
+    them): whole blocks of ``2 * lanes`` samples by ``_rows``, the rest by ``_columns``.
 
     Examples
     --------
