@@ -74,8 +74,8 @@ The choices that depend on what work costs are each taken here, from the same fi
   (``TARGET_NS`` per target and sample); the packed-weight product has its weights copied once,
   by its first call, and costs ``PACKED_CALL_NS`` per call plus ``PACKED_MULTIPLY_ADD_NS`` per
   multiply-add, its targets rounded up to a panel of two vectors and its samples to a block of 8,
-  and adds the bias as it writes its sums out (not counted: it applies relu there too, when not
-  tracing, a second pass saved). A dense op that reads one slice of columns uses it for the
+  and adds the bias as it writes its sums out (not counted: for a relu op it applies relu there
+  too, a second pass saved). A dense op that reads one slice of columns uses it for the
   batches where it is expected to cost less (``packed_batch_limit``), which the generated code
   tests: 784 x 512 weights from 3 samples on in float32 (its multiply-adds cost what OpenBLAS's
   do: up to ``PACKED_MAX_BATCH``), 512 x 512 in float64 to about 100; an op of fewer targets

@@ -22,8 +22,9 @@ contiguous, the targets past the last zero):
 - ``rows``: panels of ``ROWS`` targets, for whole blocks of ``2 * lanes`` samples.
 
 The kernels add the terms of each sum in source order and round each product-and-add once (a
-fused multiply-add), in blocks of sources, as a BLAS does; a weight of 0.0 times NaN or infinity gives NaN as in
-``np.matmul``, so the fused numpy pass stays the reference of its non-finite values.
+fused multiply-add), in blocks of sources, as a BLAS does; a weight of 0.0 times NaN or infinity
+gives NaN as in ``np.matmul``, so the fused numpy pass stays the reference of its non-finite
+values.
 """
 
 from __future__ import annotations
