@@ -15,18 +15,23 @@ from strategies import RTOL, assert_close, assert_equivalent, networks_and_batch
 
 import nngraph
 from nngraph import CodegenOptions, compile_network
-from nngraph.compiler import products
+from nngraph.compiler import gemm, gemm_kernels, products
 from nngraph.compiler.costs import packed_batch_limit
 from nngraph.compiler.gemm import lanes, pack_weights, packed_product
 from nngraph.layers import Dense
 from nngraph.models import Sequential
 
 
-def _check(weights: np.ndarray, values: np.ndarray, bias: np.ndarray) -> None:
+def _check(weights: np.ndarray, values: np.ndarray, bias: np.ndarray, *, relu: bool = False) -> None:
     out = np.full((len(weights), values.shape[1]), -7.0, dtype=weights.dtype)
-    packed_product(pack_weights(weights), values, bias, out)
+    activated = np.full_like(out, -7.0)
+    packed_product(pack_weights(weights), values, bias, out, relu_out=activated if relu else None)
     expected = weights.astype(np.float64) @ values.astype(np.float64) + bias
     assert_close(out, expected, rtol=RTOL[weights.dtype], what="packed product")
+    if relu:
+        assert_close(activated, np.maximum(expected, 0.0), rtol=RTOL[weights.dtype], what="its relu")
+        packed_product(pack_weights(weights), values, bias, out, relu_out=out)  # into the sums
+        assert_close(out, np.maximum(expected, 0.0), rtol=RTOL[weights.dtype], what="relu in place")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -42,6 +47,38 @@ def test_every_tile_shape_and_tail(dtype: type, batch: int) -> None:
     _check(weights, np.asfortranarray(values), bias)  # the inputs reach it transposed, column-major
     wider = np.asfortranarray(rng.uniform(-1.0, 1.0, (40, batch)).astype(dtype))
     _check(weights, wider[2:39], bias)  # some of the inputs: neither layout
+    _check(weights, values, bias, relu=True)
+    _check(weights, np.asfortranarray(values), bias, relu=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("relu", [False, True])
+def test_products_past_the_rows_kernels_blocks(dtype: type, relu: bool) -> None:
+    """More sources than a block of ``DEPTH`` (the sums added to the output block by block, relu
+    at the last) and more samples than ``SAMPLES``, in both layouts; 600 sources are not a whole
+    number of the transposed squares of the inputs' packing."""
+    rng = np.random.default_rng(5)
+    sources, batch = gemm_kernels.DEPTH * 2 + 88, gemm_kernels.SAMPLES + 2 * 2 * lanes(np.dtype(dtype)) + 5
+    weights = rng.uniform(-1.0, 1.0, (29, sources)).astype(dtype)
+    values = rng.uniform(-1.0, 1.0, (sources, batch)).astype(dtype)
+    bias = rng.uniform(-1.0, 1.0, (29, 1)).astype(dtype)
+    _check(weights, values, bias, relu=relu)
+    _check(weights, np.asfortranarray(values), bias, relu=relu)
+
+
+def test_a_block_of_output_not_contiguous_is_written_through_a_copy() -> None:
+    rng = np.random.default_rng(6)
+    weights, values = rng.uniform(-1.0, 1.0, (40, 20)), rng.uniform(-1.0, 1.0, (20, 35))
+    out = np.zeros((40, 70))
+    activated = np.zeros((40, 70))
+    packed_product(pack_weights(weights), values, np.ones((40, 1)), out[:, ::2], relu_out=activated[:, 1::2])
+    assert_close(out[:, ::2], weights @ values + 1.0, rtol=RTOL[np.dtype(np.float64)], what="strided output")
+    assert_close(activated[:, 1::2], np.maximum(weights @ values + 1.0, 0.0), rtol=RTOL[np.dtype(np.float64)],
+                 what="strided relu")
+    assert not out[:, 1::2].any() and not activated[:, ::2].any()
+    packed_product(pack_weights(weights), values, np.ones((40, 1)), out[:, ::2], relu_out=out[:, ::2])
+    assert_close(out[:, ::2], np.maximum(weights @ values + 1.0, 0.0), rtol=RTOL[np.dtype(np.float64)],
+                 what="strided relu in place")
 
 
 @settings(max_examples=30, deadline=None)
@@ -55,22 +92,31 @@ def test_any_shape_agrees_with_numpy(targets: int, sources: int, batch: int, dty
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch", [3, 40])
-def test_non_finite_values_spread_as_in_numpy(dtype: type, batch: int) -> None:
-    """NaN and infinities reach exactly the sums they reach in ``np.matmul``, a weight of 0.0 included."""
+@pytest.mark.parametrize("layout", ["C", "F"])
+@pytest.mark.parametrize("relu", [False, True])
+def test_non_finite_values_spread_as_in_numpy(dtype: type, batch: int, layout: str, relu: bool) -> None:
+    """NaN and infinities reach exactly the sums they reach in ``np.matmul``, a weight of 0.0
+    included; relu keeps NaN and infinity and zeroes minus infinity, as ``np.maximum``."""
     rng = np.random.default_rng(batch)
-    weights = rng.uniform(-1.0, 1.0, (20, 6)).astype(dtype)
+    weights = rng.uniform(-1.0, 1.0, (20, 17)).astype(dtype)
     weights[3] = 0.0  # 0.0 * inf and 0.0 * NaN are NaN
     weights[5, 2] = np.inf
-    values = rng.uniform(-1.0, 1.0, (6, batch)).astype(dtype)
+    weights[6, 2] = -np.inf
+    values = rng.uniform(-1.0, 1.0, (17, batch)).astype(dtype)
     values[1, 0], values[2, 1], values[4, 2] = np.nan, np.inf, -np.inf
+    values[16, -1] = np.nan  # past the inputs' transposed squares of 16 or 8 sources
+    values = np.asarray(values, order=layout)
     bias = np.zeros((20, 1), dtype=dtype)
     out = np.empty((20, batch), dtype=dtype)
-    packed_product(pack_weights(weights), values, bias, out)
+    packed_product(pack_weights(weights), values, bias, out, relu_out=out if relu else None)
     with np.errstate(invalid="ignore"):
         expected = weights @ values + bias
+        if relu:
+            expected = np.maximum(expected, 0.0)
     assert np.array_equal(np.isnan(out), np.isnan(expected))
     assert np.array_equal(out[np.isinf(expected)], expected[np.isinf(expected)])
-    assert np.isinf(expected).any() and np.isnan(expected).any()
+    assert np.isnan(expected).any() and np.isinf(expected).any()
+    assert np.isneginf(expected).any() != relu
 
 
 def test_panels_hold_two_vectors_of_targets_source_by_source() -> None:
@@ -124,6 +170,8 @@ def test_wide_dense_ops_take_the_packed_product_for_the_batches_the_cost_model_g
     limit = packed_batch_limit(plan.ops[0], dtype=plan.dtype, options=plan.options)
     assert limit > 8
     assert plan.code.count("packed_product(K") == 2  # not the softmax op: 3 targets fill no panel
+    assert "packed_product(K0, X, b0, z, relu_out=a)" in plan.code  # relu in the product
+    assert "packed_product(K1, A[40:136], b1, z)\n" in plan.code  # tanh apart
     assert f"if 2 < z.shape[1] <= {limit}:" in plan.code
     plain = compile_network(_wide_network(), dtype=dtype, options=CodegenOptions(packed_products=False))
     assert "packed_product" not in plain.code
@@ -133,6 +181,16 @@ def test_wide_dense_ops_take_the_packed_product_for_the_batches_the_cost_model_g
         assert_close(plan(x[:batch]), plain(x[:batch]), rtol=RTOL[plan.dtype], what=f"batch {batch}")
         trace, plain_trace = plan.trace(x[:batch]), plain.trace(x[:batch])
         assert_close(trace.weighted_sums, plain_trace.weighted_sums, rtol=RTOL[plan.dtype], what="weighted sums")
+
+
+def test_a_cpu_without_avx512_has_no_packed_product(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Features:
+        __cpu_features__ = {"AVX2": True, "AVX512F": False}
+
+    monkeypatch.setattr(gemm.importlib, "import_module", lambda name: Features)
+    assert not gemm._has_vector_registers()
+    Features.__cpu_features__ = {"AVX2": True, "AVX512F": True}
+    assert gemm._has_vector_registers()
 
 
 def test_without_numba_the_code_keeps_numpy_products(monkeypatch: pytest.MonkeyPatch) -> None:

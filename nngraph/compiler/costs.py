@@ -70,14 +70,19 @@ The choices that depend on what work costs are each taken here, from the same fi
 - **packed-weight products** (codegen, with numba installed; ``nngraph.compiler.gemm``): BLAS
   copies a product's weights into blocks of its own on every call, ``BLAS_COPY_NS`` per weight
   (except for at most ``BLAS_NO_COPY_BATCH`` samples, which it multiplies without a copy), then
-  makes ``BLAS_MULTIPLY_ADD_NS`` per multiply-add; the packed-weight product has its weights
-  copied once, by its first call, and costs ``PACKED_CALL_NS`` per call plus
-  ``PACKED_MULTIPLY_ADD_NS`` per multiply-add, its targets rounded up to a panel of two vectors
-  and its samples to a block of 8 (it also adds the bias, a numpy call saved). A dense op that
-  reads one slice of columns uses it for the batches where it is expected to cost less
-  (``packed_batch_limit``), which the generated code tests: 784 x 512 weights from 3 to about
-  120 samples in float32, 512 x 512 in float64 to about 100; an op of fewer targets than a panel
-  holds (32 in float32, 16 in float64), or one of 32 x 32 weights, never.
+  makes ``BLAS_MULTIPLY_ADD_NS`` per multiply-add, and the bias is a numpy pass of its own
+  (``TARGET_NS`` per target and sample); the packed-weight product has its weights copied once,
+  by its first call, and costs ``PACKED_CALL_NS`` per call plus ``PACKED_MULTIPLY_ADD_NS`` per
+  multiply-add, its targets rounded up to a panel of two vectors and its samples to a block of 8,
+  and adds the bias as it writes its sums out (not counted: for a relu op it applies relu there
+  too, a second pass saved). A dense op that reads one slice of columns uses it for the
+  batches where it is expected to cost less (``packed_batch_limit``), which the generated code
+  tests: 784 x 512 weights from 3 samples on in float32 (its multiply-adds cost what OpenBLAS's
+  do: up to ``PACKED_MAX_BATCH``), 512 x 512 in float64 to about 100; an op of fewer targets
+  than a panel holds (32 in float32, 16 in float64), or one of 32 x 32 weights, never. Measured
+  (thread time, 784 x 512 and 512 x 512 with relu): in float32 even with OpenBLAS's product
+  alone at 256 to 4096 samples, 0.72 to 0.8x it at 32; in float64 0.9x at 256, 1.03x at 1024,
+  1.5x at 4096 (its blocks of samples overflow the second-level cache).
 - **lowering** (``nngraph.compiler.build_plan``): the graph path (schedule -> groups -> lower)
   costs a Python step per group, and a group per neuron where predecessor sets differ (a sparse
   DAG with skip connections, a NEAT-style genome): 12 to 41 us per connection, six to twenty times
@@ -149,7 +154,7 @@ OP_CALLS = 3                   # numpy calls of an op of its own: product, bias,
 # By the size of a number (4: float32, 8: float64); BLAS is OpenBLAS, one thread.
 BLAS_COPY_NS = {4: 0.24, 8: 0.5}               # BLAS's copy of a product's weights, per weight
 BLAS_MULTIPLY_ADD_NS = {4: 0.014, 8: 0.03}     # one multiply-add of a BLAS product, weights copied
-PACKED_MULTIPLY_ADD_NS = {4: 0.016, 8: 0.035}  # one multiply-add of the packed-weight product
+PACKED_MULTIPLY_ADD_NS = {4: 0.014, 8: 0.035}  # one multiply-add of the packed-weight product
 PACKED_CALL_NS = 1500.0        # one call of the packed-weight product (numba's dispatch, the samples' copy)
 BLAS_NO_COPY_BATCH = 2         # BLAS multiplies up to this many samples without copying the weights
 PACKED_VECTOR_BYTES = 64       # the packed-weight product's vector: its panels hold two
@@ -477,7 +482,9 @@ def packed_batch_limit(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions)
     ...                          weights=np.ones((sources, targets)), bias=np.zeros(targets), level=1)
     ...                 for sources, targets in ((784, 512), (512, 10)))
     >>> packed_batch_limit(wide, dtype=np.dtype(np.float32), options=DEFAULT_OPTIONS)
-    119
+    4096
+    >>> packed_batch_limit(wide, dtype=np.dtype(np.float64), options=DEFAULT_OPTIONS)
+    105
     >>> packed_batch_limit(narrow, dtype=np.dtype(np.float32), options=DEFAULT_OPTIONS)
     0
     >>> packed_batch_limit(wide, dtype=np.dtype(np.float32), options=CodegenOptions(packed_products=False))
@@ -492,13 +499,15 @@ def packed_batch_limit(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions)
         return 0
     weights, padded = sources * targets, sources * -(-targets // panel) * panel
 
-    def saved(batch: int) -> float:  # BLAS's expected time minus the packed product's, one call
-        blas = NUMPY_CALL_NS + BLAS_COPY_NS[size] * weights + BLAS_MULTIPLY_ADD_NS[size] * weights * batch
+    def saved(batch: int) -> float:  # BLAS and the bias pass's expected time minus the packed product's
+        blas = (2 * NUMPY_CALL_NS + BLAS_COPY_NS[size] * weights
+                + (BLAS_MULTIPLY_ADD_NS[size] * weights + TARGET_NS * targets) * batch)
         packed = PACKED_CALL_NS + PACKED_MULTIPLY_ADD_NS[size] * padded * -(-batch // PACKED_BLOCK) * PACKED_BLOCK
         return blas - packed
 
     if saved(BLAS_NO_COPY_BATCH + 1) <= 0:
         return 0
-    extra = PACKED_MULTIPLY_ADD_NS[size] * padded - BLAS_MULTIPLY_ADD_NS[size] * weights  # per sample
-    fixed = NUMPY_CALL_NS + BLAS_COPY_NS[size] * weights - PACKED_CALL_NS
+    # per sample
+    extra = PACKED_MULTIPLY_ADD_NS[size] * padded - BLAS_MULTIPLY_ADD_NS[size] * weights - TARGET_NS * targets
+    fixed = 2 * NUMPY_CALL_NS + BLAS_COPY_NS[size] * weights - PACKED_CALL_NS
     return PACKED_MAX_BATCH if extra <= 0 else max(PACKED_BLOCK, min(PACKED_MAX_BATCH, int(fixed / extra)))

@@ -10,14 +10,16 @@ each adding products one source at a time (``k``) into a tile of sums:
 - ``columns`` (few samples): a panel of ``2 * lanes`` targets (two vectors of weights, from the
   packed weights) times 8 samples, each sample's value broadcast: 16 vectors of sums.
 - ``rows`` (whole blocks of ``2 * lanes`` samples): ``ROWS`` (12) targets (each weight broadcast,
-  from the packed rows) times ``2 * lanes`` samples (two vectors of values): 24 vectors of sums,
-  written out as contiguous runs of the output.
+  from the packed rows) times ``2 * lanes`` samples (two vectors of values): 24 vectors of sums
+  (with the two vectors of values and a broadcast weight, 27 of the 32 registers), blocked over
+  sources and samples as a BLIS product (``_rows``) and written out as contiguous runs of the
+  output, where relu can be applied on the way (into the output, or into a second array too).
 
 The samples are copied first into blocks laid out as each kernel reads them, zero-padded to whole
-blocks (``rows`` reads them in place where each source's samples are contiguous, as in the
-buffers; the inputs come sample by sample); the sums of padding, and of the targets of padding in
-the last panel, are never written out. Every sum adds its terms in source order, one fused
-multiply-add each, as a BLAS does.
+blocks (``_pack``: the inputs, which come sample by sample, by squares transposed in registers);
+the sums of padding, and of the targets of padding in the last panel, are never written out. A
+sum adds its terms in source order, one fused multiply-add each, in blocks of at most ``DEPTH``
+sources, as a BLAS does.
 """
 
 from __future__ import annotations
@@ -31,7 +33,20 @@ from nngraph.compiler.gemm import ROWS, VECTOR_BYTES
 from nngraph.compiler.native import compiled
 
 COLUMNS = 8    # samples of a ``columns`` tile
-PREFETCH = 16  # sources ahead that ``columns`` asks the cache for: its panels come from L3 between layers
+# Sources ahead that ``columns`` asks the cache for: its panels come from L3 between layers (16
+# was 1-2% slower at 8 samples of 784-512-512-10, 96 no faster).
+PREFETCH = 48
+# The ``rows`` kernel's blocks (see ``_rows``), sized for a core of 48 KiB first-level and 2 MiB
+# second-level cache. DEPTH sources at most (an op's sources split evenly: 784 as 4 x 196): a
+# panel's weights for them (12 x 256 float32, 12 KiB; 24 KiB float64) stay in the first-level
+# cache while the samples stream past. SAMPLES samples: their packed values for those sources
+# (512 x 256 float32, 512 KiB) and an op's weights for them (512 targets: 512 KiB) stay in the
+# second-level cache together. Measured (784-512-512-10, float32, 256 and 1024 samples): 128
+# sources cost 5 to 10% more at 1024 samples; 512 about the same as 256; a sample block held in the
+# first-level cache with the weights streaming past (the loops the other way round) 5 to 10% more;
+# 256 samples 6 to 12% more at 1024 and 4096 samples, 1024 samples 0 to 10% more.
+DEPTH = 256
+SAMPLES = 512
 
 
 class Vector(types.Type):
@@ -107,12 +122,67 @@ def _fma(typingctx: object, a: Vector, b: Vector, c: Vector) -> tuple:
 
 
 @intrinsic
+def _add(typingctx: object, a: Vector, b: Vector) -> tuple:
+    """``a + b`` lane by lane."""
+    def codegen(context, builder, signature, args):
+        return builder.fadd(args[0], args[1])
+    return a(a, b), codegen
+
+
+@intrinsic
+def _relu(typingctx: object, a: Vector) -> tuple:
+    """``max(a, 0)`` lane by lane, NaN kept as NaN (as ``np.maximum``): a lane is zeroed only where
+    it compares (ordered) below zero."""
+    def codegen(context, builder, signature, args):
+        zero = ir.Constant(args[0].type, None)
+        return builder.select(builder.fcmp_ordered("<", args[0], zero), zero, args[0])
+    return a(a), codegen
+
+
+@intrinsic
 def _store(typingctx: object, array: types.Array, index: types.Integer, vector: Vector) -> tuple:
     """Write ``vector`` to ``array[index:index + lanes]`` (a flat C-contiguous array)."""
     def codegen(context, builder, signature, args):
         pointer = _address(context, builder, signature.args[0], args[0], args[1])
         builder.store(args[2], builder.bitcast(pointer, args[2].type.as_pointer()), align=array.dtype.bitwidth // 8)
     return types.void(array, index, vector), codegen
+
+
+@intrinsic
+def _transpose(typingctx: object, values: types.Array, at: types.Integer, step: types.Integer,
+               packed: types.Array, packed_at: types.Integer, packed_step: types.Integer) -> tuple:
+    """Transpose a square of ``lanes x lanes`` numbers in registers: vector ``m`` of
+    ``values[at + m * step:]`` becomes lane ``m`` of the vectors written to ``packed[packed_at + s
+    * packed_step:]``. Four rounds (three for float64) each swap the off-diagonal squares of
+    every square twice their size, a shuffle of two vectors each (see ``_pack`` for what it saves)."""
+    lanes = VECTOR_BYTES * 8 // values.dtype.bitwidth
+
+    def codegen(context, builder, signature, args):
+        array, start, stride, target, target_start, target_stride = args
+        vector_type = ir.VectorType(context.get_value_type(values.dtype), lanes)
+        mask_type = ir.VectorType(ir.IntType(32), lanes)
+
+        def address(array_type, array, index):
+            return builder.bitcast(_address(context, builder, array_type, array, index), vector_type.as_pointer())
+
+        align = values.dtype.bitwidth // 8
+        rows = [builder.load(address(signature.args[0], array, builder.add(start, builder.mul(stride, ir.Constant(
+            stride.type, m)))), align=align) for m in range(lanes)]
+        size = lanes // 2
+        while size:
+            low = [e if not e & size else lanes + e - size for e in range(lanes)]
+            high = [e + size if not e & size else lanes + e for e in range(lanes)]
+            for i in range(lanes):
+                if not i & size:
+                    first, second = rows[i], rows[i + size]
+                    rows[i] = builder.shuffle_vector(first, second, ir.Constant(mask_type, low))
+                    rows[i + size] = builder.shuffle_vector(first, second, ir.Constant(mask_type, high))
+            size //= 2
+        for m, row in enumerate(rows):
+            index = builder.add(target_start, builder.mul(target_stride, ir.Constant(target_stride.type, m)))
+            builder.store(row, address(signature.args[3], target, index), align=align)
+        return context.get_dummy_value()
+    return types.void(values, at, step, packed, packed_at, packed_step), codegen
 
 
 @intrinsic
@@ -167,26 +237,58 @@ def _panels_of(packed, targets, panel):
 
 
 @compiled
-def _pack(values, k_step, j_step, sources, first, count, width, packed):
-    """Samples ``first`` to ``first + count`` into ``packed``, in blocks of ``width`` samples, each
-    block source-major (``packed[(block * sources + k) * width + j]``), zero-padded to whole
-    blocks; sample ``j``'s value of source ``k`` is ``values[k * k_step + j * j_step]``."""
+def _pack(values, k_step, j_step, first_source, depth, first, count, width, packed):
+    """Sources ``first_source`` to ``first_source + depth`` of samples ``first`` to ``first +
+    count`` into ``packed``, in blocks of ``width`` samples, each block source-major
+    (``packed[(block * depth + k) * width + j]``), zero-padded to whole blocks; sample ``j``'s
+    value of source ``k`` is ``values[k * k_step + j * j_step]``. Where each sample's sources are
+    contiguous (the inputs), a whole block of the rows kernel by squares transposed in registers
+    (copied number by number, the inputs' packing took 15% of the time of OpenBLAS's product at 256
+    samples of 784-512-512-10; by squares, 3%); where each source's samples are, two vectors a
+    source."""
+    lanes = VECTOR_BYTES // packed.itemsize
     blocks = (count + width - 1) // width
     for block in range(blocks):
         filled = min(width, count - block * width)
-        for k in range(sources):
-            at = (block * sources + k) * width
+        at = block * depth * width
+        if k_step == 1 and filled == width == 2 * lanes:  # squares of lanes x lanes transposed
+            whole = depth // lanes * lanes
+            for half in range(0, width, lanes):
+                source = (first + block * width + half) * j_step + first_source
+                for k in range(0, whole, lanes):
+                    _transpose(values, source + k, j_step, packed, at + k * width + half, width)
+                for j in range(lanes):
+                    for k in range(whole, depth):
+                        packed[at + k * width + half + j] = values[source + j * j_step + k]
+        elif k_step == 1:
             for j in range(filled):
-                packed[at + j] = values[k * k_step + (first + block * width + j) * j_step]
-            for j in range(filled, width):
-                packed[at + j] = 0.0
+                source = (first + block * width + j) * j_step + first_source
+                for k in range(depth):
+                    packed[at + k * width + j] = values[source + k]
+        elif j_step == 1 and filled == width == 2 * lanes:  # a run of each source's samples: two vectors
+            for k in range(depth):
+                source = (first_source + k) * k_step + first + block * width
+                _store(packed, at + k * width, _load(values, source))
+                _store(packed, at + k * width + lanes, _load(values, source + lanes))
+        else:
+            for k in range(depth):
+                source = (first_source + k) * k_step + (first + block * width) * j_step
+                for j in range(filled):
+                    packed[at + k * width + j] = values[source + j * j_step]
+        if filled < width:
+            for k in range(depth):
+                packed[at + k * width + filled:at + (k + 1) * width] = 0.0
 
 
 @compiled
-def _columns(panels, samples, first, count, bias, out):
-    """``out[:, first:first + count]`` = weights @ samples + bias, from the weights packed in panels
-    of two vectors of targets and the samples packed in blocks of ``COLUMNS``."""
-    targets = out.shape[0]
+def _columns(panels, samples, first, count, bias, relu, out, activated):
+    """``out[:, first:first + count]`` = weights @ samples + bias (and ``max(., 0)`` of it into
+    ``activated`` if ``relu``), from the weights packed in panels of two vectors of targets and the
+    samples packed in blocks of ``COLUMNS``; ``out`` and ``activated`` flat (C-contiguous,
+    ``targets x n``: indexed by hand, the writes of a tile's sums took a twentieth less time than
+    through numba's two-dimensional indexing, at 8 samples of 784-512-512-10)."""
+    targets = bias.shape[0]
+    n = len(out) // targets
     lanes = VECTOR_BYTES // panels.itemsize
     width = 2 * lanes
     n_panels, sources = _panels_of(panels, targets, width)
@@ -208,76 +310,105 @@ def _columns(panels, samples, first, count, bias, out):
             # Sample j's sums of the panel's targets: tile[j * width:(j + 1) * width].
             _store_pairs(tile, 0, width, a0, c0, a1, c1, a2, c2, a3, c3)
             _store_pairs(tile, 4 * width, width, a4, c4, a5, c5, a6, c6, a7, c7)
-            column = first + block * COLUMNS
+            filled = min(COLUMNS, count - block * COLUMNS)
             for i in range(min(width, targets - p * width)):
                 row = p * width + i
-                for j in range(min(COLUMNS, count - block * COLUMNS)):
-                    out[row, column + j] = tile[j * width + i] + bias[row]
+                at = row * n + first + block * COLUMNS
+                for j in range(filled):
+                    value = tile[j * width + i] + bias[row]
+                    out[at + j] = value
+                    if relu:
+                        activated[at + j] = 0.0 if value < 0.0 else value
 
 
 @compiled
-def _rows(rows, samples, block_step, k_step, blocks, bias, out):
-    """``out[:, :blocks * 2 * lanes]`` = weights @ samples + bias, from the weights packed in panels
-    of ``ROWS`` targets; block ``b``'s two vectors of samples of source ``k`` start at
-    ``samples[b * block_step + k * k_step]`` (packed blocks, or the rows of the values)."""
-    targets = out.shape[0]
+def _rows_tile(rows, r_at, samples, s_at, depth, tile):
+    """One tile's sums over ``depth`` sources into ``tile``: ``ROWS`` targets (their weights from
+    ``rows[r_at:]``, ``ROWS`` a source) times two vectors of samples (from ``samples[s_at:]``,
+    ``2 * lanes`` a source); target i's sums in ``tile[i * 2 * lanes:(i + 1) * 2 * lanes]``."""
+    lanes = VECTOR_BYTES // rows.itemsize
+    width = 2 * lanes
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = a10 = a11 = _zero(rows)
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = c10 = c11 = _zero(rows)
+    for k in range(depth):
+        x0, x1 = _load(samples, s_at), _load(samples, s_at + lanes)
+        a0, c0, a1, c1, a2, c2, a3, c3 = _multiply_add(x0, x1, rows, r_at, a0, c0, a1, c1, a2, c2, a3, c3)
+        a4, c4, a5, c5, a6, c6, a7, c7 = _multiply_add(x0, x1, rows, r_at + 4, a4, c4, a5, c5, a6, c6, a7, c7)
+        a8, c8, a9, c9, a10, c10, a11, c11 = _multiply_add(x0, x1, rows, r_at + 8, a8, c8, a9, c9, a10, c10,
+                                                           a11, c11)
+        r_at += ROWS
+        s_at += width
+    _store_pairs(tile, 0, width, a0, c0, a1, c1, a2, c2, a3, c3)
+    _store_pairs(tile, 4 * width, width, a4, c4, a5, c5, a6, c6, a7, c7)
+    _store_pairs(tile, 8 * width, width, a8, c8, a9, c9, a10, c10, a11, c11)
+
+
+@compiled
+def _rows(rows, values, k_step, j_step, count, bias, relu, out, activated):
+    """``out[:, :count]`` = weights @ values + bias (and ``max(., 0)`` of it into ``activated`` if
+    ``relu``; ``count`` a whole number of blocks of ``2 * lanes`` samples), from the weights packed
+    in panels of ``ROWS`` targets; ``values`` as ``_pack`` reads them, ``out`` and ``activated``
+    flat (C-contiguous, ``targets x n``).
+
+    Blocked as a BLIS product: ``SAMPLES`` samples at a time, their values for ``DEPTH`` sources
+    at a time packed into blocks (``_pack``); then each panel's weights for those sources (a few
+    KiB) stay in the first-level cache while the blocks of samples stream past them from the
+    second-level cache, contiguous. Each tile adds its sums to the output (to the bias, at the
+    first sources), writing relu's values too at the last."""
+    targets = bias.shape[0]
+    n = len(out) // targets
     lanes = VECTOR_BYTES // rows.itemsize
     width = 2 * lanes
     n_panels, sources = _panels_of(rows, targets, ROWS)
+    parts = (sources + DEPTH - 1) // DEPTH
+    depth = (sources + parts - 1) // parts  # equal parts: no short last block of sources
+    packed = np.empty(min(count, SAMPLES) * depth, dtype=rows.dtype)
     tile = np.empty(ROWS * width, dtype=rows.dtype)
-    for p in range(n_panels):
-        for block in range(blocks):
-            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = a10 = a11 = _zero(rows)
-            c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = c10 = c11 = _zero(rows)
-            w_at = p * sources * ROWS
-            s_at = block * block_step
-            for k in range(sources):
-                x0, x1 = _load(samples, s_at), _load(samples, s_at + lanes)
-                a0, c0, a1, c1, a2, c2, a3, c3 = _multiply_add(x0, x1, rows, w_at, a0, c0, a1, c1, a2, c2, a3, c3)
-                a4, c4, a5, c5, a6, c6, a7, c7 = _multiply_add(x0, x1, rows, w_at + 4, a4, c4, a5, c5, a6, c6, a7, c7)
-                a8, c8, a9, c9, a10, c10, a11, c11 = _multiply_add(x0, x1, rows, w_at + 8, a8, c8, a9, c9, a10, c10,
-                                                                   a11, c11)
-                w_at += ROWS
-                s_at += k_step
-            # Target i's sums of the block's samples: tile[i * width:(i + 1) * width].
-            _store_pairs(tile, 0, width, a0, c0, a1, c1, a2, c2, a3, c3)
-            _store_pairs(tile, 4 * width, width, a4, c4, a5, c5, a6, c6, a7, c7)
-            _store_pairs(tile, 8 * width, width, a8, c8, a9, c9, a10, c10, a11, c11)
-            for i in range(min(ROWS, targets - p * ROWS)):
-                row = p * ROWS + i
-                out_row = out[row]
-                for j in range(width):
-                    out_row[block * width + j] = tile[i * width + j] + bias[row]
+    for first in range(0, count, SAMPLES):
+        samples = min(SAMPLES, count - first)
+        for first_source in range(0, sources, depth):
+            part = min(depth, sources - first_source)
+            starts, ends = first_source == 0, first_source + part == sources
+            _pack(values, k_step, j_step, first_source, part, first, samples, width, packed)
+            for p in range(n_panels):
+                r_at = (p * sources + first_source) * ROWS
+                for block in range(samples // width):
+                    _rows_tile(rows, r_at, packed, block * part * width, part, tile)
+                    for i in range(min(ROWS, targets - p * ROWS)):
+                        row = p * ROWS + i
+                        at = row * n + first + block * width
+                        for half in range(0, width, lanes):
+                            sums = _load(tile, i * width + half)
+                            sums = _add(sums, _splat(bias, row) if starts else _load(out, at + half))
+                            _store(out, at + half, sums)
+                            if ends and relu:
+                                _store(activated, at + half, _relu(sums))
 
 
 @compiled
-def product(panels, rows, values, k_step, j_step, bias, out):
-    """``out = weights @ values + bias`` (``nngraph.compiler.gemm.packed_product``; ``values`` flat,
-    as ``_pack`` reads them): whole blocks of ``2 * lanes`` samples by ``_rows``, reading the
-    values in place where each source's samples are contiguous, the rest by ``_columns``.
+def product(panels, rows, values, k_step, j_step, bias, relu, out, activated):
+    """``out = weights @ values + bias``, and ``activated = max(out, 0)`` if ``relu`` (``activated``
+    may be ``out``; ``nngraph.compiler.gemm.packed_product``; ``values`` flat, as ``_pack`` reads
+    them): whole blocks of ``2 * lanes`` samples by ``_rows``, the rest by ``_columns``.
 
     Examples
     --------
     >>> from nngraph.compiler.gemm import pack_weights
-    >>> panels, rows = pack_weights(np.array([[1.0, 2.0], [3.0, 4.0]])).layouts()
+    >>> panels, rows = pack_weights(np.array([[1.0, 2.0], [-3.0, -4.0]])).layouts()
     >>> out = np.empty((2, 3))
-    >>> product(panels, rows, np.array([1.0, 0.0, 2.0, 1.0, 1.0, 1.0]), 3, 1, np.zeros(2), out)
-    >>> out  # [[1, 2], [3, 4]] @ [[1, 0, 2], [1, 1, 1]]
-    array([[ 3.,  2.,  4.],
-           [ 7.,  4., 10.]])
+    >>> product(panels, rows, np.array([1.0, 0.0, 2.0, 1.0, 1.0, 1.0]), 3, 1, np.zeros(2), True, out, out)
+    >>> out  # max([[1, 2], [-3, -4]] @ [[1, 0, 2], [1, 1, 1]], 0)
+    array([[3., 2., 4.],
+           [0., 0., 0.]])
     """
     targets, n = out.shape
     sources = len(values) // n
     width = 2 * (VECTOR_BYTES // rows.itemsize)
-    blocks = n // width
-    if blocks and j_step == 1:
-        _rows(rows, values, width, k_step, blocks, bias, out)
-    elif blocks:
-        packed = np.empty(blocks * width * sources, dtype=rows.dtype)
-        _pack(values, k_step, j_step, sources, 0, blocks * width, width, packed)
-        _rows(rows, packed, sources * width, width, blocks, bias, out)
-    rest = n - blocks * width
+    whole = n // width * width
+    if whole:
+        _rows(rows, values, k_step, j_step, whole, bias, relu, out.reshape(-1), activated.reshape(-1))
+    rest = n - whole
     if rest:
         packed = np.empty((rest + COLUMNS - 1) // COLUMNS * COLUMNS * sources, dtype=rows.dtype)
-        _pack(values, k_step, j_step, sources, blocks * width, rest, COLUMNS, packed)
-        _columns(panels, packed, blocks * width, rest, bias, out)
+        _pack(values, k_step, j_step, 0, sources, whole, rest, COLUMNS, packed)
+        _columns(panels, packed, whole, rest, bias, relu, out.reshape(-1), activated.reshape(-1))

@@ -9,7 +9,7 @@ Three ways to read sources:
 - dense, contiguous columns: one slice of the buffer (or of the input), no copy; where numba and
   AVX-512 are there and the op is wide, for the batches the cost model gives (the line tests the
   batch), the packed-weight product (``nngraph.compiler.gemm``) instead of ``np.matmul``, its
-  weights packed on its first call;
+  weights packed on its first call, which adds the bias and applies relu as it writes its sums;
 - dense, scattered columns: one gather of exactly those rows plus the row of ones, so the bias
   rides along in the product; for small batches the gathering ops of one level share one gather
   and one product (``nngraph.compiler.costs`` gives the batch limit), at the price of multiplying
@@ -318,8 +318,9 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
                  options: CodegenOptions, *, exact: bool) -> GroupLines:
     """A dense op that reads one slice of columns (or nothing: its weighted sum is its bias); for
     the batches where the cost model expects it to pay, by the packed-weight product (``K<k>``:
-    the weights, packed on first use, ``nngraph.compiler.gemm``), which adds the bias too (not in the exact
-    pass: it runs only when the fast pass gives NaN, which is rare)."""
+    the weights, packed on first use, ``nngraph.compiler.gemm``), which adds the bias too, and
+    applies a relu op's activation (not in the exact pass: it runs only when the fast pass gives
+    NaN, which is rare)."""
     k = op.index
     lines = [op_comment(op, producer), f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
     reads_inputs = False
@@ -334,9 +335,17 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
         limit = packed_batch_limit(op, dtype=plan.dtype, options=options) if PACKED and not exact else 0
         if limit:
             constants[f"K{k}"] = pack_weights(constants[f"W{k}"])
-            product = [f"if {BLAS_NO_COPY_BATCH} < z.shape[1] <= {limit}:  # the packed-weight product pays",
+            pays = f"{BLAS_NO_COPY_BATCH} < z.shape[1] <= {limit}"
+            product = [f"if {pays}:  # the packed-weight product pays",
                        f"    packed_product(K{k}, {source}, b{k}, z)",
                        "else:"] + ["    " + line for line in product]
+            if op.activation_runs() == [("relu", 0, len(op.targets))]:
+                # The product applies relu as its sums leave registers (into the values, which
+                # are the weighted sums when not tracing): no pass over the block of its own.
+                product[:2] = [f"if {pays}:  # the packed-weight product pays, relu in it",
+                               f"    packed_product(K{k}, {source}, b{k}, z, relu_out=a)"]
+                product += ["    " + line for line in activation_lines(op, constants, options)]
+                return GroupLines(lines + product, reads_inputs, padded=op.padded)
         lines += product
     lines += activation_lines(op, constants, options)
     return GroupLines(lines, reads_inputs, padded=op.padded)
