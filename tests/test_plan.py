@@ -510,3 +510,14 @@ def test_each_codegen_choice_switches_off_by_name(model: Sequential, plan: nngra
     assert_equivalent(apart, G, RNG.normal(size=(4, 3)))
     with pytest.raises(CompileError, match="codegen option scalar_code must be True or False, got 'no'"):
         CodegenOptions(scalar_code="no")
+
+
+@pytest.mark.parametrize("groups", [1.0, 0, 2])
+def test_a_groups_value_check_plan_refuses_is_refused_by_the_whole_plan_test_too(
+        plan: nngraph.CompiledPlan, groups: object) -> None:
+    ops = list(plan.ops)
+    ops[1] = dataclasses.replace(ops[1], groups=groups)
+    bad = dataclasses.replace(plan.plan, ops=tuple(ops))
+    assert not _headers_hold(bad)
+    with pytest.raises(CompileError, match=rf"op 1: groups={groups!r} must be a whole number"):
+        nngraph.check_plan(bad)

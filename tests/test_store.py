@@ -71,3 +71,14 @@ def test_storing_once_changes_no_number() -> None:
     plan = nngraph.compile_network(G)
     assert_equivalent(plan, G, x)
     assert_equivalent(plan, G, x[0])
+
+
+def test_a_program_keeps_each_distinct_constant_once_once_its_numpy_pass_is_built() -> None:
+    plan = nngraph.compile_network(lstm_graph())
+    program = plan.program
+    plan(np.random.default_rng(0).normal(size=(500, 160)))  # a batch for the numpy pass
+    assert "numpy" in program._built
+    arrays = [value for value in program.numpy_constants.values() if isinstance(value, np.ndarray)]
+    distinct = {id(array): array.nbytes for array in arrays}
+    assert len(distinct) < len(arrays)  # tied weights: the steps name one array
+    assert program._constants == {}  # the constants before storing are dropped, not kept beside

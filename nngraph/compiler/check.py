@@ -90,13 +90,17 @@ def _check_inputs(plan: Plan, where: str) -> None:
                                f"holds {plan.columns.get(node)!r}", nodes=(node,))
 
 
+# The kinds an op of each type may have (a FusedOp: any of ``KINDS``).
+_KINDS_OF = {AggregateOp: (AGGREGATE,), SharedOp: (SHARED,)}
+
+
 def _check_header(op: Op, position: int, where: str) -> None:
     if op.index != position:
         raise _fail(where, op, f"sits at position {position} of the plan but says index {op.index}")
     if op.operation not in OPERATIONS:
         raise _fail(where, op, f"computes {op.operation!r}, no known operation; expected one of "
                     f"{', '.join(OPERATIONS)}")
-    expected = {AggregateOp: (AGGREGATE,), SharedOp: (SHARED,)}.get(type(op), KINDS)
+    expected = _KINDS_OF.get(type(op), KINDS)
     if op.kind not in expected:
         raise _fail(where, op, f"unknown kind {op.kind!r} for a {type(op).__name__}; expected one of "
                     f"{', '.join(KINDS)} for a FusedOp, {AGGREGATE!r} for an AggregateOp, {SHARED!r} for "
@@ -131,11 +135,10 @@ def _headers_hold(plan: Plan) -> bool:
     if [op.index for op in ops] != list(range(len(ops))) or not all(op.targets for op in ops):
         return False
     for op_type, operation, kind in {(type(op), op.operation, op.kind) for op in ops}:
-        if operation not in OPERATIONS or kind not in {AggregateOp: (AGGREGATE,), SharedOp: (SHARED,)}.get(
-                op_type, KINDS):
+        if operation not in OPERATIONS or kind not in _KINDS_OF.get(op_type, KINDS):
             return False
-    if {getattr(op, "groups", 1) for op in ops} != {1}:  # some op normalises over groups: op by op
-        return False
+    if not all(type(groups) is int and groups == 1 for groups in (getattr(op, "groups", 1) for op in ops)):
+        return False  # some op normalises over groups, or says so oddly: op by op
     mixed = [op for op in ops if op.activations is not None]
     names = {op.activation for op in ops if op.activations is None}
     names.update(name for op in mixed for name, _ in op.activations)

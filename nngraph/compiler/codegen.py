@@ -188,6 +188,7 @@ def _scalar_code(program: Program) -> tuple[Callable, str]:
 def _numpy_pass(program: Program) -> tuple[Callable, Mapping[str, object]]:
     """The fused numpy pass: its function, compiled from ``numpy_code``, and the constants it names."""
     constants = _stored_constants(program._constants)
+    program._constants.clear()  # the stored constants replace them: keep each array once
     namespace = dict(constants)
     exec(compile(program.numpy_code, f"<nngraph plan of {len(program.plan.ops)} ops>", "exec"), namespace)
     return namespace["forward"], constants
