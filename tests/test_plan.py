@@ -351,7 +351,7 @@ def test_trace_buffers_are_reused_from_reused_bytes_up_to_kept_bytes_and_by_dtyp
 
     kept, float32 = scratch.Scratch(), np.dtype(np.float32)
     assert kept.trace_buffers(rows=4, batch=8, dtype=float32)[0].base is None  # small: fresh, unkept
-    monkeypatch.setattr(scratch, "REUSED_BYTES", 2 * 8 * 4)
+    monkeypatch.setattr(scratch, "REUSED_BYTES", 8 * 4)
 
     def bases(rows: int, dtype: np.dtype = float32) -> tuple[weakref.ref, weakref.ref]:
         sums, values = kept.trace_buffers(rows=rows, batch=8, dtype=dtype)
@@ -362,7 +362,9 @@ def test_trace_buffers_are_reused_from_reused_bytes_up_to_kept_bytes_and_by_dtyp
 
     first = bases(4)
     assert same(bases(4), first) and first[0]() is not first[1]()
-    assert same(bases(2), first)  # fewer rows: the same buffers
+    assert same(bases(2), first)  # half the rows: the same buffers
+    assert not same(bases(1), first)  # a quarter: fresh ones, so a small trace pins no large buffers
+    first = bases(4)
     assert not same(bases(4, np.dtype(np.float64)), first)
     monkeypatch.setattr(scratch, "KEPT_BYTES", 4 * 8 * 4 - 1)
     assert [ref() for ref in bases(4)] == [None, None]  # not kept: freed with their arrays

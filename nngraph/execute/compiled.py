@@ -88,7 +88,11 @@ class CompiledPlan:
         return run_plan(self, x)
 
     def trace(self, x: ArrayLike) -> Trace:
-        """Run ``x`` and return every neuron's weighted sum and value, as ``run_reference`` does."""
+        """Run ``x`` and return every neuron's weighted sum and value, as ``run_reference`` does.
+
+        From 1 MB up, the plan keeps the buffers of its last trace (per thread, up to 64 MB each)
+        and gives them to the next trace once that trace and every view of its arrays are dropped,
+        which saves the page faults of fresh memory (``nngraph.execute.scratch``)."""
         return trace_plan(self, x)
 
     def _repr_html_(self) -> str:

@@ -65,7 +65,7 @@ class Scratch:
     def trace_buffers(self, *, rows: int, batch: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
         """Two C-contiguous ``(rows, batch)`` arrays of ``dtype``, with any contents, for a trace to
         keep: from ``REUSED_BYTES`` up, this thread's last trace's, if nothing refers to them any more
-        and they are large enough, else fresh ones (kept for the next trace when within
+        and they are large enough but at most twice the size, else fresh ones (kept for the next trace when within
         ``KEPT_BYTES`` each); below it, fresh ones.
 
         Examples
@@ -81,7 +81,9 @@ class Scratch:
         if size * dtype.itemsize < REUSED_BYTES:  # small: fresh ones cost less than looking
             return np.empty((rows, batch), dtype=dtype), np.empty((rows, batch), dtype=dtype)
         kept = getattr(self._local, "trace", [])
-        if not (kept and kept[0].dtype == dtype and kept[0].size >= size and _unused(kept)):
+        # Reused only when at most twice the size asked for: a small trace the caller keeps must not
+        # pin the buffers of a much larger one.
+        if not (kept and kept[0].dtype == dtype and size <= kept[0].size <= 2 * size and _unused(kept)):
             kept = [np.empty(size, dtype=dtype), np.empty(size, dtype=dtype)]
             if size * dtype.itemsize <= KEPT_BYTES:
                 self._local.trace = kept
@@ -89,14 +91,16 @@ class Scratch:
 
 
 # What ``sys.getrefcount`` says of an object that one list alone refers to, measured rather than
-# assumed (an interpreter may count the reference of the call's argument differently).
+# assumed (an interpreter may count the reference of the call's argument differently). An
+# interpreter without reference counts (PyPy) has no ``getrefcount``: its traces get fresh buffers.
+_REFCOUNT = getattr(sys, "getrefcount", None)
 _PROBE = [object()]
-_ALONE = sys.getrefcount(_PROBE[0])
+_ALONE = _REFCOUNT(_PROBE[0]) if _REFCOUNT else 0
 
 
 def _unused(arrays: list[np.ndarray]) -> bool:
     """Whether ``arrays`` alone refers to each of its arrays: no trace, and no view of one, holds it."""
-    return all(sys.getrefcount(arrays[i]) == _ALONE for i in range(len(arrays)))
+    return _REFCOUNT is not None and all(_REFCOUNT(arrays[i]) == _ALONE for i in range(len(arrays)))
 
 
 def copy_transposed(batch: np.ndarray, *, out: np.ndarray) -> None:
