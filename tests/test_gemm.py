@@ -81,6 +81,13 @@ def test_a_block_of_output_not_contiguous_is_written_through_a_copy() -> None:
                  what="strided relu in place")
 
 
+def test_no_samples_write_nothing() -> None:
+    weights = np.ones((40, 20))
+    out = np.empty((40, 0))
+    packed_product(pack_weights(weights), np.empty((20, 0)), np.ones((40, 1)), out, relu_out=out)
+    assert out.shape == (40, 0)
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.integers(1, 40), st.integers(1, 30), st.integers(1, 70), st.sampled_from([np.float32, np.float64]),
        st.integers(0, 2**32 - 1))

@@ -140,6 +140,8 @@ def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, 
            [8., 5.],
            [0., 0.]])
     """
+    if out.shape[1] == 0:  # no samples: nothing to write (the kernels divide by the batch)
+        return
     if values.flags.c_contiguous:  # the buffers: each source's samples contiguous
         flat, k_step, j_step = values.reshape(-1), values.shape[1], 1
     elif values.flags.f_contiguous:  # the inputs (the batch transposed): each sample's sources contiguous
