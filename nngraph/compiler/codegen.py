@@ -88,7 +88,8 @@ class Program:
     on first use (see the module doc); ``padded`` (whether there is an ``exact``), the limits and
     ``runner`` are known from the start.
     ``constants`` are the arrays the code names (``W0``, ``b0``, ...): ``exec(code, dict(constants))``
-    defines the same functions again.
+    defines the same functions again (the runner calls them under
+    ``np.errstate(over="ignore", invalid="ignore")``, which the code does not set itself).
     """
 
     plan: Plan = field(repr=False)

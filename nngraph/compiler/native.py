@@ -30,8 +30,8 @@ import functools
 import importlib.util
 import math
 from collections.abc import Callable
-from itertools import groupby
 from dataclasses import dataclass
+from itertools import groupby
 
 import numpy as np
 
@@ -213,8 +213,6 @@ def _connections(op: Op) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     rows, cols, values = op.connection_arrays()  # row by row: a stable sort by target keeps them sorted
     by_target = np.argsort(cols, kind="stable")
     return np.bincount(cols, minlength=len(op.targets)), rows[by_target], values[by_target], codes
-
-
 
 
 def _terms(op: AggregateOp) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -435,7 +433,8 @@ def compiled(function: Callable, **options: object) -> Callable:
 
 def run_native(arrays: NativeArrays, X: np.ndarray, Z: np.ndarray, A: np.ndarray) -> None:
     """Run the plan of ``arrays`` on ``X`` (inputs neuron-major) into the buffers ``Z`` and ``A``
-    (the column layout of ``nngraph.ir.plan``; one buffer when not tracing).
+    (the column layout of ``nngraph.ir.plan``; one buffer when not tracing). The inputs' rows of
+    ``Z`` are left as they are: a trace fills them (``trace_plan``).
 
     Examples
     --------

@@ -324,7 +324,7 @@ def trace_plan(plan: CompiledPlan, x: ArrayLike) -> Trace:
         copy_transposed(batch, out=values[: len(ir.inputs)])
         with np.errstate(over="ignore", invalid="ignore"):
             program.forward(batch.T, weighted_sums, values)
-            if _needs_exact(program, values[:n]):  # the last row may be unused, and uninitialised
+            if _needs_exact(program, values[:n]):  # the last row may be unused, and stale
                 program.exact(batch.T, weighted_sums, values)
     return Trace.of_fields(weighted_sums=weighted_sums[:n].T, values=values[:n].T, columns=ir.columns,
                            input_nodes=ir.inputs, output_nodes=ir.outputs, groups=ir.groups,
