@@ -11,7 +11,7 @@ from strategies import assert_equivalent, networks, networks_and_batches
 
 import nngraph
 from nngraph.compiler import build_plan, check_plan, costs
-from nngraph.compiler.arrays import array_levels, graph_arrays, reaching
+from nngraph.compiler.arrays import array_levels, graph_arrays, grouped, reaching
 from nngraph.compiler.lower_arrays import lower_arrays
 from nngraph.compiler.passes import choose_kinds, run_passes
 from nngraph.compiler.schedule import schedule
@@ -147,6 +147,16 @@ def test_reaching_is_networkx_ancestors(G: nx.DiGraph, data: st.DataObject) -> N
     nodes = network.nodes.tolist()
     expected = set().union(*(nx.ancestors(G, nodes[seed]) | {nodes[seed]} for seed in seeds))
     assert {nodes[i] for i in np.flatnonzero(found)} == expected
+
+
+@pytest.mark.parametrize("n_values", [7, 2**16, 2**16 + 1, 2**40])  # a radix sort of 16 bits, or not
+def test_grouped_puts_equal_values_together(n_values: int) -> None:
+    values = np.random.default_rng(0).integers(0, n_values, size=500) if n_values > 7 else \
+        np.array([3, 0, 6, 3, 1, 0, 6, 6])
+    values[:2] = [0, n_values - 1]  # the extremes
+    order = grouped(values, n_values)
+    assert sorted(order.tolist()) == list(range(len(values)))
+    assert np.all(np.diff(values[order]) >= 0)
 
 
 def test_memory_follows_the_connections_not_the_square_of_the_neurons() -> None:

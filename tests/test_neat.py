@@ -17,7 +17,7 @@ import pytest
 
 import nngraph
 from nngraph import ExtraMissingError, PopulationError
-from nngraph.core.neat_activations import NEAT_ACTIVATIONS
+from nngraph.core.neat_activations import NEAT_ACTIVATIONS, REGISTERED
 from nngraph.interop.neat import compile_genomes, evaluate_genomes, from_neat, make_eval_genomes
 
 HERE = Path(__file__).resolve().parent
@@ -129,6 +129,24 @@ def test_every_neat_activation_maps_to_a_registered_function_equal_to_neat_pytho
         with np.errstate(over="ignore", divide="ignore"):
             got = nngraph.resolve_activation(nngraph_name)(z)
         assert_close(got, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_neat_activations_compute_in_a_new_array_and_leave_their_argument_alone(dtype: type) -> None:
+    # They compute in place in an array of their own: the weighted sums they read (a view of the
+    # plan's buffer, which a trace returns) must not change, and a scalar still works.
+    weighted_sums = np.linspace(-15.0, 15.0, 24, dtype=dtype).reshape(4, 6)
+    view = weighted_sums[1:3, ::2]
+    for function in REGISTERED.values():  # the functions of nngraph's own for neat-python's formulas
+        before = weighted_sums.copy()
+        with np.errstate(over="ignore", divide="ignore"):
+            got = function(view)
+            one = function(dtype(0.75))
+        np.testing.assert_array_equal(weighted_sums, before)
+        assert got.dtype == dtype and got.shape == view.shape and not np.shares_memory(got, weighted_sums)
+        np.testing.assert_array_equal(np.asarray(one), function(np.array([0.75], dtype=dtype))[0])
+    nan = nngraph.resolve_activation("neat_sigmoid")(np.array([np.nan, 70.0, -70.0]))
+    assert np.isnan(nan[0]) and nan[1] == 1.0 and nan[2] == 1.0 / (1.0 + math.exp(60.0))  # 5 z clamped
 
 
 def test_an_activation_that_is_not_neat_pythons_own_is_refused() -> None:
