@@ -101,13 +101,11 @@ class GraphRead:
         """Every connection's weight as found (``None`` where absent), neuron by neuron in the order
         of its predecessors; with ``only_weight``, ``_MoreThanWeight`` stands for a connection that
         carries more than its weight. Each list is read once (later calls return it: not to be
-        changed), and where no connection carries more than its weight the two are one."""
+        changed); where no connection carries more than its weight, validation makes the two one."""
         if only_weight not in self._read:
             if only_weight:
                 found = [data.get(WEIGHT) if len(data) == 1 else _MoreThanWeight
                          for pred in self.predecessors for data in pred.values()]
-                if type not in set(map(type, found)):  # the class itself stands in the list
-                    self._read[False] = found
             else:
                 found = [data.get(WEIGHT) for pred in self.predecessors for data in pred.values()]
             self._read[only_weight] = found
@@ -327,7 +325,9 @@ def _check_weights(G: nx.DiGraph, read: GraphRead) -> bool:
     weights = read.weights(only_weight=True)
     kinds = set(map(type, weights))
     more = type in kinds  # the class itself stands in the list
-    if more:
+    if not more:  # every connection carries its weight alone: the plain list is the same one
+        read._read[False] = weights
+    else:
         weights = read.weights()
         kinds = set(map(type, weights))
     # Fast path for large networks: one type scan and one finiteness test.
