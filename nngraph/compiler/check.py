@@ -121,7 +121,7 @@ def _check_header(op: Op, position: int, where: str) -> None:
         _check_runs(op, runs, where)
     groups = getattr(op, "groups", 1)
     if not isinstance(groups, int) or groups < 1 or len(op.targets) % groups or (
-            groups > 1 and (mixed or not resolve_activation(op.activation).group_wise)):
+            groups > 1 and not op.group_wise):
         raise _fail(where, op, f"groups={groups!r} must be a whole number of at least 1 dividing its "
                     f"{len(op.targets)} targets, and 1 unless its activation is group-wise")
 

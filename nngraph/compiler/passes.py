@@ -96,7 +96,7 @@ def _merge(members: list[FusedOp], columns: Mapping[Hashable, int]) -> FusedOp:
     coo = sparse.coo_array((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
                            shape=shape)
     first = members[0]
-    runs = [(name, stop - start) for op in members for name, start, stop in op.activation_runs()]
+    runs = [run for op in members for run in op.activation_counts()]
     group_wise = first.group_wise
     return fused_op(index=min(op.index for op in members), targets=[n for op in members for n in op.targets],
                     sources=sources, weights=coo, bias=np.concatenate([op.bias for op in members]),
@@ -175,7 +175,7 @@ def _with(op: FusedOp, **changes: object) -> FusedOp:
     """A new op with ``changes``; new ``weights`` must be sparse, their stored entries the connections."""
     fields = {"index": op.index, "targets": op.targets, "sources": op.sources,
               "weights": op.connection_matrix(), "bias": op.bias,
-              "activations": [(name, stop - start) for name, start, stop in op.activation_runs()],
+              "activations": op.activation_counts(),
               "level": op.level, "kind": op.kind, "groups": op.groups}
     fields.update(changes)
     return fused_op(**fields)

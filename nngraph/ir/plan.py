@@ -128,6 +128,11 @@ class _Activated:
             start += count
         return runs
 
+    def activation_counts(self) -> tuple[tuple[str, int], ...]:
+        """Each run of targets of one activation as ``(canonical name, count)``: ``activations``, or
+        the one run of an op that is not mixed (what ``fused_op(activations=...)`` takes)."""
+        return self.activations or ((self.activation, len(self.targets)),)
+
     @property
     def group_wise(self) -> bool:
         """Whether the op's activation normalises over groups of targets (softmax, layer_norm);
