@@ -137,6 +137,7 @@ def native_arrays(plan: Plan) -> NativeArrays:
 
     indptr, indices, weights, aggregation = [np.zeros(1, dtype=np.int64)], [], [], []
     block, block_sources, block_columns, block_weights = [], [0], [], []
+    block_size = 0  # the numbers in block_weights so far
     first, counts_of, activations = [], [], []
     source_columns = []  # each op's sources' columns (a sparse op's are read by sparse_rows)
     for op in plan.ops:
@@ -148,9 +149,10 @@ def native_arrays(plan: Plan) -> NativeArrays:
             counts_of.append(high - low)
             activations.append(resolve_activation(name))
             if _is_block(op):
-                block.append(sum(len(part) for part in block_weights))
+                block.append(block_size)
                 block_columns.append(source_columns[-1])
                 block_weights.append(np.ascontiguousarray(op.weights[:, low:high]).reshape(-1))
+                block_size += len(block_weights[-1])
             else:
                 block.append(-1)
                 block_columns.append(np.zeros(0, dtype=np.int64))
