@@ -336,14 +336,13 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
         if limit:
             constants[f"K{k}"] = pack_weights(constants[f"W{k}"])
             pays = f"{BLAS_NO_COPY_BATCH} < z.shape[1] <= {limit}"
-            product = [f"if {pays}:  # the packed-weight product pays",
-                       f"    packed_product(K{k}, {source}, b{k}, z)",
-                       "else:"] + ["    " + line for line in product]
-            if op.activation_runs() == [("relu", 0, len(op.targets))]:
-                # The product applies relu as its sums leave registers (into the values, which
-                # are the weighted sums when not tracing): no pass over the block of its own.
-                product[:2] = [f"if {pays}:  # the packed-weight product pays, relu in it",
-                               f"    packed_product(K{k}, {source}, b{k}, z, relu_out=a)"]
+            # A relu op's product applies relu as its sums leave registers (into the values, which
+            # are the weighted sums when not tracing): no pass over the block of its own.
+            fused = op.activation == "relu"
+            product = ([f"if {pays}:  # the packed-weight product pays{', relu in it' if fused else ''}",
+                        f"    packed_product(K{k}, {source}, b{k}, z{', relu_out=a' if fused else ''})",
+                        "else:"] + ["    " + line for line in product])
+            if fused:
                 product += ["    " + line for line in activation_lines(op, constants, options)]
                 return GroupLines(lines + product, reads_inputs, padded=op.padded)
         lines += product
