@@ -262,13 +262,13 @@ def test_the_arrays_the_numpy_pass_names_are_built_when_it_is_compiled(model: Se
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A sparse product's CSR arrays (``store.Later``) are built with the numpy pass, once, not at
     compile time: the plan's source names them from the start."""
-    from nngraph.compiler import products
+    from nngraph.compiler import products, rows
     from nngraph.compiler.passes import choose_kinds
 
     built = []
     sparse_rows = products.sparse_rows
 
-    def counted(plan: nngraph.Plan, ops: list) -> products.SparseRows:
+    def counted(plan: nngraph.Plan, ops: list) -> rows.SparseRows:
         built.append(tuple(op.index for op in ops))
         return sparse_rows(plan, ops)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from itertools import groupby
 
 from nngraph.compiler.costs import LEVEL_LOOP_OPS, CodegenOptions, joins_level_loop
-from nngraph.compiler.products import sparse_rows
+from nngraph.compiler.rows import sparse_rows
 from nngraph.core.activations import resolve_activation
 from nngraph.ir.plan import DENSE, SPARSE, FusedOp, Plan
 

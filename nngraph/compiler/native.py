@@ -35,6 +35,7 @@ from itertools import groupby
 
 import numpy as np
 
+from nngraph.compiler.rows import sparse_rows
 from nngraph.core.activations import resolve_activation
 from nngraph.ir.plan import AGGREGATE, DENSE, SPARSE, WEIGHTED_SUM, AggregateOp, Op, Plan
 
@@ -132,9 +133,6 @@ def native_arrays(plan: Plan) -> NativeArrays:
     >>> arrays.first.tolist(), arrays.rows.tolist(), arrays.activation.tolist(), len(arrays.weights)
     ([8, 14, 20], [0, 6, 12, 16], [1, 1, 5], 108)
     """
-    # Here, not at the top: products imports this module (through the packed product of gemm).
-    from nngraph.compiler.products import sparse_rows
-
     indptr, indices, weights, aggregation = [np.zeros(1, dtype=np.int64)], [], [], []
     block, block_sources, block_columns, block_weights = [], [0], [], []
     block_size = 0  # the numbers in block_weights so far

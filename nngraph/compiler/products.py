@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import chain
 
 import numpy as np
 
 from nngraph.compiler.costs import (BLAS_NO_COPY_BATCH, CodegenOptions, packed_batch_limit,
                                    shared_product_batch_limit)
 from nngraph.compiler.gemm import PACKED, pack_weights
+from nngraph.compiler.rows import column, sparse_rows
 from nngraph.compiler.slices import MAX_SLICE_CALLS, slice_lines, slice_runs
 from nngraph.compiler.store import Later
 from nngraph.core.activations import resolve_activation
@@ -171,7 +171,7 @@ def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], 
     runs = slice_runs(reduction, columns=columns)
     if runs is None:
         return None
-    constants[f"b{op.index}"] = _column(op.bias)
+    constants[f"b{op.index}"] = column(op.bias)
     lines = [op_comment(op, producer), f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
     summed = slice_lines(reduction, runs=runs, columns=columns, bias=op.bias, name=str(op.index),
                          constants=constants)
@@ -194,55 +194,6 @@ def _reads_z_once(activation: list[str]) -> bool:
     """Whether in-place activation lines read the weighted sums ``z`` in their first call only."""
     return (activation[0].startswith("np.") and "(z, " in activation[0] and activation[0].count("z") == 1
             and not any("z" in line for line in activation[1:]))
-
-
-@dataclass(frozen=True)
-class SparseRows:
-    """Sparse ops' connections as CSR arrays, one row per target, indexed by buffer column (zero
-    weights stay stored): ``indptr``, ``columns``, ``weights``; ``bias`` one per target, as a column."""
-
-    indptr: np.ndarray
-    columns: np.ndarray
-    weights: np.ndarray
-    bias: np.ndarray
-
-
-def sparse_rows(plan: Plan, ops: list[FusedOp]) -> SparseRows:
-    """The connections of ``ops`` (consecutive ops of one level; a dense op gives its connections,
-    not its padding) as one ``SparseRows``, their targets stacked in order."""
-    # Every connection of the ops as (target, buffer column, weight), gathered op by op with no
-    # more than a slice or two each, then one sort by target that keeps each target's sources in
-    # row order (the ops' rows are sorted by column).
-    per_row, cols, values, sizes = [], [], [], []
-    for op in ops:
-        if op.kind == SPARSE:
-            indptr = op.weights.indptr
-            per_row.append(indptr[1:] - indptr[:-1])
-            cols.append(op.weights.indices)
-            values.append(op.weights.data)
-        else:
-            rows, columns, weights = op.connection_arrays()
-            per_row.append(np.bincount(rows, minlength=op.shape[0]))
-            cols.append(columns)
-            values.append(weights)
-        sizes.append(len(cols[-1]))
-    width = [len(op.targets) for op in ops]
-    offset = sum(width)
-    sources = np.fromiter(map(plan.columns.__getitem__, chain.from_iterable(op.sources for op in ops)),
-                          dtype=np.int64, count=sum(len(op.sources) for op in ops))
-    source = np.repeat(sources, np.concatenate(per_row))
-    first_target = np.cumsum(width) - width  # where each op's targets start among the ops'
-    target = np.concatenate(cols).astype(np.int64) + np.repeat(first_target, sizes)
-    # The stable order by target, as the order of a key per connection (target, then position):
-    # numpy's default sort of unique keys takes a quarter of the time of its stable sort.
-    by_target = np.argsort(target * len(target) + np.arange(len(target)))
-    indptr = np.zeros(offset + 1, dtype=np.int64)
-    np.cumsum(np.bincount(target, minlength=offset), out=indptr[1:])
-    columns = source[by_target]
-    index = np.int32 if max(len(columns), plan.n_columns) < 2**31 else np.int64
-    return SparseRows(indptr=indptr.astype(index), columns=columns.astype(index),
-                      weights=np.concatenate(values)[by_target].astype(plan.dtype),
-                      bias=_column(np.concatenate([op.bias for op in ops])))
 
 
 def _sparse_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object], name: str) -> None:
@@ -324,7 +275,7 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
     k = op.index
     lines = [op_comment(op, producer), f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
     reads_inputs = False
-    constants[f"b{k}"] = _column(op.bias)
+    constants[f"b{k}"] = column(op.bias)
     if not op.sources:
         lines.append(f"z[...] = b{k}  # no connections: the weighted sum is the bias")
     else:
@@ -365,7 +316,7 @@ def _shared_lines(plan: Plan, op: SharedOp, constants: dict[str, object], produc
     columns = np.array([plan.columns[node] for node in op.sources] + [zero_row(plan) or 0], dtype=np.intp)
     constants[f"G{k}"] = np.ascontiguousarray(columns[op.window].T)  # -1 picks the zero row, listed last
     constants[f"W{k}"] = np.ascontiguousarray(op.kernel.T)
-    constants[f"b{k}"] = _column(op.bias)
+    constants[f"b{k}"] = column(op.bias)
     lines = [op_comment(op, producer), f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}",
              f"np.matmul(W{k}, A.take(G{k}, axis=0).reshape({op.entries}, -1), out=z.reshape({op.filters}, -1))"
              f"  # {op.positions} positions",
@@ -383,10 +334,6 @@ def _name(ops: list[FusedOp]) -> str:
 def _block(buffer: str, plan: Plan, op: FusedOp) -> str:
     start = plan.columns[op.targets[0]]
     return f"{buffer}[{start}:{start + len(op.targets)}]"
-
-
-def _column(vector: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(vector.reshape(-1, 1))
 
 
 def _span(low: int, high: int, n_inputs: int) -> tuple[str, bool]:
