@@ -246,9 +246,8 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
             matrix = np.zeros(shape, dtype=sorted_weights.dtype)
             places = (np.repeat(np.arange(shape[0]), np.diff(indptr)), local_column[first:last])
             matrix[places] = sorted_weights[first:last]
-            connected = np.ones(shape, dtype=bool)
+            connected = np.ones(shape, dtype=bool) if fully_connected else np.zeros(shape, dtype=bool)
             if not fully_connected:
-                connected[:] = False
                 connected[places] = True
         ops.append(fused_op(index=index, targets=target_names[start:stop], sources=source_names[top:end],
                             weights=matrix, bias=bias[start:stop], activations=runs[index],
