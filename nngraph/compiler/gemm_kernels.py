@@ -226,7 +226,9 @@ def _store_pairs(tile, at, a0, c0, a1, c1):
 # The tiles: sums of two vectors (``vectors[v_at:]``, two vectors a source) times ``2 * m``
 # scalars (``scalars[s_at:]``, ``2 * m`` a source), over ``depth`` sources, into ``tile`` (scalar
 # i's pair of sums at ``tile[i * 2 * lanes:]``), asking the cache for the vectors ``ahead`` numbers
-# on. One function per number of scalars, each its sums in named registers.
+# on (``columns``: its panels stream from L3), or not at all for ``ahead`` 0 (``rows``: its samples
+# are in L2 already; a literal, so the test leaves the loop). One function per number of scalars,
+# each its sums in named registers.
 
 @compiled
 def _tile8(vectors, v_at, scalars, s_at, depth, ahead, tile):
@@ -234,7 +236,8 @@ def _tile8(vectors, v_at, scalars, s_at, depth, ahead, tile):
     width = 2 * (VECTOR_BYTES // tile.itemsize)
     a0 = a1 = a2 = a3 = c0 = c1 = c2 = c3 = _zero(tile)
     for k in range(depth):
-        _prefetch(vectors, v_at + ahead)
+        if ahead:
+            _prefetch(vectors, v_at + ahead)
         v0, v1 = _load(vectors, v_at), _load(vectors, v_at + width // 2)
         a0, c0, a1, c1 = _multiply_add(v0, v1, scalars, s_at, a0, c0, a1, c1)
         a2, c2, a3, c3 = _multiply_add(v0, v1, scalars, s_at + 2, a2, c2, a3, c3)
@@ -250,7 +253,8 @@ def _tile12(vectors, v_at, scalars, s_at, depth, ahead, tile):
     width = 2 * (VECTOR_BYTES // tile.itemsize)
     a0 = a1 = a2 = a3 = a4 = a5 = c0 = c1 = c2 = c3 = c4 = c5 = _zero(tile)
     for k in range(depth):
-        _prefetch(vectors, v_at + ahead)
+        if ahead:
+            _prefetch(vectors, v_at + ahead)
         v0, v1 = _load(vectors, v_at), _load(vectors, v_at + width // 2)
         a0, c0, a1, c1 = _multiply_add(v0, v1, scalars, s_at, a0, c0, a1, c1)
         a2, c2, a3, c3 = _multiply_add(v0, v1, scalars, s_at + 2, a2, c2, a3, c3)
@@ -268,7 +272,8 @@ def _tile16(vectors, v_at, scalars, s_at, depth, ahead, tile):
     width = 2 * (VECTOR_BYTES // tile.itemsize)
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = _zero(tile)
     for k in range(depth):
-        _prefetch(vectors, v_at + ahead)
+        if ahead:
+            _prefetch(vectors, v_at + ahead)
         v0, v1 = _load(vectors, v_at), _load(vectors, v_at + width // 2)
         a0, c0, a1, c1 = _multiply_add(v0, v1, scalars, s_at, a0, c0, a1, c1)
         a2, c2, a3, c3 = _multiply_add(v0, v1, scalars, s_at + 2, a2, c2, a3, c3)
@@ -289,7 +294,8 @@ def _tile24(vectors, v_at, scalars, s_at, depth, ahead, tile):
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = a10 = a11 = _zero(tile)
     c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = c10 = c11 = _zero(tile)
     for k in range(depth):
-        _prefetch(vectors, v_at + ahead)
+        if ahead:
+            _prefetch(vectors, v_at + ahead)
         v0, v1 = _load(vectors, v_at), _load(vectors, v_at + width // 2)
         a0, c0, a1, c1 = _multiply_add(v0, v1, scalars, s_at, a0, c0, a1, c1)
         a2, c2, a3, c3 = _multiply_add(v0, v1, scalars, s_at + 2, a2, c2, a3, c3)
