@@ -249,7 +249,7 @@ def _tile8(vectors, v_at, scalars, s_at, depth, ahead, tile):
 
 @compiled
 def _tile12(vectors, v_at, scalars, s_at, depth, ahead, tile):
-    """A tile of 6 scalars (12 sums: AVX2's rows and columns)."""
+    """A tile of 6 scalars (12 sums: AVX2's rows)."""
     width = 2 * (VECTOR_BYTES // tile.itemsize)
     a0 = a1 = a2 = a3 = a4 = a5 = c0 = c1 = c2 = c3 = c4 = c5 = _zero(tile)
     for k in range(depth):
