@@ -133,7 +133,7 @@ def test_panels_hold_two_vectors_of_targets_source_by_source() -> None:
     assert packed.layouts()[0] is panels  # packed once
     width = 2 * lanes(weights.dtype)
     assert np.array_equal(panels.reshape(5, width)[:, :3], weights.T) and not panels.reshape(5, width)[:, 3:].any()
-    assert np.array_equal(rows.reshape(5, 12)[:, :3], weights.T)
+    assert np.array_equal(rows.reshape(5, gemm.ROWS)[:, :3], weights.T)
     assert not panels.flags.writeable and not rows.flags.writeable
 
 
@@ -157,7 +157,7 @@ def test_plans_forced_onto_the_packed_product_agree_with_the_reference(case: tup
     3 samples on: the trace and every runner agree with the reference, NaN and infinities too."""
     G, x = case
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(products, "PACKED", True)  # on any CPU: without AVX-512 it is only slower
+        patch.setattr(products, "PACKED", True)  # on any CPU: without AVX2 it is only slower
         patch.setattr(products, "packed_batch_limit", _always_packed)
         plan = compile_network(G, dtype=dtype)
     assert_equivalent(plan, G, x)
@@ -190,14 +190,29 @@ def test_wide_dense_ops_take_the_packed_product_for_the_batches_the_cost_model_g
         assert_close(trace.weighted_sums, plain_trace.weighted_sums, rtol=RTOL[plan.dtype], what="weighted sums")
 
 
-def test_a_cpu_without_avx512_has_no_packed_product(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Features:
-        __cpu_features__ = {"AVX2": True, "AVX512F": False}
+def test_the_vector_follows_the_cpu_and_its_tiles_fit_its_registers() -> None:
+    assert gemm.vector_bytes({"AVX2": True, "FMA3": True, "AVX512F": True}) == 64
+    assert gemm.vector_bytes({"AVX2": True, "FMA3": True, "AVX512F": False}) == 32
+    assert gemm.vector_bytes({"AVX2": True}) == gemm.vector_bytes({}) == 0  # no packed product
+    registers = 32 if gemm.VECTOR_BYTES == 64 else 16
+    for scalars in (gemm.ROWS, gemm_kernels.COLUMNS):  # two vectors of sums each, two read, one broadcast
+        assert 2 * scalars + 3 <= registers
 
-    monkeypatch.setattr(gemm.importlib, "import_module", lambda name: Features)
-    assert not gemm._has_vector_registers()
-    Features.__cpu_features__ = {"AVX2": True, "AVX512F": True}
-    assert gemm._has_vector_registers()
+
+@pytest.mark.parametrize("scalars", sorted(gemm_kernels._TILES))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_tile_agrees_with_numpy(scalars: int, dtype: type) -> None:
+    """Each tile function, whichever the CPU's kernels use: two vectors times ``scalars`` broadcast
+    numbers, from offsets into both arrays, over a few sources."""
+    rng = np.random.default_rng(scalars)
+    width, depth = 2 * lanes(np.dtype(dtype)), 13
+    vectors = rng.uniform(-1.0, 1.0, (depth + 2) * width).astype(dtype)
+    numbers = rng.uniform(-1.0, 1.0, (depth + 3) * scalars).astype(dtype)
+    tile = np.full(scalars * width, np.nan, dtype=dtype)
+    gemm_kernels._TILES[scalars](vectors, width, numbers, 3 * scalars, depth, 48 * width, tile)
+    expected = numbers[3 * scalars:].reshape(-1, scalars)[:depth].T.astype(np.float64) @ (
+        vectors[width:].reshape(-1, width)[:depth].astype(np.float64))
+    assert_close(tile.reshape(scalars, width), expected, rtol=RTOL[np.dtype(dtype)], what=f"tile of {scalars}")
 
 
 def test_without_numba_the_code_keeps_numpy_products(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,15 +10,16 @@ hundred times fewer numbers. From a few dozen samples on, where that copy matter
 product still saves passes over its output: it adds the bias, and (``relu_out``) applies relu,
 while the sums are in registers, where numpy makes a pass of its own for each (for 256 samples of
 784-512-512-10 in float32, the two relu layers' bias and relu passes took about 8% of the call,
-and the product's multiply-adds cost what OpenBLAS's do, 0.014 ns each). Which ops and batches it
-serves is ``nngraph.compiler.costs.packed_batch_limit``; without numba, or on a CPU without
-AVX-512 (``PACKED`` is false), it serves none, and the generated code keeps ``np.matmul``.
+and the product's multiply-adds cost what OpenBLAS's do, 0.014 ns each with AVX-512; with AVX2,
+within a few percent of OpenBLAS's too). Which ops and batches it serves is
+``nngraph.compiler.costs.packed_batch_limit``; without numba, or on a CPU with neither AVX-512 nor
+AVX2 (``PACKED`` is false), it serves none, and the generated code keeps ``np.matmul``.
 
 Two layouts, one per kernel (a panel is a run of targets, each source's weights for them
 contiguous, the targets past the last zero):
 
 - ``panels``: panels of ``2 * lanes`` targets (a vector holds ``lanes`` numbers: 16 float32, 8
-  float64), for few samples;
+  float64 with AVX-512; half as many with AVX2), for few samples;
 - ``rows``: panels of ``ROWS`` targets, for whole blocks of ``2 * lanes`` samples.
 
 The kernels add the terms of each sum in source order and round each product-and-add once (a
@@ -33,30 +34,48 @@ import functools
 import importlib
 import threading
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from types import ModuleType
 
 import numpy as np
 
-from nngraph.compiler.costs import PACKED_VECTOR_BYTES as VECTOR_BYTES
 from nngraph.compiler.native import NATIVE_AVAILABLE
 
-ROWS = 12  # targets of a tile of the ``rows`` kernel
 
-
-def _has_vector_registers() -> bool:
-    """Whether the CPU has AVX-512, as numpy found at import: the kernels hold 24 vectors of 64
-    bytes in registers, which AVX2's 16 registers of 32 bytes cannot, and the cost model's figures
-    are measured with it."""
+def _cpu_features() -> dict[str, bool]:
+    """The CPU's features, as numpy found them at import (empty if it does not say)."""
     for module in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):  # numpy 2, numpy 1
         try:
-            features = importlib.import_module(module).__cpu_features__
+            return dict(importlib.import_module(module).__cpu_features__)
         except (ImportError, AttributeError):
             continue
-        return bool(features.get("AVX512F"))
-    return False
+    return {}
 
 
-PACKED = NATIVE_AVAILABLE and _has_vector_registers()
+def vector_bytes(features: Mapping[str, bool]) -> int:
+    """The bytes of the kernels' vector on a CPU of ``features``: one register, 64 with AVX-512
+    (32 registers), 32 with AVX2 and fused multiply-adds (16 registers); 0 on any other CPU,
+    where LLVM would split the vectors and spill sums, a few times slower than BLAS.
+
+    Examples
+    --------
+    >>> vector_bytes({"AVX512F": True, "AVX2": True, "FMA3": True}), vector_bytes({"AVX2": True, "FMA3": True})
+    (64, 32)
+    >>> vector_bytes({"SSE42": True})
+    0
+    """
+    if features.get("AVX512F"):
+        return 64
+    return 32 if features.get("AVX2") and features.get("FMA3") else 0
+
+
+_VECTOR_BYTES = vector_bytes(_cpu_features())
+PACKED = NATIVE_AVAILABLE and _VECTOR_BYTES > 0
+VECTOR_BYTES = _VECTOR_BYTES or 32  # elsewhere only tests run the kernels
+# Targets of a tile of the ``rows`` kernel: with two vectors of samples, 24 vectors of sums in
+# AVX-512's 32 registers, 12 in AVX2's 16 (with the two vectors of samples and a broadcast weight,
+# 15 of 16: the 6 x 16 float32 tile of the AVX2 kernels of BLIS and MLAS).
+ROWS = 12 if VECTOR_BYTES == 64 else 6
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,8 +104,8 @@ def lanes(dtype: np.dtype) -> int:
 
     Examples
     --------
-    >>> lanes(np.dtype(np.float32)), lanes(np.dtype(np.float64))
-    (16, 8)
+    >>> lanes(np.dtype(np.float32)) == 2 * lanes(np.dtype(np.float64)) == VECTOR_BYTES // 4
+    True
     """
     return VECTOR_BYTES // np.dtype(dtype).itemsize
 
@@ -97,12 +116,12 @@ def pack_weights(weights: np.ndarray) -> PackedWeights:
     Examples
     --------
     >>> panels, rows = pack_weights(np.arange(6.0).reshape(2, 3)).layouts()  # 2 targets, 3 sources
-    >>> panels.reshape(3, 16)[:, :3]  # source-major, 16 float64 targets a panel (the last 14 zero)
+    >>> panels.reshape(3, -1)[:, :3]  # source-major, two vectors of targets a panel (padded with zeros)
     array([[0., 3., 0.],
            [1., 4., 0.],
            [2., 5., 0.]])
-    >>> rows.shape  # 12 targets a panel
-    (36,)
+    >>> rows.shape == (3 * ROWS,)  # ROWS targets a panel
+    True
     """
     return PackedWeights(weights)
 

@@ -3,17 +3,22 @@
 Imported by ``nngraph.compiler.gemm`` on the first product only (it imports numba). LLVM
 vectorises loops on its own, but it neither keeps a block of sums in registers across a loop nor
 uses 512-bit registers unasked; so the kernels hold their sums in ``Vector`` values (one SIMD
-register of the array's dtype: 16 float32 or 8 float64) through a few intrinsics (``_load``,
-``_splat``, ``_fma``, ...: compiled code only), and LLVM only allocates registers. Two kernels,
-each adding products one source at a time (``k``) into a tile of sums:
+register of the array's dtype: 16 float32 or 8 float64 with AVX-512, half as many with AVX2)
+through a few intrinsics (``_load``, ``_splat``, ``_fma``, ...: compiled code only), and LLVM
+only allocates registers. Two kernels, each adding products one source at a time (``k``) into a
+tile of sums (``_tile8`` to ``_tile24``: two vectors times a few broadcast numbers):
 
 - ``columns`` (few samples): a panel of ``2 * lanes`` targets (two vectors of weights, from the
-  packed weights) times 8 samples, each sample's value broadcast: 16 vectors of sums.
-- ``rows`` (whole blocks of ``2 * lanes`` samples): ``ROWS`` (12) targets (each weight broadcast,
-  from the packed rows) times ``2 * lanes`` samples (two vectors of values): 24 vectors of sums
-  (with the two vectors of values and a broadcast weight, 27 of the 32 registers), blocked over
-  sources and samples as a BLIS product (``_rows``) and written out as contiguous runs of the
-  output, where relu can be applied on the way (into the output, or into a second array too).
+  packed weights) times ``COLUMNS`` samples, each sample's value broadcast: with AVX-512 8
+  samples, 16 vectors of sums; with AVX2 4, 8 vectors of sums (tiles of 6 samples, 12 sums, cost
+  as much per multiply-add, but 8 samples take two of them, a third padding: the 784 x 512 float32
+  layer at 8 samples took 89 us in tiles of 4, 124 to 162 in tiles of 6).
+- ``rows`` (whole blocks of ``2 * lanes`` samples): ``ROWS`` targets (each weight broadcast, from
+  the packed rows) times ``2 * lanes`` samples (two vectors of values): with AVX-512 12 targets,
+  24 vectors of sums (with the two vectors of values and a broadcast weight, 27 of the 32
+  registers); with AVX2 6 targets, 12 vectors of sums (15 of 16). Blocked over sources and
+  samples as a BLIS product (``_rows``) and written out as contiguous runs of the output, where
+  relu can be applied on the way (into the output, or into a second array too).
 
 The samples are copied first into blocks laid out as each kernel reads them, zero-padded to whole
 blocks (``_pack``: the inputs, which come sample by sample, by squares transposed in registers);
@@ -32,7 +37,6 @@ from numba.extending import intrinsic, models, register_model
 from nngraph.compiler.gemm import ROWS, VECTOR_BYTES
 from nngraph.compiler.native import compiled
 
-COLUMNS = 8    # samples of a ``columns`` tile
 # Sources ahead that ``columns`` asks the cache for: its panels come from L3 between layers (16
 # was 1-2% slower at 8 samples of 784-512-512-10, 96 no faster).
 PREFETCH = 48
@@ -199,33 +203,120 @@ def _prefetch(typingctx: object, array: types.Array, index: types.Integer) -> tu
 
 
 @compiled
-def _multiply_add(v0, v1, scalars, at, a0, c0, a1, c1, a2, c2, a3, c3):
-    """One source's step for four pairs of sums: pair ``m`` adds ``v0`` and ``v1`` times
+def _multiply_add(v0, v1, scalars, at, a0, c0, a1, c1):
+    """One source's step for two pairs of sums: pair ``m`` adds ``v0`` and ``v1`` times
     ``scalars[at + m]`` (broadcast)."""
     x = _splat(scalars, at)
     a0, c0 = _fma(v0, x, a0), _fma(v1, x, c0)
     x = _splat(scalars, at + 1)
     a1, c1 = _fma(v0, x, a1), _fma(v1, x, c1)
-    x = _splat(scalars, at + 2)
-    a2, c2 = _fma(v0, x, a2), _fma(v1, x, c2)
-    x = _splat(scalars, at + 3)
-    a3, c3 = _fma(v0, x, a3), _fma(v1, x, c3)
-    return a0, c0, a1, c1, a2, c2, a3, c3
+    return a0, c0, a1, c1
 
 
 @compiled
-def _store_pairs(tile, at, step, a0, c0, a1, c1, a2, c2, a3, c3):
-    """Four pairs of vectors into ``tile``: pair ``m`` at ``at + m * step``, its second vector a
-    vector's length after its first."""
+def _store_pairs(tile, at, a0, c0, a1, c1):
+    """Two pairs of vectors into ``tile`` from ``at``, one after the other."""
     lanes = VECTOR_BYTES // tile.itemsize
     _store(tile, at, a0)
     _store(tile, at + lanes, c0)
-    _store(tile, at + step, a1)
-    _store(tile, at + step + lanes, c1)
-    _store(tile, at + 2 * step, a2)
-    _store(tile, at + 2 * step + lanes, c2)
-    _store(tile, at + 3 * step, a3)
-    _store(tile, at + 3 * step + lanes, c3)
+    _store(tile, at + 2 * lanes, a1)
+    _store(tile, at + 3 * lanes, c1)
+
+
+# The tiles: sums of two vectors (``vectors[v_at:]``, two vectors a source) times ``2 * m``
+# scalars (``scalars[s_at:]``, ``2 * m`` a source), over ``depth`` sources, into ``tile`` (scalar
+# i's pair of sums at ``tile[i * 2 * lanes:]``), asking the cache for the vectors ``ahead`` numbers
+# on (``columns``: its panels stream from L3), or not at all for ``ahead`` 0 (``rows``: its samples
+# are in L2 already; a literal, so the test leaves the loop). One function per number of scalars,
+# each its sums in named registers.
+
+@compiled
+def _tile8(vectors, v_at, scalars, s_at, depth, ahead, tile):
+    """A tile of 4 scalars (8 sums: AVX2's columns)."""
+    width = 2 * (VECTOR_BYTES // tile.itemsize)
+    a0 = a1 = a2 = a3 = c0 = c1 = c2 = c3 = _zero(tile)
+    for k in range(depth):
+        if ahead:
+            _prefetch(vectors, v_at + ahead)
+        v0, v1 = _load(vectors, v_at), _load(vectors, v_at + width // 2)
+        a0, c0, a1, c1 = _multiply_add(v0, v1, scalars, s_at, a0, c0, a1, c1)
+        a2, c2, a3, c3 = _multiply_add(v0, v1, scalars, s_at + 2, a2, c2, a3, c3)
+        v_at += width
+        s_at += 4
+    _store_pairs(tile, 0, a0, c0, a1, c1)
+    _store_pairs(tile, 2 * width, a2, c2, a3, c3)
+
+
+@compiled
+def _tile12(vectors, v_at, scalars, s_at, depth, ahead, tile):
+    """A tile of 6 scalars (12 sums: AVX2's rows)."""
+    width = 2 * (VECTOR_BYTES // tile.itemsize)
+    a0 = a1 = a2 = a3 = a4 = a5 = c0 = c1 = c2 = c3 = c4 = c5 = _zero(tile)
+    for k in range(depth):
+        if ahead:
+            _prefetch(vectors, v_at + ahead)
+        v0, v1 = _load(vectors, v_at), _load(vectors, v_at + width // 2)
+        a0, c0, a1, c1 = _multiply_add(v0, v1, scalars, s_at, a0, c0, a1, c1)
+        a2, c2, a3, c3 = _multiply_add(v0, v1, scalars, s_at + 2, a2, c2, a3, c3)
+        a4, c4, a5, c5 = _multiply_add(v0, v1, scalars, s_at + 4, a4, c4, a5, c5)
+        v_at += width
+        s_at += 6
+    _store_pairs(tile, 0, a0, c0, a1, c1)
+    _store_pairs(tile, 2 * width, a2, c2, a3, c3)
+    _store_pairs(tile, 4 * width, a4, c4, a5, c5)
+
+
+@compiled
+def _tile16(vectors, v_at, scalars, s_at, depth, ahead, tile):
+    """A tile of 8 scalars (16 sums: AVX-512's columns)."""
+    width = 2 * (VECTOR_BYTES // tile.itemsize)
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = _zero(tile)
+    for k in range(depth):
+        if ahead:
+            _prefetch(vectors, v_at + ahead)
+        v0, v1 = _load(vectors, v_at), _load(vectors, v_at + width // 2)
+        a0, c0, a1, c1 = _multiply_add(v0, v1, scalars, s_at, a0, c0, a1, c1)
+        a2, c2, a3, c3 = _multiply_add(v0, v1, scalars, s_at + 2, a2, c2, a3, c3)
+        a4, c4, a5, c5 = _multiply_add(v0, v1, scalars, s_at + 4, a4, c4, a5, c5)
+        a6, c6, a7, c7 = _multiply_add(v0, v1, scalars, s_at + 6, a6, c6, a7, c7)
+        v_at += width
+        s_at += 8
+    _store_pairs(tile, 0, a0, c0, a1, c1)
+    _store_pairs(tile, 2 * width, a2, c2, a3, c3)
+    _store_pairs(tile, 4 * width, a4, c4, a5, c5)
+    _store_pairs(tile, 6 * width, a6, c6, a7, c7)
+
+
+@compiled
+def _tile24(vectors, v_at, scalars, s_at, depth, ahead, tile):
+    """A tile of 12 scalars (24 sums: AVX-512's rows)."""
+    width = 2 * (VECTOR_BYTES // tile.itemsize)
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = a10 = a11 = _zero(tile)
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = c10 = c11 = _zero(tile)
+    for k in range(depth):
+        if ahead:
+            _prefetch(vectors, v_at + ahead)
+        v0, v1 = _load(vectors, v_at), _load(vectors, v_at + width // 2)
+        a0, c0, a1, c1 = _multiply_add(v0, v1, scalars, s_at, a0, c0, a1, c1)
+        a2, c2, a3, c3 = _multiply_add(v0, v1, scalars, s_at + 2, a2, c2, a3, c3)
+        a4, c4, a5, c5 = _multiply_add(v0, v1, scalars, s_at + 4, a4, c4, a5, c5)
+        a6, c6, a7, c7 = _multiply_add(v0, v1, scalars, s_at + 6, a6, c6, a7, c7)
+        a8, c8, a9, c9 = _multiply_add(v0, v1, scalars, s_at + 8, a8, c8, a9, c9)
+        a10, c10, a11, c11 = _multiply_add(v0, v1, scalars, s_at + 10, a10, c10, a11, c11)
+        v_at += width
+        s_at += 12
+    _store_pairs(tile, 0, a0, c0, a1, c1)
+    _store_pairs(tile, 2 * width, a2, c2, a3, c3)
+    _store_pairs(tile, 4 * width, a4, c4, a5, c5)
+    _store_pairs(tile, 6 * width, a6, c6, a7, c7)
+    _store_pairs(tile, 8 * width, a8, c8, a9, c9)
+    _store_pairs(tile, 10 * width, a10, c10, a11, c11)
+
+
+_TILES = {4: _tile8, 6: _tile12, 8: _tile16, 12: _tile24}
+# A ``columns`` tile's samples, and the tile functions of both kernels, by the vector's size.
+COLUMNS = 8 if VECTOR_BYTES == 64 else 4
+_rows_tile, _columns_tile = _TILES[ROWS], _TILES[COLUMNS]
 
 
 @compiled
@@ -295,21 +386,8 @@ def _columns(panels, samples, first, count, bias, relu, out, activated):
     tile = np.empty(width * COLUMNS, dtype=panels.dtype)
     for p in range(n_panels):
         for block in range((count + COLUMNS - 1) // COLUMNS):
-            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _zero(panels)
-            c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = _zero(panels)
-            w_at = p * sources * width
-            s_at = block * sources * COLUMNS
-            for k in range(sources):
-                _prefetch(panels, w_at + PREFETCH * width)
-                w0, w1 = _load(panels, w_at), _load(panels, w_at + lanes)
-                a0, c0, a1, c1, a2, c2, a3, c3 = _multiply_add(w0, w1, samples, s_at, a0, c0, a1, c1, a2, c2, a3, c3)
-                a4, c4, a5, c5, a6, c6, a7, c7 = _multiply_add(w0, w1, samples, s_at + 4, a4, c4, a5, c5, a6, c6,
-                                                               a7, c7)
-                w_at += width
-                s_at += COLUMNS
-            # Sample j's sums of the panel's targets: tile[j * width:(j + 1) * width].
-            _store_pairs(tile, 0, width, a0, c0, a1, c1, a2, c2, a3, c3)
-            _store_pairs(tile, 4 * width, width, a4, c4, a5, c5, a6, c6, a7, c7)
+            _columns_tile(panels, p * sources * width, samples, block * sources * COLUMNS, sources,
+                          PREFETCH * width, tile)
             filled = min(COLUMNS, count - block * COLUMNS)
             for i in range(min(width, targets - p * width)):
                 row = p * width + i
@@ -319,28 +397,6 @@ def _columns(panels, samples, first, count, bias, relu, out, activated):
                     out[at + j] = value
                     if relu:
                         activated[at + j] = 0.0 if value < 0.0 else value
-
-
-@compiled
-def _rows_tile(rows, r_at, samples, s_at, depth, tile):
-    """One tile's sums over ``depth`` sources into ``tile``: ``ROWS`` targets (their weights from
-    ``rows[r_at:]``, ``ROWS`` a source) times two vectors of samples (from ``samples[s_at:]``,
-    ``2 * lanes`` a source); target i's sums in ``tile[i * 2 * lanes:(i + 1) * 2 * lanes]``."""
-    lanes = VECTOR_BYTES // rows.itemsize
-    width = 2 * lanes
-    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = a10 = a11 = _zero(rows)
-    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = c10 = c11 = _zero(rows)
-    for k in range(depth):
-        x0, x1 = _load(samples, s_at), _load(samples, s_at + lanes)
-        a0, c0, a1, c1, a2, c2, a3, c3 = _multiply_add(x0, x1, rows, r_at, a0, c0, a1, c1, a2, c2, a3, c3)
-        a4, c4, a5, c5, a6, c6, a7, c7 = _multiply_add(x0, x1, rows, r_at + 4, a4, c4, a5, c5, a6, c6, a7, c7)
-        a8, c8, a9, c9, a10, c10, a11, c11 = _multiply_add(x0, x1, rows, r_at + 8, a8, c8, a9, c9, a10, c10,
-                                                           a11, c11)
-        r_at += ROWS
-        s_at += width
-    _store_pairs(tile, 0, width, a0, c0, a1, c1, a2, c2, a3, c3)
-    _store_pairs(tile, 4 * width, width, a4, c4, a5, c5, a6, c6, a7, c7)
-    _store_pairs(tile, 8 * width, width, a8, c8, a9, c9, a10, c10, a11, c11)
 
 
 @compiled
@@ -373,7 +429,7 @@ def _rows(rows, values, k_step, j_step, count, bias, relu, out, activated):
             for p in range(n_panels):
                 r_at = (p * sources + first_source) * ROWS
                 for block in range(samples // width):
-                    _rows_tile(rows, r_at, packed, block * part * width, part, tile)
+                    _rows_tile(packed, block * part * width, rows, r_at, part, 0, tile)
                     for i in range(min(ROWS, targets - p * ROWS)):
                         row = p * ROWS + i
                         at = row * n + first + block * width

@@ -7,7 +7,7 @@ its values ``A[start:stop]`` (for a mixed op, each run's activation into its row
 Three ways to read sources:
 
 - dense, contiguous columns: one slice of the buffer (or of the input), no copy; where numba and
-  AVX-512 are there and the op is wide, for the batches the cost model gives (the line tests the
+  AVX-512 or AVX2 are there and the op is wide, for the batches the cost model gives (the line tests the
   batch), the packed-weight product (``nngraph.compiler.gemm``) instead of ``np.matmul``, its
   weights packed on its first call, which adds the bias and applies relu as it writes its sums;
 - dense, scattered columns: one gather of exactly those rows plus the row of ones, so the bias
