@@ -20,9 +20,9 @@ Each activation is a loop over the op's values in place, which the compiler vect
 activation first clamps its scaled argument there (``CLAMPED_FORMS``: in the plan's precision, as
 the reference rounds it), then applies its outer function. Those from exp (tanh, sigmoid, softmax,
 elu, selu, exponential, neat's gauss and softplus) take their exps from one loop of the kernel's
-own (a polynomial after reducing the argument by powers of two, within 2e-16 of exp), since the C
-library's ``exp`` and ``tanh``, a call per value, would take most of the kernel's time; sin and log
-are the C library's.
+own (a polynomial after reducing the argument by powers of two, within 2e-16 of exp), and neat's
+sin from fdlibm's (within 1 ulp), since the C library's ``exp``, ``tanh`` and ``sin``, a call per
+value, would take most of the kernel's time; log (neat's log and softplus) is the C library's.
 
 Without numba, ``NATIVE_AVAILABLE`` is false and codegen never chooses the kernel: the fused numpy
 pass stays the reference of speed and correctness. Which batches the kernel runs is
@@ -110,15 +110,28 @@ INTEGER_PARTS = ("first", "rows", "activation", "indptr", "indices", "aggregatio
 REAL_PARTS = ("weights", "bias", "block_weights")
 
 
-# The kernel's exp (for tanh, sigmoid and softmax): math.exp and math.tanh are calls of the C
-# library per value, which the compiler cannot vectorise; this loop it can. Arguments go through
-# a chunk of scratch at a time, a few kilobytes whatever the batch.
+# The kernel's exp (for tanh, sigmoid, softmax, ...) and sin: math.exp, math.tanh and math.sin are
+# calls of the C library per value, which the compiler cannot vectorise; these loops it can. The
+# exp's arguments go through a chunk of scratch at a time, a few kilobytes whatever the batch.
 _EXP_CHUNK = 256
 _EXP_LOW, _EXP_HIGH = -746.0, 710.0  # exp is 0.0 below (half the least subnormal), inf above
 _LOG2_E = 1.4426950408889634
 _LN2_HIGH, _LN2_LOW = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # j * _LN2_HIGH is exact
 (_E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13) = (
     1.0 / math.factorial(power) for power in range(2, 14))
+# x + _SHIFTER - _SHIFTER is x rounded to an integer j (|x| < 2**51), and the low bits of x + _SHIFTER
+# are those of _SHIFTER plus j: no conversion to an integer, which the compiler would not vectorise.
+_SHIFTER = 6755399441055744.0  # 1.5 * 2**52
+_SHIFTER_BITS = int(np.array(_SHIFTER).view(np.int64))
+# sin (fdlibm's): t less the nearest multiple k pi / 2, in three parts (the first two of 33 bits, so
+# that k times them is exact for the |k| <= 39 of neat's |t| <= 60), then sin or cos of the rest,
+# |r| <= pi / 4, by fdlibm's polynomials (within 1 ulp), by k mod 4.
+_TWO_OVER_PI = 6.36619772367581382433e-01
+_PIO2_1, _PIO2_2, _PIO2_2T = 1.57079632673412561417e+00, 6.07710050630396597660e-11, 2.02226624879595063154e-21
+_S1, _S2, _S3, _S4, _S5, _S6 = (-1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04,
+                                2.75573137070700676789e-06, -2.50507602534068634195e-08, 1.58969099521155010221e-10)
+_C1, _C2, _C3, _C4, _C5, _C6 = (4.16666666666666019037e-02, -1.38888888888741095749e-03, 2.48015872894767294178e-05,
+                                -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.13596475577881948265e-11)
 
 
 def has_native_form(plan: Plan) -> bool:
@@ -358,11 +371,11 @@ def _forward(X, Z, A, integers, reals, params):
             sums = weighted[start * n:(start + count) * n]
             for e in range(len(a_block)):
                 a_block[e] = sums[e]
-        scale, low, high = params[k, 2], params[k, 3], params[k, 4]
-        if scale != 1.0 or low > -math.inf or high < math.inf:  # a neat activation's argument, in place
+        scale, least, most = params[k, 2], params[k, 3], params[k, 4]
+        if scale != 1.0 or least > -math.inf or most < math.inf:  # a neat activation's argument, in place
             for e in range(len(a_block)):  # in the plan's precision, as the reference rounds it
                 v = a_block[e] * scale
-                a_block[e] = low if v < low else (high if v > high else v)  # NaN stays NaN
+                a_block[e] = least if v < least else (most if v > most else v)  # NaN stays NaN
         if code == 1:
             for e in range(len(a_block)):
                 z = a_block[e]
@@ -372,9 +385,23 @@ def _forward(X, Z, A, integers, reals, params):
             for e in range(len(a_block)):
                 z = a_block[e]
                 a_block[e] = z if z > 0.0 else slope * z
-        elif code == 10:  # sin: the C library's, a call per value
+        elif code == 10:  # sin, of neat's clamped t (see _TWO_OVER_PI); a NaN stays NaN
             for e in range(len(a_block)):
-                a_block[e] = math.sin(a_block[e])
+                v = a_block[e]
+                multiple = (v * _TWO_OVER_PI + _SHIFTER) - _SHIFTER
+                first_rest = v - multiple * _PIO2_1  # exact
+                part = multiple * _PIO2_2  # exact
+                r = first_rest - part
+                r = r - (multiple * _PIO2_2T - ((first_rest - r) - part))  # (...) - part: what r rounded off
+                z = r * r
+                sine = r + (z * r) * (_S1 + z * (_S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))))
+                halved = 0.5 * z
+                rest = 1.0 - halved
+                cosine = rest + (((1.0 - rest) - halved) + z * (z * (
+                    _C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6)))))))
+                quadrant = multiple - 4.0 * math.floor(multiple * 0.25)
+                value = cosine if quadrant == 1.0 or quadrant == 3.0 else sine
+                a_block[e] = -value if quadrant >= 2.0 else value
         elif code == 11:  # 1 / t, and 0 where t is 0
             for e in range(len(a_block)):
                 v = a_block[e]
@@ -433,17 +460,21 @@ def _forward(X, Z, A, integers, reals, params):
                 # exp(u) = 2**j * (1 + expm1(r)), u = j ln 2 + r, |r| <= ln(2) / 2, expm1(r) by its
                 # Taylor series (to r**13 / 13!: within 2e-16); u clipped to where 2**j is zero or
                 # infinite, 2**j as two powers of two whose bits are written as integers (each a
-                # normal number, so that 2**j may be subnormal); a NaN stays NaN.
+                # normal number, so that 2**j may be subnormal), j read from the bits of
+                # u / ln 2 + _SHIFTER; a NaN stays NaN.
                 for i in range(size):
                     u = reduced[i]
-                    clipped = u if u > _EXP_LOW else _EXP_LOW  # NaN too: int(NaN) is undefined
+                    clipped = u if u > _EXP_LOW else _EXP_LOW  # NaN too: its j would be undefined
                     clipped = clipped if clipped < _EXP_HIGH else _EXP_HIGH
-                    j = math.floor(clipped * _LOG2_E + 0.5)
+                    shifted = clipped * _LOG2_E + _SHIFTER
+                    j = shifted - _SHIFTER
                     r = (clipped - j * _LN2_HIGH) - j * _LN2_LOW
                     expm1 = r * (1.0 + r * (_E2 + r * (_E3 + r * (_E4 + r * (_E5 + r * (_E6 + r * (
                         _E7 + r * (_E8 + r * (_E9 + r * (_E10 + r * (_E11 + r * (_E12 + r * _E13))))))))))))
                     reduced[i] = expm1 if u == u else u
-                    power = int(j)
+                    powers[i] = shifted
+                for i in range(size):
+                    power = power_bits[i] - _SHIFTER_BITS
                     half = power >> 1
                     power_bits[i] = (half + 1023) << 52
                     power_bits[_EXP_CHUNK + i] = (power - half + 1023) << 52
