@@ -63,10 +63,11 @@ The choices that depend on what work costs are each taken here, from the same fi
   at 1536; the two meet at about 2500 in float32, 1800 in float64), a
   NEAT-style DAG of 6,000 connections and 166 numpy calls up to about 400 in float32 (measured:
   they meet at 512) and 200 in float64 (measured: the kernel ahead to 4096), a 784-512-512-10
-  network never; a generation of 150 neat-python genomes (7,900 connections in 14 ops of 94
-  activation runs, about 400 numpy calls) always (measured: the kernel 10x the numpy pass at
-  one sample, 3.5x at 100, 2.3x at 1000, 1.75x at 4096, and its first call, which builds its arrays
-  instead of compiling the numpy pass, ahead too).
+  network never; the plan of a generation of 150 neat-python genomes (7,900 connections, 14 ops
+  of 80 activation runs of neat's functions, about 300 numpy calls) up to ``NATIVE_MAX_BATCH``
+  (measured, wall time: the numpy pass takes 10 to 12x the kernel's time at one sample, 3 to 3.5x
+  at 100, 1.8 to 2.3x at 1000, 1.75 to 2x at 4096 and 16384; the first call, which builds the
+  kernel's arrays instead of compiling the numpy pass, about 3 ms against 4.5 to 5.5 at 100).
 - **level loop** (codegen; ``nngraph.compiler.loop``): a plan of at least ``LEVEL_LOOP_OPS``
   activations to apply (an op's, or each run's of a mixed op), its ops sparse, or dense ones small enough to join their level's sparse product (``joins_level_loop``:
   the kernel over their connections costs no more than their product plus the two numpy calls

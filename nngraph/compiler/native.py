@@ -303,6 +303,7 @@ def _forward(X, Z, A, integers, reals, params):
     single = scratch[3 * n:3 * n + widest]
     reduced, powers = scratch[3 * n + widest:3 * n + widest + _EXP_CHUNK], scratch[3 * n + widest + _EXP_CHUNK:]
     power_bits = powers.view(np.int64)
+    high_powers, high_bits = powers[_EXP_CHUNK:], power_bits[_EXP_CHUNK:]  # the second power of two
     for k in range(len(first)):
         start = first[k]
         count = rows[k + 1] - rows[k]
@@ -440,23 +441,24 @@ def _forward(X, Z, A, integers, reals, params):
             done = 0
             while done < len(a_block):
                 size = min(_EXP_CHUNK, len(a_block) - done)
+                chunk = a_block[done:done + size]  # indexed from 0: no wraparound test per index
                 # The arguments: -2|z| (tanh), -|z| (sigmoid), min(z, 0) (elu, selu), -5 t**2
                 # (gauss), z itself (softmax, where z is the sum - the top; exponential; softplus).
                 if code == 3 or code == 4:
                     twice = 2.0 if code == 3 else 1.0
                     for i in range(size):
-                        reduced[i] = -abs(a_block[done + i]) * twice
+                        reduced[i] = -abs(chunk[i]) * twice
                 elif code == 6:
                     for i in range(size):
-                        z = a_block[done + i]
+                        z = chunk[i]
                         reduced[i] = 0.0 if z > 0.0 else z  # NaN stays NaN
                 elif code == 8:
                     for i in range(size):
-                        v = a_block[done + i]
+                        v = chunk[i]
                         reduced[i] = (v * v) * -5.0  # as the reference rounds it
                 else:
                     for i in range(size):
-                        reduced[i] = a_block[done + i]
+                        reduced[i] = chunk[i]
                 # exp(u) = 2**j * (1 + expm1(r)), u = j ln 2 + r, |r| <= ln(2) / 2, expm1(r) by its
                 # Taylor series (to r**13 / 13!: within 2e-16); u clipped to where 2**j is zero or
                 # infinite, 2**j as two powers of two whose bits are written as integers (each a
@@ -477,31 +479,31 @@ def _forward(X, Z, A, integers, reals, params):
                     power = power_bits[i] - _SHIFTER_BITS
                     half = power >> 1
                     power_bits[i] = (half + 1023) << 52
-                    power_bits[_EXP_CHUNK + i] = (power - half + 1023) << 52
+                    high_bits[i] = (power - half + 1023) << 52
                 if code == 4:  # 1 / (1 + exp(-z)), or exp(z) / (1 + exp(z)) for z < 0
                     for i in range(size):
-                        exp = ((1.0 + reduced[i]) * powers[i]) * powers[_EXP_CHUNK + i]
-                        a_block[done + i] = (1.0 if a_block[done + i] >= 0.0 else exp) / (1.0 + exp)
+                        exp = ((1.0 + reduced[i]) * powers[i]) * high_powers[i]
+                        chunk[i] = (1.0 if chunk[i] >= 0.0 else exp) / (1.0 + exp)
                 elif code == 3:  # tanh |z| = -expm1(-2|z|) / (2 + expm1(-2|z|)), exact near 0 too
                     for i in range(size):
-                        two_to_j = powers[i] * powers[_EXP_CHUNK + i]
+                        two_to_j = powers[i] * high_powers[i]
                         expm1 = two_to_j * reduced[i] + (two_to_j - 1.0)
                         value = -expm1 / (2.0 + expm1)
-                        a_block[done + i] = value if a_block[done + i] >= 0.0 else -value  # NaN: NaN
+                        chunk[i] = value if chunk[i] >= 0.0 else -value  # NaN: NaN
                 elif code == 6:  # scale * (z if z > 0, else alpha * expm1(z)): elu, selu
                     slope, factor = params[k, 0], params[k, 1]
                     for i in range(size):
-                        two_to_j = powers[i] * powers[_EXP_CHUNK + i]
+                        two_to_j = powers[i] * high_powers[i]
                         expm1 = two_to_j * reduced[i] + (two_to_j - 1.0)
-                        z = a_block[done + i]
-                        a_block[done + i] = factor * (z if z > 0.0 else slope * expm1)
+                        z = chunk[i]
+                        chunk[i] = factor * (z if z > 0.0 else slope * expm1)
                 elif code == 9:  # 0.2 log(1 + exp(t)): the C library's log, a call per value
                     for i in range(size):
-                        exp = ((1.0 + reduced[i]) * powers[i]) * powers[_EXP_CHUNK + i]
-                        a_block[done + i] = math.log(1.0 + exp) * 0.2
+                        exp = ((1.0 + reduced[i]) * powers[i]) * high_powers[i]
+                        chunk[i] = math.log(1.0 + exp) * 0.2
                 else:  # exp itself: softmax, exponential, gauss
                     for i in range(size):
-                        a_block[done + i] = ((1.0 + reduced[i]) * powers[i]) * powers[_EXP_CHUNK + i]
+                        chunk[i] = ((1.0 + reduced[i]) * powers[i]) * high_powers[i]
                 done += size
             if code == 5:  # the exps over their sum per sample (in float64)
                 norm[:] = 0.0
