@@ -12,7 +12,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from strategies import NEAT, RTOL, assert_close, assert_equivalent, networks_and_batches
 
@@ -160,5 +160,6 @@ def test_random_networks_of_native_activations_run_in_the_kernel_as_in_the_refer
     # (run_plan's runner "native", and the trace where the batch is within its limit) agrees.
     G, x = case
     plan = nngraph.compile_network(G, dtype=dtype)
+    assume(all(getattr(op, "groups", 1) == 1 for op in plan.plan.ops))  # softmax groups merged: no native form
     assert "native" in plan.program.runners
     assert_equivalent(plan, G, x)
