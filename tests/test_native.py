@@ -1,8 +1,10 @@
 """The native kernel's activations agree with the reference over the whole range of their sums.
 
-tanh, sigmoid and softmax come from the kernel's own exp (a polynomial the compiler vectorises,
-not the C library's), so they are checked where that differs most: near 0, where exp's result
-becomes subnormal, zero or infinite, at NaN and the infinities, and over chunks of many samples.
+tanh, sigmoid, softmax, elu, selu, exponential and neat's gauss and softplus come from the kernel's
+own exp (a polynomial the compiler vectorises, not the C library's), so they are checked where that
+differs most: near 0, where exp's result becomes subnormal, zero or infinite, at NaN and the
+infinities, and over chunks of many samples. neat-python's activations clamp their scaled argument
+first: they are checked at each clamp's edges too, and just inside and outside them.
 """
 
 from __future__ import annotations
@@ -10,15 +12,30 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
-from strategies import RTOL, assert_close
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from strategies import NEAT, RTOL, assert_close, assert_equivalent, networks_and_batches
 
 import nngraph
 from nngraph.compiler import build_plan
-from nngraph.compiler.native import _forward, native_arrays, run_native
+from nngraph.compiler.native import _forward, has_native_form, native_arrays, run_native
+from nngraph.core.neat_activations import CLAMPED_FORMS
 
 WIDTH = 6
-ACTIVATIONS = ("linear", "relu", "leaky_relu(alpha=0.1)", "tanh", "sigmoid", "softmax")
-SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 5e-324, -5e-324, 1e-300, -1e-300, 1e-8, -1e-8, 0.3465,
+ACTIVATIONS = ("linear", "relu", "leaky_relu(alpha=0.1)", "tanh", "sigmoid", "softmax", "elu",
+               "elu(alpha=0.5)", "selu", "exponential", *CLAMPED_FORMS)
+
+
+def clamp_edges() -> list[float]:
+    """Every neat activation's clamp bounds as weighted sums (``bound / scale``), with the numbers
+    next to them on either side."""
+    edges = {bound / scale for _, scale, low, high in CLAMPED_FORMS.values() for bound in (low, high)
+             if np.isfinite(bound)}
+    return [float(value) for edge in sorted(edges) for value in
+            (np.nextafter(edge, -np.inf), edge, np.nextafter(edge, np.inf))]
+
+
+SPECIAL = [*clamp_edges(), np.nan, np.inf, -np.inf, 0.0, -0.0, 5e-324, -5e-324, 1e-300, -1e-300, 1e-8, -1e-8, 0.3465,
            -0.3466, 0.5, 20.0, -20.0, 88.7, 89.0, -103.0, -104.0, 354.9, -372.6, 708.0, 709.9, 710.0,
            -744.0, -745.2, -746.0, 1e30, -1e30]
 
@@ -72,6 +89,11 @@ def test_each_activation_agrees_with_the_reference_over_the_range_of_its_sums(ac
                              what=f"{activation} sums", names=list(reference.columns))
 
 
+def test_every_activation_here_has_a_native_form() -> None:
+    for activation in ACTIVATIONS:
+        assert has_native_form(build_plan(pass_through(activation))), activation
+
+
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
 def test_tanh_and_sigmoid_are_exact_to_rounding_near_zero(activation: str) -> None:
     # Relative, not absolute: tanh's form from expm1 keeps its digits where 1 - exp(-2|z|) would not.
@@ -84,6 +106,20 @@ def test_tanh_and_sigmoid_are_exact_to_rounding_near_zero(activation: str) -> No
                                rtol=4e-16, atol=0.0)
 
 
+def test_neat_sin_keeps_its_digits_near_its_zeros() -> None:
+    # sin(5 z) where 5 z is the double nearest a multiple of pi, or next to it, over the whole clamp:
+    # the kernel's reduction by pi / 2 in three parts keeps the value's relative accuracy there.
+    G = pass_through("neat_sin")
+    plan = build_plan(G)
+    nearest = np.pi * np.arange(-19, 20) / 5.0
+    x = np.concatenate([nearest, np.nextafter(nearest, np.inf), np.nextafter(nearest, -np.inf)])
+    x = np.resize(x, (len(x) // WIDTH + 1) * WIDTH).reshape(-1, WIDTH)
+    _, values = run(plan, x, tracing=False)
+    expected = nngraph.run_reference(G, x).outputs
+    np.testing.assert_allclose(values[:, [plan.columns[f"y{i}"] for i in range(WIDTH)]], expected,
+                               rtol=1e-15, atol=0.0)
+
+
 def test_the_kernel_runs_as_plain_python_too() -> None:
     # Where numba is missing the kernel is never chosen, but its source stays a valid plain loop.
     G = pass_through("softmax")
@@ -92,6 +128,38 @@ def test_the_kernel_runs_as_plain_python_too() -> None:
     arrays = native_arrays(plan)
     values = np.empty((plan.n_columns, 3))
     with np.errstate(all="ignore"):
-        _forward(x.T, values, values, arrays.integers, arrays.reals, arrays.alpha)
+        _forward(x.T, values, values, arrays.integers, arrays.reals, arrays.params)
     assert_close(values[[plan.columns[f"y{i}"] for i in range(WIDTH)]].T, nngraph.run_reference(G, x).outputs,
                  rtol=RTOL[np.dtype(np.float64)], what="plain Python softmax")
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_each_activation_runs_as_plain_python_too(activation: str) -> None:
+    G = pass_through(activation)
+    plan = build_plan(G)
+    x = sums(2)
+    arrays = native_arrays(plan)
+    values = np.empty((plan.n_columns, 2))
+    with np.errstate(all="ignore"):
+        _forward(x.T, values, values, arrays.integers, arrays.reals, arrays.params)
+        expected = nngraph.run_reference(G, x).outputs
+    assert_close(values[[plan.columns[f"y{i}"] for i in range(WIDTH)]].T, expected,
+                 rtol=RTOL[np.dtype(np.float64)], what=f"plain Python {activation}")
+
+
+# Every activation with a native form, neat-python's among them (neat_inv apart: see strategies.NEAT).
+NATIVE = ("linear", "relu", "tanh", "sigmoid", "leaky_relu(alpha=0.1)", "elu", "selu", *NEAT)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks_and_batches(max_batch=6, activations=NATIVE, aggregations=("sum", "product")),
+       st.sampled_from([np.float64, np.float32]))
+def test_random_networks_of_native_activations_run_in_the_kernel_as_in_the_reference(
+        case: tuple[nx.DiGraph, np.ndarray], dtype: type) -> None:
+    # Mixed ops of these activations, softmax groups, NaN and infinities in the inputs: the kernel
+    # (run_plan's runner "native", and the trace where the batch is within its limit) agrees.
+    G, x = case
+    plan = nngraph.compile_network(G, dtype=dtype)
+    assume(all(getattr(op, "groups", 1) == 1 for op in plan.plan.ops))  # softmax groups merged: no native form
+    assert "native" in plan.program.runners
+    assert_equivalent(plan, G, x)

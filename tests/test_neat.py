@@ -67,6 +67,35 @@ def test_generations_of_real_genomes_equal_neat_python(seed: int) -> None:
     assert len(seen["aggregations"]) == 7 and len(seen["activations"]) >= 12
 
 
+def test_summing_genomes_of_every_activation_run_in_the_native_kernel_as_in_neat_python(tmp_path: Path) -> None:
+    # Sums only (a generation with other aggregations has no native form): every neat-python
+    # activation, and the generation's plan runs in the kernel (at 1 and at 50 samples). Float64:
+    # these genomes' cubes and inverses make float32 differ from neat-python by more than 1e-5
+    # (tests/test_native.py checks the kernel in float32 against the float32 reference).
+    text = EVERYTHING.read_text().replace("aggregation_mutate_rate = 0.5", "aggregation_mutate_rate = 0.0")
+    path = tmp_path / "sums.cfg"
+    path.write_text(text.replace("aggregation_options     = sum product max min maxabs median mean",
+                                 "aggregation_options     = sum"))
+    config = config_of(path)
+    rng = np.random.default_rng(7)
+    seen: set[str] = set()
+
+    def eval_genomes(genomes: list, config: neat.Config) -> None:
+        pop = compile_genomes(genomes, config)
+        assert pop.plan.program.native_batch_limit >= 50
+        for x in (rng.uniform(-2.0, 2.0, size=(1, 3)), rng.uniform(-2.0, 2.0, size=(50, 3))):
+            outputs = pop(x)
+            for index, (_, genome) in enumerate(genomes):
+                assert_close(outputs[:, index], neat_outputs(genome, config, x))
+        for index, (_, genome) in enumerate(genomes):
+            genome.fitness = -float(np.nansum((outputs[:, index] - 0.5) ** 2))
+            seen.update(node.activation for node in genome.nodes.values())
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # exp, cube and inv overflow
+        neat.Population(config, seed=8).run(eval_genomes, 4)
+    assert len(seen) >= 12
+
+
 def test_a_population_trace_reaches_a_genomes_node() -> None:
     config = config_of(EVERYTHING)
     genomes = list(neat.Population(config, seed=4).population.items())

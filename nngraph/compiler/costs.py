@@ -49,8 +49,13 @@ The choices that depend on what work costs are each taken here, from the same fi
   numpy calls (an unrolled LSTM: a few per op and time step) runs one sample in one call, even
   with 100,000 connections. The fused numpy pass
   costs ``NUMPY_PASS_NS`` (its ``np.errstate``) and ``NUMPY_CALL_NS`` per numpy call (a reduction
-  or gather nested in a line counts as a call of its own), plus per sample its products
-  (``dense_cost``, ``sparse_cost``) and ``ACTIVATION_NS`` per neuron. The kernel's fixed cost is
+  or gather nested in a line counts as a call of its own, and an activation's function as the
+  calls it makes, ``ACTIVATION_CALLS``: neat-python's clamp and scale their argument, six calls
+  for ``neat_sigmoid``), plus per sample its products (``dense_cost``, ``sparse_cost``) and
+  ``ACTIVATION_NS`` per neuron. The activations' own cost per value is left out of both: the
+  kernel's is no higher than numpy's (measured per value: exp-based ones 4 to 7 ns in the kernel
+  against numpy's exp alone at 5 to 10, neat's sin 3 to 4 against numpy's 14 to 21, log 6 to 8 in
+  both). The kernel's fixed cost is
   far lower and its cost per sample higher (it multiplies one connection at a time, where BLAS
   blocks), so it runs batches up to where the two
   meet (at most ``NATIVE_MAX_BATCH``), above those of the scalar code: the lesson's network up to
@@ -58,7 +63,11 @@ The choices that depend on what work costs are each taken here, from the same fi
   at 1536; the two meet at about 2500 in float32, 1800 in float64), a
   NEAT-style DAG of 6,000 connections and 166 numpy calls up to about 400 in float32 (measured:
   they meet at 512) and 200 in float64 (measured: the kernel ahead to 4096), a 784-512-512-10
-  network never.
+  network never; the plan of a generation of 150 neat-python genomes (7,900 connections, 14 ops
+  of 80 activation runs of neat's functions, about 300 numpy calls) up to ``NATIVE_MAX_BATCH``
+  (measured, wall time: the numpy pass takes 10 to 12x the kernel's time at one sample, 3 to 3.5x
+  at 100, 1.8 to 2.3x at 1000, 1.75 to 2x at 4096 and 16384; the first call, which builds the
+  kernel's arrays instead of compiling the numpy pass, about 3 ms against 4.5 to 5.5 at 100).
 - **level loop** (codegen; ``nngraph.compiler.loop``): a plan of at least ``LEVEL_LOOP_OPS``
   activations to apply (an op's, or each run's of a mixed op), its ops sparse, or dense ones small enough to join their level's sparse product (``joins_level_loop``:
   the kernel over their connections costs no more than their product plus the two numpy calls
@@ -149,6 +158,11 @@ NATIVE_SAMPLE_NS = {np.dtype(np.float32): 0.5, np.dtype(np.float64): 0.55}
 NATIVE_BLOCK_SAMPLE_NS = {np.dtype(np.float32): 0.43, np.dtype(np.float64): 0.43}
 NUMPY_PASS_NS = 1000.0         # np.errstate around the fused numpy pass (the native kernel needs none)
 NATIVE_BLOCK_NS = 0.3          # one connection of a block in the native kernel, one sample
+# The numpy calls an activation's function makes, where more than one (counted from their code):
+# the code calls it once, which is what ``numpy_calls`` counts.
+ACTIVATION_CALLS = {"neat_sigmoid": 6, "neat_tanh": 4, "neat_sin": 4, "neat_gauss": 5, "neat_softplus": 7,
+                    "neat_clamped": 2, "neat_inv": 5, "neat_log": 2, "neat_exp": 3, "neat_hat": 3,
+                    "elu": 5, "selu": 6}
 
 OP_CALLS = 3                   # numpy calls of an op of its own: product, bias, activation
 # By the size of a number (4: float32, 8: float64); BLAS is OpenBLAS, one thread.
@@ -452,7 +466,7 @@ def native_batch_limit(plan: Plan, *, numpy_calls: int, options: CodegenOptions)
         return 0
     connections = sum(op.connections for op in plan.ops)
     blocks = sum(op.connections for op in plan.ops if op.kind == DENSE and not op.padded)
-    numpy_fixed = NUMPY_PASS_NS + NUMPY_CALL_NS * numpy_calls
+    numpy_fixed = NUMPY_PASS_NS + NUMPY_CALL_NS * (numpy_calls + activation_calls(plan))
     numpy_per_sample = sum(dense_cost(op, reads_slice=plan.reads_slice(op)) if op.kind == DENSE else
                            sparse_cost(op) for op in plan.ops)
     numpy_per_sample += ACTIVATION_NS * sum(len(op.targets) for op in plan.ops)
@@ -467,6 +481,21 @@ def native_batch_limit(plan: Plan, *, numpy_calls: int, options: CodegenOptions)
         return NATIVE_MAX_BATCH
     return max(at_least, min(NATIVE_MAX_BATCH,
                              int((numpy_fixed - native_fixed) / (native_per_sample - numpy_per_sample))))
+
+
+def activation_calls(plan: Plan) -> int:
+    """The numpy calls ``plan``'s activation functions make beyond the one call of each that its
+    code makes (``ACTIVATION_CALLS``): each run of an op's activation is one call in the code.
+
+    Examples
+    --------
+    >>> from nngraph.compiler import build_plan
+    >>> from nngraph.demo import lesson_model
+    >>> activation_calls(build_plan(lesson_model().graph))  # relu and softmax: one call each
+    0
+    """
+    return sum(ACTIVATION_CALLS.get(resolve_activation(name).kind, 1) - 1
+               for op in plan.ops for name, _, _ in op.activation_runs())
 
 
 def packed_batch_limit(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> int:

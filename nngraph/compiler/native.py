@@ -12,12 +12,17 @@ run's, for a mixed op) as a code; a dense op without padding also as its weight 
 one sample the kernel adds source by source to all its targets at once (a vectorised loop). No
 source is generated, so nothing from a graph reaches compiled code. Aggregations with a native form:
 sum (weighted-sum ops) and product (aggregate ops: the gates of a recurrent cell); activations:
-linear, relu, leaky_relu, tanh, sigmoid and softmax; a plan with any other gets no native kernel. A
-whole unrolled LSTM is then one call, where the numpy pass makes a few calls per op and time step.
-Each activation is a loop over the op's values in place, which the compiler vectorises; tanh,
-sigmoid and softmax take their exps from one loop of the kernel's own (a polynomial after reducing
-the argument by powers of two, within 2e-16 of exp), since the C library's ``exp`` and ``tanh``, a
-call per value, would take most of the kernel's time.
+linear, relu, leaky_relu, tanh, sigmoid, softmax, elu, selu, exponential, and every one of
+neat-python's (``neat_sigmoid``, ``neat_sin``, ...: ``nngraph.core.neat_activations``), so that a
+generation of genomes runs in one call; a plan with any other gets no native kernel. A whole
+unrolled LSTM is then one call, where the numpy pass makes a few calls per op and time step.
+Each activation is a loop over the op's values in place, which the compiler vectorises; a neat
+activation first clamps its scaled argument there (``CLAMPED_FORMS``: in the plan's precision, as
+the reference rounds it), then applies its outer function. Those from exp (tanh, sigmoid, softmax,
+elu, selu, exponential, neat's gauss and softplus) take their exps from one loop of the kernel's
+own (a polynomial after reducing the argument by powers of two, within 2e-16 of exp), and neat's
+sin from fdlibm's (within 1 ulp), since the C library's ``exp``, ``tanh`` and ``sin``, a call per
+value, would take most of the kernel's time; log (neat's log and softplus) is the C library's.
 
 Without numba, ``NATIVE_AVAILABLE`` is false and codegen never chooses the kernel: the fused numpy
 pass stays the reference of speed and correctness. Which batches the kernel runs is
@@ -36,15 +41,24 @@ from itertools import groupby
 import numpy as np
 
 from nngraph.compiler.rows import sparse_rows
-from nngraph.core.activations import resolve_activation
+from nngraph.core.activations import Activation, resolve_activation
+from nngraph.core.neat_activations import CLAMPED_FORMS
 from nngraph.ir.plan import AGGREGATE, DENSE, SPARSE, WEIGHTED_SUM, AggregateOp, Op, Plan
 
 # numba is imported on the kernel's first run only: it takes about half a second to import, which
 # every command-line call would pay otherwise.
 NATIVE_AVAILABLE = importlib.util.find_spec("numba") is not None
 
-# Activation codes the kernel understands.
-ACTIVATION_CODES = {"linear": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4, "softmax": 5}
+# Activation codes the kernel understands, by the kind of a registry activation or the outer function
+# of a neat activation (``CLAMPED_FORMS``). Codes 3 to 9 come from exp; elu and selu share a code
+# (selu's scale is a parameter).
+ACTIVATION_CODES = {"linear": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4, "softmax": 5,
+                    "elu": 6, "selu": 6, "exponential": 7, "exp(-5 t**2)": 8, "0.2 log(1 + exp(t))": 9,
+                    "sin(t)": 10, "1 / t, 0 at 0": 11, "log(t)": 12, "|t|": 13, "max(0, 1 - |t|)": 14,
+                    "t**2": 15, "t**3": 16}
+# A kernel op's parameters (``NativeArrays.params``): alpha (leaky_relu, elu, selu), scale (selu;
+# 1.0 for elu), then the argument of a neat activation: scale * z clamped to [low, high].
+PARAMETERS = ("alpha", "scale", "argument_scale", "low", "high")
 # Aggregation codes: how a row combines its terms (weighted-sum ops sum; aggregate ops name theirs).
 AGGREGATION_CODES = {"sum": 0, "product": 1}
 
@@ -56,7 +70,7 @@ class NativeArrays:
     ``first[k] + rows[k + 1] - rows[k]``, from CSR rows ``rows[k]`` to ``rows[k + 1]`` of ``indptr``,
     ``indices`` (buffer columns) and ``weights``, combined by ``aggregation`` per row (a code of
     ``AGGREGATION_CODES``), plus ``bias`` per row; ``activation[k]`` is a code of
-    ``ACTIVATION_CODES`` with parameter ``alpha[k]``; ``outputs`` selects the rows of the output
+    ``ACTIVATION_CODES`` with parameters ``params[k]`` (``PARAMETERS``); ``outputs`` selects the rows of the output
     neurons (a slice where their columns are contiguous, as they usually are).
 
     A dense op every entry of which is a connection is also a block: ``block[k]`` is where its
@@ -73,7 +87,7 @@ class NativeArrays:
     first: np.ndarray
     rows: np.ndarray
     activation: np.ndarray
-    alpha: np.ndarray
+    params: np.ndarray
     indptr: np.ndarray
     indices: np.ndarray
     weights: np.ndarray
@@ -89,22 +103,35 @@ class NativeArrays:
     reals: np.ndarray
 
 
-# The kernel gets its arrays packed into one of integers and one of reals (and ``alpha``): numba
+# The kernel gets its arrays packed into one of integers and one of reals (and ``params``): numba
 # unboxes each argument of a call, about 80 ns each, which a one-sample call would feel.
 INTEGER_PARTS = ("first", "rows", "activation", "indptr", "indices", "aggregation", "block",
                  "block_sources", "block_columns")
 REAL_PARTS = ("weights", "bias", "block_weights")
 
 
-# The kernel's exp (for tanh, sigmoid and softmax): math.exp and math.tanh are calls of the C
-# library per value, which the compiler cannot vectorise; this loop it can. Arguments go through
-# a chunk of scratch at a time, a few kilobytes whatever the batch.
+# The kernel's exp (for tanh, sigmoid, softmax, ...) and sin: math.exp, math.tanh and math.sin are
+# calls of the C library per value, which the compiler cannot vectorise; these loops it can. The
+# exp's arguments go through a chunk of scratch at a time, a few kilobytes whatever the batch.
 _EXP_CHUNK = 256
 _EXP_LOW, _EXP_HIGH = -746.0, 710.0  # exp is 0.0 below (half the least subnormal), inf above
 _LOG2_E = 1.4426950408889634
 _LN2_HIGH, _LN2_LOW = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # j * _LN2_HIGH is exact
 (_E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13) = (
     1.0 / math.factorial(power) for power in range(2, 14))
+# x + _SHIFTER - _SHIFTER is x rounded to an integer j (|x| < 2**51), and the low bits of x + _SHIFTER
+# are those of _SHIFTER plus j: no conversion to an integer, which the compiler would not vectorise.
+_SHIFTER = 6755399441055744.0  # 1.5 * 2**52
+_SHIFTER_BITS = int(np.array(_SHIFTER).view(np.int64))
+# sin (fdlibm's): t less the nearest multiple k pi / 2, in three parts (the first two of 33 bits, so
+# that k times them is exact for the |k| <= 39 of neat's |t| <= 60), then sin or cos of the rest,
+# |r| <= pi / 4, by fdlibm's polynomials (within 1 ulp), by k mod 4.
+_TWO_OVER_PI = 6.36619772367581382433e-01
+_PIO2_1, _PIO2_2, _PIO2_2T = 1.57079632673412561417e+00, 6.07710050630396597660e-11, 2.02226624879595063154e-21
+_S1, _S2, _S3, _S4, _S5, _S6 = (-1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04,
+                                2.75573137070700676789e-06, -2.50507602534068634195e-08, 1.58969099521155010221e-10)
+_C1, _C2, _C3, _C4, _C5, _C6 = (4.16666666666666019037e-02, -1.38888888888741095749e-03, 2.48015872894767294178e-05,
+                                -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.13596475577881948265e-11)
 
 
 def has_native_form(plan: Plan) -> bool:
@@ -112,8 +139,21 @@ def has_native_form(plan: Plan) -> bool:
     aggregations have a native form (shared-weight ops have code of their own), whose activation
     has a native form, a softmax over all the op's neurons (not several groups)."""
     return all(_native_aggregations(op) and getattr(op, "groups", 1) == 1
-               and all(resolve_activation(name).kind in ACTIVATION_CODES
+               and all(_outer(resolve_activation(name)) in ACTIVATION_CODES
                        for name, _, _ in op.activation_runs()) for op in plan.ops)
+
+
+def _outer(activation: Activation) -> str:
+    """The function the kernel applies after a neat activation's clamp: its outer function, or the
+    activation's kind (a key of ``ACTIVATION_CODES`` where the kernel has it)."""
+    return CLAMPED_FORMS[activation.kind][0] if activation.kind in CLAMPED_FORMS else activation.kind
+
+
+def _parameters(activation: Activation) -> tuple[float, ...]:
+    """``activation``'s parameters as the kernel reads them (``PARAMETERS``)."""
+    params = dict(activation.params)
+    _, scale, low, high = CLAMPED_FORMS.get(activation.kind, ("", 1.0, -math.inf, math.inf))
+    return params.get("alpha", 0.0), params.get("scale", 1.0), scale, low, high
 
 
 def _native_aggregations(op: Op) -> bool:
@@ -174,7 +214,7 @@ def native_arrays(plan: Plan) -> NativeArrays:
     named = {
         "first": np.array(first, dtype=np.int64),
         "rows": np.cumsum([0] + counts_of, dtype=np.int64),
-        "activation": np.array([ACTIVATION_CODES[a.kind] for a in activations], dtype=np.int64),
+        "activation": np.array([ACTIVATION_CODES[_outer(a)] for a in activations], dtype=np.int64),
         "indptr": np.concatenate(indptr), "indices": np.concatenate(indices + [np.zeros(0, np.int64)]),
         "aggregation": np.concatenate(aggregation + [np.zeros(0, np.int64)]),
         "block": np.array(block, dtype=np.int64), "block_sources": np.array(block_sources, dtype=np.int64),
@@ -193,7 +233,7 @@ def native_arrays(plan: Plan) -> NativeArrays:
     arrays = NativeArrays(
         n_inputs=len(plan.inputs),
         outputs=_rows(np.array([plan.columns[node] for node in plan.outputs], dtype=np.intp)),
-        alpha=np.array([dict(a.params).get("alpha", 0.0) for a in activations], dtype=np.float64),
+        params=np.array([_parameters(a) for a in activations], dtype=np.float64).reshape(-1, len(PARAMETERS)),
         integers=integers, reals=reals, **views)
     for value in vars(arrays).values():
         if isinstance(value, np.ndarray):
@@ -237,7 +277,7 @@ def _rows(columns: np.ndarray) -> slice | np.ndarray:
     return columns
 
 
-def _forward(X, Z, A, integers, reals, alpha):
+def _forward(X, Z, A, integers, reals, params):
     """The kernel: inputs into ``A``, then each op's weighted sums into ``Z`` and values into ``A``
     (the inputs' rows of ``Z`` it leaves as they are), the plan unpacked from ``integers``
     and ``reals`` (``NativeArrays``). Written for numba; plain Python runs it too, slowly."""
@@ -263,6 +303,7 @@ def _forward(X, Z, A, integers, reals, alpha):
     single = scratch[3 * n:3 * n + widest]
     reduced, powers = scratch[3 * n + widest:3 * n + widest + _EXP_CHUNK], scratch[3 * n + widest + _EXP_CHUNK:]
     power_bits = powers.view(np.int64)
+    high_powers, high_bits = powers[_EXP_CHUNK:], power_bits[_EXP_CHUNK:]  # the second power of two
     for k in range(len(first)):
         start = first[k]
         count = rows[k + 1] - rows[k]
@@ -331,16 +372,60 @@ def _forward(X, Z, A, integers, reals, alpha):
             sums = weighted[start * n:(start + count) * n]
             for e in range(len(a_block)):
                 a_block[e] = sums[e]
+        scale, least, most = params[k, 2], params[k, 3], params[k, 4]
+        if scale != 1.0 or least > -math.inf or most < math.inf:  # a neat activation's argument, in place
+            for e in range(len(a_block)):  # in the plan's precision, as the reference rounds it
+                v = a_block[e] * scale
+                a_block[e] = least if v < least else (most if v > most else v)  # NaN stays NaN
         if code == 1:
             for e in range(len(a_block)):
                 z = a_block[e]
                 a_block[e] = 0.0 if z < 0.0 else z  # NaN stays NaN
         elif code == 2:
-            slope = alpha[k]
+            slope = params[k, 0]
             for e in range(len(a_block)):
                 z = a_block[e]
                 a_block[e] = z if z > 0.0 else slope * z
-        elif code != 0:  # tanh, sigmoid, softmax: from exp, a chunk of the block at a time
+        elif code == 10:  # sin, of neat's clamped t (see _TWO_OVER_PI); a NaN stays NaN
+            for e in range(len(a_block)):
+                v = a_block[e]
+                multiple = (v * _TWO_OVER_PI + _SHIFTER) - _SHIFTER
+                first_rest = v - multiple * _PIO2_1  # exact
+                part = multiple * _PIO2_2  # exact
+                r = first_rest - part
+                r = r - (multiple * _PIO2_2T - ((first_rest - r) - part))  # (...) - part: what r rounded off
+                z = r * r
+                sine = r + (z * r) * (_S1 + z * (_S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))))
+                halved = 0.5 * z
+                rest = 1.0 - halved
+                cosine = rest + (((1.0 - rest) - halved) + z * (z * (
+                    _C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6)))))))
+                quadrant = multiple - 4.0 * math.floor(multiple * 0.25)
+                value = cosine if quadrant == 1.0 or quadrant == 3.0 else sine
+                a_block[e] = -value if quadrant >= 2.0 else value
+        elif code == 11:  # 1 / t, and 0 where t is 0
+            for e in range(len(a_block)):
+                v = a_block[e]
+                a_block[e] = 0.0 if v == 0.0 else 1.0 / v
+        elif code == 12:  # log(t): t is at least 1e-7, or NaN
+            for e in range(len(a_block)):
+                a_block[e] = math.log(a_block[e])
+        elif code == 13:
+            for e in range(len(a_block)):
+                a_block[e] = abs(a_block[e])
+        elif code == 14:  # max(0, 1 - |t|): NaN stays NaN
+            for e in range(len(a_block)):
+                v = 1.0 - abs(a_block[e])
+                a_block[e] = 0.0 if v < 0.0 else v
+        elif code == 15:
+            for e in range(len(a_block)):
+                v = a_block[e]
+                a_block[e] = v * v
+        elif code == 16:
+            for e in range(len(a_block)):
+                v = a_block[e]
+                a_block[e] = (v * v) * v
+        elif code != 0:  # from exp (codes 3 to 9), a chunk of the block at a time
             if code == 5:  # softmax over the op's neurons, per sample: z - the largest z, then exp
                 top[:] = A[start]
                 for t in range(1, count):
@@ -353,43 +438,72 @@ def _forward(X, Z, A, integers, reals, alpha):
                     a_row = A[start + t]
                     for s in range(n):  # in the plan's precision: the difference of two of its numbers
                         a_row[s] = a_row[s] - top[s]
-            scale = 2.0 if code == 3 else 1.0
             done = 0
             while done < len(a_block):
                 size = min(_EXP_CHUNK, len(a_block) - done)
-                for i in range(size):  # the arguments: z - top (softmax), -|z| (sigmoid), -2|z| (tanh)
-                    z = a_block[done + i]
-                    reduced[i] = z if code == 5 else -abs(z) * scale
+                chunk = a_block[done:done + size]  # indexed from 0: no wraparound test per index
+                # The arguments: -2|z| (tanh), -|z| (sigmoid), min(z, 0) (elu, selu), -5 t**2
+                # (gauss), z itself (softmax, where z is the sum - the top; exponential; softplus).
+                if code == 3 or code == 4:
+                    twice = 2.0 if code == 3 else 1.0
+                    for i in range(size):
+                        reduced[i] = -abs(chunk[i]) * twice
+                elif code == 6:
+                    for i in range(size):
+                        z = chunk[i]
+                        reduced[i] = 0.0 if z > 0.0 else z  # NaN stays NaN
+                elif code == 8:
+                    for i in range(size):
+                        v = chunk[i]
+                        reduced[i] = (v * v) * -5.0  # as the reference rounds it
+                else:
+                    for i in range(size):
+                        reduced[i] = chunk[i]
                 # exp(u) = 2**j * (1 + expm1(r)), u = j ln 2 + r, |r| <= ln(2) / 2, expm1(r) by its
                 # Taylor series (to r**13 / 13!: within 2e-16); u clipped to where 2**j is zero or
                 # infinite, 2**j as two powers of two whose bits are written as integers (each a
-                # normal number, so that 2**j may be subnormal); a NaN stays NaN.
+                # normal number, so that 2**j may be subnormal), j read from the bits of
+                # u / ln 2 + _SHIFTER; a NaN stays NaN.
                 for i in range(size):
                     u = reduced[i]
-                    clipped = u if u > _EXP_LOW else _EXP_LOW  # NaN too: int(NaN) is undefined
+                    clipped = u if u > _EXP_LOW else _EXP_LOW  # NaN too: its j would be undefined
                     clipped = clipped if clipped < _EXP_HIGH else _EXP_HIGH
-                    j = math.floor(clipped * _LOG2_E + 0.5)
+                    shifted = clipped * _LOG2_E + _SHIFTER
+                    j = shifted - _SHIFTER
                     r = (clipped - j * _LN2_HIGH) - j * _LN2_LOW
                     expm1 = r * (1.0 + r * (_E2 + r * (_E3 + r * (_E4 + r * (_E5 + r * (_E6 + r * (
                         _E7 + r * (_E8 + r * (_E9 + r * (_E10 + r * (_E11 + r * (_E12 + r * _E13))))))))))))
                     reduced[i] = expm1 if u == u else u
-                    power = int(j)
+                    powers[i] = shifted
+                for i in range(size):
+                    power = power_bits[i] - _SHIFTER_BITS
                     half = power >> 1
                     power_bits[i] = (half + 1023) << 52
-                    power_bits[_EXP_CHUNK + i] = (power - half + 1023) << 52
-                if code == 5:
+                    high_bits[i] = (power - half + 1023) << 52
+                if code == 4:  # 1 / (1 + exp(-z)), or exp(z) / (1 + exp(z)) for z < 0
                     for i in range(size):
-                        a_block[done + i] = ((1.0 + reduced[i]) * powers[i]) * powers[_EXP_CHUNK + i]
-                elif code == 4:  # 1 / (1 + exp(-z)), or exp(z) / (1 + exp(z)) for z < 0
+                        exp = ((1.0 + reduced[i]) * powers[i]) * high_powers[i]
+                        chunk[i] = (1.0 if chunk[i] >= 0.0 else exp) / (1.0 + exp)
+                elif code == 3:  # tanh |z| = -expm1(-2|z|) / (2 + expm1(-2|z|)), exact near 0 too
                     for i in range(size):
-                        exp = ((1.0 + reduced[i]) * powers[i]) * powers[_EXP_CHUNK + i]
-                        a_block[done + i] = (1.0 if a_block[done + i] >= 0.0 else exp) / (1.0 + exp)
-                else:  # tanh |z| = -expm1(-2|z|) / (2 + expm1(-2|z|)), exact near 0 too
-                    for i in range(size):
-                        two_to_j = powers[i] * powers[_EXP_CHUNK + i]
+                        two_to_j = powers[i] * high_powers[i]
                         expm1 = two_to_j * reduced[i] + (two_to_j - 1.0)
                         value = -expm1 / (2.0 + expm1)
-                        a_block[done + i] = value if a_block[done + i] >= 0.0 else -value  # NaN: NaN
+                        chunk[i] = value if chunk[i] >= 0.0 else -value  # NaN: NaN
+                elif code == 6:  # scale * (z if z > 0, else alpha * expm1(z)): elu, selu
+                    slope, factor = params[k, 0], params[k, 1]
+                    for i in range(size):
+                        two_to_j = powers[i] * high_powers[i]
+                        expm1 = two_to_j * reduced[i] + (two_to_j - 1.0)
+                        z = chunk[i]
+                        chunk[i] = factor * (z if z > 0.0 else slope * expm1)
+                elif code == 9:  # 0.2 log(1 + exp(t)): the C library's log, a call per value
+                    for i in range(size):
+                        exp = ((1.0 + reduced[i]) * powers[i]) * high_powers[i]
+                        chunk[i] = math.log(1.0 + exp) * 0.2
+                else:  # exp itself: softmax, exponential, gauss
+                    for i in range(size):
+                        chunk[i] = ((1.0 + reduced[i]) * powers[i]) * high_powers[i]
                 done += size
             if code == 5:  # the exps over their sum per sample (in float64)
                 norm[:] = 0.0
@@ -447,4 +561,4 @@ def run_native(arrays: NativeArrays, X: np.ndarray, Z: np.ndarray, A: np.ndarray
     >>> A[-4:].sum(axis=0)  # softmax outputs
     array([1., 1.])
     """
-    _kernel()(X, Z, A, arrays.integers, arrays.reals, arrays.alpha)
+    _kernel()(X, Z, A, arrays.integers, arrays.reals, arrays.params)

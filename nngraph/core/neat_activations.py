@@ -13,6 +13,7 @@ into a number), as every other activation does; on numbers the results are neat-
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -121,6 +122,29 @@ REGISTERED: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     function.__name__: function for function in (
         neat_sigmoid, neat_tanh, neat_sin, neat_gauss, neat_softplus, neat_clamped, neat_inv,
         neat_log, neat_exp, neat_abs, neat_hat, neat_square, neat_cube)
+}
+
+# The same formulas as the native kernel (``nngraph.compiler.native``) computes them: each function is
+# an outer function of its argument ``t``, ``scale * z`` clamped to ``[low, high]`` (NaN stays NaN):
+# name -> (outer, scale, low, high). The outer function is the registry activation of that kind
+# (``sigmoid``, ``tanh``, ``exponential``, ``linear``) where one computes it (so neat_sigmoid's
+# argument is ``5 z``, and ``1 / (1 + exp(-t))`` its value: the bound is symmetric, so ``t`` is
+# exactly the negation of the one its function above clamps), else neat-python's own, by its
+# formula. tests/test_native.py checks each against the function.
+CLAMPED_FORMS: dict[str, tuple[str, float, float, float]] = {
+    "neat_sigmoid": ("sigmoid", 5.0, -60.0, 60.0),
+    "neat_tanh": ("tanh", 2.5, -60.0, 60.0),
+    "neat_sin": ("sin(t)", 5.0, -60.0, 60.0),
+    "neat_gauss": ("exp(-5 t**2)", 1.0, -3.4, 3.4),
+    "neat_softplus": ("0.2 log(1 + exp(t))", 5.0, -60.0, 60.0),
+    "neat_clamped": ("linear", 1.0, -1.0, 1.0),
+    "neat_inv": ("1 / t, 0 at 0", 1.0, -math.inf, math.inf),
+    "neat_log": ("log(t)", 1.0, 1e-7, math.inf),
+    "neat_exp": ("exponential", 1.0, -60.0, 60.0),
+    "neat_abs": ("|t|", 1.0, -math.inf, math.inf),
+    "neat_hat": ("max(0, 1 - |t|)", 1.0, -math.inf, math.inf),
+    "neat_square": ("t**2", 1.0, -math.inf, math.inf),
+    "neat_cube": ("t**3", 1.0, -math.inf, math.inf),
 }
 
 # neat-python's name -> the nngraph activation that computes it.
