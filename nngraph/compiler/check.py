@@ -39,7 +39,7 @@ from nngraph.core.activations import resolve_activation
 from nngraph.core.aggregations import known_aggregations
 from nngraph.errors import CompileError, UnknownActivationError
 from nngraph.ir.plan import (AGGREGATE, DENSE, KINDS, MIXED, OPERATIONS, SHARED, SPARSE, AggregateOp,
-                             FusedOp, Op, Plan, SharedOp)
+                             CSRArrays, FusedOp, Op, Plan, SharedOp)
 
 
 def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
@@ -256,8 +256,8 @@ def _check_arrays(plan: Plan, op: Op, where: str) -> None:
     if isinstance(op, SharedOp):
         _check_shared(plan, op, where)
         return
-    weights, bias = op.weights, op.bias
-    expected = SPARSE if sparse.issparse(weights) else DENSE
+    weights, bias = op.stored_weights, op.bias  # a sparse op's CSR arrays, not made into a csr_array
+    expected = SPARSE if sparse.issparse(weights) or isinstance(weights, CSRArrays) else DENSE
     if op.kind != expected:
         raise _fail(where, op, f"is marked {op.kind!r} but stores {type(weights).__name__} weights")
     if weights.shape != op.shape:
@@ -269,9 +269,9 @@ def _check_arrays(plan: Plan, op: Op, where: str) -> None:
         if array.dtype != plan.dtype:
             raise _fail(where, op, f"{name} are {array.dtype}, the plan computes in {plan.dtype}")
     _check_connected(op, where)
-    # A canonical CSR matrix (as ``fused_op`` stores) holds one value per place: they are counted as they are.
+    # Canonical CSR arrays (as ``fused_op`` stores) hold one value per place: they are counted as they are.
     nonzeros = int(np.count_nonzero(weights) if op.kind == DENSE else np.count_nonzero(weights.data)
-                   if weights.has_canonical_format else weights.count_nonzero())
+                   if isinstance(weights, CSRArrays) or weights.has_canonical_format else weights.count_nonzero())
     size = op.shape[0] * op.shape[1]
     density = nonzeros / size if size else 1.0
     if nonzeros != op.nonzeros or abs(density - op.density) > 1e-12 * abs(op.density):

@@ -37,14 +37,13 @@ from collections.abc import Sequence
 from types import MappingProxyType
 
 import numpy as np
-from scipy import sparse
 
 from nngraph.compiler.arrays import NetworkArrays, array_levels, distinct, ranges
 from nngraph.compiler.costs import cheaper_kind_of
 from nngraph.core.activations import resolve_activation
 from nngraph.core.network import DEFAULT_AGGREGATION, HIDDEN, INPUT, OUTPUT
 from nngraph.core.structure import Column
-from nngraph.ir.plan import SPARSE, AggregateOp, Op, Plan, Reduction, aggregate_op, fused_op
+from nngraph.ir.plan import SPARSE, AggregateOp, CSRArrays, Op, Plan, Reduction, aggregate_op, fused_op
 
 
 def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray | None = None,
@@ -241,7 +240,9 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
             kind = cheaper_kind_of(*shape, connections=last - first, reads_slice=reads_slice)
         connected = None
         if kind == SPARSE:
-            matrix = sparse.csr_array((sorted_weights[first:last], local_column[first:last], indptr), shape=shape)
+            # The op's CSR arrays as built here, canonical (rows by source, each row's entries by
+            # target column): scipy's csr_array is made of them when ``op.weights`` is first read.
+            matrix = CSRArrays(sorted_weights[first:last], local_column[first:last], indptr, shape)
         else:  # written dense at once, its connections marked (a weight of 0.0 stays a connection)
             matrix = np.zeros(shape, dtype=sorted_weights.dtype)
             places = (np.repeat(np.arange(shape[0]), np.diff(indptr)), local_column[first:last])
