@@ -260,10 +260,13 @@ def _activation_runs(network: NetworkArrays, order: np.ndarray,
                      op_starts: np.ndarray) -> list[list[tuple[str, int]]]:
     """Each op's runs of targets of one activation, ``(name, count)`` in target order."""
     codes = network.activation[order]
-    cuts = np.union1d(np.flatnonzero(codes[1:] != codes[:-1]) + 1, op_starts)  # runs' starts, and the end
-    names = [network.activations[code] for code in codes[cuts[:-1]].tolist()]
+    new_run = np.zeros(len(codes) + 1, dtype=bool)  # where a run starts (an op or an activation), and the end
+    new_run[op_starts] = True
+    new_run[1:-1] |= codes[1:] != codes[:-1]
+    cuts = np.flatnonzero(new_run)
+    names = list(map(network.activations.__getitem__, codes[cuts[:-1]].tolist()))
     counts = np.diff(cuts).tolist()
-    firsts = np.searchsorted(cuts, op_starts).tolist()
+    firsts = (np.cumsum(new_run)[op_starts] - 1).tolist()  # each op's first run
     return [list(zip(names[low:high], counts[low:high])) for low, high in zip(firsts[:-1], firsts[1:])]
 
 
