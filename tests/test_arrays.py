@@ -14,6 +14,7 @@ from strategies import assert_equivalent, networks, networks_and_batches
 
 import nngraph
 from nngraph.compiler import build_plan, check_plan, costs
+from nngraph.compiler import arrays
 from nngraph.compiler.arrays import array_levels, graph_arrays, grouped, reaching
 from nngraph.compiler.lower_arrays import lower_arrays
 from nngraph.compiler.passes import choose_kinds, run_passes
@@ -122,6 +123,28 @@ def test_a_fully_connected_layer_is_one_dense_op_and_a_pruned_one_sparse() -> No
     G.remove_edge("dense/0", "dense_1/0")
     kinds = [op.kind for op in lower_arrays(graph_arrays(G), dtype=np.dtype("float64")).ops]
     assert kinds == ["dense", "sparse", "dense"]
+
+
+@SETTINGS
+@given(networks(), st.data())
+def test_levels_in_python_and_in_numpy_agree(G: nx.DiGraph, data: st.DataObject) -> None:
+    """Small networks take ``array_levels``' rounds in Python, large ones in numpy: the same levels,
+    whatever the units and cycles (a few connections of the network turned around make some)."""
+    network = graph_arrays(G)
+    sources, targets = network.sources.copy(), network.targets.copy()
+    if len(sources):
+        turned = data.draw(st.lists(st.integers(0, len(sources) - 1), max_size=3))
+        sources[turned], targets[turned] = network.targets[turned], network.sources[turned]
+    unit = np.arange(network.n_neurons)
+    members = data.draw(st.lists(st.integers(network.n_inputs, network.n_neurons - 1), max_size=4, unique=True))
+    if members:
+        unit[members] = members[0]  # one unit, its first member standing for it
+    for units in (None, unit):
+        python_levels = array_levels(network.n_neurons, network.n_inputs, sources, targets, unit=units)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(arrays, "PYTHON_LEVELS_LIMIT", -1)  # numpy's rounds, whatever the size
+            numpy_levels = array_levels(network.n_neurons, network.n_inputs, sources, targets, unit=units)
+        assert python_levels.dtype == numpy_levels.dtype and python_levels.tolist() == numpy_levels.tolist()
 
 
 def test_neurons_that_feed_each_other_have_no_level() -> None:

@@ -71,6 +71,7 @@ reference pass.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -164,13 +165,18 @@ class _Activated:
         >>> op.activation, op.activation_runs()
         ('mixed', [('relu', 0, 2), ('tanh', 2, 3)])
         """
+        return list(self._runs)
+
+    @functools.cached_property
+    def _runs(self) -> tuple[tuple[str, int, int], ...]:
+        """``activation_runs``, worked out once: codegen and the cost model ask each op many times."""
         if self.activations is None:
-            return [(self.activation, 0, len(self.targets))]
+            return ((self.activation, 0, len(self.targets)),)
         runs, start = [], 0
         for name, count in self.activations:
             runs.append((name, start, start + count))
             start += count
-        return runs
+        return tuple(runs)
 
     def activation_counts(self) -> tuple[tuple[str, int], ...]:
         """Each run of targets of one activation as ``(canonical name, count)``: ``activations``, or
@@ -271,9 +277,9 @@ class FusedOp(_Activated):
         """The weights as a dense array, whatever the kind (a copy for sparse ops)."""
         return self.weights.toarray() if self.kind == SPARSE else self.weights
 
-    @property
+    @functools.cached_property
     def connections(self) -> int:
-        """How many connections the op computes (``nonzeros`` plus any of weight 0.0)."""
+        """How many connections the op computes (``nonzeros`` plus any of weight 0.0); counted once."""
         if self.kind == SPARSE:
             return int(self.stored_weights.indptr[-1])
         return self.shape[0] * self.shape[1] if self.connected is None else int(self.connected.sum())
