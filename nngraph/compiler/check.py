@@ -289,8 +289,10 @@ def _arrays_hold(plan: Plan, where: str) -> bool:
     stored = [op.stored_weights for op in fused]
     # Each distinct (kind, type of weights) once; canonical CSR arrays hold one value per place.
     for (kind, _), weights in {(op.kind, type(weights)): weights for op, weights in zip(fused, stored)}.items():
-        if kind != _stored_kind(weights) or kind == SPARSE and not _canonical(weights):
+        if kind != _stored_kind(weights):
             return False
+    if not all(_canonical(weights) for op, weights in zip(fused, stored) if op.kind == SPARSE):
+        return False
     if ([weights.shape for weights in stored] != [(len(op.sources), len(op.targets)) for op in fused]
             or [op.bias.shape for op in fused] != [(len(op.targets),) for op in fused]
             or ({weights.dtype for weights in stored} | {op.bias.dtype for op in fused}) - {plan.dtype}):
