@@ -282,9 +282,10 @@ def _check_sources(plan: Plan, op: Op, level_of: np.ndarray, where: str) -> None
 
 def _arrays_hold(plan: Plan, where: str) -> bool:
     """Whether every op passes ``_check_arrays``, tested for the whole plan at once where ops are
-    weighted sums (their kinds, shapes, dtypes and counts of nonzeros: a few numpy calls, where op by
-    op they cost more than the rest of the check of a small op); the masks of padded ops and the
-    arrays of other ops are checked each. False sends ``check_plan`` op by op, to name the fault."""
+    weighted sums (their kinds, shapes, dtypes, nonzeros and density, as lists and sets compared at
+    once: op by op, these checks cost more than the rest of the check of a small op); the masks of
+    padded ops and the arrays of other ops are checked each. False sends ``check_plan`` op by op,
+    to name the fault."""
     fused = [op for op in plan.ops if type(op) is FusedOp]
     stored = [op.stored_weights for op in fused]
     # Each distinct (kind, type of weights) once; canonical CSR arrays hold one value per place.
@@ -297,13 +298,13 @@ def _arrays_hold(plan: Plan, where: str) -> bool:
             or [op.bias.shape for op in fused] != [(len(op.targets),) for op in fused]
             or ({weights.dtype for weights in stored} | {op.bias.dtype for op in fused}) - {plan.dtype}):
         return False
-    if fused:  # nonzeros and density, as the arrays count them
-        nonzeros = np.array([np.count_nonzero(weights.data if op.kind == SPARSE else weights)
-                             for op, weights in zip(fused, stored)], dtype=float)
-        said = np.array([(op.nonzeros, op.density, len(op.sources) * len(op.targets)) for op in fused], dtype=float)
-        density = np.divide(nonzeros, said[:, 2], out=np.ones(len(fused)), where=said[:, 2] > 0)
-        if np.any(nonzeros != said[:, 0]) or np.any(np.abs(density - said[:, 1]) > 1e-12 * np.abs(said[:, 1])):
-            return False
+    # Nonzeros and density as the arrays count them (canonical CSR arrays: one value per place).
+    nonzeros = [int(np.count_nonzero(weights.data if op.kind == SPARSE else weights))
+                for op, weights in zip(fused, stored)]
+    if nonzeros != [op.nonzeros for op in fused] or any(
+            abs((count / size if size else 1.0) - op.density) > 1e-12 * abs(op.density)
+            for op, count, size in zip(fused, nonzeros, (len(op.sources) * len(op.targets) for op in fused))):
+        return False
     try:
         for op in plan.ops:
             if type(op) is not FusedOp:
