@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import pickle
+
 import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy import sparse
 from strategies import assert_equivalent, networks, networks_and_batches
 
 import nngraph
 from nngraph.compiler import build_plan, check_plan, costs
+from nngraph.compiler import arrays
 from nngraph.compiler.arrays import array_levels, graph_arrays, grouped, reaching
 from nngraph.compiler.lower_arrays import lower_arrays
 from nngraph.compiler.passes import choose_kinds, run_passes
 from nngraph.compiler.schedule import schedule
+from nngraph.compiler.store import store_once
 from nngraph.execute.compiled import compile_plan
 from nngraph.errors import ArgumentError, CycleError
-from nngraph.ir.plan import AggregateOp
+from nngraph.ir.plan import AggregateOp, CSRArrays
 from nngraph.layers import Dense
 from nngraph.models import Sequential
 
@@ -118,6 +123,28 @@ def test_a_fully_connected_layer_is_one_dense_op_and_a_pruned_one_sparse() -> No
     G.remove_edge("dense/0", "dense_1/0")
     kinds = [op.kind for op in lower_arrays(graph_arrays(G), dtype=np.dtype("float64")).ops]
     assert kinds == ["dense", "sparse", "dense"]
+
+
+@SETTINGS
+@given(networks(), st.data())
+def test_levels_in_python_and_in_numpy_agree(G: nx.DiGraph, data: st.DataObject) -> None:
+    """Small networks take ``array_levels``' rounds in Python, large ones in numpy: the same levels,
+    whatever the units and cycles (a few connections of the network turned around make some)."""
+    network = graph_arrays(G)
+    sources, targets = network.sources.copy(), network.targets.copy()
+    if len(sources):
+        turned = data.draw(st.lists(st.integers(0, len(sources) - 1), max_size=3))
+        sources[turned], targets[turned] = network.targets[turned], network.sources[turned]
+    unit = np.arange(network.n_neurons)
+    members = data.draw(st.lists(st.integers(network.n_inputs, network.n_neurons - 1), max_size=4, unique=True))
+    if members:
+        unit[members] = members[0]  # one unit, its first member standing for it
+    for units in (None, unit):
+        python_levels = array_levels(network.n_neurons, network.n_inputs, sources, targets, unit=units)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(arrays, "PYTHON_LEVELS_LIMIT", -1)  # numpy's rounds, whatever the size
+            numpy_levels = array_levels(network.n_neurons, network.n_inputs, sources, targets, unit=units)
+        assert python_levels.dtype == numpy_levels.dtype and python_levels.tolist() == numpy_levels.tolist()
 
 
 def test_neurons_that_feed_each_other_have_no_level() -> None:
@@ -237,3 +264,44 @@ def test_a_cycle_found_by_the_array_levels_is_named() -> None:
         build_plan(G, lowering="arrays")
     with pytest.raises(ArgumentError, match="lowering must be 'graph', 'arrays' or None"):
         build_plan(_sparse_dag(20), lowering="numpy")
+
+
+@SETTINGS
+@given(networks_and_batches())
+def test_sparse_ops_hold_their_csr_arrays_until_their_weights_are_read(case: tuple[nx.DiGraph, np.ndarray]) -> None:
+    """Lowering from arrays makes no scipy matrix: a sparse op holds the CSR arrays it was cut from
+    (``CSRArrays``), checked and stored as they are, and ``op.weights`` is the canonical
+    ``csr_array`` of them, made on first read, read-only and kept; pickling keeps either form."""
+    G, x = case
+    plan = lower_arrays(graph_arrays(G), dtype=np.dtype(np.float64))
+    check_plan(plan)
+    plan = store_once(plan)
+    sparse_ops = [op for op in plan.ops if op.kind == "sparse"]
+    assert all(isinstance(op.stored_weights, CSRArrays) for op in sparse_ops)
+    for op in pickle.loads(pickle.dumps(plan)).ops:
+        if op.kind == "sparse":
+            assert isinstance(op.stored_weights, CSRArrays) and not op.stored_weights.data.flags.writeable
+    assert_equivalent(compile_plan(plan), G, x)
+    for op in sparse_ops:
+        arrays = op.stored_weights
+        weights = op.weights
+        assert isinstance(weights, sparse.csr_array) and weights.has_canonical_format
+        assert op.weights is weights is op.stored_weights and weights.shape == op.shape
+        assert not any(part.flags.writeable for part in (weights.data, weights.indices, weights.indptr))
+        for part in ("data", "indices", "indptr"):
+            np.testing.assert_array_equal(getattr(weights, part), getattr(arrays, part), strict=True)
+        assert (weights.nnz, int(np.count_nonzero(weights.data))) == (op.connections, op.nonzeros)
+        np.testing.assert_array_equal(weights.toarray(), op.connection_matrix().toarray())
+        loaded = pickle.loads(pickle.dumps(op))
+        assert isinstance(loaded.stored_weights, sparse.csr_array) and not loaded.weights.data.flags.writeable
+
+
+def test_compiling_a_sparse_genome_and_a_first_call_make_no_scipy_matrix() -> None:
+    """Build, passes, checks, codegen and the small batch's first call read a sparse op's CSR
+    arrays as lowering cut them (the level loop and native kernel read them through ``sparse_rows``)."""
+    G = _sparse_dag(400)
+    plan = nngraph.compile_network(G)
+    x = np.random.default_rng(0).normal(size=(1, 8))
+    np.testing.assert_allclose(plan(x), nngraph.run_reference(G, x).outputs, rtol=1e-12, atol=1e-12)
+    held = [op.stored_weights for op in plan.ops if op.kind == "sparse"]
+    assert held and all(isinstance(weights, CSRArrays) for weights in held)

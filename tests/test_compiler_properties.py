@@ -11,7 +11,7 @@ from strategies import assert_equivalent, networks, networks_and_batches
 import nngraph
 from nngraph import CodegenOptions, compile_network
 from nngraph.compiler import DEFAULT_PASSES, LOWERINGS, PASSES, build_plan, check_plan
-from nngraph.compiler.check import _headers_hold, _sources_hold
+from nngraph.compiler.check import _arrays_hold, _headers_hold, _sources_hold, _targets_hold
 from nngraph.compiler.passes import choose_kinds
 from nngraph.execute.compiled import compile_plan
 
@@ -82,7 +82,9 @@ def test_every_computed_neuron_is_in_exactly_one_op(G: nx.DiGraph) -> None:
     assert len(set(targets)) == len(targets)
     assert sorted(plan.columns.values()) == list(range(G.number_of_nodes()))
     assert _sources_hold(plan.plan)  # check_plan tests every op's sources at once, not op by op
-    assert _headers_hold(plan.plan)  # and every op's header
+    assert _headers_hold(plan.plan)  # and every op's header, targets and arrays
+    assert _targets_hold(plan.plan, [node for op in plan.ops for node in op.targets])
+    assert _arrays_hold(plan.plan, "")
 
 
 @settings(max_examples=40, deadline=None)

@@ -19,6 +19,7 @@ from strategies import assert_equivalent
 import nngraph
 from nngraph import CodegenOptions, CompileError, compile_network
 from nngraph.compiler import build_plan, check_plan
+from nngraph.compiler.check import _arrays_hold
 from nngraph.compiler.passes import choose_kinds
 from nngraph.execute.compiled import compile_plan, run_plan
 from nngraph.ir.plan import fused_op
@@ -152,7 +153,9 @@ def test_check_plan_holds_padding_to_its_contract() -> None:
         (dataclasses.replace(choose_kinds(plan, kind="sparse").ops[0],
                              connected=op.connected), "is sparse but has a connected mask"),
     ]
+    assert _arrays_hold(plan, "")
     for broken, message in cases:
+        assert not _arrays_hold(with_op(broken), "")  # the whole plan's test finds it, op by op names it
         with pytest.raises(CompileError, match=message):
             check_plan(with_op(broken))
 

@@ -16,7 +16,7 @@ from strategies import assert_equivalent
 import nngraph
 from nngraph import CodegenOptions, CompileError, FusedOp, NeuronNotFoundError, VerificationError
 from nngraph.compiler import build_plan
-from nngraph.compiler.check import _headers_hold, _sources_hold
+from nngraph.compiler.check import _arrays_hold, _headers_hold, _sources_hold, _targets_hold
 from nngraph.compiler.costs import NATIVE_MAX_BATCH
 from nngraph.execute import verify
 from nngraph.execute.compiled import _choose_runner, compile_plan, run_plan
@@ -423,10 +423,14 @@ def test_check_plan_names_the_op_and_neurons(plan: nngraph.CompiledPlan) -> None
         (broken(plan, 1, bias=np.zeros(6, dtype=np.float32)), 1, "bias are float32", ()),
     ]
     assert _sources_hold(plan.plan)  # the whole plan's sources in one test; op by op only on a fault
-    assert _headers_hold(plan.plan)  # and its headers
+    assert _headers_hold(plan.plan)  # and its headers, targets and arrays
+    assert _targets_hold(plan.plan, [node for op in plan.ops for node in op.targets])
+    assert _arrays_hold(plan.plan, "")
     for bad, index, message, nodes in cases:
         assert _sources_hold(bad) == ("reads" not in message and "sources" not in message and "level" not in message)
         assert _headers_hold(bad) == ("canonical" not in message)
+        assert _targets_hold(bad, [node for op in bad.ops for node in op.targets]) == ("computes" not in message)
+        assert _arrays_hold(bad, "") == ("weights have" not in message and "bias are" not in message)
         with pytest.raises(CompileError, match=message) as error:
             nngraph.check_plan(bad, stage="a test")
         assert str(error.value).startswith(f"after a test: op {index}: ")

@@ -39,7 +39,7 @@ from nngraph.core.activations import resolve_activation
 from nngraph.core.aggregations import known_aggregations
 from nngraph.errors import CompileError, UnknownActivationError
 from nngraph.ir.plan import (AGGREGATE, DENSE, KINDS, MIXED, OPERATIONS, SHARED, SPARSE, AggregateOp,
-                             FusedOp, Op, Plan, SharedOp)
+                             CSRArrays, FusedOp, Op, Plan, SharedOp)
 
 
 def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
@@ -55,23 +55,15 @@ def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
     """
     where = f"after {stage}: "
     _check_inputs(plan, where)
-    computed_by: dict[Hashable, int] = {}
     input_set = set(plan.inputs)
-    # The level of each column computed so far (-1: not yet); an op's targets hold the next columns.
-    level_of = np.full(len(plan.columns), -1, dtype=np.int64)
-    level_of[: len(plan.inputs)] = 0
-    next_column = len(plan.inputs)
-    sources_hold = _sources_hold(plan)  # one test of every op's sources; op by op only to name a fault
-    headers_hold = _headers_hold(plan)  # and of every op's header
-    for position, op in enumerate(plan.ops):
-        if not headers_hold:
-            _check_header(op, position, where)
-        _check_targets(plan, op, computed_by, input_set, next_column, where)
-        if not sources_hold:
-            _check_sources(plan, op, level_of, where)
-        _check_arrays(plan, op, where)
-        level_of[next_column:next_column + len(op.targets)] = op.level
-        next_column += len(op.targets)
+    targets = list(chain.from_iterable(op.targets for op in plan.ops))
+    # Each check for the whole plan at once; op by op only where one finds a fault, to name it.
+    holds = _headers_hold(plan), _targets_hold(plan, targets), _sources_hold(plan), _arrays_hold(plan, where)
+    if all(holds):
+        computed_by = dict.fromkeys(targets)
+        next_column = len(plan.inputs) + len(targets)
+    else:
+        computed_by, next_column = _check_op_by_op(plan, holds, input_set, where)
     if len(plan.columns) != next_column:
         extra = [node for node in plan.columns if node not in computed_by and node not in input_set]
         raise CompileError(f"{where}the column map holds {len(plan.columns)} neurons, but the inputs and "
@@ -79,11 +71,40 @@ def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
     _check_coverage(plan, computed_by, input_set, where)
 
 
+def _check_op_by_op(plan: Plan, holds: tuple[bool, bool, bool, bool], input_set: set[Hashable],
+                    where: str) -> tuple[dict[Hashable, int], int]:
+    """The checks of each op in turn, but those ``holds`` says passed for the whole plan (header,
+    targets, sources, arrays): the first fault raises. Returns the op computing each target, and
+    the next column after the ops' targets."""
+    headers_hold, targets_hold, sources_hold, arrays_hold = holds
+    computed_by: dict[Hashable, int] = {}
+    # The level of each column computed so far (-1: not yet); an op's targets hold the next columns.
+    level_of = np.full(len(plan.columns), -1, dtype=np.int64)
+    level_of[: len(plan.inputs)] = 0
+    next_column = len(plan.inputs)
+    for position, op in enumerate(plan.ops):
+        if not headers_hold:
+            _check_header(op, position, where)
+        if targets_hold:
+            computed_by.update(dict.fromkeys(op.targets, op.index))
+        else:
+            _check_targets(plan, op, computed_by, input_set, next_column, where)
+        if not sources_hold:
+            _check_sources(plan, op, level_of, where)
+        if not arrays_hold:
+            _check_arrays(plan, op, where)
+        level_of[next_column:next_column + len(op.targets)] = op.level
+        next_column += len(op.targets)
+    return computed_by, next_column
+
+
 def _fail(where: str, op: Op, message: str, nodes: tuple = ()) -> CompileError:
     return CompileError(f"{where}op {op.index}: {message}", op=op.index, nodes=nodes)
 
 
 def _check_inputs(plan: Plan, where: str) -> None:
+    if list(map(plan.columns.get, plan.inputs)) == list(range(len(plan.inputs))):
+        return
     for index, node in enumerate(plan.inputs):
         if plan.columns.get(node) != index:
             raise CompileError(f"{where}input {node!r} should hold column {index}, "
@@ -137,7 +158,8 @@ def _headers_hold(plan: Plan) -> bool:
     for op_type, operation, kind in {(type(op), op.operation, op.kind) for op in ops}:
         if operation not in OPERATIONS or kind not in _KINDS_OF.get(op_type, KINDS):
             return False
-    if not all(type(groups) is int and groups == 1 for groups in (getattr(op, "groups", 1) for op in ops)):
+    groups = [getattr(op, "groups", 1) for op in ops]
+    if set(map(type, groups)) - {int} or set(groups) - {1}:
         return False  # some op normalises over groups, or says so oddly: op by op
     mixed = [op for op in ops if op.activations is not None]
     names = {op.activation for op in ops if op.activations is None}
@@ -174,6 +196,15 @@ def _check_runs(op: FusedOp, runs: list[tuple[str, int, int]], where: str) -> No
         if resolve_activation(name).group_wise:
             raise _fail(where, op, f"a run of group-wise activation {name!r} in a mixed op; a group-wise "
                         "activation normalises over an op of its own", op.targets[start:stop])
+
+
+def _targets_hold(plan: Plan, targets: list[Hashable]) -> bool:
+    """Whether every op passes ``_check_targets``, tested for the whole plan at once (``targets``:
+    every op's, in order): they hold the columns after the inputs', one each, in order. That says
+    it all, the inputs holding the first columns (``_check_inputs``): a neuron listed twice, or an
+    input among them, would hold a column out of that order. False sends ``check_plan`` op by op."""
+    start = len(plan.inputs)
+    return list(map(plan.columns.get, targets)) == list(range(start, start + len(targets)))
 
 
 def _check_targets(plan: Plan, op: Op, computed_by: dict[Hashable, int],
@@ -249,6 +280,52 @@ def _check_sources(plan: Plan, op: Op, level_of: np.ndarray, where: str) -> None
                     f"{deep[0][1]}; an op may read only lower levels", tuple(node for node, _ in deep))
 
 
+def _arrays_hold(plan: Plan, where: str) -> bool:
+    """Whether every op passes ``_check_arrays``, tested for the whole plan at once where ops are
+    weighted sums (their kinds, shapes, dtypes, nonzeros and density, as lists and sets compared at
+    once: op by op, these checks cost more than the rest of the check of a small op); the masks of
+    padded ops and the arrays of other ops are checked each. False sends ``check_plan`` op by op,
+    to name the fault."""
+    fused = [op for op in plan.ops if type(op) is FusedOp]
+    stored = [op.stored_weights for op in fused]
+    # Each distinct (kind, type of weights) once; canonical CSR arrays hold one value per place.
+    for (kind, _), weights in {(op.kind, type(weights)): weights for op, weights in zip(fused, stored)}.items():
+        if kind != _stored_kind(weights):
+            return False
+    if not all(_canonical(weights) for op, weights in zip(fused, stored) if op.kind == SPARSE):
+        return False
+    if ([weights.shape for weights in stored] != [(len(op.sources), len(op.targets)) for op in fused]
+            or [op.bias.shape for op in fused] != [(len(op.targets),) for op in fused]
+            or ({weights.dtype for weights in stored} | {op.bias.dtype for op in fused}) - {plan.dtype}):
+        return False
+    # Nonzeros and density as the arrays count them (canonical CSR arrays: one value per place).
+    nonzeros = [int(np.count_nonzero(weights.data if op.kind == SPARSE else weights))
+                for op, weights in zip(fused, stored)]
+    if nonzeros != [op.nonzeros for op in fused] or any(
+            abs((count / size if size else 1.0) - op.density) > 1e-12 * abs(op.density)
+            for op, count, size in zip(fused, nonzeros, (len(op.sources) * len(op.targets) for op in fused))):
+        return False
+    try:
+        for op in plan.ops:
+            if type(op) is not FusedOp:
+                _check_arrays(plan, op, where)
+            elif op.connected is not None:
+                _check_connected(op, where)
+    except CompileError:
+        return False
+    return True
+
+
+def _stored_kind(weights: object) -> str:
+    """The kind of op that stores ``weights`` so (sparse: CSR arrays or a scipy matrix)."""
+    return SPARSE if sparse.issparse(weights) or isinstance(weights, CSRArrays) else DENSE
+
+
+def _canonical(weights: sparse.sparray | CSRArrays) -> bool:
+    """Whether sparse weights hold one value per place (``CSRArrays`` do by their contract)."""
+    return isinstance(weights, CSRArrays) or weights.format == "csr" and weights.has_canonical_format
+
+
 def _check_arrays(plan: Plan, op: Op, where: str) -> None:
     if isinstance(op, AggregateOp):
         _check_reductions(plan, op, where)
@@ -256,9 +333,8 @@ def _check_arrays(plan: Plan, op: Op, where: str) -> None:
     if isinstance(op, SharedOp):
         _check_shared(plan, op, where)
         return
-    weights, bias = op.weights, op.bias
-    expected = SPARSE if sparse.issparse(weights) else DENSE
-    if op.kind != expected:
+    weights, bias = op.stored_weights, op.bias  # a sparse op's CSR arrays, not made into a csr_array
+    if op.kind != _stored_kind(weights):
         raise _fail(where, op, f"is marked {op.kind!r} but stores {type(weights).__name__} weights")
     if weights.shape != op.shape:
         raise _fail(where, op, f"weights have shape {weights.shape}, expected {op.shape} "
@@ -269,9 +345,9 @@ def _check_arrays(plan: Plan, op: Op, where: str) -> None:
         if array.dtype != plan.dtype:
             raise _fail(where, op, f"{name} are {array.dtype}, the plan computes in {plan.dtype}")
     _check_connected(op, where)
-    # A canonical CSR matrix (as ``fused_op`` stores) holds one value per place: they are counted as they are.
+    # Canonical CSR arrays (as ``fused_op`` stores) hold one value per place: they are counted as they are.
     nonzeros = int(np.count_nonzero(weights) if op.kind == DENSE else np.count_nonzero(weights.data)
-                   if weights.has_canonical_format else weights.count_nonzero())
+                   if _canonical(weights) else weights.count_nonzero())
     size = op.shape[0] * op.shape[1]
     density = nonzeros / size if size else 1.0
     if nonzeros != op.nonzeros or abs(density - op.density) > 1e-12 * abs(op.density):

@@ -37,14 +37,13 @@ from collections.abc import Sequence
 from types import MappingProxyType
 
 import numpy as np
-from scipy import sparse
 
 from nngraph.compiler.arrays import NetworkArrays, array_levels, distinct, ranges
 from nngraph.compiler.costs import cheaper_kind_of
 from nngraph.core.activations import resolve_activation
 from nngraph.core.network import DEFAULT_AGGREGATION, HIDDEN, INPUT, OUTPUT
 from nngraph.core.structure import Column
-from nngraph.ir.plan import SPARSE, AggregateOp, Op, Plan, Reduction, aggregate_op, fused_op
+from nngraph.ir.plan import SPARSE, AggregateOp, CSRArrays, Op, Plan, Reduction, aggregate_op, fused_op
 
 
 def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray | None = None,
@@ -241,7 +240,9 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
             kind = cheaper_kind_of(*shape, connections=last - first, reads_slice=reads_slice)
         connected = None
         if kind == SPARSE:
-            matrix = sparse.csr_array((sorted_weights[first:last], local_column[first:last], indptr), shape=shape)
+            # The op's CSR arrays as built here, canonical (rows by source, each row's entries by
+            # target column): scipy's csr_array is made of them when ``op.weights`` is first read.
+            matrix = CSRArrays(sorted_weights[first:last], local_column[first:last], indptr, shape)
         else:  # written dense at once, its connections marked (a weight of 0.0 stays a connection)
             matrix = np.zeros(shape, dtype=sorted_weights.dtype)
             places = (np.repeat(np.arange(shape[0]), np.diff(indptr)), local_column[first:last])
@@ -259,10 +260,13 @@ def _activation_runs(network: NetworkArrays, order: np.ndarray,
                      op_starts: np.ndarray) -> list[list[tuple[str, int]]]:
     """Each op's runs of targets of one activation, ``(name, count)`` in target order."""
     codes = network.activation[order]
-    cuts = np.union1d(np.flatnonzero(codes[1:] != codes[:-1]) + 1, op_starts)  # runs' starts, and the end
-    names = [network.activations[code] for code in codes[cuts[:-1]].tolist()]
+    new_run = np.zeros(len(codes) + 1, dtype=bool)  # where a run starts (an op or an activation), and the end
+    new_run[op_starts] = True
+    new_run[1:-1] |= codes[1:] != codes[:-1]
+    cuts = np.flatnonzero(new_run)
+    names = list(map(network.activations.__getitem__, codes[cuts[:-1]].tolist()))
     counts = np.diff(cuts).tolist()
-    firsts = np.searchsorted(cuts, op_starts).tolist()
+    firsts = (np.cumsum(new_run)[op_starts] - 1).tolist()  # each op's first run
     return [list(zip(names[low:high], counts[low:high])) for low, high in zip(firsts[:-1], firsts[1:])]
 
 

@@ -31,10 +31,10 @@ def sparse_rows(plan: Plan, ops: list[FusedOp]) -> SparseRows:
     per_row, cols, values, sizes = [], [], [], []
     for op in ops:
         if op.kind == SPARSE:
-            indptr = op.weights.indptr
-            per_row.append(indptr[1:] - indptr[:-1])
-            cols.append(op.weights.indices)
-            values.append(op.weights.data)
+            weights = op.stored_weights  # its CSR arrays, whether or not made into a csr_array
+            per_row.append(weights.indptr[1:] - weights.indptr[:-1])
+            cols.append(weights.indices)
+            values.append(weights.data)
         else:
             rows, columns, weights = op.connection_arrays()
             per_row.append(np.bincount(rows, minlength=op.shape[0]))

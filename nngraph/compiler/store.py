@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from nngraph.ir.plan import AggregateOp, FusedOp, Op, Plan, Reduction, SharedOp
+from nngraph.ir.plan import AggregateOp, CSRArrays, FusedOp, Op, Plan, Reduction, SharedOp
 
 
 class _Store:
@@ -29,10 +29,11 @@ class _Store:
     def __init__(self) -> None:
         self._arrays: dict[tuple, object] = {}
 
-    def get(self, array: np.ndarray | sparse.csr_array | None) -> np.ndarray | sparse.csr_array | None:
+    def get(self, array: np.ndarray | sparse.csr_array | CSRArrays | None
+            ) -> np.ndarray | sparse.csr_array | CSRArrays | None:
         if array is None:
             return None
-        if sparse.issparse(array):
+        if sparse.issparse(array) or isinstance(array, CSRArrays):
             key: tuple = ("csr", array.shape, array.dtype.str, array.data.tobytes(), array.indices.tobytes(),
                           array.indptr.tobytes())
         else:
@@ -60,18 +61,18 @@ def store_once(plan: Plan) -> Plan:
 def _stored(op: Op, store: _Store) -> Op:
     """``op`` with its arrays as ``store`` holds them: ``op`` itself when they are its own already
     (an op with no array equal to an earlier one is not copied)."""
-    if isinstance(op, FusedOp):
-        fields = {"weights": store.get(op.weights), "bias": store.get(op.bias), "connected": store.get(op.connected)}
-    elif isinstance(op, SharedOp):
-        fields = {"window": store.get(op.window), "kernel": store.get(op.kernel), "bias": store.get(op.bias)}
-    else:
-        assert isinstance(op, AggregateOp)
+    if isinstance(op, AggregateOp):
         reductions = tuple(Reduction(reduction.aggregation, reduction.start, store.get(reduction.rows),
                                      store.get(reduction.weights)) for reduction in op.reductions)
-        fields = {"bias": store.get(op.bias), "reductions": reductions}
         if all(new.rows is old.rows and new.weights is old.weights for new, old in zip(reductions, op.reductions)):
-            fields["reductions"] = op.reductions
-    if all(value is getattr(op, name) for name, value in fields.items()):
+            reductions = op.reductions
+        held = {"bias": op.bias, "reductions": op.reductions}
+        fields = {"bias": store.get(op.bias), "reductions": reductions}
+    else:  # a sparse op's weights as held: CSR arrays not made into a csr_array stay so
+        held = ({"weights": op.stored_weights, "bias": op.bias, "connected": op.connected} if isinstance(op, FusedOp)
+                else {"window": op.window, "kernel": op.kernel, "bias": op.bias})
+        fields = {name: store.get(value) for name, value in held.items()}
+    if all(value is held[name] for name, value in fields.items()):
         return op
     return dataclasses.replace(op, **fields)
 

@@ -71,11 +71,12 @@ reference pass.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -101,6 +102,50 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
+class CSRArrays(NamedTuple):
+    """Sparse weights as the CSR arrays of a ``csr_array`` in canonical form (each row's entries
+    sorted by column, none twice), with its ``shape``: what a sparse ``FusedOp`` holds when its
+    maker built the arrays itself (``lower_arrays``). The ``csr_array`` is made of them on the first
+    read of ``op.weights``: scipy's constructor checks its arrays at a cost greater than the rest of
+    lowering a small op, and compiling and running a plan read the arrays alone
+    (``FusedOp.stored_weights``)."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple[int, int]
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The weights' dtype."""
+        return self.data.dtype
+
+    def matrix(self) -> sparse.csr_array:
+        """The ``csr_array`` of these arrays, read-only (scipy shares them, or copies a small view
+        of a larger array)."""
+        matrix = sparse.csr_array((self.data, self.indices, self.indptr), shape=self.shape)
+        for part in (matrix.data, matrix.indices, matrix.indptr):
+            _frozen(part)
+        return matrix
+
+
+class _Weights:
+    """``FusedOp.weights``: a dataclass field whose value, for a sparse op given as ``CSRArrays``,
+    becomes a ``csr_array`` on its first read (kept from then on); ``stored_weights`` reads the
+    value as it is held."""
+
+    def __get__(self, op: FusedOp | None, owner: type | None = None) -> np.ndarray | sparse.csr_array:
+        if op is None:
+            raise AttributeError("weights")  # the field has no default
+        value = op.__dict__["_weights"]
+        if type(value) is CSRArrays:
+            value = op.__dict__["_weights"] = value.matrix()
+        return value
+
+    def __set__(self, op: FusedOp, value: np.ndarray | sparse.csr_array | CSRArrays) -> None:
+        op.__dict__["_weights"] = value
+
+
 class _Activated:
     """What every op kind shares about its activations: ``activation_runs``."""
 
@@ -120,13 +165,18 @@ class _Activated:
         >>> op.activation, op.activation_runs()
         ('mixed', [('relu', 0, 2), ('tanh', 2, 3)])
         """
+        return list(self._runs)
+
+    @functools.cached_property
+    def _runs(self) -> tuple[tuple[str, int, int], ...]:
+        """``activation_runs``, worked out once: codegen and the cost model ask each op many times."""
         if self.activations is None:
-            return [(self.activation, 0, len(self.targets))]
+            return ((self.activation, 0, len(self.targets)),)
         runs, start = [], 0
         for name, count in self.activations:
             runs.append((name, start, start + count))
             start += count
-        return runs
+        return tuple(runs)
 
     def activation_counts(self) -> tuple[tuple[str, int], ...]:
         """Each run of targets of one activation as ``(canonical name, count)``: ``activations``, or
@@ -151,7 +201,8 @@ class FusedOp(_Activated):
     Fields
     ------
     index : position in ``plan.ops`` (the execution order).
-    kind : ``"dense"`` (``weights`` is an ndarray) or ``"sparse"`` (a ``scipy.sparse.csr_array``).
+    kind : ``"dense"`` (``weights`` is an ndarray) or ``"sparse"`` (a ``scipy.sparse.csr_array``,
+        held as its ``CSRArrays`` until first read where lowering built them: see ``stored_weights``).
     targets : the neurons it computes, in column order.
     sources : the neurons it reads, in the row order of ``weights`` (sorted by column).
     weights : shape ``(len(sources), len(targets))``; zero where there is no connection. A sparse
@@ -180,7 +231,7 @@ class FusedOp(_Activated):
     kind: str
     targets: tuple[Hashable, ...]
     sources: tuple[Hashable, ...]
-    weights: np.ndarray | sparse.csr_array = field(repr=False)
+    weights: np.ndarray | sparse.csr_array = _Weights()  # type: ignore[assignment]
     bias: np.ndarray = field(repr=False)
     activation: str
     nonzeros: int
@@ -198,7 +249,7 @@ class FusedOp(_Activated):
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickle, with the arrays read-only again (pickle does not keep the flag)."""
         self.__dict__.update(state)
-        weights = self.weights
+        weights = self.stored_weights
         stored = (weights.data, weights.indices, weights.indptr) if self.kind == SPARSE else (weights,)
         for array in (*stored, self.bias, self.connected):
             if array is not None:
@@ -210,6 +261,14 @@ class FusedOp(_Activated):
         return WEIGHTED_SUM
 
     @property
+    def stored_weights(self) -> np.ndarray | sparse.csr_array | CSRArrays:
+        """The weights as held: a dense op's array; a sparse op's ``csr_array``, or its ``CSRArrays``
+        while ``weights`` has not been read. Either gives ``data``, ``indices``, ``indptr``,
+        ``shape`` and ``dtype``: what code that reads a sparse op's arrays reads, without making the
+        ``csr_array``."""
+        return self.__dict__["_weights"]
+
+    @property
     def shape(self) -> tuple[int, int]:
         """The weight matrix's shape, ``(len(sources), len(targets))``."""
         return (len(self.sources), len(self.targets))
@@ -218,11 +277,11 @@ class FusedOp(_Activated):
         """The weights as a dense array, whatever the kind (a copy for sparse ops)."""
         return self.weights.toarray() if self.kind == SPARSE else self.weights
 
-    @property
+    @functools.cached_property
     def connections(self) -> int:
-        """How many connections the op computes (``nonzeros`` plus any of weight 0.0)."""
+        """How many connections the op computes (``nonzeros`` plus any of weight 0.0); counted once."""
         if self.kind == SPARSE:
-            return int(self.weights.nnz)
+            return int(self.stored_weights.indptr[-1])
         return self.shape[0] * self.shape[1] if self.connected is None else int(self.connected.sum())
 
     @property
@@ -242,7 +301,9 @@ class FusedOp(_Activated):
         ([True, False], 1)
         """
         if self.kind == SPARSE:
-            return _stored_entries(self.weights)
+            mask = np.zeros(self.shape, dtype=bool)
+            mask[self.connection_arrays()[:2]] = True
+            return mask
         return np.ones(self.shape, dtype=bool) if self.connected is None else self.connected
 
     def connection_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -250,7 +311,7 @@ class FusedOp(_Activated):
         ``connection_matrix`` holds, in numpy calls rather than scipy's conversions (codegen and the
         native kernel read every op's connections this way)."""
         if self.kind == SPARSE:
-            weights = self.weights
+            weights = self.stored_weights
             return np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr)), weights.indices, weights.data
         rows, cols = np.nonzero(self.connection_mask())
         return rows, cols, self.weights[rows, cols]
@@ -258,14 +319,13 @@ class FusedOp(_Activated):
     def connection_matrix(self) -> sparse.coo_array:
         """The connections as a sparse matrix: one stored entry per connection, its weight the value
         (a connection of weight 0.0 is stored too)."""
-        if self.kind == SPARSE:
-            return self.weights.tocoo()
-        rows, cols = np.nonzero(self.connection_mask())
-        return sparse.coo_array((self.weights[rows, cols], (rows, cols)), shape=self.shape)
+        rows, cols, values = self.connection_arrays()
+        return sparse.coo_array((values, (rows, cols)), shape=self.shape)
 
 
 def fused_op(*, index: int, targets: Iterable[Hashable], sources: Iterable[Hashable],
-             weights: np.ndarray | sparse.sparray, bias: np.ndarray, level: int, activation: str | None = None,
+             weights: np.ndarray | sparse.sparray | CSRArrays, bias: np.ndarray, level: int,
+             activation: str | None = None,
              activations: Iterable[tuple[str, int]] | None = None, kind: str | None = None,
              connected: np.ndarray | None = None, groups: int = 1) -> FusedOp:
     """Return a ``FusedOp`` with its counts and connections filled in and its arrays read-only.
@@ -275,7 +335,8 @@ def fused_op(*, index: int, targets: Iterable[Hashable], sources: Iterable[Hasha
     an op of that activation (``activation`` is then that name, otherwise ``"mixed"``).
 
     ``kind`` defaults to the kind of ``weights``; given, the weights are converted to it. Sparse
-    weights handed in as a canonical ``csr_array`` become the op's own (and read-only).
+    weights handed in as a canonical ``csr_array``, or as ``CSRArrays`` (canonical by their
+    contract, not checked), become the op's own (and read-only).
     ``connected`` marks the connections (a boolean array of the weights' shape); by default they
     are the stored entries of sparse weights, or the nonzero entries of dense ones.
 
@@ -292,10 +353,12 @@ def fused_op(*, index: int, targets: Iterable[Hashable], sources: Iterable[Hasha
     (1, False, 2)
     """
     if kind is None:
-        kind = SPARSE if sparse.issparse(weights) else DENSE
+        kind = SPARSE if sparse.issparse(weights) or isinstance(weights, CSRArrays) else DENSE
+    if isinstance(weights, CSRArrays) and (kind != SPARSE or connected is not None):
+        weights = weights.matrix()
     mask = None
     if kind == SPARSE:
-        matrix = _sparse_connections(weights, connected)
+        matrix = weights if isinstance(weights, CSRArrays) else _sparse_connections(weights, connected)
         for part in (matrix.data, matrix.indices, matrix.indptr):
             _frozen(part)
         nonzeros = int(np.count_nonzero(matrix.data))  # canonical: one entry per stored place
