@@ -214,7 +214,7 @@ def _first_read(plan: Plan, ops: list[FusedOp]) -> float:
 
 def _read_rows(op: FusedOp) -> np.ndarray:
     """Which of an op's sources some connection reads (a dense op's padding reads nothing)."""
-    return np.diff(op.weights.indptr) > 0 if op.kind == SPARSE else op.connection_mask().any(axis=1)
+    return np.diff(op.stored_weights.indptr) > 0 if op.kind == SPARSE else op.connection_mask().any(axis=1)
 
 
 def _gather_constants(plan: Plan, ops: list[FusedOp], constants: dict[str, object], name: str) -> None:
