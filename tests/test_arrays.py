@@ -127,9 +127,10 @@ def test_a_fully_connected_layer_is_one_dense_op_and_a_pruned_one_sparse() -> No
 
 @SETTINGS
 @given(networks(), st.data())
-def test_levels_in_python_and_in_numpy_agree(G: nx.DiGraph, data: st.DataObject) -> None:
-    """Small networks take ``array_levels``' rounds in Python, large ones in numpy: the same levels,
-    whatever the units and cycles (a few connections of the network turned around make some)."""
+def test_levels_in_python_in_numpy_and_compiled_agree(G: nx.DiGraph, data: st.DataObject) -> None:
+    """Small networks take ``array_levels``' rounds in Python, large ones in numpy, populations in
+    numba's loop (``compiled``): the same levels, whatever the units and cycles (a few connections
+    of the network turned around make some)."""
     network = graph_arrays(G)
     sources, targets = network.sources.copy(), network.targets.copy()
     if len(sources):
@@ -144,7 +145,10 @@ def test_levels_in_python_and_in_numpy_agree(G: nx.DiGraph, data: st.DataObject)
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(arrays, "PYTHON_LEVELS_LIMIT", -1)  # numpy's rounds, whatever the size
             numpy_levels = array_levels(network.n_neurons, network.n_inputs, sources, targets, unit=units)
-        assert python_levels.dtype == numpy_levels.dtype and python_levels.tolist() == numpy_levels.tolist()
+        compiled_levels = array_levels(network.n_neurons, network.n_inputs, sources, targets, unit=units,
+                                       compiled=True)
+        assert python_levels.dtype == numpy_levels.dtype == compiled_levels.dtype
+        assert python_levels.tolist() == numpy_levels.tolist() == compiled_levels.tolist()
 
 
 def test_neurons_that_feed_each_other_have_no_level() -> None:
@@ -170,10 +174,21 @@ def test_a_unit_shares_its_deepest_members_level() -> None:
 def test_reaching_is_networkx_ancestors(G: nx.DiGraph, data: st.DataObject) -> None:
     network = graph_arrays(G)
     seeds = data.draw(st.lists(st.integers(0, network.n_neurons - 1), min_size=1, max_size=4))
-    found = reaching(network.n_neurons, network.sources, network.targets, np.array(seeds))
     nodes = network.nodes.tolist()
     expected = set().union(*(nx.ancestors(G, nodes[seed]) | {nodes[seed]} for seed in seeds))
-    assert {nodes[i] for i in np.flatnonzero(found)} == expected
+    for compiled in (False, True):  # numpy's frontiers, numba's loop
+        found = reaching(network.n_neurons, network.sources, network.targets, np.array(seeds), compiled=compiled)
+        assert found.dtype == bool and {nodes[i] for i in np.flatnonzero(found)} == expected
+
+
+def test_without_numba_the_compiled_walks_are_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nngraph.compiler import walks
+
+    sources, targets = np.array([0, 1, 0, 3]), np.array([1, 2, 2, 1])
+    monkeypatch.setattr(walks, "NATIVE_AVAILABLE", False)
+    assert walks.compiled_walk("levels") is None
+    assert array_levels(4, 1, sources, targets, compiled=True).tolist() == [0, 2, 3, 1]
+    assert reaching(4, sources, targets, np.array([1]), compiled=True).tolist() == [True, True, False, True]
 
 
 @pytest.mark.parametrize("n_values", [7, 2**16, 2**16 + 1, 2**40])  # a radix sort of 16 bits, or not

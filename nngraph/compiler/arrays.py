@@ -13,7 +13,7 @@ a Python loop over the connections, cheaper than the numpy calls of their many f
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -182,9 +182,11 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return values[keep]
 
 
-def reaching(n_neurons: int, sources: np.ndarray, targets: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+def reaching(n_neurons: int, sources: np.ndarray, targets: np.ndarray, seeds: np.ndarray, *,
+             compiled: bool = False) -> np.ndarray:
     """Which neurons have a path to one of ``seeds`` (the seeds included): a boolean array, found one
-    frontier at a time backwards over the connections, each visited once.
+    frontier at a time backwards over the connections, each visited once; ``compiled``: in a loop
+    compiled by numba where it is installed (``nngraph.compiler.walks``).
 
     Examples
     --------
@@ -196,6 +198,9 @@ def reaching(n_neurons: int, sources: np.ndarray, targets: np.ndarray, seeds: np
     tails = sources[by_target]
     starts = np.zeros(n_neurons + 1, dtype=np.int64)
     np.cumsum(np.bincount(targets, minlength=n_neurons), out=starts[1:])
+    walk = _walk("reached") if compiled else None
+    if walk is not None:
+        return walk(starts, tails.astype(np.int64, copy=False), seeds.astype(np.int64, copy=False))
     frontier = distinct(seeds)
     found[frontier] = True
     while frontier.size:
@@ -206,12 +211,13 @@ def reaching(n_neurons: int, sources: np.ndarray, targets: np.ndarray, seeds: np
 
 
 def array_levels(n_neurons: int, n_inputs: int, sources: np.ndarray, targets: np.ndarray, *,
-                 unit: np.ndarray | None = None) -> np.ndarray:
+                 unit: np.ndarray | None = None, compiled: bool = False) -> np.ndarray:
     """Each neuron's level: 0 for the inputs, else one more than its deepest predecessor (1 without
     any); -1 for a neuron on a cycle, or fed through one.
 
     ``unit`` (optional) maps each neuron to the neuron standing for its unit, itself if alone: the
-    members of a unit share the deepest level any of them needs. Each connection is visited once.
+    members of a unit share the deepest level any of them needs. Each connection is visited once;
+    ``compiled``: in a loop compiled by numba where it is installed (``nngraph.compiler.walks``).
 
     Examples
     --------
@@ -233,10 +239,24 @@ def array_levels(n_neurons: int, n_inputs: int, sources: np.ndarray, targets: np
     # connection. The inputs are round 0; neurons without predecessors join in round 1, their level.
     parentless = np.flatnonzero((indegree == 0) & stands)
     parentless = parentless[parentless >= n_inputs]
-    rounds = _rounds_in_python if len(sources) <= PYTHON_LEVELS_LIMIT else _rounds_in_numpy
-    level = rounds(n_neurons, n_inputs, starts, heads, indegree, parentless)
+    walk = _walk("levels") if compiled else None
+    if walk is not None:  # it counts ``indegree`` down in place, as the rounds below do
+        indegree = indegree.astype(np.int64, copy=False)
+        level = walk(n_inputs, starts, heads.astype(np.int64, copy=False), indegree,
+                     parentless.astype(np.int64, copy=False))
+    else:
+        rounds = _rounds_in_python if len(sources) <= PYTHON_LEVELS_LIMIT else _rounds_in_numpy
+        level = rounds(n_neurons, n_inputs, starts, heads, indegree, parentless)
     level[stands & (indegree > 0)] = -1
     return level if unit is None else level[unit]
+
+
+def _walk(name: str) -> Callable[..., np.ndarray] | None:
+    """The compiled walk ``name`` of ``nngraph.compiler.walks``, or ``None`` without numba
+    (imported here, when asked: that module imports the native kernel's)."""
+    from nngraph.compiler.walks import compiled_walk
+
+    return compiled_walk(name)
 
 
 # Up to this many connections, ``array_levels`` takes its rounds in a Python loop over the

@@ -109,7 +109,7 @@ def gene_arrays(pairs: list[tuple[Hashable, Any]], *, input_keys: Sequence[Hasha
                       ends_array[:, 0], ends_array[:, 1],
                       np.fromiter(weights, dtype=np.float64, count=len(weights)), object_array(genes),
                       np.repeat(np.arange(len(pairs)), sizes), pairs, problem)
-    level = array_levels(network.n_neurons, n_inputs, network.sources, network.targets)
+    level = array_levels(network.n_neurons, n_inputs, network.sources, network.targets, compiled=True)
     if np.any(level < 0):
         _raise_cycle(network, level, pairs)
     return network, tuple(key for key, _ in pairs), level
@@ -120,7 +120,7 @@ def _pruned(nodes: np.ndarray, n_inputs: int, outputs: np.ndarray, sources: np.n
             problem: Callable[[str, str], str | None]) -> NetworkArrays:
     """The arrays of the neurons the outputs need (the inputs first), and of their connections:
     what ``neat.graphs.required_for_output`` keeps, the inputs and every node with a path to an output."""
-    needed = reaching(len(nodes), sources, targets, outputs)
+    needed = reaching(len(nodes), sources, targets, outputs, compiled=True)
     needed[:n_inputs] = True
     kept = np.flatnonzero(needed)
     renumber = np.cumsum(needed) - 1
