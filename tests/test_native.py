@@ -40,12 +40,14 @@ SPECIAL = [*clamp_edges(), np.nan, np.inf, -np.inf, 0.0, -0.0, 5e-324, -5e-324, 
            -744.0, -745.2, -746.0, 1e30, -1e30]
 
 
-def pass_through(activation: str) -> nx.DiGraph:
-    """x_i -> y_i with weight 1.0 and no bias: each output's weighted sum is its input, exactly."""
+def pass_through(activation: str, bias: float = 0.0) -> nx.DiGraph:
+    """x_i -> y_i with weight 1.0 and ``bias``: each output's weighted sum is its input, exactly (its
+    sign of zero too, with a bias of -0.0)."""
     G = nngraph.new_network()
     for i in range(WIDTH):
         nngraph.add_input(G, f"x{i}")
-        nngraph.add_neuron(G, nngraph.Neuron(f"y{i}", role="output", activation=activation, layer="out"))
+        nngraph.add_neuron(G, nngraph.Neuron(f"y{i}", role="output", activation=activation, bias=bias,
+                                             layer="out"))
         nngraph.connect(G, f"x{i}", f"y{i}", 1.0)
     return G
 
@@ -135,11 +137,12 @@ def test_the_kernel_runs_as_plain_python_too() -> None:
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_each_activation_runs_as_plain_python_too(activation: str) -> None:
+    # Every special value (NaN, the infinities, zeros, each clamp's edges) reaches every activation.
     G = pass_through(activation)
     plan = build_plan(G)
-    x = sums(2)
+    x = sums(len(SPECIAL) // WIDTH + 1)
     arrays = native_arrays(plan)
-    values = np.empty((plan.n_columns, 2))
+    values = np.empty((plan.n_columns, len(x)))
     with np.errstate(all="ignore"):
         _forward(x.T, values, values, arrays.integers, arrays.reals, arrays.params)
         expected = nngraph.run_reference(G, x).outputs

@@ -400,7 +400,9 @@ def _forward(X, Z, A, integers, reals, params):
                 rest = 1.0 - halved
                 cosine = rest + (((1.0 - rest) - halved) + z * (z * (
                     _C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6)))))))
-                quadrant = multiple - 4.0 * math.floor(multiple * 0.25)
+                # np.floor, not math.floor: a float in plain Python and under numba alike, so a NaN
+                # stays NaN (math.floor raises for it; numba's goes through an integer, undefined).
+                quadrant = multiple - 4.0 * np.floor(multiple * 0.25)
                 value = cosine if quadrant == 1.0 or quadrant == 3.0 else sine
                 a_block[e] = -value if quadrant >= 2.0 else value
         elif code == 11:  # 1 / t, and 0 where t is 0
