@@ -19,7 +19,7 @@ from strategies import NEAT, RTOL, assert_close, assert_equivalent, networks_and
 import nngraph
 from nngraph.compiler import build_plan
 from nngraph.compiler.native import _forward, has_native_form, native_arrays, run_native
-from nngraph.core.neat_activations import CLAMPED_FORMS
+from nngraph.core.neat_activations import CLAMPED_FORMS, neat_sin
 
 WIDTH = 6
 ACTIVATIONS = ("linear", "relu", "leaky_relu(alpha=0.1)", "tanh", "sigmoid", "softmax", "elu",
@@ -120,6 +120,21 @@ def test_neat_sin_keeps_its_digits_near_its_zeros() -> None:
     expected = nngraph.run_reference(G, x).outputs
     np.testing.assert_allclose(values[:, [plan.columns[f"y{i}"] for i in range(WIDTH)]], expected,
                                rtol=1e-15, atol=0.0)
+
+
+def test_neat_sin_keeps_the_sign_of_zero() -> None:
+    # sin(-0.0) is -0.0, as neat_sin gives it; -0.0 == 0.0, so the sign is compared by itself. (The
+    # reference pass's sums lose it: its product adds the terms to +0.0.)
+    G = pass_through("neat_sin", bias=-0.0)
+    plan = build_plan(G)
+    for samples in (1, 3):  # one sample, and several
+        x = np.resize([-0.0, 0.0], (samples, WIDTH))
+        weighted, values = run(plan, x, tracing=True)
+        outputs = values[:, [plan.columns[f"y{i}"] for i in range(WIDTH)]]
+        np.testing.assert_array_equal(np.signbit(weighted[:, [plan.columns[f"y{i}"] for i in range(WIDTH)]]),
+                                      np.signbit(x))
+        np.testing.assert_array_equal(outputs, 0.0)
+        np.testing.assert_array_equal(np.signbit(outputs), np.signbit(neat_sin(x)))
 
 
 def test_the_kernel_runs_as_plain_python_too() -> None:

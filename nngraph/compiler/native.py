@@ -395,7 +395,9 @@ def _forward(X, Z, A, integers, reals, params):
                 r = first_rest - part
                 r = r - (multiple * _PIO2_2T - ((first_rest - r) - part))  # (...) - part: what r rounded off
                 z = r * r
-                sine = r + (z * r) * (_S1 + z * (_S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))))
+                # r itself at ±0: sin(-0.0) is -0.0, where r + (-0.0 * a negative) would be +0.0
+                sine = r if r == 0.0 else r + (z * r) * (
+                    _S1 + z * (_S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))))
                 halved = 0.5 * z
                 rest = 1.0 - halved
                 cosine = rest + (((1.0 - rest) - halved) + z * (z * (
