@@ -137,6 +137,25 @@ def test_neat_sin_keeps_the_sign_of_zero() -> None:
         np.testing.assert_array_equal(np.signbit(outputs), np.signbit(neat_sin(x)))
 
 
+def test_float32_neat_softplus_rounds_one_plus_exp_as_the_reference() -> None:
+    # 0.2 log(1 + exp(5 z)) for z in [-4, -1]: in float32, 1 + exp(5 z) keeps a few bits of the exp
+    # (or none: log 0), so the result is as exact as the rounding of 1 + exp, which the kernel does
+    # in float32 as the reference does: relative error only, no absolute slack. Where numpy's float32
+    # exp is not correctly rounded (the kernel's is) and that flips the rounding of 1 + exp (about 1
+    # in 10,000 points), the results differ by an ulp of 1: those points are set apart.
+    G = pass_through("neat_softplus")
+    plan = build_plan(G, dtype=np.float32)
+    x = np.random.default_rng(5).uniform(-4.0, -1.0, (2000, WIDTH)).astype(np.float32)
+    _, values = run(plan, x, tracing=False)
+    outputs = values[:, [plan.columns[f"y{i}"] for i in range(WIDTH)]]
+    t = x * np.float32(5.0)
+    rounded_exp = np.exp(t.astype(np.float64)).astype(np.float32)  # exp(t) correctly rounded
+    same_rounding = np.float32(1.0) + np.exp(t) == np.float32(1.0) + rounded_exp
+    assert same_rounding.mean() > 0.999
+    expected = np.asarray(nngraph.run_reference(G, x, dtype=np.float32).outputs)
+    np.testing.assert_allclose(outputs[same_rounding], expected[same_rounding], rtol=1e-5, atol=0.0)
+
+
 def test_the_kernel_runs_as_plain_python_too() -> None:
     # Where numba is missing the kernel is never chosen, but its source stays a valid plain loop.
     G = pass_through("softmax")

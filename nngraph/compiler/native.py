@@ -502,9 +502,16 @@ def _forward(X, Z, A, integers, reals, params):
                         z = chunk[i]
                         chunk[i] = factor * (z if z > 0.0 else slope * expm1)
                 elif code == 9:  # 0.2 log(1 + exp(t)): the C library's log, a call per value
+                    # exp, then 1 + exp, each stored in the plan's precision, as the reference rounds
+                    # them: in float32, 1 + a small exp is 1 there, and the log 0. The one exception
+                    # to 1e-12 (float64) or 1e-5 (float32) relative: where the kernel's exp and
+                    # numpy's differ by an ulp (numpy's float32 exp is not correctly rounded) and
+                    # that flips the rounding of 1 + exp, the result differs by 0.2 ulp of 1 (1e-17
+                    # in float64: 1e-12 to 1e-9 relative, a few points in a million, t < -7).
                     for i in range(size):
-                        exp = ((1.0 + reduced[i]) * powers[i]) * high_powers[i]
-                        chunk[i] = math.log(1.0 + exp) * 0.2
+                        chunk[i] = ((1.0 + reduced[i]) * powers[i]) * high_powers[i]
+                        chunk[i] = 1.0 + chunk[i]
+                        chunk[i] = math.log(chunk[i]) * 0.2
                 else:  # exp itself: softmax, exponential, gauss
                     for i in range(size):
                         chunk[i] = ((1.0 + reduced[i]) * powers[i]) * high_powers[i]
