@@ -162,7 +162,7 @@ NATIVE_BLOCK_NS = 0.3          # one connection of a block in the native kernel,
 # the code calls it once, which is what ``numpy_calls`` counts.
 ACTIVATION_CALLS = {"neat_sigmoid": 6, "neat_tanh": 4, "neat_sin": 4, "neat_gauss": 5, "neat_softplus": 7,
                     "neat_clamped": 2, "neat_inv": 5, "neat_log": 2, "neat_exp": 3, "neat_hat": 3,
-                    "elu": 5, "selu": 6}
+                    "elu": 5, "selu": 6, "leaky_relu": 3, "exponential": 2}
 
 OP_CALLS = 3                   # numpy calls of an op of its own: product, bias, activation
 # By the size of a number (4: float32, 8: float64); BLAS is OpenBLAS, one thread.
