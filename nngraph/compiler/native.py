@@ -17,10 +17,14 @@ neat-python's (``neat_sigmoid``, ``neat_sin``, ...: ``nngraph.core.neat_activati
 generation of genomes runs in one call; a plan with any other gets no native kernel. A whole
 unrolled LSTM is then one call, where the numpy pass makes a few calls per op and time step.
 Each activation is a loop over the op's values in place, which the compiler vectorises; a neat
-activation first clamps its scaled argument there (``CLAMPED_FORMS``: in the plan's precision, as
-the reference rounds it), then applies its outer function. Those from exp (tanh, sigmoid, softmax,
-elu, selu, exponential, neat's gauss and softplus) take their exps from one loop of the kernel's
-own (a polynomial after reducing the argument by powers of two, within 2e-16 of exp), and neat's
+activation first clamps its scaled argument there (``CLAMPED_FORMS``), rounded to the plan's
+precision as the reference rounds it (in float32 too: the float64 product of a float32 and a scale of
+a few bits is exact, so its rounding is the reference's float32 product), then applies its outer
+function, in float64 from that argument, rounded once to the plan's precision where the reference
+rounds each step: within 1e-5 of it in float32 (softplus apart, which rounds exp and 1 + exp as
+the reference does: 1 + a small exp keeps few bits of it in float32). Those from exp (tanh,
+sigmoid, softmax, elu, selu, exponential, neat's gauss and softplus) take their exps from one loop
+of the kernel's own (a polynomial after reducing the argument by powers of two, within 2e-16 of exp), and neat's
 sin from fdlibm's (within 1 ulp), since the C library's ``exp``, ``tanh`` and ``sin``, a call per
 value, would take most of the kernel's time; log (neat's log and softplus) is the C library's.
 
@@ -374,7 +378,7 @@ def _forward(X, Z, A, integers, reals, params):
                 a_block[e] = sums[e]
         scale, least, most = params[k, 2], params[k, 3], params[k, 4]
         if scale != 1.0 or least > -math.inf or most < math.inf:  # a neat activation's argument, in place
-            for e in range(len(a_block)):  # in the plan's precision, as the reference rounds it
+            for e in range(len(a_block)):  # rounded to the plan's precision, as the reference's (module doc)
                 v = a_block[e] * scale
                 a_block[e] = least if v < least else (most if v > most else v)  # NaN stays NaN
         if code == 1:
@@ -459,7 +463,9 @@ def _forward(X, Z, A, integers, reals, params):
                 elif code == 8:
                     for i in range(size):
                         v = chunk[i]
-                        reduced[i] = (v * v) * -5.0  # as the reference rounds it
+                        # as the reference rounds it in float64; in float32 more exactly (the
+                        # reference rounds t**2 and -5 t**2 to float32): within 2e-6 of it
+                        reduced[i] = (v * v) * -5.0
                 else:
                     for i in range(size):
                         reduced[i] = chunk[i]
