@@ -144,3 +144,43 @@ def test_softplus_takes_pytorchs_beta_and_threshold_and_keeps_keras_form_by_defa
     assert torch_form(z.astype(np.float32)).dtype == np.float32
     with pytest.raises(UnknownActivationError, match=r"beta must be positive in activation 'softplus\(beta=0\)'"):
         resolve_activation("softplus(beta=0)")
+
+
+class _CountedArray(np.ndarray):
+    """An array that counts the ufunc calls made on it (its operators among them)."""
+
+    calls = 0
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: object, **kwargs: object) -> object:
+        _CountedArray.calls += 1
+        plain = [np.asarray(x) if isinstance(x, _CountedArray) else x for x in inputs]
+        result = getattr(ufunc, method)(*plain, **kwargs)
+        return result.view(_CountedArray) if isinstance(result, np.ndarray) else result
+
+
+class _CountedNumpy:
+    """numpy, with each call of a function that is not a ufunc counted (a ufunc counts itself)."""
+
+    def __getattr__(self, name: str) -> object:
+        attribute = getattr(np, name)
+        if attribute is not np.errstate and (isinstance(attribute, (np.ufunc, type)) or not callable(attribute)):
+            return attribute
+
+        def counted(*args: object, **kwargs: object) -> object:
+            _CountedArray.calls += 1
+            result = attribute(*args, **kwargs)
+            return result.view(_CountedArray) if isinstance(result, np.ndarray) else result
+        return counted
+
+
+@pytest.mark.parametrize("name", ["linear", "relu", "leaky_relu", "elu", "selu", "tanh", "sigmoid", "exponential"])
+def test_the_cost_model_counts_each_native_activations_numpy_calls(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # costs.ACTIVATION_CALLS, for the registry's activations with a native form (softmax apart: it
+    # reduces along an axis); the code calls the function once, the least it counts.
+    from nngraph.compiler.costs import ACTIVATION_CALLS
+    from nngraph.core import activations
+
+    monkeypatch.setattr(activations, "np", _CountedNumpy())
+    _CountedArray.calls = 0
+    resolve_activation(name)(Z.view(_CountedArray))
+    assert max(_CountedArray.calls, 1) == ACTIVATION_CALLS.get(name, 1)

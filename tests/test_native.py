@@ -19,7 +19,7 @@ from strategies import NEAT, RTOL, assert_close, assert_equivalent, networks_and
 import nngraph
 from nngraph.compiler import build_plan
 from nngraph.compiler.native import _forward, has_native_form, native_arrays, run_native
-from nngraph.core.neat_activations import CLAMPED_FORMS
+from nngraph.core.neat_activations import CLAMPED_FORMS, neat_sin
 
 WIDTH = 6
 ACTIVATIONS = ("linear", "relu", "leaky_relu(alpha=0.1)", "tanh", "sigmoid", "softmax", "elu",
@@ -40,12 +40,14 @@ SPECIAL = [*clamp_edges(), np.nan, np.inf, -np.inf, 0.0, -0.0, 5e-324, -5e-324, 
            -744.0, -745.2, -746.0, 1e30, -1e30]
 
 
-def pass_through(activation: str) -> nx.DiGraph:
-    """x_i -> y_i with weight 1.0 and no bias: each output's weighted sum is its input, exactly."""
+def pass_through(activation: str, bias: float = 0.0) -> nx.DiGraph:
+    """x_i -> y_i with weight 1.0 and ``bias``: each output's weighted sum is its input, exactly (its
+    sign of zero too, with a bias of -0.0)."""
     G = nngraph.new_network()
     for i in range(WIDTH):
         nngraph.add_input(G, f"x{i}")
-        nngraph.add_neuron(G, nngraph.Neuron(f"y{i}", role="output", activation=activation, layer="out"))
+        nngraph.add_neuron(G, nngraph.Neuron(f"y{i}", role="output", activation=activation, bias=bias,
+                                             layer="out"))
         nngraph.connect(G, f"x{i}", f"y{i}", 1.0)
     return G
 
@@ -120,6 +122,40 @@ def test_neat_sin_keeps_its_digits_near_its_zeros() -> None:
                                rtol=1e-15, atol=0.0)
 
 
+def test_neat_sin_keeps_the_sign_of_zero() -> None:
+    # sin(-0.0) is -0.0, as neat_sin gives it; -0.0 == 0.0, so the sign is compared by itself. (The
+    # reference pass's sums lose it: its product adds the terms to +0.0.)
+    G = pass_through("neat_sin", bias=-0.0)
+    plan = build_plan(G)
+    for samples in (1, 3):  # one sample, and several
+        x = np.resize([-0.0, 0.0], (samples, WIDTH))
+        weighted, values = run(plan, x, tracing=True)
+        outputs = values[:, [plan.columns[f"y{i}"] for i in range(WIDTH)]]
+        np.testing.assert_array_equal(np.signbit(weighted[:, [plan.columns[f"y{i}"] for i in range(WIDTH)]]),
+                                      np.signbit(x))
+        np.testing.assert_array_equal(outputs, 0.0)
+        np.testing.assert_array_equal(np.signbit(outputs), np.signbit(neat_sin(x)))
+
+
+def test_float32_neat_softplus_rounds_one_plus_exp_as_the_reference() -> None:
+    # 0.2 log(1 + exp(5 z)) for z in [-4, -1]: in float32, 1 + exp(5 z) keeps a few bits of the exp
+    # (or none: log 0), so the result is as exact as the rounding of 1 + exp, which the kernel does
+    # in float32 as the reference does: relative error only, no absolute slack. Where numpy's float32
+    # exp is not correctly rounded (the kernel's is) and that flips the rounding of 1 + exp (about 1
+    # in 10,000 points), the results differ by an ulp of 1: those points are set apart.
+    G = pass_through("neat_softplus")
+    plan = build_plan(G, dtype=np.float32)
+    x = np.random.default_rng(5).uniform(-4.0, -1.0, (2000, WIDTH)).astype(np.float32)
+    _, values = run(plan, x, tracing=False)
+    outputs = values[:, [plan.columns[f"y{i}"] for i in range(WIDTH)]]
+    t = x * np.float32(5.0)
+    rounded_exp = np.exp(t.astype(np.float64)).astype(np.float32)  # exp(t) correctly rounded
+    same_rounding = np.float32(1.0) + np.exp(t) == np.float32(1.0) + rounded_exp
+    assert same_rounding.mean() > 0.999
+    expected = np.asarray(nngraph.run_reference(G, x, dtype=np.float32).outputs)
+    np.testing.assert_allclose(outputs[same_rounding], expected[same_rounding], rtol=1e-5, atol=0.0)
+
+
 def test_the_kernel_runs_as_plain_python_too() -> None:
     # Where numba is missing the kernel is never chosen, but its source stays a valid plain loop.
     G = pass_through("softmax")
@@ -135,11 +171,12 @@ def test_the_kernel_runs_as_plain_python_too() -> None:
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_each_activation_runs_as_plain_python_too(activation: str) -> None:
+    # Every special value (NaN, the infinities, zeros, each clamp's edges) reaches every activation.
     G = pass_through(activation)
     plan = build_plan(G)
-    x = sums(2)
+    x = sums(len(SPECIAL) // WIDTH + 1)
     arrays = native_arrays(plan)
-    values = np.empty((plan.n_columns, 2))
+    values = np.empty((plan.n_columns, len(x)))
     with np.errstate(all="ignore"):
         _forward(x.T, values, values, arrays.integers, arrays.reals, arrays.params)
         expected = nngraph.run_reference(G, x).outputs

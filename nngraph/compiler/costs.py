@@ -82,14 +82,14 @@ The choices that depend on what work costs are each taken here, from the same fi
   makes ``BLAS_MULTIPLY_ADD_NS`` per multiply-add, and the bias is a numpy pass of its own
   (``TARGET_NS`` per target and sample); the packed-weight product has its weights copied once,
   by its first call, and costs ``PACKED_CALL_NS`` per call plus ``PACKED_MULTIPLY_ADD_NS`` per
-  multiply-add, its targets rounded up to a panel of two vectors and its samples to a block of 8,
-  and adds the bias as it writes its sums out (not counted: for a relu op it applies relu there
-  too, a second pass saved). A dense op that reads one slice of columns uses it for the
+  multiply-add, its targets rounded up to a panel of two vectors (this CPU's, ``gemm.VECTOR_BYTES``)
+  and its samples to a block of 8, and adds the bias as it writes its sums out (not counted: for a
+  relu op it applies relu there too, a second pass saved). A dense op that reads one slice of columns uses it for the
   batches where it is expected to cost less (``packed_batch_limit``), which the generated code
   tests: 784 x 512 weights from 3 samples on in float32 (its multiply-adds cost what OpenBLAS's
   do: up to ``PACKED_MAX_BATCH``), 512 x 512 in float64 to about 100; an op of fewer targets
-  than a panel holds (32 in float32, 16 in float64), or one of 32 x 32 weights, never. Measured
-  (thread time, 784 x 512 and 512 x 512 with relu): in float32 even with OpenBLAS's product
+  than a panel holds (with AVX-512, 32 in float32 and 16 in float64; half that with AVX2), or one of
+  32 x 32 weights, never. Measured on AVX-512 (thread time, 784 x 512 and 512 x 512 with relu): in float32 even with OpenBLAS's product
   alone at 256 to 4096 samples, 0.72 to 0.8x it at 32; in float64 0.9x at 256, 1.03x at 1024,
   1.5x at 4096 (its blocks of samples overflow the second-level cache).
 - **lowering** (``nngraph.compiler.build_plan``): the graph path (schedule -> groups -> lower)
@@ -137,6 +137,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from nngraph.compiler.gemm import VECTOR_BYTES
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import CompileError
 from nngraph.ir.plan import DENSE, SPARSE, FusedOp, Plan
@@ -162,7 +163,7 @@ NATIVE_BLOCK_NS = 0.3          # one connection of a block in the native kernel,
 # the code calls it once, which is what ``numpy_calls`` counts.
 ACTIVATION_CALLS = {"neat_sigmoid": 6, "neat_tanh": 4, "neat_sin": 4, "neat_gauss": 5, "neat_softplus": 7,
                     "neat_clamped": 2, "neat_inv": 5, "neat_log": 2, "neat_exp": 3, "neat_hat": 3,
-                    "elu": 5, "selu": 6}
+                    "elu": 5, "selu": 6, "leaky_relu": 3, "exponential": 2}
 
 OP_CALLS = 3                   # numpy calls of an op of its own: product, bias, activation
 # By the size of a number (4: float32, 8: float64); BLAS is OpenBLAS, one thread.
@@ -171,7 +172,6 @@ BLAS_MULTIPLY_ADD_NS = {4: 0.014, 8: 0.03}     # one multiply-add of a BLAS prod
 PACKED_MULTIPLY_ADD_NS = {4: 0.014, 8: 0.035}  # one multiply-add of the packed-weight product
 PACKED_CALL_NS = 1500.0        # one call of the packed-weight product (numba's dispatch, the samples' copy)
 BLAS_NO_COPY_BATCH = 2         # BLAS multiplies up to this many samples without copying the weights
-PACKED_VECTOR_BYTES = 64       # the packed-weight product's vector: its panels hold two
 PACKED_BLOCK = 8               # the packed-weight product's block of samples (its fewest)
 
 # Limits.
@@ -523,7 +523,7 @@ def packed_batch_limit(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions)
     if not options.packed_products or size not in PACKED_MULTIPLY_ADD_NS:
         return 0
     sources, targets = op.shape
-    panel = 2 * PACKED_VECTOR_BYTES // size
+    panel = 2 * VECTOR_BYTES // size  # the packed-weight product's panel: two of this CPU's vectors
     if targets < panel:  # most of every panel would be padding
         return 0
     weights, padded = sources * targets, sources * -(-targets // panel) * panel

@@ -17,10 +17,14 @@ neat-python's (``neat_sigmoid``, ``neat_sin``, ...: ``nngraph.core.neat_activati
 generation of genomes runs in one call; a plan with any other gets no native kernel. A whole
 unrolled LSTM is then one call, where the numpy pass makes a few calls per op and time step.
 Each activation is a loop over the op's values in place, which the compiler vectorises; a neat
-activation first clamps its scaled argument there (``CLAMPED_FORMS``: in the plan's precision, as
-the reference rounds it), then applies its outer function. Those from exp (tanh, sigmoid, softmax,
-elu, selu, exponential, neat's gauss and softplus) take their exps from one loop of the kernel's
-own (a polynomial after reducing the argument by powers of two, within 2e-16 of exp), and neat's
+activation first clamps its scaled argument there (``CLAMPED_FORMS``), rounded to the plan's
+precision as the reference rounds it (in float32 too: the float64 product of a float32 and a scale of
+a few bits is exact, so its rounding is the reference's float32 product), then applies its outer
+function, in float64 from that argument, rounded once to the plan's precision where the reference
+rounds each step: within 1e-5 of it in float32 (softplus apart, which rounds exp and 1 + exp as
+the reference does: 1 + a small exp keeps few bits of it in float32). Those from exp (tanh,
+sigmoid, softmax, elu, selu, exponential, neat's gauss and softplus) take their exps from one loop
+of the kernel's own (a polynomial after reducing the argument by powers of two, within 2e-16 of exp), and neat's
 sin from fdlibm's (within 1 ulp), since the C library's ``exp``, ``tanh`` and ``sin``, a call per
 value, would take most of the kernel's time; log (neat's log and softplus) is the C library's.
 
@@ -374,7 +378,7 @@ def _forward(X, Z, A, integers, reals, params):
                 a_block[e] = sums[e]
         scale, least, most = params[k, 2], params[k, 3], params[k, 4]
         if scale != 1.0 or least > -math.inf or most < math.inf:  # a neat activation's argument, in place
-            for e in range(len(a_block)):  # in the plan's precision, as the reference rounds it
+            for e in range(len(a_block)):  # rounded to the plan's precision, as the reference's (module doc)
                 v = a_block[e] * scale
                 a_block[e] = least if v < least else (most if v > most else v)  # NaN stays NaN
         if code == 1:
@@ -395,12 +399,16 @@ def _forward(X, Z, A, integers, reals, params):
                 r = first_rest - part
                 r = r - (multiple * _PIO2_2T - ((first_rest - r) - part))  # (...) - part: what r rounded off
                 z = r * r
-                sine = r + (z * r) * (_S1 + z * (_S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))))
+                # r itself at ±0: sin(-0.0) is -0.0, where r + (-0.0 * a negative) would be +0.0
+                sine = r if r == 0.0 else r + (z * r) * (
+                    _S1 + z * (_S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))))
                 halved = 0.5 * z
                 rest = 1.0 - halved
                 cosine = rest + (((1.0 - rest) - halved) + z * (z * (
                     _C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6)))))))
-                quadrant = multiple - 4.0 * math.floor(multiple * 0.25)
+                # np.floor, not math.floor: a float in plain Python and under numba alike, so a NaN
+                # stays NaN (math.floor raises for it; numba's goes through an integer, undefined).
+                quadrant = multiple - 4.0 * np.floor(multiple * 0.25)
                 value = cosine if quadrant == 1.0 or quadrant == 3.0 else sine
                 a_block[e] = -value if quadrant >= 2.0 else value
         elif code == 11:  # 1 / t, and 0 where t is 0
@@ -455,7 +463,9 @@ def _forward(X, Z, A, integers, reals, params):
                 elif code == 8:
                     for i in range(size):
                         v = chunk[i]
-                        reduced[i] = (v * v) * -5.0  # as the reference rounds it
+                        # as the reference rounds it in float64; in float32 more exactly (the
+                        # reference rounds t**2 and -5 t**2 to float32): within 2e-6 of it
+                        reduced[i] = (v * v) * -5.0
                 else:
                     for i in range(size):
                         reduced[i] = chunk[i]
@@ -498,9 +508,16 @@ def _forward(X, Z, A, integers, reals, params):
                         z = chunk[i]
                         chunk[i] = factor * (z if z > 0.0 else slope * expm1)
                 elif code == 9:  # 0.2 log(1 + exp(t)): the C library's log, a call per value
+                    # exp, then 1 + exp, each stored in the plan's precision, as the reference rounds
+                    # them: in float32, 1 + a small exp is 1 there, and the log 0. The one exception
+                    # to 1e-12 (float64) or 1e-5 (float32) relative: where the kernel's exp and
+                    # numpy's differ by an ulp (numpy's float32 exp is not correctly rounded) and
+                    # that flips the rounding of 1 + exp, the result differs by 0.2 ulp of 1 (1e-17
+                    # in float64: 1e-12 to 1e-9 relative, a few points in a million, t < -7).
                     for i in range(size):
-                        exp = ((1.0 + reduced[i]) * powers[i]) * high_powers[i]
-                        chunk[i] = math.log(1.0 + exp) * 0.2
+                        chunk[i] = ((1.0 + reduced[i]) * powers[i]) * high_powers[i]
+                        chunk[i] = 1.0 + chunk[i]
+                        chunk[i] = math.log(chunk[i]) * 0.2
                 else:  # exp itself: softmax, exponential, gauss
                     for i in range(size):
                         chunk[i] = ((1.0 + reduced[i]) * powers[i]) * high_powers[i]

@@ -19,17 +19,45 @@ from collections.abc import Callable
 import numpy as np
 
 
-def _clamped(z: np.ndarray, low: float, high: float, out: np.ndarray | None = None) -> np.ndarray:
-    """``z`` clamped to ``[low, high]`` (NaN stays NaN, as ``np.clip`` keeps it), into ``out`` or a
-    new array: two ufunc calls, without ``np.clip``'s Python-level wrapper."""
-    out = np.asarray(np.maximum(z, low, out=out))  # an array even for a scalar ``z``
-    return np.minimum(out, high, out=out)
+# The same formulas as the native kernel (``nngraph.compiler.native``) computes them: each function is
+# an outer function of its argument ``t``, ``scale * z`` clamped to ``[low, high]`` (NaN stays NaN):
+# name -> (outer, scale, low, high). The outer function is the registry activation of that kind
+# (``sigmoid``, ``tanh``, ``exponential``, ``linear``) where one computes it (so neat_sigmoid's
+# argument is ``5 z``, and ``1 / (1 + exp(-t))`` its value: the bound is symmetric, so ``t`` is
+# exactly the negation of the one its function below clamps), else neat-python's own, by its
+# formula. The one source of the scales and bounds: the functions below read theirs here
+# (``_argument``). tests/test_native.py checks each form against its function.
+CLAMPED_FORMS: dict[str, tuple[str, float, float, float]] = {
+    "neat_sigmoid": ("sigmoid", 5.0, -60.0, 60.0),
+    "neat_tanh": ("tanh", 2.5, -60.0, 60.0),
+    "neat_sin": ("sin(t)", 5.0, -60.0, 60.0),
+    "neat_gauss": ("exp(-5 t**2)", 1.0, -3.4, 3.4),
+    "neat_softplus": ("0.2 log(1 + exp(t))", 5.0, -60.0, 60.0),
+    "neat_clamped": ("linear", 1.0, -1.0, 1.0),
+    "neat_inv": ("1 / t, 0 at 0", 1.0, -math.inf, math.inf),
+    "neat_log": ("log(t)", 1.0, 1e-7, math.inf),
+    "neat_exp": ("exponential", 1.0, -60.0, 60.0),
+    "neat_abs": ("|t|", 1.0, -math.inf, math.inf),
+    "neat_hat": ("max(0, 1 - |t|)", 1.0, -math.inf, math.inf),
+    "neat_square": ("t**2", 1.0, -math.inf, math.inf),
+    "neat_cube": ("t**3", 1.0, -math.inf, math.inf),
+}
 
 
-def _clamped_times(z: np.ndarray, scale: float, bound: float = 60.0) -> np.ndarray:
-    """``scale * z`` clamped to ±``bound``, in a new array the caller may compute in."""
-    product = np.asarray(np.multiply(z, scale))  # an array even for a scalar ``z``: computed in place
-    return _clamped(product, -bound, bound, out=product)
+def _argument(name: str, z: np.ndarray, sign: float = 1.0) -> np.ndarray:
+    """``sign * scale * z`` clamped to ``sign`` times ``[low, high]`` of ``CLAMPED_FORMS[name]`` (NaN
+    stays NaN, as ``np.clip`` keeps it), in a new array the caller may compute in: one ufunc call a
+    step the form has (no multiply for a scale of 1, no clamp for an infinite bound), without
+    ``np.clip``'s Python-level wrapper. (A form without a scale or bound would return ``z`` itself:
+    none calls it.)"""
+    _, scale, low, high = CLAMPED_FORMS[name]
+    low, high = (low, high) if sign > 0 else (-high, -low)
+    t = np.asarray(z if sign * scale == 1.0 else np.multiply(z, sign * scale))  # an array even for a scalar
+    if low > -math.inf:
+        t = np.asarray(np.maximum(t, low, out=None if t is z else t))
+    if high < math.inf:
+        t = np.asarray(np.minimum(t, high, out=None if t is z else t))
+    return t
 
 
 # Each function computes its formula in one new array, in place: a level of a population runs
@@ -39,7 +67,7 @@ def _clamped_times(z: np.ndarray, scale: float, bound: float = 60.0) -> np.ndarr
 
 def neat_sigmoid(z: np.ndarray) -> np.ndarray:
     """``1 / (1 + exp(-5 z))``, ``5 z`` clamped to ±60."""
-    t = _clamped_times(z, -5.0)  # -(5 z) clamped: the bound is symmetric
+    t = _argument("neat_sigmoid", z, sign=-1.0)  # -(5 z) clamped: the bound is symmetric
     np.exp(t, out=t)
     t += 1.0
     return np.divide(1.0, t, out=t)
@@ -47,19 +75,19 @@ def neat_sigmoid(z: np.ndarray) -> np.ndarray:
 
 def neat_tanh(z: np.ndarray) -> np.ndarray:
     """``tanh(2.5 z)``, ``2.5 z`` clamped to ±60."""
-    t = _clamped_times(z, 2.5)
+    t = _argument("neat_tanh", z)
     return np.tanh(t, out=t)
 
 
 def neat_sin(z: np.ndarray) -> np.ndarray:
     """``sin(5 z)``, ``5 z`` clamped to ±60."""
-    t = _clamped_times(z, 5.0)
+    t = _argument("neat_sin", z)
     return np.sin(t, out=t)
 
 
 def neat_gauss(z: np.ndarray) -> np.ndarray:
     """``exp(-5 z²)``, ``z`` clamped to ±3.4."""
-    t = _clamped(z, -3.4, 3.4)
+    t = _argument("neat_gauss", z)
     np.square(t, out=t)
     t *= -5.0
     return np.exp(t, out=t)
@@ -67,7 +95,7 @@ def neat_gauss(z: np.ndarray) -> np.ndarray:
 
 def neat_softplus(z: np.ndarray) -> np.ndarray:
     """``0.2 log(1 + exp(5 z))``, ``5 z`` clamped to ±60."""
-    t = _clamped_times(z, 5.0)
+    t = _argument("neat_softplus", z)
     np.exp(t, out=t)
     t += 1.0
     np.log(t, out=t)
@@ -77,7 +105,7 @@ def neat_softplus(z: np.ndarray) -> np.ndarray:
 
 def neat_clamped(z: np.ndarray) -> np.ndarray:
     """``z`` clamped to [-1, 1]."""
-    return _clamped(z, -1.0, 1.0)
+    return _argument("neat_clamped", z)
 
 
 def neat_inv(z: np.ndarray) -> np.ndarray:
@@ -88,12 +116,13 @@ def neat_inv(z: np.ndarray) -> np.ndarray:
 
 def neat_log(z: np.ndarray) -> np.ndarray:
     """``log(z)``, ``z`` at least 1e-7."""
-    return np.log(np.maximum(z, 1e-7))
+    t = _argument("neat_log", z)
+    return np.log(t, out=t)
 
 
 def neat_exp(z: np.ndarray) -> np.ndarray:
     """``exp(z)``, ``z`` clamped to ±60."""
-    t = _clamped(z, -60.0, 60.0)
+    t = _argument("neat_exp", z)
     return np.exp(t, out=t)
 
 
@@ -122,29 +151,6 @@ REGISTERED: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     function.__name__: function for function in (
         neat_sigmoid, neat_tanh, neat_sin, neat_gauss, neat_softplus, neat_clamped, neat_inv,
         neat_log, neat_exp, neat_abs, neat_hat, neat_square, neat_cube)
-}
-
-# The same formulas as the native kernel (``nngraph.compiler.native``) computes them: each function is
-# an outer function of its argument ``t``, ``scale * z`` clamped to ``[low, high]`` (NaN stays NaN):
-# name -> (outer, scale, low, high). The outer function is the registry activation of that kind
-# (``sigmoid``, ``tanh``, ``exponential``, ``linear``) where one computes it (so neat_sigmoid's
-# argument is ``5 z``, and ``1 / (1 + exp(-t))`` its value: the bound is symmetric, so ``t`` is
-# exactly the negation of the one its function above clamps), else neat-python's own, by its
-# formula. tests/test_native.py checks each against the function.
-CLAMPED_FORMS: dict[str, tuple[str, float, float, float]] = {
-    "neat_sigmoid": ("sigmoid", 5.0, -60.0, 60.0),
-    "neat_tanh": ("tanh", 2.5, -60.0, 60.0),
-    "neat_sin": ("sin(t)", 5.0, -60.0, 60.0),
-    "neat_gauss": ("exp(-5 t**2)", 1.0, -3.4, 3.4),
-    "neat_softplus": ("0.2 log(1 + exp(t))", 5.0, -60.0, 60.0),
-    "neat_clamped": ("linear", 1.0, -1.0, 1.0),
-    "neat_inv": ("1 / t, 0 at 0", 1.0, -math.inf, math.inf),
-    "neat_log": ("log(t)", 1.0, 1e-7, math.inf),
-    "neat_exp": ("exponential", 1.0, -60.0, 60.0),
-    "neat_abs": ("|t|", 1.0, -math.inf, math.inf),
-    "neat_hat": ("max(0, 1 - |t|)", 1.0, -math.inf, math.inf),
-    "neat_square": ("t**2", 1.0, -math.inf, math.inf),
-    "neat_cube": ("t**3", 1.0, -math.inf, math.inf),
 }
 
 # neat-python's name -> the nngraph activation that computes it.
