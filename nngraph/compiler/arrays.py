@@ -193,7 +193,6 @@ def reaching(n_neurons: int, sources: np.ndarray, targets: np.ndarray, seeds: np
     >>> reaching(5, np.array([0, 1, 3]), np.array([1, 2, 4]), np.array([2])).tolist()
     [True, True, True, False, False]
     """
-    found = np.zeros(n_neurons, dtype=bool)
     by_target = grouped(targets, n_neurons)  # the order within a group does not matter
     tails = sources[by_target]
     starts = np.zeros(n_neurons + 1, dtype=np.int64)
@@ -201,6 +200,7 @@ def reaching(n_neurons: int, sources: np.ndarray, targets: np.ndarray, seeds: np
     walk = _walk("reached") if compiled else None
     if walk is not None:
         return walk(starts, tails.astype(np.int64, copy=False), seeds.astype(np.int64, copy=False))
+    found = np.zeros(n_neurons, dtype=bool)
     frontier = distinct(seeds)
     found[frontier] = True
     while frontier.size:
@@ -290,7 +290,8 @@ def _rounds_in_numpy(n_neurons: int, n_inputs: int, starts: np.ndarray, heads: n
 
 def _rounds_in_python(n_neurons: int, n_inputs: int, starts: np.ndarray, heads: np.ndarray,
                       indegree: np.ndarray, parentless: np.ndarray) -> np.ndarray:
-    """``_rounds_in_numpy``, the rounds in a Python loop over the lists of the arrays."""
+    """``_rounds_in_numpy``, the rounds in a Python loop over the lists of the arrays (numba compiles
+    its twin over arrays, ``nngraph.compiler.walks._levels``: keep the two in step)."""
     first, targets, waiting = starts.tolist(), heads.tolist(), indegree.tolist()
     level = [-1] * n_neurons
     level[:n_inputs] = [0] * n_inputs

@@ -302,8 +302,7 @@ def _arrays_hold(plan: Plan, where: str) -> bool:
     nonzeros = [int(np.count_nonzero(weights.data if op.kind == SPARSE else weights))
                 for op, weights in zip(fused, stored)]
     if nonzeros != [op.nonzeros for op in fused] or any(
-            abs((count / size if size else 1.0) - op.density) > 1e-12 * abs(op.density)
-            for op, count, size in zip(fused, nonzeros, (len(op.sources) * len(op.targets) for op in fused))):
+            _density_differs(op, count) for op, count in zip(fused, nonzeros)):
         return False
     try:
         for op in plan.ops:
@@ -348,11 +347,20 @@ def _check_arrays(plan: Plan, op: Op, where: str) -> None:
     # Canonical CSR arrays (as ``fused_op`` stores) hold one value per place: they are counted as they are.
     nonzeros = int(np.count_nonzero(weights) if op.kind == DENSE else np.count_nonzero(weights.data)
                    if _canonical(weights) else weights.count_nonzero())
-    size = op.shape[0] * op.shape[1]
-    density = nonzeros / size if size else 1.0
-    if nonzeros != op.nonzeros or abs(density - op.density) > 1e-12 * abs(op.density):
+    if nonzeros != op.nonzeros or _density_differs(op, nonzeros):
         raise _fail(where, op, f"says {op.nonzeros} nonzeros (density {op.density}); its weights have "
-                    f"{nonzeros} (density {density})")
+                    f"{nonzeros} (density {_density(op, nonzeros)})")
+
+
+def _density(op: FusedOp, nonzeros: int) -> float:
+    """The density of ``nonzeros`` connections in ``op``'s sources x targets (1 for no places)."""
+    size = op.shape[0] * op.shape[1]
+    return nonzeros / size if size else 1.0
+
+
+def _density_differs(op: FusedOp, nonzeros: int) -> bool:
+    """Whether ``op``'s stated density is not that of ``nonzeros`` (within rounding)."""
+    return abs(_density(op, nonzeros) - op.density) > 1e-12 * abs(op.density)
 
 
 def _check_reductions(plan: Plan, op: AggregateOp, where: str) -> None:

@@ -36,7 +36,8 @@ def _levels(n_inputs: int, starts: np.ndarray, heads: np.ndarray, indegree: np.n
             parentless: np.ndarray) -> np.ndarray:
     """``arrays.array_levels``' rounds over each neuron's targets (``heads``, CSR rows by
     ``starts``): the levels (-1 where never reached), and ``indegree`` left with each neuron's
-    connections from neurons never reached, as ``arrays._rounds_in_numpy`` leaves it."""
+    connections from neurons never reached, as ``arrays._rounds_in_numpy`` leaves it: the twin of
+    ``arrays._rounds_in_python`` over arrays instead of lists (keep the two in step)."""
     n_neurons = len(starts) - 1
     level = np.full(n_neurons, -1, dtype=np.int64)
     frontier = np.empty(n_neurons + len(heads), dtype=np.int64)
