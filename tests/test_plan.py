@@ -527,3 +527,13 @@ def test_a_groups_value_check_plan_refuses_is_refused_by_the_whole_plan_test_too
     assert not _headers_hold(bad)
     with pytest.raises(CompileError, match=rf"op 1: groups={groups!r} must be a whole number"):
         nngraph.check_plan(bad)
+
+
+def test_an_op_whose_nonzeros_are_not_its_weights_is_named(plan: nngraph.CompiledPlan) -> None:
+    ops = list(plan.ops)
+    ops[1] = dataclasses.replace(ops[1], nonzeros=ops[1].nonzeros - 1)
+    bad = dataclasses.replace(plan.plan, ops=tuple(ops))
+    assert not _arrays_hold(bad, "")  # the whole-plan test sees it, the op-by-op check names it
+    with pytest.raises(CompileError, match=r"op 1: says 35 nonzeros \(density 1.0\); its weights have 36 "
+                                           r"\(density 1.0\)"):
+        nngraph.check_plan(bad, stage="a test")
