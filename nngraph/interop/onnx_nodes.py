@@ -22,6 +22,7 @@ from numpy.polynomial import chebyshev
 from scipy import special
 
 from nngraph.core.activations import resolve_activation
+from nngraph.core.neat_activations import CLAMPED_FORMS
 from nngraph.errors import InteropError
 
 REDUCE_AXES_AS_INPUT = 18  # the opset from which every Reduce* takes its axes as an input (ReduceSum: 13)
@@ -163,13 +164,20 @@ def _group_norm(g: OnnxGraph, z: str, epsilon: float) -> str:
     return g.binary("Div", centered, g.add("Sqrt", [g.binary("Add", variance, epsilon)]))
 
 
-def _scaled_clip(g: OnnxGraph, z: str, scale: float) -> str:
-    """``scale * z`` clamped to ±60, as neat-python's functions clamp."""
-    return g.clip(g.binary("Mul", z, scale), -60.0, 60.0)
+def _neat_argument(g: OnnxGraph, z: str, name: str) -> str:
+    """neat-python's scaled and clamped argument of activation ``name``, from ``CLAMPED_FORMS`` (the
+    one source of its scale and bounds, shared with the numpy functions and the native kernel)."""
+    _, scale, low, high = CLAMPED_FORMS[name]
+    t = z if scale == 1.0 else g.binary("Mul", z, scale)
+    if low > -math.inf and high < math.inf:
+        return g.clip(t, low, high)
+    if low > -math.inf:
+        return g.binary("Max", t, low)
+    return t if high == math.inf else g.binary("Min", t, high)
 
 
 def _neat_gauss(g: OnnxGraph, z: str) -> str:
-    clamped = g.clip(z, -3.4, 3.4)
+    clamped = _neat_argument(g, z, "neat_gauss")
     return g.add("Exp", [g.binary("Mul", g.binary("Mul", clamped, clamped), -5.0)])
 
 
@@ -191,17 +199,17 @@ FORMULAS: dict[str, Formula] = {
     "softmax": lambda g, z: g.add("Softmax", [z], axis=-1),
     "layer_norm": _group_norm,
     "neat_sigmoid": lambda g, z: g.add("Reciprocal", [g.binary(
-        "Add", g.add("Exp", [g.add("Neg", [_scaled_clip(g, z, 5.0)])]), 1.0)]),
-    "neat_tanh": lambda g, z: g.add("Tanh", [_scaled_clip(g, z, 2.5)]),
-    "neat_sin": lambda g, z: g.add("Sin", [_scaled_clip(g, z, 5.0)]),
+        "Add", g.add("Exp", [g.add("Neg", [_neat_argument(g, z, "neat_sigmoid")])]), 1.0)]),
+    "neat_tanh": lambda g, z: g.add("Tanh", [_neat_argument(g, z, "neat_tanh")]),
+    "neat_sin": lambda g, z: g.add("Sin", [_neat_argument(g, z, "neat_sin")]),
     "neat_gauss": _neat_gauss,
     "neat_softplus": lambda g, z: g.binary("Mul", g.add("Log", [g.binary(
-        "Add", g.add("Exp", [_scaled_clip(g, z, 5.0)]), 1.0)]), 0.2),
-    "neat_clamped": lambda g, z: g.clip(z, -1.0, 1.0),
+        "Add", g.add("Exp", [_neat_argument(g, z, "neat_softplus")]), 1.0)]), 0.2),
+    "neat_clamped": lambda g, z: _neat_argument(g, z, "neat_clamped"),
     "neat_inv": lambda g, z: g.add("Where", [g.binary("Equal", z, 0.0), g.constant(0.0),
                                              g.add("Reciprocal", [z])]),
-    "neat_log": lambda g, z: g.add("Log", [g.binary("Max", z, 1e-7)]),
-    "neat_exp": lambda g, z: g.add("Exp", [g.clip(z, -60.0, 60.0)]),
+    "neat_log": lambda g, z: g.add("Log", [_neat_argument(g, z, "neat_log")]),
+    "neat_exp": lambda g, z: g.add("Exp", [_neat_argument(g, z, "neat_exp")]),
     "neat_abs": lambda g, z: g.add("Abs", [z]),
     "neat_hat": lambda g, z: g.binary("Max", g.binary("Sub", 1.0, g.add("Abs", [z])), 0.0),
     "neat_square": lambda g, z: g.binary("Mul", z, z),
