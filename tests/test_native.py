@@ -19,6 +19,7 @@ from strategies import NEAT, RTOL, assert_close, assert_equivalent, networks_and
 import nngraph
 from nngraph.compiler import build_plan
 from nngraph.compiler.native import _forward, has_native_form, native_arrays, run_native
+from nngraph.compiler.rows import stable_order
 from nngraph.core.neat_activations import CLAMPED_FORMS, neat_sin
 
 WIDTH = 6
@@ -200,3 +201,10 @@ def test_random_networks_of_native_activations_run_in_the_kernel_as_in_the_refer
     assume(all(getattr(op, "groups", 1) == 1 for op in plan.plan.ops))  # softmax groups merged: no native form
     assert "native" in plan.program.runners
     assert_equivalent(plan, G, x)
+
+
+@given(st.data(), st.sampled_from([1, 7, 2**16, 2**16 + 1, 2**40]))
+def test_stable_order_is_numpys_stable_sort_both_by_radix_and_by_key(data: st.DataObject, n_keys: int) -> None:
+    # sparse_rows orders the kernel's connections by target with it: 16-bit keys by radix, wider by key.
+    keys = np.array(data.draw(st.lists(st.integers(0, n_keys - 1), max_size=60)), dtype=np.int64)
+    np.testing.assert_array_equal(stable_order(keys, n_keys), np.argsort(keys, kind="stable"))

@@ -160,6 +160,14 @@ def _parameters(activation: Activation) -> tuple[float, ...]:
     return params.get("alpha", 0.0), params.get("scale", 1.0), scale, low, high
 
 
+@functools.lru_cache(maxsize=256)
+def _code_and_parameters(name: str) -> tuple[int, tuple[float, ...]]:
+    """The kernel's code (``ACTIVATION_CODES``) and parameters (``PARAMETERS``) of the activation
+    ``name``: read once per name, as a generation's plan has dozens of runs of a few activations."""
+    activation = resolve_activation(name)
+    return ACTIVATION_CODES[_outer(activation)], _parameters(activation)
+
+
 def _native_aggregations(op: Op) -> bool:
     if op.operation == AGGREGATE:
         return all(aggregation in AGGREGATION_CODES for aggregation in op.aggregations)
@@ -180,25 +188,26 @@ def native_arrays(plan: Plan) -> NativeArrays:
     indptr, indices, weights, aggregation = [np.zeros(1, dtype=np.int64)], [], [], []
     block, block_sources, block_columns, block_weights = [], [0], [], []
     block_size = 0  # the numbers in block_weights so far
-    first, counts_of, activations = [], [], []
+    first, counts_of, names = [], [], []
     source_columns = []  # each op's sources' columns (a sparse op's are read by sparse_rows)
     for op in plan.ops:
         source_columns.append(None if op.kind == SPARSE else
                               np.array([plan.columns[node] for node in op.sources], dtype=np.int64))
         start = plan.columns[op.targets[0]]
+        is_block = _is_block(op)
         for name, low, high in op.activation_runs():  # one kernel op per run of one activation
             first.append(start + low)
             counts_of.append(high - low)
-            activations.append(resolve_activation(name))
-            if _is_block(op):
+            names.append(name)
+            if is_block:
                 block.append(block_size)
                 block_columns.append(source_columns[-1])
                 block_weights.append(np.ascontiguousarray(op.weights[:, low:high]).reshape(-1))
                 block_size += len(block_weights[-1])
+                block_sources.append(block_sources[-1] + len(source_columns[-1]))
             else:
                 block.append(-1)
-                block_columns.append(np.zeros(0, dtype=np.int64))
-            block_sources.append(block_sources[-1] + len(block_columns[-1]))
+                block_sources.append(block_sources[-1])
     # Each op's rows: those of consecutive sparse ops as one ``sparse_rows`` (one sort for them all,
     # not numpy calls per op); a dense op's, and an aggregate op's terms, op by op.
     for kind, group in groupby(zip(plan.ops, source_columns), key=lambda item: item[0].kind):
@@ -218,7 +227,7 @@ def native_arrays(plan: Plan) -> NativeArrays:
     named = {
         "first": np.array(first, dtype=np.int64),
         "rows": np.cumsum([0] + counts_of, dtype=np.int64),
-        "activation": np.array([ACTIVATION_CODES[_outer(a)] for a in activations], dtype=np.int64),
+        "activation": np.array([_code_and_parameters(name)[0] for name in names], dtype=np.int64),
         "indptr": np.concatenate(indptr), "indices": np.concatenate(indices + [np.zeros(0, np.int64)]),
         "aggregation": np.concatenate(aggregation + [np.zeros(0, np.int64)]),
         "block": np.array(block, dtype=np.int64), "block_sources": np.array(block_sources, dtype=np.int64),
@@ -237,7 +246,8 @@ def native_arrays(plan: Plan) -> NativeArrays:
     arrays = NativeArrays(
         n_inputs=len(plan.inputs),
         outputs=_rows(np.array([plan.columns[node] for node in plan.outputs], dtype=np.intp)),
-        params=np.array([_parameters(a) for a in activations], dtype=np.float64).reshape(-1, len(PARAMETERS)),
+        params=np.array([_code_and_parameters(name)[1] for name in names],
+                        dtype=np.float64).reshape(-1, len(PARAMETERS)),
         integers=integers, reals=reals, **views)
     for value in vars(arrays).values():
         if isinstance(value, np.ndarray):

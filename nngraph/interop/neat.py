@@ -23,8 +23,9 @@ neat-python is imported only when one of these functions is called.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from itertools import count, repeat
+from itertools import count
 from typing import Any
 
 import networkx as nx
@@ -79,18 +80,20 @@ def gene_arrays(pairs: list[tuple[Hashable, Any]], *, input_keys: Sequence[Hasha
     input_keys = list(input_keys)
     output_keys = list(output_keys)
     n_inputs = len(input_keys)
+    inputs = dict(zip(input_keys, range(n_inputs)))
     # One pass over the genes: the only step in Python per gene (they are Python objects); every
-    # other step is numpy.
-    nodes: list[Hashable] = list(input_keys)
+    # other step is numpy. Neuron ``n_inputs + i`` is node ``node_keys[i]`` of gene ``genes[i]``:
+    # its name ``(genome key, node key)`` is made for the neurons the outputs need alone.
+    node_keys: list[Hashable] = []
     genes: list[Any] = []
     sizes: list[int] = []
     ends: list[int] = []  # source, target, source, target, ... of every enabled connection
     weights: list[float] = []
     outputs: list[int] = []
     for key, genome in pairs:
-        index = dict(zip(input_keys, range(n_inputs)))
-        index.update(zip(genome.nodes, count(len(nodes))))
-        nodes += zip(repeat(key), genome.nodes)
+        index = inputs.copy()
+        index.update(zip(genome.nodes, count(n_inputs + len(node_keys))))
+        node_keys += genome.nodes
         genes += genome.nodes.values()
         sizes.append(len(genome.nodes))
         try:
@@ -104,31 +107,43 @@ def gene_arrays(pairs: list[tuple[Hashable, Any]], *, input_keys: Sequence[Hasha
         except KeyError as error:
             raise NetworkError(f"genome {key!r}: a connection or output names node {error.args[0]!r}, "
                                "which the genome has no gene for", node=(key, error.args[0])) from None
-    ends_array = np.fromiter(ends, dtype=np.int64, count=len(ends)).reshape(-1, 2)
-    network = _pruned(object_array(nodes), n_inputs, np.fromiter(outputs, dtype=np.int64, count=len(outputs)),
-                      ends_array[:, 0], ends_array[:, 1],
-                      np.fromiter(weights, dtype=np.float64, count=len(weights)), object_array(genes),
-                      np.repeat(np.arange(len(pairs)), sizes), pairs, problem)
+    ends_array = _packed(ends, "q").reshape(-1, 2)
+    network = _pruned(input_keys, node_keys, _packed(outputs, "q"), ends_array[:, 0], ends_array[:, 1],
+                      _packed(weights, "d"), genes, np.repeat(np.arange(len(pairs)), sizes), pairs, problem)
     level = array_levels(network.n_neurons, n_inputs, network.sources, network.targets, compiled=True)
     if np.any(level < 0):
         _raise_cycle(network, level, pairs)
     return network, tuple(key for key, _ in pairs), level
 
 
-def _pruned(nodes: np.ndarray, n_inputs: int, outputs: np.ndarray, sources: np.ndarray, targets: np.ndarray,
-            weights: np.ndarray, genes: np.ndarray, owner: np.ndarray, pairs: list[tuple[Hashable, Any]],
-            problem: Callable[[str, str], str | None]) -> NetworkArrays:
+def _packed(values: list[Any], code: str) -> np.ndarray:
+    """Python ints (``code`` ``"q"``) or floats (``"d"``) as a read-only int64 or float64 array:
+    ``struct`` converts them in half the instructions ``np.fromiter`` takes or less (some 100 an
+    int against 200, 45 a float against 100), which saves 15% of reading a generation of 150
+    genomes (its 25,000 connection ends and 13,000 weights)."""
+    return np.frombuffer(struct.pack(f"{len(values)}{code}", *values), dtype=np.int64 if code == "q" else np.float64)
+
+
+def _pruned(input_keys: list[Hashable], node_keys: list[Hashable], outputs: np.ndarray, sources: np.ndarray,
+            targets: np.ndarray, weights: np.ndarray, genes: list[Any], owner: np.ndarray,
+            pairs: list[tuple[Hashable, Any]], problem: Callable[[str, str], str | None]) -> NetworkArrays:
     """The arrays of the neurons the outputs need (the inputs first), and of their connections:
-    what ``neat.graphs.required_for_output`` keeps, the inputs and every node with a path to an output."""
-    needed = reaching(len(nodes), sources, targets, outputs, compiled=True)
+    what ``neat.graphs.required_for_output`` keeps, the inputs and every node with a path to an output.
+    Neuron ``len(input_keys) + i`` is genome ``pairs[owner[i]]``'s node ``node_keys[i]``, of gene ``genes[i]``."""
+    n_inputs = len(input_keys)
+    needed = reaching(n_inputs + len(node_keys), sources, targets, outputs, compiled=True)
     needed[:n_inputs] = True
     kept = np.flatnonzero(needed)
     renumber = np.cumsum(needed) - 1
     connections = needed[targets]
     sources, targets = renumber[sources[connections]], renumber[targets[connections]]
     weights = weights[connections]
-    kept_genes = genes[kept[n_inputs:] - n_inputs]
     owner = owner[kept[n_inputs:] - n_inputs]
+    places = (kept[n_inputs:] - n_inputs).tolist()
+    kept_genes = list(map(genes.__getitem__, places))
+    member_keys = [key for key, _ in pairs]
+    nodes = object_array(input_keys + list(zip(map(member_keys.__getitem__, owner.tolist()),
+                                               map(node_keys.__getitem__, places))))
     bias, response, activation_names, aggregation_names = [], [], [], []
     for gene in kept_genes:
         bias.append(gene.bias)
@@ -137,12 +152,12 @@ def _pruned(nodes: np.ndarray, n_inputs: int, outputs: np.ndarray, sources: np.n
         aggregation_names.append(gene.aggregation)
     activation, activations = _codes(activation_names, "activation", owner, kept_genes, pairs, problem)
     aggregation, aggregations = _codes(aggregation_names, "aggregation", owner, kept_genes, pairs, problem)
-    bias = np.concatenate([np.zeros(n_inputs), bias])
-    response = np.concatenate([np.zeros(n_inputs), response])
+    bias = _packed([0.0] * n_inputs + bias, "d").copy()  # _with_response may change it
+    response = _packed([0.0] * n_inputs + response, "d")
     aggregation = np.concatenate([np.full(n_inputs, -1), aggregation])
     weights, aggregation, aggregations = _with_response(weights, targets, bias, response, aggregation,
                                                         aggregations)
-    return NetworkArrays(nodes=nodes[kept], n_inputs=n_inputs, outputs=renumber[outputs],
+    return NetworkArrays(nodes=nodes, n_inputs=n_inputs, outputs=renumber[outputs],
                          sources=sources, targets=targets, weights=weights, bias=bias,
                          activation=np.concatenate([np.full(n_inputs, -1), activation]),
                          activations=activations, aggregation=aggregation, aggregations=aggregations)
@@ -178,7 +193,7 @@ def _with_response(weights: np.ndarray, targets: np.ndarray, bias: np.ndarray, r
     return weights * factor, swapped, tuple(names)
 
 
-def _codes(names: Sequence[str], kind: str, owner: np.ndarray, genes: np.ndarray,
+def _codes(names: Sequence[str], kind: str, owner: np.ndarray, genes: Sequence[Any],
            pairs: list[tuple[Hashable, Any]],
            problem: Callable[[str, str], str | None]) -> tuple[np.ndarray, tuple[str, ...]]:
     """Each node's activation (or aggregation) as a code into the nngraph names it returns; a
