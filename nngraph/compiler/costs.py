@@ -77,21 +77,26 @@ The choices that depend on what work costs are each taken here, from the same fi
   compiling an op's straight-line code costs about 50 to 100 us, tens of runs of it at small
   batches: a plan built for one generation of genomes runs once.
 - **packed-weight products** (codegen, with numba installed; ``nngraph.compiler.gemm``): BLAS
-  copies a product's weights into blocks of its own on every call, ``BLAS_COPY_NS`` per weight
-  (except for at most ``BLAS_NO_COPY_BATCH`` samples, which it multiplies without a copy), then
-  makes ``BLAS_MULTIPLY_ADD_NS`` per multiply-add, and the bias is a numpy pass of its own
-  (``TARGET_NS`` per target and sample); the packed-weight product has its weights copied once,
-  by its first call, and costs ``PACKED_CALL_NS`` per call plus ``PACKED_MULTIPLY_ADD_NS`` per
-  multiply-add, its targets rounded up to a panel of two vectors (this CPU's, ``gemm.VECTOR_BYTES``)
-  and its samples to a block of 8, and adds the bias as it writes its sums out (not counted: for a
-  relu op it applies relu there too, a second pass saved). A dense op that reads one slice of columns uses it for the
-  batches where it is expected to cost less (``packed_batch_limit``), which the generated code
-  tests: 784 x 512 weights from 3 samples on in float32 (its multiply-adds cost what OpenBLAS's
-  do: up to ``PACKED_MAX_BATCH``), 512 x 512 in float64 to about 100; an op of fewer targets
-  than a panel holds (with AVX-512, 32 in float32 and 16 in float64; half that with AVX2), or one of
-  32 x 32 weights, never. Measured on AVX-512 (thread time, 784 x 512 and 512 x 512 with relu): in float32 even with OpenBLAS's product
-  alone at 256 to 4096 samples, 0.72 to 0.8x it at 32; in float64 0.9x at 256, 1.03x at 1024,
-  1.5x at 4096 (its blocks of samples overflow the second-level cache).
+  copies a product's weights into blocks of its own on every call from 2 samples on,
+  ``BLAS_COPY_NS`` per weight, then makes ``BLAS_MULTIPLY_ADD_NS`` per multiply-add, and the bias
+  is a numpy pass of its own (``TARGET_NS`` per target and sample); the packed-weight product has
+  its weights copied once, by its first call, and costs ``PACKED_CALL_NS`` per call plus
+  ``PACKED_MULTIPLY_ADD_NS`` per multiply-add, its targets rounded up to a panel of two vectors
+  (this CPU's, ``gemm.VECTOR_BYTES``) and its samples to a tile of ``gemm.COLUMNS``, and adds the
+  bias as it writes its sums out (not counted: for a relu op it applies relu there too, a second
+  pass saved). For one sample neither copies: both stream the weights, ``STREAM_NS`` each (the
+  packed product its padded panels), so the packed product saves the bias pass and a numpy call.
+  A dense op that reads one slice of columns uses it for the batches where it is expected to cost
+  less (``packed_batches``), which the generated code tests: 784 x 512 weights from 1 sample on
+  in float32 (its multiply-adds cost what OpenBLAS's do: up to ``PACKED_MAX_BATCH``), 512 x 512
+  in float64 to about 100; an op of fewer targets than a panel holds (with AVX-512, 32 in float32
+  and 16 in float64; half that with AVX2) never. Measured on AVX-512 (thread time, 784 x 512 and
+  512 x 512 with relu): in float32 even with OpenBLAS's product alone at 256 to 4096 samples, 0.72
+  to 0.8x it at 32; in float64 0.9x at 256, 1.03x at 1024, 1.5x at 4096 (its blocks of samples
+  overflow the second-level cache). On AVX2 (an EPYC, 784-512-512-10's two relu layers with their
+  bias and relu passes, thread time): OpenBLAS takes 3.9x (float32) and 5.7x (float64) as long
+  for 2 samples as for 1, where it starts copying, and the packed product 0.3 to 0.4x OpenBLAS's
+  time at 2 to 4 samples.
 - **lowering** (``nngraph.compiler.build_plan``): the graph path (schedule -> groups -> lower)
   costs a Python step per group, and a group per neuron where predecessor sets differ (a sparse
   DAG with skip connections, a NEAT-style genome): 12 to 41 us per connection, six to twenty times
@@ -140,7 +145,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from nngraph.compiler.gemm import VECTOR_BYTES
+from nngraph.compiler.gemm import COLUMNS, VECTOR_BYTES
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import CompileError
 from nngraph.ir.plan import DENSE, SPARSE, FusedOp, Plan
@@ -174,8 +179,10 @@ BLAS_COPY_NS = {4: 0.24, 8: 0.5}               # BLAS's copy of a product's weig
 BLAS_MULTIPLY_ADD_NS = {4: 0.014, 8: 0.03}     # one multiply-add of a BLAS product, weights copied
 PACKED_MULTIPLY_ADD_NS = {4: 0.014, 8: 0.035}  # one multiply-add of the packed-weight product
 PACKED_CALL_NS = 1500.0        # one call of the packed-weight product (numba's dispatch, the samples' copy)
-BLAS_NO_COPY_BATCH = 2         # BLAS multiplies up to this many samples without copying the weights
-PACKED_BLOCK = 8               # the packed-weight product's block of samples (its fewest)
+# One weight of a product of one sample, streamed from L3 (BLAS's matrix-vector product and the
+# packed-weight product's alike: measured on 784 x 512 and 512 x 512, 0.067 to 0.076 ns in float32,
+# 0.17 to 0.18 in float64, either way).
+STREAM_NS = {4: 0.07, 8: 0.17}
 
 # Limits.
 REFERENCE_BATCH = 32           # the batch at which an op's fixed cost is weighed against its work
@@ -501,45 +508,49 @@ def activation_calls(plan: Plan) -> int:
                for op in plan.ops for name, _, _ in op.activation_runs())
 
 
-def packed_batch_limit(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> int:
-    """Up to how many samples the packed-weight product is expected to beat BLAS on ``op``, a
-    dense op reading one slice of columns, from ``BLAS_NO_COPY_BATCH + 1`` samples on (0: never, or
-    switched off; whether it exists at all is ``nngraph.compiler.gemm``'s to say).
+def packed_batches(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> range:
+    """The batch sizes for which the packed-weight product is expected to beat BLAS on ``op``, a
+    dense op reading one slice of columns: a run from 1 (or from 2, where streaming the padding of
+    its panels costs more than the numpy calls saved at one sample) up to a limit; empty for never, or when switched off (whether the product exists at
+    all is ``nngraph.compiler.gemm``'s to say).
 
     Examples
     --------
     >>> import numpy as np
     >>> from nngraph.ir.plan import fused_op
-    >>> wide, narrow = (fused_op(index=0, targets=range(targets), sources=range(sources), activation="relu",
-    ...                          weights=np.ones((sources, targets)), bias=np.zeros(targets), level=1)
-    ...                 for sources, targets in ((784, 512), (512, 10)))
-    >>> packed_batch_limit(wide, dtype=np.dtype(np.float32), options=DEFAULT_OPTIONS)
-    4096
-    >>> packed_batch_limit(wide, dtype=np.dtype(np.float64), options=DEFAULT_OPTIONS)
-    105
-    >>> packed_batch_limit(narrow, dtype=np.dtype(np.float32), options=DEFAULT_OPTIONS)
-    0
-    >>> packed_batch_limit(wide, dtype=np.dtype(np.float32), options=CodegenOptions(packed_products=False))
-    0
+    >>> def op(sources, targets):
+    ...     return fused_op(index=0, targets=range(targets), sources=range(sources), activation="relu",
+    ...                     weights=np.ones((sources, targets)), bias=np.zeros(targets), level=1)
+    >>> float32, float64 = np.dtype(np.float32), np.dtype(np.float64)
+    >>> packed_batches(op(784, 512), dtype=float32, options=DEFAULT_OPTIONS)
+    range(1, 4097)
+    >>> packed_batches(op(512, 10), dtype=float32, options=DEFAULT_OPTIONS)  # fills no panel
+    range(1, 1)
+    >>> packed_batches(op(784, 512), dtype=float32, options=CodegenOptions(packed_products=False))
+    range(1, 1)
     """
     size = np.dtype(dtype).itemsize
     if not options.packed_products or size not in PACKED_MULTIPLY_ADD_NS:
-        return 0
+        return range(1, 1)
     sources, targets = op.shape
     panel = 2 * VECTOR_BYTES // size  # the packed-weight product's panel: two of this CPU's vectors
     if targets < panel:  # most of every panel would be padding
-        return 0
+        return range(1, 1)
     weights, padded = sources * targets, sources * -(-targets // panel) * panel
 
     def saved(batch: int) -> float:  # BLAS and the bias pass's expected time minus the packed product's
+        if batch == 1:  # both stream the weights once (BLAS multiplies a vector without a copy)
+            return 2 * NUMPY_CALL_NS + TARGET_NS * targets + STREAM_NS[size] * (weights - padded) - PACKED_CALL_NS
         blas = (2 * NUMPY_CALL_NS + BLAS_COPY_NS[size] * weights
                 + (BLAS_MULTIPLY_ADD_NS[size] * weights + TARGET_NS * targets) * batch)
-        packed = PACKED_CALL_NS + PACKED_MULTIPLY_ADD_NS[size] * padded * -(-batch // PACKED_BLOCK) * PACKED_BLOCK
+        packed = PACKED_CALL_NS + PACKED_MULTIPLY_ADD_NS[size] * padded * -(-batch // COLUMNS) * COLUMNS
         return blas - packed
 
-    if saved(BLAS_NO_COPY_BATCH + 1) <= 0:
-        return 0
-    # per sample
+    first = 1 if saved(1) > 0 else 2
+    if saved(2) <= 0:
+        return range(1, 2) if first == 1 else range(1, 1)
+    # per sample, from 2 samples on
     extra = PACKED_MULTIPLY_ADD_NS[size] * padded - BLAS_MULTIPLY_ADD_NS[size] * weights - TARGET_NS * targets
     fixed = 2 * NUMPY_CALL_NS + BLAS_COPY_NS[size] * weights - PACKED_CALL_NS
-    return PACKED_MAX_BATCH if extra <= 0 else max(PACKED_BLOCK, min(PACKED_MAX_BATCH, int(fixed / extra)))
+    last = PACKED_MAX_BATCH if extra <= 0 else max(COLUMNS, min(PACKED_MAX_BATCH, int(fixed / extra)))
+    return range(first, last + 1)

@@ -35,8 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nngraph.compiler.costs import (BLAS_NO_COPY_BATCH, CodegenOptions, packed_batch_limit,
-                                   shared_product_batch_limit)
+from nngraph.compiler.costs import CodegenOptions, packed_batches, shared_product_batch_limit
 from nngraph.compiler.gemm import PACKED, pack_weights
 from nngraph.compiler.rows import column, sparse_rows
 from nngraph.compiler.slices import MAX_SLICE_CALLS, slice_lines, slice_runs
@@ -283,10 +282,11 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
         constants[f"W{k}"] = np.ascontiguousarray(op.weights.T)
         source, reads_inputs = _span(low, high, len(plan.inputs))
         product = [f"np.matmul(W{k}, {source}, out=z)", f"z += b{k}"]
-        limit = packed_batch_limit(op, dtype=plan.dtype, options=options) if PACKED and not exact else 0
-        if limit:
+        batches = packed_batches(op, dtype=plan.dtype, options=options) if PACKED and not exact else range(0)
+        if batches:
             constants[f"K{k}"] = pack_weights(constants[f"W{k}"])
-            pays = f"{BLAS_NO_COPY_BATCH} < z.shape[1] <= {limit}"
+            pays = (f"z.shape[1] <= {batches[-1]}" if batches[0] == 1 else
+                    f"{batches[0]} <= z.shape[1] <= {batches[-1]}")
             # A relu op's product applies relu as its sums leave registers (into the values, which
             # are the weighted sums when not tracing): no pass over the block of its own.
             fused = op.activation == "relu"
