@@ -97,6 +97,13 @@ The choices that depend on what work costs are each taken here, from the same fi
   bias and relu passes, thread time): OpenBLAS takes 3.9x (float32) and 5.7x (float64) as long
   for 2 samples as for 1, where it starts copying, and the packed product 0.3 to 0.4x OpenBLAS's
   time at 2 to 4 samples.
+- **compiled softmax** (codegen, with numba installed; ``nngraph.compiler.activation_kernels``):
+  numpy's in-place softmax makes ``SOFTMAX_CALLS`` calls, a few microseconds on a small block
+  (at one sample of 784-512-512-10, more than its last product); one compiled pass costs
+  ``SOFTMAX_CALL_NS`` plus ``SOFTMAX_KERNEL_NS`` per value, against numpy's ``SOFTMAX_NUMPY_NS``
+  (its exp vectorised, so in float32 the pass costs more per value), so it runs batches up to where
+  the two meet (``softmax_kernel_batch_limit``; at most ``SOFTMAX_MAX_BATCH``), which the generated
+  code tests: 10 neurons up to 80 samples in float32, ``SOFTMAX_MAX_BATCH`` in float64.
 - **lowering** (``nngraph.compiler.build_plan``): the graph path (schedule -> groups -> lower)
   costs a Python step per group, and a group per neuron where predecessor sets differ (a sparse
   DAG with skip connections, a NEAT-style genome): 12 to 41 us per connection, six to twenty times
@@ -184,6 +191,15 @@ PACKED_CALL_NS = 1500.0        # one call of the packed-weight product (numba's 
 # 0.17 to 0.18 in float64, either way).
 STREAM_NS = {4: 0.07, 8: 0.17}
 
+# The in-place softmax: its numpy calls (a maximum, a subtraction, exp, a sum, a division), and
+# by the size of a number its cost per value, numpy's and the compiled pass's (a scalar exp each),
+# which costs ``SOFTMAX_CALL_NS`` per call (measured: 10 neurons x 1 to 4096 samples; numpy's
+# calls took 7.7 to 8.7 us there, on a loaded machine).
+SOFTMAX_CALLS = 5
+SOFTMAX_NUMPY_NS = {4: 3.6, 8: 12.2}
+SOFTMAX_KERNEL_NS = {4: 8.8, 8: 11.6}
+SOFTMAX_CALL_NS = 800.0
+
 # Limits.
 REFERENCE_BATCH = 32           # the batch at which an op's fixed cost is weighed against its work
 KEEP_APART = 4096              # fully connected ops this large are never merged
@@ -193,6 +209,7 @@ SCALAR_MAX_BATCH = 64          # scalar code runs batches up to this size at mos
 SCALAR_BESIDE_NATIVE_CONNECTIONS = 256  # beside the native kernel, larger plans get no scalar code
 NATIVE_MAX_BATCH = 4096        # the native kernel runs batches up to this size at most
 PACKED_MAX_BATCH = 4096        # the packed-weight product runs batches up to this size at most
+SOFTMAX_MAX_BATCH = 4096       # the compiled softmax runs batches up to this size at most
 LEVEL_LOOP_OPS = 32            # sparse plans applying this many activations run as the level loop
 ARRAY_LOWERING_CONNECTIONS = 512  # graphs this large without layer records lower from arrays,
 ARRAY_LOWERING_FAN_IN = 64         # when their neurons have fewer connections than this on average
@@ -212,6 +229,8 @@ class CodegenOptions:
     level_loop : a plan of many sparse ops as one loop over its levels (``nngraph.compiler.loop``).
     packed_products : the packed-weight product for wide dense ops, where numba is installed
         (``nngraph.compiler.gemm``).
+    compiled_softmax : softmax in one compiled pass for small batches, where numba is installed
+        and ``in_place_activations`` is on (``nngraph.compiler.activation_kernels``).
 
     Examples
     --------
@@ -229,6 +248,7 @@ class CodegenOptions:
     native_kernel: bool = True
     level_loop: bool = True
     packed_products: bool = True
+    compiled_softmax: bool = True
 
     def __post_init__(self) -> None:
         for option in fields(self):
@@ -554,3 +574,27 @@ def packed_batches(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> 
     fixed = 2 * NUMPY_CALL_NS + BLAS_COPY_NS[size] * weights - PACKED_CALL_NS
     last = PACKED_MAX_BATCH if extra <= 0 else max(COLUMNS, min(PACKED_MAX_BATCH, int(fixed / extra)))
     return range(first, last + 1)
+
+
+def softmax_kernel_batch_limit(neurons: int, *, dtype: np.dtype, options: CodegenOptions) -> int:
+    """Up to how many samples the compiled softmax is expected to beat numpy's in-place form over
+    ``neurons`` neurons (0: never, or switched off; whether numba is there is the caller's to say):
+    it saves ``SOFTMAX_CALLS`` numpy calls for one of its own, and in float32 costs more per value
+    (numpy's exp is vectorised).
+
+    Examples
+    --------
+    >>> float32, float64 = np.dtype(np.float32), np.dtype(np.float64)
+    >>> softmax_kernel_batch_limit(10, dtype=float32, options=DEFAULT_OPTIONS)
+    80
+    >>> softmax_kernel_batch_limit(10, dtype=float64, options=DEFAULT_OPTIONS)
+    4096
+    >>> softmax_kernel_batch_limit(10, dtype=float32, options=CodegenOptions(compiled_softmax=False))
+    0
+    """
+    size = np.dtype(dtype).itemsize
+    if not (options.compiled_softmax and options.in_place_activations) or size not in SOFTMAX_NUMPY_NS:
+        return 0
+    saved = SOFTMAX_CALLS * NUMPY_CALL_NS - SOFTMAX_CALL_NS
+    extra = (SOFTMAX_KERNEL_NS[size] - SOFTMAX_NUMPY_NS[size]) * neurons
+    return SOFTMAX_MAX_BATCH if extra <= 0 else min(SOFTMAX_MAX_BATCH, int(saved / extra))

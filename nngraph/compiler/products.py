@@ -35,8 +35,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nngraph.compiler.costs import CodegenOptions, packed_batches, shared_product_batch_limit
+from nngraph.compiler.costs import (CodegenOptions, packed_batches, shared_product_batch_limit,
+                                   softmax_kernel_batch_limit)
 from nngraph.compiler.gemm import PACKED, pack_weights
+from nngraph.compiler.native import NATIVE_AVAILABLE
 from nngraph.compiler.rows import column, sparse_rows
 from nngraph.compiler.slices import MAX_SLICE_CALLS, slice_lines, slice_runs
 from nngraph.compiler.store import Later
@@ -349,18 +351,20 @@ def activation_lines(op: FusedOp | AggregateOp | SharedOp, constants: dict[str, 
     for a mixed op, each run of targets of one activation over its views ``zr, ar`` of the block."""
     runs = op.activation_runs()
     if len(runs) == 1:
-        return _one_activation(op, op.activation, str(op.index), constants, options)
+        [(_, start, stop)] = runs
+        return _one_activation(op, op.activation, str(op.index), constants, options, neurons=stop - start)
     lines = []
     for run, (name, start, stop) in enumerate(runs):
         lines.append(f"zr, ar = z[{start}:{stop}], a[{start}:{stop}]  # targets {start}-{stop - 1}: {name}")
-        lines += _one_activation(op, name, f"{op.index}_{run}", constants, options, z="zr", a="ar")
+        lines += _one_activation(op, name, f"{op.index}_{run}", constants, options, neurons=stop - start,
+                                 z="zr", a="ar")
     return lines
 
 
 def _one_activation(op: FusedOp | AggregateOp | SharedOp, name: str, suffix: str, constants: dict[str, object],
-                    options: CodegenOptions, *, z: str = "z", a: str = "a") -> list[str]:
-    """The lines applying the activation ``name`` to all of the views ``z`` into ``a`` (its function,
-    if called, the constant ``f<suffix>``)."""
+                    options: CodegenOptions, *, neurons: int, z: str = "z", a: str = "a") -> list[str]:
+    """The lines applying the activation ``name`` to all of the views ``z`` into ``a`` (of
+    ``neurons`` rows; its function, if called, the constant ``f<suffix>``)."""
     activation = resolve_activation(name)
     if name == "linear":
         return ["if Z is not A:  # linear: the value is the weighted sum", f"    {a}[...] = {z}"]
@@ -368,11 +372,25 @@ def _one_activation(op: FusedOp | AggregateOp | SharedOp, name: str, suffix: str
     if groups > 1:
         return _grouped_activation_lines(op, activation.function, groups, constants, options)
     if options.in_place_activations and name in IN_PLACE:
-        return [line.format(z=z, a=a) for line in IN_PLACE[name]]
+        lines = [line.format(z=z, a=a) for line in IN_PLACE[name]]
+        limit = softmax_kernel_batch_limit(neurons, dtype=op.bias.dtype, options=options) if (
+            name == "softmax" and NATIVE_AVAILABLE) else 0
+        if limit:  # small batches: one compiled pass instead of numpy's five calls
+            constants["softmax_columns"] = Later(_softmax_kernel)
+            lines = [f"if {z}.shape[1] <= {limit}:  # softmax in one compiled pass",
+                     f"    softmax_columns({z}, {a})", "else:"] + ["    " + line for line in lines]
+        return lines
     constants[f"f{suffix}"] = activation.function
     if activation.group_wise:
         return [f"{a}[...] = f{suffix}({z}.T).T  # {name} over the op's neurons"]
     return [f"{a}[...] = f{suffix}({z})  # {name}"]
+
+
+def _softmax_kernel() -> object:
+    """The compiled softmax (imported when the numpy pass is built: it imports numba)."""
+    from nngraph.compiler.activation_kernels import softmax_columns
+
+    return softmax_columns
 
 
 def _grouped_activation_lines(op: FusedOp, function: object, groups: int, constants: dict[str, object],
