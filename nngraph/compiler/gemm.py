@@ -165,12 +165,9 @@ def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, 
     """
     if out.shape[1] == 0:  # no samples: nothing to write (the kernels divide by the batch)
         return
-    if values.flags.c_contiguous:  # the buffers: each source's samples contiguous
-        flat, k_step, j_step = values.reshape(-1), values.shape[1], 1
-    elif values.flags.f_contiguous:  # the inputs (the batch transposed): each sample's sources contiguous
-        flat, k_step, j_step = values.T.reshape(-1), 1, values.shape[0]
-    else:
-        flat, k_step, j_step = np.ascontiguousarray(values).reshape(-1), values.shape[1], 1
+    flags = values.flags
+    if not (flags.c_contiguous or flags.f_contiguous):  # the kernels read the buffers or the inputs
+        values = np.ascontiguousarray(values)
     panels, rows = packed.layouts()
     # The kernels write C-contiguous arrays (the buffers' blocks always are); others through a copy.
     sums = out if out.flags.c_contiguous else np.empty(out.shape, dtype=out.dtype)
@@ -178,10 +175,10 @@ def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, 
         activated = sums
     else:
         activated = relu_out if relu_out.flags.c_contiguous else np.empty(out.shape, dtype=out.dtype)
-    _kernels().product(panels, rows, flat, k_step, j_step, bias.reshape(-1), relu_out is not None, sums, activated)
+    _kernels().product(panels, rows, values, bias, relu_out is not None, sums, activated)
     if sums is not out:
         out[...] = sums
-    if relu_out is not None and activated is not sums and activated is not relu_out:
+    if activated is not sums and activated is not relu_out:
         relu_out[...] = activated
 
 

@@ -497,32 +497,37 @@ def _rows(rows, values, k_step, j_step, count, bias, relu, out, activated):
 
 
 @compiled
-def product(panels, rows, values, k_step, j_step, bias, relu, out, activated):
+def product(panels, rows, values, bias, relu, out, activated):
     """``out = weights @ values + bias``, and ``activated = max(out, 0)`` if ``relu`` (``activated``
-    may be ``out``; ``nngraph.compiler.gemm.packed_product``; ``values`` flat, as ``_pack`` reads
-    them): whole blocks of ``2 * lanes`` samples by ``_rows``, the rest by ``_columns``, or by
-    ``_vector`` where it is one sample.
+    may be ``out``; ``nngraph.compiler.gemm.packed_product``; ``values`` C- or F-contiguous, the
+    flat views and steps ``_pack`` reads taken here: in Python they cost a microsecond a call):
+    whole blocks of ``2 * lanes`` samples by ``_rows``, the rest by ``_columns``, or by ``_vector``
+    where it is one sample.
 
     Examples
     --------
     >>> from nngraph.compiler.gemm import pack_weights
     >>> panels, rows = pack_weights(np.array([[1.0, 2.0], [-3.0, -4.0]])).layouts()
     >>> out = np.empty((2, 3))
-    >>> product(panels, rows, np.array([1.0, 0.0, 2.0, 1.0, 1.0, 1.0]), 3, 1, np.zeros(2), True, out, out)
+    >>> product(panels, rows, np.array([[1.0, 0.0, 2.0], [1.0, 1.0, 1.0]]), np.zeros((2, 1)), True, out, out)
     >>> out  # max([[1, 2], [-3, -4]] @ [[1, 0, 2], [1, 1, 1]], 0)
     array([[3., 2., 4.],
            [0., 0., 0.]])
     """
-    targets, n = out.shape
-    sources = len(values) // n
+    n = out.shape[1]
+    if values.flags.c_contiguous:  # the buffers: each source's samples contiguous
+        flat, k_step, j_step = values.reshape(-1), n, 1
+    else:  # the inputs (the batch transposed): each sample's sources contiguous
+        flat, k_step, j_step = values.T.reshape(-1), 1, values.shape[0]
+    bias, out, activated = bias.reshape(-1), out.reshape(-1), activated.reshape(-1)
     width = 2 * (VECTOR_BYTES // rows.itemsize)
     whole = n // width * width
     if whole:
-        _rows(rows, values, k_step, j_step, whole, bias, relu, out.reshape(-1), activated.reshape(-1))
+        _rows(rows, flat, k_step, j_step, whole, bias, relu, out, activated)
     rest = n - whole
     if rest == 1:
-        _vector(panels, values, k_step, j_step, whole, bias, relu, out.reshape(-1), activated.reshape(-1))
+        _vector(panels, flat, k_step, j_step, whole, bias, relu, out, activated)
     elif rest:
-        packed = np.empty((rest + COLUMNS - 1) // COLUMNS * COLUMNS * sources, dtype=rows.dtype)
-        _pack(values, k_step, j_step, 0, sources, whole, rest, COLUMNS, packed)
-        _columns(panels, packed, whole, rest, bias, relu, out.reshape(-1), activated.reshape(-1))
+        packed = np.empty((rest + COLUMNS - 1) // COLUMNS * COLUMNS * values.shape[0], dtype=rows.dtype)
+        _pack(flat, k_step, j_step, 0, values.shape[0], whole, rest, COLUMNS, packed)
+        _columns(panels, packed, whole, rest, bias, relu, out, activated)
