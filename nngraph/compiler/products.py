@@ -3,8 +3,9 @@ of one level, computes.
 
 ``codegen`` walks the plan's ops in ``product_groups`` and asks ``group_lines`` for the lines of
 each group: the product into the weighted sums ``Z[start:stop]``, then each op's activation into
-its values ``A[start:stop]`` (for a mixed op, each run's activation into its rows of the block).
-Three ways to read sources:
+its values ``A[start:stop]`` (for a mixed op, each run's activation into its rows of the block;
+softmax, where numba is there, for the batches the cost model gives, in one compiled pass,
+``nngraph.compiler.activation_kernels``). Three ways to read sources:
 
 - dense, contiguous columns: one slice of the buffer (or of the input), no copy; where numba and
   AVX-512 or AVX2 are there and the op is wide, for the batches the cost model gives (the line tests the
