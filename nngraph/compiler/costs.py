@@ -531,8 +531,9 @@ def activation_calls(plan: Plan) -> int:
 def packed_batches(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> range:
     """The batch sizes for which the packed-weight product is expected to beat BLAS on ``op``, a
     dense op reading one slice of columns: a run from 1 (or from 2, where streaming the padding of
-    its panels costs more than the numpy calls saved at one sample) up to a limit; empty for never, or when switched off (whether the product exists at
-    all is ``nngraph.compiler.gemm``'s to say).
+    its panels costs more than the numpy calls saved at one sample) up to a limit; empty for
+    never, or when switched off (whether the product exists at all is ``nngraph.compiler.gemm``'s
+    to say).
 
     Examples
     --------
@@ -544,6 +545,8 @@ def packed_batches(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> 
     >>> float32, float64 = np.dtype(np.float32), np.dtype(np.float64)
     >>> packed_batches(op(784, 512), dtype=float32, options=DEFAULT_OPTIONS)
     range(1, 4097)
+    >>> packed_batches(op(784, 512), dtype=float64, options=DEFAULT_OPTIONS)
+    range(1, 106)
     >>> packed_batches(op(512, 10), dtype=float32, options=DEFAULT_OPTIONS)  # fills no panel
     range(1, 1)
     >>> packed_batches(op(784, 512), dtype=float32, options=CodegenOptions(packed_products=False))
