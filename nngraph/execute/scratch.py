@@ -54,18 +54,13 @@ class Scratch:
     def buffer(self, *, rows: int, batch: int, dtype: np.dtype) -> np.ndarray:
         """A C-contiguous ``(rows, batch)`` array of ``dtype``, with any contents: this thread's kept
         buffer (grown when too small), or a fresh one above ``KEPT_BYTES``."""
-        local = self._local
-        view = getattr(local, "view", None)
-        if view is not None and view.shape == (rows, batch) and view.dtype == dtype:
-            return view  # the last call's shape (a repeated batch size): a microsecond less
         size = rows * batch
         if size * dtype.itemsize > KEPT_BYTES:
             return np.empty((rows, batch), dtype=dtype)
-        kept = getattr(local, "array", None)
+        kept = getattr(self._local, "array", None)
         if kept is None or kept.dtype != dtype or kept.size < size:
-            kept = local.array = np.empty(size, dtype=dtype)
-        local.view = kept[:size].reshape(rows, batch)
-        return local.view
+            kept = self._local.array = np.empty(size, dtype=dtype)
+        return kept[:size].reshape(rows, batch)
 
     def trace_buffers(self, *, rows: int, batch: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
         """Two C-contiguous ``(rows, batch)`` arrays of ``dtype``, with any contents, for a trace to
