@@ -16,8 +16,9 @@ from strategies import RTOL, assert_close, assert_equivalent, networks_and_batch
 import nngraph
 from nngraph import CodegenOptions, compile_network
 from nngraph.compiler import gemm, gemm_kernels, products
-from nngraph.compiler.costs import packed_batch_limit
+from nngraph.compiler.costs import packed_batches
 from nngraph.compiler.gemm import lanes, pack_weights, packed_product
+from nngraph.ir.plan import fused_op
 from nngraph.layers import Dense
 from nngraph.models import Sequential
 
@@ -98,7 +99,7 @@ def test_any_shape_agrees_with_numpy(targets: int, sources: int, batch: int, dty
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("batch", [3, 40])
+@pytest.mark.parametrize("batch", [1, 3, 17, 40])  # 1 and 17: a sample by the one-sample kernel
 @pytest.mark.parametrize("layout", ["C", "F"])
 @pytest.mark.parametrize("relu", [False, True])
 def test_non_finite_values_spread_as_in_numpy(dtype: type, batch: int, layout: str, relu: bool) -> None:
@@ -110,8 +111,10 @@ def test_non_finite_values_spread_as_in_numpy(dtype: type, batch: int, layout: s
     weights[5, 2] = np.inf
     weights[6, 2] = -np.inf
     values = rng.uniform(-1.0, 1.0, (17, batch)).astype(dtype)
-    values[1, 0], values[2, 1], values[4, 2] = np.nan, np.inf, -np.inf
-    values[16, -1] = np.nan  # past the inputs' transposed squares of 16 or 8 sources
+    values[2, 1 % batch], values[4, 2 % batch] = np.inf, -np.inf
+    if batch > 1:  # one sample holding NaN gives NaN everywhere: its NaN come from inf - inf and 0 * inf
+        values[1, 0] = np.nan
+        values[16, -1] = np.nan  # past the inputs' transposed squares of 16 or 8 sources
     values = np.asarray(values, order=layout)
     bias = np.zeros((20, 1), dtype=dtype)
     out = np.empty((20, batch), dtype=dtype)
@@ -144,21 +147,21 @@ def test_threads_calling_at_once_pack_once() -> None:
     assert all(panels is layouts[0][0] and rows is layouts[0][1] for panels, rows in layouts)
 
 
-def _always_packed(op: object, *, dtype: np.dtype, options: CodegenOptions) -> int:
+def _always_packed(op: object, *, dtype: np.dtype, options: CodegenOptions) -> range:
     """A cost model that picks the packed-weight product for every dense op that reads a slice."""
-    return 10**6 if options.packed_products else 0
+    return range(1, 10**6 if options.packed_products else 1)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks_and_batches(max_batch=40), st.sampled_from([np.float32, np.float64]))
 def test_plans_forced_onto_the_packed_product_agree_with_the_reference(case: tuple[nx.DiGraph, np.ndarray],
                                                                        dtype: type) -> None:
-    """Small random networks, every dense op that reads a slice on the packed-weight product from
-    3 samples on: the trace and every runner agree with the reference, NaN and infinities too."""
+    """Small random networks, every dense op that reads a slice on the packed-weight product at
+    every batch: the trace and every runner agree with the reference, NaN and infinities too."""
     G, x = case
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(products, "PACKED", True)  # on any CPU: without AVX2 it is only slower
-        patch.setattr(products, "packed_batch_limit", _always_packed)
+        patch.setattr(products, "packed_batches", _always_packed)
         plan = compile_network(G, dtype=dtype)
     assert_equivalent(plan, G, x)
 
@@ -174,12 +177,13 @@ def test_wide_dense_ops_take_the_packed_product_for_the_batches_the_cost_model_g
         dtype: type, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(products, "PACKED", True)  # on any CPU, as above
     plan = compile_network(_wide_network(), dtype=dtype)
-    limit = packed_batch_limit(plan.ops[0], dtype=plan.dtype, options=plan.options)
-    assert limit > 8
+    batches = packed_batches(plan.ops[0], dtype=plan.dtype, options=plan.options)
+    limit = batches[-1]
+    assert batches[0] == 1 and limit > 8
     assert plan.code.count("packed_product(K") == 2  # not the softmax op: 3 targets fill no panel
     assert "packed_product(K0, X, b0, z, relu_out=a)" in plan.code  # relu in the product
     assert "packed_product(K1, A[40:136], b1, z)\n" in plan.code  # tanh apart
-    assert f"if 2 < z.shape[1] <= {limit}:" in plan.code
+    assert f"if z.shape[1] <= {limit}:" in plan.code
     plain = compile_network(_wide_network(), dtype=dtype, options=CodegenOptions(packed_products=False))
     assert "packed_product" not in plain.code
     x = np.random.default_rng(0).uniform(-2.0, 2.0, (limit + 1, 40))
@@ -188,6 +192,31 @@ def test_wide_dense_ops_take_the_packed_product_for_the_batches_the_cost_model_g
         assert_close(plan(x[:batch]), plain(x[:batch]), rtol=RTOL[plan.dtype], what=f"batch {batch}")
         trace, plain_trace = plan.trace(x[:batch]), plain.trace(x[:batch])
         assert_close(trace.weighted_sums, plain_trace.weighted_sums, rtol=RTOL[plan.dtype], what="weighted sums")
+
+
+def test_one_sample_is_served_unless_streaming_the_padding_costs_more() -> None:
+    """At one sample both products stream the weights: a wide op takes the packed product from 1
+    sample on, one whose panels are nearly half padding, with many sources, only from 2."""
+    def op(sources: int, targets: int) -> object:
+        return fused_op(index=0, targets=range(targets), sources=range(sources), activation="relu",
+                        weights=np.ones((sources, targets)), bias=np.zeros(targets), level=1)
+
+    float32 = np.dtype(np.float32)
+    assert packed_batches(op(784, 512), dtype=float32, options=CodegenOptions())[0] == 1
+    panel = 2 * lanes(float32)
+    padded = packed_batches(op(10_000, panel + 1), dtype=float32, options=CodegenOptions())
+    assert padded and padded[0] == 2
+
+
+def test_a_product_from_two_samples_on_leaves_one_to_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(products, "PACKED", True)
+    monkeypatch.setattr(products, "packed_batches", lambda op, *, dtype, options: range(2, 10))
+    plan = compile_network(_wide_network(), dtype=np.float32)
+    assert "if 2 <= z.shape[1] <= 9:" in plan.code
+    plain = compile_network(_wide_network(), dtype=np.float32, options=CodegenOptions(packed_products=False))
+    x = np.random.default_rng(2).uniform(-2.0, 2.0, (10, 40))
+    for batch in (1, 2, 9, 10):
+        assert_close(plan(x[:batch]), plain(x[:batch]), rtol=RTOL[plan.dtype], what=f"batch {batch}")
 
 
 def test_the_vector_follows_the_cpu_and_its_tiles_fit_its_registers() -> None:

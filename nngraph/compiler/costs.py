@@ -77,21 +77,33 @@ The choices that depend on what work costs are each taken here, from the same fi
   compiling an op's straight-line code costs about 50 to 100 us, tens of runs of it at small
   batches: a plan built for one generation of genomes runs once.
 - **packed-weight products** (codegen, with numba installed; ``nngraph.compiler.gemm``): BLAS
-  copies a product's weights into blocks of its own on every call, ``BLAS_COPY_NS`` per weight
-  (except for at most ``BLAS_NO_COPY_BATCH`` samples, which it multiplies without a copy), then
-  makes ``BLAS_MULTIPLY_ADD_NS`` per multiply-add, and the bias is a numpy pass of its own
-  (``TARGET_NS`` per target and sample); the packed-weight product has its weights copied once,
-  by its first call, and costs ``PACKED_CALL_NS`` per call plus ``PACKED_MULTIPLY_ADD_NS`` per
-  multiply-add, its targets rounded up to a panel of two vectors (this CPU's, ``gemm.VECTOR_BYTES``)
-  and its samples to a block of 8, and adds the bias as it writes its sums out (not counted: for a
-  relu op it applies relu there too, a second pass saved). A dense op that reads one slice of columns uses it for the
-  batches where it is expected to cost less (``packed_batch_limit``), which the generated code
-  tests: 784 x 512 weights from 3 samples on in float32 (its multiply-adds cost what OpenBLAS's
-  do: up to ``PACKED_MAX_BATCH``), 512 x 512 in float64 to about 100; an op of fewer targets
-  than a panel holds (with AVX-512, 32 in float32 and 16 in float64; half that with AVX2), or one of
-  32 x 32 weights, never. Measured on AVX-512 (thread time, 784 x 512 and 512 x 512 with relu): in float32 even with OpenBLAS's product
-  alone at 256 to 4096 samples, 0.72 to 0.8x it at 32; in float64 0.9x at 256, 1.03x at 1024,
-  1.5x at 4096 (its blocks of samples overflow the second-level cache).
+  copies a product's weights into blocks of its own on every call from 2 samples on,
+  ``BLAS_COPY_NS`` per weight, then makes ``BLAS_MULTIPLY_ADD_NS`` per multiply-add, and the bias
+  is a numpy pass of its own (``TARGET_NS`` per target and sample); the packed-weight product has
+  its weights copied once, by its first call, and costs ``PACKED_CALL_NS`` per call plus
+  ``PACKED_MULTIPLY_ADD_NS`` per multiply-add, its targets rounded up to a panel of two vectors
+  (this CPU's, ``gemm.VECTOR_BYTES``) and its samples to a tile of ``gemm.COLUMNS``, and adds the
+  bias as it writes its sums out (not counted: for a relu op it applies relu there too, a second
+  pass saved). For one sample neither copies: both stream the weights, ``STREAM_NS`` each (the
+  packed product its padded panels), so the packed product saves the bias pass and a numpy call.
+  A dense op that reads one slice of columns uses it for the batches where it is expected to cost
+  less (``packed_batches``), which the generated code tests: 784 x 512 weights from 1 sample on
+  in float32 (its multiply-adds cost what OpenBLAS's do: up to ``PACKED_MAX_BATCH``), 512 x 512
+  in float64 to about 100; an op of fewer targets than a panel holds (with AVX-512, 32 in float32
+  and 16 in float64; half that with AVX2) never. Measured on AVX-512 (thread time, 784 x 512 and
+  512 x 512 with relu): in float32 even with OpenBLAS's product alone at 256 to 4096 samples, 0.72
+  to 0.8x it at 32; in float64 0.9x at 256, 1.03x at 1024, 1.5x at 4096 (its blocks of samples
+  overflow the second-level cache). On AVX2 (an EPYC, 784-512-512-10's two relu layers with their
+  bias and relu passes, thread time): OpenBLAS takes 3.9x (float32) and 5.7x (float64) as long
+  for 2 samples as for 1, where it starts copying, and the packed product 0.3 to 0.4x OpenBLAS's
+  time at 2 to 4 samples.
+- **compiled softmax** (codegen, with numba installed; ``nngraph.compiler.activation_kernels``):
+  numpy's in-place softmax makes ``SOFTMAX_CALLS`` calls, a few microseconds on a small block
+  (at one sample of 784-512-512-10, more than its last product); one compiled pass costs
+  ``SOFTMAX_CALL_NS`` plus ``SOFTMAX_KERNEL_NS`` per value, against numpy's ``SOFTMAX_NUMPY_NS``
+  (its exp vectorised, so in float32 the pass costs more per value), so it runs batches up to where
+  the two meet (``softmax_kernel_batch_limit``; at most ``SOFTMAX_MAX_BATCH``), which the generated
+  code tests: 10 neurons up to 80 samples in float32, ``SOFTMAX_MAX_BATCH`` in float64.
 - **lowering** (``nngraph.compiler.build_plan``): the graph path (schedule -> groups -> lower)
   costs a Python step per group, and a group per neuron where predecessor sets differ (a sparse
   DAG with skip connections, a NEAT-style genome): 12 to 41 us per connection, six to twenty times
@@ -140,7 +152,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from nngraph.compiler.gemm import VECTOR_BYTES
+from nngraph.compiler.gemm import COLUMNS, VECTOR_BYTES
 from nngraph.core.activations import resolve_activation
 from nngraph.errors import CompileError
 from nngraph.ir.plan import DENSE, SPARSE, FusedOp, Plan
@@ -174,8 +186,19 @@ BLAS_COPY_NS = {4: 0.24, 8: 0.5}               # BLAS's copy of a product's weig
 BLAS_MULTIPLY_ADD_NS = {4: 0.014, 8: 0.03}     # one multiply-add of a BLAS product, weights copied
 PACKED_MULTIPLY_ADD_NS = {4: 0.014, 8: 0.035}  # one multiply-add of the packed-weight product
 PACKED_CALL_NS = 1500.0        # one call of the packed-weight product (numba's dispatch, the samples' copy)
-BLAS_NO_COPY_BATCH = 2         # BLAS multiplies up to this many samples without copying the weights
-PACKED_BLOCK = 8               # the packed-weight product's block of samples (its fewest)
+# One weight of a product of one sample, streamed from L3 (BLAS's matrix-vector product and the
+# packed-weight product's alike: measured on 784 x 512 and 512 x 512, 0.067 to 0.076 ns in float32,
+# 0.17 to 0.18 in float64, either way).
+STREAM_NS = {4: 0.07, 8: 0.17}
+
+# The in-place softmax: its numpy calls (a maximum, a subtraction, exp, a sum, a division), and
+# by the size of a number its cost per value, numpy's and the compiled pass's (a scalar exp each),
+# which costs ``SOFTMAX_CALL_NS`` per call (measured: 10 neurons x 1 to 4096 samples; numpy's
+# calls took 7.7 to 8.7 us there, on a loaded machine).
+SOFTMAX_CALLS = 5
+SOFTMAX_NUMPY_NS = {4: 3.6, 8: 12.2}
+SOFTMAX_KERNEL_NS = {4: 8.8, 8: 11.6}
+SOFTMAX_CALL_NS = 800.0
 
 # Limits.
 REFERENCE_BATCH = 32           # the batch at which an op's fixed cost is weighed against its work
@@ -186,6 +209,7 @@ SCALAR_MAX_BATCH = 64          # scalar code runs batches up to this size at mos
 SCALAR_BESIDE_NATIVE_CONNECTIONS = 256  # beside the native kernel, larger plans get no scalar code
 NATIVE_MAX_BATCH = 4096        # the native kernel runs batches up to this size at most
 PACKED_MAX_BATCH = 4096        # the packed-weight product runs batches up to this size at most
+SOFTMAX_MAX_BATCH = 4096       # the compiled softmax runs batches up to this size at most
 LEVEL_LOOP_OPS = 32            # sparse plans applying this many activations run as the level loop
 ARRAY_LOWERING_CONNECTIONS = 512  # graphs this large without layer records lower from arrays,
 ARRAY_LOWERING_FAN_IN = 64         # when their neurons have fewer connections than this on average
@@ -205,6 +229,8 @@ class CodegenOptions:
     level_loop : a plan of many sparse ops as one loop over its levels (``nngraph.compiler.loop``).
     packed_products : the packed-weight product for wide dense ops, where numba is installed
         (``nngraph.compiler.gemm``).
+    compiled_softmax : softmax in one compiled pass for small batches, where numba is installed
+        and ``in_place_activations`` is on (``nngraph.compiler.activation_kernels``).
 
     Examples
     --------
@@ -222,6 +248,7 @@ class CodegenOptions:
     native_kernel: bool = True
     level_loop: bool = True
     packed_products: bool = True
+    compiled_softmax: bool = True
 
     def __post_init__(self) -> None:
         for option in fields(self):
@@ -501,45 +528,76 @@ def activation_calls(plan: Plan) -> int:
                for op in plan.ops for name, _, _ in op.activation_runs())
 
 
-def packed_batch_limit(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> int:
-    """Up to how many samples the packed-weight product is expected to beat BLAS on ``op``, a
-    dense op reading one slice of columns, from ``BLAS_NO_COPY_BATCH + 1`` samples on (0: never, or
-    switched off; whether it exists at all is ``nngraph.compiler.gemm``'s to say).
+def packed_batches(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> range:
+    """The batch sizes for which the packed-weight product is expected to beat BLAS on ``op``, a
+    dense op reading one slice of columns: a run from 1 (or from 2, where streaming the padding of
+    its panels costs more than the numpy calls saved at one sample) up to a limit; empty for
+    never, or when switched off (whether the product exists at all is ``nngraph.compiler.gemm``'s
+    to say).
 
     Examples
     --------
     >>> import numpy as np
     >>> from nngraph.ir.plan import fused_op
-    >>> wide, narrow = (fused_op(index=0, targets=range(targets), sources=range(sources), activation="relu",
-    ...                          weights=np.ones((sources, targets)), bias=np.zeros(targets), level=1)
-    ...                 for sources, targets in ((784, 512), (512, 10)))
-    >>> packed_batch_limit(wide, dtype=np.dtype(np.float32), options=DEFAULT_OPTIONS)
-    4096
-    >>> packed_batch_limit(wide, dtype=np.dtype(np.float64), options=DEFAULT_OPTIONS)
-    105
-    >>> packed_batch_limit(narrow, dtype=np.dtype(np.float32), options=DEFAULT_OPTIONS)
-    0
-    >>> packed_batch_limit(wide, dtype=np.dtype(np.float32), options=CodegenOptions(packed_products=False))
-    0
+    >>> def op(sources, targets):
+    ...     return fused_op(index=0, targets=range(targets), sources=range(sources), activation="relu",
+    ...                     weights=np.ones((sources, targets)), bias=np.zeros(targets), level=1)
+    >>> float32, float64 = np.dtype(np.float32), np.dtype(np.float64)
+    >>> packed_batches(op(784, 512), dtype=float32, options=DEFAULT_OPTIONS)
+    range(1, 4097)
+    >>> packed_batches(op(784, 512), dtype=float64, options=DEFAULT_OPTIONS)
+    range(1, 106)
+    >>> packed_batches(op(512, 10), dtype=float32, options=DEFAULT_OPTIONS)  # fills no panel
+    range(1, 1)
+    >>> packed_batches(op(784, 512), dtype=float32, options=CodegenOptions(packed_products=False))
+    range(1, 1)
     """
     size = np.dtype(dtype).itemsize
     if not options.packed_products or size not in PACKED_MULTIPLY_ADD_NS:
-        return 0
+        return range(1, 1)
     sources, targets = op.shape
     panel = 2 * VECTOR_BYTES // size  # the packed-weight product's panel: two of this CPU's vectors
     if targets < panel:  # most of every panel would be padding
-        return 0
+        return range(1, 1)
     weights, padded = sources * targets, sources * -(-targets // panel) * panel
 
     def saved(batch: int) -> float:  # BLAS and the bias pass's expected time minus the packed product's
+        if batch == 1:  # both stream the weights once (BLAS multiplies a vector without a copy)
+            return 2 * NUMPY_CALL_NS + TARGET_NS * targets + STREAM_NS[size] * (weights - padded) - PACKED_CALL_NS
         blas = (2 * NUMPY_CALL_NS + BLAS_COPY_NS[size] * weights
                 + (BLAS_MULTIPLY_ADD_NS[size] * weights + TARGET_NS * targets) * batch)
-        packed = PACKED_CALL_NS + PACKED_MULTIPLY_ADD_NS[size] * padded * -(-batch // PACKED_BLOCK) * PACKED_BLOCK
+        packed = PACKED_CALL_NS + PACKED_MULTIPLY_ADD_NS[size] * padded * -(-batch // COLUMNS) * COLUMNS
         return blas - packed
 
-    if saved(BLAS_NO_COPY_BATCH + 1) <= 0:
-        return 0
-    # per sample
+    first = 1 if saved(1) > 0 else 2
+    if saved(2) <= 0:
+        return range(1, 2) if first == 1 else range(1, 1)
+    # per sample, from 2 samples on
     extra = PACKED_MULTIPLY_ADD_NS[size] * padded - BLAS_MULTIPLY_ADD_NS[size] * weights - TARGET_NS * targets
     fixed = 2 * NUMPY_CALL_NS + BLAS_COPY_NS[size] * weights - PACKED_CALL_NS
-    return PACKED_MAX_BATCH if extra <= 0 else max(PACKED_BLOCK, min(PACKED_MAX_BATCH, int(fixed / extra)))
+    last = PACKED_MAX_BATCH if extra <= 0 else max(COLUMNS, min(PACKED_MAX_BATCH, int(fixed / extra)))
+    return range(first, last + 1)
+
+
+def softmax_kernel_batch_limit(neurons: int, *, dtype: np.dtype, options: CodegenOptions) -> int:
+    """Up to how many samples the compiled softmax is expected to beat numpy's in-place form over
+    ``neurons`` neurons (0: never, or switched off; whether numba is there is the caller's to say):
+    it saves ``SOFTMAX_CALLS`` numpy calls for one of its own, and in float32 costs more per value
+    (numpy's exp is vectorised).
+
+    Examples
+    --------
+    >>> float32, float64 = np.dtype(np.float32), np.dtype(np.float64)
+    >>> softmax_kernel_batch_limit(10, dtype=float32, options=DEFAULT_OPTIONS)
+    80
+    >>> softmax_kernel_batch_limit(10, dtype=float64, options=DEFAULT_OPTIONS)
+    4096
+    >>> softmax_kernel_batch_limit(10, dtype=float32, options=CodegenOptions(compiled_softmax=False))
+    0
+    """
+    size = np.dtype(dtype).itemsize
+    if not (options.compiled_softmax and options.in_place_activations) or size not in SOFTMAX_NUMPY_NS:
+        return 0
+    saved = SOFTMAX_CALLS * NUMPY_CALL_NS - SOFTMAX_CALL_NS
+    extra = (SOFTMAX_KERNEL_NS[size] - SOFTMAX_NUMPY_NS[size]) * neurons
+    return SOFTMAX_MAX_BATCH if extra <= 0 else min(SOFTMAX_MAX_BATCH, int(saved / extra))

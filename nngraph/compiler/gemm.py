@@ -11,19 +11,21 @@ product still saves passes over its output: it adds the bias, and (``relu_out``)
 while the sums are in registers, where numpy makes a pass of its own for each (for 256 samples of
 784-512-512-10 in float32, the two relu layers' bias and relu passes took about 8% of the call,
 and the product's multiply-adds cost what OpenBLAS's do, 0.014 ns each with AVX-512; with AVX2,
-within a few percent of OpenBLAS's too). Which ops and batches it serves is
-``nngraph.compiler.costs.packed_batch_limit``; without numba, or on a CPU with neither AVX-512 nor
+within a few percent of OpenBLAS's too). For one sample, which BLAS multiplies without a copy,
+the product streams the weights as fast as BLAS does and still saves those passes. Which ops
+and batches it serves is ``nngraph.compiler.costs.packed_batches``; without numba, or on a CPU with neither AVX-512 nor
 AVX2 (``PACKED`` is false), it serves none, and the generated code keeps ``np.matmul``.
 
 Two layouts, one per kernel (a panel is a run of targets, each source's weights for them
 contiguous, the targets past the last zero):
 
 - ``panels``: panels of ``2 * lanes`` targets (a vector holds ``lanes`` numbers: 16 float32, 8
-  float64 with AVX-512; half as many with AVX2), for few samples;
+  float64 with AVX-512; half as many with AVX2), for few samples, and for one;
 - ``rows``: panels of ``ROWS`` targets, for whole blocks of ``2 * lanes`` samples.
 
-The kernels add the terms of each sum in source order and round each product-and-add once (a
-fused multiply-add), in blocks of sources, as a BLAS does; a weight of 0.0 times NaN or infinity
+The kernels add the terms of each sum in source order (for one sample, in four interleaved runs,
+added at the end) and round each product-and-add once (a fused multiply-add), in blocks of
+sources, as a BLAS does; a weight of 0.0 times NaN or infinity
 gives NaN as in ``np.matmul``, so the fused numpy pass stays the reference of its non-finite
 values.
 """
@@ -76,6 +78,8 @@ VECTOR_BYTES = _VECTOR_BYTES or 32  # elsewhere only tests run the kernels
 # AVX-512's 32 registers, 12 in AVX2's 16 (with the two vectors of samples and a broadcast weight,
 # 15 of 16: the 6 x 16 float32 tile of the AVX2 kernels of BLIS and MLAS).
 ROWS = 12 if VECTOR_BYTES == 64 else 6
+# Samples of a tile of the ``columns`` kernel: 8 with AVX-512 (16 vectors of sums), 4 with AVX2 (8).
+COLUMNS = 8 if VECTOR_BYTES == 64 else 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,12 +165,9 @@ def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, 
     """
     if out.shape[1] == 0:  # no samples: nothing to write (the kernels divide by the batch)
         return
-    if values.flags.c_contiguous:  # the buffers: each source's samples contiguous
-        flat, k_step, j_step = values.reshape(-1), values.shape[1], 1
-    elif values.flags.f_contiguous:  # the inputs (the batch transposed): each sample's sources contiguous
-        flat, k_step, j_step = values.T.reshape(-1), 1, values.shape[0]
-    else:
-        flat, k_step, j_step = np.ascontiguousarray(values).reshape(-1), values.shape[1], 1
+    flags = values.flags
+    if not (flags.c_contiguous or flags.f_contiguous):  # the kernels read the buffers or the inputs
+        values = np.ascontiguousarray(values)
     panels, rows = packed.layouts()
     # The kernels write C-contiguous arrays (the buffers' blocks always are); others through a copy.
     sums = out if out.flags.c_contiguous else np.empty(out.shape, dtype=out.dtype)
@@ -174,10 +175,10 @@ def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, 
         activated = sums
     else:
         activated = relu_out if relu_out.flags.c_contiguous else np.empty(out.shape, dtype=out.dtype)
-    _kernels().product(panels, rows, flat, k_step, j_step, bias.reshape(-1), relu_out is not None, sums, activated)
+    _kernels().product(panels, rows, values, bias, relu_out is not None, sums, activated)
     if sums is not out:
         out[...] = sums
-    if relu_out is not None and activated is not sums and activated is not relu_out:
+    if activated is not sums and activated is not relu_out:
         relu_out[...] = activated
 
 

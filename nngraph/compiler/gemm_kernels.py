@@ -6,7 +6,9 @@ uses 512-bit registers unasked; so the kernels hold their sums in ``Vector`` val
 register of the array's dtype: 16 float32 or 8 float64 with AVX-512, half as many with AVX2)
 through a few intrinsics (``_load``, ``_splat``, ``_fma``, ...: compiled code only), and LLVM
 only allocates registers. Two kernels, each adding products one source at a time (``k``) into a
-tile of sums (``_tile8`` to ``_tile24``: two vectors times a few broadcast numbers):
+tile of sums (``_tile8`` to ``_tile24``: two vectors times a few broadcast numbers), and a third
+for one sample (``_vector``: a panel of the ``columns`` kernel times that sample, four sources
+at a time, into four pairs of sums):
 
 - ``columns`` (few samples): a panel of ``2 * lanes`` targets (two vectors of weights, from the
   packed weights) times ``COLUMNS`` samples, each sample's value broadcast: with AVX-512 8
@@ -22,9 +24,10 @@ tile of sums (``_tile8`` to ``_tile24``: two vectors times a few broadcast numbe
 
 The samples are copied first into blocks laid out as each kernel reads them, zero-padded to whole
 blocks (``_pack``: the inputs, which come sample by sample, by squares transposed in registers);
-the sums of padding, and of the targets of padding in the last panel, are never written out. A
-sum adds its terms in source order, one fused multiply-add each, in blocks of at most ``DEPTH``
-sources, as a BLAS does.
+the sums of padding, and of the targets of padding in the last panel, are never written out
+(``_vector`` reads its sample where it is: there is nothing to save by a copy). A sum adds its
+terms in source order (``_vector``: source ``k`` into its pair ``k % 4``), one fused
+multiply-add each, in blocks of at most ``DEPTH`` sources, as a BLAS does.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, models, register_model
 
-from nngraph.compiler.gemm import ROWS, VECTOR_BYTES
+from nngraph.compiler.gemm import COLUMNS, ROWS, VECTOR_BYTES
 from nngraph.compiler.native import compiled
 
 # Sources ahead that ``columns`` asks the cache for: its panels come from L3 between layers (16
@@ -314,8 +317,7 @@ def _tile24(vectors, v_at, scalars, s_at, depth, ahead, tile):
 
 
 _TILES = {4: _tile8, 6: _tile12, 8: _tile16, 12: _tile24}
-# A ``columns`` tile's samples, and the tile functions of both kernels, by the vector's size.
-COLUMNS = 8 if VECTOR_BYTES == 64 else 4
+# The tile functions of both kernels, by the vector's size.
 _rows_tile, _columns_tile = _TILES[ROWS], _TILES[COLUMNS]
 
 
@@ -336,7 +338,9 @@ def _pack(values, k_step, j_step, first_source, depth, first, count, width, pack
     contiguous (the inputs), a whole block of the rows kernel by squares transposed in registers
     (copied number by number, the inputs' packing took 15% of the time of OpenBLAS's product at 256
     samples of 784-512-512-10; by squares, 3%); where each source's samples are, two vectors a
-    source."""
+    source; a whole block of ``COLUMNS`` source by source, its ``COLUMNS`` samples a loop LLVM
+    unrolls (8 samples of 784-512-512-10 in float32: the inputs' packing took 0.75x the time of a
+    loop over samples, the buffers' 0.45x that of a loop over the block's count)."""
     lanes = VECTOR_BYTES // packed.itemsize
     blocks = (count + width - 1) // width
     for block in range(blocks):
@@ -351,6 +355,11 @@ def _pack(values, k_step, j_step, first_source, depth, first, count, width, pack
                 for j in range(lanes):
                     for k in range(whole, depth):
                         packed[at + k * width + half + j] = values[source + j * j_step + k]
+        elif filled == width == COLUMNS:  # a whole block of the columns kernel: its samples unrolled
+            for k in range(depth):
+                source = (first_source + k) * k_step + (first + block * width) * j_step
+                for j in range(COLUMNS):
+                    packed[at + k * COLUMNS + j] = values[source + j * j_step]
         elif k_step == 1:
             for j in range(filled):
                 source = (first + block * width + j) * j_step + first_source
@@ -400,6 +409,59 @@ def _columns(panels, samples, first, count, bias, relu, out, activated):
 
 
 @compiled
+def _vector(panels, values, k_step, j_step, j, bias, relu, out, activated):
+    """``out[:, j]`` = weights @ values[:, j] + bias (and ``max(., 0)`` of it into ``activated``
+    if ``relu``) for the one sample ``j``, from the weights packed in panels of two vectors of
+    targets; ``values`` as ``_pack`` reads them, unpacked (the sample's value of each source is
+    broadcast from where it is); ``out`` and ``activated`` flat (C-contiguous, ``targets x n``).
+
+    For one sample the weights are all the work, one multiply-add each: they stream from L3 once,
+    in order, at what the memory gives (the hardware's prefetcher follows them: asking for lines
+    ahead as ``_columns`` does cost 4 to 28% more, at 784-512-512-10 in float32). A panel's sums
+    run in four pairs of vectors, source ``k`` into pair ``k % 4``, so that four multiply-adds are
+    in flight where one pair would wait for each in turn; the pairs are added at the end."""
+    targets = bias.shape[0]
+    n = len(out) // targets
+    lanes = VECTOR_BYTES // panels.itemsize
+    width = 2 * lanes
+    n_panels, sources = _panels_of(panels, targets, width)
+    whole = sources // 4 * 4
+    tile = np.empty(width, dtype=panels.dtype)
+    for p in range(n_panels):
+        w_at, s_at = p * sources * width, j * j_step
+        a0 = a1 = a2 = a3 = c0 = c1 = c2 = c3 = _zero(tile)
+        for k in range(0, whole, 4):
+            a0, c0, a1, c1 = _vector_step(panels, w_at, lanes, values, s_at + k * k_step, k_step, a0, c0, a1, c1)
+            a2, c2, a3, c3 = _vector_step(panels, w_at + 2 * width, lanes, values, s_at + (k + 2) * k_step,
+                                          k_step, a2, c2, a3, c3)
+            w_at += 4 * width
+        for k in range(whole, sources):
+            x = _splat(values, s_at + k * k_step)
+            a0, c0 = _fma(_load(panels, w_at), x, a0), _fma(_load(panels, w_at + lanes), x, c0)
+            w_at += width
+        _store(tile, 0, _add(_add(a0, a1), _add(a2, a3)))
+        _store(tile, lanes, _add(_add(c0, c1), _add(c2, c3)))
+        for i in range(min(width, targets - p * width)):
+            row = p * width + i
+            value = tile[i] + bias[row]
+            out[row * n + j] = value
+            if relu:
+                activated[row * n + j] = 0.0 if value < 0.0 else value
+
+
+@compiled
+def _vector_step(panels, w_at, lanes, values, s_at, k_step, a0, c0, a1, c1):
+    """Two sources' step of ``_vector``: the pair ``a0, c0`` adds the first's two vectors of
+    weights (``panels[w_at:]``) times its value (``values[s_at]``), ``a1, c1`` the second's
+    (``lanes`` passed in: worked out from the dtype here, it was a division in the loop)."""
+    x = _splat(values, s_at)
+    a0, c0 = _fma(_load(panels, w_at), x, a0), _fma(_load(panels, w_at + lanes), x, c0)
+    x = _splat(values, s_at + k_step)
+    a1, c1 = _fma(_load(panels, w_at + 2 * lanes), x, a1), _fma(_load(panels, w_at + 3 * lanes), x, c1)
+    return a0, c0, a1, c1
+
+
+@compiled
 def _rows(rows, values, k_step, j_step, count, bias, relu, out, activated):
     """``out[:, :count]`` = weights @ values + bias (and ``max(., 0)`` of it into ``activated`` if
     ``relu``; ``count`` a whole number of blocks of ``2 * lanes`` samples), from the weights packed
@@ -442,29 +504,37 @@ def _rows(rows, values, k_step, j_step, count, bias, relu, out, activated):
 
 
 @compiled
-def product(panels, rows, values, k_step, j_step, bias, relu, out, activated):
+def product(panels, rows, values, bias, relu, out, activated):
     """``out = weights @ values + bias``, and ``activated = max(out, 0)`` if ``relu`` (``activated``
-    may be ``out``; ``nngraph.compiler.gemm.packed_product``; ``values`` flat, as ``_pack`` reads
-    them): whole blocks of ``2 * lanes`` samples by ``_rows``, the rest by ``_columns``.
+    may be ``out``; ``nngraph.compiler.gemm.packed_product``; ``values`` C- or F-contiguous, the
+    flat views and steps ``_pack`` reads taken here: in Python they cost a microsecond a call):
+    whole blocks of ``2 * lanes`` samples by ``_rows``, the rest by ``_columns``, or by ``_vector``
+    where it is one sample.
 
     Examples
     --------
     >>> from nngraph.compiler.gemm import pack_weights
     >>> panels, rows = pack_weights(np.array([[1.0, 2.0], [-3.0, -4.0]])).layouts()
     >>> out = np.empty((2, 3))
-    >>> product(panels, rows, np.array([1.0, 0.0, 2.0, 1.0, 1.0, 1.0]), 3, 1, np.zeros(2), True, out, out)
+    >>> product(panels, rows, np.array([[1.0, 0.0, 2.0], [1.0, 1.0, 1.0]]), np.zeros((2, 1)), True, out, out)
     >>> out  # max([[1, 2], [-3, -4]] @ [[1, 0, 2], [1, 1, 1]], 0)
     array([[3., 2., 4.],
            [0., 0., 0.]])
     """
-    targets, n = out.shape
-    sources = len(values) // n
+    n = out.shape[1]
+    if values.flags.c_contiguous:  # the buffers: each source's samples contiguous
+        flat, k_step, j_step = values.reshape(-1), n, 1
+    else:  # the inputs (the batch transposed): each sample's sources contiguous
+        flat, k_step, j_step = values.T.reshape(-1), 1, values.shape[0]
+    bias, out, activated = bias.reshape(-1), out.reshape(-1), activated.reshape(-1)
     width = 2 * (VECTOR_BYTES // rows.itemsize)
     whole = n // width * width
     if whole:
-        _rows(rows, values, k_step, j_step, whole, bias, relu, out.reshape(-1), activated.reshape(-1))
+        _rows(rows, flat, k_step, j_step, whole, bias, relu, out, activated)
     rest = n - whole
-    if rest:
-        packed = np.empty((rest + COLUMNS - 1) // COLUMNS * COLUMNS * sources, dtype=rows.dtype)
-        _pack(values, k_step, j_step, 0, sources, whole, rest, COLUMNS, packed)
-        _columns(panels, packed, whole, rest, bias, relu, out.reshape(-1), activated.reshape(-1))
+    if rest == 1:
+        _vector(panels, flat, k_step, j_step, whole, bias, relu, out, activated)
+    elif rest:
+        packed = np.empty((rest + COLUMNS - 1) // COLUMNS * COLUMNS * values.shape[0], dtype=rows.dtype)
+        _pack(flat, k_step, j_step, 0, values.shape[0], whole, rest, COLUMNS, packed)
+        _columns(panels, packed, whole, rest, bias, relu, out, activated)

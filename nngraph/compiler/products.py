@@ -3,8 +3,9 @@ of one level, computes.
 
 ``codegen`` walks the plan's ops in ``product_groups`` and asks ``group_lines`` for the lines of
 each group: the product into the weighted sums ``Z[start:stop]``, then each op's activation into
-its values ``A[start:stop]`` (for a mixed op, each run's activation into its rows of the block).
-Three ways to read sources:
+its values ``A[start:stop]`` (for a mixed op, each run's activation into its rows of the block;
+softmax, where numba is there, for the batches the cost model gives, in one compiled pass,
+``nngraph.compiler.activation_kernels``). Three ways to read sources:
 
 - dense, contiguous columns: one slice of the buffer (or of the input), no copy; where numba and
   AVX-512 or AVX2 are there and the op is wide, for the batches the cost model gives (the line tests the
@@ -35,9 +36,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nngraph.compiler.costs import (BLAS_NO_COPY_BATCH, CodegenOptions, packed_batch_limit,
-                                   shared_product_batch_limit)
+from nngraph.compiler.costs import (CodegenOptions, packed_batches, shared_product_batch_limit,
+                                   softmax_kernel_batch_limit)
 from nngraph.compiler.gemm import PACKED, pack_weights
+from nngraph.compiler.native import NATIVE_AVAILABLE
 from nngraph.compiler.rows import column, sparse_rows
 from nngraph.compiler.slices import MAX_SLICE_CALLS, slice_lines, slice_runs
 from nngraph.compiler.store import Later
@@ -283,10 +285,11 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
         constants[f"W{k}"] = np.ascontiguousarray(op.weights.T)
         source, reads_inputs = _span(low, high, len(plan.inputs))
         product = [f"np.matmul(W{k}, {source}, out=z)", f"z += b{k}"]
-        limit = packed_batch_limit(op, dtype=plan.dtype, options=options) if PACKED and not exact else 0
-        if limit:
+        batches = packed_batches(op, dtype=plan.dtype, options=options) if PACKED and not exact else range(0)
+        if batches:
             constants[f"K{k}"] = pack_weights(constants[f"W{k}"])
-            pays = f"{BLAS_NO_COPY_BATCH} < z.shape[1] <= {limit}"
+            pays = (f"z.shape[1] <= {batches[-1]}" if batches[0] == 1 else
+                    f"{batches[0]} <= z.shape[1] <= {batches[-1]}")
             # A relu op's product applies relu as its sums leave registers (into the values, which
             # are the weighted sums when not tracing): no pass over the block of its own.
             fused = op.activation == "relu"
@@ -349,18 +352,20 @@ def activation_lines(op: FusedOp | AggregateOp | SharedOp, constants: dict[str, 
     for a mixed op, each run of targets of one activation over its views ``zr, ar`` of the block."""
     runs = op.activation_runs()
     if len(runs) == 1:
-        return _one_activation(op, op.activation, str(op.index), constants, options)
+        [(_, start, stop)] = runs
+        return _one_activation(op, op.activation, str(op.index), constants, options, neurons=stop - start)
     lines = []
     for run, (name, start, stop) in enumerate(runs):
         lines.append(f"zr, ar = z[{start}:{stop}], a[{start}:{stop}]  # targets {start}-{stop - 1}: {name}")
-        lines += _one_activation(op, name, f"{op.index}_{run}", constants, options, z="zr", a="ar")
+        lines += _one_activation(op, name, f"{op.index}_{run}", constants, options, neurons=stop - start,
+                                 z="zr", a="ar")
     return lines
 
 
 def _one_activation(op: FusedOp | AggregateOp | SharedOp, name: str, suffix: str, constants: dict[str, object],
-                    options: CodegenOptions, *, z: str = "z", a: str = "a") -> list[str]:
-    """The lines applying the activation ``name`` to all of the views ``z`` into ``a`` (its function,
-    if called, the constant ``f<suffix>``)."""
+                    options: CodegenOptions, *, neurons: int, z: str = "z", a: str = "a") -> list[str]:
+    """The lines applying the activation ``name`` to all of the views ``z`` into ``a`` (of
+    ``neurons`` rows; its function, if called, the constant ``f<suffix>``)."""
     activation = resolve_activation(name)
     if name == "linear":
         return ["if Z is not A:  # linear: the value is the weighted sum", f"    {a}[...] = {z}"]
@@ -368,11 +373,25 @@ def _one_activation(op: FusedOp | AggregateOp | SharedOp, name: str, suffix: str
     if groups > 1:
         return _grouped_activation_lines(op, activation.function, groups, constants, options)
     if options.in_place_activations and name in IN_PLACE:
-        return [line.format(z=z, a=a) for line in IN_PLACE[name]]
+        lines = [line.format(z=z, a=a) for line in IN_PLACE[name]]
+        limit = softmax_kernel_batch_limit(neurons, dtype=op.bias.dtype, options=options) if (
+            name == "softmax" and NATIVE_AVAILABLE) else 0
+        if limit:  # small batches: one compiled pass instead of numpy's five calls
+            constants["softmax_columns"] = Later(_softmax_kernel)
+            lines = [f"if {z}.shape[1] <= {limit}:  # softmax in one compiled pass",
+                     f"    softmax_columns({z}, {a})", "else:"] + ["    " + line for line in lines]
+        return lines
     constants[f"f{suffix}"] = activation.function
     if activation.group_wise:
         return [f"{a}[...] = f{suffix}({z}.T).T  # {name} over the op's neurons"]
     return [f"{a}[...] = f{suffix}({z})  # {name}"]
+
+
+def _softmax_kernel() -> object:
+    """The compiled softmax (imported when the numpy pass is built: it imports numba)."""
+    from nngraph.compiler.activation_kernels import softmax_columns
+
+    return softmax_columns
 
 
 def _grouped_activation_lines(op: FusedOp, function: object, groups: int, constants: dict[str, object],
