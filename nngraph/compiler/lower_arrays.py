@@ -225,8 +225,8 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
     spans[has_rows] = row_sources[first_row[1:][has_rows] - 1] - row_sources[first_row[:-1][has_rows]] + 1
     contiguous = (~has_rows | (spans == n_rows)).tolist()
     ops: list[Op] = []
-    for index in range(len(op_starts) - 1):
-        if op_aggregates[index]:
+    for index, aggregates in enumerate(op_aggregates.tolist()):
+        if aggregates:
             ops.append(_aggregate_op(network, index, level, order, op_starts, column, by_column, weights,
                                      bias))
             continue
@@ -318,12 +318,13 @@ def level_columns(network: NetworkArrays, level: np.ndarray, order: np.ndarray,
     is_output = np.zeros(network.n_neurons, dtype=bool)
     is_output[network.outputs] = True
     # Per level, in a few numpy calls: one activation (lowest code = highest) or several; all outputs.
-    lowest, highest = np.minimum.reduceat(codes, starts), np.maximum.reduceat(codes, starts)
-    outputs_only = np.logical_and.reduceat(is_output[order], starts)
-    names = by_column[n_inputs:].tolist()
+    # Read as lists: a numpy scalar per level and field costs more than the rest of a level's column.
+    lowest, highest = np.minimum.reduceat(codes, starts).tolist(), np.maximum.reduceat(codes, starts).tolist()
+    outputs_only = np.logical_and.reduceat(is_output[order], starts).tolist()
+    names, numbers = by_column[n_inputs:].tolist(), levels[starts].tolist()
     bounds = starts.tolist() + [len(order)]
     for k, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
         activation = network.activations[lowest[k]] if lowest[k] == highest[k] else "mixed"
-        result.append(Column(f"level {levels[start]}", OUTPUT if outputs_only[k] else HIDDEN,
-                             tuple(names[start:stop]), activation, int(levels[start])))
+        result.append(Column(f"level {numbers[k]}", OUTPUT if outputs_only[k] else HIDDEN,
+                             tuple(names[start:stop]), activation, numbers[k]))
     return result
