@@ -36,7 +36,7 @@ class _Store:
             ) -> np.ndarray | sparse.csr_array | CSRArrays | None:
         if array is None:
             return None
-        csr = sparse.issparse(array) or isinstance(array, CSRArrays)
+        csr = not isinstance(array, np.ndarray)  # else a csr_array or CSRArrays
         key = ("csr", array.shape, array.dtype.str, len(array.data)) if csr else ("dense", array.shape, array.dtype.str)
         held = self._arrays.get(key)
         if held is None:
