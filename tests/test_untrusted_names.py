@@ -161,14 +161,19 @@ def test_no_payload_runs_whatever_ends_its_line(payload: str) -> None:
 
 def test_generated_code_that_is_not_printable_ascii_is_refused_before_it_runs(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # Were a future change to write a name into code unescaped, generate refuses to run it.
+    # Were a future change to write a name into code unescaped, the program refuses to run it: the
+    # source is written (and checked) on first use, so every use that needs it raises, each time.
     monkeypatch.setattr("nngraph.compiler.products.op_comment", lambda op, producer: f"# {op.targets[0]}")
     G = nngraph.new_network()
     nngraph.add_input(G, "x")
     nngraph.add_neuron(G, nngraph.Neuron(PAYLOADS[1], role="output"))
     nngraph.connect(G, "x", PAYLOADS[1], 1.0)
-    with pytest.raises(nngraph.CompileError, match="holds a character other than printable ASCII"):
-        nngraph.compile_network(G)
+    plan = nngraph.compile_network(G)
+    for use in (lambda: plan([2.0]), lambda: plan.trace([2.0]), lambda: plan.code, lambda: plan.runner,
+                lambda: run_plan(plan, [[2.0]], runner="numpy")):
+        with pytest.raises(nngraph.CompileError, match="holds a character other than printable ASCII"):
+            use()
+    assert set(plan.program._built) == set()  # nothing was built, so nothing ran
 
 
 def test_activation_names_and_parameters_reach_code_only_as_canonical_names_and_floats() -> None:

@@ -123,9 +123,11 @@ def graph_arrays(G: nx.DiGraph, *, read: GraphRead | None = None) -> NetworkArra
             if resolved[spec].group_wise:
                 layer[i] = layers.setdefault(name, len(layers))
     aggregations = {name: i for i, name in enumerate(dict.fromkeys(read.aggregation))}
-    aggregation = np.full(n, -1, dtype=np.int64)
-    aggregation[n_inputs:] = np.fromiter(map(aggregations.__getitem__, read.aggregation), dtype=np.int64,
-                                         count=len(computed))
+    aggregation = None  # every neuron sums: no codes to keep
+    if not set(aggregations) <= {DEFAULT_AGGREGATION}:
+        aggregation = np.full(n, -1, dtype=np.int64)
+        aggregation[n_inputs:] = np.fromiter(map(aggregations.__getitem__, read.aggregation), dtype=np.int64,
+                                             count=len(computed))
     bias = np.zeros(n)
     bias[n_inputs:] = read.bias
     return NetworkArrays(nodes=object_array(input_nodes + computed), n_inputs=n_inputs,
@@ -134,7 +136,7 @@ def graph_arrays(G: nx.DiGraph, *, read: GraphRead | None = None) -> NetworkArra
                          sources=sources, targets=targets, weights=weights, bias=bias,
                          activation=activation, activations=tuple(names),
                          layer=layer if layers else None,
-                         aggregation=None if set(aggregations) <= {DEFAULT_AGGREGATION} else aggregation,
+                         aggregation=aggregation,
                          aggregations=tuple(aggregations))
 
 

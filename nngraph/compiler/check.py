@@ -29,8 +29,9 @@ check of a small op; only when one finds a fault does it run op by op, to name t
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from itertools import chain, repeat
+from types import MappingProxyType
 
 import numpy as np
 from scipy import sparse
@@ -58,7 +59,9 @@ def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
     input_set = set(plan.inputs)
     targets = list(chain.from_iterable(op.targets for op in plan.ops))
     # Each check for the whole plan at once; op by op only where one finds a fault, to name it.
-    holds = _headers_hold(plan), _targets_hold(plan, targets), _sources_hold(plan), _arrays_hold(plan, where)
+    columns = _plain(plan.columns)
+    holds = (_headers_hold(plan), _targets_hold(plan, targets, columns), _sources_hold(plan, columns),
+             _arrays_hold(plan, where))
     if all(holds):
         computed_by = dict.fromkeys(targets)
         next_column = len(plan.inputs) + len(targets)
@@ -198,13 +201,24 @@ def _check_runs(op: FusedOp, runs: list[tuple[str, int, int]], where: str) -> No
                         "activation normalises over an op of its own", op.targets[start:stop])
 
 
-def _targets_hold(plan: Plan, targets: list[Hashable]) -> bool:
+def _plain(columns: Mapping[Hashable, int]) -> dict[Hashable, int]:
+    """``columns`` as a plain dict, for the whole-plan tests' lookups: a lookup through a read-only
+    view (as plans hold their columns) costs about twice one in its dict, which one C call copies."""
+    if type(columns) is dict:
+        return columns
+    copied = columns.copy() if isinstance(columns, MappingProxyType) else None
+    return copied if type(copied) is dict else dict(columns)
+
+
+def _targets_hold(plan: Plan, targets: list[Hashable], columns: dict[Hashable, int] | None = None) -> bool:
     """Whether every op passes ``_check_targets``, tested for the whole plan at once (``targets``:
     every op's, in order): they hold the columns after the inputs', one each, in order. That says
     it all, the inputs holding the first columns (``_check_inputs``): a neuron listed twice, or an
-    input among them, would hold a column out of that order. False sends ``check_plan`` op by op."""
+    input among them, would hold a column out of that order. False sends ``check_plan`` op by op.
+    ``columns``: ``plan.columns`` as a plain dict (``_plain``), if the caller has it."""
+    columns = _plain(plan.columns) if columns is None else columns
     start = len(plan.inputs)
-    return list(map(plan.columns.get, targets)) == list(range(start, start + len(targets)))
+    return list(map(columns.get, targets)) == list(range(start, start + len(targets)))
 
 
 def _check_targets(plan: Plan, op: Op, computed_by: dict[Hashable, int],
@@ -229,15 +243,16 @@ def _check_targets(plan: Plan, op: Op, computed_by: dict[Hashable, int],
                         f"targets are contiguous), holds {plan.columns.get(node)!r}", (node,))
 
 
-def _sources_hold(plan: Plan) -> bool:
+def _sources_hold(plan: Plan, columns: dict[Hashable, int] | None = None) -> bool:
     """Whether every op's sources pass ``_check_sources``, in a few numpy calls for the whole plan
     (each op's own numpy calls cost more than the rest of the check of a small op). Each column's
     level is the one ``check_plan`` gives it, the level of the op whose targets take it by position;
     a source must be known, on a column before the op's first (computed earlier), of a level of at
     least 0 and below the op's, and sorted by column without repeats. False sends ``check_plan``
-    op by op, to name the fault."""
+    op by op, to name the fault. ``columns``: ``plan.columns`` as a plain dict, if the caller has it."""
+    columns = _plain(plan.columns) if columns is None else columns
     ops = plan.ops
-    n = len(plan.columns)
+    n = len(columns)
     widths = np.fromiter((len(op.targets) for op in ops), dtype=np.int64, count=len(ops))
     counts = np.fromiter((len(op.sources) for op in ops), dtype=np.int64, count=len(ops))
     try:
@@ -247,16 +262,16 @@ def _sources_hold(plan: Plan) -> bool:
     level_of = np.repeat(np.concatenate([[0], op_levels]), np.concatenate([[len(plan.inputs)], widths]))[:n]
     level_of = np.concatenate([level_of, np.full(n - len(level_of), -1, dtype=np.int64)])
     starts = len(plan.inputs) + np.cumsum(widths) - widths
-    columns = np.fromiter(map(plan.columns.get, chain.from_iterable(op.sources for op in ops), repeat(-1)),
-                          dtype=np.int64, count=int(counts.sum()))
+    read = np.fromiter(map(columns.get, chain.from_iterable(op.sources for op in ops), repeat(-1)),
+                       dtype=np.int64, count=int(counts.sum()))
     start, level = np.repeat(starts, counts), np.repeat(op_levels, counts)
-    if not np.all((columns >= 0) & (columns < np.minimum(start, n))):
+    if not np.all((read >= 0) & (read < np.minimum(start, n))):
         return False
-    levels = level_of[columns]
+    levels = level_of[read]
     if not np.all((levels >= 0) & (levels < level)):
         return False
     first = np.cumsum(counts) - counts  # each op's first source: no order to keep with the one before
-    rising = np.diff(columns) > 0
+    rising = np.diff(read) > 0
     rising[first[(first > 0) & (counts > 0)] - 1] = True
     return bool(rising.all())
 
@@ -434,9 +449,11 @@ def _check_connected(op: FusedOp, where: str) -> None:
 
 def _check_coverage(plan: Plan, computed_by: dict[Hashable, int], input_set: set[Hashable],
                     where: str) -> None:
-    network = [node for group in plan.groups for node in group.nodes if node not in input_set]
-    missing = [node for node in network if node not in computed_by]
-    if missing:
+    # One pass of C-level set operations when all is well; the neurons in order to name a fault.
+    network = chain.from_iterable(group.nodes for group in plan.groups)
+    if set(network).difference(input_set).difference(computed_by):
+        missing = [node for group in plan.groups for node in group.nodes
+                   if node not in input_set and node not in computed_by]
         raise CompileError(f"{where}no op computes {missing[:5]!r}", nodes=tuple(missing))
     absent = [node for node in plan.outputs if node not in computed_by]
     if absent:

@@ -36,16 +36,19 @@ more than the rest of compiling a plan of a thousand connections (the scalar cod
 term per connection, and compiling it with Python's ``compile`` is the larger part); the exact pass
 serves only a call whose fast pass gives NaN; and a small plan run only on small batches never
 runs the numpy pass, whose ``compile`` alone is a tenth of compiling a plan of a thousand
-connections. So ``generate`` writes the numpy pass's source (its numpy calls are what the cost
-model weighs, and its text is checked at once), decides which other parts the plan has, and up to
-which batch each runner runs, from the plan alone (``has_scalar_form``, ``has_native_form``,
-whether a product multiplies padding, and the cost model), and builds each on the first call that
-needs it (``Program.forward``, ``Program.scalar``, ``Program.native``, ``Program.exact``), once,
-under a lock: threads calling at once build it once, and every caller sees the finished result.
-``Program.code`` (and its ``constants``) hold them too, built when asked for: the source is what
-the plan runs. The arrays the numpy pass names but its lines need not (a sparse product's CSR
-arrays, the level loop's ``LEVELS``) are given as ``nngraph.compiler.store.Later`` and built with
-the pass.
+connections. Even writing the numpy pass's source, and the choices made from it, cost as much as
+the rest of compiling a plan of a few sparse ops. So ``generate`` does nothing but hold the plan:
+each part is built on the first use that needs it, once, under a lock (threads asking at once
+build it once, and every caller sees the finished result). The first is the numpy pass's source
+(``Program.numpy_code``): its numpy calls are what the cost model weighs, its text is checked
+(and refused, ``CompileError``, before anything runs), and with it are decided which other parts
+the plan has and up to which batch each runner runs, from the plan alone (``has_scalar_form``,
+``has_native_form``, whether a product multiplies padding, and the cost model): ``padded``, the
+batch limits and ``runner``, which every call reads. Then ``Program.forward`` (the numpy pass
+compiled), ``Program.scalar``, ``Program.native`` and ``Program.exact``. ``Program.code`` (and its
+``constants``) hold them too, built when asked for: the source is what the plan runs. The arrays
+the numpy pass names but its lines need not (a sparse product's CSR arrays, the level loop's
+``LEVELS``) are given as ``nngraph.compiler.store.Later`` and built with the pass.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 
@@ -72,21 +76,31 @@ from nngraph.ir.plan import AGGREGATE, SHARED, SPARSE, Plan
 from nngraph.ir.text import producers
 
 
+class Source(NamedTuple):
+    """The numpy pass's source and what is decided with it (``Program``'s first part)."""
+
+    numpy_code: str
+    padded: bool
+    scalar_batch_limit: int
+    native_batch_limit: int
+    runner: str
+    constants: dict[str, object]  # what numpy_code names, before ``_stored_constants`` builds them
+
+
 @dataclass(frozen=True, eq=False)
 class Program:
     """The code a plan runs: its generated source and the functions compiled from it.
 
     ``forward(X, Z, A)`` is the fused numpy pass (``X`` the inputs neuron-major, ``Z`` and ``A``
     the buffers of the column layout, with ``rows`` rows); it returns the outputs block of ``A``.
-    ``exact`` (``None`` unless some product of ``forward`` multiplies padding) is the same pass
-    over real connections only, which the runner calls when ``forward`` gives a NaN.
+    ``exact`` (``None`` unless some product of ``forward`` multiplies padding, ``padded``) is the
+    same pass over real connections only, which the runner calls when ``forward`` gives a NaN.
     ``scalar(sample)`` is straight-line float code for one sample (``None`` if the plan has
     none), used for batches of at most ``scalar_batch_limit`` samples. ``native`` holds the plan's
     arrays for the native kernel (``None`` if it has none), used for larger batches of at most
-    ``native_batch_limit`` samples. ``runner`` says which. ``forward`` (compiled from
-    ``numpy_code``, which is written from the start), ``exact``, ``scalar`` and ``native`` are built
-    on first use (see the module doc); ``padded`` (whether there is an ``exact``), the limits and
-    ``runner`` are known from the start.
+    ``native_batch_limit`` samples. ``runner`` says which. Each is built on first use (see the
+    module doc): ``numpy_code`` with ``padded``, the limits and ``runner``; then ``forward``
+    (compiled from ``numpy_code``), ``exact``, ``scalar`` and ``native``.
     ``constants`` are the arrays the code names (``W0``, ``b0``, ...): ``exec(code, dict(constants))``
     defines the same functions again (the runner calls them under
     ``np.errstate(over="ignore", invalid="ignore")``, which the code does not set itself).
@@ -94,16 +108,8 @@ class Program:
 
     plan: Plan = field(repr=False)
     options: CodegenOptions
-    numpy_code: str = field(repr=False)
-    padded: bool
-    scalar_batch_limit: int
-    native_batch_limit: int
-    rows: int
-    runner: str
-    # What numpy_code names, before ``_stored_constants`` (which builds those given as ``Later``).
-    _constants: dict[str, object] = field(repr=False)
     _built: dict[str, object] = field(default_factory=dict, init=False, repr=False)
-    # Reentrant: building the exact pass reads the numpy pass's constants, built under the same lock.
+    # Reentrant: building a part reads the parts it needs (the numpy pass its source), under the same lock.
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
 
     @functools.cached_property
@@ -111,6 +117,46 @@ class Program:
         """The fused numpy pass's function (compiled on first use, under the lock of ``_part``;
         then an attribute: every numpy call reads it)."""
         return self._part("numpy")[0]
+
+    @property
+    def numpy_code(self) -> str:
+        """The fused numpy pass's source (written on first use)."""
+        return self._source.numpy_code
+
+    # Read by every call: attributes once known (cached_property), as ``forward`` is.
+    @functools.cached_property
+    def padded(self) -> bool:
+        """Whether some product of ``forward`` multiplies padding (then ``exact`` exists)."""
+        return self._source.padded
+
+    @functools.cached_property
+    def scalar_batch_limit(self) -> int:
+        """Up to how many samples the scalar code runs a call (0: the plan has none)."""
+        return self._source.scalar_batch_limit
+
+    @functools.cached_property
+    def native_batch_limit(self) -> int:
+        """Up to how many samples the native kernel runs a call (0: the plan has none)."""
+        return self._source.native_batch_limit
+
+    @functools.cached_property
+    def rows(self) -> int:
+        """The rows of the buffers: the columns, the row of ones, and the row of zeros if read."""
+        return self.plan.n_columns + (1 if zero_row(self.plan) is None else 2)
+
+    @property
+    def runner(self) -> str:
+        """What runs a call, by batch size, in words."""
+        return self._source.runner
+
+    @property
+    def _source(self) -> Source:
+        return self._part("source")
+
+    @property
+    def _constants(self) -> dict[str, object]:
+        """What ``numpy_code`` names before ``_stored_constants`` (emptied once the pass is built)."""
+        return self._source.constants
 
     @property
     def numpy_constants(self) -> Mapping[str, object]:
@@ -195,14 +241,9 @@ def _numpy_pass(program: Program) -> tuple[Callable, Mapping[str, object]]:
     return namespace["forward"], constants
 
 
-_BUILDERS: dict[str, Callable[[Program], object]] = {
-    "numpy": _numpy_pass, "exact": _exact_pass, "scalar": _scalar_code,
-    "native": lambda program: native_arrays(program.plan)}
-
-
 def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Program:
     """Return the ``Program`` that runs ``plan``: the generated source and the functions compiled
-    from it (``options`` switch codegen's choices off by name).
+    from it, each built on first use (``options`` switch codegen's choices off by name).
 
     Examples
     --------
@@ -221,6 +262,12 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
     >>> generate(build_plan(G), options=CodegenOptions(scalar_code=False)).scalar is None
     True
     """
+    return Program(plan=plan, options=options)
+
+
+def _source(program: Program) -> Source:
+    """The numpy pass's source, checked, and the choices made from it (see the module doc)."""
+    plan, options = program.plan, program.options
     constants: dict[str, object] = {}
     looped = level_loop_applies(plan, options=options)  # decided once: the header says it too
     forward_lines, padded, numpy_calls = _forward(plan, constants, options, exact=False, looped=looped)
@@ -236,10 +283,13 @@ def generate(plan: Plan, *, options: CodegenOptions = DEFAULT_OPTIONS) -> Progra
     runner = _runner(limit, native_limit)
     if padded:
         runner += " (run again over real connections only when NaN comes out of padding)"
-    return Program(plan=plan, options=options, numpy_code=code, padded=padded,
-                   scalar_batch_limit=limit, native_batch_limit=native_limit,
-                   rows=plan.n_columns + (1 if zero_row(plan) is None else 2), runner=runner,
-                   _constants=constants)
+    return Source(numpy_code=code, padded=padded, scalar_batch_limit=limit, native_batch_limit=native_limit,
+                  runner=runner, constants=constants)
+
+
+_BUILDERS: dict[str, Callable[[Program], object]] = {
+    "source": _source, "numpy": _numpy_pass, "exact": _exact_pass, "scalar": _scalar_code,
+    "native": lambda program: native_arrays(program.plan)}
 
 
 def _runner(scalar_limit: int, native_limit: int) -> str:

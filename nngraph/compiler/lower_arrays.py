@@ -125,7 +125,8 @@ def _op_order(network: NetworkArrays, level: np.ndarray) -> tuple[np.ndarray, np
     computed = np.arange(n_inputs, network.n_neurons)
     layer = np.full(len(computed), -1) if network.layer is None else network.layer[computed]
     aggregates = ~network.summed()[computed]
-    if aggregates.any() and network.layer is not None:
+    any_aggregates = bool(aggregates.any())
+    if any_aggregates and network.layer is not None:
         grouped = layer >= 0
         layer_aggregates = np.zeros(int(layer.max()) + 1, dtype=bool)
         np.logical_or.at(layer_aggregates, layer[grouped], aggregates[grouped])
@@ -135,12 +136,18 @@ def _op_order(network: NetworkArrays, level: np.ndarray) -> tuple[np.ndarray, np
     # Summing neurons of element-wise activations share their level's op, whatever the activation;
     # aggregating and group-wise ones keep one op per activation (and layer).
     apart = aggregates | group_wise[activation]
-    keys = (level[computed], np.where(apart, activation, -1), layer, aggregates.astype(np.int64))
-    by_key = np.lexsort((computed, activation) + keys[::-1])
+    # The keys (level, activation where apart, layer, aggregates), those that differ somewhere: one
+    # the same for every neuron orders nothing and starts no run (most networks have no layer).
+    keys = [level[computed]] + [key for key, varies in (
+        (np.where(apart, activation, -1), apart.any()), (layer, network.layer is not None),
+        (aggregates, any_aggregates)) if varies]
+    by_key = np.lexsort([computed, activation] + keys[::-1])
     sorted_keys = [key[by_key] for key in keys]
     sorted_activation = activation[by_key]
     new_run = np.ones(len(computed), dtype=bool)
-    new_run[1:] = np.any([key[1:] != key[:-1] for key in sorted_keys], axis=0)
+    new_run[1:] = sorted_keys[0][1:] != sorted_keys[0][:-1]
+    for key in sorted_keys[1:]:
+        new_run[1:] |= key[1:] != key[:-1]
     # Within an op, a part per activation, parts ordered by their first neuron (as merge_levels
     # orders the graph path's ops of one level); ops ordered by level, then by their first neuron.
     new_part = new_run.copy()
@@ -160,8 +167,8 @@ def _op_order(network: NetworkArrays, level: np.ndarray) -> tuple[np.ndarray, np
     op_order = op_of_part[first_part]
     run_counts = np.diff(np.append(run_starts, len(computed)))
     op_starts = np.concatenate([[0], np.cumsum(run_counts[op_order])])
-    op_aggregates = sorted_keys[3][run_starts[op_order]].astype(bool)
-    if op_aggregates.any():
+    op_aggregates = aggregates[by_key][run_starts[op_order]]
+    if any_aggregates:
         order = _by_reduction(network, order, op_starts, op_aggregates)
     return order, op_starts, op_aggregates
 
@@ -225,8 +232,8 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
     spans[has_rows] = row_sources[first_row[1:][has_rows] - 1] - row_sources[first_row[:-1][has_rows]] + 1
     contiguous = (~has_rows | (spans == n_rows)).tolist()
     ops: list[Op] = []
-    for index in range(len(op_starts) - 1):
-        if op_aggregates[index]:
+    for index, aggregates in enumerate(op_aggregates.tolist()):
+        if aggregates:
             ops.append(_aggregate_op(network, index, level, order, op_starts, column, by_column, weights,
                                      bias))
             continue
@@ -318,12 +325,13 @@ def level_columns(network: NetworkArrays, level: np.ndarray, order: np.ndarray,
     is_output = np.zeros(network.n_neurons, dtype=bool)
     is_output[network.outputs] = True
     # Per level, in a few numpy calls: one activation (lowest code = highest) or several; all outputs.
-    lowest, highest = np.minimum.reduceat(codes, starts), np.maximum.reduceat(codes, starts)
-    outputs_only = np.logical_and.reduceat(is_output[order], starts)
-    names = by_column[n_inputs:].tolist()
+    # Read as lists: a numpy scalar per level and field costs more than the rest of a level's column.
+    lowest, highest = np.minimum.reduceat(codes, starts).tolist(), np.maximum.reduceat(codes, starts).tolist()
+    outputs_only = np.logical_and.reduceat(is_output[order], starts).tolist()
+    names, numbers = by_column[n_inputs:].tolist(), levels[starts].tolist()
     bounds = starts.tolist() + [len(order)]
     for k, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
         activation = network.activations[lowest[k]] if lowest[k] == highest[k] else "mixed"
-        result.append(Column(f"level {levels[start]}", OUTPUT if outputs_only[k] else HIDDEN,
-                             tuple(names[start:stop]), activation, int(levels[start])))
+        result.append(Column(f"level {numbers[k]}", OUTPUT if outputs_only[k] else HIDDEN,
+                             tuple(names[start:stop]), activation, numbers[k]))
     return result

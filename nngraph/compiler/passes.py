@@ -29,6 +29,7 @@ passes=())`` switches them all off.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable, Hashable, Mapping, Sequence, Set
 
 import numpy as np
@@ -126,6 +127,8 @@ def choose_kinds(plan: Plan, *, kind: str | None = None) -> Plan:
             continue
         chosen = kind or cheaper_kind(op, reads_slice=plan.reads_slice(op))
         ops.append(op if chosen == op.kind else _with(op, kind=chosen))
+    if all(map(operator.is_, ops, plan.ops)):  # every op of the kind chosen already: the plan as it was
+        return plan
     return dataclasses.replace(plan, ops=tuple(ops))
 
 
@@ -209,13 +212,15 @@ def run_passes(plan: Plan, names: Sequence[str]) -> Plan:
     unknown = [name for name in names if not isinstance(name, str) or name not in PASSES]
     if unknown:
         raise CompileError(f"unknown pass {shown(unknown[0])}; known passes: {', '.join(PASSES)}")
+    ran = []
     for name in names:
         result = PASSES[name](plan)
-        changed = not _unchanged(plan, result)
-        plan = dataclasses.replace(result, passes=result.passes + (name,))
+        changed = result is not plan and not _unchanged(plan, result)
+        plan = result  # no pass reads ``passes``: the names are written once, at the end
+        ran.append(name)
         if changed:
             check_plan(plan, stage=f"pass {name!r}")
-    return plan
+    return dataclasses.replace(plan, passes=plan.passes + tuple(ran))
 
 
 def _unchanged(before: Plan, after: Plan) -> bool:

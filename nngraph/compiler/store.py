@@ -24,21 +24,34 @@ from nngraph.ir.plan import AggregateOp, CSRArrays, FusedOp, Op, Plan, Reduction
 
 
 class _Store:
-    """The first array seen with each content; ``get`` returns it for an equal array."""
+    """The first array seen with each content; ``get`` returns it for an equal array. Arrays are
+    first told apart by kind, shape, dtype (and stored entries): only where two share those are
+    their bytes read and compared, so a plan whose ops differ in shape (most) copies no bytes."""
 
     def __init__(self) -> None:
+        # Per (kind, shape, dtype, entries): the one array seen so far, or by content those seen.
         self._arrays: dict[tuple, object] = {}
 
     def get(self, array: np.ndarray | sparse.csr_array | CSRArrays | None
             ) -> np.ndarray | sparse.csr_array | CSRArrays | None:
         if array is None:
             return None
-        if sparse.issparse(array) or isinstance(array, CSRArrays):
-            key: tuple = ("csr", array.shape, array.dtype.str, array.data.tobytes(), array.indices.tobytes(),
-                          array.indptr.tobytes())
-        else:
-            key = ("dense", array.shape, array.dtype.str, np.ascontiguousarray(array).tobytes())
-        return self._arrays.setdefault(key, array)
+        csr = not isinstance(array, np.ndarray)  # else a csr_array or CSRArrays
+        key = ("csr", array.shape, array.dtype.str, len(array.data)) if csr else ("dense", array.shape, array.dtype.str)
+        held = self._arrays.get(key)
+        if held is None:
+            self._arrays[key] = array  # alone so far: its bytes need not be read
+            return array
+        if not isinstance(held, dict):
+            held = self._arrays[key] = {_content(held, csr): held}
+        return held.setdefault(_content(array, csr), array)
+
+
+def _content(array: np.ndarray | sparse.csr_array | CSRArrays, csr: bool) -> tuple[bytes, ...]:
+    """The numbers of ``array`` as bytes (equal for equal arrays of one kind, shape and dtype)."""
+    if csr:
+        return array.data.tobytes(), array.indices.tobytes(), array.indptr.tobytes()
+    return (np.ascontiguousarray(array).tobytes(),)
 
 
 def store_once(plan: Plan) -> Plan:

@@ -125,19 +125,32 @@ def read_graph(G: nx.DiGraph) -> GraphRead:
     (['x'], ['y'], ['tanh'], [0.5])
     """
     # networkx's own algorithms read the node and adjacency dicts directly, as this does: the
-    # public views cost about three times as much per neuron and connection.
-    nodes, attributes = list(G._node), list(G._node.values())
-    roles = [data.get(ROLE) for data in attributes]
-    computed = [node for node, role in zip(nodes, roles) if role != INPUT]
-    data = [data for data, role in zip(attributes, roles) if role != INPUT]
-    return GraphRead(inputs=[node for node, role in zip(nodes, roles) if role == INPUT],
-                     outputs=[node for node, role in zip(nodes, roles) if role == OUTPUT],
-                     computed=computed, bias=[item.get(BIAS, DEFAULT_BIAS) for item in data],
-                     activation=[item.get(ACTIVATION, DEFAULT_ACTIVATION) for item in data],
-                     aggregation=[item.get(AGGREGATION, DEFAULT_AGGREGATION) for item in data],
-                     layer=[item.get(LAYER) for item in data],
-                     predecessors=list(map(G._pred.__getitem__, computed)),
-                     input_attributes=[item for item, role in zip(attributes, roles) if role == INPUT])
+    # public views cost about three times as much per neuron and connection. One loop fills every
+    # list: a third less than a comprehension per list.
+    inputs: list[Hashable] = []
+    outputs: list[Hashable] = []
+    computed: list[Hashable] = []
+    input_attributes: list[dict] = []
+    bias: list[object] = []
+    activation: list[object] = []
+    aggregation: list[object] = []
+    layer: list[object] = []
+    for node, data in G._node.items():
+        role = data.get(ROLE)
+        if role == INPUT:
+            inputs.append(node)
+            input_attributes.append(data)
+            continue
+        if role == OUTPUT:
+            outputs.append(node)
+        computed.append(node)
+        bias.append(data.get(BIAS, DEFAULT_BIAS))
+        activation.append(data.get(ACTIVATION, DEFAULT_ACTIVATION))
+        aggregation.append(data.get(AGGREGATION, DEFAULT_AGGREGATION))
+        layer.append(data.get(LAYER))
+    return GraphRead(inputs=inputs, outputs=outputs, computed=computed, bias=bias, activation=activation,
+                     aggregation=aggregation, layer=layer, predecessors=list(map(G._pred.__getitem__, computed)),
+                     input_attributes=input_attributes)
 
 
 def validate_parts(G: object) -> GraphRead:
