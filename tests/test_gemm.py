@@ -258,3 +258,16 @@ def test_a_pickled_plan_packs_its_weights_again(monkeypatch: pytest.MonkeyPatch)
     assert loaded.code == plan.code
     x = np.random.default_rng(1).uniform(-1.0, 1.0, (16, 40))
     assert np.array_equal(loaded(x), plan(x))
+
+
+@pytest.mark.parametrize("argument", ["values", "bias", "out", "relu_out"])
+@pytest.mark.parametrize("batch", [0, 1, 3])
+def test_an_array_of_another_dtype_than_the_weights_is_named(argument: str, batch: int) -> None:
+    """The kernels are compiled for one dtype: an array of another is refused by name, not by LLVM."""
+    arrays = {"values": np.ones((20, batch), np.float32), "bias": np.ones((40, 1), np.float32),
+              "out": np.empty((40, batch), np.float32), "relu_out": np.empty((40, batch), np.float32)}
+    arrays[argument] = arrays[argument].astype(np.float64)
+    with pytest.raises(nngraph.ArgumentError, match=f"packed_product: {argument} is float64, the packed "
+                                                    "weights float32"):
+        packed_product(pack_weights(np.ones((40, 20), np.float32)), arrays["values"], arrays["bias"],
+                       arrays["out"], relu_out=arrays["relu_out"])

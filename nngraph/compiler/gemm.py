@@ -42,6 +42,7 @@ from types import ModuleType
 import numpy as np
 
 from nngraph.compiler.native import NATIVE_AVAILABLE
+from nngraph.errors import ArgumentError
 
 
 def _cpu_features() -> dict[str, bool]:
@@ -146,7 +147,8 @@ def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, 
     """``out[...] = weights @ values + bias`` for the weights ``packed`` holds, and, given
     ``relu_out`` (an array like ``out``, or ``out`` itself), ``relu_out[...] = max(out, 0)``, while
     the sums are still in registers: no pass of its own. ``values`` is ``(sources, batch)``,
-    ``bias`` ``(targets, 1)`` and ``out`` ``(targets, batch)``, all of the weights' dtype.
+    ``bias`` ``(targets, 1)`` and ``out`` ``(targets, batch)``, all of the weights' dtype (else
+    ``ArgumentError`` naming the one that is not: the kernels are compiled for one dtype).
 
     Examples
     --------
@@ -163,6 +165,10 @@ def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, 
            [8., 5.],
            [0., 0.]])
     """
+    dtype = packed.weights.dtype
+    if (values.dtype != dtype or bias.dtype != dtype or out.dtype != dtype
+            or (relu_out is not None and relu_out.dtype != dtype)):
+        _dtype_error(dtype, values=values, bias=bias, out=out, relu_out=relu_out)
     if out.shape[1] == 0:  # no samples: nothing to write (the kernels divide by the batch)
         return
     flags = values.flags
@@ -180,6 +186,13 @@ def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, 
         out[...] = sums
     if activated is not sums and activated is not relu_out:
         relu_out[...] = activated
+
+
+def _dtype_error(dtype: np.dtype, **arrays: np.ndarray | None) -> None:
+    """Raise ``ArgumentError`` naming the first of ``arrays`` not of ``dtype``."""
+    name, array = next((name, array) for name, array in arrays.items()
+                       if array is not None and array.dtype != dtype)
+    raise ArgumentError(f"packed_product: {name} is {array.dtype}, the packed weights {dtype}")
 
 
 @functools.cache
