@@ -23,9 +23,10 @@ contiguous, the targets past the last zero):
   float64 with AVX-512; half as many with AVX2), for few samples, and for one;
 - ``rows``: panels of ``ROWS`` targets, for whole blocks of ``2 * lanes`` samples.
 
-The kernels add the terms of each sum in source order (for one sample, in four interleaved runs,
-added at the end) and round each product-and-add once (a fused multiply-add), in blocks of
-sources, as a BLAS does; a weight of 0.0 times NaN or infinity
+The kernels add the terms of each sum in source order and round each product-and-add once (a
+fused multiply-add), as a BLAS does: for whole blocks of samples in blocks of sources, for a few
+samples in one run, for one sample in four interleaved runs, added at the end (see
+``nngraph.compiler.gemm_kernels``); a weight of 0.0 times NaN or infinity
 gives NaN as in ``np.matmul``, so the fused numpy pass stays the reference of its non-finite
 values.
 """

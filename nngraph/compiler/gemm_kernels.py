@@ -26,8 +26,10 @@ The samples are copied first into blocks laid out as each kernel reads them, zer
 blocks (``_pack``: the inputs, which come sample by sample, by squares transposed in registers);
 the sums of padding, and of the targets of padding in the last panel, are never written out
 (``_vector`` reads its sample where it is: there is nothing to save by a copy). A sum adds its
-terms in source order (``_vector``: source ``k`` into its pair ``k % 4``), one fused
-multiply-add each, in blocks of at most ``DEPTH`` sources, as a BLAS does.
+terms in source order, one fused multiply-add each: ``rows`` in blocks of at most ``DEPTH``
+sources, each block's sums added to the output, as a BLAS does; ``columns`` all sources in one
+run; ``_vector`` all sources in one run too, but into four pairs of sums (source ``k`` into pair
+``k % 4``, the last ``sources % 4`` into pair 0), added together at the end.
 """
 
 from __future__ import annotations
@@ -418,8 +420,9 @@ def _vector(panels, values, k_step, j_step, j, bias, relu, out, activated):
     For one sample the weights are all the work, one multiply-add each: they stream from L3 once,
     in order, at what the memory gives (the hardware's prefetcher follows them: asking for lines
     ahead as ``_columns`` does cost 4 to 28% more, at 784-512-512-10 in float32). A panel's sums
-    run in four pairs of vectors, source ``k`` into pair ``k % 4``, so that four multiply-adds are
-    in flight where one pair would wait for each in turn; the pairs are added at the end."""
+    run in four pairs of vectors, source ``k`` into pair ``k % 4`` (the last ``sources % 4`` into
+    pair 0), so that four multiply-adds are in flight where one pair would wait for each in turn;
+    the pairs are added at the end."""
     targets = bias.shape[0]
     n = len(out) // targets
     lanes = VECTOR_BYTES // panels.itemsize
