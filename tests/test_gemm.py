@@ -99,12 +99,15 @@ def test_any_shape_agrees_with_numpy(targets: int, sources: int, batch: int, dty
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("batch", [1, 3, 17, 40])  # 1 and 17: a sample by the one-sample kernel
+@pytest.mark.parametrize("batch", [1, 3, "a block and one", 40])
 @pytest.mark.parametrize("layout", ["C", "F"])
 @pytest.mark.parametrize("relu", [False, True])
-def test_non_finite_values_spread_as_in_numpy(dtype: type, batch: int, layout: str, relu: bool) -> None:
+def test_non_finite_values_spread_as_in_numpy(dtype: type, batch: int | str, layout: str, relu: bool) -> None:
     """NaN and infinities reach exactly the sums they reach in ``np.matmul``, a weight of 0.0
-    included; relu keeps NaN and infinity and zeroes minus infinity, as ``np.maximum``."""
+    included; relu keeps NaN and infinity and zeroes minus infinity, as ``np.maximum``. One sample,
+    alone or after a block of the rows kernel, is the one-sample kernel's."""
+    if batch == "a block and one":
+        batch = 2 * lanes(np.dtype(dtype)) + 1
     rng = np.random.default_rng(batch)
     weights = rng.uniform(-1.0, 1.0, (20, 17)).astype(dtype)
     weights[3] = 0.0  # 0.0 * inf and 0.0 * NaN are NaN
