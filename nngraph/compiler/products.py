@@ -71,6 +71,24 @@ class GroupLines:
     padded: bool
 
 
+def _either(test: str, then: list[str], otherwise: list[str], *, why: str = "") -> list[str]:
+    """The lines running ``then`` if ``test`` holds, else ``otherwise``: a faster form for the
+    batches (or the runs) where it pays, numpy's for the rest; ``why``, if given, the test's comment.
+
+    Examples
+    --------
+    >>> for line in _either("X.shape[1] <= 8", ["fast(z)"], ["np.one(z)", "np.two(z)"], why="small"):
+    ...     print(line)
+    if X.shape[1] <= 8:  # small
+        fast(z)
+    else:
+        np.one(z)
+        np.two(z)
+    """
+    return [f"if {test}:{f'  # {why}' if why else ''}", *("    " + line for line in then),
+            "else:", *("    " + line for line in otherwise)]
+
+
 def sparse_in(op: FusedOp, *, exact: bool) -> bool:
     """Whether ``op`` is computed by the sparse kernel: sparse ops, and padded ones in the exact pass."""
     return op.kind == SPARSE or (exact and op.padded)
@@ -184,9 +202,10 @@ def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], 
         # A copy (one term of weight 1, no bias) into an activation that reads z once: when not
         # tracing, the weighted sum is not kept, so the activation reads the source itself.
         source = copy.split(" = ", 1)[1]
-        lines += [comment, "if Z is A:  # not tracing: the activation reads the copied columns in place",
-                  "    " + activation[0].replace("(z, ", f"({source}, ", 1), "else:",
-                  "    " + copy, "    " + activation[0], *activation[1:]]
+        in_place = activation[0].replace("(z, ", f"({source}, ", 1)
+        lines += [comment, *_either("Z is A", [in_place], [copy, activation[0]],
+                                    why="not tracing: the activation reads the copied columns in place"),
+                  *activation[1:]]
     else:
         lines += summed + activation
     return GroupLines(lines, int(columns.min()) < len(plan.inputs), padded=False)
@@ -249,11 +268,10 @@ def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object]
         _gather_constants(plan, ops, constants, name)
         start = plan.columns[ops[0].targets[0]]
         stop = plan.columns[ops[-1].targets[-1]] + 1
-        lines += [f"# ops {ops[0].index}-{ops[-1].index}: for batches of up to {limit} samples, one "
-                  "gather and one product serve them all",
-                  f"if X.shape[1] <= {limit}:", "    " + product.format(name, f"Z[{start}:{stop}]"),
-                  "else:"]
-        lines += ["    " + product.format(op.index, _block("Z", plan, op)) for op in ops]
+        lines.append(f"# ops {ops[0].index}-{ops[-1].index}: for batches of up to {limit} samples, one "
+                     "gather and one product serve them all")
+        lines += _either(f"X.shape[1] <= {limit}", [product.format(name, f"Z[{start}:{stop}]")],
+                         [product.format(op.index, _block("Z", plan, op)) for op in ops])
     for op in ops:
         lines += [op_comment(op, producer),
                   f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
@@ -293,12 +311,12 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
             # A relu op's product applies relu as its sums leave registers (into the values, which
             # are the weighted sums when not tracing): no pass over the block of its own.
             fused = op.activation == "relu"
-            product = ([f"if {pays}:  # the packed-weight product pays{', relu in it' if fused else ''}",
-                        f"    packed_product(K{k}, {source}, b{k}, z{', relu_out=a' if fused else ''})",
-                        "else:"] + ["    " + line for line in product])
+            packed = [f"packed_product(K{k}, {source}, b{k}, z{', relu_out=a' if fused else ''})"]
+            why = f"the packed-weight product pays{', relu in it' if fused else ''}"
             if fused:
-                product += ["    " + line for line in activation_lines(op, constants, options)]
-                return GroupLines(lines + product, reads_inputs, padded=op.padded)
+                lines += _either(pays, packed, product + activation_lines(op, constants, options), why=why)
+                return GroupLines(lines, reads_inputs, padded=op.padded)
+            product = _either(pays, packed, product, why=why)
         lines += product
     lines += activation_lines(op, constants, options)
     return GroupLines(lines, reads_inputs, padded=op.padded)
@@ -378,8 +396,8 @@ def _one_activation(op: FusedOp | AggregateOp | SharedOp, name: str, suffix: str
             name == "softmax" and NATIVE_AVAILABLE) else 0
         if limit:  # small batches: one compiled pass instead of numpy's five calls
             constants["softmax_columns"] = Later(_softmax_kernel)
-            lines = [f"if {z}.shape[1] <= {limit}:  # softmax in one compiled pass",
-                     f"    softmax_columns({z}, {a})", "else:"] + ["    " + line for line in lines]
+            lines = _either(f"{z}.shape[1] <= {limit}", [f"softmax_columns({z}, {a})"], lines,
+                            why="softmax in one compiled pass")
         return lines
     constants[f"f{suffix}"] = activation.function
     if activation.group_wise:
