@@ -160,7 +160,7 @@ def _sparse_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
     for op in ops:
         lines += [op_comment(op, producer),
                   f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
-        lines += activation_lines(op, constants, options)
+        lines += activation_lines(plan, op, constants, options)
     return GroupLines(lines, _first_read(plan, ops) < len(plan.inputs), padded=False)
 
 
@@ -195,7 +195,7 @@ def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], 
     lines = [op_comment(op, producer), f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
     summed = slice_lines(reduction, runs=runs, columns=columns, bias=op.bias, name=str(op.index),
                          constants=constants)
-    activation = activation_lines(op, constants, options)
+    activation = activation_lines(plan, op, constants, options)
     copies = terms == 1 and len(runs) == 1 and (reduction.weights == 1.0).all() and not op.bias.any()
     if copies and _reads_z_once(activation):
         [comment, copy] = summed
@@ -277,7 +277,7 @@ def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object]
                   f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
         if not limit:
             lines.append(product.format(op.index, "z"))
-        lines += activation_lines(op, constants, options)
+        lines += activation_lines(plan, op, constants, options)
     first_source = min(plan.columns[node] for op in ops for node in op.sources)
     union = {node for op in ops for node in op.sources}
     shared_padding = bool(limit) and any(len(op.sources) < len(union) for op in ops)
@@ -314,11 +314,11 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
             packed = [f"packed_product(K{k}, {source}, b{k}, z{', relu_out=a' if fused else ''})"]
             why = f"the packed-weight product pays{', relu in it' if fused else ''}"
             if fused:
-                lines += _either(pays, packed, product + activation_lines(op, constants, options), why=why)
+                lines += _either(pays, packed, product + activation_lines(plan, op, constants, options), why=why)
                 return GroupLines(lines, reads_inputs, padded=op.padded)
             product = _either(pays, packed, product, why=why)
         lines += product
-    lines += activation_lines(op, constants, options)
+    lines += activation_lines(plan, op, constants, options)
     return GroupLines(lines, reads_inputs, padded=op.padded)
 
 
@@ -342,7 +342,7 @@ def _shared_lines(plan: Plan, op: SharedOp, constants: dict[str, object], produc
              f"np.matmul(W{k}, A.take(G{k}, axis=0).reshape({op.entries}, -1), out=z.reshape({op.filters}, -1))"
              f"  # {op.positions} positions",
              f"z += b{k}"]
-    lines += activation_lines(op, constants, options)
+    lines += activation_lines(plan, op, constants, options)
     reads_inputs = min(plan.columns[node] for node in op.sources) < len(plan.inputs)
     return GroupLines(lines, reads_inputs, padded=False)
 
@@ -364,26 +364,28 @@ def _span(low: int, high: int, n_inputs: int) -> tuple[str, bool]:
     return f"A[{low}:{high}]", low < n_inputs
 
 
-def activation_lines(op: FusedOp | AggregateOp | SharedOp, constants: dict[str, object],
+def activation_lines(plan: Plan, op: FusedOp | AggregateOp | SharedOp, constants: dict[str, object],
                      options: CodegenOptions) -> list[str]:
     """The lines computing an op's values ``a`` from its weighted sums ``z`` (views of its block);
     for a mixed op, each run of targets of one activation over its views ``zr, ar`` of the block."""
     runs = op.activation_runs()
     if len(runs) == 1:
         [(_, start, stop)] = runs
-        return _one_activation(op, op.activation, str(op.index), constants, options, neurons=stop - start)
+        return _one_activation(op, op.activation, str(op.index), constants, options, dtype=plan.dtype,
+                               neurons=stop - start)
     lines = []
     for run, (name, start, stop) in enumerate(runs):
         lines.append(f"zr, ar = z[{start}:{stop}], a[{start}:{stop}]  # targets {start}-{stop - 1}: {name}")
-        lines += _one_activation(op, name, f"{op.index}_{run}", constants, options, neurons=stop - start,
-                                 z="zr", a="ar")
+        lines += _one_activation(op, name, f"{op.index}_{run}", constants, options, dtype=plan.dtype,
+                                 neurons=stop - start, z="zr", a="ar")
     return lines
 
 
 def _one_activation(op: FusedOp | AggregateOp | SharedOp, name: str, suffix: str, constants: dict[str, object],
-                    options: CodegenOptions, *, neurons: int, z: str = "z", a: str = "a") -> list[str]:
+                    options: CodegenOptions, *, dtype: np.dtype, neurons: int, z: str = "z",
+                    a: str = "a") -> list[str]:
     """The lines applying the activation ``name`` to all of the views ``z`` into ``a`` (of
-    ``neurons`` rows; its function, if called, the constant ``f<suffix>``)."""
+    ``neurons`` rows of ``dtype``, the plan's; its function, if called, the constant ``f<suffix>``)."""
     activation = resolve_activation(name)
     if name == "linear":
         return ["if Z is not A:  # linear: the value is the weighted sum", f"    {a}[...] = {z}"]
@@ -392,7 +394,7 @@ def _one_activation(op: FusedOp | AggregateOp | SharedOp, name: str, suffix: str
         return _grouped_activation_lines(op, activation.function, groups, constants, options)
     if options.in_place_activations and name in IN_PLACE:
         lines = [line.format(z=z, a=a) for line in IN_PLACE[name]]
-        limit = softmax_kernel_batch_limit(neurons, dtype=op.bias.dtype, options=options) if (
+        limit = softmax_kernel_batch_limit(neurons, dtype=dtype, options=options) if (
             name == "softmax" and NATIVE_AVAILABLE) else 0
         if limit:  # small batches: one compiled pass instead of numpy's five calls
             constants["softmax_columns"] = Later(_softmax_kernel)
