@@ -99,12 +99,15 @@ def test_any_shape_agrees_with_numpy(targets: int, sources: int, batch: int, dty
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("batch", [1, 3, 17, 40])  # 1 and 17: a sample by the one-sample kernel
+@pytest.mark.parametrize("batch", [1, 3, "a block and one", 40])
 @pytest.mark.parametrize("layout", ["C", "F"])
 @pytest.mark.parametrize("relu", [False, True])
-def test_non_finite_values_spread_as_in_numpy(dtype: type, batch: int, layout: str, relu: bool) -> None:
+def test_non_finite_values_spread_as_in_numpy(dtype: type, batch: int | str, layout: str, relu: bool) -> None:
     """NaN and infinities reach exactly the sums they reach in ``np.matmul``, a weight of 0.0
-    included; relu keeps NaN and infinity and zeroes minus infinity, as ``np.maximum``."""
+    included; relu keeps NaN and infinity and zeroes minus infinity, as ``np.maximum``. One sample,
+    alone or after a block of the rows kernel, is the one-sample kernel's."""
+    if batch == "a block and one":
+        batch = 2 * lanes(np.dtype(dtype)) + 1
     rng = np.random.default_rng(batch)
     weights = rng.uniform(-1.0, 1.0, (20, 17)).astype(dtype)
     weights[3] = 0.0  # 0.0 * inf and 0.0 * NaN are NaN
@@ -258,3 +261,16 @@ def test_a_pickled_plan_packs_its_weights_again(monkeypatch: pytest.MonkeyPatch)
     assert loaded.code == plan.code
     x = np.random.default_rng(1).uniform(-1.0, 1.0, (16, 40))
     assert np.array_equal(loaded(x), plan(x))
+
+
+@pytest.mark.parametrize("argument", ["values", "bias", "out", "relu_out"])
+@pytest.mark.parametrize("batch", [0, 1, 3])
+def test_an_array_of_another_dtype_than_the_weights_is_named(argument: str, batch: int) -> None:
+    """The kernels are compiled for one dtype: an array of another is refused by name, not by LLVM."""
+    arrays = {"values": np.ones((20, batch), np.float32), "bias": np.ones((40, 1), np.float32),
+              "out": np.empty((40, batch), np.float32), "relu_out": np.empty((40, batch), np.float32)}
+    arrays[argument] = arrays[argument].astype(np.float64)
+    with pytest.raises(nngraph.ArgumentError, match=f"packed_product: {argument} is float64, the packed "
+                                                    "weights float32"):
+        packed_product(pack_weights(np.ones((40, 20), np.float32)), arrays["values"], arrays["bias"],
+                       arrays["out"], relu_out=arrays["relu_out"])

@@ -63,7 +63,7 @@ def aggregate_lines(plan: Plan, op: AggregateOp, constants: dict[str, object], p
         block = f"{reduction.start}:{reduction.start + len(reduction.rows)}"
         lines.append(f"np.add(R{name}(A[I{name}] * w{name}, axis=1), b{k}[{block}], out=z[{block}])  "
                      f"# {reduction.aggregation} of {reduction.rows.shape[1]} terms each")
-    lines += activation_lines(op, constants, options)
+    lines += activation_lines(plan, op, constants, options)
     reads_inputs = bool(len(columns)) and int(columns.min()) < len(plan.inputs)
     return GroupLines(lines, reads_inputs, padded=False)
 

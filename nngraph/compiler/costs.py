@@ -47,8 +47,8 @@ The choices that depend on what work costs are each taken here, from the same fi
   connection of a block (a dense op without padding, which the kernel then adds source by source
   to all targets at once, vectorised) costs ``NATIVE_BLOCK_NS`` instead. So a plan of hundreds of
   numpy calls (an unrolled LSTM: a few per op and time step) runs one sample in one call, even
-  with 100,000 connections. The fused numpy pass
-  costs ``NUMPY_PASS_NS`` (its ``np.errstate``) and ``NUMPY_CALL_NS`` per numpy call (a reduction
+  with 100,000 connections. The fused numpy pass costs ``NUMPY_PASS_NS`` (its ``np.errstate``
+  and the Python around it) and ``NUMPY_CALL_NS`` per numpy call (a reduction
   or gather nested in a line counts as a call of its own, and an activation's function as the
   calls it makes, ``ACTIVATION_CALLS``: neat-python's clamp and scale their argument, six calls
   for ``neat_sigmoid``), plus per sample its products (``dense_cost``, ``sparse_cost``) and
@@ -172,7 +172,10 @@ NATIVE_CONNECTION_NS = 4.0     # one connection of the native kernel, per call (
 # One connection of the native kernel per sample, and one of a block (a dense op), by precision.
 NATIVE_SAMPLE_NS = {np.dtype(np.float32): 0.5, np.dtype(np.float64): 0.55}
 NATIVE_BLOCK_SAMPLE_NS = {np.dtype(np.float32): 0.43, np.dtype(np.float64): 0.43}
-NUMPY_PASS_NS = 1000.0         # np.errstate around the fused numpy pass (the native kernel needs none)
+# The fused numpy pass's call beyond its numpy calls: its np.errstate (numpy 2's decorator, 0.6 to
+# 0.9 us) and the Python around the pass (0.1 to 0.2 us); measured 0.9 to 1.2 us in all (best of
+# 21 repeats, around a pass of no numpy calls, on a loaded machine). The native kernel needs none.
+NUMPY_PASS_NS = 1000.0
 NATIVE_BLOCK_NS = 0.3          # one connection of a block in the native kernel, one sample
 # The numpy calls an activation's function makes, where more than one (counted from their code):
 # the code calls it once, which is what ``numpy_calls`` counts.

@@ -23,9 +23,10 @@ contiguous, the targets past the last zero):
   float64 with AVX-512; half as many with AVX2), for few samples, and for one;
 - ``rows``: panels of ``ROWS`` targets, for whole blocks of ``2 * lanes`` samples.
 
-The kernels add the terms of each sum in source order (for one sample, in four interleaved runs,
-added at the end) and round each product-and-add once (a fused multiply-add), in blocks of
-sources, as a BLAS does; a weight of 0.0 times NaN or infinity
+The kernels add the terms of each sum in source order and round each product-and-add once (a
+fused multiply-add), as a BLAS does: for whole blocks of samples in blocks of sources, for a few
+samples in one run, for one sample in four interleaved runs, added at the end (see
+``nngraph.compiler.gemm_kernels``); a weight of 0.0 times NaN or infinity
 gives NaN as in ``np.matmul``, so the fused numpy pass stays the reference of its non-finite
 values.
 """
@@ -42,6 +43,7 @@ from types import ModuleType
 import numpy as np
 
 from nngraph.compiler.native import NATIVE_AVAILABLE
+from nngraph.errors import ArgumentError
 
 
 def _cpu_features() -> dict[str, bool]:
@@ -146,7 +148,8 @@ def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, 
     """``out[...] = weights @ values + bias`` for the weights ``packed`` holds, and, given
     ``relu_out`` (an array like ``out``, or ``out`` itself), ``relu_out[...] = max(out, 0)``, while
     the sums are still in registers: no pass of its own. ``values`` is ``(sources, batch)``,
-    ``bias`` ``(targets, 1)`` and ``out`` ``(targets, batch)``, all of the weights' dtype.
+    ``bias`` ``(targets, 1)`` and ``out`` ``(targets, batch)``, all of the weights' dtype (else
+    ``ArgumentError`` naming the one that is not: the kernels are compiled for one dtype).
 
     Examples
     --------
@@ -163,6 +166,10 @@ def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, 
            [8., 5.],
            [0., 0.]])
     """
+    dtype = packed.weights.dtype
+    if (values.dtype != dtype or bias.dtype != dtype or out.dtype != dtype
+            or (relu_out is not None and relu_out.dtype != dtype)):
+        _dtype_error(dtype, values=values, bias=bias, out=out, relu_out=relu_out)
     if out.shape[1] == 0:  # no samples: nothing to write (the kernels divide by the batch)
         return
     flags = values.flags
@@ -180,6 +187,13 @@ def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, 
         out[...] = sums
     if activated is not sums and activated is not relu_out:
         relu_out[...] = activated
+
+
+def _dtype_error(dtype: np.dtype, **arrays: np.ndarray | None) -> None:
+    """Raise ``ArgumentError`` naming the first of ``arrays`` not of ``dtype``."""
+    name, array = next((name, array) for name, array in arrays.items()
+                       if array is not None and array.dtype != dtype)
+    raise ArgumentError(f"packed_product: {name} is {array.dtype}, the packed weights {dtype}")
 
 
 @functools.cache

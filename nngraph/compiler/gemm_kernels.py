@@ -26,8 +26,10 @@ The samples are copied first into blocks laid out as each kernel reads them, zer
 blocks (``_pack``: the inputs, which come sample by sample, by squares transposed in registers);
 the sums of padding, and of the targets of padding in the last panel, are never written out
 (``_vector`` reads its sample where it is: there is nothing to save by a copy). A sum adds its
-terms in source order (``_vector``: source ``k`` into its pair ``k % 4``), one fused
-multiply-add each, in blocks of at most ``DEPTH`` sources, as a BLAS does.
+terms in source order, one fused multiply-add each: ``rows`` in blocks of at most ``DEPTH``
+sources, each block's sums added to the output, as a BLAS does; ``columns`` all sources in one
+run; ``_vector`` all sources in one run too, but into four pairs of sums (source ``k`` into pair
+``k % 4``, the last ``sources % 4`` into pair 0), added together at the end.
 """
 
 from __future__ import annotations
@@ -381,14 +383,31 @@ def _pack(values, k_step, j_step, first_source, depth, first, count, width, pack
 
 
 @compiled
+def _write_tile(tile, samples, width, first_row, rows, first, bias, relu, out, activated):
+    """Write a tile of a panel's sums out: for ``rows`` targets from ``first_row`` and ``samples``
+    samples from ``first``, ``out`` = sum + bias (sample ``j``'s sum of target ``i`` at ``tile[j *
+    width + i]``), and ``max(., 0)`` of it into ``activated`` if ``relu``; ``out`` and ``activated``
+    flat (C-contiguous, ``targets x n``: indexed by hand, the writes of a tile's sums took a
+    twentieth less time than through numba's two-dimensional indexing, at 8 samples of
+    784-512-512-10)."""
+    n = len(out) // bias.shape[0]
+    for i in range(rows):
+        row = first_row + i
+        at = row * n + first
+        for j in range(samples):
+            value = tile[j * width + i] + bias[row]
+            out[at + j] = value
+            if relu:
+                activated[at + j] = 0.0 if value < 0.0 else value
+
+
+@compiled
 def _columns(panels, samples, first, count, bias, relu, out, activated):
     """``out[:, first:first + count]`` = weights @ samples + bias (and ``max(., 0)`` of it into
     ``activated`` if ``relu``), from the weights packed in panels of two vectors of targets and the
     samples packed in blocks of ``COLUMNS``; ``out`` and ``activated`` flat (C-contiguous,
-    ``targets x n``: indexed by hand, the writes of a tile's sums took a twentieth less time than
-    through numba's two-dimensional indexing, at 8 samples of 784-512-512-10)."""
+    ``targets x n``, written by ``_write_tile``)."""
     targets = bias.shape[0]
-    n = len(out) // targets
     lanes = VECTOR_BYTES // panels.itemsize
     width = 2 * lanes
     n_panels, sources = _panels_of(panels, targets, width)
@@ -397,15 +416,8 @@ def _columns(panels, samples, first, count, bias, relu, out, activated):
         for block in range((count + COLUMNS - 1) // COLUMNS):
             _columns_tile(panels, p * sources * width, samples, block * sources * COLUMNS, sources,
                           PREFETCH * width, tile)
-            filled = min(COLUMNS, count - block * COLUMNS)
-            for i in range(min(width, targets - p * width)):
-                row = p * width + i
-                at = row * n + first + block * COLUMNS
-                for j in range(filled):
-                    value = tile[j * width + i] + bias[row]
-                    out[at + j] = value
-                    if relu:
-                        activated[at + j] = 0.0 if value < 0.0 else value
+            _write_tile(tile, min(COLUMNS, count - block * COLUMNS), width, p * width,
+                        min(width, targets - p * width), first + block * COLUMNS, bias, relu, out, activated)
 
 
 @compiled
@@ -418,10 +430,10 @@ def _vector(panels, values, k_step, j_step, j, bias, relu, out, activated):
     For one sample the weights are all the work, one multiply-add each: they stream from L3 once,
     in order, at what the memory gives (the hardware's prefetcher follows them: asking for lines
     ahead as ``_columns`` does cost 4 to 28% more, at 784-512-512-10 in float32). A panel's sums
-    run in four pairs of vectors, source ``k`` into pair ``k % 4``, so that four multiply-adds are
-    in flight where one pair would wait for each in turn; the pairs are added at the end."""
+    run in four pairs of vectors, source ``k`` into pair ``k % 4`` (the last ``sources % 4`` into
+    pair 0), so that four multiply-adds are in flight where one pair would wait for each in turn;
+    the pairs are added at the end."""
     targets = bias.shape[0]
-    n = len(out) // targets
     lanes = VECTOR_BYTES // panels.itemsize
     width = 2 * lanes
     n_panels, sources = _panels_of(panels, targets, width)
@@ -441,12 +453,7 @@ def _vector(panels, values, k_step, j_step, j, bias, relu, out, activated):
             w_at += width
         _store(tile, 0, _add(_add(a0, a1), _add(a2, a3)))
         _store(tile, lanes, _add(_add(c0, c1), _add(c2, c3)))
-        for i in range(min(width, targets - p * width)):
-            row = p * width + i
-            value = tile[i] + bias[row]
-            out[row * n + j] = value
-            if relu:
-                activated[row * n + j] = 0.0 if value < 0.0 else value
+        _write_tile(tile, 1, width, p * width, min(width, targets - p * width), j, bias, relu, out, activated)
 
 
 @compiled

@@ -71,6 +71,24 @@ class GroupLines:
     padded: bool
 
 
+def _either(test: str, then: list[str], otherwise: list[str], *, why: str = "") -> list[str]:
+    """The lines running ``then`` if ``test`` holds, else ``otherwise``: a faster form for the
+    batches (or the runs) where it pays, numpy's for the rest; ``why``, if given, the test's comment.
+
+    Examples
+    --------
+    >>> for line in _either("X.shape[1] <= 8", ["fast(z)"], ["np.one(z)", "np.two(z)"], why="small"):
+    ...     print(line)
+    if X.shape[1] <= 8:  # small
+        fast(z)
+    else:
+        np.one(z)
+        np.two(z)
+    """
+    return [f"if {test}:{f'  # {why}' if why else ''}", *("    " + line for line in then),
+            "else:", *("    " + line for line in otherwise)]
+
+
 def sparse_in(op: FusedOp, *, exact: bool) -> bool:
     """Whether ``op`` is computed by the sparse kernel: sparse ops, and padded ones in the exact pass."""
     return op.kind == SPARSE or (exact and op.padded)
@@ -142,7 +160,7 @@ def _sparse_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object],
     for op in ops:
         lines += [op_comment(op, producer),
                   f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
-        lines += activation_lines(op, constants, options)
+        lines += activation_lines(plan, op, constants, options)
     return GroupLines(lines, _first_read(plan, ops) < len(plan.inputs), padded=False)
 
 
@@ -177,16 +195,17 @@ def _sliced_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object], 
     lines = [op_comment(op, producer), f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
     summed = slice_lines(reduction, runs=runs, columns=columns, bias=op.bias, name=str(op.index),
                          constants=constants)
-    activation = activation_lines(op, constants, options)
+    activation = activation_lines(plan, op, constants, options)
     copies = terms == 1 and len(runs) == 1 and (reduction.weights == 1.0).all() and not op.bias.any()
     if copies and _reads_z_once(activation):
         [comment, copy] = summed
         # A copy (one term of weight 1, no bias) into an activation that reads z once: when not
         # tracing, the weighted sum is not kept, so the activation reads the source itself.
         source = copy.split(" = ", 1)[1]
-        lines += [comment, "if Z is A:  # not tracing: the activation reads the copied columns in place",
-                  "    " + activation[0].replace("(z, ", f"({source}, ", 1), "else:",
-                  "    " + copy, "    " + activation[0], *activation[1:]]
+        in_place = activation[0].replace("(z, ", f"({source}, ", 1)
+        lines += [comment, *_either("Z is A", [in_place], [copy, activation[0]],
+                                    why="not tracing: the activation reads the copied columns in place"),
+                  *activation[1:]]
     else:
         lines += summed + activation
     return GroupLines(lines, int(columns.min()) < len(plan.inputs), padded=False)
@@ -249,17 +268,16 @@ def _gathered_lines(plan: Plan, ops: list[FusedOp], constants: dict[str, object]
         _gather_constants(plan, ops, constants, name)
         start = plan.columns[ops[0].targets[0]]
         stop = plan.columns[ops[-1].targets[-1]] + 1
-        lines += [f"# ops {ops[0].index}-{ops[-1].index}: for batches of up to {limit} samples, one "
-                  "gather and one product serve them all",
-                  f"if X.shape[1] <= {limit}:", "    " + product.format(name, f"Z[{start}:{stop}]"),
-                  "else:"]
-        lines += ["    " + product.format(op.index, _block("Z", plan, op)) for op in ops]
+        lines.append(f"# ops {ops[0].index}-{ops[-1].index}: for batches of up to {limit} samples, one "
+                     "gather and one product serve them all")
+        lines += _either(f"X.shape[1] <= {limit}", [product.format(name, f"Z[{start}:{stop}]")],
+                         [product.format(op.index, _block("Z", plan, op)) for op in ops])
     for op in ops:
         lines += [op_comment(op, producer),
                   f"z, a = {_block('Z', plan, op)}, {_block('A', plan, op)}"]
         if not limit:
             lines.append(product.format(op.index, "z"))
-        lines += activation_lines(op, constants, options)
+        lines += activation_lines(plan, op, constants, options)
     first_source = min(plan.columns[node] for op in ops for node in op.sources)
     union = {node for op in ops for node in op.sources}
     shared_padding = bool(limit) and any(len(op.sources) < len(union) for op in ops)
@@ -293,14 +311,14 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
             # A relu op's product applies relu as its sums leave registers (into the values, which
             # are the weighted sums when not tracing): no pass over the block of its own.
             fused = op.activation == "relu"
-            product = ([f"if {pays}:  # the packed-weight product pays{', relu in it' if fused else ''}",
-                        f"    packed_product(K{k}, {source}, b{k}, z{', relu_out=a' if fused else ''})",
-                        "else:"] + ["    " + line for line in product])
+            packed = [f"packed_product(K{k}, {source}, b{k}, z{', relu_out=a' if fused else ''})"]
+            why = f"the packed-weight product pays{', relu in it' if fused else ''}"
             if fused:
-                product += ["    " + line for line in activation_lines(op, constants, options)]
-                return GroupLines(lines + product, reads_inputs, padded=op.padded)
+                lines += _either(pays, packed, product + activation_lines(plan, op, constants, options), why=why)
+                return GroupLines(lines, reads_inputs, padded=op.padded)
+            product = _either(pays, packed, product, why=why)
         lines += product
-    lines += activation_lines(op, constants, options)
+    lines += activation_lines(plan, op, constants, options)
     return GroupLines(lines, reads_inputs, padded=op.padded)
 
 
@@ -324,7 +342,7 @@ def _shared_lines(plan: Plan, op: SharedOp, constants: dict[str, object], produc
              f"np.matmul(W{k}, A.take(G{k}, axis=0).reshape({op.entries}, -1), out=z.reshape({op.filters}, -1))"
              f"  # {op.positions} positions",
              f"z += b{k}"]
-    lines += activation_lines(op, constants, options)
+    lines += activation_lines(plan, op, constants, options)
     reads_inputs = min(plan.columns[node] for node in op.sources) < len(plan.inputs)
     return GroupLines(lines, reads_inputs, padded=False)
 
@@ -346,26 +364,28 @@ def _span(low: int, high: int, n_inputs: int) -> tuple[str, bool]:
     return f"A[{low}:{high}]", low < n_inputs
 
 
-def activation_lines(op: FusedOp | AggregateOp | SharedOp, constants: dict[str, object],
+def activation_lines(plan: Plan, op: FusedOp | AggregateOp | SharedOp, constants: dict[str, object],
                      options: CodegenOptions) -> list[str]:
     """The lines computing an op's values ``a`` from its weighted sums ``z`` (views of its block);
     for a mixed op, each run of targets of one activation over its views ``zr, ar`` of the block."""
     runs = op.activation_runs()
     if len(runs) == 1:
         [(_, start, stop)] = runs
-        return _one_activation(op, op.activation, str(op.index), constants, options, neurons=stop - start)
+        return _one_activation(op, op.activation, str(op.index), constants, options, dtype=plan.dtype,
+                               neurons=stop - start)
     lines = []
     for run, (name, start, stop) in enumerate(runs):
         lines.append(f"zr, ar = z[{start}:{stop}], a[{start}:{stop}]  # targets {start}-{stop - 1}: {name}")
-        lines += _one_activation(op, name, f"{op.index}_{run}", constants, options, neurons=stop - start,
-                                 z="zr", a="ar")
+        lines += _one_activation(op, name, f"{op.index}_{run}", constants, options, dtype=plan.dtype,
+                                 neurons=stop - start, z="zr", a="ar")
     return lines
 
 
 def _one_activation(op: FusedOp | AggregateOp | SharedOp, name: str, suffix: str, constants: dict[str, object],
-                    options: CodegenOptions, *, neurons: int, z: str = "z", a: str = "a") -> list[str]:
+                    options: CodegenOptions, *, dtype: np.dtype, neurons: int, z: str = "z",
+                    a: str = "a") -> list[str]:
     """The lines applying the activation ``name`` to all of the views ``z`` into ``a`` (of
-    ``neurons`` rows; its function, if called, the constant ``f<suffix>``)."""
+    ``neurons`` rows of ``dtype``, the plan's; its function, if called, the constant ``f<suffix>``)."""
     activation = resolve_activation(name)
     if name == "linear":
         return ["if Z is not A:  # linear: the value is the weighted sum", f"    {a}[...] = {z}"]
@@ -374,12 +394,12 @@ def _one_activation(op: FusedOp | AggregateOp | SharedOp, name: str, suffix: str
         return _grouped_activation_lines(op, activation.function, groups, constants, options)
     if options.in_place_activations and name in IN_PLACE:
         lines = [line.format(z=z, a=a) for line in IN_PLACE[name]]
-        limit = softmax_kernel_batch_limit(neurons, dtype=op.bias.dtype, options=options) if (
+        limit = softmax_kernel_batch_limit(neurons, dtype=dtype, options=options) if (
             name == "softmax" and NATIVE_AVAILABLE) else 0
         if limit:  # small batches: one compiled pass instead of numpy's five calls
             constants["softmax_columns"] = Later(_softmax_kernel)
-            lines = [f"if {z}.shape[1] <= {limit}:  # softmax in one compiled pass",
-                     f"    softmax_columns({z}, {a})", "else:"] + ["    " + line for line in lines]
+            lines = _either(f"{z}.shape[1] <= {limit}", [f"softmax_columns({z}, {a})"], lines,
+                            why="softmax in one compiled pass")
         return lines
     constants[f"f{suffix}"] = activation.function
     if activation.group_wise:

@@ -17,9 +17,12 @@ multiplies padding and what it returns holds a NaN, the pass is run again over r
 only (``Program.exact``; why that suffices is in ``nngraph.compiler.codegen``). Concurrent calls
 share nothing mutable: each thread has its own buffers, and a trace gets buffers nothing else holds.
 
-The numpy pass runs under ``np.errstate(over="ignore", invalid="ignore")``, as the reference does:
-huge inputs overflow to infinity and ``inf - inf`` gives NaN, as IEEE arithmetic says, and numpy's
-``RuntimeWarning`` about it would only repeat what the result shows. The runners here set it, once
+The numpy pass runs under ``np.errstate(over="ignore", invalid="ignore", under="ignore")``, as the
+reference does: huge inputs overflow to infinity, tiny ones to zero, and ``inf - inf`` gives NaN,
+as IEEE arithmetic says, and numpy's ``RuntimeWarning`` about it would only repeat what the result
+shows (underflow is quiet by numpy's default, but a caller's ``np.seterr(under="raise")`` would
+otherwise raise from the numpy pass and not from the compiled code, which sets no flags numpy
+reads: whether a call raised would depend on its batch size). The runners here set it, once
 per call, for every plan (padding's ``0 * inf`` and an aggregate op's overflows included): the
 generated code sets none of its own.
 """
@@ -336,14 +339,14 @@ def _passes(program: Program, X: np.ndarray, Z: np.ndarray, A: np.ndarray, watch
 
 
 def _quiet_with(program: Program, X: np.ndarray, Z: np.ndarray, A: np.ndarray, watched_rows: int | None) -> np.ndarray:
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         return _passes(program, X, Z, A, watched_rows)
 
 
-# ``_passes`` under ``np.errstate(over="ignore", invalid="ignore")``: from numpy 2 as its decorator,
+# ``_passes`` under that ``np.errstate`` (the module doc): from numpy 2 as its decorator,
 # which keeps its state per call (0.6 us a call, against 1.4 for ``with``); numpy 1's decorator
 # keeps it on the one instance, which concurrent calls would share, so there ``with``.
-_numpy_pass = (np.errstate(over="ignore", invalid="ignore")(_passes)
+_numpy_pass = (np.errstate(over="ignore", invalid="ignore", under="ignore")(_passes)
                if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else _quiet_with)
 
 

@@ -41,7 +41,7 @@ def as_batch(x: ArrayLike, n_inputs: int, dtype: DTypeLike = np.float64) -> tupl
     if width != n_inputs:
         raise InputError(f"expected {n_inputs} input features, got {width}")
     if single or array.dtype != dtype or not array.flags.c_contiguous:
-        with np.errstate(over="ignore"):  # float64 -> float32 overflows to infinity, as documented
+        with np.errstate(over="ignore", under="ignore"):  # float64 -> float32: to infinity or zero
             array = np.ascontiguousarray(array.reshape(-1, n_inputs), dtype=dtype)
     return array, single
 

@@ -67,7 +67,7 @@ def run_reference(G: nx.DiGraph, x: ArrayLike, *, dtype: DTypeLike = np.float64)
         values[:, column[node]] = batch[:, index]
 
     data = G.nodes
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):  # as the compiled runners
         for unit in _evaluation_order(G):
             if data[unit[0]][ROLE] == INPUT:
                 continue
