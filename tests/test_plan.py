@@ -196,7 +196,7 @@ def test_small_batch_paths_are_built_once_on_their_first_use(model: Sequential,
     monkeypatch.setattr(codegen, "scalar_source", counted("scalar", scalar_source))
     monkeypatch.setattr(codegen, "native_arrays", counted("native", native_arrays))
     fresh = nngraph.compile_network(model.graph)
-    assert fresh.program.runners == ("numpy", "scalar", "native")  # known before anything is built
+    assert fresh.program.runners == ("numpy", "scalar", "native")  # known before the parts are built
     assert "straight-line scalar code for batches of up to" in str(fresh) and built == {"scalar": 0, "native": 0}
     x = RNG.normal(size=(5, 8))
     expected = [run_plan(fresh, x[:1], runner="numpy"), run_plan(fresh, x, runner="numpy")]
@@ -216,24 +216,42 @@ def test_small_batch_paths_are_built_once_on_their_first_use(model: Sequential,
 
 def test_the_numpy_pass_is_compiled_once_on_its_first_use(model: Sequential,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """A plan run only on small batches never compiles its numpy pass; its source is there at once,
-    pickling needs none of it, and threads that first need it at once compile it once."""
+    """Compiling writes no code: the numpy pass's source is written on first use (here, asking which
+    runners the plan has), once however many threads first call at once; a plan run only on small
+    batches never compiles it, pickling needs none of it, and threads that first need it at once
+    compile it once."""
     import pickle
 
     from nngraph.compiler import codegen
 
-    compiled = []
-    numpy_pass = codegen._BUILDERS["numpy"]
+    compiled, written = [], []
+    numpy_pass, source = codegen._BUILDERS["numpy"], codegen._BUILDERS["source"]
 
     def counted(program: codegen.Program) -> object:
         compiled.append(program)
         return numpy_pass(program)
 
+    def counted_source(program: codegen.Program) -> object:
+        written.append(program)
+        return source(program)
+
     monkeypatch.setitem(codegen._BUILDERS, "numpy", counted)
-    fresh = nngraph.compile_network(model.graph)
+    monkeypatch.setitem(codegen._BUILDERS, "source", counted_source)
     x = RNG.normal(size=(64, 8))
     expected = nngraph.run_reference(model.graph, x).outputs
-    assert fresh.program.runners == ("numpy", "scalar", "native")
+    racing = nngraph.compile_network(model.graph)
+    assert written == []
+    start = threading.Barrier(8)
+
+    def first_call(index: int) -> bool:
+        start.wait()
+        return np.allclose(racing(x[index:index + 2]), expected[index:index + 2], rtol=1e-12, atol=0.0)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(first_call, range(8)))
+    assert written == [racing.program]
+    fresh = nngraph.compile_network(model.graph)
+    assert fresh.program.runners == ("numpy", "scalar", "native") and written[-1] is fresh.program
     np.testing.assert_allclose(fresh(x[0]), expected[0], rtol=1e-12, atol=0.0)  # the scalar code
     np.testing.assert_allclose(run_plan(fresh, x[:4], runner="native"), expected[:4], rtol=1e-12, atol=0.0)
     assert "def forward(X, Z, A):" in fresh.code and not fresh.program.padded

@@ -82,3 +82,25 @@ def test_a_program_keeps_each_distinct_constant_once_once_its_numpy_pass_is_buil
     distinct = {id(array): array.nbytes for array in arrays}
     assert len(distinct) < len(arrays)  # tied weights: the steps name one array
     assert program._constants == {}  # the constants before storing are dropped, not kept beside
+
+
+def test_arrays_are_shared_only_when_kind_shape_dtype_and_every_number_agree() -> None:
+    from scipy import sparse
+
+    from nngraph.compiler.store import _Store
+
+    def csr(data: list[float], indices: list[int]) -> sparse.csr_array:
+        return sparse.csr_array((np.array(data), np.array(indices), np.array([0, len(data)])), shape=(1, 3))
+
+    store = _Store()
+    stored = {name: store.get(array) for name, array in {
+        "a": np.arange(6.0), "b": np.arange(6.0),                    # equal: one array
+        "c": np.zeros(3), "d": np.ones(3), "e": np.zeros(3),          # three of one key, two equal
+        "f": np.arange(6.0).reshape(2, 3),                            # the same bytes as a, another shape
+        "g": np.arange(6.0).view(np.int64),                           # the same bytes as a, another dtype
+        "h": np.array([-0.0, 0.0, 0.0]),                              # -0.0 is not 0.0
+        "i": csr([1.0, 2.0], [0, 1]), "j": csr([1.0, 2.0], [0, 2]),   # equal data, other indices
+        "k": csr([1.0, 2.0], [0, 1])}.items()}
+    assert stored["b"] is stored["a"] and stored["e"] is stored["c"] and stored["k"] is stored["i"]
+    distinct = ["a", "c", "d", "f", "g", "h", "i", "j"]
+    assert len({id(stored[name]) for name in distinct}) == len(distinct)
