@@ -555,3 +555,18 @@ def test_an_op_whose_nonzeros_are_not_its_weights_is_named(plan: nngraph.Compile
     with pytest.raises(CompileError, match=r"op 1: says 35 nonzeros \(density 1.0\); its weights have 36 "
                                            r"\(density 1.0\)"):
         nngraph.check_plan(bad, stage="a test")
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_fused_op_holds_what_the_dataclass_constructor_would(kind: str) -> None:
+    """``fused_op`` fills the frozen dataclass without its ``__init__``: every field, as it would."""
+    op = fused_op(index=2, targets=["h", "g", "k"], sources=["x", "y"],
+                  weights=np.array([[1.0, 0.0, 2.0], [0.5, 3.0, 0.0]]), bias=np.ones(3),
+                  activations=[("relu", 2), ("tanh", 1)], level=4, kind=kind)
+    fields = {field.name: getattr(op, field.name) for field in dataclasses.fields(FusedOp)}
+    built = FusedOp(**fields)
+    assert op.__dict__.keys() == built.__dict__.keys()
+    assert all(op.__dict__[name] is built.__dict__[name] for name in op.__dict__)
+    assert (op.activation_runs(), op.connections) == (built.activation_runs(), built.connections)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        op.level = 5  # type: ignore[misc]
