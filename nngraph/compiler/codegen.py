@@ -20,9 +20,9 @@ NaN, and so does everything computed from it. With finite values the check costs
 
 Nothing taken from the graph is code: weights and biases are constants passed in (or, in the scalar
 code, ``repr`` of finite floats), activations are canonical registry names, and names appear only
-in comments, escaped to printable ASCII (``nngraph.ir.text.op_comment``). ``generate`` checks
-the whole source for that before compiling it, so that no name from an untrusted model file can
-end a comment line and run as Python.
+in comments, escaped to printable ASCII (``nngraph.ir.text.op_comment``). The whole source is
+checked for that when it is written (on first use), before anything is compiled, so that no name
+from an untrusted model file can end a comment line and run as Python.
 
 Tiny float64 plans also get straight-line scalar code (``nngraph.compiler.scalar``): for a
 handful of samples, Python float arithmetic beats a dozen numpy calls' fixed overhead. Where
@@ -53,7 +53,6 @@ the numpy pass names but its lines need not (a sparse product's CSR arrays, the 
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
 from collections.abc import Callable, Mapping
@@ -72,7 +71,7 @@ from nngraph.compiler.products import group_lines, product_groups, zero_row
 from nngraph.compiler.scalar import has_scalar_form, scalar_source
 from nngraph.compiler.store import Later, store_constants
 from nngraph.errors import CompileError
-from nngraph.ir.plan import AGGREGATE, SHARED, SPARSE, Plan
+from nngraph.ir.plan import AGGREGATE, SHARED, SPARSE, Plan, cached_attribute
 from nngraph.ir.text import producers
 
 
@@ -103,7 +102,7 @@ class Program:
     (compiled from ``numpy_code``), ``exact``, ``scalar`` and ``native``.
     ``constants`` are the arrays the code names (``W0``, ``b0``, ...): ``exec(code, dict(constants))``
     defines the same functions again (the runner calls them under
-    ``np.errstate(over="ignore", invalid="ignore")``, which the code does not set itself).
+    ``np.errstate(over="ignore", under="ignore", invalid="ignore")``, which the code does not set itself).
     """
 
     plan: Plan = field(repr=False)
@@ -112,7 +111,7 @@ class Program:
     # Reentrant: building a part reads the parts it needs (the numpy pass its source), under the same lock.
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
 
-    @functools.cached_property
+    @cached_attribute
     def forward(self) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
         """The fused numpy pass's function (compiled on first use, under the lock of ``_part``;
         then an attribute: every numpy call reads it)."""
@@ -123,23 +122,23 @@ class Program:
         """The fused numpy pass's source (written on first use)."""
         return self._source.numpy_code
 
-    # Read by every call: attributes once known (cached_property), as ``forward`` is.
-    @functools.cached_property
+    # Read by every call: attributes once known (cached_attribute), as ``forward`` is.
+    @cached_attribute
     def padded(self) -> bool:
         """Whether some product of ``forward`` multiplies padding (then ``exact`` exists)."""
         return self._source.padded
 
-    @functools.cached_property
+    @cached_attribute
     def scalar_batch_limit(self) -> int:
         """Up to how many samples the scalar code runs a call (0: the plan has none)."""
         return self._source.scalar_batch_limit
 
-    @functools.cached_property
+    @cached_attribute
     def native_batch_limit(self) -> int:
         """Up to how many samples the native kernel runs a call (0: the plan has none)."""
         return self._source.native_batch_limit
 
-    @functools.cached_property
+    @cached_attribute
     def rows(self) -> int:
         """The rows of the buffers: the columns, the row of ones, and the row of zeros if read."""
         return self.plan.n_columns + (1 if zero_row(self.plan) is None else 2)
@@ -199,8 +198,8 @@ class Program:
         return self._part("exact")[2] if self.padded else self.numpy_constants
 
     def _part(self, name: str) -> object:
-        """One part built on first use (``numpy``, ``exact``, ``scalar`` or ``native``), built once:
-        the first caller builds it under the lock, the others wait for it, then read."""
+        """One part (``source``, ``numpy``, ``exact``, ``scalar`` or ``native``), built once, on first
+        use: the first caller builds it under the lock, the others wait for it, then read."""
         built = self._built
         if name not in built:
             with self._lock:

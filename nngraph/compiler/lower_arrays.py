@@ -136,8 +136,9 @@ def _op_order(network: NetworkArrays, level: np.ndarray) -> tuple[np.ndarray, np
     # Summing neurons of element-wise activations share their level's op, whatever the activation;
     # aggregating and group-wise ones keep one op per activation (and layer).
     apart = aggregates | group_wise[activation]
-    # The keys (level, activation where apart, layer, aggregates), those that differ somewhere: one
-    # the same for every neuron orders nothing and starts no run (most networks have no layer).
+    # The keys (level, activation where apart, layer, aggregates), leaving out those known to be the
+    # same for every neuron (no neuron apart, no layers, no aggregates), which order nothing and
+    # start no run: most networks have no layer.
     keys = [level[computed]] + [key for key, varies in (
         (np.where(apart, activation, -1), apart.any()), (layer, network.layer is not None),
         (aggregates, any_aggregates)) if varies]

@@ -212,15 +212,15 @@ def run_passes(plan: Plan, names: Sequence[str]) -> Plan:
     unknown = [name for name in names if not isinstance(name, str) or name not in PASSES]
     if unknown:
         raise CompileError(f"unknown pass {shown(unknown[0])}; known passes: {', '.join(PASSES)}")
-    ran = []
+    if not names:
+        return plan
     for name in names:
         result = PASSES[name](plan)
         changed = result is not plan and not _unchanged(plan, result)
         plan = result  # no pass reads ``passes``: the names are written once, at the end
-        ran.append(name)
         if changed:
             check_plan(plan, stage=f"pass {name!r}")
-    return dataclasses.replace(plan, passes=plan.passes + tuple(ran))
+    return dataclasses.replace(plan, passes=plan.passes + tuple(names))
 
 
 def _unchanged(before: Plan, after: Plan) -> bool:

@@ -101,10 +101,12 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
-class _cached:
+class cached_attribute:
     """``functools.cached_property`` without its lock (Python 3.11 takes one on each first read,
-    which costs more than most of what it caches): the value is worked out on the first read and
-    kept in the instance's ``__dict__``, which later reads find first."""
+    which costs more than most of what it caches, and is one lock for every instance of a class:
+    one compiled plan's first call would wait for another's code to be written): the value is
+    worked out on the first read and kept in the instance's ``__dict__``, which later reads find
+    first. Where the work must run once, the work itself says so (``Program._part``'s lock)."""
 
     def __init__(self, work: Callable[[Any], Any]) -> None:
         self.work = work
@@ -194,7 +196,7 @@ class _Activated:
         """
         return list(self._runs)
 
-    @_cached
+    @cached_attribute
     def _runs(self) -> tuple[tuple[str, int, int], ...]:
         """``activation_runs``, worked out once: codegen and the cost model ask each op many times."""
         if self.activations is None:
@@ -304,7 +306,7 @@ class FusedOp(_Activated):
         """The weights as a dense array, whatever the kind (a copy for sparse ops)."""
         return self.weights.toarray() if self.kind == SPARSE else self.weights
 
-    @_cached
+    @cached_attribute
     def connections(self) -> int:
         """How many connections the op computes (``nonzeros`` plus any of weight 0.0); counted once."""
         if self.kind == SPARSE:
