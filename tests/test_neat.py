@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import neat
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nngraph
 from nngraph import ExtraMissingError, PopulationError
 from nngraph.core.neat_activations import NEAT_ACTIVATIONS, REGISTERED
-from nngraph.interop.neat import compile_genomes, evaluate_genomes, from_neat, make_eval_genomes
+from nngraph.interop import neat as neat_interop
+from nngraph.interop.neat import compile_genomes, evaluate_genomes, from_neat, gene_arrays, make_eval_genomes
+from nngraph.interop.neat_json import ConnectionGene, Genes, NodeGene
 
 HERE = Path(__file__).resolve().parent
 EVERYTHING = HERE / "data" / "neat_everything.cfg"
@@ -240,3 +245,93 @@ def test_without_neat_python_the_error_names_the_extra(monkeypatch: pytest.Monke
     with pytest.raises(ExtraMissingError, match=r"pip install 'nngraph\[neat\]'") as info:
         evaluate_genomes([], config, [0.0, 1.0])
     assert info.value.extra == "neat" and isinstance(info.value, ImportError)
+
+
+# Genes read with no neat-python, for the two ways of numbering the connection ends: int keys by the
+# compiled table (``_ends_by_table``), any keys by a dict per genome (``_ends_by_dict``).
+@st.composite
+def gene_pairs(draw: st.DrawFn) -> tuple[list, list[int], list[int]]:
+    """Genomes of int keys from a small range, so that a node may share an input's key, a connection
+    or output may name no node, and a connection may be disabled (cycles too: both ways refuse them).
+    As in neat-python, no connection ends at an input."""
+    n_inputs, n_outputs = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    input_keys, output_keys = list(range(-1, -n_inputs - 1, -1)), list(range(n_outputs))
+    pairs = []
+    for member in range(draw(st.integers(1, 4))):
+        keys = draw(st.lists(st.integers(-n_inputs - 1, 8), max_size=6, unique=True))
+        if draw(st.integers(0, 9)):  # mostly every output
+            keys = list(dict.fromkeys(output_keys + keys))
+        nodes = {key: NodeGene(key=key, bias=draw(st.floats(-2, 2)), response=draw(st.floats(-2, 2)),
+                               activation=draw(st.sampled_from(["sigmoid", "tanh", "relu"])),
+                               aggregation=draw(st.sampled_from(["sum", "max", "product"]))) for key in keys}
+        stray = [draw(st.integers(-9, 12))] if not draw(st.integers(0, 9)) else []  # maybe no node's key
+        targets = [key for key in keys + stray if key not in input_keys] or output_keys
+        connections = {}
+        for source, target in draw(st.lists(st.tuples(st.sampled_from(input_keys + keys + stray),
+                                                      st.sampled_from(targets)), max_size=12)):
+            connections[source, target] = ConnectionGene(key=(source, target), weight=draw(st.floats(-2, 2)),
+                                                         enabled=draw(st.booleans()))
+        pairs.append((f"g{member}", Genes(nodes=nodes, connections=connections, input_keys=tuple(input_keys),
+                                          output_keys=tuple(output_keys))))
+    return pairs, input_keys, output_keys
+
+
+def read_genes(pairs: list, input_keys: list, output_keys: list) -> tuple | Exception:
+    """``gene_arrays``' arrays (names and all) and levels, or the exception it raised."""
+    try:
+        network, keys, level = gene_arrays(pairs, input_keys=input_keys, output_keys=output_keys,
+                                           problem=lambda kind, name: None)
+    except nngraph.NNGraphError as error:
+        return error
+    fields = {name: getattr(network, name) for name in network.__dataclass_fields__}
+    fields["nodes"] = network.nodes.tolist()
+    return {name: value.tolist() if isinstance(value, np.ndarray) else value for name, value in fields.items()}, \
+        keys, level.tolist()
+
+
+def same_reading(a: tuple | Exception, b: tuple | Exception) -> bool:
+    if isinstance(a, Exception) or isinstance(b, Exception):
+        return type(a) is type(b) and str(a) == str(b)
+    return a == b
+
+
+@settings(max_examples=150, deadline=None)
+@given(gene_pairs())
+def test_int_keys_numbered_by_the_table_read_as_by_the_dict(case: tuple) -> None:
+    pairs, input_keys, output_keys = case
+    by_table = read_genes(pairs, input_keys, output_keys)  # the table where it can, else the dict
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(neat_interop, "_numbered_by_table", lambda *args: None)
+        assert same_reading(read_genes(pairs, input_keys, output_keys), by_table)
+    # The same genes of str keys go by the dict: the same arrays, the names apart.
+    named = [(key, Genes(nodes={str(k): replace(gene, key=str(k)) for k, gene in genes.nodes.items()},
+                         connections={(str(u), str(v)): replace(gene, key=(str(u), str(v)))
+                                      for (u, v), gene in genes.connections.items()},
+                         input_keys=genes.input_keys, output_keys=genes.output_keys)) for key, genes in pairs]
+    by_name = read_genes(named, list(map(str, input_keys)), list(map(str, output_keys)))
+    if isinstance(by_table, Exception):
+        assert type(by_name) is type(by_table)
+    else:
+        assert by_name[0]["nodes"] == [str(node) if i < len(input_keys) else (node[0], str(node[1]))
+                                       for i, node in enumerate(by_table[0]["nodes"])]
+        assert {**by_name[0], "nodes": None} == {**by_table[0], "nodes": None} and by_name[1:] == by_table[1:]
+
+
+def test_the_table_numbers_real_genomes_and_gives_way_to_the_dict_without_numba_or_far_apart_keys(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from nngraph.compiler import walks
+
+    config = config_of(EVERYTHING)
+    pairs = list(neat.Population(config, seed=1).population.items())
+    input_keys, output_keys = list(config.genome_config.input_keys), list(config.genome_config.output_keys)
+    table = neat_interop._numbered_by_table
+    taken: list[bool] = []
+    monkeypatch.setattr(neat_interop, "_numbered_by_table", lambda *args: taken.append(table(*args) is not None)
+                        or table(*args))
+    expected = read_genes(pairs, input_keys, output_keys)
+    assert taken == [True] and not isinstance(expected, Exception)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(neat_interop, "TABLE_LIMIT", 1)
+        assert same_reading(read_genes(pairs, input_keys, output_keys), expected) and taken[-1] is False
+    monkeypatch.setattr(walks, "NATIVE_AVAILABLE", False)
+    assert same_reading(read_genes(pairs, input_keys, output_keys), expected) and taken[-1] is False

@@ -10,6 +10,10 @@ own; the results are the same (tests). Populations ask, since they run the nativ
 a plain ``compile_network`` (and so every command-line call) does not, as importing numba takes
 half a second. Each function here calls no other, so that each compiles alone, once, then loads
 from numba's cache on disk.
+
+Before those walks, the reading numbers the connection ends' keys as neurons: ``_numbered`` does it
+for int keys with a table per genome (``neat._numbered_by_table``), where the reading otherwise
+looks each key up in a dict, as it does without numba.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from nngraph.compiler.native import NATIVE_AVAILABLE, compiled
 
 
 def compiled_walk(name: str) -> Callable[..., np.ndarray] | None:
-    """The walk ``name`` (``"levels"`` or ``"reached"``) compiled by numba, or ``None`` without numba."""
+    """The loop ``name`` (``"levels"``, ``"reached"`` or ``"numbered"``) compiled by numba, or ``None``
+    without numba."""
     return _compiled(name) if NATIVE_AVAILABLE else None
 
 
@@ -97,3 +102,36 @@ def _reached(starts: np.ndarray, tails: np.ndarray, seeds: np.ndarray) -> np.nda
                 stack[top] = tail
                 top += 1
     return found
+
+
+def _numbered(input_keys: np.ndarray, node_keys: np.ndarray, sizes: np.ndarray, ends: np.ndarray,
+              stops: np.ndarray, output_keys: np.ndarray, low: int, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """``neat._numbered_by_dict``'s numbering of int keys (``neat._numbered_by_table``): genome ``g`` has
+    the nodes ``node_keys`` of the next ``sizes[g]`` neurons after the inputs and those of the genomes
+    before it, and the connection ends ``ends`` up to ``stops[g]``. Each genome's inputs, then its
+    nodes (a node wins over an input of its key, as in a dict) go into a table indexed by key -
+    ``low`` (``span`` entries), cleared after it. Returns the ends and every genome's outputs as
+    neuron numbers, -1 for a key that is neither an input nor one of the genome's nodes."""
+    n_inputs = len(input_keys)
+    n_outputs = len(output_keys)
+    table = np.full(span, -1, dtype=np.int64)
+    neurons = np.empty(len(ends), dtype=np.int64)
+    outputs = np.empty(len(sizes) * n_outputs, dtype=np.int64)
+    first = 0  # the genome's first node, among every genome's
+    start = 0  # and its first connection end
+    for genome in range(len(sizes)):
+        for i in range(n_inputs):
+            table[input_keys[i] - low] = i
+        for j in range(first, first + sizes[genome]):
+            table[node_keys[j] - low] = n_inputs + j
+        for k in range(start, stops[genome]):
+            neurons[k] = table[ends[k] - low]
+        for i in range(n_outputs):
+            outputs[genome * n_outputs + i] = table[output_keys[i] - low]
+        for i in range(n_inputs):
+            table[input_keys[i] - low] = -1
+        for j in range(first, first + sizes[genome]):
+            table[node_keys[j] - low] = -1
+        first += sizes[genome]
+        start = stops[genome]
+    return neurons, outputs
