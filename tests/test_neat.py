@@ -7,6 +7,8 @@ disable connections, add and delete nodes.
 
 from __future__ import annotations
 
+import copy
+
 import math
 import sys
 from dataclasses import replace
@@ -228,6 +230,25 @@ def test_a_connection_to_a_node_without_a_gene_is_named() -> None:
     genome.add_connection(config.genome_config, 99, 0, 1.0, True, innovation=10_003)
     with pytest.raises(nngraph.NetworkError, match=f"genome {key}: a connection or output names node 99"):
         evaluate_genomes(genomes, config, [0.0, 1.0])
+
+
+@pytest.mark.parametrize("with_table", [True, False])
+def test_a_connection_into_an_input_is_named(with_table: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nngraph.interop import neat as reading
+
+    if not with_table:  # the same error through the dict of keys
+        monkeypatch.setattr(reading, "_numbered_by_table", lambda *args: None)
+    config = config_of(XOR)
+    genomes = list(neat.Population(config, seed=1).population.items())
+    key, genome = genomes[3]
+    gene = copy.deepcopy(next(iter(genome.connections.values())))  # neat-python's add_connection refuses it
+    gene.key, gene.enabled = (0, -2), True
+    genome.connections[(0, -2)] = gene
+    with pytest.raises(nngraph.NetworkError, match=rf"genome {key}: connection \(0, -2\) ends at input -2") as info:
+        evaluate_genomes(genomes, config, [0.0, 1.0])
+    assert info.value.edge == ((key, 0), (key, -2))
+    genome.connections[(0, -2)].enabled = False
+    assert len(evaluate_genomes(genomes, config, [0.0, 1.0])) == len(genomes)
 
 
 def test_no_genomes_and_one_id_twice_are_refused() -> None:

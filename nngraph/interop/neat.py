@@ -103,12 +103,27 @@ def gene_arrays(pairs: list[tuple[Hashable, Any]], *, input_keys: Sequence[Hasha
                 weights.append(gene.weight)
         stops.append(len(ends))
     neurons, outputs = _numbered(pairs, input_keys, output_keys, node_keys, sizes, ends, stops)
+    _check_inputs_take_nothing(neurons, n_inputs, pairs, ends, stops)
     network = _pruned(input_keys, node_keys, outputs, neurons[:, 0], neurons[:, 1], _packed(weights, "d"), genes,
                       np.repeat(np.arange(len(pairs)), sizes), pairs, problem)
     level = array_levels(network.n_neurons, n_inputs, network.sources, network.targets, compiled=True)
     if np.any(level < 0):
         _raise_cycle(network, level, pairs)
     return network, tuple(key for key, _ in pairs), level
+
+
+def _check_inputs_take_nothing(neurons: np.ndarray, n_inputs: int, pairs: list[tuple[Hashable, Any]],
+                               ends: list[Hashable], stops: list[int]) -> None:
+    """Refuse an enabled connection into an input (neat-python never makes one, and its network
+    ignores one; a file's genome may hold one), naming the genome and the connection."""
+    into_input = np.flatnonzero(neurons[:, 1] < n_inputs)
+    if len(into_input):
+        first = int(into_input[0])
+        key = pairs[int(np.searchsorted(stops, 2 * first, side="right"))][0]
+        edge = (ends[2 * first], ends[2 * first + 1])
+        raise NetworkError(f"genome {key!r}: connection {edge!r} ends at input {edge[1]!r}, and an input "
+                           "takes no connections; disable or remove that connection gene",
+                           node=(key, edge[1]), edge=((key, edge[0]), (key, edge[1])))
 
 
 def _numbered(pairs: list[tuple[Hashable, Any]], input_keys: list[Hashable], output_keys: list[Hashable],
