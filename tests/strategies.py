@@ -163,34 +163,41 @@ def _assert_equivalent(plan: nngraph.CompiledPlan, G: nx.DiGraph, x: object) -> 
     assert sorted(map(repr, trace.columns)) == sorted(map(repr, names)), "the plan's neurons are not the network's"
     mine = [trace.columns[node] for node in names]
     theirs = [reference.columns[node] for node in names]
-    sums, expected_sums = trace.weighted_sums[:, mine], reference.weighted_sums[:, theirs]
-    assert_close(sums, expected_sums, rtol=rtol, what="trace: weighted sum", names=names)
+    expected_sums = reference.weighted_sums[:, theirs]
+    assert_close(trace.weighted_sums[:, mine], expected_sums, rtol=rtol, what="trace: weighted sum", names=names)
+    explained = _explained(G, names, expected_sums, rtol)
     assert_close(trace.values[:, mine], reference.values[:, theirs], rtol=rtol, what="trace: value",
-                 names=names, explained=_explained(G, names, sums, expected_sums))
+                 names=names, explained=explained)
     outputs = list(reference.output_nodes)
+    explained_outputs = explained[:, [names.index(node) for node in outputs]]
     for runner in plan.program.runners:
         got = np.asarray(run_plan(plan, x, runner=runner)).reshape(-1, len(outputs))
-        assert_close(got, reference.outputs, rtol=rtol, what=f"runner {runner}: output", names=outputs)
+        assert_close(got, reference.outputs, rtol=rtol, what=f"runner {runner}: output", names=outputs,
+                     explained=explained_outputs)
     expected_shape = np.shape(reference.outputs[0]) if np.ndim(x) == 1 else reference.outputs.shape
     assert plan(x).shape == expected_shape
     assert plan(x).dtype == plan.dtype
 
 
-def _explained(G: nx.DiGraph, names: list[Hashable], sums: np.ndarray, expected_sums: np.ndarray) -> np.ndarray:
-    """How far each neuron's value may be from the reference's because its weighted sum is (within
-    tolerance): its element-wise activation at both sums, in float64. An activation that magnifies
+def _explained(G: nx.DiGraph, names: list[Hashable], expected_sums: np.ndarray, rtol: float) -> np.ndarray:
+    """How far each neuron's value may be from the reference's because its weighted sum may be (by
+    ``rtol`` of the reference's sum, plus ``rtol``): how far its element-wise activation moves, in
+    float64, over that interval around the reference's sum. An activation that magnifies
     differences (``neat_cube``'s ``z**3``, a large exp) turns two float32 sums a few units apart in
-    their last place into values further apart than ``rtol``. A wrong activation is still caught:
-    this is the activation's own slope, not the plan's. Zero for inputs and group-wise activations."""
-    explained = np.zeros(np.shape(sums))
+    their last place into values further apart than ``rtol``. Worked out from the reference alone,
+    so neither a wrong activation nor a wrong weighted sum of the plan widens it. Zero for inputs
+    and group-wise activations."""
+    explained = np.zeros(np.shape(expected_sums))
     with np.errstate(all="ignore"):
         for column, node in enumerate(names):
             activation = G.nodes[node].get("activation")
             if activation is None or nngraph.resolve_activation(activation).group_wise:
                 continue
             function = nngraph.resolve_activation(activation).function
-            explained[:, column] = np.abs(function(np.asarray(sums[:, column], dtype=np.float64))
-                                          - function(np.asarray(expected_sums[:, column], dtype=np.float64)))
+            at = np.asarray(expected_sums[:, column], dtype=np.float64)
+            step = rtol * (np.abs(at) + 1.0)
+            explained[:, column] = np.maximum(np.abs(function(at + step) - function(at)),
+                                              np.abs(function(at - step) - function(at)))
     return np.nan_to_num(explained, nan=0.0, posinf=0.0)
 
 
