@@ -251,6 +251,22 @@ def test_a_connection_into_an_input_is_named(with_table: bool, monkeypatch: pyte
     assert len(evaluate_genomes(genomes, config, [0.0, 1.0])) == len(genomes)
 
 
+@pytest.mark.parametrize("field", ["weight", "bias", "response"])
+def test_a_gene_number_that_is_not_a_real_number_is_named(field: str) -> None:
+    config = config_of(XOR)
+    genomes = list(neat.Population(config, seed=1).population.items())
+    key, genome = genomes[2]
+    if field == "weight":
+        gene = next(iter(genome.connections.values()))
+        gene.enabled, gene.weight = True, "heavy"
+        expected = rf"genome {key}: the weight of connection \({gene.key[0]}, {gene.key[1]}\) is 'heavy'"
+    else:
+        setattr(genome.nodes[0], field, None)
+        expected = f"genome {key}, node 0: its {field} is None, which is not a real number"
+    with pytest.raises(nngraph.NetworkError, match=expected):
+        evaluate_genomes(genomes, config, [0.0, 1.0])
+
+
 def test_no_genomes_and_one_id_twice_are_refused() -> None:
     config = config_of(XOR)
     genomes = list(neat.Population(config, seed=1).population.items())

@@ -104,7 +104,9 @@ def gene_arrays(pairs: list[tuple[Hashable, Any]], *, input_keys: Sequence[Hasha
         stops.append(len(ends))
     neurons, outputs = _numbered(pairs, input_keys, output_keys, node_keys, sizes, ends, stops)
     _check_inputs_take_nothing(neurons, n_inputs, pairs, ends, stops)
-    network = _pruned(input_keys, node_keys, outputs, neurons[:, 0], neurons[:, 1], _packed(weights, "d"), genes,
+    weights_array = _reals(weights, lambda i: f"genome {pairs[int(np.searchsorted(stops, 2 * i, side='right'))][0]!r}: "
+                                             f"the weight of connection {(ends[2 * i], ends[2 * i + 1])!r}")
+    network = _pruned(input_keys, node_keys, outputs, neurons[:, 0], neurons[:, 1], weights_array, genes,
                       np.repeat(np.arange(len(pairs)), sizes), pairs, problem)
     level = array_levels(network.n_neurons, n_inputs, network.sources, network.targets, compiled=True)
     if np.any(level < 0):
@@ -193,6 +195,24 @@ def _numbered_by_dict(pairs: list[tuple[Hashable, Any]], input_keys: list[Hashab
     return _packed(neurons, "q").reshape(-1, 2), _packed(outputs, "q")
 
 
+def _reals(values: list[Any], culprit: Callable[[int], str]) -> np.ndarray:
+    """``values`` as float64 (``_packed``); ``NetworkError`` naming the gene of the first that is not
+    a real number (``culprit(i)`` names the ``i``-th), found only once packing has failed."""
+    try:
+        return _packed(values, "d")
+    except struct.error:
+        first = next(i for i, value in enumerate(values) if not _is_real(value))
+        raise NetworkError(f"{culprit(first)} is {values[first]!r}, which is not a real number") from None
+
+
+def _is_real(value: Any) -> bool:
+    try:
+        struct.pack("d", value)
+    except struct.error:
+        return False
+    return True
+
+
 def _packed(values: list[Any], code: str) -> np.ndarray:
     """Python ints (``code`` ``"q"``) or floats (``"d"``) as a read-only int64 or float64 array:
     ``struct`` converts them in half the instructions ``np.fromiter`` takes or less (some 100 an
@@ -229,8 +249,12 @@ def _pruned(input_keys: list[Hashable], node_keys: list[Hashable], outputs: np.n
         aggregation_names.append(gene.aggregation)
     activation, activations = _codes(activation_names, "activation", owner, kept_genes, pairs, problem)
     aggregation, aggregations = _codes(aggregation_names, "aggregation", owner, kept_genes, pairs, problem)
-    bias = _packed([0.0] * n_inputs + bias, "d").copy()  # _with_response may change it
-    response = _packed([0.0] * n_inputs + response, "d")
+    def culprit(what: str) -> Callable[[int], str]:
+        return lambda i: (f"genome {pairs[int(owner[i - n_inputs])][0]!r}, node {kept_genes[i - n_inputs].key!r}: "
+                          f"its {what}")
+
+    bias = _reals([0.0] * n_inputs + bias, culprit("bias")).copy()  # _with_response may change it
+    response = _reals([0.0] * n_inputs + response, culprit("response"))
     aggregation = np.concatenate([np.full(n_inputs, -1), aggregation])
     weights, aggregation, aggregations = _with_response(weights, targets, bias, response, aggregation,
                                                         aggregations)
