@@ -146,7 +146,8 @@ def _numbered_by_table(input_keys: list[Hashable], output_keys: list[Hashable], 
     """``_numbered`` by a loop compiled by numba (``walks._numbered``) looking each int key up in a
     table: the dict lookups took half of reading a generation of 150 genomes (1.8 of 3.7 ms).
     ``None`` without numba, for a key that is not an int (``struct`` refuses it), keys too far apart
-    for a table (``TABLE_LIMIT``), or a key that is neither an input nor a node of its genome."""
+    for a table (``TABLE_LIMIT``, or far more than there are keys), or a key that is neither an input
+    nor a node of its genome."""
     numbered = compiled_walk("numbered")
     if numbered is None:
         return None
@@ -156,7 +157,7 @@ def _numbered_by_table(input_keys: list[Hashable], output_keys: list[Hashable], 
         return None
     low = min((int(keys.min()) for keys in every if len(keys)), default=0)
     span = max((int(keys.max()) for keys in every if len(keys)), default=0) - low + 1
-    if span > TABLE_LIMIT:
+    if span > min(TABLE_LIMIT, 8 * (len(ends) + len(node_keys)) + 1024):  # else filling it costs more than it saves
         return None
     inputs, outputs, nodes, ends_array = every
     neurons, output_neurons = numbered(inputs, nodes, np.array(sizes, dtype=np.int64), ends_array,
