@@ -19,7 +19,7 @@ from strategies import NEAT, RTOL, assert_close, assert_equivalent, networks_and
 import nngraph
 from nngraph.compiler import build_plan
 from nngraph.compiler.native import _forward, has_native_form, native_arrays, run_native
-from nngraph.compiler.rows import stable_order
+from nngraph.compiler.arrays import grouped
 from nngraph.core.neat_activations import CLAMPED_FORMS, neat_sin
 
 WIDTH = 6
@@ -204,7 +204,7 @@ def test_random_networks_of_native_activations_run_in_the_kernel_as_in_the_refer
 
 
 @given(st.data(), st.sampled_from([1, 7, 2**16, 2**16 + 1, 2**40]))
-def test_stable_order_is_numpys_stable_sort_both_by_radix_and_by_key(data: st.DataObject, n_keys: int) -> None:
+def test_grouped_is_numpys_stable_sort_both_by_radix_and_by_key(data: st.DataObject, n_keys: int) -> None:
     # sparse_rows orders the kernel's connections by target with it: 16-bit keys by radix, wider by key.
     keys = np.array(data.draw(st.lists(st.integers(0, n_keys - 1), max_size=60)), dtype=np.int64)
-    np.testing.assert_array_equal(stable_order(keys, n_keys), np.argsort(keys, kind="stable"))
+    np.testing.assert_array_equal(grouped(keys, n_keys), np.argsort(keys, kind="stable"))

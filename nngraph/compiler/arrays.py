@@ -156,9 +156,11 @@ def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def grouped(values: np.ndarray, n_values: int) -> np.ndarray:
-    """The positions of ``values`` (ints from 0 to ``n_values - 1``) grouped by value, in any order
-    within a group: numpy's radix sort, linear in time, where the values fit in 16 bits (on ten
-    thousand connections, less than half the time of its default sort of int64), else that sort.
+    """The positions of ``values`` (ints from 0 to ``n_values - 1``) grouped by value, in their order
+    within a group (numpy's stable sort): numpy's stable sort of 16-bit keys is a radix sort, linear
+    (8,000 connections: 100 us against 235 for the other way); of more, the order of a key per
+    position (value, then position), as numpy's default sort of unique keys takes a quarter of the
+    time of its stable sort.
 
     Examples
     --------
@@ -166,8 +168,8 @@ def grouped(values: np.ndarray, n_values: int) -> np.ndarray:
     [1, 3, 0, 2]
     """
     if n_values <= 2**16:
-        return np.argsort(values.astype(np.uint16), kind="stable")  # numpy sorts 16-bit keys by radix
-    return np.argsort(values)
+        return np.argsort(values.astype(np.uint16), kind="stable")
+    return np.argsort(values * len(values) + np.arange(len(values)))
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
