@@ -247,29 +247,44 @@ def _sparse_dag(n_neurons: int, *, seed: int = 0) -> nx.DiGraph:
     return G
 
 
-def test_the_cost_model_lowers_large_unlayered_graphs_from_arrays_and_print_says_so() -> None:
-    G = _sparse_dag(400)
-    assert G.number_of_edges() >= costs.ARRAY_LOWERING_CONNECTIONS
+@pytest.mark.parametrize("n_neurons", [12, 40, 400])
+def test_the_cost_model_lowers_unlayered_graphs_from_arrays_whatever_their_size(n_neurons: int) -> None:
+    G = _sparse_dag(n_neurons)  # small ones too: the graph path costs them a group per neuron
     plan = nngraph.compile_network(G)
     assert plan.plan.lowering == "arrays" and "lowered from arrays" in str(plan)
     assert plan.passes == nngraph.compiler.DEFAULT_PASSES
     x = np.random.default_rng(1).normal(size=(5, 8))
     assert_equivalent(plan, G, x)
     assert_equivalent(nngraph.compile_network(G, dtype=np.float32), G, x)
-    assert plan.explain("n399") == build_plan(G, lowering="graph").explain("n399").replace(
-        f"op {build_plan(G, lowering='graph').op_of('n399').index}", f"op {plan.op_of('n399').index}")
+    last = f"n{n_neurons - 1}"
+    assert plan.explain(last) == build_plan(G, lowering="graph").explain(last).replace(
+        f"op {build_plan(G, lowering='graph').op_of(last).index}", f"op {plan.op_of(last).index}")
+    assert plan.trace(x).table() == nngraph.run_reference(G, x).table()
 
 
-def test_small_layered_or_unmerged_graphs_keep_the_graph_path() -> None:
-    small = _sparse_dag(40)
-    assert small.number_of_edges() < costs.ARRAY_LOWERING_CONNECTIONS
-    assert build_plan(small).lowering == "graph"
-    assert "lowered" not in str(nngraph.compile_network(small))
+def test_layered_or_unmerged_graphs_keep_the_graph_path() -> None:
     for passes in ((), ("merge_levels",), ("choose_kinds",)):  # the array path makes what both make
         assert build_plan(_sparse_dag(400), passes=passes).lowering == "graph"
     model = Sequential([Dense(units=64, input_shape=(32,), activation="relu"), Dense(units=8)], seed=0)
-    assert model.graph.number_of_edges() >= costs.ARRAY_LOWERING_CONNECTIONS
     assert build_plan(model.graph).lowering == "graph"  # layer records: share_weights, keeps_apart
+    assert "lowered" not in str(nngraph.compile_network(model.graph))
+    wide = nx.DiGraph()  # as many connections per neuron as the graph path handles in few groups
+    wide.add_nodes_from([f"x{i}" for i in range(100)], role="input")
+    wide.add_nodes_from(["y0", "y1"], role="output")
+    wide.add_weighted_edges_from((f"x{i}", y, 0.5) for i in range(100) for y in ("y0", "y1"))
+    assert wide.number_of_edges() >= costs.ARRAY_LOWERING_FAN_IN * 2
+    assert build_plan(wide).lowering == "graph"
+
+
+@SETTINGS
+@given(networks(), st.booleans())
+def test_both_paths_give_the_trace_the_reference_columns(G: nx.DiGraph, every_neuron_named: bool) -> None:
+    if every_neuron_named:  # the columns are then layers, not levels
+        for node in nngraph.computed(G):
+            G.nodes[node].setdefault("layer", "named")
+    expected = tuple(nngraph.columns(G))
+    assert build_plan(G, lowering="arrays").groups == expected
+    assert build_plan(G, lowering="graph").groups == expected
 
 
 def test_a_cycle_found_by_the_array_levels_is_named() -> None:

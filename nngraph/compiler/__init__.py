@@ -36,7 +36,7 @@ from nngraph.compiler.codegen import Program, generate
 from nngraph.compiler.costs import CodegenOptions, lowers_from_arrays, repeats_weights
 from nngraph.compiler.groups import find_groups
 from nngraph.compiler.lower import lower
-from nngraph.compiler.lower_arrays import lower_arrays, units
+from nngraph.compiler.lower_arrays import level_columns, lower_arrays, units
 from nngraph.compiler.passes import DEFAULT_PASSES, PASSES, run_passes
 from nngraph.compiler.schedule import schedule
 from nngraph.compiler.store import store_once
@@ -95,9 +95,10 @@ def build_plan(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
     else:
         raise ArgumentError(f"lowering must be 'graph', 'arrays' or None, got {shown(lowering)}")
     network = graph_arrays(G, read=read) if from_arrays else None
+    by_layer = None not in read.layer  # every neuron names a layer: the trace shows layers, not levels
     del read  # its lists (the weights among them) are not needed past here: lowering runs without them
     if network is not None and (lowering == "arrays" or not repeats_weights(network.weights)):
-        plan = _lower_from_arrays(G, network, dtype=dtype, any_kind="choose_kinds" in passes)
+        plan = _lower_from_arrays(G, network, dtype=dtype, any_kind="choose_kinds" in passes, by_layer=by_layer)
     else:
         base = validate_paths(G)  # the levels, found by its test for cycles
         plan = lower(G, find_groups(G, schedule(G, base)), dtype=dtype, display=columns(G, level=base))
@@ -105,13 +106,20 @@ def build_plan(G: nx.DiGraph, *, dtype: DTypeLike = np.float64,
     return store_once(run_passes(plan, passes))
 
 
-def _lower_from_arrays(G: nx.DiGraph, network: NetworkArrays, *, dtype: np.dtype, any_kind: bool) -> Plan:
+def _lower_from_arrays(G: nx.DiGraph, network: NetworkArrays, *, dtype: np.dtype, any_kind: bool,
+                       by_layer: bool) -> Plan:
     """The array path: its levels stand for ``validate``'s test for cycles, which runs (and names
     the cycle) only when they find one. ``any_kind``: each op of the kind ``choose_kinds`` would
-    give it, when that pass is to run (it then has nothing to do)."""
-    level = array_levels(network.n_neurons, network.n_inputs, network.sources, network.targets,
-                         unit=units(network))
+    give it, when that pass is to run (it then has nothing to do). ``by_layer``: every computed
+    neuron names a layer, so that the trace's columns are ``columns``' layers, as on the graph path
+    (otherwise its levels, which ``level_columns`` lays out alike from the arrays)."""
+    unit = units(network)
+    level = array_levels(network.n_neurons, network.n_inputs, network.sources, network.targets, unit=unit)
     if np.any(level < 0):
         validate_paths(G)  # raises the error naming the cycle
         raise CompileError("the connections form a cycle; a network must be a DAG")
-    return lower_arrays(network, dtype=dtype, level=level, any_kind=any_kind)
+    shown = level if unit is None else array_levels(network.n_neurons, network.n_inputs, network.sources,
+                                                    network.targets)  # each neuron's own level
+    display = (columns(G, level=dict(zip(network.nodes.tolist(), shown.tolist()))) if by_layer else
+               level_columns(network, shown))
+    return lower_arrays(network, dtype=dtype, level=level, display=display, any_kind=any_kind)

@@ -80,7 +80,8 @@ def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray |
         bias = network.bias[order].astype(dtype)
     ops = _ops(network, level, order, op_starts, op_aggregates, column, by_column, weights, bias, any_kind)
     if display is None:
-        display = level_columns(network, level, order, by_column)
+        display = level_columns(network, level if units(network) is None else
+                                array_levels(n, n_inputs, network.sources, network.targets))
     return Plan(ops=tuple(ops), inputs=tuple(by_column[:n_inputs].tolist()),
                 outputs=tuple(network.nodes[network.outputs].tolist()), dtype=np.dtype(dtype),
                 columns=columns, groups=tuple(display), lowering="arrays")
@@ -313,13 +314,17 @@ def _aggregate_op(network: NetworkArrays, index: int, level: np.ndarray, order: 
                         reductions=reductions)
 
 
-def level_columns(network: NetworkArrays, level: np.ndarray, order: np.ndarray,
-                  by_column: np.ndarray) -> list[Column]:
-    """The trace's columns: the inputs, then one column per level (neurons in column order)."""
+def level_columns(network: NetworkArrays, level: np.ndarray) -> list[Column]:
+    """The trace's columns, as ``nngraph.core.structure.columns`` makes them for a graph whose
+    neurons name no layer: the inputs, then one column per level, its neurons in the network's
+    order (so that a plan's trace table reads as the reference's, whichever path lowered it).
+    ``level``: each neuron's level as ``nngraph.levels`` says (a group-wise layer's members not
+    moved to one level, as ``array_levels`` moves them given units)."""
     n_inputs = network.n_inputs
-    result = [Column("input", INPUT, tuple(by_column[:n_inputs].tolist()), None, 0)]
-    if not len(order):
+    result = [Column("input", INPUT, tuple(network.nodes[:n_inputs].tolist()), None, 0)]
+    if network.n_neurons == n_inputs:
         return result
+    order = n_inputs + np.argsort(level[n_inputs:], kind="stable")  # by level, each in the network's order
     levels = level[order]
     starts = np.concatenate([[0], np.flatnonzero(np.diff(levels)) + 1])  # each level's first place
     codes = network.activation[order]
@@ -329,7 +334,7 @@ def level_columns(network: NetworkArrays, level: np.ndarray, order: np.ndarray,
     # Read as lists: a numpy scalar per level and field costs more than the rest of a level's column.
     lowest, highest = np.minimum.reduceat(codes, starts).tolist(), np.maximum.reduceat(codes, starts).tolist()
     outputs_only = np.logical_and.reduceat(is_output[order], starts).tolist()
-    names, numbers = by_column[n_inputs:].tolist(), levels[starts].tolist()
+    names, numbers = network.nodes[order].tolist(), levels[starts].tolist()
     bounds = starts.tolist() + [len(order)]
     for k, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
         activation = network.activations[lowest[k]] if lowest[k] == highest[k] else "mixed"
