@@ -228,3 +228,38 @@ def test_a_mixed_op_is_never_shared_and_a_plan_with_one_pickles() -> None:
     assert again.plan.ops[0].activations == plan.plan.ops[0].activations
     np.testing.assert_array_equal(again(samples()), plan(samples()))
     assert run_plan(again, samples(1), runner="native").shape == (1, 15)
+
+
+def _two_mixed_levels() -> nngraph.Plan:
+    """A plan of two mixed ops of four targets each, the second reading the first."""
+    G = nx.DiGraph()
+    G.add_nodes_from(["x0", "x1"], role="input")
+    for i, activation in enumerate(("relu", "relu", "tanh", "tanh")):
+        G.add_node(f"h{i}", role="hidden", activation=activation)
+        G.add_weighted_edges_from([("x0", f"h{i}", 1.0 + i), ("x1", f"h{i}", -1.0)])
+    for i, activation in enumerate(("tanh", "tanh", "relu", "relu")):
+        G.add_node(f"y{i}", role="output", activation=activation)
+        G.add_weighted_edges_from([(f"h{j}", f"y{i}", 0.5 - j) for j in range(4)])
+    plan = build_plan(G)
+    assert [len(op.targets) for op in plan.ops] == [4, 4] and all(op.activations for op in plan.ops)
+    return plan
+
+
+@pytest.mark.parametrize("first, second, holds", [
+    ((("relu", 2), ("tanh", 2)), (("tanh", 2), ("relu", 2)), True),  # one name on both sides of two ops
+    ((("relu", 3), ("tanh", 2)), (("tanh", 1), ("relu", 2)), False),  # counts off by one, made up by the next
+    ((("relu", 2), ("tanh", 2)), (("relu", 2), ("relu", 2)), False),  # equal neighbours within an op
+    ((("relu", 2), ("tanh", 2)), (("tanh", 0), ("relu", 4)), False),  # an empty run
+])
+def test_the_whole_plan_test_of_mixed_runs_reads_each_op_apart(first: tuple, second: tuple, holds: bool) -> None:
+    """The runs of all mixed ops are tested at once (``_runs_hold``): what ends one op's runs and
+    begins the next op's is no neighbour, and no op's counts make up for another's."""
+    plan = _two_mixed_levels()
+    ops = tuple(dataclasses.replace(op, activations=runs) for op, runs in zip(plan.ops, (first, second)))
+    changed = dataclasses.replace(plan, ops=ops)
+    assert _headers_hold(changed) == holds
+    if holds:
+        check_plan(changed)
+    else:
+        with pytest.raises(CompileError, match="op [01]: "):
+            check_plan(changed)

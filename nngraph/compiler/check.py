@@ -30,7 +30,8 @@ check of a small op; only when one finds a fault does it run op by op, to name t
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from itertools import chain, repeat
+from itertools import accumulate, chain, repeat
+from operator import attrgetter, eq, itemgetter
 from types import MappingProxyType
 
 import numpy as np
@@ -56,29 +57,28 @@ def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
     """
     where = f"after {stage}: "
     _check_inputs(plan, where)
-    input_set = set(plan.inputs)
-    targets = list(chain.from_iterable(op.targets for op in plan.ops))
+    targets = list(chain.from_iterable(map(_TARGETS, plan.ops)))
     # Each check for the whole plan at once; op by op only where one finds a fault, to name it.
     columns = _plain(plan.columns)
     holds = (_headers_hold(plan), _targets_hold(plan, targets, columns), _sources_hold(plan, columns),
              _arrays_hold(plan, where))
     if all(holds):
-        computed_by = dict.fromkeys(targets)
         next_column = len(plan.inputs) + len(targets)
     else:
-        computed_by, next_column = _check_op_by_op(plan, holds, input_set, where)
+        next_column = _check_op_by_op(plan, holds, set(plan.inputs), where)
     if len(plan.columns) != next_column:
-        extra = [node for node in plan.columns if node not in computed_by and node not in input_set]
+        computed, input_set = set(targets), set(plan.inputs)
+        extra = [node for node in plan.columns if node not in computed and node not in input_set]
         raise CompileError(f"{where}the column map holds {len(plan.columns)} neurons, but the inputs and "
                            f"ops hold {next_column}; not computed: {extra[:5]!r}", nodes=extra)
-    _check_coverage(plan, computed_by, input_set, where)
+    _check_coverage(plan, columns, where)
 
 
 def _check_op_by_op(plan: Plan, holds: tuple[bool, bool, bool, bool], input_set: set[Hashable],
-                    where: str) -> tuple[dict[Hashable, int], int]:
+                    where: str) -> int:
     """The checks of each op in turn, but those ``holds`` says passed for the whole plan (header,
-    targets, sources, arrays): the first fault raises. Returns the op computing each target, and
-    the next column after the ops' targets."""
+    targets, sources, arrays): the first fault raises. Returns the next column after the ops'
+    targets."""
     headers_hold, targets_hold, sources_hold, arrays_hold = holds
     computed_by: dict[Hashable, int] = {}
     # The level of each column computed so far (-1: not yet); an op's targets hold the next columns.
@@ -88,9 +88,7 @@ def _check_op_by_op(plan: Plan, holds: tuple[bool, bool, bool, bool], input_set:
     for position, op in enumerate(plan.ops):
         if not headers_hold:
             _check_header(op, position, where)
-        if targets_hold:
-            computed_by.update(dict.fromkeys(op.targets, op.index))
-        else:
+        if not targets_hold:
             _check_targets(plan, op, computed_by, input_set, next_column, where)
         if not sources_hold:
             _check_sources(plan, op, level_of, where)
@@ -98,7 +96,7 @@ def _check_op_by_op(plan: Plan, holds: tuple[bool, bool, bool, bool], input_set:
             _check_arrays(plan, op, where)
         level_of[next_column:next_column + len(op.targets)] = op.level
         next_column += len(op.targets)
-    return computed_by, next_column
+    return next_column
 
 
 def _fail(where: str, op: Op, message: str, nodes: tuple = ()) -> CompileError:
@@ -113,6 +111,13 @@ def _check_inputs(plan: Plan, where: str) -> None:
             raise CompileError(f"{where}input {node!r} should hold column {index}, "
                                f"holds {plan.columns.get(node)!r}", nodes=(node,))
 
+
+# Readers of one field of each op of a plan, mapped over them at C level.
+_INDEX, _TARGETS, _SOURCES, _LEVEL = (attrgetter(name) for name in ("index", "targets", "sources", "level"))
+_OPERATION, _KIND, _ACTIVATIONS = attrgetter("operation"), attrgetter("kind"), attrgetter("activations")
+_NODES = attrgetter("nodes")
+_STORED, _BIAS, _SHAPE, _DTYPE = (attrgetter(name) for name in ("stored_weights", "bias", "shape", "dtype"))
+_NONZEROS, _DENSITY = attrgetter("nonzeros"), attrgetter("density")
 
 # The kinds an op of each type may have (a FusedOp: any of ``KINDS``).
 _KINDS_OF = {AggregateOp: (AGGREGATE,), SharedOp: (SHARED,)}
@@ -156,30 +161,44 @@ def _headers_hold(plan: Plan) -> bool:
     checks op by op cost more than the rest of the check of a small op). False sends
     ``check_plan`` op by op, to name the fault."""
     ops = plan.ops
-    if [op.index for op in ops] != list(range(len(ops))) or not all(op.targets for op in ops):
+    if list(map(_INDEX, ops)) != list(range(len(ops))) or not all(map(_TARGETS, ops)):
         return False
-    for op_type, operation, kind in {(type(op), op.operation, op.kind) for op in ops}:
+    for op_type, operation, kind in set(zip(map(type, ops), map(_OPERATION, ops), map(_KIND, ops))):
         if operation not in OPERATIONS or kind not in _KINDS_OF.get(op_type, KINDS):
             return False
-    groups = [getattr(op, "groups", 1) for op in ops]
+    groups = list(map(getattr, ops, repeat("groups"), repeat(1)))
     if set(map(type, groups)) - {int} or set(groups) - {1}:
         return False  # some op normalises over groups, or says so oddly: op by op
     mixed = [op for op in ops if op.activations is not None]
-    names = {op.activation for op in ops if op.activations is None}
-    names.update(name for op in mixed for name, _ in op.activations)
+    runs = list(map(_ACTIVATIONS, mixed))  # each mixed op's (name, count) pairs
+    run_names = list(map(itemgetter(0), chain.from_iterable(runs)))
+    names = {op.activation for op in ops if op.activations is None}.union(run_names)
     try:
         activations = {name: resolve_activation(name) for name in names}
     except UnknownActivationError:
         return False
     if any(activation.name != name for name, activation in activations.items()):
         return False
-    for op in mixed:  # a mixed op's runs (``_check_runs``), read from the names resolved above
-        runs = op.activation_runs()
-        if (op.activation != MIXED or len(runs) < 2 or runs[-1][2] != len(op.targets)
-                or any(stop <= start or activations[name].group_wise for name, start, stop in runs)
-                or any(name == after for (name, _, _), (after, _, _) in zip(runs, runs[1:]))):
-            return False
-    return True
+    return not mixed or _runs_hold(mixed, runs, run_names, activations)
+
+
+def _runs_hold(mixed: list[FusedOp], runs: list[tuple[tuple[str, int], ...]], run_names: list[str],
+               activations: Mapping[str, object]) -> bool:
+    """Whether every mixed op's runs pass ``_check_runs``, for all of them at once: ``runs`` their
+    ``activations``, ``run_names`` the names of all runs in order, ``activations`` each name
+    resolved. The counts of every op add up to its targets when their running total reaches the
+    running total of the targets at the end of each op's runs; two equal neighbours are allowed
+    only across ops."""
+    counts = list(map(itemgetter(1), chain.from_iterable(runs)))
+    ends = list(accumulate(map(len, runs)))
+    if ({op.activation for op in mixed} != {MIXED} or min(map(len, runs)) < 2 or min(counts) <= 0
+            or any(activations[name].group_wise for name in set(run_names))):
+        return False
+    total = list(accumulate(counts))
+    if [total[end - 1] for end in ends] != list(accumulate(map(len, map(_TARGETS, mixed)))):
+        return False
+    across = sum(map(eq, [op_runs[-1][0] for op_runs in runs[:-1]], [op_runs[0][0] for op_runs in runs[1:]]))
+    return sum(map(eq, run_names, run_names[1:])) == across
 
 
 def _check_runs(op: FusedOp, runs: list[tuple[str, int, int]], where: str) -> None:
@@ -252,28 +271,30 @@ def _sources_hold(plan: Plan, columns: dict[Hashable, int] | None = None) -> boo
     op by op, to name the fault. ``columns``: ``plan.columns`` as a plain dict, if the caller has it."""
     columns = _plain(plan.columns) if columns is None else columns
     ops = plan.ops
-    n = len(columns)
-    widths = np.fromiter((len(op.targets) for op in ops), dtype=np.int64, count=len(ops))
-    counts = np.fromiter((len(op.sources) for op in ops), dtype=np.int64, count=len(ops))
+    n, n_inputs = len(columns), len(plan.inputs)
+    widths = list(map(len, map(_TARGETS, ops)))
     try:
-        op_levels = np.fromiter((op.level for op in ops), dtype=np.int64, count=len(ops))
+        op_levels = np.fromiter(map(_LEVEL, ops), dtype=np.int64, count=len(ops))
     except (TypeError, ValueError, OverflowError):  # a level that is no int64: op by op
         return False
-    level_of = np.repeat(np.concatenate([[0], op_levels]), np.concatenate([[len(plan.inputs)], widths]))[:n]
-    level_of = np.concatenate([level_of, np.full(n - len(level_of), -1, dtype=np.int64)])
-    starts = len(plan.inputs) + np.cumsum(widths) - widths
-    read = np.fromiter(map(columns.get, chain.from_iterable(op.sources for op in ops), repeat(-1)),
-                       dtype=np.int64, count=int(counts.sum()))
-    start, level = np.repeat(starts, counts), np.repeat(op_levels, counts)
-    if not np.all((read >= 0) & (read < np.minimum(start, n))):
+    # Each column's level: the inputs' 0, then each op's over its targets, -1 past them.
+    level_of = np.concatenate(([0], op_levels, [-1])).repeat(
+        [n_inputs, *widths, max(n - n_inputs - sum(widths), 0)])[:n]
+    # Per source, in rows: the column it must lie before (its op's first, at most n), the level it
+    # must lie below (its op's), and its op's offset, (n + 1) per op, which makes the sources of all
+    # ops one rising sequence exactly when each op's do (every column read being below n).
+    starts = list(map(min, list(accumulate(widths, initial=n_inputs))[:-1], repeat(n)))
+    start, level, offset = np.array((starts, op_levels, range(0, len(ops) * (n + 1), n + 1)), dtype=np.int64
+                                    ).reshape(3, len(ops)).repeat(list(map(len, map(_SOURCES, ops))), axis=1)
+    read = np.fromiter(map(columns.get, chain.from_iterable(map(_SOURCES, ops)), repeat(-1)),
+                       dtype=np.int64, count=len(start))
+    if not ((read >= 0) & (read < start)).all():
         return False
     levels = level_of[read]
-    if not np.all((levels >= 0) & (levels < level)):
+    if not ((levels >= 0) & (levels < level)).all():
         return False
-    first = np.cumsum(counts) - counts  # each op's first source: no order to keep with the one before
-    rising = np.diff(read) > 0
-    rising[first[(first > 0) & (counts > 0)] - 1] = True
-    return bool(rising.all())
+    read += offset
+    return bool((read[1:] > read[:-1]).all())
 
 
 def _check_sources(plan: Plan, op: Op, level_of: np.ndarray, where: str) -> None:
@@ -302,22 +323,25 @@ def _arrays_hold(plan: Plan, where: str) -> bool:
     padded ops and the arrays of other ops are checked each. False sends ``check_plan`` op by op,
     to name the fault."""
     fused = [op for op in plan.ops if type(op) is FusedOp]
-    stored = [op.stored_weights for op in fused]
+    kinds = list(map(_KIND, fused))
+    stored = list(map(_STORED, fused))
     # Each distinct (kind, type of weights) once; canonical CSR arrays hold one value per place.
-    for (kind, _), weights in {(op.kind, type(weights)): weights for op, weights in zip(fused, stored)}.items():
+    for (kind, _), weights in dict(zip(zip(kinds, map(type, stored)), stored)).items():
         if kind != _stored_kind(weights):
             return False
-    if not all(_canonical(weights) for op, weights in zip(fused, stored) if op.kind == SPARSE):
+    if SPARSE in kinds and not all(_canonical(weights) for kind, weights in zip(kinds, stored)
+                                   if kind == SPARSE and type(weights) is not CSRArrays):
         return False
-    if ([weights.shape for weights in stored] != [(len(op.sources), len(op.targets)) for op in fused]
-            or [op.bias.shape for op in fused] != [(len(op.targets),) for op in fused]
-            or ({weights.dtype for weights in stored} | {op.bias.dtype for op in fused}) - {plan.dtype}):
+    biases = list(map(_BIAS, fused))
+    shapes = list(map(_SHAPE, fused))
+    if (list(map(_SHAPE, stored)) != shapes or list(map(_SHAPE, biases)) != list(zip(map(itemgetter(1), shapes)))
+            or (set(map(_DTYPE, stored)) | set(map(_DTYPE, biases))) - {plan.dtype}):
         return False
     # Nonzeros and density as the arrays count them (canonical CSR arrays: one value per place).
-    nonzeros = [int(np.count_nonzero(weights.data if op.kind == SPARSE else weights))
-                for op, weights in zip(fused, stored)]
-    if nonzeros != [op.nonzeros for op in fused] or any(
-            _density_differs(op, count) for op, count in zip(fused, nonzeros)):
+    nonzeros = list(map(np.count_nonzero, [weights.data if kind == SPARSE else weights
+                                           for kind, weights in zip(kinds, stored)]))
+    if nonzeros != list(map(_NONZEROS, fused)) or _densities_differ(
+            nonzeros, [rows * cols for rows, cols in shapes], list(map(_DENSITY, fused))):
         return False
     try:
         for op in plan.ops:
@@ -362,20 +386,22 @@ def _check_arrays(plan: Plan, op: Op, where: str) -> None:
     # Canonical CSR arrays (as ``fused_op`` stores) hold one value per place: they are counted as they are.
     nonzeros = int(np.count_nonzero(weights) if op.kind == DENSE else np.count_nonzero(weights.data)
                    if _canonical(weights) else weights.count_nonzero())
-    if nonzeros != op.nonzeros or _density_differs(op, nonzeros):
-        raise _fail(where, op, f"says {op.nonzeros} nonzeros (density {op.density}); its weights have "
-                    f"{nonzeros} (density {_density(op, nonzeros)})")
-
-
-def _density(op: FusedOp, nonzeros: int) -> float:
-    """The density of ``nonzeros`` connections in ``op``'s sources x targets (1 for no places)."""
     size = op.shape[0] * op.shape[1]
+    if nonzeros != op.nonzeros or _densities_differ([nonzeros], [size], [op.density]):
+        raise _fail(where, op, f"says {op.nonzeros} nonzeros (density {op.density}); its weights have "
+                    f"{nonzeros} (density {_density(nonzeros, size)})")
+
+
+def _density(nonzeros: int, size: int) -> float:
+    """The density of ``nonzeros`` connections in ``size`` places (1 for no places)."""
     return nonzeros / size if size else 1.0
 
 
-def _density_differs(op: FusedOp, nonzeros: int) -> bool:
-    """Whether ``op``'s stated density is not that of ``nonzeros`` (within rounding)."""
-    return abs(_density(op, nonzeros) - op.density) > 1e-12 * abs(op.density)
+def _densities_differ(nonzeros: list[int], sizes: list[int], stated: list[float]) -> bool:
+    """Whether some op's ``stated`` density is not that of its ``nonzeros`` in its ``sizes`` places
+    (within rounding); lists over ops, so the whole plan's ops are tested in one loop."""
+    return any(abs(_density(count, size) - density) > 1e-12 * abs(density)
+               for count, size, density in zip(nonzeros, sizes, stated))
 
 
 def _check_reductions(plan: Plan, op: AggregateOp, where: str) -> None:
@@ -447,14 +473,18 @@ def _check_connected(op: FusedOp, where: str) -> None:
         raise _fail(where, op, "has a nonzero weight where connected says there is no connection")
 
 
-def _check_coverage(plan: Plan, computed_by: dict[Hashable, int], input_set: set[Hashable],
-                    where: str) -> None:
-    # One pass of C-level set operations when all is well; the neurons in order to name a fault.
-    network = chain.from_iterable(group.nodes for group in plan.groups)
-    if set(network).difference(input_set).difference(computed_by):
+def _check_coverage(plan: Plan, columns: dict[Hashable, int], where: str) -> None:
+    """Every neuron of the network computed by an op, unless an input, and every output computed.
+    Run once the column map is known to hold exactly the inputs, on their columns, and the ops'
+    targets, on the columns after theirs: a neuron is computed if and only if the map holds it on
+    a column past the inputs'. ``columns``: ``plan.columns`` as a plain dict."""
+    # One pass of C-level lookups when all is well; the neurons in order to name a fault.
+    if not all(map(columns.__contains__, chain.from_iterable(map(_NODES, plan.groups)))):
+        input_set = set(plan.inputs)
         missing = [node for group in plan.groups for node in group.nodes
-                   if node not in input_set and node not in computed_by]
+                   if node not in input_set and node not in columns]
         raise CompileError(f"{where}no op computes {missing[:5]!r}", nodes=tuple(missing))
-    absent = [node for node in plan.outputs if node not in computed_by]
+    n_inputs = len(plan.inputs)
+    absent = [node for node in plan.outputs if columns.get(node, -1) < n_inputs]
     if absent:
         raise CompileError(f"{where}no op computes the outputs {absent[:5]!r}", nodes=tuple(absent))

@@ -227,4 +227,8 @@ def _unchanged(before: Plan, after: Plan) -> bool:
     """Whether a pass returned ``before`` as it was: every field but ``passes`` the same objects (the
     ops the same ops, in order), so that ``check_plan`` has nothing new to find."""
     return all(getattr(before, name) is getattr(after, name) or name == "ops" and before.ops == after.ops
-               for name in (field.name for field in dataclasses.fields(Plan)) if name != "passes")
+               for name in _CHECKED_FIELDS)
+
+
+# The fields of a plan a pass may change, the names of passes run aside (``_unchanged``).
+_CHECKED_FIELDS = tuple(field.name for field in dataclasses.fields(Plan) if field.name != "passes")

@@ -125,8 +125,6 @@ def share_weights(plan: Plan, *, force: bool = False) -> Plan:
     >>> len(plan.ops), [(op.kind, op.kernel.shape, op.positions) for op in share_weights(plan).ops]
     (36, [('shared', (9, 4), 36)])
     """
-    from nngraph.compiler.passes import relayout
-
     buckets: dict[tuple, list[FusedOp]] = {}
     for op in plan.ops:
         if _candidate(op):
@@ -146,5 +144,7 @@ def share_weights(plan: Plan, *, force: bool = False) -> Plan:
             replaced[block[0].op.index] = shared
     if not replaced:
         return plan
+    from nngraph.compiler.passes import relayout  # passes imports this module: imported when first needed
+
     ops: list[Sequence] = [replaced[op.index] if op.index in replaced else op for op in plan.ops]
     return relayout(plan, [op for op in ops if op is not None])

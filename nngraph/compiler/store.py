@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,7 +38,7 @@ class _Store:
         if array is None:
             return None
         csr = not isinstance(array, np.ndarray)  # else a csr_array or CSRArrays
-        key = ("csr", array.shape, array.dtype.str, len(array.data)) if csr else ("dense", array.shape, array.dtype.str)
+        key = (array.shape, array.dtype, len(array.data)) if csr else (array.shape, array.dtype)
         held = self._arrays.get(key)
         if held is None:
             self._arrays[key] = array  # alone so far: its bytes need not be read
@@ -68,7 +69,10 @@ def store_once(plan: Plan) -> Plan:
     (4, 2)
     """
     store = _Store()
-    return dataclasses.replace(plan, ops=tuple(_stored(op, store) for op in plan.ops))
+    ops = tuple(_stored(op, store) for op in plan.ops)
+    if all(map(operator.is_, ops, plan.ops)):  # no array equal to an earlier one: the plan as it was
+        return plan
+    return dataclasses.replace(plan, ops=ops)
 
 
 def _stored(op: Op, store: _Store) -> Op:
@@ -84,8 +88,8 @@ def _stored(op: Op, store: _Store) -> Op:
     else:  # a sparse op's weights as held: CSR arrays not made into a csr_array stay so
         held = ({"weights": op.stored_weights, "bias": op.bias, "connected": op.connected} if isinstance(op, FusedOp)
                 else {"window": op.window, "kernel": op.kernel, "bias": op.bias})
-        fields = {name: store.get(value) for name, value in held.items()}
-    if all(value is held[name] for name, value in fields.items()):
+        fields = dict(zip(held, map(store.get, held.values())))
+    if all(map(operator.is_, fields.values(), held.values())):
         return op
     return dataclasses.replace(op, **fields)
 
