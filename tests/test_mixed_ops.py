@@ -207,6 +207,8 @@ def test_runs_of_one_activation_join_and_make_no_mixed_op() -> None:
     ((("relu", 4), ("relu", 4)), "neighbouring activation runs both 'relu'"),
     ((("relu", 4), ("softmax", 4)), "group-wise activation 'softmax' in a mixed op"),
     ((("relu", 4), ("nope", 4)), "unknown activation 'nope'"),
+    ((("relu", 4.0), ("tanh", 4)), "each count must be a whole number"),
+    ((("relu", True), ("tanh", 7)), "each count must be a whole number"),
 ])
 def test_the_lint_rejects_bad_activation_runs(runs: tuple, message: str) -> None:
     plan = build_plan(mixed_level(LEVEL))

@@ -457,6 +457,14 @@ def test_check_plan_names_the_op_and_neurons(plan: nngraph.CompiledPlan) -> None
     missing = dataclasses.replace(plan.plan, ops=ops, columns=layout(plan.inputs, (op.targets for op in ops)))
     with pytest.raises(CompileError, match=r"no op computes \['dense_2/0'"):
         nngraph.check_plan(missing)
+    ghost = dataclasses.replace(plan.plan, columns={**plan.columns, "ghost": len(plan.columns)})
+    with pytest.raises(CompileError, match=r"the column map holds 25 neurons, but the inputs and ops hold 24; "
+                                           r"not computed: \['ghost'\]") as error:
+        nngraph.check_plan(ghost)
+    assert error.value.nodes == ("ghost",)
+    with pytest.raises(CompileError, match=r"no op computes the outputs \['input/0'\]") as error:
+        nngraph.check_plan(dataclasses.replace(plan.plan, outputs=("input/0",) + plan.outputs[1:]))
+    assert error.value.nodes == ("input/0",)
     unknown = type("Unknown", (FusedOp,), {"operation": property(lambda op: "convolution")})
     strange = unknown(**{field.name: getattr(plan.ops[0], field.name) for field in dataclasses.fields(FusedOp)})
     with pytest.raises(CompileError, match="op 0: computes 'convolution', no known operation"):

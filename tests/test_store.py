@@ -104,3 +104,11 @@ def test_arrays_are_shared_only_when_kind_shape_dtype_and_every_number_agree() -
     assert stored["b"] is stored["a"] and stored["e"] is stored["c"] and stored["k"] is stored["i"]
     distinct = ["a", "c", "d", "f", "g", "h", "i", "j"]
     assert len({id(stored[name]) for name in distinct}) == len(distinct)
+
+
+def test_a_plan_with_no_array_repeated_is_kept_as_it_is() -> None:
+    plan = build_plan(lstm_graph(3))
+    assert store_once(plan) is plan  # stored once already: nothing new to share, no new plan
+    unstored = dataclasses.replace(plan, ops=tuple(dataclasses.replace(op, weights=op.weights.copy())
+                                                   if op.kind == "dense" else op for op in plan.ops))
+    assert store_once(unstored) is not unstored

@@ -191,7 +191,8 @@ def _runs_hold(mixed: list[FusedOp], runs: list[tuple[tuple[str, int], ...]], ru
     only across ops."""
     counts = list(map(itemgetter(1), chain.from_iterable(runs)))
     ends = list(accumulate(map(len, runs)))
-    if ({op.activation for op in mixed} != {MIXED} or min(map(len, runs)) < 2 or min(counts) <= 0
+    if ({op.activation for op in mixed} != {MIXED} or min(map(len, runs)) < 2 or set(map(type, counts)) != {int}
+            or min(counts) <= 0
             or any(activations[name].group_wise for name in set(run_names))):
         return False
     total = list(accumulate(counts))
@@ -207,6 +208,8 @@ def _check_runs(op: FusedOp, runs: list[tuple[str, int, int]], where: str) -> No
     if op.activation != MIXED:
         raise _fail(where, op, f"has activation runs but says activation {op.activation!r}; a mixed op "
                     f"says {MIXED!r}")
+    if any(type(count) is not int for _, count in op.activations):
+        raise _fail(where, op, f"activation runs {op.activations!r}: each count must be a whole number (int)")
     if len(runs) < 2 or runs[-1][2] != len(op.targets) or any(stop <= start for _, start, stop in runs):
         raise _fail(where, op, f"activation runs {op.activations!r} must be at least two runs of "
                     f"positive length covering its {len(op.targets)} targets")
