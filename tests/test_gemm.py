@@ -36,10 +36,14 @@ def _check(weights: np.ndarray, values: np.ndarray, bias: np.ndarray, *, relu: b
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("batch", [1, 7, 8, 9, 31, 32, 33, 64, 70])
-def test_every_tile_shape_and_tail(dtype: type, batch: int) -> None:
+@pytest.mark.parametrize("batch", [1, 7, 8, 9, 31, 32, 33, 64, 70, "a vector", "a block and a vector"])
+def test_every_tile_shape_and_tail(dtype: type, batch: int | str) -> None:
     """Batches that fill whole blocks of each kernel, and blocks and panels left partly full: 50
-    targets are 1 to 4 panels of either layout and the rows kernel's last panel holds 2 of 12."""
+    targets are 1 to 4 panels of either layout and the rows kernel's last panel holds 2 of 12 (one
+    vector of samples, after whole blocks or alone, takes ``_rows_vector`` where it is twice
+    ``COLUMNS`` or more: float32 on any CPU; its 9 panels of 6 targets with AVX2, an odd count)."""
+    if isinstance(batch, str):
+        batch = lanes(np.dtype(dtype)) * (3 if batch == "a block and a vector" else 1)
     rng = np.random.default_rng(batch)
     weights = rng.uniform(-1.0, 1.0, (50, 37)).astype(dtype)
     values = rng.uniform(-1.0, 1.0, (37, batch)).astype(dtype)
@@ -245,6 +249,23 @@ def test_every_tile_agrees_with_numpy(scalars: int, dtype: type) -> None:
     expected = numbers[3 * scalars:].reshape(-1, scalars)[:depth].T.astype(np.float64) @ (
         vectors[width:].reshape(-1, width)[:depth].astype(np.float64))
     assert_close(tile.reshape(scalars, width), expected, rtol=RTOL[np.dtype(dtype)], what=f"tile of {scalars}")
+
+
+@pytest.mark.parametrize("rows", sorted(gemm_kernels._VECTOR_TILES))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_vector_tile_agrees_with_numpy(rows: int, dtype: type) -> None:
+    """Each tile function of one vector of samples, whichever the CPU's kernels use: that vector
+    times two panels of ``rows`` broadcast weights, from offsets into the weights, over a few sources."""
+    rng = np.random.default_rng(rows)
+    width, depth = lanes(np.dtype(dtype)), 13
+    vectors = rng.uniform(-1.0, 1.0, depth * width).astype(dtype)
+    numbers = rng.uniform(-1.0, 1.0, (2 * depth + 3) * rows).astype(dtype)
+    tile = np.full(2 * rows * width, np.nan, dtype=dtype)
+    gemm_kernels._VECTOR_TILES[rows](vectors, numbers, 3 * rows, (depth + 3) * rows, depth, tile)
+    weights = numbers.reshape(-1, rows)
+    both = np.hstack([weights[3:3 + depth], weights[depth + 3:]]).T.astype(np.float64)  # 2 * rows x depth
+    expected = both @ vectors.reshape(depth, width).astype(np.float64)
+    assert_close(tile.reshape(2 * rows, width), expected, rtol=RTOL[np.dtype(dtype)], what=f"vector tile of {rows}")
 
 
 def test_without_numba_the_code_keeps_numpy_products(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,8 @@ contiguous, the targets past the last zero):
 
 - ``panels``: panels of ``2 * lanes`` targets (a vector holds ``lanes`` numbers: 16 float32, 8
   float64 with AVX-512; half as many with AVX2), for few samples, and for one;
-- ``rows``: panels of ``ROWS`` targets, for whole blocks of ``2 * lanes`` samples.
+- ``rows``: panels of ``ROWS`` targets, for whole blocks of ``2 * lanes`` samples, and for one
+  vector of samples (two panels at a time).
 
 The kernels add the terms of each sum in source order and round each product-and-add once (a
 fused multiply-add), as a BLAS does: for whole blocks of samples in blocks of sources, for a few

@@ -6,9 +6,10 @@ uses 512-bit registers unasked; so the kernels hold their sums in ``Vector`` val
 register of the array's dtype: 16 float32 or 8 float64 with AVX-512, half as many with AVX2)
 through a few intrinsics (``_load``, ``_splat``, ``_fma``, ...: compiled code only), and LLVM
 only allocates registers. Two kernels, each adding products one source at a time (``k``) into a
-tile of sums (``_tile8`` to ``_tile24``: two vectors times a few broadcast numbers), and a third
-for one sample (``_vector``: a panel of the ``columns`` kernel times that sample, four sources
-at a time, into four pairs of sums):
+tile of sums (``_tile8`` to ``_tile24``: two vectors times a few broadcast numbers), a third for
+one vector of samples (``_rows_vector``: that vector times the weights of two panels of the
+``rows`` kernel, broadcast, into ``2 * ROWS`` sums) and a fourth for one sample (``_vector``: a
+panel of the ``columns`` kernel times that sample, four sources at a time, into four pairs of sums):
 
 - ``columns`` (few samples): a panel of ``2 * lanes`` targets (two vectors of weights, from the
   packed weights) times ``COLUMNS`` samples, each sample's value broadcast: with AVX-512 8
@@ -220,7 +221,7 @@ def _multiply_add(v0, v1, scalars, at, a0, c0, a1, c1):
 
 @compiled
 def _store_pairs(tile, at, a0, c0, a1, c1):
-    """Two pairs of vectors into ``tile`` from ``at``, one after the other."""
+    """Four vectors (two pairs of sums) into ``tile`` from ``at``, one after the other."""
     lanes = VECTOR_BYTES // tile.itemsize
     _store(tile, at, a0)
     _store(tile, at + lanes, c0)
@@ -323,6 +324,70 @@ _TILES = {4: _tile8, 6: _tile12, 8: _tile16, 12: _tile24}
 _rows_tile, _columns_tile = _TILES[ROWS], _TILES[COLUMNS]
 
 
+# The tiles of one vector of samples (``_rows_vector``): that vector (``vectors[k * lanes:]``) times
+# the weights of two panels of the rows layout (``scalars[s_at:]`` and ``scalars[t_at:]``, ``ROWS``
+# a source each) broadcast, over ``depth`` sources, into ``tile`` (target i's sums at ``tile[i *
+# lanes:]``). One function per ``ROWS``, each its sums in named registers.
+
+@compiled
+def _multiply_add3(v, scalars, at, a0, a1, a2):
+    """One source's step for three sums: sum ``m`` adds ``v`` times ``scalars[at + m]`` (broadcast)."""
+    return (_fma(v, _splat(scalars, at), a0), _fma(v, _splat(scalars, at + 1), a1),
+            _fma(v, _splat(scalars, at + 2), a2))
+
+
+@compiled
+def _vector_tile12(vectors, scalars, s_at, t_at, depth, tile):
+    """Two panels of 6 targets (12 sums: AVX2's)."""
+    lanes = VECTOR_BYTES // tile.itemsize
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = a10 = a11 = _zero(tile)
+    v_at = 0
+    for k in range(depth):
+        v = _load(vectors, v_at)
+        a0, a1, a2 = _multiply_add3(v, scalars, s_at, a0, a1, a2)
+        a3, a4, a5 = _multiply_add3(v, scalars, s_at + 3, a3, a4, a5)
+        a6, a7, a8 = _multiply_add3(v, scalars, t_at, a6, a7, a8)
+        a9, a10, a11 = _multiply_add3(v, scalars, t_at + 3, a9, a10, a11)
+        v_at += lanes
+        s_at += 6
+        t_at += 6
+    _store_pairs(tile, 0, a0, a1, a2, a3)
+    _store_pairs(tile, 4 * lanes, a4, a5, a6, a7)
+    _store_pairs(tile, 8 * lanes, a8, a9, a10, a11)
+
+
+@compiled
+def _vector_tile24(vectors, scalars, s_at, t_at, depth, tile):
+    """Two panels of 12 targets (24 sums: AVX-512's)."""
+    lanes = VECTOR_BYTES // tile.itemsize
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = a10 = a11 = _zero(tile)
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = c10 = c11 = _zero(tile)
+    v_at = 0
+    for k in range(depth):
+        v = _load(vectors, v_at)
+        a0, a1, a2 = _multiply_add3(v, scalars, s_at, a0, a1, a2)
+        a3, a4, a5 = _multiply_add3(v, scalars, s_at + 3, a3, a4, a5)
+        a6, a7, a8 = _multiply_add3(v, scalars, s_at + 6, a6, a7, a8)
+        a9, a10, a11 = _multiply_add3(v, scalars, s_at + 9, a9, a10, a11)
+        c0, c1, c2 = _multiply_add3(v, scalars, t_at, c0, c1, c2)
+        c3, c4, c5 = _multiply_add3(v, scalars, t_at + 3, c3, c4, c5)
+        c6, c7, c8 = _multiply_add3(v, scalars, t_at + 6, c6, c7, c8)
+        c9, c10, c11 = _multiply_add3(v, scalars, t_at + 9, c9, c10, c11)
+        v_at += lanes
+        s_at += 12
+        t_at += 12
+    _store_pairs(tile, 0, a0, a1, a2, a3)
+    _store_pairs(tile, 4 * lanes, a4, a5, a6, a7)
+    _store_pairs(tile, 8 * lanes, a8, a9, a10, a11)
+    _store_pairs(tile, 12 * lanes, c0, c1, c2, c3)
+    _store_pairs(tile, 16 * lanes, c4, c5, c6, c7)
+    _store_pairs(tile, 20 * lanes, c8, c9, c10, c11)
+
+
+_VECTOR_TILES = {6: _vector_tile12, 12: _vector_tile24}
+_rows_vector_tile = _VECTOR_TILES[ROWS]
+
+
 @compiled
 def _panels_of(packed, targets, panel):
     """How many panels of ``panel`` targets the ``packed`` weights of ``targets`` targets hold, and
@@ -339,16 +404,17 @@ def _pack(values, k_step, j_step, first_source, depth, first, count, width, pack
     value of source ``k`` is ``values[k * k_step + j * j_step]``. Where each sample's sources are
     contiguous (the inputs), a whole block of the rows kernel by squares transposed in registers
     (copied number by number, the inputs' packing took 15% of the time of OpenBLAS's product at 256
-    samples of 784-512-512-10; by squares, 3%); where each source's samples are, two vectors a
-    source; a whole block of ``COLUMNS`` source by source, its ``COLUMNS`` samples a loop LLVM
-    unrolls (8 samples of 784-512-512-10 in float32: the inputs' packing took 0.75x the time of a
-    loop over samples, the buffers' 0.45x that of a loop over the block's count)."""
+    samples of 784-512-512-10; by squares, 3%), or a vector of ``_rows_vector``; where each
+    source's samples are, a vector at a time; a whole block of ``COLUMNS`` source by source, its
+    ``COLUMNS`` samples a loop LLVM unrolls (8 samples of 784-512-512-10 in float32: the inputs'
+    packing took 0.75x the time of a loop over samples, the buffers' 0.45x that of a loop over the
+    block's count)."""
     lanes = VECTOR_BYTES // packed.itemsize
     blocks = (count + width - 1) // width
     for block in range(blocks):
         filled = min(width, count - block * width)
         at = block * depth * width
-        if k_step == 1 and filled == width == 2 * lanes:  # squares of lanes x lanes transposed
+        if k_step == 1 and filled == width and width % lanes == 0:  # squares of lanes x lanes transposed
             whole = depth // lanes * lanes
             for half in range(0, width, lanes):
                 source = (first + block * width + half) * j_step + first_source
@@ -367,11 +433,11 @@ def _pack(values, k_step, j_step, first_source, depth, first, count, width, pack
                 source = (first + block * width + j) * j_step + first_source
                 for k in range(depth):
                     packed[at + k * width + j] = values[source + k]
-        elif j_step == 1 and filled == width == 2 * lanes:  # a run of each source's samples: two vectors
+        elif j_step == 1 and filled == width and width % lanes == 0:  # a run of each source's samples: vectors
             for k in range(depth):
                 source = (first_source + k) * k_step + first + block * width
-                _store(packed, at + k * width, _load(values, source))
-                _store(packed, at + k * width + lanes, _load(values, source + lanes))
+                for half in range(0, width, lanes):
+                    _store(packed, at + k * width + half, _load(values, source + half))
         else:
             for k in range(depth):
                 source = (first_source + k) * k_step + (first + block * width) * j_step
@@ -511,12 +577,41 @@ def _rows(rows, values, k_step, j_step, count, bias, relu, out, activated):
 
 
 @compiled
+def _rows_vector(rows, samples, first, bias, relu, out, activated):
+    """``out[:, first:first + lanes]`` = weights @ samples + bias (and ``max(., 0)`` of it into
+    ``activated`` if ``relu``) for one vector of samples (``samples[k * lanes:]``, packed by ``_pack``
+    or, for a batch of ``lanes``, the buffer as it is), from the weights packed in panels of
+    ``ROWS`` targets, two panels a tile; ``out`` and ``activated`` flat (C-contiguous, ``targets x n``).
+
+    The weights stream past once, each broadcast against the vector of samples, where ``_columns``
+    streams each panel once per tile: with AVX2, both relu layers of 784-512-512-10 took 0.92 to
+    0.99x the time of two tiles of 4 at 8 float32 samples, 0.88x at 24 (a block of ``_rows`` and
+    one vector; the rest of a batch in tiles of 4 after this, 12 or 15 samples, took 1.15x: it
+    stays with ``_columns``, as float64, whose vector is one tile of ``COLUMNS``)."""
+    targets = bias.shape[0]
+    n = len(out) // targets
+    lanes = VECTOR_BYTES // rows.itemsize
+    n_panels, sources = _panels_of(rows, targets, ROWS)
+    tile = np.empty(2 * ROWS * lanes, dtype=rows.dtype)
+    for p in range(0, n_panels, 2):
+        q = min(p + 1, n_panels - 1)  # an odd last panel is read twice, its second sums not written
+        _rows_vector_tile(samples, rows, p * sources * ROWS, q * sources * ROWS, sources, tile)
+        for i in range(min(2 * ROWS, targets - p * ROWS)):
+            row = p * ROWS + i
+            sums = _add(_load(tile, i * lanes), _splat(bias, row))
+            _store(out, row * n + first, sums)
+            if relu:
+                _store(activated, row * n + first, _relu(sums))
+
+
+@compiled
 def product(panels, rows, values, bias, relu, out, activated):
     """``out = weights @ values + bias``, and ``activated = max(out, 0)`` if ``relu`` (``activated``
     may be ``out``; ``nngraph.compiler.gemm.packed_product``; ``values`` C- or F-contiguous, the
     flat views and steps ``_pack`` reads taken here: in Python they cost a microsecond a call):
     whole blocks of ``2 * lanes`` samples by ``_rows``, the rest by ``_columns``, or by ``_vector``
-    where it is one sample.
+    where it is one sample, or by ``_rows_vector`` where it is one vector of samples that
+    ``_columns`` would read in two tiles or more (float32: 8 samples with AVX2, 16 with AVX-512).
 
     Examples
     --------
@@ -534,10 +629,18 @@ def product(panels, rows, values, bias, relu, out, activated):
     else:  # the inputs (the batch transposed): each sample's sources contiguous
         flat, k_step, j_step = values.T.reshape(-1), 1, values.shape[0]
     bias, out, activated = bias.reshape(-1), out.reshape(-1), activated.reshape(-1)
-    width = 2 * (VECTOR_BYTES // rows.itemsize)
-    whole = n // width * width
+    lanes = VECTOR_BYTES // rows.itemsize
+    whole = n // (2 * lanes) * 2 * lanes
     if whole:
         _rows(rows, flat, k_step, j_step, whole, bias, relu, out, activated)
+    if n - whole == lanes >= 2 * COLUMNS:  # one vector of samples, two tiles or more of _columns
+        if j_step == 1 and k_step == lanes:  # a buffer of one vector of samples: as _rows_vector reads it
+            _rows_vector(rows, flat, whole, bias, relu, out, activated)
+        else:
+            packed = np.empty(lanes * values.shape[0], dtype=rows.dtype)
+            _pack(flat, k_step, j_step, 0, values.shape[0], whole, lanes, lanes, packed)
+            _rows_vector(rows, packed, whole, bias, relu, out, activated)
+        return
     rest = n - whole
     if rest == 1:
         _vector(panels, flat, k_step, j_step, whole, bias, relu, out, activated)
