@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import sys
 
 import networkx as nx
 import numpy as np
@@ -128,9 +129,9 @@ def test_a_fully_connected_layer_is_one_dense_op_and_a_pruned_one_sparse() -> No
 @SETTINGS
 @given(networks(), st.data())
 def test_levels_in_python_in_numpy_and_compiled_agree(G: nx.DiGraph, data: st.DataObject) -> None:
-    """Small networks take ``array_levels``' rounds in Python, large ones in numpy, populations in
-    numba's loop (``compiled``): the same levels, whatever the units and cycles (a few connections
-    of the network turned around make some)."""
+    """Small networks take ``array_levels``' rounds in Python, large ones in numpy, populations (and
+    any caller once numba is imported) numba's loop (``compiled``): the same levels, whatever the
+    units and cycles (a few connections of the network turned around make some)."""
     network = graph_arrays(G)
     sources, targets = network.sources.copy(), network.targets.copy()
     if len(sources):
@@ -141,10 +142,12 @@ def test_levels_in_python_in_numpy_and_compiled_agree(G: nx.DiGraph, data: st.Da
     if members:
         unit[members] = members[0]  # one unit, its first member standing for it
     for units in (None, unit):
-        python_levels = array_levels(network.n_neurons, network.n_inputs, sources, targets, unit=units)
+        python_levels = array_levels(network.n_neurons, network.n_inputs, sources, targets, unit=units,
+                                     compiled=False)
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(arrays, "PYTHON_LEVELS_LIMIT", -1)  # numpy's rounds, whatever the size
-            numpy_levels = array_levels(network.n_neurons, network.n_inputs, sources, targets, unit=units)
+            numpy_levels = array_levels(network.n_neurons, network.n_inputs, sources, targets, unit=units,
+                                        compiled=False)
         compiled_levels = array_levels(network.n_neurons, network.n_inputs, sources, targets, unit=units,
                                        compiled=True)
         assert python_levels.dtype == numpy_levels.dtype == compiled_levels.dtype
@@ -189,6 +192,23 @@ def test_without_numba_the_compiled_walks_are_numpys(monkeypatch: pytest.MonkeyP
     assert walks.compiled_walk("levels") is None
     assert array_levels(4, 1, sources, targets, compiled=True).tolist() == [0, 2, 3, 1]
     assert reaching(4, sources, targets, np.array([1]), compiled=True).tolist() == [True, True, False, True]
+
+
+def test_the_levels_take_numbas_loop_by_default_once_numba_is_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(arrays, "_walk", lambda name: asked.append(name))  # no loop: the rounds run
+    sources, targets = np.array([0, 1, 0, 3]), np.array([1, 2, 2, 1])
+    monkeypatch.delitem(sys.modules, "numba", raising=False)
+    assert array_levels(4, 1, sources, targets).tolist() == [0, 2, 3, 1] and asked == []
+    monkeypatch.setitem(sys.modules, "numba", sys)  # imported by now (by the native kernel, say)
+    assert array_levels(4, 1, sources, targets).tolist() == [0, 2, 3, 1] and asked == ["levels"]
+    assert array_levels(4, 1, sources, targets, compiled=False).tolist() == [0, 2, 3, 1] and asked == ["levels"]
+
+
+@given(st.lists(st.sampled_from([0.0, -0.0, 0.5, -1.0, 2.0, 1e300]) | st.floats(allow_nan=False), max_size=40))
+def test_weights_repeat_where_fewer_distinct_values_than_half_the_connections(weights: list[float]) -> None:
+    expected = len(np.unique(weights)) * 2 < len(weights)
+    assert costs.repeats_weights(np.array(weights, dtype=np.float64)) is expected
 
 
 @pytest.mark.parametrize("n_values", [7, 2**16, 2**16 + 1, 2**40])  # a radix sort of 16 bits, or not

@@ -191,6 +191,16 @@ def test_valid_networks_pass_the_test_of_all_neurons_at_once(G: nx.DiGraph) -> N
     assert _neurons_pass(G, read)  # the neuron-by-neuron check is only for naming a culprit
     assert read.computed == [node for node in G if G.nodes[node]["role"] != "input"]
     assert read.weights() == [G.edges[u, v]["weight"] for v in read.computed for u in G.pred[v]]
+    assert read.unknown_role == []
+    assert read.bias_param == [node for node in read.computed if "bias_param" in G.nodes[node]]
+
+
+def test_the_read_lists_the_neurons_of_unknown_role_and_those_tying_their_bias() -> None:
+    G = small()
+    G.nodes["h"].update(role="hiden")
+    G.nodes["y"].update(bias_param="b")
+    read = read_graph(G)
+    assert read.unknown_role == ["h"] and read.bias_param == ["y"]
 
 
 @pytest.mark.parametrize("fault", [

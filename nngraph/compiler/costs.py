@@ -388,13 +388,18 @@ def repeats_weights(weights: np.ndarray) -> bool:
     """Whether a graph's connection ``weights`` repeat enough that ``share_weights`` may find a
     kernel applied at many positions (a convolution built neuron by neuron, tied numbers): fewer
     distinct values than half the connections. The array path then gives way to the graph path.
+    Counted over one sort (``np.unique`` without its fixed cost: about two thirds of it at 1e3
+    connections); NaN never appears here (validation refused it).
 
     Examples
     --------
     >>> repeats_weights(np.tile([0.5, -1.0, 2.0], 100)), repeats_weights(np.arange(300.0))
     (True, False)
     """
-    return len(np.unique(weights)) * 2 < len(weights)
+    if len(weights) < 3:  # half of two connections or fewer is below one distinct value
+        return False
+    ordered = np.sort(weights)
+    return (int(np.count_nonzero(ordered[1:] != ordered[:-1])) + 1) * 2 < len(weights)
 
 
 def keeps_apart(op: FusedOp) -> bool:

@@ -114,9 +114,11 @@ def tied(G: nx.DiGraph, *, connections: bool = True) -> dict[str, list[Place]]:
             + [Place(node=node) for node in found.biases.get(name, ())] for name in found.names()}
 
 
-def first_difference(G: nx.DiGraph, *, connections: bool = True) -> tuple[str, Place, Place] | None:
+def first_difference(G: nx.DiGraph, *, connections: bool = True,
+                     neurons: Sequence[Hashable] | None = None) -> tuple[str, Place, Place] | None:
     """The first name whose copies differ, with its first place and the first that differs from it;
-    None when every name holds one number. ``connections=False`` skips the connections.
+    None when every name holds one number. ``connections=False`` skips the connections; ``neurons``:
+    the only neurons that may carry a ``bias_param``, in ``G``'s order (by default every neuron).
 
     One pass over the connections (those that hold their weight alone are skipped by one length
     test) and one over the neurons, keeping the first number of each name: a convolution's
@@ -144,7 +146,7 @@ def first_difference(G: nx.DiGraph, *, connections: bool = True) -> tuple[str, P
                     value = data.get(WEIGHT)
                     if seen.setdefault(name, value) != value:
                         return _difference(G, name, connections=connections)
-    for node, data in G._node.items():
+    for node, data in G._node.items() if neurons is None else zip(neurons, map(G._node.__getitem__, neurons)):
         name = data.get(BIAS_PARAM)
         if name is None:
             continue
