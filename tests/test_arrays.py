@@ -130,7 +130,7 @@ def test_a_fully_connected_layer_is_one_dense_op_and_a_pruned_one_sparse() -> No
 @given(networks(), st.data())
 def test_levels_in_python_in_numpy_and_compiled_agree(G: nx.DiGraph, data: st.DataObject) -> None:
     """Small networks take ``array_levels``' rounds in Python, large ones in numpy, populations (and
-    any caller once numba is imported) numba's loop (``compiled``): the same levels, whatever the
+    any caller once nngraph has had numba compile) numba's loop (``compiled``): the same levels, whatever the
     units and cycles (a few connections of the network turned around make some)."""
     network = graph_arrays(G)
     sources, targets = network.sources.copy(), network.targets.copy()
@@ -194,15 +194,30 @@ def test_without_numba_the_compiled_walks_are_numpys(monkeypatch: pytest.MonkeyP
     assert reaching(4, sources, targets, np.array([1]), compiled=True).tolist() == [True, True, False, True]
 
 
-def test_the_levels_take_numbas_loop_by_default_once_numba_is_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_levels_take_numbas_loop_by_default_once_nngraph_has_numba_compile(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nngraph.compiler import native
+
     asked: list[str] = []
     monkeypatch.setattr(arrays, "_walk", lambda name: asked.append(name))  # no loop: the rounds run
     sources, targets = np.array([0, 1, 0, 3]), np.array([1, 2, 2, 1])
-    monkeypatch.delitem(sys.modules, "numba", raising=False)
+    monkeypatch.setattr(native, "_COMPILED", [])  # numba imported perhaps, but not started by nngraph
     assert array_levels(4, 1, sources, targets).tolist() == [0, 2, 3, 1] and asked == []
-    monkeypatch.setitem(sys.modules, "numba", sys)  # imported by now (by the native kernel, say)
+    monkeypatch.setattr(native, "_COMPILED", ["run_kernel"])  # the native kernel has run, say
     assert array_levels(4, 1, sources, targets).tolist() == [0, 2, 3, 1] and asked == ["levels"]
     assert array_levels(4, 1, sources, targets, compiled=False).tolist() == [0, 2, 3, 1] and asked == ["levels"]
+
+
+def test_a_plain_compile_leaves_numba_unimported_and_unstarted() -> None:
+    import subprocess
+
+    script = ("import sys; import numba; import nngraph; from nngraph.compiler import native; "
+              "from nngraph.demo import lesson_model; nngraph.compile_network(lesson_model().graph); "
+              "print(native.numba_in_use())")
+    assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+    script = "import sys, nngraph; from nngraph.demo import lesson_model; nngraph.compile_network(lesson_model().graph); print('numba' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
 
 
 @given(st.lists(st.sampled_from([0.0, -0.0, 0.5, -1.0, 2.0, 1e300]) | st.floats(allow_nan=False), max_size=40))

@@ -7,13 +7,12 @@ by side (a population, ``nngraph.population``) are one such network, and ``lower
 (``nngraph.compiler.lower_arrays``) compiles it in numpy calls. Here: the arrays, reading a graph
 into them (``graph_arrays``), and the algorithms over them, each a few numpy calls per frontier and
 each connection visited once: ``array_levels`` (longest paths, Kahn's algorithm; numba's loop once
-numba is imported, else on small networks a Python loop over the connections, cheaper than the
-numpy calls of their many frontiers) and ``reaching`` (which neurons reach given ones).
+nngraph has had numba compile, else on small networks a Python loop over the connections, cheaper
+than the numpy calls of their many frontiers) and ``reaching`` (which neurons reach given ones).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -223,9 +222,10 @@ def array_levels(n_neurons: int, n_inputs: int, sources: np.ndarray, targets: np
     ``unit`` (optional) maps each neuron to the neuron standing for its unit, itself if alone: the
     members of a unit share the deepest level any of them needs. Each connection is visited once;
     ``compiled``: in a loop compiled by numba where it is installed (``nngraph.compiler.walks``);
-    by default where numba is imported already (``numba_loaded``): importing it costs more than
-    the walk saves, but once it is in, its loop is the cheapest at every size (a fifth to a tenth
-    of the rounds in Python at 1e3 connections).
+    by default where nngraph has had numba compile already (``native.numba_in_use``: the native
+    kernel has run, or a population's walks): starting numba costs more than the walk saves, but
+    once it runs, its loop is the cheapest at every size (a fifth to a tenth of the rounds in
+    Python at 1e3 connections).
 
     Examples
     --------
@@ -247,7 +247,11 @@ def array_levels(n_neurons: int, n_inputs: int, sources: np.ndarray, targets: np
     # connection. The inputs are round 0; neurons without predecessors join in round 1, their level.
     parentless = np.flatnonzero((indegree == 0) & stands)
     parentless = parentless[parentless >= n_inputs]
-    walk = _walk("levels") if (numba_loaded() if compiled is None else compiled) else None
+    if compiled is None:
+        from nngraph.compiler.native import numba_in_use  # here: that module imports this one
+
+        compiled = numba_in_use()
+    walk = _walk("levels") if compiled else None
     if walk is not None:  # it counts ``indegree`` down in place, as the rounds below do
         indegree = indegree.astype(np.int64, copy=False)
         level = walk(n_inputs, starts, heads.astype(np.int64, copy=False), indegree,
@@ -257,12 +261,6 @@ def array_levels(n_neurons: int, n_inputs: int, sources: np.ndarray, targets: np
         level = rounds(n_neurons, n_inputs, starts, heads, indegree, parentless)
     level[stands & (indegree > 0)] = -1
     return level if unit is None else level[unit]
-
-
-def numba_loaded() -> bool:
-    """Whether numba is imported already (by the native kernel, a population, the caller): then a
-    compiled walk costs no import."""
-    return "numba" in sys.modules
 
 
 def _walk(name: str) -> Callable[..., np.ndarray] | None:

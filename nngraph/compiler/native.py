@@ -561,15 +561,28 @@ def _kernel() -> Callable[..., None]:
     return compiled(_forward, error_model="numpy", fastmath=_FAST_MATH)
 
 
+_COMPILED: list[str] = []  # the names of the functions ``compiled`` has made in this process
+
+
 def compiled(function: Callable, **options: object) -> Callable:
     """``function`` compiled by numba (``njit`` with ``options``, releasing the GIL) on its first
     call, and cached on disk where it can be; numba must be installed."""
     import numba
 
     try:
-        return numba.njit(cache=True, nogil=True, **options)(function)
+        made = numba.njit(cache=True, nogil=True, **options)(function)
     except RuntimeError:  # no writable place for the cache: compile in every process instead
-        return numba.njit(nogil=True, **options)(function)
+        made = numba.njit(nogil=True, **options)(function)
+    _COMPILED.append(function.__name__)
+    return made
+
+
+def numba_in_use() -> bool:
+    """Whether nngraph has had numba compile a function in this process (``compiled``: the native
+    kernel, a population's walks): numba's import and start-up, half a second, are paid then, and
+    one more function loads from numba's cache in milliseconds. Importing numba alone pays only
+    the first part."""
+    return bool(_COMPILED)
 
 
 def run_native(arrays: NativeArrays, X: np.ndarray, Z: np.ndarray, A: np.ndarray) -> None:

@@ -7,8 +7,9 @@ millisecond for a generation of 150 genomes, a tenth of its whole evaluation. A 
 numba visits each connection once, in about a tenth of that. ``array_levels`` and ``reaching`` take
 these loops when asked (``compiled=True``) and numba is installed (the ``native`` extra), else their
 own; the results are the same (tests). Populations ask, since they run the native kernel anyway;
-a plain ``compile_network`` (and so every command-line call) does not, as importing numba takes
-half a second. Each function here calls no other, so that each compiles alone, once, then loads
+``array_levels`` takes its loop by default once nngraph has had numba compile in the process (the
+native kernel has run: ``native.numba_in_use``). A plain ``compile_network`` (and so every
+command-line call) never starts numba, as that takes half a second. Each function here calls no other, so that each compiles alone, once, then loads
 from numba's cache on disk.
 
 Before those walks, the reading numbers the connection ends' keys as neurons: ``_numbered`` does it
