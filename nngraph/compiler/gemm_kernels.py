@@ -402,10 +402,11 @@ def _pack(values, k_step, j_step, first_source, depth, first, count, width, pack
     count`` into ``packed``, in blocks of ``width`` samples, each block source-major
     (``packed[(block * depth + k) * width + j]``), zero-padded to whole blocks; sample ``j``'s
     value of source ``k`` is ``values[k * k_step + j * j_step]``. Where each sample's sources are
-    contiguous (the inputs), a whole block of the rows kernel by squares transposed in registers
-    (copied number by number, the inputs' packing took 15% of the time of OpenBLAS's product at 256
-    samples of 784-512-512-10; by squares, 3%), or a vector of ``_rows_vector``; where each
-    source's samples are, a vector at a time; a whole block of ``COLUMNS`` source by source, its
+    contiguous (the inputs), a whole block of any whole number of vectors (the rows kernel's, a
+    vector of ``_rows_vector``, the columns kernel's where ``COLUMNS`` is one vector) by squares
+    transposed in registers (copied number by number, the inputs' packing took 15% of the time of
+    OpenBLAS's product at 256 samples of 784-512-512-10; by squares, 3%); where each source's
+    samples are, such a block a vector at a time; another whole block of ``COLUMNS`` source by source, its
     ``COLUMNS`` samples a loop LLVM unrolls (8 samples of 784-512-512-10 in float32: the inputs'
     packing took 0.75x the time of a loop over samples, the buffers' 0.45x that of a loop over the
     block's count)."""
