@@ -36,7 +36,7 @@ from nngraph.compiler.codegen import Program, generate
 from nngraph.compiler.costs import CodegenOptions, lowers_from_arrays, repeats_weights
 from nngraph.compiler.groups import find_groups
 from nngraph.compiler.lower import lower
-from nngraph.compiler.lower_arrays import level_columns, lower_arrays, units
+from nngraph.compiler.lower_arrays import level_columns, lower_arrays, own_levels, units
 from nngraph.compiler.passes import DEFAULT_PASSES, PASSES, run_passes
 from nngraph.compiler.schedule import schedule
 from nngraph.compiler.store import store_once
@@ -113,13 +113,12 @@ def _lower_from_arrays(G: nx.DiGraph, network: NetworkArrays, *, dtype: np.dtype
     give it, when that pass is to run (it then has nothing to do). ``by_layer``: every computed
     neuron names a layer, so that the trace's columns are ``columns``' layers, as on the graph path
     (otherwise its levels, which ``level_columns`` lays out alike from the arrays)."""
-    unit = units(network)
-    level = array_levels(network.n_neurons, network.n_inputs, network.sources, network.targets, unit=unit)
+    level = array_levels(network.n_neurons, network.n_inputs, network.sources, network.targets,
+                         unit=units(network))
     if np.any(level < 0):
         validate_paths(G)  # raises the error naming the cycle
         raise CompileError("the connections form a cycle; a network must be a DAG")
-    shown = level if unit is None else array_levels(network.n_neurons, network.n_inputs, network.sources,
-                                                    network.targets)  # each neuron's own level
+    shown = own_levels(network, level)
     display = (columns(G, level=dict(zip(network.nodes.tolist(), shown.tolist()))) if by_layer else
                level_columns(network, shown))
     return lower_arrays(network, dtype=dtype, level=level, display=display, any_kind=any_kind)

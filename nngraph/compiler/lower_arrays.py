@@ -80,8 +80,7 @@ def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray |
         bias = network.bias[order].astype(dtype)
     ops = _ops(network, level, order, op_starts, op_aggregates, column, by_column, weights, bias, any_kind)
     if display is None:
-        display = level_columns(network, level if units(network) is None else
-                                array_levels(n, n_inputs, network.sources, network.targets))
+        display = level_columns(network, own_levels(network, level))
     return Plan(ops=tuple(ops), inputs=tuple(by_column[:n_inputs].tolist()),
                 outputs=tuple(network.nodes[network.outputs].tolist()), dtype=np.dtype(dtype),
                 columns=columns, groups=tuple(display), lowering="arrays")
@@ -314,12 +313,20 @@ def _aggregate_op(network: NetworkArrays, index: int, level: np.ndarray, order: 
                         reductions=reductions)
 
 
+def own_levels(network: NetworkArrays, level: np.ndarray) -> np.ndarray:
+    """Each neuron's level as ``nngraph.levels`` gives it, from the lowering's ``level``
+    (``array_levels`` with ``units``): a group-wise layer's members each on its own level again,
+    where the lowering moved them to one. What the trace's columns show."""
+    if units(network) is None:
+        return level
+    return array_levels(network.n_neurons, network.n_inputs, network.sources, network.targets)
+
+
 def level_columns(network: NetworkArrays, level: np.ndarray) -> list[Column]:
     """The trace's columns, as ``nngraph.core.structure.columns`` makes them for a graph whose
     neurons name no layer: the inputs, then one column per level, its neurons in the network's
     order (so that a plan's trace table reads as the reference's, whichever path lowered it).
-    ``level``: each neuron's level as ``nngraph.levels`` says (a group-wise layer's members not
-    moved to one level, as ``array_levels`` moves them given units)."""
+    ``level``: each neuron's level as ``nngraph.levels`` says (``own_levels``)."""
     n_inputs = network.n_inputs
     result = [Column("input", INPUT, tuple(network.nodes[:n_inputs].tolist()), None, 0)]
     if network.n_neurons == n_inputs:
