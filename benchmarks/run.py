@@ -10,7 +10,9 @@
 4. Compiling the 784-512-512-10 network against one plain pass over ``G.edges(data="weight")``.
 
 onnxruntime and PyTorch (the ``bench`` extra) run the same network as columns of their own.
-BLAS, onnxruntime and PyTorch are pinned to ``--threads`` threads (default 1), set before numpy loads.
+BLAS, onnxruntime and PyTorch are pinned to ``--threads`` threads (default 1), set before numpy loads,
+and the process to as many CPUs (``--cpus``; default the first it may run on): a thread the
+scheduler moves between cores starts again on cold caches, which showed as run-to-run swings.
 """
 
 from __future__ import annotations
@@ -31,18 +33,34 @@ def _pin_threads(threads: int) -> None:
         os.environ[variable] = str(threads)
 
 
+def _pin_cpus(cpus: list[int] | None, threads: int) -> str:
+    """Bind the process to ``cpus`` (default: the first ``threads`` of those it may use); say which."""
+    if not hasattr(os, "sched_setaffinity"):  # not Linux: the scheduler's choice
+        return "any"
+    allowed = sorted(os.sched_getaffinity(0))
+    chosen = cpus if cpus is not None else allowed[:threads]
+    unknown = sorted(set(chosen) - set(allowed))
+    if unknown:
+        raise SystemExit(f"--cpus: this process may not run on CPU {unknown[0]} (allowed: {allowed})")
+    os.sched_setaffinity(0, chosen)
+    return ",".join(map(str, chosen))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="BLAS and onnxruntime threads")
+    parser.add_argument("--cpus", type=int, nargs="+", default=None,
+                        help="the CPUs to run on (default: the first --threads the process may use)")
     parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds per figure")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32, 256, 1024, 4096],
                         help="the batch sizes of the speed grid")
     args = parser.parse_args(argv)
     _pin_threads(args.threads)
+    cpus = _pin_cpus(args.cpus, args.threads)
     sys.path[:0] = [str(ROOT), str(ROOT / "examples"), str(Path(__file__).resolve().parent)]
     from suite import run_suite  # imports numpy, so only after pinning
 
-    print(run_suite(threads=args.threads, rounds=args.rounds, batches=tuple(args.batches)))
+    print(run_suite(threads=args.threads, rounds=args.rounds, batches=tuple(args.batches), cpus=cpus))
 
 
 if __name__ == "__main__":

@@ -146,7 +146,7 @@ def _format(rows: list[Row | str], *, header: list[str]) -> str:
     return "\n".join(lines)
 
 
-def run_suite(*, threads: int, rounds: int, batches: tuple[int, ...]) -> str:
+def run_suite(*, threads: int, rounds: int, batches: tuple[int, ...], cpus: str = "any") -> str:
     """Run every benchmark and return the tables: the speed grid, then the rest."""
     lesson = _sequential([8, 6, 6, 4])
     wide = _sequential([784, 512, 512, 10])
@@ -168,7 +168,7 @@ def run_suite(*, threads: int, rounds: int, batches: tuple[int, ...]) -> str:
         f"nngraph benchmarks: medians of {rounds} interleaved rounds, each figure a ratio measured "
         "side by side in this run",
         f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cores; "
-        f"BLAS threads pinned: {blas}; onnxruntime {_version('onnxruntime')} "
+        f"CPUs {cpus}; BLAS threads pinned: {blas}; onnxruntime {_version('onnxruntime')} "
         f"(intra-op threads {threads}), torch {_version('torch')} (threads {threads}), "
         f"neat-python {_version('neat-python')}",
         "",
