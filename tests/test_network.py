@@ -81,6 +81,16 @@ def test_levels_are_longest_paths_from_the_inputs() -> None:
     assert columns[-1].role == "output"
 
 
+def test_columns_name_the_neuron_whose_activation_is_unknown() -> None:
+    G = nx.DiGraph()
+    G.add_node("x", role="input")
+    G.add_node("y", role="output", activation="relux")
+    G.add_edge("x", "y", weight=1.0)
+    with pytest.raises(nngraph.UnknownActivationError, match="neuron 'y': unknown activation 'relux'") as info:
+        nngraph.columns(G)
+    assert info.value.node == "y"
+
+
 def test_reordered_puts_inputs_and_outputs_in_the_given_order_and_keeps_the_rest() -> None:
     import numpy as np
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from nngraph.core.activations import canonical_activation
+from nngraph.core.activations import resolve_activation
 from nngraph.core.network import ACTIVATION, DEFAULT_ACTIVATION, INPUT, LAYER, OUTPUT, ROLE, inputs, position_ids
 
 
@@ -126,7 +126,7 @@ def columns(G: nx.DiGraph, *, level: Mapping[Hashable, int] | None = None) -> li
     result = [Column("input", INPUT, tuple(input_nodes), None, 0)]
     ordered = sorted(grouped.items(), key=lambda item: min(level[n] for n in item[1]))
     for key, nodes in ordered:
-        activations = {canonical_activation(data[n].get(ACTIVATION, DEFAULT_ACTIVATION)) for n in nodes}
+        activations = {resolve_activation(data[n].get(ACTIVATION, DEFAULT_ACTIVATION), node=n).name for n in nodes}
         role = OUTPUT if all(data[n][ROLE] == OUTPUT for n in nodes) else "hidden"
         name = key if by_layer else f"level {key}"
         result.append(Column(str(name), role, tuple(nodes),
