@@ -45,7 +45,9 @@ def compare(competitors: Mapping[str, Callable[[], object]], *, rounds: int = 15
     """Time every competitor in ``rounds`` interleaved rounds.
 
     Every round measures every competitor once, one after the other, so that a slow spell of a
-    shared machine hits them alike; ratios are then taken round by round.
+    shared machine hits them alike; ratios are then taken round by round. Each round starts one
+    competitor further along the list, so none always runs after the same one (whose memory
+    traffic the next call's caches inherit).
     """
     for function in competitors.values():
         function()  # warm up: caches, lazy imports, first-touch allocations
@@ -54,8 +56,10 @@ def compare(competitors: Mapping[str, Callable[[], object]], *, rounds: int = 15
     enabled = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(rounds):
-            for name, function in competitors.items():
+        order = list(competitors.items())
+        for round_ in range(rounds):
+            start = round_ % len(order)
+            for name, function in order[start:] + order[:start]:
                 samples[name].append(_measure(function, calls[name]))
             gc.collect()
     finally:
