@@ -26,8 +26,7 @@ contiguous, the targets past the last zero):
 
 The kernels add the terms of each sum in source order and round each product-and-add once (a
 fused multiply-add), as a BLAS does: for whole blocks of samples in blocks of sources, for a few
-samples in one run, for one sample in four interleaved runs, added at the end (see
-``nngraph.compiler.gemm_kernels``); a weight of 0.0 times NaN or infinity
+samples and for one in one run (see ``nngraph.compiler.gemm_kernels``); a weight of 0.0 times NaN or infinity
 gives NaN as in ``np.matmul``, so the fused numpy pass stays the reference of its non-finite
 values.
 """
