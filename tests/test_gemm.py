@@ -187,12 +187,12 @@ def test_wide_dense_ops_take_the_packed_product_for_the_batches_the_cost_model_g
     batches = packed_batches(plan.ops[0], dtype=plan.dtype, options=plan.options)
     limit = batches[-1]
     assert batches[0] == 1 and limit > 8
-    assert plan.code.count("packed_product(K") == 2  # not the softmax op: 3 targets fill no panel
-    assert "packed_product(K0, X, b0, z, relu_out=a)" in plan.code  # relu in the product
-    assert "packed_product(K1, A[40:136], b1, z)\n" in plan.code  # tanh apart
+    assert plan.code.count("packed_sums(K") == 2  # not the softmax op: 3 targets fill no panel
+    assert "packed_sums(K0, X, b0, z, a, True)" in plan.code  # relu in the product
+    assert "packed_sums(K1, A[40:136], b1, z, z, False)\n" in plan.code  # tanh apart
     assert f"if z.shape[1] <= {limit}:" in plan.code
     plain = compile_network(_wide_network(), dtype=dtype, options=CodegenOptions(packed_products=False))
-    assert "packed_product" not in plain.code
+    assert "packed_sums" not in plain.code
     x = np.random.default_rng(0).uniform(-2.0, 2.0, (limit + 1, 40))
     x[5, 7] = np.nan
     for batch in (1, 2, 3, 8, 33, limit, limit + 1):  # below, at and past the limits
@@ -277,7 +277,7 @@ def test_without_numba_the_code_keeps_numpy_products(monkeypatch: pytest.MonkeyP
 def test_a_pickled_plan_packs_its_weights_again(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(products, "PACKED", True)
     plan = compile_network(_wide_network(), dtype=np.float32)
-    assert "packed_product(K0" in plan.code
+    assert "packed_sums(K0" in plan.code
     loaded = pickle.loads(pickle.dumps(plan))
     assert loaded.code == plan.code
     x = np.random.default_rng(1).uniform(-1.0, 1.0, (16, 40))

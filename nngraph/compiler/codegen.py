@@ -274,7 +274,7 @@ def _source(program: Program) -> Source:
                     if NATIVE_AVAILABLE and has_native_form(plan) else 0)
     scalar = has_scalar_form(plan, options=options) and scalar_code_pays(plan, native_kernel=native_limit > 0)
     limit = scalar_batch_limit(plan, numpy_calls=numpy_calls) if scalar else 0
-    packed = any("packed_product(" in line for line in forward_lines)
+    packed = any("packed_sums(" in line for line in forward_lines)
     lines = _header(plan, limit, padded, looped=looped, packed=packed) + [""] + forward_lines
     code = "\n".join(lines) + "\n"
     _check_source(code)
@@ -380,7 +380,7 @@ def _header(plan: Plan, limit: int, padded: bool, *, looped: bool, packed: bool)
     if any(op.kind == SPARSE or op.padded for op in plan.ops):
         lines.append("from nngraph.compiler.kernels import csr_accumulate")
     if packed:
-        lines.append("from nngraph.compiler.gemm import packed_product")
+        lines.append("from nngraph.compiler.gemm import packed_sums")
     if limit:
         lines.append("from math import exp, tanh")
     return lines

@@ -311,7 +311,7 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
             # A relu op's product applies relu as its sums leave registers (into the values, which
             # are the weighted sums when not tracing): no pass over the block of its own.
             fused = op.activation == "relu"
-            packed = [f"packed_product(K{k}, {source}, b{k}, z{', relu_out=a' if fused else ''})"]
+            packed = [f"packed_sums(K{k}, {source}, b{k}, z, {'a, True' if fused else 'z, False'})"]
             why = f"the packed-weight product pays{', relu in it' if fused else ''}"
             if fused:
                 lines += _either(pays, packed, product + activation_lines(plan, op, constants, options), why=why)
