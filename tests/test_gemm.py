@@ -19,7 +19,7 @@ from nngraph.compiler import gemm, gemm_kernels, products
 from nngraph.compiler.costs import packed_batches
 from nngraph.compiler.gemm import lanes, pack_weights, packed_product
 from nngraph.ir.plan import fused_op
-from nngraph.layers import Dense
+from nngraph.layers import LSTM, Dense, Input
 from nngraph.models import Sequential
 
 
@@ -170,7 +170,22 @@ def test_plans_forced_onto_the_packed_product_agree_with_the_reference(case: tup
         patch.setattr(products, "PACKED", True)  # on any CPU: without AVX2 it is only slower
         patch.setattr(products, "packed_batches", _always_packed)
         plan = compile_network(G, dtype=dtype)
+        plan.program.forward  # noqa: B018  generated now, while the patches hold (it is built on first use)
     assert_equivalent(plan, G, x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_op_reading_some_of_the_inputs_gets_them_contiguous(dtype: type) -> None:
+    """An LSTM's gates of the first time step read that step's inputs, some of ``X``'s rows: for a
+    batch of several no contiguous array, so the generated code copies them for the kernels."""
+    G = Sequential([Input(shape=(2, 2)), LSTM(3)], seed=0).graph
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(products, "PACKED", True)
+        patch.setattr(products, "packed_batches",  # those gates alone: the others read the buffer
+                      lambda op, *, dtype, options: range(1, 10**6 if op.index == 0 else 1))
+        plan = compile_network(G, dtype=dtype, options=CodegenOptions(native_kernel=False, scalar_code=False))
+        assert "packed_sums(K0, np.ascontiguousarray(X[0:2]), b0, z, z, False)" in plan.code
+    assert_equivalent(plan, G, np.random.default_rng(4).uniform(-2.0, 2.0, (5, 4)))
 
 
 def _wide_network() -> nx.DiGraph:

@@ -311,7 +311,10 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
             # A relu op's product applies relu as its sums leave registers (into the values, which
             # are the weighted sums when not tracing): no pass over the block of its own.
             fused = op.activation == "relu"
-            packed = [f"packed_sums(K{k}, {source}, b{k}, z, {'a, True' if fused else 'z, False'})"]
+            # The kernels read C- or F-contiguous values: the buffers' rows are, and all of X (the
+            # inputs transposed), but not some of X's rows (each sample's sources are a part of a run).
+            values = source if source == "X" or not source.startswith("X[") else f"np.ascontiguousarray({source})"
+            packed = [f"packed_sums(K{k}, {values}, b{k}, z, {'a, True' if fused else 'z, False'})"]
             why = f"the packed-weight product pays{', relu in it' if fused else ''}"
             if fused:
                 lines += _either(pays, packed, product + activation_lines(plan, op, constants, options), why=why)
