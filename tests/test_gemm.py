@@ -230,6 +230,29 @@ def test_one_sample_is_served_unless_streaming_the_padding_costs_more() -> None:
     assert padded and padded[0] == 2
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_narrow_op_with_many_weights_takes_the_packed_product_from_two_samples(
+        dtype: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An op of half a panel of targets or more (784-512-512-10's softmax op) takes the packed
+    product from 2 samples, where its weights are many; fewer targets keep numpy's product."""
+    monkeypatch.setattr(products, "PACKED", True)
+    panel = 2 * lanes(np.dtype(dtype))
+    narrow, too_narrow = panel * 5 // 8, panel // 2 - 1
+    model = Sequential([Input((24,)), Dense(1024, activation="relu"), Dense(narrow, activation="softmax")], seed=3)
+    plan = compile_network(model.graph, dtype=dtype)
+    limit = packed_batches(plan.ops[1], dtype=plan.dtype, options=plan.options)[-1]
+    assert f"if 2 <= z.shape[1] <= {limit}:  # the packed-weight product pays" in plan.code
+    assert "packed_sums(K1, A[24:1048], b1, z, z, False)" in plan.code  # softmax apart
+    plain = compile_network(model.graph, dtype=dtype, options=CodegenOptions(packed_products=False))
+    x = np.random.default_rng(4).uniform(-1.0, 1.0, (limit + 1, 24))
+    for batch in (1, 2, 5, 8, limit, limit + 1):
+        assert_close(plan(x[:batch]), plain(x[:batch]), rtol=RTOL[plan.dtype], what=f"batch {batch}")
+        assert_close(plan(x[:batch]), nngraph.run_reference(model.graph, x[:batch], dtype=dtype).outputs,
+                     rtol=RTOL[plan.dtype], what=f"batch {batch} against the reference")
+    thin = Sequential([Input((24,)), Dense(1024), Dense(too_narrow)], seed=3)
+    assert "K1" not in compile_network(thin.graph, dtype=dtype).code
+
+
 def test_a_product_from_two_samples_on_leaves_one_to_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(products, "PACKED", True)
     monkeypatch.setattr(products, "packed_batches", lambda op, *, dtype, options: range(2, 10))

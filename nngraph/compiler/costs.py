@@ -197,6 +197,10 @@ PACKED_CALL_NS = 1500.0        # one call of the packed-weight product (numba's 
 # takes 0.84 to 0.90x that time with AVX2, which the model leaves out: it only weighs the padding
 # streamed, and so errs towards BLAS).
 STREAM_NS = {4: 0.07, 8: 0.17}
+# Fewest weights of an op with fewer targets than a panel (but at least half) for the packed
+# product: measured on 784-512-512-10's 512 x 10 softmax op (see ``packed_batches``); tiny ops (the
+# lesson's 8-6-6-4) run in the native kernel or the scalar code at those batches anyway.
+NARROW_MIN_WEIGHTS = 4096
 
 # The in-place softmax: its numpy calls (a maximum, a subtraction, exp, a sum, a division), and
 # by the size of a number its cost per value, numpy's and the compiled pass's (a scalar exp each),
@@ -543,8 +547,8 @@ def activation_calls(plan: Plan) -> int:
 def packed_batches(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> range:
     """The batch sizes for which the packed-weight product is expected to beat BLAS on ``op``, a
     dense op reading one slice of columns: a run from 1 (or from 2, where streaming the padding of
-    its panels costs more than the numpy calls saved at one sample) up to a limit; empty for
-    never, or when switched off (whether the product exists at all is ``nngraph.compiler.gemm``'s
+    its panels costs more than the numpy calls saved at one sample, or its targets fill less than
+    one panel) up to a limit; empty for never (under half a panel), or when switched off (whether the product exists at all is ``nngraph.compiler.gemm``'s
     to say).
 
     Examples
@@ -559,7 +563,10 @@ def packed_batches(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> 
     range(1, 4097)
     >>> packed_batches(op(784, 512), dtype=float64, options=DEFAULT_OPTIONS)
     range(1, 106)
-    >>> packed_batches(op(512, 10), dtype=float32, options=DEFAULT_OPTIONS)  # fills no panel
+    >>> panel = 2 * VECTOR_BYTES // 4  # float32 targets a panel: 16 with AVX2 (10 of them: 784-512-512-10's last op)
+    >>> packed_batches(op(512, panel * 5 // 8), dtype=float32, options=DEFAULT_OPTIONS).start  # over half a panel
+    2
+    >>> packed_batches(op(512, panel // 2 - 1), dtype=float32, options=DEFAULT_OPTIONS)  # mostly padding
     range(1, 1)
     >>> packed_batches(op(784, 512), dtype=float32, options=CodegenOptions(packed_products=False))
     range(1, 1)
@@ -569,8 +576,8 @@ def packed_batches(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> 
         return range(1, 1)
     sources, targets = op.shape
     panel = 2 * VECTOR_BYTES // size  # the packed-weight product's panel: two of this CPU's vectors
-    if targets < panel:  # most of every panel would be padding
-        return range(1, 1)
+    if targets < panel // 2 or (targets < panel and sources * targets < NARROW_MIN_WEIGHTS):
+        return range(1, 1)  # most of every panel would be padding, or a narrow op too small to pay
     weights, padded = sources * targets, sources * -(-targets // panel) * panel
 
     def saved(batch: int) -> float:  # BLAS and the bias pass's expected time minus the packed product's
@@ -581,7 +588,11 @@ def packed_batches(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> 
         packed = PACKED_CALL_NS + PACKED_MULTIPLY_ADD_NS[size] * padded * -(-batch // COLUMNS) * COLUMNS
         return blas - packed
 
-    first = 1 if saved(1) > 0 else 2
+    # A narrow op (half a panel to one: 784-512-512-10's softmax layer) starts at 2 samples: at one
+    # BLAS's matrix-vector product of 512 x 10 float32 took 3.9 us, the packed product 5.3 (its
+    # kernel streams four panels at a time); at 4 to 40 samples, inside the plan, the packed
+    # product made the whole call 0.79 to 0.94x as long.
+    first = 1 if targets >= panel and saved(1) > 0 else 2
     if saved(2) <= 0:
         return range(1, 2) if first == 1 else range(1, 1)
     # per sample, from 2 samples on
