@@ -184,7 +184,7 @@ def test_an_op_reading_some_of_the_inputs_gets_them_contiguous(dtype: type) -> N
         patch.setattr(products, "packed_batches",  # those gates alone: the others read the buffer
                       lambda op, *, dtype, options: range(1, 10**6 if op.index == 0 else 1))
         plan = compile_network(G, dtype=dtype, options=CodegenOptions(native_kernel=False, scalar_code=False))
-        assert "packed_sums(K0, np.ascontiguousarray(X[0:2]), b0, z, z, False)" in plan.code
+        assert "packed_sums(K0, np.asfortranarray(X[0:2]), b0, z, z, False)" in plan.code
     assert_equivalent(plan, G, np.random.default_rng(4).uniform(-2.0, 2.0, (5, 4)))
 
 

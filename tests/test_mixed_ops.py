@@ -160,7 +160,11 @@ def test_random_dags_with_mixed_levels_agree_with_the_reference(G: nx.DiGraph, b
              compile_plan(lower_arrays(graph_arrays(G), dtype=np.dtype(dtype)))]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(loop, "LEVEL_LOOP_OPS", 1)
-        plans.append(nngraph.compile_network(G, dtype=dtype, passes=("merge_levels",)))
+        looped = nngraph.compile_network(G, dtype=dtype, passes=("merge_levels",))
+        # the code is generated on first use: here, while the patch holds
+        assert ("for start, stop, P, J, V, b, activations in LEVELS:" in looped.code) == \
+            loop.level_loop_applies(looped.plan, options=looped.options)
+    plans.append(looped)
     for plan in plans:
         check_plan(plan.plan)
         assert_equivalent(plan, G, x)

@@ -327,7 +327,24 @@ def test_only_buffers_up_to_kept_bytes_are_kept(monkeypatch: pytest.MonkeyPatch)
     assert not np.shares_memory(kept.buffer(rows=4, batch=8, dtype=dtype),
                                 kept.buffer(rows=4, batch=8, dtype=np.dtype(np.float64)))
     monkeypatch.setattr(scratch, "KEPT_BYTES", 4 * 8 * 4 - 1)
-    assert not np.shares_memory(kept.buffer(rows=4, batch=8, dtype=dtype), kept.buffer(rows=4, batch=8, dtype=dtype))
+    fresh = scratch.Scratch()
+    assert not np.shares_memory(fresh.buffer(rows=4, batch=8, dtype=dtype), fresh.buffer(rows=4, batch=8, dtype=dtype))
+
+
+def test_a_buffer_of_the_last_shape_is_the_same_view_until_the_shape_or_dtype_changes() -> None:
+    from nngraph.execute import scratch
+
+    kept = scratch.Scratch()
+    float32, float64 = np.dtype(np.float32), np.dtype(np.float64)
+    first = kept.buffer(rows=4, batch=8, dtype=float32)
+    assert kept.buffer(rows=4, batch=8, dtype=float32) is first
+    smaller = kept.buffer(rows=4, batch=2, dtype=float32)
+    assert smaller.shape == (4, 2) and np.shares_memory(smaller, first)
+    grown = kept.buffer(rows=64, batch=64, dtype=float32)  # a larger array: the old view is not handed out
+    assert grown.shape == (64, 64) and not np.shares_memory(grown, first)
+    assert np.shares_memory(kept.buffer(rows=4, batch=8, dtype=float32), grown)
+    wider = kept.buffer(rows=4, batch=8, dtype=float64)
+    assert wider.dtype == float64 and wider.shape == (4, 8)
 
 
 def test_a_trace_reuses_the_buffers_of_a_dropped_trace_and_no_others(monkeypatch: pytest.MonkeyPatch) -> None:

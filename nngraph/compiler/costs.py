@@ -194,8 +194,8 @@ PACKED_CALL_NS = 1500.0        # one call of the packed-weight product (numba's 
 # One weight of a product of one sample, streamed from L3 (BLAS's matrix-vector product and the
 # packed-weight product's alike: measured on 784 x 512 and 512 x 512, 0.067 to 0.076 ns in float32,
 # 0.17 to 0.18 in float64, either way; since the packed product streams four panels at a time, it
-# takes 0.84 to 0.90x that time with AVX2, which the model leaves out: it only weighs the padding
-# streamed, and so errs towards BLAS).
+# takes 0.84 to 0.90x that time with AVX2 over groups of four panels, which the model leaves out:
+# it only weighs the padding streamed, and so errs towards BLAS).
 STREAM_NS = {4: 0.07, 8: 0.17}
 # Fewest weights of an op with fewer targets than a panel (but at least half) for the packed
 # product: measured on 784-512-512-10's 512 x 10 softmax op (see ``packed_batches``); tiny ops (the

@@ -27,8 +27,9 @@ contiguous, the targets past the last zero):
 
 The kernels add the terms of each sum in source order and round each product-and-add once (a
 fused multiply-add), as a BLAS does: for whole blocks of samples in blocks of sources, for a few
-samples and for one in one run (see ``nngraph.compiler.gemm_kernels``); a weight of 0.0 times NaN or infinity
-gives NaN as in ``np.matmul``, so the fused numpy pass stays the reference of its non-finite
+samples in one run, for one sample in one run too, but past the last four panels in four
+interleaved runs added at the end (see ``nngraph.compiler.gemm_kernels``); a weight of 0.0 times
+NaN or infinity gives NaN as in ``np.matmul``, so the fused numpy pass stays the reference of its non-finite
 values.
 """
 
@@ -171,7 +172,7 @@ def packed_product(packed: PackedWeights, values: np.ndarray, bias: np.ndarray, 
     if (values.dtype != dtype or bias.dtype != dtype or out.dtype != dtype
             or (relu_out is not None and relu_out.dtype != dtype)):
         _dtype_error(dtype, values=values, bias=bias, out=out, relu_out=relu_out)
-    if out.shape[1] == 0:  # no samples: nothing to write (the kernels divide by the batch)
+    if out.shape[1] == 0:  # no samples: nothing to write (the kernels would pack an empty block)
         return
     flags = values.flags
     if not (flags.c_contiguous or flags.f_contiguous):  # the kernels read the buffers or the inputs

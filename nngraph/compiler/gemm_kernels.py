@@ -29,7 +29,8 @@ the sums of padding, and of the targets of padding in the last panel, are never 
 (``_vector`` reads its sample where it is: there is nothing to save by a copy). A sum adds its
 terms in source order, one fused multiply-add each: ``rows`` in blocks of at most ``DEPTH``
 sources, each block's sums added to the output, as a BLAS does; ``columns`` all sources in one
-run; ``_vector`` all sources in one run too.
+run; ``_vector`` all sources in one run too, but the panels past its groups of four in four
+runs (source ``k`` into run ``k % 4``, the last ``sources % 4`` into run 0), added at the end.
 """
 
 from __future__ import annotations
@@ -496,36 +497,60 @@ def _vector(panels, values, k_step, j_step, j, bias, relu, out, activated):
     For one sample the weights are all the work, one multiply-add each: they stream from L3 once,
     at what the memory gives. Four panels at a time, each its own run of sums (a pair of vectors:
     eight multiply-adds in flight), so that four streams of weights are asked for at once, where
-    one panel at a time (in four interleaved runs of sums) left the memory idle between its
-    misses: with AVX2, both relu layers of 784-512-512-10 in float32 took 0.84 to 0.90x the time
-    of one panel at a time, two panels at a time 0.90x, six 0.93x; asking for lines ahead as
-    ``_columns`` does cost 4 to 28% more. A last group of fewer panels reads the last one again in
-    place of those it lacks (from the first-level cache), its sums not written."""
+    one panel at a time left the memory idle between its misses: with AVX2, both relu layers of
+    784-512-512-10 in float32 took 0.84 to 0.90x the time of one panel at a time, two panels at
+    a time 0.90x, six 0.93x; asking for lines ahead as ``_columns`` does cost 4 to 28% more. The
+    panels past the last group of four go one at a time (``_vector_panel``): a group of fewer
+    panels would wait on one run of multiply-adds per panel (one panel of 784 sources took 1.8x
+    as long so)."""
     targets = bias.shape[0]
     lanes = VECTOR_BYTES // panels.itemsize
     width = 2 * lanes
     n_panels, sources = _panels_of(panels, targets, width)
     step = sources * width  # one panel's weights
-    last = (n_panels - 1) * step
+    grouped = n_panels // 4 * 4
     tile = np.empty(4 * width, dtype=panels.dtype)
-    for p in range(0, n_panels, 4):
+    s_at = j * j_step
+    for p in range(0, grouped, 4):
         w0 = p * step
-        w1, w2, w3 = min(w0 + step, last), min(w0 + 2 * step, last), min(w0 + 3 * step, last)
-        s_at = j * j_step
         a0 = a1 = a2 = a3 = c0 = c1 = c2 = c3 = _zero(tile)
         for k in range(sources):
             x = _splat(values, s_at + k * k_step)
-            at = k * width
-            a0, c0 = _panel_step(panels, w0 + at, lanes, x, a0, c0)
-            a1, c1 = _panel_step(panels, w1 + at, lanes, x, a1, c1)
-            a2, c2 = _panel_step(panels, w2 + at, lanes, x, a2, c2)
-            a3, c3 = _panel_step(panels, w3 + at, lanes, x, a3, c3)
+            at = w0 + k * width
+            a0, c0 = _panel_step(panels, at, lanes, x, a0, c0)
+            a1, c1 = _panel_step(panels, at + step, lanes, x, a1, c1)
+            a2, c2 = _panel_step(panels, at + 2 * step, lanes, x, a2, c2)
+            a3, c3 = _panel_step(panels, at + 3 * step, lanes, x, a3, c3)
         _store_pairs(tile, 0, a0, c0, a1, c1)
         _store_pairs(tile, 2 * width, a2, c2, a3, c3)
-        for i in range(min(4, n_panels - p)):
+        for i in range(4):
             first_row = (p + i) * width
             _write_tile(tile[i * width:], 1, width, first_row, min(width, targets - first_row), j, bias, relu,
                         out, activated)
+    for p in range(grouped, n_panels):
+        _vector_panel(panels, p * step, sources, lanes, values, s_at, k_step, tile)
+        _write_tile(tile, 1, width, p * width, min(width, targets - p * width), j, bias, relu, out, activated)
+
+
+@compiled
+def _vector_panel(panels, w_at, sources, lanes, values, s_at, k_step, tile):
+    """One panel of ``_vector`` on its own, into ``tile[:2 * lanes]``: its sums in four pairs of
+    vectors, source ``k`` into pair ``k % 4`` (the last ``sources % 4`` into pair 0), so that four
+    multiply-adds are in flight where one pair would wait for each in turn; the pairs added at the
+    end."""
+    width = 2 * lanes
+    whole = sources // 4 * 4
+    a0 = a1 = a2 = a3 = c0 = c1 = c2 = c3 = _zero(tile)
+    for k in range(0, whole, 4):
+        at = w_at + k * width
+        a0, c0 = _panel_step(panels, at, lanes, _splat(values, s_at + k * k_step), a0, c0)
+        a1, c1 = _panel_step(panels, at + width, lanes, _splat(values, s_at + (k + 1) * k_step), a1, c1)
+        a2, c2 = _panel_step(panels, at + 2 * width, lanes, _splat(values, s_at + (k + 2) * k_step), a2, c2)
+        a3, c3 = _panel_step(panels, at + 3 * width, lanes, _splat(values, s_at + (k + 3) * k_step), a3, c3)
+    for k in range(whole, sources):
+        a0, c0 = _panel_step(panels, w_at + k * width, lanes, _splat(values, s_at + k * k_step), a0, c0)
+    _store(tile, 0, _add(_add(a0, a1), _add(a2, a3)))
+    _store(tile, lanes, _add(_add(c0, c1), _add(c2, c3)))
 
 
 @compiled
@@ -609,7 +634,7 @@ def _rows_vector(rows, samples, first, bias, relu, out, activated):
 @compiled
 def product(panels, rows, values, bias, relu, out, activated):
     """``out = weights @ values + bias``, and ``activated = max(out, 0)`` if ``relu`` (``activated``
-    may be ``out``; ``nngraph.compiler.gemm.packed_product``; ``values`` C- or F-contiguous, the
+    may be ``out``; ``nngraph.compiler.gemm.packed_product`` and ``packed_sums``; ``values`` C- or F-contiguous, the
     flat views and steps ``_pack`` reads taken here: in Python they cost a microsecond a call):
     whole blocks of ``2 * lanes`` samples by ``_rows``, the rest by ``_columns``, or by ``_vector``
     where it is one sample, or by ``_rows_vector`` where it is one vector of samples that

@@ -312,8 +312,9 @@ def _slice_lines(plan: Plan, op: FusedOp, constants: dict[str, object], producer
             # are the weighted sums when not tracing): no pass over the block of its own.
             fused = op.activation == "relu"
             # The kernels read C- or F-contiguous values: the buffers' rows are, and all of X (the
-            # inputs transposed), but not some of X's rows (each sample's sources are a part of a run).
-            values = source if source == "X" or not source.startswith("X[") else f"np.ascontiguousarray({source})"
+            # inputs transposed), but not some of X's rows (each sample's sources are a part of a
+            # run): those are copied, laid out as X is (sample by sample).
+            values = source if source == "X" or not source.startswith("X[") else f"np.asfortranarray({source})"
             packed = [f"packed_sums(K{k}, {values}, b{k}, z, {'a, True' if fused else 'z, False'})"]
             why = f"the packed-weight product pays{', relu in it' if fused else ''}"
             if fused:
