@@ -45,17 +45,20 @@ from nngraph.compiler.native import compiled
 # Sources ahead that ``columns`` asks the cache for: its panels come from L3 between layers (16
 # was 1-2% slower at 8 samples of 784-512-512-10, 96 no faster).
 PREFETCH = 48
-# The ``rows`` kernel's blocks (see ``_rows``), sized for a core of 48 KiB first-level and 2 MiB
-# second-level cache. DEPTH sources at most (an op's sources split evenly: 784 as 4 x 196): a
-# panel's weights for them (12 x 256 float32, 12 KiB; 24 KiB float64) stay in the first-level
-# cache while the samples stream past. SAMPLES samples: their packed values for those sources
-# (512 x 256 float32, 512 KiB) and an op's weights for them (512 targets: 512 KiB) stay in the
-# second-level cache together. Measured (784-512-512-10, float32, 256 and 1024 samples): 128
-# sources cost 5 to 10% more at 1024 samples; 512 about the same as 256; a sample block held in the
-# first-level cache with the weights streaming past (the loops the other way round) 5 to 10% more;
-# 256 samples 6 to 12% more at 1024 and 4096 samples, 1024 samples 0 to 10% more.
-DEPTH = 256
-SAMPLES = 512
+# The ``rows`` kernel's blocks (see ``_rows``): DEPTH sources at most (an op's sources split
+# evenly), SAMPLES samples at a time. With AVX-512 (measured on a core of 48 KiB first-level and 2
+# MiB second-level cache) 256 and 512: a panel's weights for 256 sources (12 x 256 float32, 12
+# KiB) stay in the first-level cache while the samples stream past, their packed values (512 KiB)
+# and an op's weights for those sources (512 targets: 512 KiB) in the second-level cache together
+# (784-512-512-10, float32, 256 and 1024 samples: 128 sources cost 5 to 10% more at 1024 samples,
+# 512 about the same; 256 samples 6 to 12% more at 1024 and 4096, 1024 samples 0 to 10% more).
+# With AVX2 (an EPYC, Zen 3: 32 KiB and 512 KiB) 2048 and 256: there, each block of sources past
+# the first costs a pass reading the output block back (rows of the output 4 KiB apart at 1024
+# samples, from the third-level cache), which cost more than the weights and samples streaming
+# from the second-level cache: one block of 784 sources took 0.90 to 0.96x the time of four of
+# 196 (784 x 512 float32, 256 to 4096 samples, with the prefetch of ``_rows``), of 1536 and 2048
+# sources about 0.9x that of blocks of 768 and 1024; 64 to 512 samples alike within the noise.
+DEPTH, SAMPLES = (256, 512) if VECTOR_BYTES == 64 else (2048, 256)
 
 
 class Vector(types.Type):
@@ -396,6 +399,17 @@ def _panels_of(packed, targets, panel):
 
 
 @compiled
+def _aligned(size, like):
+    """An empty flat array of ``size`` numbers of ``like``'s dtype starting on a cache line (of 64
+    bytes): a block of ``_pack`` then holds each source's two vectors of samples in one line, where
+    numba's own arrays start on 32 bytes, and half the time each source's two vectors straddle two."""
+    line = 64 // like.itemsize
+    spare = np.empty(size + line, dtype=like.dtype)
+    start = (line - spare.ctypes.data // like.itemsize % line) % line
+    return spare[start:start + size]
+
+
+@compiled
 def _pack(values, k_step, j_step, first_source, depth, first, count, width, packed):
     """Sources ``first_source`` to ``first_source + depth`` of samples ``first`` to ``first +
     count`` into ``packed``, in blocks of ``width`` samples, each block source-major
@@ -405,13 +419,24 @@ def _pack(values, k_step, j_step, first_source, depth, first, count, width, pack
     vector of ``_rows_vector``, the columns kernel's where ``COLUMNS`` is one vector) by squares
     transposed in registers (copied number by number, the inputs' packing took 15% of the time of
     OpenBLAS's product at 256 samples of 784-512-512-10; by squares, 3%); where each source's
-    samples are, such a block a vector at a time; another whole block of ``COLUMNS`` source by source, its
+    samples are (the buffers), all whole blocks source by source, each source's run of samples read
+    in order a vector at a time (block by block, each source's few lines then the next source's,
+    rows 4 KiB apart at 1024 samples, took 6 to 10% of ``_rows``' time at 1024 and 4096 samples of
+    512 x 512 float32 with AVX2; source by source made ``_rows`` 0.86 to 0.98x as long); another whole block of ``COLUMNS`` source by source, its
     ``COLUMNS`` samples a loop LLVM unrolls (8 samples of 784-512-512-10 in float32: the inputs'
     packing took 0.75x the time of a loop over samples, the buffers' 0.45x that of a loop over the
     block's count)."""
     lanes = VECTOR_BYTES // packed.itemsize
     blocks = (count + width - 1) // width
-    for block in range(blocks):
+    runs = count // width if j_step == 1 and width % lanes == 0 else 0  # whole blocks copied source by source
+    if runs:
+        for k in range(depth):
+            source = (first_source + k) * k_step + first
+            for block in range(runs):
+                at = (block * depth + k) * width
+                for half in range(0, width, lanes):
+                    _store(packed, at + half, _load(values, source + block * width + half))
+    for block in range(runs, blocks):
         filled = min(width, count - block * width)
         at = block * depth * width
         if k_step == 1 and filled == width and width % lanes == 0:  # squares of lanes x lanes transposed
@@ -433,11 +458,6 @@ def _pack(values, k_step, j_step, first_source, depth, first, count, width, pack
                 source = (first + block * width + j) * j_step + first_source
                 for k in range(depth):
                     packed[at + k * width + j] = values[source + k]
-        elif j_step == 1 and filled == width and width % lanes == 0:  # a run of each source's samples: vectors
-            for k in range(depth):
-                source = (first_source + k) * k_step + first + block * width
-                for half in range(0, width, lanes):
-                    _store(packed, at + k * width + half, _load(values, source + half))
         else:
             for k in range(depth):
                 source = (first_source + k) * k_step + (first + block * width) * j_step
@@ -544,10 +564,12 @@ def _rows(rows, values, k_step, j_step, count, bias, relu, out, activated):
     flat (C-contiguous, ``targets x n``).
 
     Blocked as a BLIS product: ``SAMPLES`` samples at a time, their values for ``DEPTH`` sources
-    at a time packed into blocks (``_pack``); then each panel's weights for those sources (a few
-    KiB) stay in the first-level cache while the blocks of samples stream past them from the
-    second-level cache, contiguous. Each tile adds its sums to the output (to the bias, at the
-    first sources), writing relu's values too at the last."""
+    at a time packed into blocks (``_pack``, from a cache line: ``_aligned``); then each panel's
+    weights for those sources stay in cache while the blocks of samples stream past them,
+    contiguous. Each tile adds its sums to the output (to the bias, at the first sources), writing
+    relu's values too at the last; the lines of the output it writes are asked for before its sums
+    are made, so they arrive while it works (784 x 512 float32 with AVX2: 0.95 to 1.0x the time
+    without, the output's rows of 16 samples each waited for from the third-level cache)."""
     targets = bias.shape[0]
     n = len(out) // targets
     lanes = VECTOR_BYTES // rows.itemsize
@@ -555,7 +577,7 @@ def _rows(rows, values, k_step, j_step, count, bias, relu, out, activated):
     n_panels, sources = _panels_of(rows, targets, ROWS)
     parts = (sources + DEPTH - 1) // DEPTH
     depth = (sources + parts - 1) // parts  # equal parts: no short last block of sources
-    packed = np.empty(min(count, SAMPLES) * depth, dtype=rows.dtype)
+    packed = _aligned(min(count, SAMPLES) * depth, rows)
     tile = np.empty(ROWS * width, dtype=rows.dtype)
     for first in range(0, count, SAMPLES):
         samples = min(SAMPLES, count - first)
@@ -566,6 +588,13 @@ def _rows(rows, values, k_step, j_step, count, bias, relu, out, activated):
             for p in range(n_panels):
                 r_at = (p * sources + first_source) * ROWS
                 for block in range(samples // width):
+                    for i in range(min(ROWS, targets - p * ROWS)):  # the tile's output, fetched while it sums
+                        at = (p * ROWS + i) * n + first + block * width
+                        _prefetch(out, at)
+                        _prefetch(out, at + width - 1)
+                        if ends and relu:
+                            _prefetch(activated, at)
+                            _prefetch(activated, at + width - 1)
                     _rows_tile(packed, block * part * width, rows, r_at, part, 0, tile)
                     for i in range(min(ROWS, targets - p * ROWS)):
                         row = p * ROWS + i
