@@ -51,13 +51,14 @@ PREFETCH = 48
 # KiB) stay in the first-level cache while the samples stream past, their packed values (512 KiB)
 # and an op's weights for those sources (512 targets: 512 KiB) in the second-level cache together
 # (784-512-512-10, float32, 256 and 1024 samples: 128 sources cost 5 to 10% more at 1024 samples,
-# 512 about the same; 256 samples 6 to 12% more at 1024 and 4096, 1024 samples 0 to 10% more).
-# With AVX2 (an EPYC, Zen 3: 32 KiB and 512 KiB) 2048 and 256: there, each block of sources past
-# the first costs a pass reading the output block back (rows of the output 4 KiB apart at 1024
-# samples, from the third-level cache), which cost more than the weights and samples streaming
-# from the second-level cache: one block of 784 sources took 0.90 to 0.96x the time of four of
-# 196 (784 x 512 float32, 256 to 4096 samples, with the prefetch of ``_rows``), of 1536 and 2048
-# sources about 0.9x that of blocks of 768 and 1024; 64 to 512 samples alike within the noise.
+# 512 about the same; 256 samples 6 to 12% more at 1024 and 4096, 1024 samples 0 to 10% more; a
+# sample block held in the first-level cache with the weights streaming past, 5 to 10% more).
+# With AVX2 (an EPYC, Zen 3: 32 KiB and 512 KiB) 2048 and 256: there each block of sources past
+# the first reads the output block back (its rows 4 KiB apart at 1024 samples, from the
+# third-level cache), which cost more than the weights and samples streaming from the
+# second-level cache: 784-512-512-10's plan in float32, in one block of sources (and the buffers
+# packed source by source, see ``_pack``), took 0.91 to 0.93x the time of blocks of 196 and 256 at
+# 32, 256 and 1024 samples, 0.94x at 4096 (its time over onnxruntime's, medians of processes).
 DEPTH, SAMPLES = (256, 512) if VECTOR_BYTES == 64 else (2048, 256)
 
 
@@ -399,17 +400,6 @@ def _panels_of(packed, targets, panel):
 
 
 @compiled
-def _aligned(size, like):
-    """An empty flat array of ``size`` numbers of ``like``'s dtype starting on a cache line (of 64
-    bytes): a block of ``_pack`` then holds each source's two vectors of samples in one line, where
-    numba's own arrays start on 32 bytes, and half the time each source's two vectors straddle two."""
-    line = 64 // like.itemsize
-    spare = np.empty(size + line, dtype=like.dtype)
-    start = (line - spare.ctypes.data // like.itemsize % line) % line
-    return spare[start:start + size]
-
-
-@compiled
 def _pack(values, k_step, j_step, first_source, depth, first, count, width, packed):
     """Sources ``first_source`` to ``first_source + depth`` of samples ``first`` to ``first +
     count`` into ``packed``, in blocks of ``width`` samples, each block source-major
@@ -420,10 +410,10 @@ def _pack(values, k_step, j_step, first_source, depth, first, count, width, pack
     transposed in registers (copied number by number, the inputs' packing took 15% of the time of
     OpenBLAS's product at 256 samples of 784-512-512-10; by squares, 3%); where each source's
     samples are (the buffers), all whole blocks source by source, each source's run of samples read
-    in order a vector at a time (block by block, each source's few lines then the next source's,
-    rows 4 KiB apart at 1024 samples, took 6 to 10% of ``_rows``' time at 1024 and 4096 samples of
-    512 x 512 float32 with AVX2; source by source made ``_rows`` 0.86 to 0.98x as long); another whole block of ``COLUMNS`` source by source, its
-    ``COLUMNS`` samples a loop LLVM unrolls (8 samples of 784-512-512-10 in float32: the inputs'
+    in order a vector at a time (block by block, a source's few lines then the next source's, rows 4
+    KiB apart at 1024 samples: 6 to 10% of ``_rows``' time at 1024 and 4096 samples of 512 x 512
+    float32 with AVX2, and 784-512-512-10's plan 1.05x as long at 1024); another whole block of
+    ``COLUMNS`` source by source, its ``COLUMNS`` samples a loop LLVM unrolls (8 samples of 784-512-512-10 in float32: the inputs'
     packing took 0.75x the time of a loop over samples, the buffers' 0.45x that of a loop over the
     block's count)."""
     lanes = VECTOR_BYTES // packed.itemsize
@@ -564,12 +554,11 @@ def _rows(rows, values, k_step, j_step, count, bias, relu, out, activated):
     flat (C-contiguous, ``targets x n``).
 
     Blocked as a BLIS product: ``SAMPLES`` samples at a time, their values for ``DEPTH`` sources
-    at a time packed into blocks (``_pack``, from a cache line: ``_aligned``); then each panel's
-    weights for those sources stay in cache while the blocks of samples stream past them,
-    contiguous. Each tile adds its sums to the output (to the bias, at the first sources), writing
-    relu's values too at the last; the lines of the output it writes are asked for before its sums
-    are made, so they arrive while it works (784 x 512 float32 with AVX2: 0.95 to 1.0x the time
-    without, the output's rows of 16 samples each waited for from the third-level cache)."""
+    at a time packed into blocks (``_pack``); then each panel's weights for those sources stay in
+    cache while the blocks of samples stream past them, contiguous. Each tile adds its sums to the
+    output (to the bias, at the first sources), writing relu's values too at the last. (Asking
+    the cache for a tile's lines of the output before its sums, with AVX2, made 784-512-512-10's
+    plan 1.25 to 1.4x as slow at 32 to 1024 samples in float32.)"""
     targets = bias.shape[0]
     n = len(out) // targets
     lanes = VECTOR_BYTES // rows.itemsize
@@ -577,7 +566,7 @@ def _rows(rows, values, k_step, j_step, count, bias, relu, out, activated):
     n_panels, sources = _panels_of(rows, targets, ROWS)
     parts = (sources + DEPTH - 1) // DEPTH
     depth = (sources + parts - 1) // parts  # equal parts: no short last block of sources
-    packed = _aligned(min(count, SAMPLES) * depth, rows)
+    packed = np.empty(min(count, SAMPLES) * depth, dtype=rows.dtype)
     tile = np.empty(ROWS * width, dtype=rows.dtype)
     for first in range(0, count, SAMPLES):
         samples = min(SAMPLES, count - first)
@@ -588,13 +577,6 @@ def _rows(rows, values, k_step, j_step, count, bias, relu, out, activated):
             for p in range(n_panels):
                 r_at = (p * sources + first_source) * ROWS
                 for block in range(samples // width):
-                    for i in range(min(ROWS, targets - p * ROWS)):  # the tile's output, fetched while it sums
-                        at = (p * ROWS + i) * n + first + block * width
-                        _prefetch(out, at)
-                        _prefetch(out, at + width - 1)
-                        if ends and relu:
-                            _prefetch(activated, at)
-                            _prefetch(activated, at + width - 1)
                     _rows_tile(packed, block * part * width, rows, r_at, part, 0, tile)
                     for i in range(min(ROWS, targets - p * ROWS)):
                         row = p * ROWS + i
