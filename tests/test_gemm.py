@@ -102,6 +102,31 @@ def test_any_shape_agrees_with_numpy(targets: int, sources: int, batch: int, dty
            rng.uniform(-1.0, 1.0, (sources, batch)).astype(dtype), rng.uniform(-1.0, 1.0, (targets, 1)).astype(dtype))
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 80), st.data(), st.sampled_from([np.float32, np.float64]),
+       st.integers(0, 2**32 - 1))
+def test_packing_reads_either_layout_alike(sources: int, batch: int, data: st.DataObject, dtype: type,
+                                           seed: int) -> None:
+    """``_pack`` lays out any run of sources and samples as its docstring says, zero-padded, from the
+    buffers (each source's samples contiguous: whole blocks copied source by source) and from the
+    inputs (each sample's sources contiguous: squares transposed) alike, for the blocks of every
+    kernel: the rows kernel's two vectors, ``_rows_vector``'s one, the columns kernel's."""
+    first_source = data.draw(st.integers(0, sources - 1))
+    first = data.draw(st.integers(0, batch - 1))
+    size = lanes(np.dtype(dtype))
+    width = data.draw(st.sampled_from(sorted({2 * size, size, gemm.COLUMNS})))
+    depth, count = sources - first_source, batch - first
+    blocks = -(-count // width)
+    values = np.random.default_rng(seed).uniform(-1.0, 1.0, (sources, batch)).astype(dtype)
+    padded = np.zeros((depth, blocks * width), dtype=dtype)
+    padded[:, :count] = values[first_source:, first:]
+    expected = padded.reshape(depth, blocks, width).transpose(1, 0, 2).reshape(-1)
+    for flat, k_step, j_step in ((values.reshape(-1), batch, 1), (np.asfortranarray(values).T.reshape(-1), 1, sources)):
+        packed = np.full(blocks * depth * width, np.nan, dtype=dtype)
+        gemm_kernels._pack(flat, k_step, j_step, first_source, depth, first, count, width, packed)
+        assert np.array_equal(packed, expected)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch", [1, 3, "a block and one", 40])
 @pytest.mark.parametrize("layout", ["C", "F"])

@@ -46,17 +46,21 @@ from nngraph.compiler.native import compiled
 # Sources ahead that ``columns`` asks the cache for: its panels come from L3 between layers (16
 # was 1-2% slower at 8 samples of 784-512-512-10, 96 no faster).
 PREFETCH = 48
-# The ``rows`` kernel's blocks (see ``_rows``), sized for a core of 48 KiB first-level and 2 MiB
-# second-level cache. DEPTH sources at most (an op's sources split evenly: 784 as 4 x 196): a
-# panel's weights for them (12 x 256 float32, 12 KiB; 24 KiB float64) stay in the first-level
-# cache while the samples stream past. SAMPLES samples: their packed values for those sources
-# (512 x 256 float32, 512 KiB) and an op's weights for them (512 targets: 512 KiB) stay in the
-# second-level cache together. Measured (784-512-512-10, float32, 256 and 1024 samples): 128
-# sources cost 5 to 10% more at 1024 samples; 512 about the same as 256; a sample block held in the
-# first-level cache with the weights streaming past (the loops the other way round) 5 to 10% more;
-# 256 samples 6 to 12% more at 1024 and 4096 samples, 1024 samples 0 to 10% more.
-DEPTH = 256
-SAMPLES = 512
+# The ``rows`` kernel's blocks (see ``_rows``): DEPTH sources at most (an op's sources split
+# evenly), SAMPLES samples at a time. With AVX-512 (measured on a core of 48 KiB first-level and 2
+# MiB second-level cache) 256 and 512: a panel's weights for 256 sources (12 x 256 float32, 12
+# KiB) stay in the first-level cache while the samples stream past, their packed values (512 KiB)
+# and an op's weights for those sources (512 targets: 512 KiB) in the second-level cache together
+# (784-512-512-10, float32, 256 and 1024 samples: 128 sources cost 5 to 10% more at 1024 samples,
+# 512 about the same; 256 samples 6 to 12% more at 1024 and 4096, 1024 samples 0 to 10% more; a
+# sample block held in the first-level cache with the weights streaming past, 5 to 10% more).
+# With AVX2 (an EPYC, Zen 3: 32 KiB and 512 KiB) 2048 and 256: there each block of sources past
+# the first reads the output block back (its rows 4 KiB apart at 1024 samples, from the
+# third-level cache), which cost more than the weights and samples streaming from the
+# second-level cache: 784-512-512-10's plan in float32, in one block of sources (and the buffers
+# packed source by source, see ``_pack``), took 0.91 to 0.93x the time of blocks of 196 and 256 at
+# 32, 256 and 1024 samples, 0.94x at 4096 (its time over onnxruntime's, medians of processes).
+DEPTH, SAMPLES = (256, 512) if VECTOR_BYTES == 64 else (2048, 256)
 
 
 class Vector(types.Type):
@@ -406,13 +410,24 @@ def _pack(values, k_step, j_step, first_source, depth, first, count, width, pack
     vector of ``_rows_vector``, the columns kernel's where ``COLUMNS`` is one vector) by squares
     transposed in registers (copied number by number, the inputs' packing took 15% of the time of
     OpenBLAS's product at 256 samples of 784-512-512-10; by squares, 3%); where each source's
-    samples are, such a block a vector at a time; another whole block of ``COLUMNS`` source by source, its
-    ``COLUMNS`` samples a loop LLVM unrolls (8 samples of 784-512-512-10 in float32: the inputs'
+    samples are (the buffers), all whole blocks source by source, each source's run of samples read
+    in order a vector at a time (block by block, a source's few lines then the next source's, rows 4
+    KiB apart at 1024 samples: 6 to 10% of ``_rows``' time at 1024 and 4096 samples of 512 x 512
+    float32 with AVX2, and 784-512-512-10's plan 1.05x as long at 1024); another whole block of
+    ``COLUMNS`` source by source, its ``COLUMNS`` samples a loop LLVM unrolls (8 samples of 784-512-512-10 in float32: the inputs'
     packing took 0.75x the time of a loop over samples, the buffers' 0.45x that of a loop over the
     block's count)."""
     lanes = VECTOR_BYTES // packed.itemsize
     blocks = (count + width - 1) // width
-    for block in range(blocks):
+    runs = count // width if j_step == 1 and width % lanes == 0 else 0  # whole blocks copied source by source
+    if runs:
+        for k in range(depth):
+            source = (first_source + k) * k_step + first
+            for block in range(runs):
+                at = (block * depth + k) * width
+                for half in range(0, width, lanes):
+                    _store(packed, at + half, _load(values, source + block * width + half))
+    for block in range(runs, blocks):
         filled = min(width, count - block * width)
         at = block * depth * width
         if k_step == 1 and filled == width and width % lanes == 0:  # squares of lanes x lanes transposed
@@ -434,11 +449,6 @@ def _pack(values, k_step, j_step, first_source, depth, first, count, width, pack
                 source = (first + block * width + j) * j_step + first_source
                 for k in range(depth):
                     packed[at + k * width + j] = values[source + k]
-        elif j_step == 1 and filled == width and width % lanes == 0:  # a run of each source's samples: vectors
-            for k in range(depth):
-                source = (first_source + k) * k_step + first + block * width
-                for half in range(0, width, lanes):
-                    _store(packed, at + k * width + half, _load(values, source + half))
         else:
             for k in range(depth):
                 source = (first_source + k) * k_step + (first + block * width) * j_step
@@ -569,10 +579,11 @@ def _rows(rows, values, k_step, j_step, count, bias, relu, out, activated):
     flat (C-contiguous, ``targets x n``).
 
     Blocked as a BLIS product: ``SAMPLES`` samples at a time, their values for ``DEPTH`` sources
-    at a time packed into blocks (``_pack``); then each panel's weights for those sources (a few
-    KiB) stay in the first-level cache while the blocks of samples stream past them from the
-    second-level cache, contiguous. Each tile adds its sums to the output (to the bias, at the
-    first sources), writing relu's values too at the last."""
+    at a time packed into blocks (``_pack``); then each panel's weights for those sources stay in
+    cache while the blocks of samples stream past them, contiguous. Each tile adds its sums to the
+    output (to the bias, at the first sources), writing relu's values too at the last. (Asking
+    the cache for a tile's lines of the output before its sums, with AVX2, made 784-512-512-10's
+    plan 1.25 to 1.4x as slow at 32 to 1024 samples in float32.)"""
     targets = bias.shape[0]
     n = len(out) // targets
     lanes = VECTOR_BYTES // rows.itemsize
