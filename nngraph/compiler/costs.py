@@ -189,7 +189,10 @@ OP_CALLS = 3                   # numpy calls of an op of its own: product, bias,
 # By the size of a number (4: float32, 8: float64); BLAS is OpenBLAS, one thread.
 BLAS_COPY_NS = {4: 0.24, 8: 0.5}               # BLAS's copy of a product's weights, per weight
 BLAS_MULTIPLY_ADD_NS = {4: 0.014, 8: 0.03}     # one multiply-add of a BLAS product, weights copied
-PACKED_MULTIPLY_ADD_NS = {4: 0.014, 8: 0.035}  # one multiply-add of the packed-weight product
+PACKED_MULTIPLY_ADD_NS = {4: 0.014, 8: 0.029}  # one multiply-add of the packed-weight product
+# (float64: with AVX2 and one block of sources in ``_rows``, 784 x 512 and 512 x 512 took 0.90 to
+# 0.97x BLAS's product with its bias and relu passes at 128 to 4096 samples; at 0.035 the model
+# had kept BLAS from 106 samples on)
 PACKED_CALL_NS = 1500.0        # one call of the packed-weight product (numba's dispatch, the samples' copy)
 # One weight of a product of one sample, streamed from L3 (BLAS's matrix-vector product and the
 # packed-weight product's alike: measured on 784 x 512 and 512 x 512, 0.067 to 0.076 ns in float32,
@@ -562,7 +565,7 @@ def packed_batches(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> 
     >>> packed_batches(op(784, 512), dtype=float32, options=DEFAULT_OPTIONS)
     range(1, 4097)
     >>> packed_batches(op(784, 512), dtype=float64, options=DEFAULT_OPTIONS)
-    range(1, 106)
+    range(1, 4097)
     >>> panel = 2 * VECTOR_BYTES // 4  # float32 targets a panel: 16 with AVX2 (10 of them: 784-512-512-10's last op)
     >>> packed_batches(op(512, panel * 5 // 8), dtype=float32, options=DEFAULT_OPTIONS).start  # over half a panel
     2
