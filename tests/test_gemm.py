@@ -60,8 +60,9 @@ def test_every_tile_shape_and_tail(dtype: type, batch: int | str) -> None:
 @pytest.mark.parametrize("relu", [False, True])
 def test_products_past_the_rows_kernels_blocks(dtype: type, relu: bool) -> None:
     """More sources than a block of ``DEPTH`` (the sums added to the output block by block, relu
-    at the last) and more samples than ``SAMPLES``, in both layouts; 600 sources are not a whole
-    number of the transposed squares of the inputs' packing."""
+    at the last) and more samples than ``SAMPLES``, in both layouts; ``2 * DEPTH + 88`` sources,
+    split in three equal blocks, are not a whole number of the transposed squares of the inputs'
+    packing."""
     rng = np.random.default_rng(5)
     sources, batch = gemm_kernels.DEPTH * 2 + 88, gemm_kernels.SAMPLES + 2 * 2 * lanes(np.dtype(dtype)) + 5
     weights = rng.uniform(-1.0, 1.0, (29, sources)).astype(dtype)
@@ -115,16 +116,19 @@ def test_packing_reads_either_layout_alike(sources: int, batch: int, data: st.Da
     first = data.draw(st.integers(0, batch - 1))
     size = lanes(np.dtype(dtype))
     width = data.draw(st.sampled_from(sorted({2 * size, size, gemm.COLUMNS})))
-    depth, count = sources - first_source, batch - first
+    # a run that may stop short of the last source and sample, as ``_rows``' blocks do
+    depth = data.draw(st.integers(1, sources - first_source))
+    count = data.draw(st.integers(1, batch - first))
     blocks = -(-count // width)
     values = np.random.default_rng(seed).uniform(-1.0, 1.0, (sources, batch)).astype(dtype)
     padded = np.zeros((depth, blocks * width), dtype=dtype)
-    padded[:, :count] = values[first_source:, first:]
+    padded[:, :count] = values[first_source:first_source + depth, first:first + count]
     expected = padded.reshape(depth, blocks, width).transpose(1, 0, 2).reshape(-1)
     for flat, k_step, j_step in ((values.reshape(-1), batch, 1), (np.asfortranarray(values).T.reshape(-1), 1, sources)):
-        packed = np.full(blocks * depth * width, np.nan, dtype=dtype)
+        packed = np.full(blocks * depth * width + width, np.nan, dtype=dtype)  # a tail nothing may write
         gemm_kernels._pack(flat, k_step, j_step, first_source, depth, first, count, width, packed)
-        assert np.array_equal(packed, expected)
+        assert np.array_equal(packed[:-width], expected)
+        assert np.isnan(packed[-width:]).all()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -256,17 +260,18 @@ def test_one_sample_is_served_unless_streaming_the_padding_costs_more() -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_a_narrow_op_with_many_weights_takes_the_packed_product_from_two_samples(
-        dtype: type, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_narrow_op_with_many_weights_takes_the_packed_product(dtype: type, monkeypatch: pytest.MonkeyPatch) -> None:
     """An op of half a panel of targets or more (784-512-512-10's softmax op) takes the packed
-    product from 2 samples, where its weights are many; fewer targets keep numpy's product."""
+    product where its weights are many; fewer targets, or fewer weights, keep numpy's product."""
     monkeypatch.setattr(products, "PACKED", True)
     panel = 2 * lanes(np.dtype(dtype))
     narrow, too_narrow = panel * 5 // 8, panel // 2 - 1
     model = Sequential([Input((24,)), Dense(1024, activation="relu"), Dense(narrow, activation="softmax")], seed=3)
     plan = compile_network(model.graph, dtype=dtype)
-    limit = packed_batches(plan.ops[1], dtype=plan.dtype, options=plan.options)[-1]
-    assert f"if 2 <= z.shape[1] <= {limit}:  # the packed-weight product pays" in plan.code
+    batches = packed_batches(plan.ops[1], dtype=plan.dtype, options=plan.options)
+    limit = batches[-1]
+    served = f"z.shape[1] <= {limit}" if batches[0] == 1 else f"2 <= z.shape[1] <= {limit}"  # the model's call
+    assert f"if {served}:  # the packed-weight product pays" in plan.code
     assert "packed_sums(K1, A[24:1048], b1, z, z, False)" in plan.code  # softmax apart
     plain = compile_network(model.graph, dtype=dtype, options=CodegenOptions(packed_products=False))
     x = np.random.default_rng(4).uniform(-1.0, 1.0, (limit + 1, 24))
@@ -276,6 +281,8 @@ def test_a_narrow_op_with_many_weights_takes_the_packed_product_from_two_samples
                      rtol=RTOL[plan.dtype], what=f"batch {batch} against the reference")
     thin = Sequential([Input((24,)), Dense(1024), Dense(too_narrow)], seed=3)
     assert "K1" not in compile_network(thin.graph, dtype=dtype).code
+    few = Sequential([Input((24,)), Dense(narrow)], seed=3)  # 24 x narrow weights: under NARROW_MIN_WEIGHTS
+    assert "K0" not in compile_network(few.graph, dtype=dtype).code
 
 
 def test_a_product_from_two_samples_on_leaves_one_to_numpy(monkeypatch: pytest.MonkeyPatch) -> None:

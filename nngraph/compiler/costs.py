@@ -550,8 +550,9 @@ def activation_calls(plan: Plan) -> int:
 def packed_batches(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> range:
     """The batch sizes for which the packed-weight product is expected to beat BLAS on ``op``, a
     dense op reading one slice of columns: a run from 1 (or from 2, where streaming the padding of
-    its panels costs more than the numpy calls saved at one sample, or its targets fill less than
-    one panel) up to a limit; empty for never (under half a panel), or when switched off (whether the product exists at all is ``nngraph.compiler.gemm``'s
+    its panels costs more than the numpy calls saved at one sample) up to a limit; empty for
+    never (under half a panel of targets, or under a panel with fewer than ``NARROW_MIN_WEIGHTS``
+    weights, or where even 2 samples would not pay), or when switched off (whether the product exists at all is ``nngraph.compiler.gemm``'s
     to say).
 
     Examples
@@ -568,7 +569,9 @@ def packed_batches(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> 
     range(1, 4097)
     >>> panel = 2 * VECTOR_BYTES // 4  # float32 targets a panel: 16 with AVX2 (10 of them: 784-512-512-10's last op)
     >>> packed_batches(op(512, panel * 5 // 8), dtype=float32, options=DEFAULT_OPTIONS).start  # over half a panel
-    2
+    1
+    >>> packed_batches(op(24, panel * 5 // 8), dtype=float32, options=DEFAULT_OPTIONS)  # too few weights
+    range(1, 1)
     >>> packed_batches(op(512, panel // 2 - 1), dtype=float32, options=DEFAULT_OPTIONS)  # mostly padding
     range(1, 1)
     >>> packed_batches(op(784, 512), dtype=float32, options=CodegenOptions(packed_products=False))
@@ -591,11 +594,11 @@ def packed_batches(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> 
         packed = PACKED_CALL_NS + PACKED_MULTIPLY_ADD_NS[size] * padded * -(-batch // COLUMNS) * COLUMNS
         return blas - packed
 
-    # A narrow op (half a panel to one: 784-512-512-10's softmax layer) starts at 2 samples: at one
-    # BLAS's matrix-vector product of 512 x 10 float32 took 3.9 us, the packed product 5.3 (its
-    # kernel streams four panels at a time); at 4 to 40 samples, inside the plan, the packed
-    # product made the whole call 0.79 to 0.94x as long.
-    first = 1 if targets >= panel and saved(1) > 0 else 2
+    # A narrow op (half a panel to one: 784-512-512-10's 512 x 10 softmax op) as any other: at one
+    # sample the packed product took 0.77 to 0.82x the time of BLAS's product and the bias pass
+    # (512 x 10 float32, 1024 x 5 float64), and at 4 to 40 float32 samples, inside the plan, it
+    # made the whole call 0.79 to 0.94x as long.
+    first = 1 if saved(1) > 0 else 2
     if saved(2) <= 0:
         return range(1, 2) if first == 1 else range(1, 1)
     # per sample, from 2 samples on

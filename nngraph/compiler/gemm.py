@@ -27,10 +27,10 @@ contiguous, the targets past the last zero):
 
 The kernels add the terms of each sum in source order and round each product-and-add once (a
 fused multiply-add), as a BLAS does: for whole blocks of samples in blocks of sources, for a few
-samples in one run, for one sample in one run too, but past the last four panels in four
-interleaved runs added at the end (see ``nngraph.compiler.gemm_kernels``); a weight of 0.0 times
-NaN or infinity gives NaN as in ``np.matmul``, so the fused numpy pass stays the reference of its non-finite
-values.
+samples in one run, for one sample in one run too, except the panels left after the whole
+groups of four, each in four interleaved runs (source ``k`` into run ``k % 4``) added at the end
+(see ``nngraph.compiler.gemm_kernels``); a weight of 0.0 times NaN or infinity gives NaN as in
+``np.matmul``, so the fused numpy pass stays the reference of its non-finite values.
 """
 
 from __future__ import annotations

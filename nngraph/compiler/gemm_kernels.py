@@ -9,7 +9,8 @@ only allocates registers. Two kernels, each adding products one source at a time
 tile of sums (``_tile8`` to ``_tile24``: two vectors times a few broadcast numbers), a third for
 one vector of samples (``_rows_vector``: that vector times the weights of two panels of the
 ``rows`` kernel, broadcast, into ``2 * ROWS`` sums) and a fourth for one sample (``_vector``: four
-panels of the ``columns`` kernel at a time times that sample, into a pair of sums each):
+panels of the ``columns`` kernel at a time times that sample, into a pair of sums each; the
+panels left after the groups of four one at a time, into four pairs):
 
 - ``columns`` (few samples): a panel of ``2 * lanes`` targets (two vectors of weights, from the
   packed weights) times ``COLUMNS`` samples, each sample's value broadcast: with AVX-512 8
@@ -56,8 +57,10 @@ PREFETCH = 48
 # sample block held in the first-level cache with the weights streaming past, 5 to 10% more).
 # With AVX2 (an EPYC, Zen 3: 32 KiB and 512 KiB) 2048 and 256: there each block of sources past
 # the first reads the output block back (its rows 4 KiB apart at 1024 samples, from the
-# third-level cache), which cost more than the weights and samples streaming from the
-# second-level cache: 784-512-512-10's plan in float32, in one block of sources (and the buffers
+# third-level cache), which cost more than reading a panel's weights and the packed samples from
+# further out than the caches above say (at 784 sources and 256 samples the packed samples alone
+# are 784 KiB in float32): measured in float32 only, at 784 and 512 sources, 784-512-512-10's
+# plan in one block of sources (and the buffers
 # packed source by source, see ``_pack``), took 0.91 to 0.93x the time of blocks of 196 and 256 at
 # 32, 256 and 1024 samples, 0.94x at 4096 (its time over onnxruntime's, medians of processes).
 DEPTH, SAMPLES = (256, 512) if VECTOR_BYTES == 64 else (2048, 256)
