@@ -552,8 +552,8 @@ def packed_batches(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> 
     dense op reading one slice of columns: a run from 1 (or from 2, where streaming the padding of
     its panels costs more than the numpy calls saved at one sample) up to a limit; empty for
     never (under half a panel of targets, or under a panel with fewer than ``NARROW_MIN_WEIGHTS``
-    weights, or where even 2 samples would not pay), or when switched off (whether the product exists at all is ``nngraph.compiler.gemm``'s
-    to say).
+    weights, or where even 2 samples would not pay), or when switched off (whether the product
+    exists at all is ``nngraph.compiler.gemm``'s to say).
 
     Examples
     --------
@@ -567,10 +567,11 @@ def packed_batches(op: FusedOp, *, dtype: np.dtype, options: CodegenOptions) -> 
     range(1, 4097)
     >>> packed_batches(op(784, 512), dtype=float64, options=DEFAULT_OPTIONS)
     range(1, 4097)
-    >>> panel = 2 * VECTOR_BYTES // 4  # float32 targets a panel: 16 with AVX2 (10 of them: 784-512-512-10's last op)
-    >>> packed_batches(op(512, panel * 5 // 8), dtype=float32, options=DEFAULT_OPTIONS).start  # over half a panel
+    >>> panel = 2 * VECTOR_BYTES // 4  # float32 targets a panel: 16 with AVX2
+    >>> narrow = panel * 5 // 8  # over half a panel (10 with AVX2: 784-512-512-10's last op)
+    >>> packed_batches(op(512, narrow), dtype=float32, options=DEFAULT_OPTIONS).start
     1
-    >>> packed_batches(op(24, panel * 5 // 8), dtype=float32, options=DEFAULT_OPTIONS)  # too few weights
+    >>> packed_batches(op(24, narrow), dtype=float32, options=DEFAULT_OPTIONS)  # too few weights
     range(1, 1)
     >>> packed_batches(op(512, panel // 2 - 1), dtype=float32, options=DEFAULT_OPTIONS)  # mostly padding
     range(1, 1)

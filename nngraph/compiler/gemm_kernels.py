@@ -59,10 +59,10 @@ PREFETCH = 48
 # the first reads the output block back (its rows 4 KiB apart at 1024 samples, from the
 # third-level cache), which cost more than reading a panel's weights and the packed samples from
 # further out than the caches above say (at 784 sources and 256 samples the packed samples alone
-# are 784 KiB in float32): measured in float32 only, at 784 and 512 sources, 784-512-512-10's
-# plan in one block of sources (and the buffers
-# packed source by source, see ``_pack``), took 0.91 to 0.93x the time of blocks of 196 and 256 at
-# 32, 256 and 1024 samples, 0.94x at 4096 (its time over onnxruntime's, medians of processes).
+# are 784 KiB in float32). Measured in float32 only, at 784 and 512 sources: 784-512-512-10's
+# plan in one block of sources (and the buffers packed source by source, see ``_pack``) took
+# 0.91 to 0.93x the time of blocks of 196 and 256 at 32, 256 and 1024 samples, 0.94x at 4096
+# (its time over onnxruntime's, medians of processes).
 DEPTH, SAMPLES = (256, 512) if VECTOR_BYTES == 64 else (2048, 256)
 
 
@@ -417,9 +417,9 @@ def _pack(values, k_step, j_step, first_source, depth, first, count, width, pack
     in order a vector at a time (block by block, a source's few lines then the next source's, rows 4
     KiB apart at 1024 samples: 6 to 10% of ``_rows``' time at 1024 and 4096 samples of 512 x 512
     float32 with AVX2, and 784-512-512-10's plan 1.05x as long at 1024); another whole block of
-    ``COLUMNS`` source by source, its ``COLUMNS`` samples a loop LLVM unrolls (8 samples of 784-512-512-10 in float32: the inputs'
-    packing took 0.75x the time of a loop over samples, the buffers' 0.45x that of a loop over the
-    block's count)."""
+    ``COLUMNS`` source by source, its ``COLUMNS`` samples a loop LLVM unrolls (8 samples of
+    784-512-512-10 in float32: the inputs' packing took 0.75x the time of a loop over samples,
+    the buffers' 0.45x that of a loop over the block's count)."""
     lanes = VECTOR_BYTES // packed.itemsize
     blocks = (count + width - 1) // width
     runs = count // width if j_step == 1 and width % lanes == 0 else 0  # whole blocks copied source by source
@@ -648,8 +648,9 @@ def _rows_vector(rows, samples, first, bias, relu, out, activated):
 @compiled
 def product(panels, rows, values, bias, relu, out, activated):
     """``out = weights @ values + bias``, and ``activated = max(out, 0)`` if ``relu`` (``activated``
-    may be ``out``; ``nngraph.compiler.gemm.packed_product`` and ``packed_sums``; ``values`` C- or F-contiguous, the
-    flat views and steps ``_pack`` reads taken here: in Python they cost a microsecond a call):
+    may be ``out``; ``nngraph.compiler.gemm.packed_product`` and ``packed_sums``; ``values`` C-
+    or F-contiguous, the flat views and steps ``_pack`` reads taken here: in Python they cost a
+    microsecond a call):
     whole blocks of ``2 * lanes`` samples by ``_rows``, the rest by ``_columns``, or by ``_vector``
     where it is one sample, or by ``_rows_vector`` where it is one vector of samples that
     ``_columns`` would read in two tiles or more (float32: 8 samples with AVX2, 16 with AVX-512).
