@@ -5,7 +5,8 @@
     lower.py      groups -> dense fused ops over the column layout of ``nngraph.ir.plan``
     arrays.py     the array path instead of the three above: the graph read once into flat arrays,
     lower_arrays.py  and lowered in numpy calls, one op per level, an activation per run (sparse DAGs,
-                  NEAT-style genomes, populations; the choice is ``costs.lowers_from_arrays``)
+                  NEAT-style genomes, populations; the choice is ``costs.lowers_from_arrays``);
+    lower_kernel.py  a plain network's layout in one loop (numba), once numba runs in the process
     passes.py     named rewrites (share_weights, from share.py; merge_levels, choose_kinds);
                   check.py's ``check_plan`` after each
     store.py      equal arrays of the plan stored once (tied weights: one matrix for every time step)

@@ -28,6 +28,10 @@ such network, so a whole generation of genomes compiles at once.
    ``AggregateOp``s, one reduction per run of targets that aggregate alike with as many terms, each
    target's terms in the order of its connections.
 
+Steps 2 and 3 up to the making of each op find a ``Layout`` (``nngraph.compiler.lower_kernel``):
+in some sixty numpy calls, or, for a plain network (every neuron sums, none group-wise) once
+nngraph has had numba compile in the process, in one loop compiled by numba, its twin.
+
 Memory stays proportional to the connections: no step holds a neurons-by-neurons array.
 """
 
@@ -40,10 +44,13 @@ import numpy as np
 
 from nngraph.compiler.arrays import NetworkArrays, array_levels, distinct, ranges
 from nngraph.compiler.costs import cheaper_kind_of
+from nngraph.compiler.lower_kernel import Layout, compiled_layout
+from nngraph.compiler.native import numba_in_use
 from nngraph.core.activations import resolve_activation
 from nngraph.core.network import DEFAULT_AGGREGATION, HIDDEN, INPUT, OUTPUT
 from nngraph.core.structure import Column
-from nngraph.ir.plan import SPARSE, AggregateOp, CSRArrays, Op, Plan, Reduction, aggregate_op, fused_op
+from nngraph.ir.plan import (MIXED, SPARSE, AggregateOp, CSRArrays, Op, Plan, Reduction,
+                             aggregate_op, assembled_op)
 
 
 def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray | None = None,
@@ -69,21 +76,43 @@ def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray |
     n, n_inputs = network.n_neurons, network.n_inputs
     if level is None:
         level = array_levels(n, n_inputs, network.sources, network.targets, unit=units(network))
-    order, op_starts, op_aggregates = _op_order(network, level)
-    column = np.empty(n, dtype=np.int64)
-    column[:n_inputs] = np.arange(n_inputs)
-    column[order] = np.arange(n_inputs, n)
-    by_column = network.nodes[np.concatenate([np.arange(n_inputs), order])]
-    columns = MappingProxyType(dict(zip(by_column.tolist(), range(n))))
     with np.errstate(over="ignore"):  # in float32, a weight beyond range is inf, as in the reference
         weights = network.weights.astype(dtype)
+    layout, op_aggregates = _layout(network, level, weights)
+    order = layout.order
+    by_column = network.nodes[np.concatenate([np.arange(n_inputs), order])]
+    columns = MappingProxyType(dict(zip(by_column.tolist(), range(n))))
+    with np.errstate(over="ignore"):
         bias = network.bias[order].astype(dtype)
-    ops = _ops(network, level, order, op_starts, op_aggregates, column, by_column, weights, bias, any_kind)
+    ops = _ops(network, level, layout, op_aggregates, by_column, weights, bias, any_kind)
     if display is None:
         display = level_columns(network, own_levels(network, level))
     return Plan(ops=tuple(ops), inputs=tuple(by_column[:n_inputs].tolist()),
                 outputs=tuple(network.nodes[network.outputs].tolist()), dtype=np.dtype(dtype),
                 columns=columns, groups=tuple(display), lowering="arrays")
+
+
+def _layout(network: NetworkArrays, level: np.ndarray, weights: np.ndarray) -> tuple[Layout, np.ndarray | None]:
+    """The network's ``Layout``, and whether each op aggregates (``None``: no op does). A plain
+    network (every neuron sums, none group-wise) takes numba's loop (``nngraph.compiler.lower_kernel``)
+    once nngraph has had numba compile in the process, else the numpy calls of ``_op_order`` and
+    ``_cut``."""
+    canonical = _canonical_codes(network.activations)
+    plain = (network.aggregation is None and network.layer is None and network.n_neurons < 2**21
+             and not any(resolve_activation(name).group_wise for name in network.activations))
+    if plain and len(weights) < 2**31 and numba_in_use():
+        kernel = compiled_layout()
+        if kernel is not None:
+            return Layout(*kernel(network.n_inputs, network.sources, network.targets, level,
+                                  canonical[network.activation], weights)), None
+    order, op_starts, op_aggregates = _op_order(network, level)
+    return _cut(network, order, op_starts, weights, canonical), op_aggregates if op_aggregates.any() else None
+
+
+def _canonical_codes(names: Sequence[str]) -> np.ndarray:
+    """For each activation code, the first code of its name (codes of one name become one), and -1
+    at the end, for the inputs' code -1."""
+    return np.array([names.index(name) for name in names] + [-1], dtype=np.int64)
 
 
 def units(network: NetworkArrays) -> np.ndarray | None:
@@ -192,16 +221,18 @@ def _by_reduction(network: NetworkArrays, order: np.ndarray, op_starts: np.ndarr
     return order[np.lexsort((position, first_place, op_of))]
 
 
-def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts: np.ndarray,
-         op_aggregates: np.ndarray, column: np.ndarray, by_column: np.ndarray, weights: np.ndarray,
-         bias: np.ndarray, any_kind: bool) -> list[Op]:
-    """One op per run of ``order``, its CSR arrays cut from the connections sorted once by (op,
-    source column, target column): every array is computed for all ops at once, then sliced."""
-    n_inputs = network.n_inputs
+def _cut(network: NetworkArrays, order: np.ndarray, op_starts: np.ndarray, weights: np.ndarray,
+         canonical: np.ndarray) -> Layout:
+    """The ``Layout`` of ``order`` cut into the ops ``op_starts`` says, in numpy calls: the
+    connections sorted once by (op, source column, target column), every array and figure worked out
+    for all ops at once (numpy calls per op cost more than the rest of lowering a small op)."""
+    n_inputs, n = network.n_inputs, network.n_neurons
+    column = np.empty(n, dtype=np.int64)
+    column[:n_inputs] = np.arange(n_inputs)
+    column[order] = np.arange(n_inputs, n)
     source_column = column[network.sources]
     target_column = column[network.targets]
-    op_of = np.repeat(np.arange(len(op_starts) - 1), np.diff(op_starts))[target_column - n_inputs]
-    n = network.n_neurons
+    op_of = np.searchsorted(op_starts, target_column - n_inputs, side="right") - 1
     if n < 2**21:  # (op, source, target) as one int64 below n**3: one sort, twice as fast as lexsort;
         # a key per connection (one per source and target), so the order is the stable one without
         # a stable sort, which takes three times as long
@@ -209,81 +240,111 @@ def _ops(network: NetworkArrays, level: np.ndarray, order: np.ndarray, op_starts
     else:
         by_op = np.lexsort((target_column, source_column, op_of))
     op_of, source_column = op_of[by_op], source_column[by_op]
-    local_column = target_column[by_op] - n_inputs - op_starts[op_of]  # the target's place in its op
     index = np.int32 if len(by_op) < 2**31 else np.int64  # scipy's own choice, made once, not per op
-    local_column = local_column.astype(index)
+    local_column = (target_column[by_op] - n_inputs - op_starts[op_of]).astype(index)  # place in its op
     sorted_weights = weights[by_op]
     # A new row of some op's weights wherever the op or the source changes.
     new_row = np.ones(len(by_op), dtype=bool)
     new_row[1:] = (op_of[1:] != op_of[:-1]) | (source_column[1:] != source_column[:-1])
-    row_starts = np.append(np.flatnonzero(new_row), len(by_op)).astype(index)  # all ops' rows, one CSR
+    row_starts = np.append(np.flatnonzero(new_row), len(by_op))  # all ops' rows, one CSR
     row_sources = source_column[new_row]
     first_row = np.searchsorted(op_of[new_row], np.arange(len(op_starts)))
-    first_level = level[order[op_starts[:-1]]].tolist()
-    runs = _activation_runs(network, order, op_starts)
-    # What each op takes, as Python lists made once for all ops and sliced or read per op (numpy
-    # calls per op cost more than the rest of lowering a small op): names, and per op its bounds of
-    # targets, rows and connections, and whether its sources are contiguous columns
-    # (Plan.reads_slice: no sources, or one run of columns).
-    bounds, rows, entries = op_starts.tolist(), first_row.tolist(), row_starts[first_row].tolist()
-    target_names, source_names = by_column[n_inputs:].tolist(), by_column[row_sources].tolist()
+    entries = row_starts[first_row]
     n_rows = np.diff(first_row)
+    entry_rows = np.cumsum(new_row) - 1 - first_row[op_of]
+    offsets = np.zeros(len(n_rows) + 1, dtype=np.int64)
+    np.cumsum(n_rows + 1, out=offsets[1:])
+    indptrs = (row_starts[ranges(first_row[:-1], n_rows + 1)] - np.repeat(entries[:-1], n_rows + 1)).astype(index)
+    nonzero_before = np.zeros(len(by_op) + 1, dtype=np.int64)
+    np.cumsum(sorted_weights != 0, out=nonzero_before[1:])
     has_rows = n_rows > 0
     spans = np.zeros(len(n_rows), dtype=np.int64)
     spans[has_rows] = row_sources[first_row[1:][has_rows] - 1] - row_sources[first_row[:-1][has_rows]] + 1
-    contiguous = (~has_rows | (spans == n_rows)).tolist()
-    ops: list[Op] = []
-    for index, aggregates in enumerate(op_aggregates.tolist()):
-        if aggregates:
-            ops.append(_aggregate_op(network, index, level, order, op_starts, column, by_column, weights,
-                                     bias))
-            continue
-        start, stop, top, end = bounds[index], bounds[index + 1], rows[index], rows[index + 1]
-        first, last, reads_slice = entries[index], entries[index + 1], contiguous[index]
-        shape = (end - top, stop - start)
-        indptr = row_starts[top:end + 1] - first
-        fully_connected = last - first == shape[0] * shape[1]
-        kind = SPARSE
-        if any_kind or reads_slice and fully_connected:  # the kind choose_kinds gives it, chosen now
-            kind = cheaper_kind_of(*shape, connections=last - first, reads_slice=reads_slice)
-        connected = None
-        if kind == SPARSE:
-            # The op's CSR arrays as built here, canonical (rows by source, each row's entries by
-            # target column): scipy's csr_array is made of them when ``op.weights`` is first read.
-            matrix = CSRArrays(sorted_weights[first:last], local_column[first:last], indptr, shape)
-        else:  # written dense at once, its connections marked (a weight of 0.0 stays a connection)
-            matrix = np.zeros(shape, dtype=sorted_weights.dtype)
-            places = (np.repeat(np.arange(shape[0]), np.diff(indptr)), local_column[first:last])
-            matrix[places] = sorted_weights[first:last]
-            connected = np.ones(shape, dtype=bool) if fully_connected else np.zeros(shape, dtype=bool)
-            if not fully_connected:
-                connected[places] = True
-        ops.append(fused_op(index=index, targets=target_names[start:stop], sources=source_names[top:end],
-                            weights=matrix, bias=bias[start:stop], activations=runs[index],
-                            level=first_level[index], kind=kind, connected=connected))
-    return ops
-
-
-def _activation_runs(network: NetworkArrays, order: np.ndarray,
-                     op_starts: np.ndarray) -> list[list[tuple[str, int]]]:
-    """Each op's runs of targets of one activation, ``(name, count)`` in target order."""
-    codes = network.activation[order]
-    new_run = np.zeros(len(codes) + 1, dtype=bool)  # where a run starts (an op or an activation), and the end
+    # Runs of one activation: where an op starts or the activation changes, and the end.
+    codes = canonical[network.activation[order]]
+    new_run = np.zeros(len(codes) + 1, dtype=bool)
     new_run[op_starts] = True
     new_run[1:-1] |= codes[1:] != codes[:-1]
     cuts = np.flatnonzero(new_run)
-    names = list(map(network.activations.__getitem__, codes[cuts[:-1]].tolist()))
-    counts = np.diff(cuts).tolist()
-    firsts = (np.cumsum(new_run)[op_starts] - 1).tolist()  # each op's first run
-    return [list(zip(names[low:high], counts[low:high])) for low, high in zip(firsts[:-1], firsts[1:])]
+    return Layout(order=order, column=column, op_starts=op_starts, local_column=local_column,
+                  entry_rows=entry_rows, sorted_weights=sorted_weights,
+                  row_sources=row_sources, first_row=first_row, entries=entries, indptrs=indptrs,
+                  offsets=offsets, nonzeros=nonzero_before[entries[1:]] - nonzero_before[entries[:-1]],
+                  reads_slice=~has_rows | (spans == n_rows), run_codes=codes[cuts[:-1]],
+                  run_counts=np.diff(cuts), op_first_run=np.cumsum(new_run)[op_starts] - 1)
 
 
-def _aggregate_op(network: NetworkArrays, index: int, level: np.ndarray, order: np.ndarray,
-                  op_starts: np.ndarray, column: np.ndarray, by_column: np.ndarray, weights: np.ndarray,
-                  bias: np.ndarray) -> AggregateOp:
+def _ops(network: NetworkArrays, level: np.ndarray, layout: Layout, op_aggregates: np.ndarray | None,
+         by_column: np.ndarray, weights: np.ndarray, bias: np.ndarray, any_kind: bool) -> list[Op]:
+    """One op per run of ``layout.order``, each a slice of the layout's arrays (made read-only once)
+    or, where ``op_aggregates`` says, an ``AggregateOp``."""
+    n_inputs = network.n_inputs
+    order, op_starts = layout.order, layout.op_starts
+    sorted_weights, local_column, entry_rows, indptrs = (layout.sorted_weights, layout.local_column,
+                                                         layout.entry_rows, layout.indptrs)
+    for array in (sorted_weights, local_column, indptrs, bias):
+        array.setflags(write=False)
+    # Per op, as Python lists made once and read or sliced per op: bounds, names, runs, levels.
+    bounds, rows, firsts, places = (op_starts.tolist(), layout.first_row.tolist(), layout.entries.tolist(),
+                                    layout.offsets.tolist())
+    nonzeros, contiguous = layout.nonzeros.tolist(), layout.reads_slice.tolist()
+    target_names = tuple(by_column[n_inputs:].tolist())
+    source_names = tuple(by_column[layout.row_sources].tolist())
+    activations = _activation_fields(network.activations, layout)
+    first_level = level[order[op_starts[:-1]]].tolist()
+    aggregating = [False] * len(activations) if op_aggregates is None else op_aggregates.tolist()
+    ops: list[Op] = []
+    for index, aggregates in enumerate(aggregating):
+        if aggregates:
+            ops.append(_aggregate_op(network, index, level, layout, by_column, weights, bias))
+            continue
+        start, stop, top, end, first, last = (bounds[index], bounds[index + 1], rows[index], rows[index + 1],
+                                              firsts[index], firsts[index + 1])
+        shape = (end - top, stop - start)
+        fully_connected = last - first == shape[0] * shape[1]
+        kind, connected = SPARSE, None
+        # The kind choose_kinds gives it, chosen now: for every op with ``any_kind``, else where it
+        # reads a slice and is fully connected (the rest stay sparse, as the module doc says).
+        if any_kind or contiguous[index] and fully_connected:
+            kind = cheaper_kind_of(*shape, connections=last - first, reads_slice=contiguous[index])
+        if kind == SPARSE:
+            # The op's CSR arrays as built here, canonical (rows by source, each row's entries by
+            # target column): scipy's csr_array is made of them when ``op.weights`` is first read.
+            matrix = CSRArrays(sorted_weights[first:last], local_column[first:last],
+                               indptrs[places[index]:places[index + 1]], shape)
+        else:  # written dense at once, its connections marked (a weight of 0.0 stays a connection)
+            places_of = (entry_rows[first:last], local_column[first:last])
+            matrix = np.zeros(shape, dtype=sorted_weights.dtype)
+            matrix[places_of] = sorted_weights[first:last]
+            matrix.setflags(write=False)
+            if not fully_connected:
+                connected = np.zeros(shape, dtype=bool)
+                connected[places_of] = True
+                connected.setflags(write=False)
+        activation, runs = activations[index]
+        ops.append(assembled_op(index=index, kind=kind, targets=target_names[start:stop],
+                                sources=source_names[top:end], weights=matrix, bias=bias[start:stop],
+                                activation=activation, activations=runs, nonzeros=nonzeros[index],
+                                level=first_level[index], connected=connected))
+    return ops
+
+
+def _activation_fields(names: Sequence[str], layout: Layout
+                       ) -> list[tuple[str, tuple[tuple[str, int], ...] | None]]:
+    """Each op's ``activation`` and ``activations`` as ``FusedOp`` holds them, from the layout's runs
+    (neighbours of one name are never two runs): its one name and no runs, or ``"mixed"`` and the
+    runs ``(name, count)`` in target order."""
+    run_names = list(map(names.__getitem__, layout.run_codes.tolist()))
+    counts, firsts = layout.run_counts.tolist(), layout.op_first_run.tolist()
+    return [(run_names[low], None) if high - low == 1 else (MIXED, tuple(zip(run_names[low:high], counts[low:high])))
+            for low, high in zip(firsts[:-1], firsts[1:])]
+
+
+def _aggregate_op(network: NetworkArrays, index: int, level: np.ndarray, layout: Layout,
+                  by_column: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> AggregateOp:
     """The ``AggregateOp`` of op ``index``: one reduction per run of its targets that aggregate alike
     with as many terms, each target's terms in the order of its connections."""
-    n_inputs = network.n_inputs
+    n_inputs, order, op_starts, column = network.n_inputs, layout.order, layout.op_starts, layout.column
     start, stop = int(op_starts[index]), int(op_starts[index + 1])
     targets = order[start:stop]
     place = np.full(network.n_neurons, -1, dtype=np.int64)

@@ -395,13 +395,27 @@ def fused_op(*, index: int, targets: Iterable[Hashable], sources: Iterable[Hasha
         matrix = _frozen(np.array(weights.toarray() if sparse.issparse(weights) else weights))
         nonzeros = int(np.count_nonzero(matrix))
         mask = _dense_connections(matrix, weights, connected, nonzeros)
-    size = matrix.shape[0] * matrix.shape[1]
     activation, runs = _activation_fields(activation, activations)
+    return assembled_op(index=index, kind=kind, targets=tuple(targets), sources=tuple(sources), weights=matrix,
+                        bias=_frozen(np.array(bias)), activation=activation, activations=runs,
+                        nonzeros=nonzeros, level=level, connected=mask, groups=groups)
+
+
+def assembled_op(*, index: int, kind: str, targets: tuple[Hashable, ...], sources: tuple[Hashable, ...],
+                 weights: np.ndarray | sparse.csr_array | CSRArrays, bias: np.ndarray, activation: str,
+                 activations: tuple[tuple[str, int], ...] | None, nonzeros: int, level: int,
+                 connected: np.ndarray | None = None, groups: int = 1) -> FusedOp:
+    """A ``FusedOp`` of fields already in their final form, as ``fused_op`` leaves them: read-only
+    arrays (sparse weights canonical), runs of activations joined (``None`` for one activation),
+    ``nonzeros`` counted. Nothing is converted or checked: ``fused_op`` makes its ops with this,
+    and ``lower_arrays`` works out these fields for all its ops at once, in a few numpy calls
+    (``check_plan`` then checks them)."""
+    size = weights.shape[0] * weights.shape[1]
     # ``_weights``: where the ``weights`` field keeps its value (``_Weights``)
-    return _made(FusedOp, index=index, kind=kind, targets=tuple(targets), sources=tuple(sources),
-                 _weights=matrix, bias=_frozen(np.array(bias)), activation=activation,
-                 nonzeros=nonzeros, density=nonzeros / size if size else 1.0, level=level,
-                 connected=mask, groups=groups, activations=runs)
+    return _made(FusedOp, index=index, kind=kind, targets=targets, sources=sources, _weights=weights,
+                 bias=bias, activation=activation, nonzeros=nonzeros,
+                 density=nonzeros / size if size else 1.0, level=level, connected=connected,
+                 groups=groups, activations=activations)
 
 
 def _activation_fields(activation: str | None, activations: Iterable[tuple[str, int]] | None
