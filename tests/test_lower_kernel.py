@@ -15,7 +15,7 @@ from strategies import assert_equivalent, networks, networks_and_batches
 import nngraph
 from nngraph.compiler import lower_kernel, native
 from nngraph.compiler.arrays import NetworkArrays, array_levels, graph_arrays, object_array
-from nngraph.compiler.lower_arrays import lower_arrays
+from nngraph.compiler.lower_arrays import level_columns, lower_arrays
 from nngraph.compiler.lower_kernel import Layout
 from nngraph.execute.compiled import compile_plan
 
@@ -127,3 +127,19 @@ def test_without_numba_the_layout_is_numpys(monkeypatch: pytest.MonkeyPatch) -> 
     G.add_edge("x", "y", weight=2.0)
     plan = nngraph.compile_network(G)
     assert plan([1.0]).tolist() == pytest.approx([np.tanh(2.5)])
+
+
+@SETTINGS
+@given(networks())
+def test_level_columns_by_numbas_loop_are_the_numpy_calls_columns(G: nx.DiGraph) -> None:
+    network = graph_arrays(G)
+    level = array_levels(network.n_neurons, network.n_inputs, network.sources, network.targets)
+    assert lower_kernel.compiled_levels_in_order() is not None
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(native, "_COMPILED", [])
+        by_numpy = level_columns(network, level)
+        patch.setattr(native, "_COMPILED", ["run_kernel"])
+        by_numba = level_columns(network, level)
+    assert by_numba == by_numpy
+    if not any(layer is not None for _, layer in G.nodes(data="layer")):  # columns by level
+        assert by_numpy == nngraph.columns(G)

@@ -44,7 +44,7 @@ import numpy as np
 
 from nngraph.compiler.arrays import NetworkArrays, array_levels, distinct, ranges
 from nngraph.compiler.costs import cheaper_kind_of
-from nngraph.compiler.lower_kernel import Layout, compiled_layout
+from nngraph.compiler.lower_kernel import Layout, compiled_layout, compiled_levels_in_order
 from nngraph.compiler.native import numba_in_use
 from nngraph.core.activations import resolve_activation
 from nngraph.core.network import DEFAULT_AGGREGATION, HIDDEN, INPUT, OUTPUT
@@ -392,18 +392,23 @@ def level_columns(network: NetworkArrays, level: np.ndarray) -> list[Column]:
     result = [Column("input", INPUT, tuple(network.nodes[:n_inputs].tolist()), None, 0)]
     if network.n_neurons == n_inputs:
         return result
-    order = n_inputs + np.argsort(level[n_inputs:], kind="stable")  # by level, each in the network's order
-    levels = level[order]
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(levels)) + 1])  # each level's first place
-    codes = network.activation[order]
     is_output = np.zeros(network.n_neurons, dtype=bool)
     is_output[network.outputs] = True
-    # Per level, in a few numpy calls: one activation (lowest code = highest) or several; all outputs.
+    kernel = compiled_levels_in_order() if numba_in_use() else None  # as _layout chooses
+    if kernel is not None:  # numba's counting sort, the twin of the calls below (keep them in step)
+        order, bounds, lowest, highest, outputs_only = kernel(n_inputs, level, network.activation, is_output)
+    else:
+        order = n_inputs + np.argsort(level[n_inputs:], kind="stable")  # by level, each in the network's order
+        levels = level[order]
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(levels)) + 1])  # each level's first place
+        codes = network.activation[order]
+        # Per level, in a few numpy calls: one activation (lowest code = highest) or several; all outputs.
+        lowest, highest = np.minimum.reduceat(codes, starts), np.maximum.reduceat(codes, starts)
+        outputs_only = np.logical_and.reduceat(is_output[order], starts)
+        bounds = np.append(starts, len(order))
     # Read as lists: a numpy scalar per level and field costs more than the rest of a level's column.
-    lowest, highest = np.minimum.reduceat(codes, starts).tolist(), np.maximum.reduceat(codes, starts).tolist()
-    outputs_only = np.logical_and.reduceat(is_output[order], starts).tolist()
-    names, numbers = network.nodes[order].tolist(), levels[starts].tolist()
-    bounds = starts.tolist() + [len(order)]
+    names, numbers = network.nodes[order].tolist(), level[order[bounds[:-1]]].tolist()
+    lowest, highest, outputs_only, bounds = lowest.tolist(), highest.tolist(), outputs_only.tolist(), bounds.tolist()
     for k, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
         activation = network.activations[lowest[k]] if lowest[k] == highest[k] else "mixed"
         result.append(Column(f"level {numbers[k]}", OUTPUT if outputs_only[k] else HIDDEN,

@@ -171,3 +171,49 @@ def _plain_layout(n_inputs: int, sources: np.ndarray, targets: np.ndarray, level
     return (order, column, op_starts[:n_ops + 1].copy(), local_column, entry_rows, sorted_weights, row_sources[:n_rows].copy(),
             first_row, entries, indptrs, offsets, nonzeros, reads_slice, run_codes[:n_runs].copy(),
             run_counts[:n_runs].copy(), op_first_run[:n_ops + 1].copy())
+
+
+def compiled_levels_in_order() -> Callable[..., tuple[np.ndarray, ...]] | None:
+    """``_levels_in_order`` compiled by numba, or ``None`` without numba."""
+    return _compiled_levels_in_order() if NATIVE_AVAILABLE else None
+
+
+@functools.cache
+def _compiled_levels_in_order() -> Callable[..., tuple[np.ndarray, ...]]:
+    return compiled(_levels_in_order)
+
+
+def _levels_in_order(n_inputs: int, level: np.ndarray, codes: np.ndarray,
+                     is_output: np.ndarray) -> tuple[np.ndarray, ...]:
+    """What ``lower_arrays.level_columns`` reads, as its numpy calls find it: the computed neurons by
+    level, each level's in neuron order (a counting sort); where each level starts among them, and
+    the end; per level the lowest and highest activation code, and whether all are outputs."""
+    n = len(level)
+    top = 0
+    for i in range(n_inputs, n):
+        top = max(top, level[i])
+    place = np.zeros(top + 2, dtype=np.int64)
+    for i in range(n_inputs, n):
+        place[level[i] + 1] += 1
+    for value in range(top + 1):
+        place[value + 1] += place[value]
+    order = np.empty(n - n_inputs, dtype=np.int64)
+    for i in range(n_inputs, n):
+        order[place[level[i]]] = i
+        place[level[i]] += 1
+    starts = np.empty(n - n_inputs + 1, dtype=np.int64)
+    lowest = np.empty(n - n_inputs, dtype=codes.dtype)
+    highest = np.empty(n - n_inputs, dtype=codes.dtype)
+    outputs_only = np.empty(n - n_inputs, dtype=np.bool_)
+    runs = 0
+    for k in range(n - n_inputs):
+        i = order[k]
+        if k == 0 or level[i] != level[order[k - 1]]:
+            starts[runs], lowest[runs], highest[runs], outputs_only[runs] = k, codes[i], codes[i], is_output[i]
+            runs += 1
+        else:
+            lowest[runs - 1] = min(lowest[runs - 1], codes[i])
+            highest[runs - 1] = max(highest[runs - 1], codes[i])
+            outputs_only[runs - 1] = outputs_only[runs - 1] and is_output[i]
+    starts[runs] = n - n_inputs
+    return order, starts[:runs + 1].copy(), lowest[:runs].copy(), highest[:runs].copy(), outputs_only[:runs].copy()
