@@ -18,8 +18,11 @@ building the graph (the graph's own) and that of compiling it. The target is a r
 1.5 with compile memory at most the graph's; the last column says whether both hold. The code
 that runs a call (the compiled numpy pass, the scalar code, the native kernel's arrays) is built
 on the first call that needs it, so the table also gives compiling plus that first call, of one
-sample, against the build: the cost of a plan compiled to run once. Prints one table. ``--max``
-caps the sizes (1e6 takes minutes on a busy machine).
+sample, against the build: the cost of a plan compiled to run once. The timings are taken once a
+plan has run on the native kernel in the process (``warm_up``), as in any process that has run a
+plan: compiling then finds the levels and the lowering's layout in numba's loops, where a process
+that has not started numba takes numpy's calls. Prints one table. ``--max`` caps the sizes (1e6
+takes minutes on a busy machine).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from timing import compare
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 LEVELS = 16
 TARGET = 1.5
-ROUNDS = 9
+ROUNDS = 21  # the median of 21 rounds: a 2x slow spell of a shared machine in a few of them moves it little
 Nodes = list[tuple[str, dict]]
 Edges = list[tuple[str, str, float]]
 
@@ -170,11 +173,13 @@ HEADER = ["network", "connections", "ops", "build µs/conn", "compile µs/conn",
 
 def warm_up() -> None:
     """Load the native kernel (numba's import and its cache on disk) before any timing: a cost once
-    per process, not per plan."""
+    per process, not per plan. Once numba runs, compiling takes numba's loops (the levels, the
+    lowering's layout): one more compile loads them from the cache."""
     nodes, edges = neat_like(300, np.random.default_rng(0))
     plan = nngraph.compile_network(build(nodes, edges))
     for batch in (1, 2, 8):
         plan(np.zeros((batch, len(plan.inputs))))
+    nngraph.compile_network(build(nodes, edges))
 
 
 def main(argv: list[str] | None = None) -> None:
