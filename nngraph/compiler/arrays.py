@@ -236,30 +236,29 @@ def array_levels(n_neurons: int, n_inputs: int, sources: np.ndarray, targets: np
     """
     if unit is not None:
         sources, targets = unit[sources], unit[targets]
-    indegree = np.bincount(targets, minlength=n_neurons)
-    by_source = grouped(sources, n_neurons)  # any order within a group
-    heads = targets[by_source]
-    starts = np.zeros(n_neurons + 1, dtype=np.int64)
-    np.cumsum(np.bincount(sources, minlength=n_neurons), out=starts[1:])
     stands = np.ones(n_neurons, dtype=bool) if unit is None else unit == np.arange(n_neurons)
-    # Kahn's algorithm in rounds: round r takes every neuron whose predecessors are all taken, and
-    # that is its level (one more than its deepest predecessor's), so no maximum is taken per
-    # connection. The inputs are round 0; neurons without predecessors join in round 1, their level.
-    parentless = np.flatnonzero((indegree == 0) & stands)
-    parentless = parentless[parentless >= n_inputs]
     if compiled is None:
         from nngraph.compiler.native import numba_in_use  # here: that module imports this one
 
         compiled = numba_in_use()
     walk = _walk("levels") if compiled else None
-    if walk is not None:  # it counts ``indegree`` down in place, as the rounds below do
-        indegree = indegree.astype(np.int64, copy=False)
-        level = walk(n_inputs, starts, heads.astype(np.int64, copy=False), indegree,
-                     parentless.astype(np.int64, copy=False))
-    else:
-        rounds = _rounds_in_python if len(sources) <= PYTHON_LEVELS_LIMIT else _rounds_in_numpy
-        level = rounds(n_neurons, n_inputs, starts, heads, indegree, parentless)
-    level[stands & (indegree > 0)] = -1
+    if walk is not None:  # one call: it also groups the connections by source (a counting sort)
+        level = walk(n_inputs, sources.astype(np.int64, copy=False), targets.astype(np.int64, copy=False),
+                     stands)
+        return level if unit is None else level[unit]
+    indegree = np.bincount(targets, minlength=n_neurons)
+    by_source = grouped(sources, n_neurons)  # any order within a group
+    heads = targets[by_source]
+    starts = np.zeros(n_neurons + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sources, minlength=n_neurons), out=starts[1:])
+    # Kahn's algorithm in rounds: round r takes every neuron whose predecessors are all taken, and
+    # that is its level (one more than its deepest predecessor's), so no maximum is taken per
+    # connection. The inputs are round 0; neurons without predecessors join in round 1, their level.
+    parentless = np.flatnonzero((indegree == 0) & stands)
+    parentless = parentless[parentless >= n_inputs]
+    rounds = _rounds_in_python if len(sources) <= PYTHON_LEVELS_LIMIT else _rounds_in_numpy
+    level = rounds(n_neurons, n_inputs, starts, heads, indegree, parentless)
+    level[stands & (indegree > 0)] = -1  # on a cycle, or fed through one
     return level if unit is None else level[unit]
 
 
