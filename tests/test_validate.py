@@ -231,3 +231,57 @@ def test_the_connections_are_read_once_for_the_check_and_the_compiler() -> None:
     read = validate_parts(G)
     assert read.weights() == [0.5, 2.0] and read.weights(only_weight=True)[:1] == [0.5]
     assert read.weights(only_weight=True) is not read.weights() and read.weights() is read.weights()
+
+
+class _Name(str):
+    """A neuron id of a str subclass: its characters are what the check looks at."""
+
+
+@pytest.mark.parametrize(("ids", "passes"), [
+    ({"x": 0, "h": 1, "y": 2}, True),  # int ids pass the test of all names at once
+    ({"h": 1}, True),  # ints among strs too
+    ({"h": _Name("h")}, True),
+    ({"h": ("h", 1)}, False),  # a tuple id: the check of each neuron looks at it (and passes it)
+    ({"h": "h\tab"}, False),  # not printable: looked at again (a tab is legal)
+])
+def test_the_test_of_all_names_at_once_passes_only_what_the_check_of_each_would(ids: dict, passes: bool) -> None:
+    G = nx.relabel_nodes(small(), ids)
+    assert _neurons_pass(G, read_graph(G)) is passes
+    validate_parts(G)
+
+
+@pytest.mark.parametrize(("ids", "error"), [
+    ({"x": 0, "h": "h\0"}, "'h\\\\x00': its id holds NUL"),  # a str among ints
+    ({"h": _Name("h\0")}, "its id holds NUL"),
+    ({"h": ("h", "\udc80")}, "its id holds a lone surrogate"),
+])
+def test_a_bad_name_among_ints_or_of_a_str_subclass_is_named(ids: dict, error: str) -> None:
+    G = nx.relabel_nodes(small(), ids)
+    assert not _neurons_pass(G, read_graph(G))
+    with pytest.raises(NetworkError, match=error):
+        validate_parts(G)
+
+
+@pytest.mark.parametrize("key", ["bias", "activation", "layer", "aggregation", "bias_param"])
+def test_an_input_carrying_a_computed_neurons_key_fails_the_test_of_all_neurons_and_is_named(key: str) -> None:
+    G = small()
+    G.add_node("x2", role="input", label="kept")  # a key of its own is legal
+    G.add_edge("x2", "y", weight=1.0)
+    assert _neurons_pass(G, read_graph(G))
+    G.nodes["x2"][key] = "sum" if key == "aggregation" else 0.0
+    assert not _neurons_pass(G, read_graph(G))
+    with pytest.raises(NetworkError, match=f"input 'x2' carries '{key}'"):
+        validate_parts(G)
+
+
+def test_the_distinct_names_are_resolved_once_for_the_check_and_the_compiler() -> None:
+    from nngraph.compiler.arrays import graph_arrays
+
+    G = small()
+    G.nodes["y"].update(activation="ReLU", aggregation="max")
+    read = validate_parts(G)
+    assert list(read.activations()) == ["relu", "ReLU"] and read.activations() is read.activations()
+    assert list(read.aggregations()) == ["sum", "max"] and read.aggregations() is read.aggregations()
+    network = graph_arrays(G, read=read)
+    assert network.activations == ("relu",) and network.activation.tolist() == [-1, 0, 0]
+    assert network.aggregations == ("sum", "max") and network.aggregation.tolist() == [-1, 0, 1]

@@ -20,7 +20,6 @@ from itertools import chain, repeat
 import networkx as nx
 import numpy as np
 
-from nngraph.core.activations import resolve_activation
 from nngraph.core.network import DEFAULT_AGGREGATION
 from nngraph.core.validate import GraphRead, read_graph
 
@@ -113,7 +112,7 @@ def graph_arrays(G: nx.DiGraph, *, read: GraphRead | None = None) -> NetworkArra
     counts = np.fromiter(map(len, read.predecessors), dtype=np.int64, count=len(computed))  # np.repeat
     targets = np.repeat(np.arange(n_inputs, n), counts)  # would convert a list at twice the cost
     # Each distinct activation (and aggregation) name is resolved once, in order of first appearance.
-    resolved = {spec: resolve_activation(spec) for spec in dict.fromkeys(read.activation)}
+    resolved = read.activations()
     names: dict[str, int] = {}
     code = {spec: names.setdefault(activation.name, len(names)) for spec, activation in resolved.items()}
     activation = np.fromiter(chain(repeat(-1, n_inputs), map(code.__getitem__, read.activation)), dtype=np.int64,
@@ -125,7 +124,7 @@ def graph_arrays(G: nx.DiGraph, *, read: GraphRead | None = None) -> NetworkArra
         for i, (spec, name) in enumerate(zip(read.activation, read.layer), start=n_inputs):
             if resolved[spec].group_wise:
                 layer[i] = layers.setdefault(name, len(layers))
-    aggregations = {name: i for i, name in enumerate(dict.fromkeys(read.aggregation))}
+    aggregations = {name: i for i, name in enumerate(read.aggregations())}
     aggregation = None  # every neuron sums: no codes to keep
     if not set(aggregations) <= {DEFAULT_AGGREGATION}:
         aggregation = np.fromiter(chain(repeat(-1, n_inputs), map(aggregations.__getitem__, read.aggregation)),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
-from nngraph.core.activations import resolve_activation
+from nngraph.core.activations import Activation, resolve_activation
 from nngraph.core.aggregations import resolve_aggregation
 from nngraph.core.dtypes import PLAIN_NUMBERS, all_finite
 from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATION,
@@ -101,7 +101,7 @@ class GraphRead:
     unknown_role: list[Hashable] = field(default_factory=list)
     bias_param: list[Hashable] = field(default_factory=list)
 
-    _read: dict[bool, list[object]] = field(default_factory=dict, init=False, repr=False)  # weights(), once read
+    _read: dict[object, object] = field(default_factory=dict, init=False, repr=False)  # read once, on demand
 
     def weights(self, *, only_weight: bool = False) -> list[object]:
         """Every connection's weight as found (``None`` where absent), neuron by neuron in the order
@@ -115,7 +115,25 @@ class GraphRead:
             else:
                 found = [data.get(WEIGHT) for pred in self.predecessors for data in pred.values()]
             self._read[only_weight] = found
-        return self._read[only_weight]
+        return self._read[only_weight]  # type: ignore[return-value]
+
+    def activations(self) -> dict[object, Activation]:
+        """Each distinct activation as found, resolved, in order of first appearance; read once, for
+        the check and the compiler (not to be changed). Raises as ``resolve_activation`` does, or
+        ``TypeError`` for an unhashable one."""
+        found = self._read.get("activations")
+        if found is None:
+            found = {spec: resolve_activation(spec) for spec in dict.fromkeys(self.activation)}
+            self._read["activations"] = found
+        return found  # type: ignore[return-value]
+
+    def aggregations(self) -> dict[object, None]:
+        """Each distinct aggregation as found (unchecked), in order of first appearance, as the keys of
+        a dict; read once (not to be changed). Raises ``TypeError`` for an unhashable one."""
+        found = self._read.get("aggregations")
+        if found is None:
+            found = self._read["aggregations"] = dict.fromkeys(self.aggregation)
+        return found  # type: ignore[return-value]
 
 
 def read_graph(G: nx.DiGraph) -> GraphRead:
@@ -197,40 +215,37 @@ def validate_parts(G: object) -> GraphRead:
 
 
 _INPUT_KEYS = (BIAS, ACTIVATION, LAYER, AGGREGATION, BIAS_PARAM)  # what an input may not carry
+_INPUT_KEY_SET = frozenset(_INPUT_KEYS)
 
 
 def _neurons_pass(G: nx.DiGraph, read: GraphRead) -> bool:
     """Whether every neuron passes ``_check_neurons``, tested over ``read``'s lists at once. False
     when some may not (``_check_neurons`` then looks at each)."""
-    if not (read.inputs and read.outputs):
+    if not (read.inputs and read.outputs) or read.unknown_role:
         return False
-    names = list(G._node)
-    kinds = set(map(type, names))
-    if not kinds <= {str, int} or not "".join(
-            names if int not in kinds else [name for name in names if type(name) is str]).isprintable():
+    try:  # every id a str (a subclass too: its characters are what _check_name looks at)
+        printable = "".join(G._node).isprintable()
+    except TypeError:  # ints pass as they are; any other kind of id goes to the check of each neuron
+        printable = set(map(type, G._node)) <= {str, int} and "".join(
+            [name for name in G._node if type(name) is str]).isprintable()
+    if not printable:
         return False
-    if read.unknown_role:
-        return False
-    if any(key in data for data in read.input_attributes for key in _INPUT_KEYS) or any(
-            map(G._pred.__getitem__, read.inputs)):
+    if not all(map(_INPUT_KEY_SET.isdisjoint, read.input_attributes)) or any(map(G._pred.__getitem__, read.inputs)):
         return False
     kinds = set(map(type, read.bias))
     if not (kinds <= PLAIN_NUMBERS and all_finite(read.bias, kinds)):
         return False
-    try:  # sets: two fifths cheaper than dict.fromkeys, and the order does not matter here
-        activations = set(read.activation)
-        aggregations = set(read.aggregation)
+    try:  # the distinct names, kept for the compiler (graph_arrays), which codes them in this order
+        activations = read.activations()
+        aggregations = read.aggregations()
         layers = set(read.layer)
-    except TypeError:  # an unhashable attribute: not a name
-        return False
-    try:
-        group_wise = {name for name in activations if resolve_activation(name).group_wise}
         for name in aggregations:
             resolve_aggregation(name)
-    except NNGraphError:
+    except (TypeError, NNGraphError):  # an unhashable attribute (not a name), an unknown name
         return False
     if not all(layer is None or type(layer) is str and unfaithful_character(layer) is None for layer in layers):
         return False
+    group_wise = {spec for spec, activation in activations.items() if activation.group_wise}
     return not group_wise or all(layer is not None for activation, layer in zip(read.activation, read.layer)
                                  if activation in group_wise)
 
