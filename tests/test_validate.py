@@ -101,6 +101,17 @@ def test_non_finite_bias(bias: object) -> None:
     assert info.value.node == "h"
 
 
+@pytest.mark.parametrize("attributes", [{}, {"w": 1.0}, {"param": "k"}, {"param": "k", "label": "a"}])
+def test_a_connection_without_its_weight_is_named_whatever_else_it_carries(attributes: dict) -> None:
+    G = small()
+    G.edges["h", "y"].clear()
+    G.edges["h", "y"].update(attributes)
+    G.add_edge("x", "y", weight=0.5, param="k")  # another connection carrying more than its weight
+    with pytest.raises(NetworkError, match="connection 'h' -> 'y' has no 'weight'") as info:
+        validate_parts(G)
+    assert info.value.edge == ("h", "y")
+
+
 def test_weights_whose_sum_overflows_are_fine() -> None:
     G = small()
     G.edges["x", "h"]["weight"] = G.edges["h", "y"]["weight"] = 1e308

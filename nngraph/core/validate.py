@@ -68,7 +68,7 @@ def validate_paths(G: nx.DiGraph) -> dict[Hashable, int]:
     return level
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)  # not frozen: a third of the cost of making one
 class GraphRead:
     """A network as ``read_graph`` reads it: one pass over its neurons, one over its connections.
 
@@ -109,11 +109,15 @@ class GraphRead:
         carries more than its weight. Each list is read once (later calls return it: not to be
         changed); where no connection carries more than its weight, validation makes the two one."""
         if only_weight not in self._read:
-            if only_weight:
-                found = [data.get(WEIGHT) if len(data) == 1 else _MoreThanWeight
+            try:  # a subscript: a tenth less than .get; KeyError where a connection has no weight
+                if only_weight:
+                    found = [data[WEIGHT] if len(data) == 1 else _MoreThanWeight
+                             for pred in self.predecessors for data in pred.values()]
+                else:
+                    found = [data[WEIGHT] for pred in self.predecessors for data in pred.values()]
+            except KeyError:  # None stands for it (validation names the connection)
+                found = [data.get(WEIGHT) if len(data) == 1 or not only_weight else _MoreThanWeight
                          for pred in self.predecessors for data in pred.values()]
-            else:
-                found = [data.get(WEIGHT) for pred in self.predecessors for data in pred.values()]
             self._read[only_weight] = found
         return self._read[only_weight]  # type: ignore[return-value]
 
@@ -149,18 +153,17 @@ def read_graph(G: nx.DiGraph) -> GraphRead:
     (['x'], ['y'], ['tanh'], [0.5])
     """
     # networkx's own algorithms read the node and adjacency dicts directly, as this does: the
-    # public views cost about three times as much per neuron and connection. One loop fills every
-    # list: a third less than a comprehension per list.
+    # public views cost about three times as much per neuron and connection. One loop fills the
+    # lists every network has (a third less than a comprehension per list); the keys most networks
+    # lack (aggregation, layer, bias_param) are looked for once, in every neuron's keys at once,
+    # and read neuron by neuron only where some neuron has them.
     inputs: list[Hashable] = []
     outputs: list[Hashable] = []
     computed: list[Hashable] = []
     input_attributes: list[dict] = []
     bias: list[object] = []
     activation: list[object] = []
-    aggregation: list[object] = []
-    layer: list[object] = []
     unknown_role: list[Hashable] = []
-    bias_param: list[Hashable] = []
     for node, data in G._node.items():
         role = data.get(ROLE)
         if role == INPUT:
@@ -174,14 +177,24 @@ def read_graph(G: nx.DiGraph) -> GraphRead:
         computed.append(node)
         bias.append(data.get(BIAS, DEFAULT_BIAS))
         activation.append(data.get(ACTIVATION, DEFAULT_ACTIVATION))
-        aggregation.append(data.get(AGGREGATION, DEFAULT_AGGREGATION))
-        layer.append(data.get(LAYER))
-        if BIAS_PARAM in data:  # spares the test of tied numbers a pass over every neuron
-            bias_param.append(node)
+    keys = set().union(*G._node.values())
+    aggregation: list[object] = [DEFAULT_AGGREGATION] * len(computed)
+    layer: list[object] = [None] * len(computed)
+    bias_param: list[Hashable] = []
+    if not keys.isdisjoint(_RARE_KEYS):
+        attributes = list(map(G._node.__getitem__, computed))
+        if AGGREGATION in keys:
+            aggregation = [data.get(AGGREGATION, DEFAULT_AGGREGATION) for data in attributes]
+        if LAYER in keys:
+            layer = [data.get(LAYER) for data in attributes]
+        bias_param = [node for node, data in zip(computed, attributes) if BIAS_PARAM in data]
     return GraphRead(inputs=inputs, outputs=outputs, computed=computed, bias=bias, activation=activation,
                      aggregation=aggregation, layer=layer, predecessors=list(map(G._pred.__getitem__, computed)),
                      input_attributes=input_attributes, unknown_role=unknown_role,
                      bias_param=bias_param)
+
+
+_RARE_KEYS = frozenset((AGGREGATION, LAYER, BIAS_PARAM))
 
 
 def validate_parts(G: object) -> GraphRead:
