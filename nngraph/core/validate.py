@@ -188,10 +188,13 @@ def read_graph(G: nx.DiGraph) -> GraphRead:
         if LAYER in keys:
             layer = [data.get(LAYER) for data in attributes]
         bias_param = [node for node, data in zip(computed, attributes) if BIAS_PARAM in data]
-    return GraphRead(inputs=inputs, outputs=outputs, computed=computed, bias=bias, activation=activation,
+    read = GraphRead(inputs=inputs, outputs=outputs, computed=computed, bias=bias, activation=activation,
                      aggregation=aggregation, layer=layer, predecessors=list(map(G._pred.__getitem__, computed)),
                      input_attributes=input_attributes, unknown_role=unknown_role,
                      bias_param=bias_param)
+    if AGGREGATION not in keys:  # every neuron sums: its distinct aggregations need no pass
+        read._read["aggregations"] = dict.fromkeys(aggregation[:1])
+    return read
 
 
 _RARE_KEYS = frozenset((AGGREGATION, LAYER, BIAS_PARAM))
