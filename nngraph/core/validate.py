@@ -11,6 +11,7 @@ import math
 import numbers
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -80,7 +81,8 @@ class GraphRead:
     inputs, outputs : the input and output neurons, in ``G``'s order (``network.inputs``, ``outputs``).
     computed : every other neuron, in ``G``'s order; the lists below hold one entry per computed neuron.
     bias, activation, aggregation, layer : their attributes as found (defaults filled in; ``layer``
-        ``None`` where absent).
+        ``None`` where absent; aggregations and layers read neuron by neuron only where some neuron
+        has the key).
     predecessors : their predecessor dicts (``G._pred[node]``), in the order the connections are read.
     input_attributes : the inputs' attribute dicts.
     unknown_role : the computed neurons whose role is neither ``output`` nor ``hidden`` (none in a
@@ -101,7 +103,7 @@ class GraphRead:
     unknown_role: list[Hashable] = field(default_factory=list)
     bias_param: list[Hashable] = field(default_factory=list)
 
-    _read: dict[object, object] = field(default_factory=dict, init=False, repr=False)  # read once, on demand
+    _read: dict[object, Any] = field(default_factory=dict, init=False, repr=False)  # read once, on demand
 
     def weights(self, *, only_weight: bool = False) -> list[object]:
         """Every connection's weight as found (``None`` where absent), neuron by neuron in the order
@@ -119,7 +121,7 @@ class GraphRead:
                 found = [data.get(WEIGHT) if len(data) == 1 or not only_weight else _MoreThanWeight
                          for pred in self.predecessors for data in pred.values()]
             self._read[only_weight] = found
-        return self._read[only_weight]  # type: ignore[return-value]
+        return self._read[only_weight]
 
     def activations(self) -> dict[object, Activation]:
         """Each distinct activation as found, resolved, in order of first appearance; read once, for
@@ -129,7 +131,7 @@ class GraphRead:
         if found is None:
             found = {spec: resolve_activation(spec) for spec in dict.fromkeys(self.activation)}
             self._read["activations"] = found
-        return found  # type: ignore[return-value]
+        return found
 
     def aggregations(self) -> dict[object, None]:
         """Each distinct aggregation as found (unchecked), in order of first appearance, as the keys of
@@ -137,7 +139,7 @@ class GraphRead:
         found = self._read.get("aggregations")
         if found is None:
             found = self._read["aggregations"] = dict.fromkeys(self.aggregation)
-        return found  # type: ignore[return-value]
+        return found
 
 
 def read_graph(G: nx.DiGraph) -> GraphRead:
