@@ -204,6 +204,11 @@ def test_valid_networks_pass_the_test_of_all_neurons_at_once(G: nx.DiGraph) -> N
     assert read.weights() == [G.edges[u, v]["weight"] for v in read.computed for u in G.pred[v]]
     assert read.unknown_role == []
     assert read.bias_param == [node for node in read.computed if "bias_param" in G.nodes[node]]
+    # aggregations and layers are read neuron by neuron only where some neuron names one
+    assert read.aggregation == [G.nodes[node].get("aggregation", "sum") for node in read.computed]
+    assert read.layer == [G.nodes[node].get("layer") for node in read.computed]
+    assert list(read.aggregations()) == list(dict.fromkeys(read.aggregation))
+    assert list(read.activations()) == list(dict.fromkeys(read.activation))
 
 
 def test_the_read_lists_the_neurons_of_unknown_role_and_those_tying_their_bias() -> None:
