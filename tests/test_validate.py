@@ -101,6 +101,17 @@ def test_non_finite_bias(bias: object) -> None:
     assert info.value.node == "h"
 
 
+@pytest.mark.parametrize("attributes", [{}, {"w": 1.0}, {"param": "k"}, {"param": "k", "label": "a"}])
+def test_a_connection_without_its_weight_is_named_whatever_else_it_carries(attributes: dict) -> None:
+    G = small()
+    G.edges["h", "y"].clear()
+    G.edges["h", "y"].update(attributes)
+    G.add_edge("x", "y", weight=0.5, param="k")  # another connection carrying more than its weight
+    with pytest.raises(NetworkError, match="connection 'h' -> 'y' has no 'weight'") as info:
+        validate_parts(G)
+    assert info.value.edge == ("h", "y")
+
+
 def test_weights_whose_sum_overflows_are_fine() -> None:
     G = small()
     G.edges["x", "h"]["weight"] = G.edges["h", "y"]["weight"] = 1e308
@@ -193,6 +204,11 @@ def test_valid_networks_pass_the_test_of_all_neurons_at_once(G: nx.DiGraph) -> N
     assert read.weights() == [G.edges[u, v]["weight"] for v in read.computed for u in G.pred[v]]
     assert read.unknown_role == []
     assert read.bias_param == [node for node in read.computed if "bias_param" in G.nodes[node]]
+    # aggregations and layers are read neuron by neuron only where some neuron names one
+    assert read.aggregation == [G.nodes[node].get("aggregation", "sum") for node in read.computed]
+    assert read.layer == [G.nodes[node].get("layer") for node in read.computed]
+    assert list(read.aggregations()) == list(dict.fromkeys(read.aggregation))
+    assert list(read.activations()) == list(dict.fromkeys(read.activation))
 
 
 def test_the_read_lists_the_neurons_of_unknown_role_and_those_tying_their_bias() -> None:
@@ -231,3 +247,57 @@ def test_the_connections_are_read_once_for_the_check_and_the_compiler() -> None:
     read = validate_parts(G)
     assert read.weights() == [0.5, 2.0] and read.weights(only_weight=True)[:1] == [0.5]
     assert read.weights(only_weight=True) is not read.weights() and read.weights() is read.weights()
+
+
+class _Name(str):
+    """A neuron id of a str subclass: its characters are what the check looks at."""
+
+
+@pytest.mark.parametrize(("ids", "passes"), [
+    ({"x": 0, "h": 1, "y": 2}, True),  # int ids pass the test of all names at once
+    ({"h": 1}, True),  # ints among strs too
+    ({"h": _Name("h")}, True),
+    ({"h": ("h", 1)}, False),  # a tuple id: the check of each neuron looks at it (and passes it)
+    ({"h": "h\tab"}, False),  # not printable: looked at again (a tab is legal)
+])
+def test_the_test_of_all_names_at_once_passes_only_what_the_check_of_each_would(ids: dict, passes: bool) -> None:
+    G = nx.relabel_nodes(small(), ids)
+    assert _neurons_pass(G, read_graph(G)) is passes
+    validate_parts(G)
+
+
+@pytest.mark.parametrize(("ids", "error"), [
+    ({"x": 0, "h": "h\0"}, "'h\\\\x00': its id holds NUL"),  # a str among ints
+    ({"h": _Name("h\0")}, "its id holds NUL"),
+    ({"h": ("h", "\udc80")}, "its id holds a lone surrogate"),
+])
+def test_a_bad_name_among_ints_or_of_a_str_subclass_is_named(ids: dict, error: str) -> None:
+    G = nx.relabel_nodes(small(), ids)
+    assert not _neurons_pass(G, read_graph(G))
+    with pytest.raises(NetworkError, match=error):
+        validate_parts(G)
+
+
+@pytest.mark.parametrize("key", ["bias", "activation", "layer", "aggregation", "bias_param"])
+def test_an_input_carrying_a_computed_neurons_key_fails_the_test_of_all_neurons_and_is_named(key: str) -> None:
+    G = small()
+    G.add_node("x2", role="input", label="kept")  # a key of its own is legal
+    G.add_edge("x2", "y", weight=1.0)
+    assert _neurons_pass(G, read_graph(G))
+    G.nodes["x2"][key] = "sum" if key == "aggregation" else 0.0
+    assert not _neurons_pass(G, read_graph(G))
+    with pytest.raises(NetworkError, match=f"input 'x2' carries '{key}'"):
+        validate_parts(G)
+
+
+def test_the_distinct_names_are_resolved_once_for_the_check_and_the_compiler() -> None:
+    from nngraph.compiler.arrays import graph_arrays
+
+    G = small()
+    G.nodes["y"].update(activation="ReLU", aggregation="max")
+    read = validate_parts(G)
+    assert list(read.activations()) == ["relu", "ReLU"] and read.activations() is read.activations()
+    assert list(read.aggregations()) == ["sum", "max"] and read.aggregations() is read.aggregations()
+    network = graph_arrays(G, read=read)
+    assert network.activations == ("relu",) and network.activation.tolist() == [-1, 0, 0]
+    assert network.aggregations == ("sum", "max") and network.aggregation.tolist() == [-1, 0, 1]

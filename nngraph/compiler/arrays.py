@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, repeat
 
 import networkx as nx
 import numpy as np
 
-from nngraph.core.activations import resolve_activation
 from nngraph.core.network import DEFAULT_AGGREGATION
 from nngraph.core.validate import GraphRead, read_graph
 
@@ -100,44 +99,44 @@ def graph_arrays(G: nx.DiGraph, *, read: GraphRead | None = None) -> NetworkArra
     """
     if read is None:
         read = read_graph(G)
+    # Few numpy calls (one per array): between the other stages of a compile, each costs several
+    # microseconds more than the few hundred values it converts.
     input_nodes, computed = read.inputs, read.computed
     n_inputs, n = len(input_nodes), len(input_nodes) + len(computed)
-    index = dict(zip(input_nodes, range(n_inputs)))
-    index.update(zip(computed, range(n_inputs, n)))
-    counts = np.fromiter(map(len, read.predecessors), dtype=np.int64, count=len(computed))
-    total = int(counts.sum())
+    nodes = input_nodes + computed
+    index = dict(G._node)  # every neuron as a key, its hash table copied whole: a quarter less than dict(zip(...))
+    index.update(zip(nodes, range(n)))
+    found = read.weights()
     sources = np.fromiter(map(index.__getitem__, chain.from_iterable(read.predecessors)), dtype=np.int64,
-                          count=total)
-    weights = np.fromiter(read.weights(), dtype=np.float64, count=total)  # a quarter less than np.array's
-    targets = np.repeat(np.arange(n_inputs, n), counts)
+                          count=len(found))
+    weights = np.fromiter(found, dtype=np.float64, count=len(found))  # a quarter less than np.array's
+    counts = np.fromiter(map(len, read.predecessors), dtype=np.int64, count=len(computed))  # np.repeat
+    targets = np.repeat(np.arange(n_inputs, n), counts)  # would convert a list at twice the cost
     # Each distinct activation (and aggregation) name is resolved once, in order of first appearance.
-    resolved = {spec: resolve_activation(spec) for spec in dict.fromkeys(read.activation)}
+    resolved = read.activations()
     names: dict[str, int] = {}
     code = {spec: names.setdefault(activation.name, len(names)) for spec, activation in resolved.items()}
-    activation = np.full(n, -1, dtype=np.int64)
-    activation[n_inputs:] = np.fromiter(map(code.__getitem__, read.activation), dtype=np.int64, count=len(computed))
-    layer = np.full(n, -1, dtype=np.int64)
-    layers: dict[str, int] = {}
+    activation = np.fromiter(chain(repeat(-1, n_inputs), map(code.__getitem__, read.activation)), dtype=np.int64,
+                             count=n)
+    layer = None
     if any(item.group_wise for item in resolved.values()):
+        layer = np.full(n, -1, dtype=np.int64)
+        layers: dict[str, int] = {}
         for i, (spec, name) in enumerate(zip(read.activation, read.layer), start=n_inputs):
             if resolved[spec].group_wise:
                 layer[i] = layers.setdefault(name, len(layers))
-    aggregations = {name: i for i, name in enumerate(dict.fromkeys(read.aggregation))}
+    aggregations = {name: i for i, name in enumerate(read.aggregations())}
     aggregation = None  # every neuron sums: no codes to keep
     if not set(aggregations) <= {DEFAULT_AGGREGATION}:
-        aggregation = np.full(n, -1, dtype=np.int64)
-        aggregation[n_inputs:] = np.fromiter(map(aggregations.__getitem__, read.aggregation), dtype=np.int64,
-                                             count=len(computed))
-    bias = np.zeros(n)
-    bias[n_inputs:] = read.bias
-    return NetworkArrays(nodes=object_array(input_nodes + computed), n_inputs=n_inputs,
+        aggregation = np.fromiter(chain(repeat(-1, n_inputs), map(aggregations.__getitem__, read.aggregation)),
+                                  dtype=np.int64, count=n)
+    return NetworkArrays(nodes=object_array(nodes), n_inputs=n_inputs,
                          outputs=np.fromiter(map(index.__getitem__, read.outputs), dtype=np.int64,
                                              count=len(read.outputs)),
-                         sources=sources, targets=targets, weights=weights, bias=bias,
-                         activation=activation, activations=tuple(names),
-                         layer=layer if layers else None,
-                         aggregation=aggregation,
-                         aggregations=tuple(aggregations))
+                         sources=sources, targets=targets, weights=weights,
+                         bias=np.fromiter(chain(repeat(0.0, n_inputs), read.bias), dtype=np.float64, count=n),
+                         activation=activation, activations=tuple(names), layer=layer,
+                         aggregation=aggregation, aggregations=tuple(aggregations))
 
 
 def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -236,30 +235,29 @@ def array_levels(n_neurons: int, n_inputs: int, sources: np.ndarray, targets: np
     """
     if unit is not None:
         sources, targets = unit[sources], unit[targets]
-    indegree = np.bincount(targets, minlength=n_neurons)
-    by_source = grouped(sources, n_neurons)  # any order within a group
-    heads = targets[by_source]
-    starts = np.zeros(n_neurons + 1, dtype=np.int64)
-    np.cumsum(np.bincount(sources, minlength=n_neurons), out=starts[1:])
     stands = np.ones(n_neurons, dtype=bool) if unit is None else unit == np.arange(n_neurons)
-    # Kahn's algorithm in rounds: round r takes every neuron whose predecessors are all taken, and
-    # that is its level (one more than its deepest predecessor's), so no maximum is taken per
-    # connection. The inputs are round 0; neurons without predecessors join in round 1, their level.
-    parentless = np.flatnonzero((indegree == 0) & stands)
-    parentless = parentless[parentless >= n_inputs]
     if compiled is None:
         from nngraph.compiler.native import numba_in_use  # here: that module imports this one
 
         compiled = numba_in_use()
     walk = _walk("levels") if compiled else None
-    if walk is not None:  # it counts ``indegree`` down in place, as the rounds below do
-        indegree = indegree.astype(np.int64, copy=False)
-        level = walk(n_inputs, starts, heads.astype(np.int64, copy=False), indegree,
-                     parentless.astype(np.int64, copy=False))
-    else:
-        rounds = _rounds_in_python if len(sources) <= PYTHON_LEVELS_LIMIT else _rounds_in_numpy
-        level = rounds(n_neurons, n_inputs, starts, heads, indegree, parentless)
-    level[stands & (indegree > 0)] = -1
+    if walk is not None:  # one call: it also groups the connections by source (a counting sort)
+        level = walk(n_inputs, sources.astype(np.int64, copy=False), targets.astype(np.int64, copy=False),
+                     stands)
+        return level if unit is None else level[unit]
+    indegree = np.bincount(targets, minlength=n_neurons)
+    by_source = grouped(sources, n_neurons)  # any order within a group
+    heads = targets[by_source]
+    starts = np.zeros(n_neurons + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sources, minlength=n_neurons), out=starts[1:])
+    # Kahn's algorithm in rounds: round r takes every neuron whose predecessors are all taken, and
+    # that is its level (one more than its deepest predecessor's), so no maximum is taken per
+    # connection. The inputs are round 0; neurons without predecessors join in round 1, their level.
+    parentless = np.flatnonzero((indegree == 0) & stands)
+    parentless = parentless[parentless >= n_inputs]
+    rounds = _rounds_in_python if len(sources) <= PYTHON_LEVELS_LIMIT else _rounds_in_numpy
+    level = rounds(n_neurons, n_inputs, starts, heads, indegree, parentless)
+    level[stands & (indegree > 0)] = -1  # on a cycle, or fed through one
     return level if unit is None else level[unit]
 
 

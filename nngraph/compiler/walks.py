@@ -38,16 +38,36 @@ def _compiled(name: str) -> Callable[..., np.ndarray]:
     return compiled(globals()[f"_{name}"])
 
 
-def _levels(n_inputs: int, starts: np.ndarray, heads: np.ndarray, indegree: np.ndarray,
-            parentless: np.ndarray) -> np.ndarray:
-    """``arrays.array_levels``' rounds over each neuron's targets (``heads``, CSR rows by
-    ``starts``): the levels (-1 where never reached), and ``indegree`` left with each neuron's
-    connections from neurons never reached, as ``arrays._rounds_in_numpy`` leaves it: the twin of
-    ``arrays._rounds_in_python`` over arrays instead of lists (keep the two in step)."""
-    n_neurons = len(starts) - 1
+def _levels(n_inputs: int, sources: np.ndarray, targets: np.ndarray, stands: np.ndarray) -> np.ndarray:
+    """``arrays.array_levels`` over the connections ``sources[k] -> targets[k]`` (``stands``: the
+    neurons that stand for their unit): the levels, -1 on a cycle or fed through one. Its own pass
+    over the connections counts each neuron's predecessors and groups the connections by source
+    (a counting sort: the rows ``array_levels`` builds in numpy calls, a few microseconds each);
+    then the rounds, the twin of ``arrays._rounds_in_python`` over arrays instead of lists (keep
+    the two in step), and the test for cycles of ``array_levels``."""
+    n_neurons = len(stands)
+    n_connections = len(sources)
+    indegree = np.zeros(n_neurons, dtype=np.int64)
+    starts = np.zeros(n_neurons + 1, dtype=np.int64)
+    for k in range(n_connections):
+        indegree[targets[k]] += 1
+        starts[sources[k] + 1] += 1
+    for neuron in range(n_neurons):
+        starts[neuron + 1] += starts[neuron]
+    filled = starts[:-1].copy()
+    heads = np.empty(n_connections, dtype=np.int64)
+    for k in range(n_connections):
+        heads[filled[sources[k]]] = targets[k]
+        filled[sources[k]] += 1
+    parentless = np.empty(n_neurons, dtype=np.int64)  # they join in round 1, their level
+    n_parentless = 0
+    for neuron in range(n_inputs, n_neurons):
+        if indegree[neuron] == 0 and stands[neuron]:
+            parentless[n_parentless] = neuron
+            n_parentless += 1
     level = np.full(n_neurons, -1, dtype=np.int64)
-    frontier = np.empty(n_neurons + len(heads), dtype=np.int64)
-    taken = np.empty(n_neurons + len(heads), dtype=np.int64)
+    frontier = np.empty(n_neurons + n_connections, dtype=np.int64)
+    taken = np.empty(n_neurons + n_connections, dtype=np.int64)
     size = 0
     for neuron in range(n_inputs):
         level[neuron] = 0
@@ -73,11 +93,14 @@ def _levels(n_inputs: int, starts: np.ndarray, heads: np.ndarray, indegree: np.n
                 frontier[size] = taken[j]
                 size += 1
         if depth == 1:
-            for neuron in parentless:
-                frontier[size] = neuron
+            for j in range(n_parentless):
+                frontier[size] = parentless[j]
                 size += 1
         for j in range(size):
             level[frontier[j]] = depth
+    for neuron in range(n_neurons):
+        if stands[neuron] and indegree[neuron] > 0:  # on a cycle, or fed through one
+            level[neuron] = -1
     return level
 
 

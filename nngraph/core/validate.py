@@ -11,11 +11,12 @@ import math
 import numbers
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 import numpy as np
 
-from nngraph.core.activations import resolve_activation
+from nngraph.core.activations import Activation, resolve_activation
 from nngraph.core.aggregations import resolve_aggregation
 from nngraph.core.dtypes import PLAIN_NUMBERS, all_finite
 from nngraph.core.network import (ACTIVATION, AGGREGATION, BIAS, BIAS_PARAM, DEFAULT_ACTIVATION,
@@ -68,7 +69,7 @@ def validate_paths(G: nx.DiGraph) -> dict[Hashable, int]:
     return level
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)  # not frozen: a third of the cost of making one
 class GraphRead:
     """A network as ``read_graph`` reads it: one pass over its neurons, one over its connections.
 
@@ -80,7 +81,8 @@ class GraphRead:
     inputs, outputs : the input and output neurons, in ``G``'s order (``network.inputs``, ``outputs``).
     computed : every other neuron, in ``G``'s order; the lists below hold one entry per computed neuron.
     bias, activation, aggregation, layer : their attributes as found (defaults filled in; ``layer``
-        ``None`` where absent).
+        ``None`` where absent; aggregations and layers read neuron by neuron only where some neuron
+        has the key).
     predecessors : their predecessor dicts (``G._pred[node]``), in the order the connections are read.
     input_attributes : the inputs' attribute dicts.
     unknown_role : the computed neurons whose role is neither ``output`` nor ``hidden`` (none in a
@@ -101,7 +103,7 @@ class GraphRead:
     unknown_role: list[Hashable] = field(default_factory=list)
     bias_param: list[Hashable] = field(default_factory=list)
 
-    _read: dict[bool, list[object]] = field(default_factory=dict, init=False, repr=False)  # weights(), once read
+    _read: dict[object, Any] = field(default_factory=dict, init=False, repr=False)  # read once, on demand
 
     def weights(self, *, only_weight: bool = False) -> list[object]:
         """Every connection's weight as found (``None`` where absent), neuron by neuron in the order
@@ -109,13 +111,35 @@ class GraphRead:
         carries more than its weight. Each list is read once (later calls return it: not to be
         changed); where no connection carries more than its weight, validation makes the two one."""
         if only_weight not in self._read:
-            if only_weight:
-                found = [data.get(WEIGHT) if len(data) == 1 else _MoreThanWeight
+            try:  # a subscript: a tenth less than .get; KeyError where a connection has no weight
+                if only_weight:
+                    found = [data[WEIGHT] if len(data) == 1 else _MoreThanWeight
+                             for pred in self.predecessors for data in pred.values()]
+                else:
+                    found = [data[WEIGHT] for pred in self.predecessors for data in pred.values()]
+            except KeyError:  # None stands for it (validation names the connection)
+                found = [data.get(WEIGHT) if len(data) == 1 or not only_weight else _MoreThanWeight
                          for pred in self.predecessors for data in pred.values()]
-            else:
-                found = [data.get(WEIGHT) for pred in self.predecessors for data in pred.values()]
             self._read[only_weight] = found
         return self._read[only_weight]
+
+    def activations(self) -> dict[object, Activation]:
+        """Each distinct activation as found, resolved, in order of first appearance; read once, for
+        the check and the compiler (not to be changed). Raises as ``resolve_activation`` does, or
+        ``TypeError`` for an unhashable one."""
+        found = self._read.get("activations")
+        if found is None:
+            found = {spec: resolve_activation(spec) for spec in dict.fromkeys(self.activation)}
+            self._read["activations"] = found
+        return found
+
+    def aggregations(self) -> dict[object, None]:
+        """Each distinct aggregation as found (unchecked), in order of first appearance, as the keys of
+        a dict; read once (not to be changed). Raises ``TypeError`` for an unhashable one."""
+        found = self._read.get("aggregations")
+        if found is None:
+            found = self._read["aggregations"] = dict.fromkeys(self.aggregation)
+        return found
 
 
 def read_graph(G: nx.DiGraph) -> GraphRead:
@@ -131,18 +155,17 @@ def read_graph(G: nx.DiGraph) -> GraphRead:
     (['x'], ['y'], ['tanh'], [0.5])
     """
     # networkx's own algorithms read the node and adjacency dicts directly, as this does: the
-    # public views cost about three times as much per neuron and connection. One loop fills every
-    # list: a third less than a comprehension per list.
+    # public views cost about three times as much per neuron and connection. One loop fills the
+    # lists every network has (a third less than a comprehension per list); the keys most networks
+    # lack (aggregation, layer, bias_param) are looked for once, in every neuron's keys at once,
+    # and read neuron by neuron only where some neuron has them.
     inputs: list[Hashable] = []
     outputs: list[Hashable] = []
     computed: list[Hashable] = []
     input_attributes: list[dict] = []
     bias: list[object] = []
     activation: list[object] = []
-    aggregation: list[object] = []
-    layer: list[object] = []
     unknown_role: list[Hashable] = []
-    bias_param: list[Hashable] = []
     for node, data in G._node.items():
         role = data.get(ROLE)
         if role == INPUT:
@@ -156,14 +179,27 @@ def read_graph(G: nx.DiGraph) -> GraphRead:
         computed.append(node)
         bias.append(data.get(BIAS, DEFAULT_BIAS))
         activation.append(data.get(ACTIVATION, DEFAULT_ACTIVATION))
-        aggregation.append(data.get(AGGREGATION, DEFAULT_AGGREGATION))
-        layer.append(data.get(LAYER))
-        if BIAS_PARAM in data:  # spares the test of tied numbers a pass over every neuron
-            bias_param.append(node)
-    return GraphRead(inputs=inputs, outputs=outputs, computed=computed, bias=bias, activation=activation,
+    keys = set().union(*G._node.values())
+    aggregation: list[object] = [DEFAULT_AGGREGATION] * len(computed)
+    layer: list[object] = [None] * len(computed)
+    bias_param: list[Hashable] = []
+    if not keys.isdisjoint(_RARE_KEYS):
+        attributes = list(map(G._node.__getitem__, computed))
+        if AGGREGATION in keys:
+            aggregation = [data.get(AGGREGATION, DEFAULT_AGGREGATION) for data in attributes]
+        if LAYER in keys:
+            layer = [data.get(LAYER) for data in attributes]
+        bias_param = [node for node, data in zip(computed, attributes) if BIAS_PARAM in data]
+    read = GraphRead(inputs=inputs, outputs=outputs, computed=computed, bias=bias, activation=activation,
                      aggregation=aggregation, layer=layer, predecessors=list(map(G._pred.__getitem__, computed)),
                      input_attributes=input_attributes, unknown_role=unknown_role,
                      bias_param=bias_param)
+    if AGGREGATION not in keys:  # every neuron sums: its distinct aggregations need no pass
+        read._read["aggregations"] = dict.fromkeys(aggregation[:1])
+    return read
+
+
+_RARE_KEYS = frozenset((AGGREGATION, LAYER, BIAS_PARAM))
 
 
 def validate_parts(G: object) -> GraphRead:
@@ -197,40 +233,37 @@ def validate_parts(G: object) -> GraphRead:
 
 
 _INPUT_KEYS = (BIAS, ACTIVATION, LAYER, AGGREGATION, BIAS_PARAM)  # what an input may not carry
+_INPUT_KEY_SET = frozenset(_INPUT_KEYS)
 
 
 def _neurons_pass(G: nx.DiGraph, read: GraphRead) -> bool:
     """Whether every neuron passes ``_check_neurons``, tested over ``read``'s lists at once. False
     when some may not (``_check_neurons`` then looks at each)."""
-    if not (read.inputs and read.outputs):
+    if not (read.inputs and read.outputs) or read.unknown_role:
         return False
-    names = list(G._node)
-    kinds = set(map(type, names))
-    if not kinds <= {str, int} or not "".join(
-            names if int not in kinds else [name for name in names if type(name) is str]).isprintable():
+    try:  # every id a str (a subclass too: its characters are what _check_name looks at)
+        printable = "".join(G._node).isprintable()
+    except TypeError:  # ints pass as they are; any other kind of id goes to the check of each neuron
+        printable = set(map(type, G._node)) <= {str, int} and "".join(
+            [name for name in G._node if type(name) is str]).isprintable()
+    if not printable:
         return False
-    if read.unknown_role:
-        return False
-    if any(key in data for data in read.input_attributes for key in _INPUT_KEYS) or any(
-            map(G._pred.__getitem__, read.inputs)):
+    if not all(map(_INPUT_KEY_SET.isdisjoint, read.input_attributes)) or any(map(G._pred.__getitem__, read.inputs)):
         return False
     kinds = set(map(type, read.bias))
     if not (kinds <= PLAIN_NUMBERS and all_finite(read.bias, kinds)):
         return False
-    try:  # sets: two fifths cheaper than dict.fromkeys, and the order does not matter here
-        activations = set(read.activation)
-        aggregations = set(read.aggregation)
+    try:  # the distinct names, kept for the compiler (graph_arrays), which codes them in this order
+        activations = read.activations()
+        aggregations = read.aggregations()
         layers = set(read.layer)
-    except TypeError:  # an unhashable attribute: not a name
-        return False
-    try:
-        group_wise = {name for name in activations if resolve_activation(name).group_wise}
         for name in aggregations:
             resolve_aggregation(name)
-    except NNGraphError:
+    except (TypeError, NNGraphError):  # an unhashable attribute (not a name), an unknown name
         return False
     if not all(layer is None or type(layer) is str and unfaithful_character(layer) is None for layer in layers):
         return False
+    group_wise = {spec for spec, activation in activations.items() if activation.group_wise}
     return not group_wise or all(layer is not None for activation, layer in zip(read.activation, read.layer)
                                  if activation in group_wise)
 
