@@ -154,14 +154,25 @@ def test_levels_in_python_in_numpy_and_compiled_agree(G: nx.DiGraph, data: st.Da
         assert python_levels.tolist() == numpy_levels.tolist() == compiled_levels.tolist()
 
 
+def rounds_or_numba(compiled: bool) -> bool:
+    """``compiled``, once sure that it asks for numba's loop (installed with the native extra) and
+    would not fall back to the rounds in Python."""
+    from nngraph.compiler import walks
+
+    assert not compiled or walks.compiled_walk("levels") is not None
+    return compiled
+
+
 @pytest.mark.parametrize("compiled", [False, True])  # the rounds in Python, numba's loop
 def test_neurons_that_feed_each_other_have_no_level(compiled: bool) -> None:
+    compiled = rounds_or_numba(compiled)
     sources, targets = np.array([0, 1, 2, 2, 3]), np.array([1, 2, 1, 3, 4])  # 1 and 2 feed each other
     assert array_levels(5, 1, sources, targets, compiled=compiled).tolist() == [0, -1, -1, -1, -1]
 
 
 @pytest.mark.parametrize("compiled", [False, True])
 def test_a_neuron_without_predecessors_is_on_level_one_and_what_it_feeds_above(compiled: bool) -> None:
+    compiled = rounds_or_numba(compiled)
     # neuron 1 reads nothing (level 1) and feeds 2 beside the input: 2 is on level 2, 3 (input only) on 1
     assert array_levels(4, 1, np.array([1, 0, 0]), np.array([2, 2, 3]), compiled=compiled).tolist() == [0, 1, 2, 1]
     assert array_levels(3, 0, np.array([0]), np.array([1]), compiled=compiled).tolist() == [1, 2, 1]  # no inputs
@@ -171,6 +182,7 @@ def test_a_neuron_without_predecessors_is_on_level_one_and_what_it_feeds_above(c
 
 @pytest.mark.parametrize("compiled", [False, True])
 def test_a_unit_shares_its_deepest_members_level(compiled: bool) -> None:
+    compiled = rounds_or_numba(compiled)
     # neurons 2 and 3 are one unit (a softmax layer); 3 is fed by 1, which is fed by the input
     unit = np.array([0, 1, 2, 2, 4])
     level = array_levels(5, 1, np.array([0, 1, 0, 2]), np.array([1, 3, 2, 4]), unit=unit, compiled=compiled)

@@ -112,6 +112,25 @@ def test_a_connection_without_its_weight_is_named_whatever_else_it_carries(attri
     assert info.value.edge == ("h", "y")
 
 
+@pytest.mark.parametrize("attributes", [{}, {"label": "a"}])
+def test_a_missing_weight_is_not_made_up_by_the_graphs_own_edge_dicts(attributes: dict) -> None:
+    """A graph whose connections' dicts are defaultdicts: reading a weight that is not there must
+    neither find one nor add it to the graph."""
+    from collections import defaultdict
+    from functools import partial
+
+    class Graph(nx.DiGraph):
+        edge_attr_dict_factory = partial(defaultdict, float)
+
+    G = Graph()
+    G.add_node("x", role="input")
+    G.add_node("y", role="output")
+    G.add_edge("x", "y", **attributes)
+    with pytest.raises(NetworkError, match="connection 'x' -> 'y' has no 'weight'") as info:
+        validate(G)
+    assert info.value.edge == ("x", "y") and dict(G.edges["x", "y"]) == attributes
+
+
 def test_weights_whose_sum_overflows_are_fine() -> None:
     G = small()
     G.edges["x", "h"]["weight"] = G.edges["h", "y"]["weight"] = 1e308

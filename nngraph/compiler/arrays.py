@@ -85,8 +85,9 @@ def object_array(items: Sequence[Hashable]) -> np.ndarray:
 
 def graph_arrays(G: nx.DiGraph, *, read: GraphRead | None = None) -> NetworkArrays:
     """The validated network ``G`` as arrays: inputs first, then the other neurons in ``G``'s
-    order; each neuron's connections in the order of its predecessors. ``read``: ``G`` as
-    ``validate_parts`` read it (by default it is read here), so that it is read once.
+    order; each neuron's connections in the order of its predecessors. ``read``: this ``G`` as
+    ``validate_parts`` read it (by default it is read here), so that it is read once; a read of
+    another graph is not detected.
 
     Examples
     --------
@@ -110,9 +111,11 @@ def graph_arrays(G: nx.DiGraph, *, read: GraphRead | None = None) -> NetworkArra
     sources = np.fromiter(map(index.__getitem__, chain.from_iterable(read.predecessors)), dtype=np.int64,
                           count=len(found))
     weights = np.fromiter(found, dtype=np.float64, count=len(found))  # a quarter less than np.array's
-    counts = np.fromiter(map(len, read.predecessors), dtype=np.int64, count=len(computed))  # np.repeat
-    targets = np.repeat(np.arange(n_inputs, n), counts)  # would convert a list at twice the cost
-    # Each distinct activation (and aggregation) name is resolved once, in order of first appearance.
+    # np.repeat would convert a list of the counts at twice the cost
+    counts = np.fromiter(map(len, read.predecessors), dtype=np.int64, count=len(computed))
+    targets = np.repeat(np.arange(n_inputs, n), counts)
+    # Each distinct activation is resolved once (by the read), each distinct activation and
+    # aggregation name given a code, in order of first appearance.
     resolved = read.activations()
     names: dict[str, int] = {}
     code = {spec: names.setdefault(activation.name, len(names)) for spec, activation in resolved.items()}
@@ -224,7 +227,8 @@ def array_levels(n_neurons: int, n_inputs: int, sources: np.ndarray, targets: np
     by default where nngraph has had numba compile already (``native.numba_in_use``: the native
     kernel has run, or a population's walks): starting numba costs more than the walk saves, but
     once it runs, its loop is the cheapest at every size (a fifth to a tenth of the rounds in
-    Python at 1e3 connections).
+    Python at 1e3 connections). ``sources`` and ``targets`` must be neuron numbers, from 0 to
+    ``n_neurons - 1``, as the callers make them: numba's loop does not check them.
 
     Examples
     --------

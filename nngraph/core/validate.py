@@ -89,6 +89,12 @@ class GraphRead:
         valid network).
     bias_param : the computed neurons that carry a ``bias_param`` (the only ones the test of tied
         numbers need look at).
+    plain_edges : whether the connections' attribute dicts are plain dicts (``G``'s
+        ``edge_attr_dict_factory``), whose subscript cannot make a missing weight up (a
+        ``defaultdict``'s would).
+
+    Its fields are not to be reassigned once read: what it reads on demand (``weights``,
+    ``activations``, ``aggregations``) is kept.
     """
 
     inputs: list[Hashable]
@@ -102,6 +108,7 @@ class GraphRead:
     input_attributes: list[dict]
     unknown_role: list[Hashable] = field(default_factory=list)
     bias_param: list[Hashable] = field(default_factory=list)
+    plain_edges: bool = True
 
     _read: dict[object, Any] = field(default_factory=dict, init=False, repr=False)  # read once, on demand
 
@@ -111,13 +118,17 @@ class GraphRead:
         carries more than its weight. Each list is read once (later calls return it: not to be
         changed); where no connection carries more than its weight, validation makes the two one."""
         if only_weight not in self._read:
-            try:  # a subscript: a tenth less than .get; KeyError where a connection has no weight
-                if only_weight:
-                    found = [data[WEIGHT] if len(data) == 1 else _MoreThanWeight
-                             for pred in self.predecessors for data in pred.values()]
-                else:
-                    found = [data[WEIGHT] for pred in self.predecessors for data in pred.values()]
-            except KeyError:  # None stands for it (validation names the connection)
+            found = None
+            if self.plain_edges:
+                try:  # a subscript: a tenth less than .get; KeyError where a connection has no weight
+                    if only_weight:
+                        found = [data[WEIGHT] if len(data) == 1 else _MoreThanWeight
+                                 for pred in self.predecessors for data in pred.values()]
+                    else:
+                        found = [data[WEIGHT] for pred in self.predecessors for data in pred.values()]
+                except KeyError:
+                    pass
+            if found is None:  # None stands for a missing weight (validation names the connection)
                 found = [data.get(WEIGHT) if len(data) == 1 or not only_weight else _MoreThanWeight
                          for pred in self.predecessors for data in pred.values()]
             self._read[only_weight] = found
@@ -193,7 +204,7 @@ def read_graph(G: nx.DiGraph) -> GraphRead:
     read = GraphRead(inputs=inputs, outputs=outputs, computed=computed, bias=bias, activation=activation,
                      aggregation=aggregation, layer=layer, predecessors=list(map(G._pred.__getitem__, computed)),
                      input_attributes=input_attributes, unknown_role=unknown_role,
-                     bias_param=bias_param)
+                     bias_param=bias_param, plain_edges=G.edge_attr_dict_factory is dict)
     if AGGREGATION not in keys:  # every neuron sums: its distinct aggregations need no pass
         read._read["aggregations"] = dict.fromkeys(aggregation[:1])
     return read
