@@ -30,8 +30,9 @@ def plain(network: NetworkArrays) -> bool:
 
 
 def numpy_layout(network: NetworkArrays, level: np.ndarray, weights: np.ndarray) -> Layout:
-    order, op_starts, _ = lowering._op_order(network, level)
-    return lowering._cut(network, order, op_starts, weights, lowering._canonical_codes(network.activations))
+    canonical = lowering._canonical_codes(network.activations)
+    order, op_starts, _ = lowering._op_order(network, level, canonical)
+    return lowering._cut(network, order, op_starts, weights, canonical)
 
 
 def compiled_layout(network: NetworkArrays, level: np.ndarray, weights: np.ndarray) -> Layout:
@@ -58,13 +59,14 @@ def test_numbas_layout_is_the_numpy_calls_layout(G: nx.DiGraph, dtype: type) -> 
     assert_same_layout(compiled_layout(network, level, weights), numpy_layout(network, level, weights))
 
 
-def test_numbas_layout_with_an_op_without_connections() -> None:
+@pytest.mark.parametrize("index", [np.int64, np.int32])
+def test_numbas_layout_with_an_op_without_connections(index: type) -> None:
     # a and b read nothing (level 1: an op without connections), c reads them (a with weight 0.0, a
     # connection but no nonzero), d reads x and c (not one run of columns), e reads c and d; tanh
     # is there under two codes, which make one run
     network = NetworkArrays(
         nodes=object_array(["x", "a", "b", "c", "d", "e"]), n_inputs=1, outputs=np.array([5]),
-        sources=np.array([1, 2, 3, 0, 3, 4]), targets=np.array([3, 3, 4, 4, 5, 5]),
+        sources=np.array([1, 2, 3, 0, 3, 4], dtype=index), targets=np.array([3, 3, 4, 4, 5, 5], dtype=index),
         weights=np.array([0.0, 2.0, -1.0, 1.0, 0.5, 3.0]), bias=np.zeros(6),
         activation=np.array([-1, 0, 1, 2, 0, 1]), activations=("tanh", "relu", "tanh"))
     level = array_levels(network.n_neurons, network.n_inputs, network.sources, network.targets)
@@ -76,10 +78,30 @@ def test_numbas_layout_with_an_op_without_connections() -> None:
     assert got.run_codes.tolist() == [0, 1, 0, 0, 1] and got.op_first_run.tolist() == [0, 2, 3, 4, 5]
 
 
+def test_two_codes_of_one_name_are_one_run_on_both_paths() -> None:
+    # a, b, c, d on one level with codes 0, 1, 2, 0 of tanh, relu, tanh: tanh's run is a, c, d
+    network = NetworkArrays(
+        nodes=object_array(["x", "a", "b", "c", "d"]), n_inputs=1, outputs=np.array([1, 2, 3, 4]),
+        sources=np.zeros(4, dtype=np.int64), targets=np.arange(1, 5), weights=np.ones(4), bias=np.zeros(5),
+        activation=np.array([-1, 0, 1, 2, 0]), activations=("tanh", "relu", "tanh"))
+    level = array_levels(network.n_neurons, network.n_inputs, network.sources, network.targets)
+    got = compiled_layout(network, level, network.weights)
+    assert_same_layout(got, numpy_layout(network, level, network.weights))
+    assert got.order.tolist() == [1, 3, 4, 2] and got.run_codes.tolist() == [0, 1]
+    by_numpy, by_numba, _ = plain_lowerings_of(network, np.float64)
+    for plan in (by_numpy, by_numba):
+        assert plan.ops[0].targets == ("a", "c", "d", "b")
+        assert plan.ops[0].activations == (("tanh", 3), ("relu", 1))
+        assert [column.activation for column in plan.groups] == [None, "mixed"]
+
+
 def plain_lowerings(G: nx.DiGraph, dtype: type) -> tuple[object, object, list]:
     """The plan of ``G`` lowered with numba not yet started (numpy's calls) and started (its loop),
     and which layouts the second asked for."""
-    network = graph_arrays(G)
+    return plain_lowerings_of(graph_arrays(G), dtype)
+
+
+def plain_lowerings_of(network: NetworkArrays, dtype: type) -> tuple[object, object, list]:
     kernel = lower_kernel.compiled_layout()
     asked: list[bool] = []
     with pytest.MonkeyPatch.context() as patch:
@@ -101,6 +123,9 @@ def test_plans_lowered_by_numbas_loop_agree_with_the_reference(case: tuple[nx.Di
     assert [(op.kind, op.targets, op.sources, op.activation, op.activations, op.nonzeros) for op in by_numba.ops] == \
         [(op.kind, op.targets, op.sources, op.activation, op.activations, op.nonzeros) for op in by_numpy.ops]
     assert dict(by_numba.columns) == dict(by_numpy.columns) and by_numba.groups == by_numpy.groups
+    for op in by_numba.ops:  # read-only, as fused_op leaves its arrays
+        arrays = op.stored_weights[:3] if op.kind == "sparse" else (op.weights,)
+        assert not any(array.flags.writeable for array in (*arrays, op.bias))
     assert_equivalent(compile_plan(by_numba), G, x.astype(dtype))
 
 

@@ -34,7 +34,7 @@ class NetworkArrays:
         Neuron ``i`` of every other field is ``nodes[i]``.
     n_inputs : how many inputs.
     outputs : int array, the output neurons (indices into ``nodes``) in output order.
-    sources, targets, weights : one entry per connection ``sources[k] -> targets[k]``.
+    sources, targets, weights : one entry per connection ``sources[k] -> targets[k]``, no pair twice.
     bias : float array, one per neuron (ignored for inputs).
     activation : int array, one per neuron: an index into ``activations`` (ignored for inputs).
     activations : canonical activation names (``resolve_activation(...).name``).

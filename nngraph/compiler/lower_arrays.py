@@ -105,14 +105,15 @@ def _layout(network: NetworkArrays, level: np.ndarray, weights: np.ndarray) -> t
         if kernel is not None:
             return Layout(*kernel(network.n_inputs, network.sources, network.targets, level,
                                   canonical[network.activation], weights)), None
-    order, op_starts, op_aggregates = _op_order(network, level)
+    order, op_starts, op_aggregates = _op_order(network, level, canonical)
     return _cut(network, order, op_starts, weights, canonical), op_aggregates if op_aggregates.any() else None
 
 
 def _canonical_codes(names: Sequence[str]) -> np.ndarray:
     """For each activation code, the first code of its name (codes of one name become one), and -1
     at the end, for the inputs' code -1."""
-    return np.array([names.index(name) for name in names] + [-1], dtype=np.int64)
+    first: dict[str, int] = {}
+    return np.array([first.setdefault(name, code) for code, name in enumerate(names)] + [-1], dtype=np.int64)
 
 
 def units(network: NetworkArrays) -> np.ndarray | None:
@@ -139,7 +140,8 @@ def units(network: NetworkArrays) -> np.ndarray | None:
     return unit
 
 
-def _op_order(network: NetworkArrays, level: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _op_order(network: NetworkArrays, level: np.ndarray,
+              canonical: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The computed neurons in column order, where each op's targets start in it (plus the end), and
     whether each op aggregates (otherwise than by a sum alone).
 
@@ -160,7 +162,7 @@ def _op_order(network: NetworkArrays, level: np.ndarray) -> tuple[np.ndarray, np
         layer_aggregates = np.zeros(int(layer.max()) + 1, dtype=bool)
         np.logical_or.at(layer_aggregates, layer[grouped], aggregates[grouped])
         aggregates[grouped] = layer_aggregates[layer[grouped]]
-    activation = network.activation[computed]
+    activation = canonical[network.activation[computed]]  # one code per name (_canonical_codes)
     group_wise = np.array([resolve_activation(name).group_wise for name in network.activations] + [False])
     # Summing neurons of element-wise activations share their level's op, whatever the activation;
     # aggregating and group-wise ones keep one op per activation (and layer).
@@ -290,7 +292,7 @@ def _ops(network: NetworkArrays, level: np.ndarray, layout: Layout, op_aggregate
     nonzeros, contiguous = layout.nonzeros.tolist(), layout.reads_slice.tolist()
     target_names = tuple(by_column[n_inputs:].tolist())
     source_names = tuple(by_column[layout.row_sources].tolist())
-    activations = _activation_fields(network.activations, layout)
+    activations = _op_activations(network.activations, layout)
     first_level = level[order[op_starts[:-1]]].tolist()
     aggregating = [False] * len(activations) if op_aggregates is None else op_aggregates.tolist()
     ops: list[Op] = []
@@ -329,7 +331,7 @@ def _ops(network: NetworkArrays, level: np.ndarray, layout: Layout, op_aggregate
     return ops
 
 
-def _activation_fields(names: Sequence[str], layout: Layout
+def _op_activations(names: Sequence[str], layout: Layout
                        ) -> list[tuple[str, tuple[tuple[str, int], ...] | None]]:
     """Each op's ``activation`` and ``activations`` as ``FusedOp`` holds them, from the layout's runs
     (neighbours of one name are never two runs): its one name and no runs, or ``"mixed"`` and the
@@ -394,14 +396,15 @@ def level_columns(network: NetworkArrays, level: np.ndarray) -> list[Column]:
         return result
     is_output = np.zeros(network.n_neurons, dtype=bool)
     is_output[network.outputs] = True
+    codes = _canonical_codes(network.activations)[network.activation]  # one code per name
     kernel = compiled_levels_in_order() if numba_in_use() else None  # as _layout chooses
     if kernel is not None:  # numba's counting sort, the twin of the calls below (keep them in step)
-        order, bounds, lowest, highest, outputs_only = kernel(n_inputs, level, network.activation, is_output)
+        order, bounds, lowest, highest, outputs_only = kernel(n_inputs, level, codes, is_output)
     else:
         order = n_inputs + np.argsort(level[n_inputs:], kind="stable")  # by level, each in the network's order
         levels = level[order]
         starts = np.concatenate([[0], np.flatnonzero(np.diff(levels)) + 1])  # each level's first place
-        codes = network.activation[order]
+        codes = codes[order]
         # Per level, in a few numpy calls: one activation (lowest code = highest) or several; all outputs.
         lowest, highest = np.minimum.reduceat(codes, starts), np.maximum.reduceat(codes, starts)
         outputs_only = np.logical_and.reduceat(is_output[order], starts)

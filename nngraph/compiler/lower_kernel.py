@@ -73,24 +73,29 @@ def _compiled() -> Callable[..., tuple[np.ndarray, ...]]:
 def _plain_layout(n_inputs: int, sources: np.ndarray, targets: np.ndarray, level: np.ndarray,
                   codes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, ...]:
     """``Layout``'s fields of a plain network (every neuron sums, none group-wise) of fewer than
-    2**21 neurons and 2**31 connections, as ``lower_arrays``' numpy calls find them: one op per level,
+    2**21 neurons and 2**31 connections, each connection once, as ``lower_arrays``' numpy calls find
+    them (memory in proportion to the neurons and connections): one op per level,
     its targets in runs of one activation (``codes``, one per name), the runs in the order of their
     first neuron, each run's neurons in their order; the connections by (op, source column, target
-    column)."""
+    column). The arrays are a ``NetworkArrays``' (neuron numbers in range, levels of
+    ``array_levels`` with no cycle): numba's loop does not check them."""
     n = len(level)
     computed = n - n_inputs
-    n_codes, top = 1, 0
+    n_codes = 1
     for i in range(n_inputs, n):
         n_codes = max(n_codes, codes[i] + 1)
-        top = max(top, level[i])
-    # Each neuron's place: by level, then its run's first neuron, then itself.
-    first = np.full((top + 1) * n_codes, -1, dtype=np.int64)
+    # Each neuron's place: by level, then its run's first neuron, then itself. A first sort by
+    # (level, activation, neuron) puts each run's first neuron ahead of the rest of its run.
     key = np.empty(computed, dtype=np.int64)
     for i in range(n_inputs, n):
-        part = level[i] * n_codes + codes[i]
-        if first[part] < 0:
-            first[part] = i
-        key[i - n_inputs] = (level[i] * n + first[part]) * n + i
+        key[i - n_inputs] = (level[i] * n_codes + codes[i]) * n + i
+    by_run = np.argsort(key) + n_inputs
+    first = 0
+    for k in range(computed):
+        i = by_run[k]
+        if k == 0 or level[i] != level[by_run[k - 1]] or codes[i] != codes[by_run[k - 1]]:
+            first = i
+        key[i - n_inputs] = (level[i] * n + first) * n + i
     order = np.argsort(key) + n_inputs
     column = np.empty(n, dtype=np.int64)
     for i in range(n_inputs):

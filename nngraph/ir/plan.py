@@ -253,7 +253,7 @@ class FusedOp(_Activated):
         always for a sparse op.
 
     Build one with ``fused_op``, which fills in ``nonzeros``, ``density`` and ``connected`` and
-    freezes the arrays.
+    freezes the arrays (or with ``assembled_op``, of fields already in that form).
     """
 
     index: int
