@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from itertools import accumulate, chain, repeat
-from operator import attrgetter, eq, itemgetter
+from operator import attrgetter, eq, itemgetter, truediv
 from types import MappingProxyType
 
 import numpy as np
@@ -56,11 +56,13 @@ def check_plan(plan: Plan, *, stage: str = "lowering") -> None:
     >>> check_plan(nngraph.compile_network(G))  # passes silently
     """
     where = f"after {stage}: "
-    _check_inputs(plan, where)
     targets = list(chain.from_iterable(map(_TARGETS, plan.ops)))
-    # Each check for the whole plan at once; op by op only where one finds a fault, to name it.
     columns = _plain(plan.columns)
-    holds = (_headers_hold(plan), _targets_hold(plan, targets, columns), _sources_hold(plan, columns),
+    laid_out = _laid_out(plan, columns, targets)
+    if not laid_out:
+        _check_inputs(plan, where)
+    # Each check for the whole plan at once; op by op only where one finds a fault, to name it.
+    holds = (_headers_hold(plan), laid_out or _targets_hold(plan, targets, columns), _sources_hold(plan, columns),
              _arrays_hold(plan, where))
     if all(holds):
         next_column = len(plan.inputs) + len(targets)
@@ -113,11 +115,9 @@ def _check_inputs(plan: Plan, where: str) -> None:
 
 
 # Readers of one field of each op of a plan, mapped over them at C level.
-_INDEX, _TARGETS, _SOURCES, _LEVEL = (attrgetter(name) for name in ("index", "targets", "sources", "level"))
-_OPERATION, _KIND, _ACTIVATIONS = attrgetter("operation"), attrgetter("kind"), attrgetter("activations")
+_TARGETS, _SOURCES, _LEVEL = (attrgetter(name) for name in ("targets", "sources", "level"))
 _NODES = attrgetter("nodes")
-_STORED, _BIAS, _SHAPE, _DTYPE = (attrgetter(name) for name in ("stored_weights", "bias", "shape", "dtype"))
-_NONZEROS, _DENSITY = attrgetter("nonzeros"), attrgetter("density")
+_STORED, _SHAPE = attrgetter("stored_weights"), attrgetter("shape")
 
 # The kinds an op of each type may have (a FusedOp: any of ``KINDS``).
 _KINDS_OF = {AggregateOp: (AGGREGATE,), SharedOp: (SHARED,)}
@@ -161,17 +161,17 @@ def _headers_hold(plan: Plan) -> bool:
     checks op by op cost more than the rest of the check of a small op). False sends
     ``check_plan`` op by op, to name the fault."""
     ops = plan.ops
-    if list(map(_INDEX, ops)) != list(range(len(ops))) or not all(map(_TARGETS, ops)):
+    if [op.index for op in ops] != list(range(len(ops))) or not all([op.targets for op in ops]):
         return False
-    for op_type, operation, kind in set(zip(map(type, ops), map(_OPERATION, ops), map(_KIND, ops))):
+    for op_type, operation, kind in {(type(op), op.operation, op.kind) for op in ops}:
         if operation not in OPERATIONS or kind not in _KINDS_OF.get(op_type, KINDS):
             return False
-    groups = list(map(getattr, ops, repeat("groups"), repeat(1)))
-    if set(map(type, groups)) - {int} or set(groups) - {1}:
+    if {(type(group), group) for group in [getattr(op, "groups", 1) for op in ops]} - {(int, 1)}:
         return False  # some op normalises over groups, or says so oddly: op by op
     mixed = [op for op in ops if op.activations is not None]
-    runs = list(map(_ACTIVATIONS, mixed))  # each mixed op's (name, count) pairs
-    run_names = list(map(itemgetter(0), chain.from_iterable(runs)))
+    runs = [op.activations for op in mixed]  # each mixed op's (name, count) pairs
+    flat = list(chain.from_iterable(runs))
+    run_names, counts = zip(*flat) if flat else ((), ())
     names = {op.activation for op in ops if op.activations is None}.union(run_names)
     try:
         activations = {name: resolve_activation(name) for name in names}
@@ -179,24 +179,23 @@ def _headers_hold(plan: Plan) -> bool:
         return False
     if any(activation.name != name for name, activation in activations.items()):
         return False
-    return not mixed or _runs_hold(mixed, runs, run_names, activations)
+    return not mixed or _runs_hold(mixed, runs, run_names, counts, activations)
 
 
-def _runs_hold(mixed: list[FusedOp], runs: list[tuple[tuple[str, int], ...]], run_names: list[str],
-               activations: Mapping[str, object]) -> bool:
+def _runs_hold(mixed: list[FusedOp], runs: list[tuple[tuple[str, int], ...]], run_names: tuple[str, ...],
+               counts: tuple[int, ...], activations: Mapping[str, object]) -> bool:
     """Whether every mixed op's runs pass ``_check_runs``, for all of them at once: ``runs`` their
-    ``activations``, ``run_names`` the names of all runs in order, ``activations`` each name
-    resolved. The counts of every op add up to its targets when their running total reaches the
-    running total of the targets at the end of each op's runs; two equal neighbours are allowed
-    only across ops."""
-    counts = list(map(itemgetter(1), chain.from_iterable(runs)))
+    ``activations``, ``run_names`` and ``counts`` the names and counts of all runs in order,
+    ``activations`` each name resolved. The counts of every op add up to its targets when their
+    running total reaches the running total of the targets at the end of each op's runs; two equal
+    neighbours are allowed only across ops."""
     ends = list(accumulate(map(len, runs)))
     if ({op.activation for op in mixed} != {MIXED} or min(map(len, runs)) < 2 or set(map(type, counts)) != {int}
             or min(counts) <= 0
             or any(activations[name].group_wise for name in set(run_names))):
         return False
-    total = list(accumulate(counts))
-    if [total[end - 1] for end in ends] != list(accumulate(map(len, map(_TARGETS, mixed)))):
+    total = list(accumulate(counts, initial=0))
+    if list(map(total.__getitem__, ends)) != list(accumulate([len(op.targets) for op in mixed])):
         return False
     across = sum(map(eq, [op_runs[-1][0] for op_runs in runs[:-1]], [op_runs[0][0] for op_runs in runs[1:]]))
     return sum(map(eq, run_names, run_names[1:])) == across
@@ -230,6 +229,18 @@ def _plain(columns: Mapping[Hashable, int]) -> dict[Hashable, int]:
         return columns
     copied = columns.copy() if isinstance(columns, MappingProxyType) else None
     return copied if type(copied) is dict else dict(columns)
+
+
+def _laid_out(plan: Plan, columns: dict[Hashable, int], targets: list[Hashable]) -> bool:
+    """Whether ``columns`` (``plan.columns`` as a plain dict) holds exactly the inputs and then
+    ``targets`` (every op's, in order), in that order, on columns ``0, 1, ...``: what both lowerings
+    make, and all that checks 1, 3 and 4 ask, told by comparing lists, without a lookup per neuron
+    (a neuron listed twice would be one key of the map). False: the map may still be right in
+    another order, which ``_check_inputs`` and ``_targets_hold`` tell."""
+    keys = list(columns)
+    n_inputs = len(plan.inputs)
+    return (len(keys) == n_inputs + len(targets) and keys[n_inputs:] == targets
+            and keys[:n_inputs] == list(plan.inputs) and list(columns.values()) == list(range(len(keys))))
 
 
 def _targets_hold(plan: Plan, targets: list[Hashable], columns: dict[Hashable, int] | None = None) -> bool:
@@ -271,33 +282,40 @@ def _sources_hold(plan: Plan, columns: dict[Hashable, int] | None = None) -> boo
     level is the one ``check_plan`` gives it, the level of the op whose targets take it by position;
     a source must be known, on a column before the op's first (computed earlier), of a level of at
     least 0 and below the op's, and sorted by column without repeats. False sends ``check_plan``
-    op by op, to name the fault. ``columns``: ``plan.columns`` as a plain dict, if the caller has it."""
+    op by op, to name the fault (as do, to keep this simple, an op of a level below 0, or more
+    targets than columns: faults of other checks, or no plan the compiler makes). ``columns``:
+    ``plan.columns`` as a plain dict, if the caller has it."""
     columns = _plain(plan.columns) if columns is None else columns
     ops = plan.ops
     n, n_inputs = len(columns), len(plan.inputs)
+    sources = list(map(_SOURCES, ops))
+    counts = list(map(len, sources))
     widths = list(map(len, map(_TARGETS, ops)))
+    # Per op, in rows (the inputs first, as an op of level 0 of no sources): its first column, its
+    # level and its offset, (n + 1) per op, which makes the sources of all ops one rising sequence
+    # exactly when each op's do (every column read being below n).
+    starts = list(accumulate(widths, initial=n_inputs))
+    if starts[-1] > n:
+        return False
     try:
-        op_levels = np.fromiter(map(_LEVEL, ops), dtype=np.int64, count=len(ops))
-    except (TypeError, ValueError, OverflowError):  # a level that is no int64: op by op
+        per_op = np.array(((0, *starts[:-1]), (0, *map(_LEVEL, ops)), range(0, (len(ops) + 1) * (n + 1), n + 1)),
+                          dtype=np.int64)
+        # A neuron the map does not hold reads as None, which no int64 is.
+        read = np.fromiter(map(columns.get, chain.from_iterable(sources)), dtype=np.int64, count=sum(counts))
+    except (TypeError, ValueError, OverflowError):  # an unknown source, or a level that is no int64
         return False
-    # Each column's level: the inputs' 0, then each op's over its targets, -1 past them.
-    level_of = np.concatenate(([0], op_levels, [-1])).repeat(
-        [n_inputs, *widths, max(n - n_inputs - sum(widths), 0)])[:n]
-    # Per source, in rows: the column it must lie before (its op's first, at most n), the level it
-    # must lie below (its op's), and its op's offset, (n + 1) per op, which makes the sources of all
-    # ops one rising sequence exactly when each op's do (every column read being below n).
-    starts = list(map(min, list(accumulate(widths, initial=n_inputs))[:-1], repeat(n)))
-    start, level, offset = np.array((starts, op_levels, range(0, len(ops) * (n + 1), n + 1)), dtype=np.int64
-                                    ).reshape(3, len(ops)).repeat(list(map(len, map(_SOURCES, ops))), axis=1)
-    read = np.fromiter(map(columns.get, chain.from_iterable(map(_SOURCES, ops)), repeat(-1)),
-                       dtype=np.int64, count=len(start))
-    if not ((read >= 0) & (read < start)).all():
+    if np.count_nonzero(per_op[1] < 0):
         return False
-    levels = level_of[read]
-    if not ((levels >= 0) & (levels < level)).all():
+    # Each column's level: the inputs' 0, then each op's over its targets (every source column
+    # read lies below the last op's targets, if it lies below its op's first).
+    level_of = per_op[1].repeat([n_inputs, *widths])
+    start, level, offset = per_op.repeat([0, *counts], axis=1)
+    # Known and computed before the op (a column below 0 is above any as unsigned), on a lower level.
+    before = read.view(np.uint64) < start.view(np.uint64)
+    if np.count_nonzero(before) != len(read) or np.count_nonzero(level_of[read] < level) != len(read):
         return False
     read += offset
-    return bool((read[1:] > read[:-1]).all())
+    return np.count_nonzero(read[1:] <= read[:-1]) == 0
 
 
 def _check_sources(plan: Plan, op: Op, level_of: np.ndarray, where: str) -> None:
@@ -322,11 +340,10 @@ def _check_sources(plan: Plan, op: Op, level_of: np.ndarray, where: str) -> None
 def _arrays_hold(plan: Plan, where: str) -> bool:
     """Whether every op passes ``_check_arrays``, tested for the whole plan at once where ops are
     weighted sums (their kinds, shapes, dtypes, nonzeros and density, as lists and sets compared at
-    once: op by op, these checks cost more than the rest of the check of a small op); the masks of
-    padded ops and the arrays of other ops are checked each. False sends ``check_plan`` op by op,
-    to name the fault."""
+    once: op by op, these checks cost more than the rest of the check of a small op); the masks of padded ops and the arrays of other ops are
+    checked each. False sends ``check_plan`` op by op, to name the fault."""
     fused = [op for op in plan.ops if type(op) is FusedOp]
-    kinds = list(map(_KIND, fused))
+    kinds = [op.kind for op in fused]
     stored = list(map(_STORED, fused))
     # Each distinct (kind, type of weights) once; canonical CSR arrays hold one value per place.
     for (kind, _), weights in dict(zip(zip(kinds, map(type, stored)), stored)).items():
@@ -335,16 +352,15 @@ def _arrays_hold(plan: Plan, where: str) -> bool:
     if SPARSE in kinds and not all(_canonical(weights) for kind, weights in zip(kinds, stored)
                                    if kind == SPARSE and type(weights) is not CSRArrays):
         return False
-    biases = list(map(_BIAS, fused))
-    shapes = list(map(_SHAPE, fused))
-    if (list(map(_SHAPE, stored)) != shapes or list(map(_SHAPE, biases)) != list(zip(map(itemgetter(1), shapes)))
-            or (set(map(_DTYPE, stored)) | set(map(_DTYPE, biases))) - {plan.dtype}):
+    # The numbers each op holds: a dense op's weights, a sparse op's stored values (one per place).
+    numbers = [weights.data if kind == SPARSE else weights for kind, weights in zip(kinds, stored)]
+    biases = [op.bias for op in fused]
+    widths = [len(op.targets) for op in fused]
+    shapes = list(zip([len(op.sources) for op in fused], widths))
+    if (list(map(_SHAPE, stored)) != shapes or list(map(_SHAPE, biases)) != list(zip(widths))
+            or {array.dtype for array in chain(numbers, biases)} - {plan.dtype}):
         return False
-    # Nonzeros and density as the arrays count them (canonical CSR arrays: one value per place).
-    nonzeros = list(map(np.count_nonzero, [weights.data if kind == SPARSE else weights
-                                           for kind, weights in zip(kinds, stored)]))
-    if nonzeros != list(map(_NONZEROS, fused)) or _densities_differ(
-            nonzeros, [rows * cols for rows, cols in shapes], list(map(_DENSITY, fused))):
+    if not _nonzeros_hold(fused, numbers, [rows * cols for rows, cols in shapes]):
         return False
     try:
         for op in plan.ops:
@@ -355,6 +371,18 @@ def _arrays_hold(plan: Plan, where: str) -> bool:
     except CompileError:
         return False
     return True
+
+
+def _nonzeros_hold(fused: list[FusedOp], numbers: list[np.ndarray], sizes: list[int]) -> bool:
+    """Whether each op of ``fused`` says the ``nonzeros`` its ``numbers`` hold, and the ``density``
+    they make in its ``sizes`` places."""
+    stated = [op.nonzeros for op in fused]
+    if list(map(np.count_nonzero, numbers)) != stated:
+        return False
+    densities = [op.density for op in fused]
+    if 0 not in sizes and densities == list(map(truediv, stated, sizes)):
+        return True  # as ``fused_op`` works them out; otherwise within rounding
+    return not _densities_differ(stated, sizes, densities)
 
 
 def _stored_kind(weights: object) -> str:
@@ -470,9 +498,10 @@ def _check_connected(op: FusedOp, where: str) -> None:
         raise _fail(where, op, "is sparse but has a connected mask; its stored entries are its connections")
     if not isinstance(mask, np.ndarray) or mask.dtype != bool or mask.shape != op.shape:
         raise _fail(where, op, f"connected must be a boolean array of shape {op.shape}")
-    if mask.all():
+    # Counted, which costs less than numpy's all() and any() on small arrays.
+    if np.count_nonzero(mask) == mask.size:
         raise _fail(where, op, "connected marks every entry; it should be None (no padding)")
-    if np.any(op.weights[~mask]):
+    if np.count_nonzero(op.weights[~mask]):
         raise _fail(where, op, "has a nonzero weight where connected says there is no connection")
 
 

@@ -170,8 +170,16 @@ def _rewindowed(op: SharedOp, order: list[int], index: int) -> SharedOp:
 
 
 def _replace(plan: Plan, **changes: object) -> Plan:
-    """A new plan with ``changes``."""
-    return dataclasses.replace(plan, **changes)
+    """A new plan with ``changes``: its fields copied, as ``dataclasses.replace`` would, without
+    setting each through the frozen dataclass's ``__init__`` (which costs more than a pass that
+    finds nothing to do). A plan has no ``__post_init__`` to run."""
+    held = vars(plan)
+    new = object.__new__(Plan)
+    new.__dict__.update({name: held[name] for name in _PLAN_FIELDS}, **changes)
+    return new
+
+
+_PLAN_FIELDS = tuple(field.name for field in dataclasses.fields(Plan))
 
 
 def _with(op: FusedOp, **changes: object) -> FusedOp:
@@ -220,7 +228,7 @@ def run_passes(plan: Plan, names: Sequence[str]) -> Plan:
         plan = result  # no pass reads ``passes``: the names are written once, at the end
         if changed:
             check_plan(plan, stage=f"pass {name!r}")
-    return dataclasses.replace(plan, passes=plan.passes + tuple(names))
+    return _replace(plan, passes=plan.passes + tuple(names))
 
 
 def _unchanged(before: Plan, after: Plan) -> bool:

@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import operator
 from collections.abc import Callable
+from itertools import chain
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,8 +38,8 @@ class _Store:
             ) -> np.ndarray | sparse.csr_array | CSRArrays | None:
         if array is None:
             return None
-        csr = not isinstance(array, np.ndarray)  # else a csr_array or CSRArrays
-        key = (array.shape, array.dtype, len(array.data)) if csr else (array.shape, array.dtype)
+        csr = not isinstance(array, np.ndarray)  # else a csr_array or CSRArrays (its data's dtype is its own)
+        key = (array.shape, array.data.dtype, len(array.data)) if csr else (array.shape, array.dtype)
         held = self._arrays.get(key)
         if held is None:
             self._arrays[key] = array  # alone so far: its bytes need not be read
@@ -68,11 +69,22 @@ def store_once(plan: Plan) -> Plan:
     >>> len(gates), len({id(op.weights) for op in gates})  # step 0 reads no state: its own weights
     (4, 2)
     """
-    store = _Store()
-    ops = tuple(_stored(op, store) for op in plan.ops)
-    if all(map(operator.is_, ops, plan.ops)):  # no array equal to an earlier one: the plan as it was
+    # First every array of the plan through one store, in one pass: when none is equal to an
+    # earlier one (most plans), the plan is as it was, and no op is looked at field by field.
+    arrays = list(chain.from_iterable(map(_arrays, plan.ops)))
+    if all(map(operator.is_, map(_Store().get, arrays), arrays)):
         return plan
-    return dataclasses.replace(plan, ops=ops)
+    store = _Store()
+    return dataclasses.replace(plan, ops=tuple(_stored(op, store) for op in plan.ops))
+
+
+def _arrays(op: Op) -> tuple[np.ndarray | sparse.csr_array | CSRArrays | None, ...]:
+    """The arrays of ``op`` that ``_stored`` stores (a sparse op's weights as held)."""
+    if isinstance(op, FusedOp):
+        return op.stored_weights, op.bias, op.connected
+    if isinstance(op, AggregateOp):
+        return (op.bias, *chain.from_iterable((reduction.rows, reduction.weights) for reduction in op.reductions))
+    return op.window, op.kernel, op.bias
 
 
 def _stored(op: Op, store: _Store) -> Op:
