@@ -18,6 +18,7 @@ from nngraph.compiler.arrays import NetworkArrays, array_levels, graph_arrays, o
 from nngraph.compiler.lower_arrays import level_columns, lower_arrays
 from nngraph.compiler.lower_kernel import Layout
 from nngraph.execute.compiled import compile_plan
+from nngraph.ir.plan import FusedOp
 
 lowering = importlib.import_module("nngraph.compiler.lower_arrays")  # the module (the package's name is the function)
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -123,9 +124,12 @@ def test_plans_lowered_by_numbas_loop_agree_with_the_reference(case: tuple[nx.Di
     assert [(op.kind, op.targets, op.sources, op.activation, op.activations, op.nonzeros) for op in by_numba.ops] == \
         [(op.kind, op.targets, op.sources, op.activation, op.activations, op.nonzeros) for op in by_numpy.ops]
     assert dict(by_numba.columns) == dict(by_numpy.columns) and by_numba.groups == by_numpy.groups
-    for op in by_numba.ops:  # read-only, as fused_op leaves its arrays
+    for op in by_numba.ops:  # read-only, as fused_op leaves its arrays; connections as counted
         arrays = op.stored_weights[:3] if op.kind == "sparse" else (op.weights,)
         assert not any(array.flags.writeable for array in (*arrays, op.bias))
+        if isinstance(op, FusedOp):
+            assert op.connections == (op.stored_weights.indptr[-1] if op.kind == "sparse" else
+                                      op.shape[0] * op.shape[1] if op.connected is None else op.connected.sum())
     assert_equivalent(compile_plan(by_numba), G, x.astype(dtype))
 
 

@@ -327,7 +327,7 @@ def _ops(network: NetworkArrays, level: np.ndarray, layout: Layout, op_aggregate
         ops.append(assembled_op(index=index, kind=kind, targets=target_names[start:stop],
                                 sources=source_names[top:end], weights=matrix, bias=bias[start:stop],
                                 activation=activation, activations=runs, nonzeros=nonzeros[index],
-                                level=first_level[index], connected=connected))
+                                level=first_level[index], connected=connected, connections=last - first))
     return ops
 
 

@@ -404,18 +404,22 @@ def fused_op(*, index: int, targets: Iterable[Hashable], sources: Iterable[Hasha
 def assembled_op(*, index: int, kind: str, targets: tuple[Hashable, ...], sources: tuple[Hashable, ...],
                  weights: np.ndarray | sparse.csr_array | CSRArrays, bias: np.ndarray, activation: str,
                  activations: tuple[tuple[str, int], ...] | None, nonzeros: int, level: int,
-                 connected: np.ndarray | None = None, groups: int = 1) -> FusedOp:
+                 connected: np.ndarray | None = None, groups: int = 1,
+                 connections: int | None = None) -> FusedOp:
     """A ``FusedOp`` of fields already in their final form, as ``fused_op`` leaves them: read-only
     arrays (sparse weights canonical), runs of activations joined (``None`` for one activation),
-    ``nonzeros`` counted. Nothing is converted or checked: ``fused_op`` makes its ops with this,
-    and ``lower_arrays`` works out these fields for all its ops at once, in a few numpy calls
-    (``check_plan`` then checks them)."""
+    ``nonzeros`` counted, and ``connections`` where known (else counted on first read). Nothing is
+    converted or checked: ``fused_op`` makes its ops with this, and ``lower_arrays`` works out these
+    fields for all its ops at once, in a few numpy calls (``check_plan`` then checks them)."""
     size = weights.shape[0] * weights.shape[1]
     # ``_weights``: where the ``weights`` field keeps its value (``_Weights``)
-    return _made(FusedOp, index=index, kind=kind, targets=targets, sources=sources, _weights=weights,
-                 bias=bias, activation=activation, nonzeros=nonzeros,
-                 density=nonzeros / size if size else 1.0, level=level, connected=connected,
-                 groups=groups, activations=activations)
+    op = _made(FusedOp, index=index, kind=kind, targets=targets, sources=sources, _weights=weights,
+               bias=bias, activation=activation, nonzeros=nonzeros,
+               density=nonzeros / size if size else 1.0, level=level, connected=connected,
+               groups=groups, activations=activations)
+    if connections is not None:
+        op.__dict__["connections"] = connections  # where the cached attribute keeps it
+    return op
 
 
 def _activation_fields(activation: str | None, activations: Iterable[tuple[str, int]] | None
