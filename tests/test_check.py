@@ -66,6 +66,51 @@ def test_an_op_of_a_level_below_zero_goes_op_by_op_and_is_named() -> None:
         check_plan(bad)
 
 
+def test_an_op_of_no_sources_below_level_zero_has_its_reader_named() -> None:
+    # h reads nothing (an op of no sources, level 1), y reads h: at level -1 h's targets read as
+    # not yet computed, so the op that reads them is named
+    G = nx.DiGraph()
+    G.add_node("x", role="input")
+    G.add_node("h", role="hidden", activation="tanh")
+    G.add_node("y", role="output")
+    G.add_weighted_edges_from([("x", "y", 1.0), ("h", "y", 2.0)])
+    plan = build_plan(G, lowering="graph", passes=())
+    first = next(op for op in plan.ops if op.targets == ("h",))
+    assert not first.sources
+    ops = tuple(dataclasses.replace(op, level=-1) if op is first else op for op in plan.ops)
+    bad = dataclasses.replace(plan, ops=ops)
+    assert _sources_hold(plan) and not _sources_hold(bad)
+    with pytest.raises(CompileError, match=r"reads neurons not computed before it: \['h'\]"):
+        check_plan(bad)
+
+
+def test_inputs_out_of_order_are_named() -> None:
+    plan = build_plan(skip_dag(), lowering="arrays")
+    bad = dataclasses.replace(plan, inputs=plan.inputs[::-1])
+    targets = [node for op in plan.ops for node in op.targets]
+    assert not _laid_out(bad, _plain(bad.columns), targets)
+    with pytest.raises(CompileError, match="input 'x1' should hold column 0"):
+        check_plan(bad)
+
+
+def test_weights_in_another_dtype_than_the_plans_are_named() -> None:
+    plan = build_plan(skip_dag(), lowering="graph", passes=())
+    op = plan.ops[0]
+    bad = dataclasses.replace(plan, ops=(dataclasses.replace(op, weights=op.weights.astype(np.float32)),)
+                              + plan.ops[1:])
+    assert not _arrays_hold(bad, "")
+    with pytest.raises(CompileError, match="op 0: weights are float32, the plan computes in float64"):
+        check_plan(bad)
+
+
+@pytest.mark.parametrize("groups", [[1], 2.0, True, 0])
+def test_groups_that_are_no_whole_number_are_named(groups: object) -> None:
+    plan = build_plan(skip_dag(), lowering="graph", passes=())
+    bad = dataclasses.replace(plan, ops=(dataclasses.replace(plan.ops[0], groups=groups),) + plan.ops[1:])
+    with pytest.raises(CompileError, match="op 0: groups=.* must be a whole number"):
+        check_plan(bad)
+
+
 def test_a_density_is_held_to_its_nonzeros_within_rounding() -> None:
     plan = build_plan(skip_dag(), lowering="arrays")
     op = plan.ops[-1]

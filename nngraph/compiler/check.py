@@ -22,16 +22,18 @@ order:
    and every source read;
 7. every output is computed by some op.
 
-Checks 2 and 5 run for the whole plan at once (``_headers_hold``: each distinct kind and activation
-once; ``_sources_hold``: a few numpy calls), where op by op they cost more than the rest of the
-check of a small op; only when one finds a fault does it run op by op, to name the op and neurons.
+Checks 1 to 6 run for the whole plan at once (``_laid_out``: the column map compared as lists;
+``_headers_hold``: each distinct kind and activation once; ``_sources_hold``: a few numpy calls;
+``_arrays_hold``: each field of all ops as lists), where op by op they cost more than the rest of
+the check of a small op; only when one finds a fault does it run op by op, to name the op and
+neurons.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from itertools import accumulate, chain, repeat
-from operator import attrgetter, eq, itemgetter, truediv
+from operator import attrgetter, eq, truediv
 from types import MappingProxyType
 
 import numpy as np
@@ -149,7 +151,7 @@ def _check_header(op: Op, position: int, where: str) -> None:
     if mixed:
         _check_runs(op, runs, where)
     groups = getattr(op, "groups", 1)
-    if not isinstance(groups, int) or groups < 1 or len(op.targets) % groups or (
+    if type(groups) is not int or groups < 1 or len(op.targets) % groups or (
             groups > 1 and not op.group_wise):
         raise _fail(where, op, f"groups={groups!r} must be a whole number of at least 1 dividing its "
                     f"{len(op.targets)} targets, and 1 unless its activation is group-wise")
@@ -166,8 +168,8 @@ def _headers_hold(plan: Plan) -> bool:
     for op_type, operation, kind in {(type(op), op.operation, op.kind) for op in ops}:
         if operation not in OPERATIONS or kind not in _KINDS_OF.get(op_type, KINDS):
             return False
-    if {(type(group), group) for group in [getattr(op, "groups", 1) for op in ops]} - {(int, 1)}:
-        return False  # some op normalises over groups, or says so oddly: op by op
+    if any(type(group) is not int or group != 1 for group in [getattr(op, "groups", 1) for op in ops]):
+        return False  # some op normalises over groups, or says so oddly (unhashably, even): op by op
     mixed = [op for op in ops if op.activations is not None]
     runs = [op.activations for op in mixed]  # each mixed op's (name, count) pairs
     flat = list(chain.from_iterable(runs))
@@ -282,8 +284,9 @@ def _sources_hold(plan: Plan, columns: dict[Hashable, int] | None = None) -> boo
     level is the one ``check_plan`` gives it, the level of the op whose targets take it by position;
     a source must be known, on a column before the op's first (computed earlier), of a level of at
     least 0 and below the op's, and sorted by column without repeats. False sends ``check_plan``
-    op by op, to name the fault (as do, to keep this simple, an op of a level below 0, or more
-    targets than columns: faults of other checks, or no plan the compiler makes). ``columns``:
+    op by op, to name the fault (as do, to keep this simple, an op of a level below 0, which op by
+    op reads as not yet computed, so that a reader of its targets is named, and more targets than
+    columns, which check 4 names: no plan the compiler makes). ``columns``:
     ``plan.columns`` as a plain dict, if the caller has it."""
     columns = _plain(plan.columns) if columns is None else columns
     ops = plan.ops
@@ -340,8 +343,9 @@ def _check_sources(plan: Plan, op: Op, level_of: np.ndarray, where: str) -> None
 def _arrays_hold(plan: Plan, where: str) -> bool:
     """Whether every op passes ``_check_arrays``, tested for the whole plan at once where ops are
     weighted sums (their kinds, shapes, dtypes, nonzeros and density, as lists and sets compared at
-    once: op by op, these checks cost more than the rest of the check of a small op); the masks of padded ops and the arrays of other ops are
-    checked each. False sends ``check_plan`` op by op, to name the fault."""
+    once: op by op, these checks cost more than the rest of the check of a small op); the masks of
+    padded ops and the arrays of other ops are checked each. False sends ``check_plan`` op by op, to
+    name the fault."""
     fused = [op for op in plan.ops if type(op) is FusedOp]
     kinds = [op.kind for op in fused]
     stored = list(map(_STORED, fused))

@@ -173,9 +173,9 @@ def _plain_layout(n_inputs: int, sources: np.ndarray, targets: np.ndarray, level
         rows = first_row[k + 1] - first_row[k]
         reads_slice[k] = rows == 0 or row_sources[first_row[k + 1] - 1] - row_sources[first_row[k]] + 1 == rows
     offsets[n_ops] = place
-    return (order, column, op_starts[:n_ops + 1].copy(), local_column, entry_rows, sorted_weights, row_sources[:n_rows].copy(),
-            first_row, entries, indptrs, offsets, nonzeros, reads_slice, run_codes[:n_runs].copy(),
-            run_counts[:n_runs].copy(), op_first_run[:n_ops + 1].copy())
+    return (order, column, op_starts[:n_ops + 1].copy(), local_column, entry_rows, sorted_weights,
+            row_sources[:n_rows].copy(), first_row, entries, indptrs, offsets, nonzeros, reads_slice,
+            run_codes[:n_runs].copy(), run_counts[:n_runs].copy(), op_first_run[:n_ops + 1].copy())
 
 
 def compiled_levels_in_order() -> Callable[..., tuple[np.ndarray, ...]] | None:

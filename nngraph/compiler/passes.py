@@ -173,6 +173,7 @@ def _replace(plan: Plan, **changes: object) -> Plan:
     """A new plan with ``changes``: its fields copied, as ``dataclasses.replace`` would, without
     setting each through the frozen dataclass's ``__init__`` (which costs more than a pass that
     finds nothing to do). A plan has no ``__post_init__`` to run."""
+    assert changes.keys() <= set(_PLAN_FIELDS), f"a Plan has no field {set(changes) - set(_PLAN_FIELDS)}"
     held = vars(plan)
     new = object.__new__(Plan)
     new.__dict__.update({name: held[name] for name in _PLAN_FIELDS}, **changes)
@@ -180,6 +181,7 @@ def _replace(plan: Plan, **changes: object) -> Plan:
 
 
 _PLAN_FIELDS = tuple(field.name for field in dataclasses.fields(Plan))
+assert not hasattr(Plan, "__post_init__"), "_replace copies a Plan without running its __post_init__"
 
 
 def _with(op: FusedOp, **changes: object) -> FusedOp:
