@@ -111,6 +111,14 @@ def test_groups_that_are_no_whole_number_are_named(groups: object) -> None:
         check_plan(bad)
 
 
+@pytest.mark.parametrize("density", [float("nan"), float("inf")])
+def test_a_density_that_is_no_number_is_named(density: float) -> None:
+    plan = build_plan(skip_dag(), lowering="graph", passes=())
+    bad = dataclasses.replace(plan, ops=(dataclasses.replace(plan.ops[0], density=density),) + plan.ops[1:])
+    with pytest.raises(CompileError, match=f"op 0: says .* nonzeros \\(density {density}\\)"):
+        check_plan(bad)
+
+
 def test_a_density_is_held_to_its_nonzeros_within_rounding() -> None:
     plan = build_plan(skip_dag(), lowering="arrays")
     op = plan.ops[-1]

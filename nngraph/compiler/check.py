@@ -434,9 +434,10 @@ def _density(nonzeros: int, size: int) -> float:
 
 def _densities_differ(nonzeros: list[int], sizes: list[int], stated: list[float]) -> bool:
     """Whether some op's ``stated`` density is not that of its ``nonzeros`` in its ``sizes`` places
-    (within rounding); lists over ops, so the whole plan's ops are tested in one loop."""
-    return any(abs(_density(count, size) - density) > 1e-12 * abs(density)
-               for count, size, density in zip(nonzeros, sizes, stated))
+    (within rounding of the true one; a NaN or infinite density differs); lists over ops, so the
+    whole plan's ops are tested in one loop."""
+    return any(not abs(true - density) <= 1e-12 * true
+               for true, density in zip(map(_density, nonzeros, sizes), stated))
 
 
 def _check_reductions(plan: Plan, op: AggregateOp, where: str) -> None:
