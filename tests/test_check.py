@@ -119,6 +119,15 @@ def test_a_density_that_is_no_number_is_named(density: float) -> None:
         check_plan(bad)
 
 
+@pytest.mark.parametrize("runs", [(("tanh", 1, 0), ("relu", 1, 0)), (("tanh", 1), ("relu",)), (["tanh", 1], ("relu", 1))])
+def test_activation_runs_that_are_no_pairs_are_named(runs: tuple) -> None:
+    plan = build_plan(skip_dag(), lowering="arrays")
+    mixed = next(op for op in plan.ops if op.activations is not None)
+    ops = tuple(dataclasses.replace(op, activations=runs) if op is mixed else op for op in plan.ops)
+    with pytest.raises(CompileError, match=f"op {mixed.index}: activation runs .* each must be a pair"):
+        check_plan(dataclasses.replace(plan, ops=ops))
+
+
 def test_a_density_is_held_to_its_nonzeros_within_rounding() -> None:
     plan = build_plan(skip_dag(), lowering="arrays")
     op = plan.ops[-1]

@@ -138,6 +138,8 @@ def _check_header(op: Op, position: int, where: str) -> None:
                     "a SharedOp")
     if not op.targets:
         raise _fail(where, op, "computes no neuron")
+    if op.activations is not None and any(type(run) is not tuple or len(run) != 2 for run in op.activations):
+        raise _fail(where, op, f"activation runs {op.activations!r}: each must be a pair (name, count)")
     runs = op.activation_runs()
     for name, _, _ in runs:
         try:
@@ -173,6 +175,8 @@ def _headers_hold(plan: Plan) -> bool:
     mixed = [op for op in ops if op.activations is not None]
     runs = [op.activations for op in mixed]  # each mixed op's (name, count) pairs
     flat = list(chain.from_iterable(runs))
+    if any(type(run) is not tuple or len(run) != 2 for run in flat):
+        return False  # a run that is no (name, count) pair: op by op
     run_names, counts = zip(*flat) if flat else ((), ())
     names = {op.activation for op in ops if op.activations is None}.union(run_names)
     try:
