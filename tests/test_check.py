@@ -119,7 +119,8 @@ def test_a_density_that_is_no_number_is_named(density: float) -> None:
         check_plan(bad)
 
 
-@pytest.mark.parametrize("runs", [(("tanh", 1, 0), ("relu", 1, 0)), (("tanh", 1), ("relu",)), (["tanh", 1], ("relu", 1))])
+@pytest.mark.parametrize("runs", [(("tanh", 1, 0), ("relu", 1, 0)), (("tanh", 1), ("relu",)),
+                                  (["tanh", 1], ("relu", 1))])
 def test_activation_runs_that_are_no_pairs_are_named(runs: tuple) -> None:
     plan = build_plan(skip_dag(), lowering="arrays")
     mixed = next(op for op in plan.ops if op.activations is not None)
