@@ -77,13 +77,12 @@ def lower_arrays(network: NetworkArrays, *, dtype: np.dtype, level: np.ndarray |
     if level is None:
         level = array_levels(n, n_inputs, network.sources, network.targets, unit=units(network))
     with np.errstate(over="ignore"):  # in float32, a weight beyond range is inf, as in the reference
-        weights = network.weights.astype(dtype)
+        weights, all_bias = network.weights.astype(dtype), network.bias.astype(dtype)
     layout, op_aggregates = _layout(network, level, weights)
     order = layout.order
     by_column = network.nodes[np.concatenate([np.arange(n_inputs), order])]
     columns = MappingProxyType(dict(zip(by_column.tolist(), range(n))))
-    with np.errstate(over="ignore"):
-        bias = network.bias[order].astype(dtype)
+    bias = all_bias[order]  # a fresh array, in column order
     ops = _ops(network, level, layout, op_aggregates, by_column, weights, bias, any_kind)
     if display is None:
         display = level_columns(network, own_levels(network, level))
@@ -331,8 +330,8 @@ def _ops(network: NetworkArrays, level: np.ndarray, layout: Layout, op_aggregate
     return ops
 
 
-def _op_activations(names: Sequence[str], layout: Layout
-                       ) -> list[tuple[str, tuple[tuple[str, int], ...] | None]]:
+def _op_activations(names: Sequence[str],
+                    layout: Layout) -> list[tuple[str, tuple[tuple[str, int], ...] | None]]:
     """Each op's ``activation`` and ``activations`` as ``FusedOp`` holds them, from the layout's runs
     (neighbours of one name are never two runs): its one name and no runs, or ``"mixed"`` and the
     runs ``(name, count)`` in target order."""
